@@ -1,0 +1,36 @@
+# Project-wide warning and sanitizer flags, applied through one interface
+# target so every library, test and benchmark is built the same way.
+add_library(actorstack_options INTERFACE)
+target_compile_options(actorstack_options INTERFACE -Wall -Wextra)
+if(ACTORSTACK_WERROR)
+  target_compile_options(actorstack_options INTERFACE -Werror)
+endif()
+target_include_directories(actorstack_options INTERFACE
+  ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR})
+
+if(ACTORSTACK_SANITIZE STREQUAL "address")
+  set(_san -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+elseif(ACTORSTACK_SANITIZE STREQUAL "thread")
+  set(_san -fsanitize=thread -fno-omit-frame-pointer)
+elseif(NOT ACTORSTACK_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "ACTORSTACK_SANITIZE must be '', 'address' or 'thread'")
+endif()
+if(_san)
+  target_compile_options(actorstack_options INTERFACE ${_san})
+  target_link_options(actorstack_options INTERFACE ${_san})
+endif()
+
+# A precompiled header for CAF: its headers dominate compile time on small
+# machines (3-4 s per TU without, ~1 s with). Targets that use CAF call
+# actorstack_use_caf(<target>); the first such target builds the PCH and the
+# rest reuse it.
+function(actorstack_use_caf target)
+  target_link_libraries(${target} PRIVATE CAF::io CAF::core)
+  get_property(_pch_owner GLOBAL PROPERTY ACTORSTACK_CAF_PCH_OWNER)
+  if(NOT _pch_owner)
+    target_precompile_headers(${target} PRIVATE <caf/all.hpp> <caf/io/all.hpp>)
+    set_property(GLOBAL PROPERTY ACTORSTACK_CAF_PCH_OWNER ${target})
+  else()
+    target_precompile_headers(${target} REUSE_FROM ${_pch_owner})
+  endif()
+endfunction()

@@ -1,0 +1,165 @@
+#pragma once
+/// \file
+/// Single-producer single-consumer byte fifo stored in a fifo segment.
+///
+/// `fifo` is a small process-local handle over shared state; copies of it
+/// refer to the same fifo. Exactly one thread (in any process) produces —
+/// the enqueue family — and exactly one consumes — dequeue, peek, drop.
+/// The two meet only through the head/tail atomics and the chunk links.
+///
+/// Storage is a list of chunks taken from the segment: the producer appends
+/// chunks as data arrives, the consumer returns chunks it has fully read.
+/// The logical size (the most bytes the fifo accepts) can grow or shrink at
+/// run time between 4 KiB and the fifo's max size; shrinking below the
+/// queued bytes only stops new enqueues until the data drains — no byte is
+/// ever dropped by a resize.
+
+#include "shm/block_allocator.hpp"
+
+#include <actorstack/result.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace actorstack::shm {
+
+namespace detail {
+struct fifo_header;
+struct chunk;
+}  // namespace detail
+
+/// Smallest logical fifo size.
+inline constexpr std::uint32_t min_fifo_size = 4096;
+
+/// When the consumer should tell the producer it freed space.
+enum class deq_ntf : std::uint32_t {
+  none = 0,
+  on_every_dequeue = 1,  ///< each dequeue (above the threshold), one-shot
+  if_full = 2,           ///< when a dequeue takes the fifo out of "full"
+  if_empty = 4,          ///< when a dequeue leaves the fifo empty
+};
+
+/// Who owns a fifo in the session layer: the session index and the worker
+/// (thread) index, read together.
+struct fifo_owner {
+  std::uint32_t session_index = 0;
+  std::uint32_t worker_index = 0;
+  friend bool operator==(const fifo_owner&, const fifo_owner&) = default;
+};
+
+class fifo {
+ public:
+  fifo() noexcept = default;
+
+  bool valid() const noexcept { return hdr_ != nullptr; }
+  /// Where this fifo lives in its segment: the identity that travels
+  /// between processes (see fifo_segment::fifo_at).
+  offset_t offset() const noexcept;
+
+  // ---- producer -----------------------------------------------------------
+  /// Appends up to `data.size()` bytes; returns how many were taken.
+  /// Any out-of-order ranges the new tail reaches become readable too.
+  /// Errors: fifo_full (no room at all), fifo_no_memory (room, but the
+  /// segment could not provide storage for a single byte).
+  result<std::size_t> enqueue(std::span<const std::byte> data) noexcept;
+  /// Writes `data` at `offset` bytes past the tail, all or nothing, and
+  /// records the range; it becomes readable once the gap before it fills.
+  /// Errors: fifo_full (offset + size beyond free space), ooo_full (too many
+  /// disjoint ranges), fifo_no_memory.
+  result<std::size_t> enqueue_with_offset(std::size_t offset,
+                                          std::span<const std::byte> data) noexcept;
+  /// Bytes an enqueue may take now.
+  std::size_t max_enqueue() const noexcept;
+  /// Number of tracked out-of-order ranges.
+  std::size_t ooo_segment_count() const noexcept;
+
+  // ---- consumer -----------------------------------------------------------
+  /// Moves up to `out.size()` bytes out. Errors: fifo_empty.
+  result<std::size_t> dequeue(std::span<std::byte> out) noexcept;
+  /// Copies up to `out.size()` bytes starting `offset` past the head,
+  /// without consuming. Returns 0 when offset is at or past the data.
+  /// Errors: fifo_empty (nothing queued at all).
+  result<std::size_t> peek(std::size_t offset, std::span<std::byte> out) const noexcept;
+  /// Discards up to `n` bytes from the head; returns how many.
+  std::size_t drop(std::size_t n) noexcept;
+  /// Discards everything queued; returns how many bytes.
+  std::size_t drop_all() noexcept;
+  /// Bytes a dequeue may take now.
+  std::size_t max_dequeue() const noexcept;
+  bool empty() const noexcept { return max_dequeue() == 0; }
+  bool full() const noexcept { return max_enqueue() == 0; }
+
+  // ---- size ---------------------------------------------------------------
+  std::uint32_t size() const noexcept;
+  std::uint32_t max_size() const noexcept;
+  /// Sets the logical size. Errors: invalid_argument outside
+  /// [min_fifo_size, max_size()].
+  result<void> set_size(std::uint32_t new_size) noexcept;
+  /// Restarts an empty fifo's byte positions at `pos` (a transport may map
+  /// them onto its sequence space; tests use it to cross 2^64). Only while
+  /// no other thread uses the fifo. Errors: invalid_argument if not empty.
+  result<void> reset_positions(std::uint64_t pos) noexcept;
+  /// Stream position of the next byte to read (consumer side).
+  std::uint64_t head_position() const noexcept;
+  /// Stream position of the next in-order byte to write (producer side).
+  std::uint64_t tail_position() const noexcept;
+  /// Bytes of segment memory the fifo's chunks occupy right now.
+  std::size_t allocated_bytes() const noexcept;
+
+  // ---- event flag (coalesces notifications: post only if newly set) -------
+  /// Sets the flag; true if it was clear (the caller should post an event).
+  bool set_event() noexcept;
+  void unset_event() noexcept;
+  bool has_event() const noexcept;
+
+  // ---- dequeue notifications ----------------------------------------------
+  void add_want_deq_ntf(deq_ntf mode) noexcept;
+  void del_want_deq_ntf(deq_ntf mode) noexcept;
+  std::uint32_t want_deq_ntf() const noexcept;
+  /// Only notify for on_every_dequeue once at least this many bytes are free.
+  void set_deq_thresh(std::uint32_t bytes) noexcept;
+  /// After a dequeue of `n_last_deq` bytes, does the producer want to know?
+  bool needs_deq_ntf(std::size_t n_last_deq) const noexcept;
+  /// Call once the notification was sent: clears the one-shot mode and
+  /// latches if_full / if_empty until reset_has_deq_ntf().
+  void clear_deq_ntf() noexcept;
+  void reset_has_deq_ntf() noexcept;
+
+  // ---- subscribers (other app workers told about this fifo's events) ------
+  /// Errors: subscribers_full (at most 7).
+  result<void> add_subscriber(std::uint32_t app_worker) noexcept;
+  void del_subscriber(std::uint32_t app_worker) noexcept;
+  std::size_t subscriber_count() const noexcept;
+  std::uint32_t subscriber(std::size_t i) const noexcept;
+
+  // ---- ownership ----------------------------------------------------------
+  void set_owner(fifo_owner o) noexcept;
+  fifo_owner owner() const noexcept;
+  std::uint32_t refcount() const noexcept;
+  void add_ref() noexcept;
+
+ private:
+  friend class fifo_segment;
+  fifo(std::byte* base, block_allocator alloc, detail::fifo_header* hdr) noexcept
+      : base_(base), alloc_(alloc), hdr_(hdr) {}
+
+  detail::chunk* chunk_at(offset_t off) const noexcept;
+  offset_t off_of(const detail::chunk* c) const noexcept;
+  std::uint32_t min_alloc() const noexcept;
+  std::size_t reserve_storage(std::uint64_t from, std::uint64_t end) noexcept;
+  void copy_in(detail::chunk* c, std::uint64_t pos, const std::byte* src, std::size_t n) noexcept;
+  void copy_out(detail::chunk* c, std::uint64_t pos, std::byte* dst, std::size_t n) const noexcept;
+  void advance_tail_cursor(std::uint64_t tail) noexcept;
+  void release_consumed_chunks(std::uint64_t head) noexcept;
+  void free_all_chunks() noexcept;
+  bool track_ooo(std::uint64_t start, std::uint64_t length, bool commit) noexcept;
+  std::uint64_t collect_ooo(std::uint64_t tail, std::uint64_t new_tail) noexcept;
+  std::uint32_t refcount_release() noexcept;
+
+  std::byte* base_ = nullptr;
+  block_allocator alloc_{};
+  detail::fifo_header* hdr_ = nullptr;
+};
+
+}  // namespace actorstack::shm

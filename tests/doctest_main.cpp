@@ -1,0 +1,3 @@
+// One doctest runner per test binary.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>

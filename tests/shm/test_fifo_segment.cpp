@@ -1,0 +1,162 @@
+// shm::segment and shm::fifo_segment: creation, mapping, carving, reuse,
+// exhaustion.
+
+#include "test_support.hpp"
+
+#include <unistd.h>
+#include <vector>
+
+using namespace actorstack;
+using namespace actorstack::shm;
+using actorstack::test::bytes;
+using actorstack::test::drain;
+
+TEST_CASE("segment: create maps a memfd of the requested size") {
+  auto s = segment::create("seg-a", 10000);
+  REQUIRE(s.has_value());
+  CHECK(s->size() >= 10000);
+  CHECK(s->fd() >= 0);
+  CHECK(s->name() == "seg-a");
+  s->base()[0] = std::byte{7};
+  CHECK(s->offset_of(s->base() + 100) == 100);
+}
+
+TEST_CASE("segment: size 0 and bad fds are typed errors") {
+  CHECK(segment::create("zero", 0).code() == errc::invalid_argument);
+  CHECK(segment::map(-1).code() == errc::segment_map);
+  int p[2];
+  REQUIRE(::pipe(p) == 0);
+  CHECK(segment::map(p[0]).code() == errc::bad_layout);  // not a memory fd: size 0
+  ::close(p[0]);
+  ::close(p[1]);
+}
+
+TEST_CASE("segment: a second mapping of the fd sees the same bytes at another address") {
+  auto a = segment::create("seg-b", 4096);
+  REQUIRE(a.has_value());
+  auto b = segment::map(a->fd(), "seg-b");
+  REQUIRE(b.has_value());
+  CHECK(a->base() != b->base());
+  a->base()[123] = std::byte{0x5a};
+  CHECK(b->base()[123] == std::byte{0x5a});
+}
+
+TEST_CASE("fifo segment: rejects sizes it cannot serve") {
+  CHECK(fifo_segment::create("tiny", 1024).code() == errc::invalid_argument);
+  auto seg = fifo_segment::create("fs", 1u << 20);
+  REQUIRE(seg.has_value());
+  CHECK(seg->alloc_fifo(1000).code() == errc::invalid_argument);
+  CHECK(seg->alloc_fifo(8192, 4096).code() == errc::invalid_argument);
+  CHECK(seg->alloc_fifo(8192, 0x80000000u).code() == errc::invalid_argument);
+}
+
+TEST_CASE("fifo segment: attach from the fd validates the header") {
+  auto seg = fifo_segment::create("fs-attach", 1u << 20);
+  REQUIRE(seg.has_value());
+  auto f = seg->alloc_fifo(8192);
+  REQUIRE(f.has_value());
+  REQUIRE(f->enqueue(bytes("across mappings")).has_value());
+  auto other = fifo_segment::attach(seg->fd());
+  REQUIRE(other.has_value());
+  auto g = other->fifo_at(f->offset());
+  REQUIRE(g.has_value());
+  CHECK(drain(*g) == "across mappings");
+  CHECK(other->fifo_count() == 1);
+
+  auto plain = segment::create("not-a-fifo-segment", 1u << 16);
+  REQUIRE(plain.has_value());
+  CHECK(fifo_segment::attach(plain->fd()).code() == errc::bad_layout);
+}
+
+TEST_CASE("fifo segment: fifo_at rejects offsets that hold no fifo") {
+  auto seg = fifo_segment::create("fs-at", 1u << 20);
+  REQUIRE(seg.has_value());
+  CHECK(seg->fifo_at(0).code() == errc::bad_layout);
+  CHECK(seg->fifo_at(13).code() == errc::bad_layout);
+  CHECK(seg->fifo_at(1u << 30).code() == errc::bad_layout);
+  auto f = seg->alloc_fifo(4096);
+  REQUIRE(f.has_value());
+  const auto off = f->offset();
+  CHECK(seg->fifo_at(off).has_value());
+  seg->free_fifo(*f);
+  CHECK(seg->fifo_at(off).code() == errc::bad_layout);  // stale offset
+}
+
+TEST_CASE("fifo segment: pairs, accounting and reuse of freed space") {
+  auto seg = fifo_segment::create("fs-pairs", 4u << 20);
+  REQUIRE(seg.has_value());
+  const auto initial = seg->available_bytes();
+  CHECK(seg->size() == 4u << 20);
+  CHECK(initial < seg->size());
+  auto p = seg->alloc_fifo_pair(8192, 16384);
+  REQUIRE(p.has_value());
+  CHECK(p->rx.size() == 8192);
+  CHECK(p->tx.size() == 16384);
+  CHECK(seg->fifo_count() == 2);
+  CHECK(seg->available_bytes() < initial);
+  seg->free_fifo(p->rx);
+  seg->free_fifo(p->tx);
+  CHECK(seg->fifo_count() == 0);
+  CHECK(seg->available_bytes() == initial);  // all of it came back
+  CHECK(seg->cached_bytes() > 0);
+  // The freed blocks are reused rather than carving fresh space.
+  const auto fresh = seg->free_bytes();
+  auto q = seg->alloc_fifo_pair(8192, 8192);
+  REQUIRE(q.has_value());
+  CHECK(seg->free_bytes() == fresh);
+}
+
+TEST_CASE("fifo segment: exhaustion is fifo_alloc, and everything is reusable after") {
+  auto seg = fifo_segment::create("fs-exhaust", 1u << 20);
+  REQUIRE(seg.has_value());
+  std::vector<fifo> fifos;
+  for (;;) {
+    auto f = seg->alloc_fifo(4096);
+    if (!f) {
+      CHECK(f.code() == errc::fifo_alloc);
+      break;
+    }
+    fifos.push_back(*f);
+    REQUIRE(fifos.size() < 100000);
+  }
+  CHECK(fifos.size() > 100);
+  auto pair = seg->alloc_fifo_pair(4096, 4096);
+  CHECK(pair.code() == errc::fifo_alloc);
+  CHECK(seg->fifo_count() == fifos.size());  // the failed pair left nothing behind
+  for (auto& f : fifos) seg->free_fifo(f);
+  CHECK(seg->fifo_count() == 0);
+  CHECK(seg->alloc_fifo_pair(4096, 4096).has_value());
+}
+
+TEST_CASE("fifo segment: a fifo that cannot grow reports fifo_no_memory, data intact") {
+  auto seg = fifo_segment::create("fs-nomem", 256u << 10);
+  REQUIRE(seg.has_value());
+  auto f = seg->alloc_fifo(1u << 20);  // logical size beyond the segment
+  REQUIRE(f.has_value());
+  std::string data(1u << 20, 'x');
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 31);
+  auto n = f->enqueue(bytes(data));
+  REQUIRE(n.has_value());
+  CHECK(*n < data.size());  // partial: the segment ran out
+  CHECK(*n > 100000);
+  CHECK(f->enqueue(bytes(data.substr(*n))).code() == errc::fifo_no_memory);
+  CHECK(f->enqueue_with_offset(10, bytes("abc")).code() == errc::fifo_no_memory);
+  const auto got = drain(*f);
+  CHECK(got == data.substr(0, *n));
+  // Drained chunks are back: the rest now fits in pieces.
+  auto m = f->enqueue(bytes(data.substr(*n)));
+  REQUIRE(m.has_value());
+  CHECK(*m > 0);
+}
+
+TEST_CASE("fifo segment: raw blocks for other shared structures") {
+  auto seg = fifo_segment::create("fs-blocks", 1u << 20);
+  REQUIRE(seg.has_value());
+  auto b = seg->alloc_block(100000);
+  REQUIRE(b.has_value());
+  CHECK(*b % 64 == 0);
+  CHECK(seg->alloc_block(8u << 20).code() == errc::segment_alloc);
+  const auto before = seg->available_bytes();
+  seg->free_block(*b, 100000);
+  CHECK(seg->available_bytes() > before);
+}
