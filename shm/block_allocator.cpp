@@ -43,7 +43,6 @@ void block_allocator::init(block_allocator_state& st, std::uint64_t begin,
   st.bump.store(begin, std::memory_order_relaxed);
   st.cached_bytes.store(0, std::memory_order_relaxed);
   for (auto& h : st.free_heads) h.store(0, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_release);
 }
 
 offset_t block_allocator::pop(unsigned cls) noexcept {

@@ -3,6 +3,9 @@
 #include <actorstack/error.hpp>
 
 #include <cstring>
+#include <mutex>
+#include <string>
+#include <unordered_set>
 
 namespace actorstack {
 
@@ -38,6 +41,13 @@ std::string_view to_string(errc code) noexcept {
     case errc::timeout: return "timeout";
   }
   return "unknown";
+}
+
+const char* intern(std::string_view text) {
+  static std::mutex mu;
+  static std::unordered_set<std::string> texts;  // node-based: c_str() stays put
+  std::lock_guard lock{mu};
+  return texts.emplace(text).first->c_str();
 }
 
 std::string error::message() const {

@@ -34,12 +34,15 @@ offset_t fifo::offset() const noexcept {
   return static_cast<offset_t>(reinterpret_cast<const std::byte*>(hdr_) - base_);
 }
 
-// Chunk size for growth: an eighth of the fifo, so a full fifo spans a
-// handful of chunks (few boundary splits per copy) while an idle fifo keeps
-// only its last chunk.
+// Chunk size for growth: the whole logical size (4 KiB .. 4 MiB). Measured
+// on the 2-vCPU machine, 64 KiB writes through a 1 MiB fifo: chunks of
+// size/8 gave 8 GiB/s, size/2 12-13, size 16-29 — fewer, larger chunks
+// mean fewer boundary splits and less churn through the segment's free
+// lists. The price: while the consumer finishes one chunk the producer may
+// already fill the next, so a busy fifo can hold up to twice its size.
 std::uint32_t fifo::min_alloc() const noexcept {
-  std::uint32_t eighth = std::bit_floor(hdr_->size.load(std::memory_order_relaxed) / 8);
-  return std::clamp<std::uint32_t>(eighth, min_chunk_bytes, 256u << 10);
+  const std::uint32_t size = hdr_->size.load(std::memory_order_relaxed);
+  return std::clamp<std::uint32_t>(std::bit_floor(size), min_chunk_bytes, max_chunk_bytes);
 }
 
 // ---------------------------------------------------------------------------

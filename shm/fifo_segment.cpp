@@ -70,9 +70,9 @@ result<fifo> fifo_segment::alloc_fifo(std::uint32_t size, std::uint32_t max_size
   h->max_size = max_size;
   h->chunk_bytes.store(block_class_bytes(chunk_cls), std::memory_order_relaxed);
   h->head_chunk = h->tail_chunk = h->last_chunk = chunk_off;
+  // No fence: the offset reaches another thread or process only through a
+  // message, queue or fd handoff, which already orders these writes.
   hdr()->fifos.fetch_add(1, std::memory_order_relaxed);
-  // Publish the initialised header before its offset is handed to anyone.
-  std::atomic_thread_fence(std::memory_order_release);
   return fifo{mem_.base(), blocks, h};
 }
 

@@ -63,4 +63,10 @@ struct error {
   friend bool operator==(const error& a, errc b) noexcept { return a.code == b; }
 };
 
+/// Keeps a copy of `text` for the life of the process and returns it, so a
+/// rare, human-facing error (a bad configuration key) can carry dynamic
+/// detail in `error::detail`. Identical texts share one copy. Takes a lock:
+/// never use it on a data path.
+const char* intern(std::string_view text);
+
 }  // namespace actorstack
