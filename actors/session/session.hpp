@@ -1,0 +1,48 @@
+#pragma once
+/// \file
+/// A session as its worker stores it (SPEC §1). Only the owning
+/// session_worker touches these fields; everyone else holds a handle.
+
+#include <actorstack/endpoint.hpp>
+#include <actorstack/session_handle.hpp>
+#include <actorstack/session_state.hpp>
+
+#include "shm/fifo.hpp"
+
+#include <cstdint>
+
+namespace actorstack::session_layer {
+
+inline constexpr std::uint32_t no_index = ~std::uint32_t{0};
+
+/// Session flags (bit set in session::flags).
+enum session_flag : std::uint32_t {
+  flag_rx_evt = 1u << 0,              ///< queued once in the worker's pending rx batch
+  flag_custom_tx = 1u << 1,           ///< a custom-tx event is queued (once)
+  flag_is_migrating = 1u << 2,        ///< being moved to another worker (SPEC §5)
+  flag_custom_fifo_tuning = 1u << 3,  ///< the app tunes fifo sizes (SPEC §4)
+  flag_half_open = 1u << 4,           ///< an active open not yet connected
+  flag_app_closed = 1u << 5,          ///< the app closed or reset: close is idempotent
+  flag_rx_ready = 1u << 6,            ///< the app knows the session: rx callbacks may fire
+  flag_tx_evt_pending = 1u << 7,      ///< a tx event for the peer is in flight (ct cleanup waits)
+};
+
+struct session {
+  session_handle handle;                      ///< self (worker, index, generation)
+  session_state state = session_state::created;
+  std::uint32_t flags = 0;
+  transport_proto proto = transport_proto::ct;
+  std::uint32_t app_worker = no_index;        ///< owning app worker (global index)
+  session_handle listener;                    ///< for accepted sessions
+  std::uint32_t connection = no_index;        ///< transport connection index
+  shm::fifo rx;                               ///< peer/transport produces, app consumes
+  shm::fifo tx;                               ///< app produces, peer/transport consumes
+  std::uint64_t opaque = 0;                   ///< app's connect context
+  bool in_lookup = false;
+
+  bool has(session_flag f) const noexcept { return (flags & f) != 0; }
+  void set(session_flag f) noexcept { flags |= f; }
+  void clear(session_flag f) noexcept { flags &= ~static_cast<std::uint32_t>(f); }
+};
+
+}  // namespace actorstack::session_layer

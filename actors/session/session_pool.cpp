@@ -1,0 +1,45 @@
+#include "actors/session/session_pool.hpp"
+
+namespace actorstack::session_layer {
+
+session& session_pool::alloc() {
+  std::uint32_t index;
+  if (!free_.empty()) {
+    index = free_.back();
+    free_.pop_back();
+  } else {
+    index = static_cast<std::uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  slot& sl = slots_[index];
+  sl.live = true;
+  sl.s = session{};
+  sl.s.handle = session_handle{worker_, index, sl.generation};
+  ++live_;
+  return sl.s;
+}
+
+session* session_pool::get(session_handle h) noexcept {
+  return const_cast<session*>(static_cast<const session_pool*>(this)->get(h));
+}
+
+const session* session_pool::get(session_handle h) const noexcept {
+  if (!h.valid() || h.worker() != worker_ || h.index() >= slots_.size()) return nullptr;
+  const slot& sl = slots_[h.index()];
+  if (!sl.live || sl.generation != h.generation()) return nullptr;
+  return &sl.s;
+}
+
+void session_pool::free(session& s) noexcept {
+  const std::uint32_t index = s.handle.index();
+  if (index >= slots_.size() || &slots_[index].s != &s) return;  // not ours
+  slot& sl = slots_[index];
+  if (!sl.live) return;
+  sl.live = false;
+  sl.generation = (sl.generation + 1) & session_handle::generation_mask;
+  sl.s = session{};
+  free_.push_back(index);
+  --live_;
+}
+
+}  // namespace actorstack::session_layer

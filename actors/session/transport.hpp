@@ -1,0 +1,59 @@
+#pragma once
+/// \file
+/// What a transport (cut-through, udp, later tcp) offers the session layer
+/// (SPEC §1). A transport owns its connections; the session layer names
+/// them by (index, worker). Calls arrive on the worker that owns the
+/// connection's session.
+
+#include <actorstack/endpoint.hpp>
+#include <actorstack/result.hpp>
+#include <actorstack/session_handle.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace actorstack::session_layer {
+
+struct session;
+
+/// How a transport carries data: a byte stream or datagrams.
+enum class service_type : std::uint8_t { stream, datagram };
+
+/// Arguments of an active open.
+struct connect_args {
+  endpoint remote;
+  std::uint32_t app_worker = 0;   ///< who asked (global app worker index)
+  std::uint64_t opaque = 0;       ///< returned in the connected notification
+};
+
+class transport {
+ public:
+  virtual ~transport() = default;
+
+  virtual transport_proto proto() const noexcept = 0;
+  virtual service_type service() const noexcept = 0;
+  /// Whether the session layer adds this transport's sessions to the
+  /// global connection lookup (cut-through finds its peers itself).
+  virtual bool uses_lookup() const noexcept { return true; }
+
+  /// Starts listening for `listener`; returns the listener index.
+  virtual result<std::uint32_t> start_listen(session_handle listener, const endpoint& local) = 0;
+  virtual result<void> stop_listen(std::uint32_t listener_index) = 0;
+  /// Starts an active open; returns the half-open index. Completion (or
+  /// failure) arrives later as a connect notification on some worker.
+  virtual result<std::uint32_t> connect(const connect_args& args) = 0;
+  /// Orderly close / abortive reset of a connection the app closed.
+  virtual void close(std::uint32_t connection, std::uint32_t worker) = 0;
+  virtual void reset(std::uint32_t connection, std::uint32_t worker) { close(connection, worker); }
+  /// Frees the connection without further notifications.
+  virtual void cleanup(std::uint32_t connection, std::uint32_t worker) = 0;
+  /// The app posted tx on a session whose transport wants custom tx
+  /// handling (cut-through: tell the peer it has rx data).
+  virtual void custom_tx(session&) {}
+  /// The app read rx data (cut-through: tell the peer it may send again).
+  virtual void app_rx_evt(session&) {}
+  /// One-line description of a connection for "show session".
+  virtual std::string format(std::uint32_t connection, std::uint32_t worker) const = 0;
+};
+
+}  // namespace actorstack::session_layer

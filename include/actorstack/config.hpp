@@ -1,0 +1,161 @@
+#pragma once
+/// \file
+/// The stack configuration (SPEC §8): one plain struct with documented
+/// defaults, plus the ways to fill it — key/value pairs, INI text and
+/// command-line options — and a dump that reads back to the same config.
+///
+/// Every key is `section.name`, lower case with dashes
+/// (`session.event-queue-length`). A mistake is never silently ignored: an
+/// unknown key or a bad value is `errc::bad_config` whose `detail` names the
+/// key, the offending text and why it was refused, and suggests the closest
+/// valid key for a likely typo:
+///
+///     auto cfg = parse_config("[session]\nworker = 4\n");
+///     // bad_config: line 2: unknown key 'session.worker'
+///     //             (did you mean 'session.workers'?)
+///
+/// Values:
+/// - numbers are decimal; byte sizes and queue lengths also take a binary
+///   suffix k/K, m/M, g/G (1k = 1024: `64k`, `4M`);
+/// - booleans are true/false, on/off, yes/no, 1/0 (any letter case).
+///
+/// Nothing here touches the running stack: the stack root actor owns the
+/// active config (docs/architecture.md §2) and takes a validated copy.
+
+#include <actorstack/result.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace actorstack {
+
+/// Every tunable of the stack, with SPEC §8's defaults. Fields may be set
+/// directly in code; `validate()` then checks them as the parsers would.
+struct stack_config {
+  /// Largest worker count: a session handle carries 8 bits of worker index
+  /// and the all-ones handle is the invalid one, so index 255 is reserved.
+  static constexpr std::uint32_t max_workers = 255;
+
+  // ---- [session] -------------------------------------------------------
+
+  /// `session.workers`: session-layer worker threads. 0 = one per CPU this
+  /// process may run on (see `effective_workers`). At most `max_workers`.
+  std::uint32_t workers = 0;
+
+  /// `session.event-queue-length`: io events per worker event queue. A
+  /// power of two (rings index with a mask), 16 .. 1<<20.
+  std::uint32_t event_queue_length = 2048;
+
+  /// `session.ctrl-queue-length`: entries of each worker's control ring
+  /// (256 bytes each). 0 = half of `event_queue_length` (SPEC §8); else a
+  /// power of two, 16 .. 1<<20. See `effective_ctrl_queue_length`.
+  std::uint32_t ctrl_queue_length = 0;
+
+  /// `session.event-queues-in-segment`: true = event queues live in a memfd
+  /// segment, so external application processes can map them; false =
+  /// ordinary process memory (in-process apps only, no memfd needed).
+  bool event_queues_in_segment = true;
+
+  /// `session.event-queue-segment-size`: bytes of the segment holding the
+  /// event queues. 0 = computed from the queue lengths and worker count;
+  /// else at least 4 KiB, and (when `workers` is explicit) enough for the
+  /// rings of every worker.
+  std::uint64_t event_queue_segment_size = 0;
+
+  /// `session.enable`: enable the session layer when the stack starts.
+  bool enable = true;
+
+  /// `session.rx-fifo-size`: default receive fifo bytes per session. An
+  /// application may override it at attach. 4096 .. `max_fifo_size`.
+  std::uint32_t rx_fifo_size = 64 * 1024;
+
+  /// `session.tx-fifo-size`: default transmit fifo bytes per session. An
+  /// application may override it at attach. 4096 .. `max_fifo_size`.
+  std::uint32_t tx_fifo_size = 64 * 1024;
+
+  /// `session.max-fifo-size`: the largest fifo any application may ask for
+  /// (at attach or by growing one at run time). 4096 .. 2^31-1, at least
+  /// both default fifo sizes and at most `segment_size`.
+  std::uint32_t max_fifo_size = 4 * 1024 * 1024;
+
+  /// `session.segment-size`: bytes of each fifo segment an application gets.
+  /// At least 1 MiB, and large enough for one default rx+tx fifo pair.
+  std::uint64_t segment_size = 128ull * 1024 * 1024;
+
+  // ---- [inspect], [metrics] ----------------------------------------------
+
+  /// `inspect.port`: TCP port of the inspector endpoint; 0 = disabled.
+  std::uint16_t inspect_port = 0;
+
+  /// `metrics.port`: TCP port of the metrics endpoint; 0 = disabled.
+  std::uint16_t metrics_port = 0;
+
+  /// Field-wise equality (used by the to_string/parse_config round trip).
+  friend bool operator==(const stack_config&, const stack_config&) = default;
+};
+
+/// Sets the field named by `key` ("session.workers") from its text form
+/// ("4", "64k", "on"). Surrounding blanks in `value` are ignored.
+/// Errors (`errc::bad_config`, `detail` interned):
+/// - unknown key: "unknown key 'session.worker' (did you mean
+///   'session.workers'?)" — the hint appears when a valid key is within
+///   edit distance 3 (letter case and '_' for '-' are not counted);
+/// - bad value: names key, value and reason, e.g.
+///   "session.event-queue-length: '1000' is not a power of two".
+/// On error `cfg` is unchanged. Checks only the one field; cross-field
+/// rules are `validate`'s.
+result<void> set_config_value(stack_config& cfg, std::string_view key,
+                              std::string_view value);
+
+/// Checks every field's range and the rules between fields:
+/// `max_fifo_size` >= `rx_fifo_size` and `tx_fifo_size`; `max_fifo_size`
+/// <= `segment_size`; a default rx+tx fifo pair fits in `segment_size`; an
+/// explicit `event_queue_segment_size` (with in-segment queues and explicit
+/// `workers`) holds all workers' rings. Errors are `errc::bad_config`
+/// naming the keys involved.
+result<void> validate(const stack_config& cfg);
+
+/// Parses INI-style text, starting from the defaults:
+///
+///     # comment            ; comment too
+///     [session]
+///     workers = 2
+///     rx-fifo-size = 128k  # trailing comments are allowed
+///     inspect.port = 9000  (outside any section: fully-qualified names)
+///
+/// A name under `[section]` means `section.name`; before the first header
+/// names must be fully qualified. Setting a key twice is an error (in a
+/// hand-edited file the first line is usually forgotten, not meant).
+/// Errors name the 1-based line ("line 3: ..."). The result is validated.
+result<stack_config> parse_config(std::string_view text);
+
+/// Builds a config from command-line options, starting from the defaults:
+/// `--section.name=value` or `--section.name value`; a boolean key given
+/// alone (`--session.enable` followed by another option or nothing) means
+/// true. `argv[0]` is the program name and is skipped, as `main` gets it.
+/// A later option overrides an earlier one (scripts append overrides).
+/// Anything that is not an option is `errc::bad_config` naming the
+/// argument's position. The result is validated.
+result<stack_config> config_from_args(int argc, const char* const* argv);
+
+/// The whole config as INI text, one `name = value` line per key under its
+/// `[section]`; sizes that are whole KiB/MiB/GiB use the k/M/G suffixes.
+/// `parse_config(to_string(c))` returns a config equal to `c` (for any `c`
+/// that passes `validate`).
+std::string to_string(const stack_config& cfg);
+
+/// Every valid key, in the order `to_string` writes them.
+std::vector<std::string_view> config_keys();
+
+/// `cfg.workers`, or when it is 0 the number of CPUs this process may run
+/// on (its affinity mask, so a container limited to 2 CPUs of a 64-CPU host
+/// gets 2 workers, not 64; online CPUs if the mask is unavailable). Always
+/// in 1 .. `stack_config::max_workers`.
+std::uint32_t effective_workers(const stack_config& cfg);
+
+/// `cfg.ctrl_queue_length`, or when it is 0 half of `event_queue_length`.
+std::uint32_t effective_ctrl_queue_length(const stack_config& cfg);
+
+}  // namespace actorstack
