@@ -125,8 +125,9 @@ result<void> validate(const stack_config& cfg);
 ///     rx-fifo-size = 128k  # trailing comments are allowed
 ///     inspect.port = 9000  (outside any section: fully-qualified names)
 ///
-/// A name under `[section]` means `section.name`; before the first header
-/// names must be fully qualified. Setting a key twice is an error (in a
+/// A name under `[section]` means `section.name`; a name containing '.' is
+/// fully qualified wherever it appears, and before the first header every
+/// name must be. Setting a key twice is an error (in a
 /// hand-edited file the first line is usually forgotten, not meant).
 /// Errors name the 1-based line ("line 3: ..."). The result is validated.
 result<stack_config> parse_config(std::string_view text);
@@ -141,7 +142,8 @@ result<stack_config> parse_config(std::string_view text);
 result<stack_config> config_from_args(int argc, const char* const* argv);
 
 /// The whole config as INI text, one `name = value` line per key under its
-/// `[section]`; sizes that are whole KiB/MiB/GiB use the k/M/G suffixes.
+/// `[section]`; byte sizes that are whole KiB/MiB/GiB use the k/M/G
+/// suffixes (queue lengths stay plain numbers).
 /// `parse_config(to_string(c))` returns a config equal to `c` (for any `c`
 /// that passes `validate`).
 std::string to_string(const stack_config& cfg);

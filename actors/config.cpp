@@ -1,0 +1,492 @@
+// The stack configuration (SPEC §8): key table, value parsing, INI and
+// command-line front ends, validation and the dump.
+//
+// Every key is described once, in `keys` below: its kind, its range and how
+// to read and write its field. The parsers, `validate`, `to_string` and
+// `config_keys` all walk that one table, so a new key cannot be parseable
+// yet missing from the dump (or the reverse).
+
+#include <actorstack/config.hpp>
+
+#include <sched.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstddef>
+#include <limits>
+#include <optional>
+#include <system_error>
+
+namespace actorstack {
+namespace {
+
+// Ring entry sizes, for checking an explicit event-queue segment size: io
+// events are 16 bytes (docs/architecture.md, event queue) and control
+// entries 256 bytes (SPEC §8). Headers come on top, so the check is a lower
+// bound; the event queue layer has the final word when it lays them out.
+constexpr std::uint64_t io_event_bytes = 16;
+constexpr std::uint64_t ctrl_event_bytes = 256;
+
+// A suggestion is offered only for keys this close: far enough to catch a
+// dropped letter or a swapped pair plus '_' for '-', near enough that the
+// hint is not a random key.
+constexpr std::size_t max_suggestion_distance = 3;
+
+enum class value_kind : std::uint8_t {
+  count,    // plain decimal number (workers, ports)
+  length,   // entry count; takes k/M/G like a size, written plain (2048)
+  scaled,   // byte size: decimal with optional k/M/G binary suffix
+  boolean,  // true/false, on/off, yes/no, 1/0
+};
+
+// One configuration key. Every value is carried as uint64 while parsing and
+// checking; `set` narrows it only after the range check, so it never
+// truncates.
+struct key_spec {
+  std::string_view key;
+  value_kind kind;
+  std::uint64_t min;
+  std::uint64_t max;
+  bool zero_ok;       // 0 is a special value ("auto", "disabled") below `min`
+  bool power_of_two;  // ring lengths: indexed with a mask
+  const char* max_why;  // why `max` is what it is, shown when exceeded
+  std::uint64_t (*get)(const stack_config&);
+  void (*set)(stack_config&, std::uint64_t);
+};
+
+constexpr std::uint64_t kib = 1024;
+constexpr std::uint64_t mib = 1024 * kib;
+constexpr std::uint64_t gib = 1024 * mib;
+constexpr std::uint64_t u64_max = std::numeric_limits<std::uint64_t>::max();
+constexpr std::uint64_t fifo_min = 4 * kib;
+constexpr std::uint64_t fifo_max = (std::uint64_t{1} << 31) - 1;
+constexpr std::uint64_t queue_min = 16;
+constexpr std::uint64_t queue_max = std::uint64_t{1} << 20;
+
+// The fields are narrower than uint64; the range check guarantees the
+// value fits before `set` is called.
+#define ACTORSTACK_FIELD(field, type)                                            \
+  [](const stack_config& c) -> std::uint64_t { return c.field; },                \
+      [](stack_config& c, std::uint64_t v) { c.field = static_cast<type>(v); }
+
+const std::array<key_spec, 12> keys{{
+    {"session.workers", value_kind::count, 0, stack_config::max_workers, false, false,
+     "session handles carry 8 bits of worker index",
+     ACTORSTACK_FIELD(workers, std::uint32_t)},
+    {"session.event-queue-length", value_kind::length, queue_min, queue_max, false, true,
+     nullptr, ACTORSTACK_FIELD(event_queue_length, std::uint32_t)},
+    {"session.ctrl-queue-length", value_kind::length, queue_min, queue_max, true, true,
+     nullptr, ACTORSTACK_FIELD(ctrl_queue_length, std::uint32_t)},
+    {"session.event-queues-in-segment", value_kind::boolean, 0, 1, true, false, nullptr,
+     ACTORSTACK_FIELD(event_queues_in_segment, bool)},
+    {"session.event-queue-segment-size", value_kind::scaled, 4 * kib, u64_max, true, false,
+     nullptr, ACTORSTACK_FIELD(event_queue_segment_size, std::uint64_t)},
+    {"session.enable", value_kind::boolean, 0, 1, true, false, nullptr,
+     ACTORSTACK_FIELD(enable, bool)},
+    {"session.rx-fifo-size", value_kind::scaled, fifo_min, fifo_max, false, false,
+     "fifo sizes are 31-bit", ACTORSTACK_FIELD(rx_fifo_size, std::uint32_t)},
+    {"session.tx-fifo-size", value_kind::scaled, fifo_min, fifo_max, false, false,
+     "fifo sizes are 31-bit", ACTORSTACK_FIELD(tx_fifo_size, std::uint32_t)},
+    {"session.max-fifo-size", value_kind::scaled, fifo_min, fifo_max, false, false,
+     "fifo sizes are 31-bit", ACTORSTACK_FIELD(max_fifo_size, std::uint32_t)},
+    {"session.segment-size", value_kind::scaled, mib, u64_max, false, false, nullptr,
+     ACTORSTACK_FIELD(segment_size, std::uint64_t)},
+    {"inspect.port", value_kind::count, 0, 65535, true, false, "ports are 16-bit",
+     ACTORSTACK_FIELD(inspect_port, std::uint16_t)},
+    {"metrics.port", value_kind::count, 0, 65535, true, false, "ports are 16-bit",
+     ACTORSTACK_FIELD(metrics_port, std::uint16_t)},
+}};
+
+#undef ACTORSTACK_FIELD
+
+const key_spec* find_key(std::string_view key) {
+  for (const auto& k : keys)
+    if (k.key == key) return &k;
+  return nullptr;
+}
+
+std::string_view section_of(std::string_view key) { return key.substr(0, key.find('.')); }
+std::string_view name_of(std::string_view key) { return key.substr(key.find('.') + 1); }
+
+bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// The form keys are compared in for suggestions: people type
+// `Session.Event_Queue_Length` for `session.event-queue-length`, and that
+// should cost nothing in the distance.
+std::string fold(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) out += (c == '_') ? '-' : lower(c);
+  return out;
+}
+
+// Edit distance counting an adjacent swap as one edit (optimal string
+// alignment): "sesison" is one typo, not two.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  const std::size_t n = a.size(), m = b.size();
+  std::vector<std::size_t> d((n + 1) * (m + 1));
+  auto at = [&](std::size_t i, std::size_t j) -> std::size_t& { return d[i * (m + 1) + j]; };
+  for (std::size_t i = 0; i <= n; ++i) at(i, 0) = i;
+  for (std::size_t j = 0; j <= m; ++j) at(0, j) = j;
+  for (std::size_t i = 1; i <= n; ++i) {
+    for (std::size_t j = 1; j <= m; ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      std::size_t best = std::min({at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        best = std::min(best, at(i - 2, j - 2) + 1);
+      at(i, j) = best;
+    }
+  }
+  return at(n, m);
+}
+
+// " (did you mean 'a'?)" or " (did you mean 'a' or 'b'?)" for the closest
+// candidates within max_suggestion_distance, else "". `wrap` decorates a
+// candidate for display (sections are shown as "[session]").
+template <class Candidates, class Wrap>
+std::string suggestion(std::string_view typed, const Candidates& candidates, Wrap wrap) {
+  const std::string t = fold(typed);
+  const bool bare = t.find('.') == std::string::npos;
+  std::size_t best = max_suggestion_distance + 1;
+  std::vector<std::string_view> closest;
+  for (std::string_view c : candidates) {
+    std::size_t dist = edit_distance(t, c);
+    // A bare name ("workers") is measured against the name part too, so
+    // forgetting the section still finds the key.
+    if (bare && c.find('.') != std::string_view::npos)
+      dist = std::min(dist, edit_distance(t, name_of(c)));
+    if (dist < best) {
+      best = dist;
+      closest.clear();
+    }
+    if (dist == best) closest.push_back(c);
+  }
+  if (closest.empty()) return {};
+  std::string out = " (did you mean ";
+  for (std::size_t i = 0; i < closest.size(); ++i) {
+    if (i > 0) out += (i + 1 == closest.size()) ? " or " : ", ";
+    out += wrap(closest[i]);
+  }
+  out += "?)";
+  return out;
+}
+
+std::string quoted(std::string_view s) {
+  std::string out = "'";
+  out += s;
+  out += '\'';
+  return out;
+}
+
+std::vector<std::string_view> sections() {
+  std::vector<std::string_view> out;
+  for (const auto& k : keys) {
+    std::string_view s = section_of(k.key);
+    if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+  }
+  return out;
+}
+
+unexpected bad(std::string_view detail) { return unexpected{errc::bad_config, intern(detail)}; }
+
+result<void> unknown_key(std::string_view key) {
+  std::vector<std::string_view> all;
+  for (const auto& k : keys) all.push_back(k.key);
+  return bad("unknown key " + quoted(key) + suggestion(key, all, quoted));
+}
+
+// The text form of a value, as to_string writes it and as error messages
+// quote it: byte sizes that are whole GiB/MiB/KiB get their suffix;
+// lengths stay plain because "2048 entries" reads better than "2k".
+std::string format_value(const key_spec& k, std::uint64_t v) {
+  if (k.kind == value_kind::boolean) return v != 0 ? "true" : "false";
+  if (k.kind == value_kind::scaled && v != 0) {
+    if (v % gib == 0) return std::to_string(v / gib) + "G";
+    if (v % mib == 0) return std::to_string(v / mib) + "M";
+    if (v % kib == 0) return std::to_string(v / kib) + "k";
+  }
+  return std::to_string(v);
+}
+
+// Why `v` is out of `k`'s range, or "" if it is in range.
+std::string range_problem(const key_spec& k, std::uint64_t v) {
+  if (v == 0 && k.zero_ok) return {};
+  if (v < k.min) {
+    std::string why = "is below the minimum " + std::to_string(k.min);
+    if (k.zero_ok) why += " (0 means default)";
+    return why;
+  }
+  if (v > k.max) {
+    std::string why = "is above the maximum " + std::to_string(k.max);
+    if (k.max_why != nullptr) {
+      why += " (";
+      why += k.max_why;
+      why += ')';
+    }
+    return why;
+  }
+  if (k.power_of_two && (v & (v - 1)) != 0) return "is not a power of two";
+  return {};
+}
+
+// Parses `text` as `k`'s kind, without the range check. On failure returns
+// the reason ("is not a number"), to be prefixed with key and text.
+std::optional<std::string> parse_value(const key_spec& k, std::string_view text,
+                                       std::uint64_t& out) {
+  if (text.empty()) return "is empty";
+  if (k.kind == value_kind::boolean) {
+    const std::string t = fold(text);
+    if (t == "true" || t == "on" || t == "yes" || t == "1") {
+      out = 1;
+      return std::nullopt;
+    }
+    if (t == "false" || t == "off" || t == "no" || t == "0") {
+      out = 0;
+      return std::nullopt;
+    }
+    return "is not a boolean (use true/false, on/off, yes/no or 1/0)";
+  }
+  if (text.front() == '-') return "is negative";
+  const char* first = text.data();
+  const char* last = first + text.size();
+  std::uint64_t v = 0;
+  const auto [ptr, ec] = std::from_chars(first, last, v);
+  if (ec == std::errc::result_out_of_range) return "is too large";
+  if (ec != std::errc{} || ptr == first) {
+    return k.kind != value_kind::count ? "is not a number (use digits with an optional k, M or G suffix)"
+                                        : "is not a number";
+  }
+  const std::string_view rest{ptr, static_cast<std::size_t>(last - ptr)};
+  if (rest.empty()) {
+    out = v;
+    return std::nullopt;
+  }
+  if (k.kind == value_kind::count) return "is not a number (no suffix allowed)";
+  std::uint64_t unit = 0;
+  if (rest.size() == 1) {
+    switch (rest.front()) {
+      case 'k': case 'K': unit = kib; break;
+      case 'm': case 'M': unit = mib; break;
+      case 'g': case 'G': unit = gib; break;
+      default: break;
+    }
+  }
+  if (unit == 0) return "has an unknown suffix " + quoted(rest) + " (use k, M or G)";
+  if (v > u64_max / unit) return "is too large";
+  out = v * unit;
+  return std::nullopt;
+}
+
+// Applies key=value; on an error in the value, the detail is
+// "key: 'value' why".
+result<void> apply(stack_config& cfg, const key_spec& k, std::string_view value) {
+  value = trim(value);
+  std::uint64_t v = 0;
+  if (auto why = parse_value(k, value, v)) return bad(std::string{k.key} + ": " + quoted(value) + " " + *why);
+  if (auto why = range_problem(k, v); !why.empty())
+    return bad(std::string{k.key} + ": " + quoted(value) + " " + why);
+  k.set(cfg, v);
+  return {};
+}
+
+unexpected prefixed(std::string_view where, const result<void>& r) {
+  return bad(std::string{where} + ": " + r.error().detail);
+}
+
+std::string value_text(const stack_config& cfg, std::string_view key) {
+  const key_spec* k = find_key(key);
+  return quoted(format_value(*k, k->get(cfg)));
+}
+
+}  // namespace
+
+result<void> set_config_value(stack_config& cfg, std::string_view key, std::string_view value) {
+  const key_spec* k = find_key(key);
+  if (k == nullptr) return unknown_key(key);
+  return apply(cfg, *k, value);
+}
+
+result<void> validate(const stack_config& cfg) {
+  for (const auto& k : keys) {
+    const std::uint64_t v = k.get(cfg);
+    if (auto why = range_problem(k, v); !why.empty())
+      return bad(std::string{k.key} + ": " + quoted(format_value(k, v)) + " " + why);
+  }
+  for (auto [key, size] : {std::pair{"session.rx-fifo-size", cfg.rx_fifo_size},
+                           std::pair{"session.tx-fifo-size", cfg.tx_fifo_size}}) {
+    if (size > cfg.max_fifo_size)
+      return bad(std::string{key} + " " + value_text(cfg, key) +
+                 " is larger than session.max-fifo-size " +
+                 value_text(cfg, "session.max-fifo-size"));
+  }
+  if (cfg.max_fifo_size > cfg.segment_size)
+    return bad("session.max-fifo-size " + value_text(cfg, "session.max-fifo-size") +
+               " is larger than session.segment-size " + value_text(cfg, "session.segment-size") +
+               " (a fifo lives in one segment)");
+  if (std::uint64_t{cfg.rx_fifo_size} + cfg.tx_fifo_size > cfg.segment_size)
+    return bad("session.rx-fifo-size + session.tx-fifo-size (" +
+               std::to_string(std::uint64_t{cfg.rx_fifo_size} + cfg.tx_fifo_size) +
+               " bytes) do not fit in session.segment-size " +
+               value_text(cfg, "session.segment-size") +
+               " (a session's fifo pair is carved from one segment)");
+  // Only with explicit workers: with 0 the count depends on the machine the
+  // stack starts on, and a config file should not validate differently from
+  // host to host. The event queue layer rechecks with the real count.
+  if (cfg.event_queues_in_segment && cfg.event_queue_segment_size != 0 && cfg.workers != 0) {
+    const std::uint64_t need =
+        std::uint64_t{cfg.workers} * (std::uint64_t{cfg.event_queue_length} * io_event_bytes +
+                                      std::uint64_t{effective_ctrl_queue_length(cfg)} * ctrl_event_bytes);
+    if (cfg.event_queue_segment_size < need)
+      return bad("session.event-queue-segment-size " +
+                 value_text(cfg, "session.event-queue-segment-size") + " is smaller than the " +
+                 std::to_string(need) + " bytes the rings of " + std::to_string(cfg.workers) +
+                 " session.workers need (per worker: event-queue-length x " +
+                 std::to_string(io_event_bytes) + " + ctrl-queue-length x " +
+                 std::to_string(ctrl_event_bytes) + ")");
+  }
+  return {};
+}
+
+result<stack_config> parse_config(std::string_view text) {
+  stack_config cfg;
+  const auto known_sections = sections();
+  std::string section;                          // "" before the first header
+  std::array<std::size_t, keys.size()> set_on{};  // line that set each key, 0 = unset
+  // Walk the lines by position; a final line without '\n' still counts.
+  std::size_t pos = 0;
+  for (std::size_t line_no = 1; pos <= text.size(); ++line_no) {
+    std::size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string_view line = text.substr(pos, eol - pos);
+    pos = eol + 1;
+    const std::string where = "line " + std::to_string(line_no);
+
+    // Values never contain '#' or ';', so a comment may start anywhere.
+    line = trim(line.substr(0, line.find_first_of("#;")));
+    if (line.empty()) continue;
+
+    if (line.front() == '[') {
+      if (line.back() != ']')
+        return bad(where + ": section header " + quoted(line) + " needs a closing ']'");
+      const std::string_view name = trim(line.substr(1, line.size() - 2));
+      if (std::find(known_sections.begin(), known_sections.end(), name) == known_sections.end())
+        return bad(where + ": unknown section '[" + std::string{name} + "]'" +
+                   suggestion(name, known_sections, [](std::string_view s) {
+                     return "'[" + std::string{s} + "]'";
+                   }));
+      section = name;
+      continue;
+    }
+
+    const std::size_t eq = line.find('=');
+    if (eq == std::string_view::npos)
+      return bad(where + ": expected 'name = value', '[section]' or a comment, got " + quoted(line));
+    const std::string_view name = trim(line.substr(0, eq));
+    if (name.empty()) return bad(where + ": missing name before '='");
+    // Names never contain '.', so a dotted one is fully qualified wherever
+    // it appears.
+    std::string key;
+    if (section.empty() || name.find('.') != std::string_view::npos) {
+      key = name;
+    } else {
+      key = section + "." + std::string{name};
+    }
+    const key_spec* k = find_key(key);
+    if (k == nullptr) return prefixed(where, unknown_key(key));
+    auto& first = set_on[static_cast<std::size_t>(k - keys.data())];
+    if (first != 0)
+      return bad(where + ": " + key + " is already set on line " + std::to_string(first));
+    if (auto r = apply(cfg, *k, line.substr(eq + 1)); !r) return prefixed(where, r);
+    first = line_no;
+  }
+  if (auto r = validate(cfg); !r) return unexpected{r.error()};
+  return cfg;
+}
+
+result<stack_config> config_from_args(int argc, const char* const* argv) {
+  stack_config cfg;
+  for (int i = 1; i < argc; ++i) {
+    const std::string where = "argument " + std::to_string(i);
+    const std::string_view arg = argv[i] != nullptr ? argv[i] : "";
+    if (arg.size() <= 2 || arg.substr(0, 2) != "--")
+      return bad(where + ": " + quoted(arg) +
+                 " is not an option (options look like --section.name=value)");
+    std::string_view body = arg.substr(2);
+    std::string_view key = body;
+    std::string_view value;
+    if (const std::size_t eq = body.find('='); eq != std::string_view::npos) {
+      key = body.substr(0, eq);
+      value = body.substr(eq + 1);
+    } else {
+      const key_spec* k = find_key(key);
+      if (k == nullptr) return prefixed(where, unknown_key(key));
+      const bool next_is_value =
+          i + 1 < argc && argv[i + 1] != nullptr && std::string_view{argv[i + 1]}.substr(0, 2) != "--";
+      if (next_is_value) {
+        value = argv[++i];
+      } else if (k->kind == value_kind::boolean) {
+        value = "true";  // a lone boolean flag switches the feature on
+      } else {
+        return bad(where + ": option " + quoted(arg) + " needs a value");
+      }
+    }
+    if (auto r = set_config_value(cfg, key, value); !r) return prefixed(where, r);
+  }
+  if (auto r = validate(cfg); !r) return unexpected{r.error()};
+  return cfg;
+}
+
+std::string to_string(const stack_config& cfg) {
+  std::string out = "# actorstack stack configuration (SPEC 8)\n";
+  std::string_view section;
+  for (const auto& k : keys) {
+    if (section_of(k.key) != section) {
+      section = section_of(k.key);
+      out += "\n[";
+      out += section;
+      out += "]\n";
+    }
+    out += name_of(k.key);
+    out += " = ";
+    out += format_value(k, k.get(cfg));
+    out += '\n';
+  }
+  return out;
+}
+
+std::vector<std::string_view> config_keys() {
+  std::vector<std::string_view> out;
+  out.reserve(keys.size());
+  for (const auto& k : keys) out.push_back(k.key);
+  return out;
+}
+
+std::uint32_t effective_workers(const stack_config& cfg) {
+  long n = cfg.workers;
+  if (n == 0) {
+    // The affinity mask, not the online count: in a container (or under
+    // taskset) the process may run on far fewer CPUs than the host has, and
+    // a worker per CPU it cannot use only adds contention.
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (::sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
+    if (n <= 0) n = ::sysconf(_SC_NPROCESSORS_ONLN);
+  }
+  return static_cast<std::uint32_t>(std::clamp<long>(n, 1, stack_config::max_workers));
+}
+
+std::uint32_t effective_ctrl_queue_length(const stack_config& cfg) {
+  return cfg.ctrl_queue_length != 0 ? cfg.ctrl_queue_length : cfg.event_queue_length / 2;
+}
+
+}  // namespace actorstack
