@@ -11,6 +11,15 @@ transport* session_worker_state::transport_of(const session& s) noexcept {
   return env_.transports->find(s.proto);
 }
 
+fifo_provider& session_worker_state::fifos_of(const session& s) noexcept {
+  fifo_provider* p = proto_fifos_[static_cast<unsigned>(s.proto)];
+  return p != nullptr ? *p : *env_.fifos;
+}
+
+void session_worker_state::set_fifo_provider(transport_proto proto, fifo_provider* fifos) {
+  proto_fifos_[static_cast<unsigned>(proto)] = fifos;
+}
+
 void session_worker_state::lookup_add(session& s) {
   transport* tp = transport_of(s);
   if (tp == nullptr || !tp->uses_lookup() || s.in_lookup) return;
@@ -67,7 +76,7 @@ result<session_handle> session_worker_state::accept(transport_proto proto,
   s.connection = connection;
   s.listener = listener;
   s.app_worker = app_worker;
-  if (auto r = env_.fifos->alloc_fifos(s); !r) {
+  if (auto r = fifos_of(s).alloc_fifos(s); !r) {
     pool_.free(s);  // SPEC 9.7: free exactly what was allocated
     return unexpected{errc::alloc, r.error().detail};
   }
@@ -88,6 +97,7 @@ void session_worker_state::on_accept_reply(session_handle h, bool accepted) {
     // A close that raced the decision already moved the state on (and its
     // notification is queued behind the accept): never move backwards.
     if (s->state == session_state::accepting) s->state = session_state::ready;
+    if (transport* tp = transport_of(*s)) tp->accepted(*s);
     return;
   }
   ++counters_.refusals;
@@ -116,7 +126,7 @@ result<session_handle> session_worker_state::connect_notify(transport_proto prot
   s.connection = connection;
   s.app_worker = app_worker;
   s.opaque = opaque;
-  if (auto r = env_.fifos->alloc_fifos(s); !r) {
+  if (auto r = fifos_of(s).alloc_fifos(s); !r) {
     pool_.free(s);
     env_.apps->connected(app_worker, opaque, nullptr, errc::alloc);
     return unexpected{errc::alloc, r.error().detail};
@@ -148,7 +158,7 @@ void session_worker_state::on_connected_reply(session_handle h, bool ok) {
   lookup_del(*s);
   const std::uint32_t conn = s->connection;
   transport* tp = transport_of(*s);
-  env_.fifos->free_fifos(*s);
+  fifos_of(*s).free_fifos(*s);
   pool_.free(*s);
   if (tp != nullptr) tp->reset(conn, index());
 }
@@ -236,7 +246,7 @@ void session_worker_state::transport_delete_notify(session_handle h) {
     case session_state::created:
       // The app never heard of it (refused or not yet notified).
       lookup_del(*s);
-      env_.fifos->free_fifos(*s);
+      fifos_of(*s).free_fifos(*s);
       pool_.free(*s);
       return;
     case session_state::accepting:
@@ -312,7 +322,7 @@ void session_worker_state::transport_cleanup(session_handle h) {
 void session_worker_state::free_with_fifos(session& s) {
   env_.apps->cleanup(s, cleanup_kind::session);
   lookup_del(s);
-  env_.fifos->free_fifos(s);
+  fifos_of(s).free_fifos(s);
   pool_.free(s);
 }
 

@@ -136,6 +136,9 @@ class session_worker_state {
   void transport_cleanup(session_handle h);
   /// Tells the app (cleanup: session), frees the fifos, frees the session.
   void free_with_fifos(session& s);
+  /// Registers the provider that owns the fifos of `proto`'s sessions
+  /// (cut-through); others use the environment's.
+  void set_fifo_provider(transport_proto proto, fifo_provider* fifos);
 
   // ---- SPEC 3 events ----------------------------------------------------------
   void post_ctrl(ctrl_event ev);
@@ -178,9 +181,11 @@ class session_worker_state {
   bool notify_rx(session& s);
   void handle_ctrl(ctrl_event& ev);
   void handle_io(const io_event& ev);
+  fifo_provider& fifos_of(const session& s) noexcept;
 
   session_pool pool_;
   environment env_;
+  fifo_provider* proto_fifos_[3] = {nullptr, nullptr, nullptr};
   std::deque<ctrl_event> ctrl_;
   std::deque<io_event> new_;
   std::deque<io_event> old_;

@@ -47,6 +47,9 @@ class transport {
   virtual void reset(std::uint32_t connection, std::uint32_t worker) { close(connection, worker); }
   /// Frees the connection without further notifications.
   virtual void cleanup(std::uint32_t connection, std::uint32_t worker) = 0;
+  /// The app accepted the session `s` this transport created (cut-through:
+  /// now create the client's session).
+  virtual void accepted(session&) {}
   /// The app posted tx on a session whose transport wants custom tx
   /// handling (cut-through: tell the peer it has rx data).
   virtual void custom_tx(session&) {}

@@ -1,0 +1,366 @@
+#include "actors/ct/ct_transport.hpp"
+
+#include <algorithm>
+
+namespace actorstack::ct {
+
+using session_layer::session;
+
+namespace {
+// Cut-through clients have no real local port; each gets a stable
+// ephemeral-looking one so "show session" lines stay distinguishable.
+std::uint16_t client_port(std::uint32_t connection) {
+  return static_cast<std::uint16_t>(49152 + connection % 16384);
+}
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// half-opens (first worker)
+
+std::uint32_t ct_half_opens::alloc(const pending_connect& c) {
+  std::uint32_t index;
+  if (!reusable_.empty()) {  // SPEC 6: reusable half-open indices are recycled
+    index = reusable_.back();
+    reusable_.pop_back();
+  } else {
+    index = static_cast<std::uint32_t>(entries_.size());
+    entries_.emplace_back();
+  }
+  entries_[index] = {c, true};
+  entries_[index].connect.half_open = index;
+  ++live_;
+  return index;
+}
+
+void ct_half_opens::mark_reusable(std::uint32_t index) {
+  if (index >= entries_.size() || !entries_[index].live) return;
+  entries_[index].live = false;
+  reusable_.push_back(index);
+  --live_;
+}
+
+std::uint32_t ct_half_opens::next_worker(std::uint32_t n_workers) noexcept {
+  if (n_workers == 0) return 0;
+  const std::uint32_t w = next_worker_ % n_workers;
+  next_worker_ = (next_worker_ + 1) % n_workers;
+  return w;
+}
+
+std::string ct_half_opens::format(std::uint32_t index) const {
+  if (index >= entries_.size() || !entries_[index].live) return {};
+  const auto& c = entries_[index].connect;
+  return "[0:" + std::to_string(index) + "][CT:ct] ->" + c.remote.ip.to_string() + ":" +
+         std::to_string(c.remote.port) + " HALF-OPEN";
+}
+
+// ---------------------------------------------------------------------------
+// connections
+
+ct_worker::ct_worker(session_layer::session_worker_state& worker, ct_sink& sink)
+    : worker_(worker), sink_(sink) {
+  worker_.set_fifo_provider(transport_proto::ct, this);
+}
+
+ct_worker::connection* ct_worker::get(std::uint32_t index) noexcept {
+  if (index >= conns_.size() || !conns_[index].live) return nullptr;
+  return &conns_[index];
+}
+
+std::uint32_t ct_worker::alloc_connection() {
+  std::uint32_t index;
+  if (!free_conns_.empty()) {
+    index = free_conns_.back();
+    free_conns_.pop_back();
+  } else {
+    index = static_cast<std::uint32_t>(conns_.size());
+    conns_.emplace_back();
+  }
+  conns_[index] = connection{};
+  conns_[index].live = true;
+  ++live_;
+  return index;
+}
+
+// Frees the record; releases this side's fifo references if it still
+// holds them (a side that never got a session, e.g. a refused client).
+void ct_worker::free_connection(std::uint32_t index) {
+  connection* c = get(index);
+  if (c == nullptr) return;
+  if (c->fifos) sink_.release_fifos(*c->fifos, c->client);
+  if (connection* peer = get(c->peer); peer != nullptr && peer->peer == index)
+    peer->peer = no_index;
+  conns_[index] = connection{};
+  free_conns_.push_back(index);
+  --live_;
+}
+
+void ct_worker::refuse_client(connection& client, errc why) {
+  worker_.connect_failed(client.connect.client_app_worker, client.connect.opaque, why);
+  free_connection(static_cast<std::uint32_t>(&client - conns_.data()));
+}
+
+// ---------------------------------------------------------------------------
+// accept path
+
+void ct_worker::queue_connects(std::vector<pending_connect> batch) {
+  for (auto& c : batch) connects_.push_back(std::move(c));
+}
+
+std::vector<std::uint32_t> ct_worker::begin_accepts(bool& more) {
+  std::vector<std::uint32_t> need_fifos;
+  const std::size_t n = std::min(connects_.size(), max_accepts_per_run);
+  for (std::size_t i = 0; i < n; ++i) {
+    const pending_connect pc = connects_.front();
+    connects_.pop_front();
+    const std::uint32_t ci = alloc_connection();
+    conns_[ci].client = true;
+    conns_[ci].half_open = true;
+    conns_[ci].connect = pc;
+    const std::uint32_t si = alloc_connection();  // may grow conns_: index, not reference
+    conns_[si].connect = pc;
+    conns_[si].peer = ci;
+    conns_[ci].peer = si;
+    // The client connection is a copy of the half-open now.
+    sink_.half_open_reusable(pc.half_open);
+    need_fifos.push_back(si);
+  }
+  more = !connects_.empty();
+  return need_fifos;
+}
+
+void ct_worker::fifos_ready(std::uint32_t server_conn, result<ct_fifo_pair> fifos) {
+  connection* s = get(server_conn);
+  if (s == nullptr) {
+    // Torn down meanwhile: nobody will use the pair.
+    if (fifos) {
+      sink_.release_fifos(*fifos, false);
+      sink_.release_fifos(*fifos, true);
+    }
+    return;
+  }
+  const std::uint32_t client_conn = s->peer;
+  if (!fifos) {
+    if (connection* c = get(client_conn)) refuse_client(*c, errc::alloc);
+    free_connection(server_conn);
+    return;
+  }
+  s->fifos = *fifos;
+  connection* c = get(client_conn);
+  if (c == nullptr) {
+    // The client went away (detached) while the fifos were carved.
+    sink_.release_fifos(*fifos, true);
+    free_connection(server_conn);
+    return;
+  }
+  c->fifos = *fifos;
+  auto h = worker_.accept(transport_proto::ct, server_conn, s->connect.listener,
+                          s->connect.server_app_worker);
+  if (!h) {
+    if (connection* cc = get(client_conn)) refuse_client(*cc, errc::alloc);
+    free_connection(server_conn);
+    return;
+  }
+  conns_[server_conn].session = *h;
+}
+
+void ct_worker::accepted(session& ss) {
+  connection* s = get(ss.connection);
+  if (s == nullptr) return;
+  connection* c = get(s->peer);
+  if (c == nullptr) {
+    // The client gave up while the server decided: force-close the server.
+    worker_.transport_closing_notify(ss.handle);
+    close_connection(ss.connection, false);
+    return;
+  }
+  c->half_open = false;
+  const std::uint32_t client_conn = s->peer;
+  auto h = worker_.connect_notify(transport_proto::ct, client_conn, c->connect.client_app_worker,
+                                  c->connect.opaque);
+  if (!h) {
+    // The client already heard "alloc"; its side is gone, so is the server's.
+    free_connection(client_conn);
+    worker_.transport_closing_notify(ss.handle);
+    close_connection(ss.connection, false);
+    return;
+  }
+  conns_[client_conn].session = *h;
+}
+
+// ---------------------------------------------------------------------------
+// close and postponed cleanup
+
+void ct_worker::close_connection(std::uint32_t index, bool reset) {
+  connection* ct = get(index);
+  if (ct == nullptr) return;
+  ct->reset = ct->reset || reset;
+  if (connection* peer = get(ct->peer)) {
+    peer->peer = no_index;  // the peer must not reach back into a closing side
+    if (peer->half_open) {
+      // The server closed before the client was connected.
+      ct->peer = no_index;
+      refuse_client(*peer, errc::refused);
+    }
+  }
+  // Not closed yet: tx events still in flight must reach the peer first.
+  cleanups_.push_back(index);
+}
+
+void ct_worker::close(std::uint32_t connection, std::uint32_t) { close_connection(connection, false); }
+
+void ct_worker::reset(std::uint32_t conn, std::uint32_t) {
+  connection* ct = get(conn);
+  if (ct == nullptr) return;
+  session* ss = worker_.get(ct->session);
+  if (!ct->client && ss != nullptr && ss->state == session_state::created) {
+    // The server app refused the accept: the client hears "refused", the
+    // server session (created) goes silently.
+    if (connection* c = get(ct->peer)) refuse_client(*c, errc::refused);
+    ct->peer = no_index;
+    worker_.transport_delete_notify(ss->handle);
+    return;
+  }
+  close_connection(conn, true);
+}
+
+bool ct_worker::handle_cleanups() {
+  const std::size_t n = std::min(cleanups_.size(), max_cleanups_per_run);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint32_t index = cleanups_.front();
+    cleanups_.pop_front();
+    connection* ct = get(index);
+    if (ct == nullptr) continue;
+    session* ss = worker_.get(ct->session);
+    if (ss != nullptr && ss->tx.valid() && ss->tx.has_event()) {
+      cleanups_.push_back(index);  // a tx event is still pending: later
+      continue;
+    }
+    postponed_cleanup(index);
+  }
+  return !cleanups_.empty();
+}
+
+void ct_worker::postponed_cleanup(std::uint32_t index) {
+  connection* ct = get(index);
+  session* ss = worker_.get(ct->session);
+  if (ss == nullptr) {
+    free_connection(index);
+    return;
+  }
+  const session_handle self = ss->handle;
+  if (connection* peer = get(ct->peer)) {
+    // Unread data on this side means the peer's data was lost: a reset.
+    const bool is_reset = ct->reset || (ss->rx.valid() && ss->rx.max_dequeue() > 0);
+    const session_handle peer_session = peer->session;
+    peer->peer = no_index;
+    ct->peer = no_index;
+    if (is_reset)
+      worker_.transport_reset_notify(peer_session);
+    else
+      worker_.transport_closing_notify(peer_session);
+  }
+  worker_.transport_closed_notify(self);
+  // May free the session, whose free_fifos frees this connection.
+  worker_.transport_delete_notify(self);
+}
+
+void ct_worker::cleanup(std::uint32_t conn, std::uint32_t) {
+  // The session goes right after (its free_fifos frees the record); only
+  // cut the link so the peer stops reaching this side.
+  connection* ct = get(conn);
+  if (ct == nullptr) return;
+  if (connection* peer = get(ct->peer)) peer->peer = no_index;
+  ct->peer = no_index;
+}
+
+// ---------------------------------------------------------------------------
+// data notifications
+
+void ct_worker::custom_tx(session& s) {
+  connection* ct = get(s.connection);
+  if (ct == nullptr) return;
+  // Accept new tx events from now on, even if the peer is slow to look.
+  if (s.tx.valid()) s.tx.unset_event();
+  connection* peer = get(ct->peer);
+  if (peer == nullptr || peer->half_open) return;
+  session* ps = worker_.get(peer->session);
+  if (ps == nullptr || ps->state >= session_state::transport_closing) return;
+  worker_.enqueue_notify(*ps);
+}
+
+void ct_worker::app_rx_evt(session& s) {
+  if (s.state < session_state::ready) return;
+  connection* ct = get(s.connection);
+  if (ct == nullptr) return;
+  connection* peer = get(ct->peer);
+  if (peer == nullptr || peer->half_open) return;
+  session* ps = worker_.get(peer->session);
+  if (ps == nullptr || ps->state >= session_state::transport_closing || !ps->tx.valid()) return;
+  // The read size is not known here; passing the fifo size lets an
+  // if-full request fire whenever the fifo is no longer full (the latch
+  // keeps it to once), and dequeue_notify re-checks the fifo now (SPEC 9.5).
+  worker_.dequeue_notify(*ps, ps->tx.size());
+}
+
+// ---------------------------------------------------------------------------
+// fifos of ct sessions
+
+result<void> ct_worker::alloc_fifos(session& s) {
+  connection* ct = get(s.connection);
+  if (ct == nullptr || !ct->fifos) return unexpected{errc::alloc, "no cut-through fifos"};
+  if (ct->client) {  // crossed: the client reads what the server writes
+    s.rx = ct->fifos->server_tx;
+    s.tx = ct->fifos->server_rx;
+  } else {
+    s.rx = ct->fifos->server_rx;
+    s.tx = ct->fifos->server_tx;
+  }
+  return {};
+}
+
+void ct_worker::free_fifos(session& s) {
+  s.rx = {};
+  s.tx = {};
+  // The session is done with its side: the record goes too.
+  free_connection(s.connection);
+}
+
+// ---------------------------------------------------------------------------
+// listeners and format
+
+result<std::uint32_t> ct_worker::start_listen(session_handle, const endpoint& local) {
+  listeners_.push_back({true, local});
+  return static_cast<std::uint32_t>(listeners_.size() - 1);
+}
+
+result<void> ct_worker::stop_listen(std::uint32_t index) {
+  if (index >= listeners_.size() || !listeners_[index].live)
+    return unexpected{errc::no_listener};
+  listeners_[index].live = false;
+  return {};
+}
+
+std::string ct_worker::format_listener(std::uint32_t index, std::uint32_t worker) const {
+  if (index >= listeners_.size() || !listeners_[index].live) return {};
+  const endpoint& l = listeners_[index].local;
+  return "[" + std::to_string(worker) + ":" + std::to_string(index) + "][CT:" +
+         std::string{to_string(l.proto)} + "] " + l.ip.to_string() + ":" + std::to_string(l.port) +
+         "->0.0.0.0:0 LISTEN";
+}
+
+std::string ct_worker::format(std::uint32_t conn, std::uint32_t worker) const {
+  if (conn >= conns_.size() || !conns_[conn].live) return {};
+  const connection& c = conns_[conn];
+  const endpoint& server = c.connect.remote;
+  const std::uint32_t client_index = c.client ? conn : c.peer;
+  std::string client = server.ip.to_string() + ":" + std::to_string(client_port(client_index));
+  std::string srv = server.ip.to_string() + ":" + std::to_string(server.port);
+  std::string out = "[" + std::to_string(worker) + ":" +
+                    std::to_string(c.session.valid() ? c.session.index() : no_index) + "][CT:" +
+                    std::string{to_string(server.proto)} + "] ";
+  out += c.client ? client + "->" + srv : srv + "->" + client;
+  out += c.half_open ? " HALF-OPEN" : " ESTABLISHED";
+  return out;
+}
+
+}  // namespace actorstack::ct

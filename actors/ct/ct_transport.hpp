@@ -1,0 +1,170 @@
+#pragma once
+/// \file
+/// The cut-through transport (SPEC §6): two applications on one stack talk
+/// through a pair of shared fifos, crossed (client rx = server tx, client
+/// tx = server rx). Both ends of a pair live on the same worker, so each
+/// worker has one `ct_worker`: its cut-through connections, its queue of
+/// connects to accept, its postponed cleanups. Half-opens live on the first
+/// worker only (`ct_half_opens`).
+///
+/// Plain C++, owned by the worker's session_worker actor. Everything that
+/// crosses owners is a returned value or a sink call the actor turns into a
+/// message: fifo pairs come from a ct_segment_context actor (asynchronous:
+/// `begin_accept` then `fifos_ready`), fifo releases go back to it, and
+/// "half-open reusable" goes to the first worker.
+
+#include "actors/session/session_worker_state.hpp"
+
+#include <actorstack/endpoint.hpp>
+
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace actorstack::ct {
+
+using session_layer::no_index;
+
+/// A connect the first worker forwards to the worker that will accept it.
+struct pending_connect {
+  std::uint32_t half_open = no_index;  ///< index in the first worker's ct_half_opens
+  std::uint32_t client_app_worker = 0;
+  std::uint64_t opaque = 0;
+  endpoint remote;                     ///< what the client connected to
+  session_handle listener;             ///< the server's listener
+  std::uint32_t server_app_worker = 0; ///< the listener's selected app worker
+};
+
+/// A fifo pair a ct_segment_context carved for a server session; the
+/// client shares it crossed. `segment` and `context` say where to release.
+struct ct_fifo_pair {
+  shm::fifo server_rx;
+  shm::fifo server_tx;
+  std::uint64_t segment = 0;
+  std::uint32_t context = 0;
+};
+
+/// Where a ct_worker sends what leaves its worker.
+class ct_sink {
+ public:
+  virtual ~ct_sink() = default;
+  /// One side of a pair is done with its fifos (client or server side).
+  virtual void release_fifos(const ct_fifo_pair& pair, bool client_side) = 0;
+  /// The first worker may reuse this half-open index.
+  virtual void half_open_reusable(std::uint32_t half_open) = 0;
+};
+
+/// The first worker's half-opens: connects not yet accepted. Indices are
+/// recycled once the accepting worker has copied the half-open.
+class ct_half_opens {
+ public:
+  std::uint32_t alloc(const pending_connect& c);
+  /// The accepting worker took it: the index may be reused.
+  void mark_reusable(std::uint32_t index);
+  /// Picks the worker for the next connect, round robin.
+  std::uint32_t next_worker(std::uint32_t n_workers) noexcept;
+  std::size_t live() const noexcept { return live_; }
+  std::string format(std::uint32_t index) const;
+
+ private:
+  struct entry {
+    pending_connect connect;
+    bool live = false;
+  };
+  std::vector<entry> entries_;
+  std::vector<std::uint32_t> reusable_;
+  std::size_t live_ = 0;
+  std::uint32_t next_worker_ = 0;
+};
+
+class ct_worker final : public session_layer::transport, public session_layer::fifo_provider {
+ public:
+  static constexpr std::size_t max_accepts_per_run = 32;
+  static constexpr std::size_t max_cleanups_per_run = 100;
+
+  ct_worker(session_layer::session_worker_state& worker, ct_sink& sink);
+
+  // ---- the accept path -------------------------------------------------------
+  /// Queues connects forwarded from the first worker.
+  void queue_connects(std::vector<pending_connect> batch);
+  /// Takes up to 32 queued connects: creates each client connection (still
+  /// half-open) and server connection and returns the server connections
+  /// that now need a fifo pair. `more` says whether connects remain (the
+  /// actor re-posts).
+  std::vector<std::uint32_t> begin_accepts(bool& more);
+  std::size_t queued_connects() const noexcept { return connects_.size(); }
+  /// The fifo pair for `server_conn` arrived (or failed): on failure the
+  /// client hears "alloc"; otherwise the server session is created and its
+  /// app asked to accept.
+  void fifos_ready(std::uint32_t server_conn, result<ct_fifo_pair> fifos);
+
+  // ---- postponed cleanups ------------------------------------------------------
+  /// Runs up to 100 cleanups; true if more remain (the actor re-posts).
+  bool handle_cleanups();
+  std::size_t pending_cleanups() const noexcept { return cleanups_.size(); }
+
+  // ---- inspection ----------------------------------------------------------------
+  std::size_t connections() const noexcept { return live_; }
+  /// "[w:s][CT:ct] 127.0.0.1:1234->127.0.0.1:40000 ESTABLISHED"
+  std::string format(std::uint32_t connection, std::uint32_t worker) const override;
+  /// "[w:l][CT:ct] 127.0.0.1:1234->0.0.0.0:0 LISTEN"
+  std::string format_listener(std::uint32_t listener_index, std::uint32_t worker) const;
+
+  // ---- transport ------------------------------------------------------------------
+  transport_proto proto() const noexcept override { return transport_proto::ct; }
+  session_layer::service_type service() const noexcept override {
+    return session_layer::service_type::stream;
+  }
+  bool uses_lookup() const noexcept override { return false; }
+  result<std::uint32_t> start_listen(session_handle listener, const endpoint& local) override;
+  result<void> stop_listen(std::uint32_t listener_index) override;
+  /// Cut-through connects go through ct_half_opens on the first worker.
+  result<std::uint32_t> connect(const session_layer::connect_args&) override {
+    return unexpected{errc::not_supported, "ct connects go through the half-open table"};
+  }
+  void close(std::uint32_t connection, std::uint32_t worker) override;
+  void reset(std::uint32_t connection, std::uint32_t worker) override;
+  void cleanup(std::uint32_t connection, std::uint32_t worker) override;
+  void accepted(session_layer::session& s) override;
+  void custom_tx(session_layer::session& s) override;
+  void app_rx_evt(session_layer::session& s) override;
+
+  // ---- fifo provider (ct sessions' fifos come from their connection) ------------
+  result<void> alloc_fifos(session_layer::session& s) override;
+  void free_fifos(session_layer::session& s) override;
+
+ private:
+  struct connection {
+    bool live = false;
+    bool client = false;      ///< client side (else server side)
+    bool half_open = false;   ///< client side waiting for the server's decision
+    bool reset = false;       ///< the app asked for a reset, not a close
+    std::uint32_t peer = no_index;
+    session_handle session;
+    pending_connect connect;  ///< who connected to whom
+    std::optional<ct_fifo_pair> fifos;
+  };
+  struct listener {
+    bool live = false;
+    endpoint local;
+  };
+
+  connection* get(std::uint32_t index) noexcept;
+  std::uint32_t alloc_connection();
+  void free_connection(std::uint32_t index);
+  void refuse_client(connection& client, errc why);
+  void close_connection(std::uint32_t index, bool reset);
+  void postponed_cleanup(std::uint32_t index);
+
+  session_layer::session_worker_state& worker_;
+  ct_sink& sink_;
+  std::vector<connection> conns_;
+  std::vector<std::uint32_t> free_conns_;
+  std::size_t live_ = 0;
+  std::vector<listener> listeners_;
+  std::deque<pending_connect> connects_;
+  std::deque<std::uint32_t> cleanups_;
+};
+
+}  // namespace actorstack::ct
