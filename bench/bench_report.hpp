@@ -1,0 +1,44 @@
+#pragma once
+// Benchmark output: one JSON object per line, the baseline measured in the
+// same run, medians of several repetitions (the machines are noisy).
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace actorstack::bench {
+
+/// Median of the samples (the mean of the middle two for an even count).
+inline double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+/// Runs `fn` `reps` times; fn returns one sample; the median is reported.
+template <class Fn>
+double median_of(int reps, Fn&& fn) {
+  std::vector<double> samples;
+  for (int i = 0; i < reps; ++i) samples.push_back(fn());
+  return median(std::move(samples));
+}
+
+inline double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// Prints {"bench","case","value","unit","baseline","baseline_name","ratio"}.
+inline void report(const std::string& bench, const std::string& case_name, double value,
+                   const std::string& unit, double baseline, const std::string& baseline_name) {
+  std::printf(
+      "{\"bench\":\"%s\",\"case\":\"%s\",\"value\":%.4f,\"unit\":\"%s\",\"baseline\":%.4f,"
+      "\"baseline_name\":\"%s\",\"ratio\":%.4f}\n",
+      bench.c_str(), case_name.c_str(), value, unit.c_str(), baseline, baseline_name.c_str(),
+      baseline > 0 ? value / baseline : 0.0);
+  std::fflush(stdout);
+}
+
+}  // namespace actorstack::bench

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what actorstack needs on Debian bookworm (only what is missing),
+# configures and builds; then runs the main demo or every test.
+#
+#   scripts/setup.sh demo [demo args]   build, then run the main demo
+#   scripts/setup.sh test               build, then run every test through ctest
+#   scripts/setup.sh build              build only
+#
+# Environment: BUILD_DIR (default build), BUILD_TYPE (default
+# RelWithDebInfo), CMAKE_ARGS (extra configure arguments, e.g.
+# -DACTORSTACK_SANITIZE=address).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  g++ cmake ninja-build pkg-config       # toolchain
+  libcaf-dev                             # actors (CAF 0.17.6)
+  dpdk-dev libdpdk-dev                   # data plane (DPDK 22.11)
+  libboost-dev                           # Boost.Lockfree
+  doctest-dev                            # tests
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+build_dir=${BUILD_DIR:-build}
+# shellcheck disable=SC2086  # CMAKE_ARGS is a list of arguments
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" ${CMAKE_ARGS:-} >/dev/null
+cmake --build "$build_dir" -j "$(nproc)"
+
+mode=${1:-build}
+[ $# -gt 0 ] && shift
+case "$mode" in
+  demo) exec "$build_dir/bench/actorstack-bench-fifo" "$@" ;;
+  test) cd "$build_dir" && exec ctest --output-on-failure -j "$(nproc)" ;;
+  build) ;;
+  *) echo "usage: scripts/setup.sh demo|test|build" >&2; exit 2 ;;
+esac
