@@ -16,12 +16,33 @@ std::string_view to_string(transport_proto p) noexcept {
   return "unknown";
 }
 
+namespace {
+
+// Quoted user text inside an interned error detail is capped so a caller
+// feeding huge garbage cannot make one error pin megabytes for the life of
+// the process.
+constexpr std::size_t max_quoted = 96;
+
+std::string quoted(std::string_view text) {
+  std::string out{"'"};
+  if (text.size() > max_quoted) {
+    out.append(text.substr(0, max_quoted));
+    out += "...";
+  } else {
+    out.append(text);
+  }
+  out += '\'';
+  return out;
+}
+
+}  // namespace
+
 result<transport_proto> parse_transport_proto(std::string_view text) {
   if (text == "ct") return transport_proto::ct;
   if (text == "udp") return transport_proto::udp;
   if (text == "tcp") return transport_proto::tcp;
   return unexpected{errc::invalid_argument,
-                    intern("unknown protocol '" + std::string{text} + "' (ct, udp, tcp)")};
+                    intern("unknown protocol " + quoted(text) + " (expected ct, udp or tcp)")};
 }
 
 ip_address ip_address::v4(std::uint32_t host_order) noexcept {
@@ -33,13 +54,31 @@ ip_address ip_address::v4(std::uint32_t host_order) noexcept {
   return a;
 }
 
-result<ip_address> ip_address::parse(std::string_view text) {
-  const std::string s{text};
+ip_address ip_address::v6(const std::array<std::uint8_t, 16>& bytes) noexcept {
   ip_address a;
-  if (::inet_pton(AF_INET, s.c_str(), a.bytes.data()) == 1) return a;
   a.fam = family::v6;
-  if (::inet_pton(AF_INET6, s.c_str(), a.bytes.data()) == 1) return a;
-  return unexpected{errc::invalid_argument, intern("bad IP address '" + s + "'")};
+  a.bytes = bytes;
+  return a;
+}
+
+ip_address ip_address::any(family f) noexcept {
+  ip_address a;
+  a.fam = f;
+  return a;
+}
+
+result<ip_address> ip_address::parse(std::string_view text) {
+  // inet_pton reads a C string: an embedded NUL would make it accept
+  // "1.2.3.4\0junk", so such text is rejected before it gets there.
+  if (!text.empty() && text.find('\0') == std::string_view::npos) {
+    const std::string s{text};
+    ip_address a;  // fresh and zeroed per family, so unused bytes stay 0
+    if (::inet_pton(AF_INET, s.c_str(), a.bytes.data()) == 1) return a;
+    ip_address b;
+    b.fam = family::v6;
+    if (::inet_pton(AF_INET6, s.c_str(), b.bytes.data()) == 1) return b;
+  }
+  return unexpected{errc::invalid_argument, intern("bad IP address " + quoted(text))};
 }
 
 bool ip_address::is_any() const noexcept {
@@ -51,9 +90,24 @@ bool ip_address::is_any() const noexcept {
 
 bool ip_address::is_loopback() const noexcept {
   if (is_v4()) return bytes[0] == 127;
-  for (std::size_t i = 0; i < 15; ++i)
+  for (std::size_t i = 0; i < 10; ++i)
     if (bytes[i] != 0) return false;
-  return bytes[15] == 1;
+  if (bytes[10] == 0xff && bytes[11] == 0xff) return bytes[12] == 127;  // ::ffff:127.x.y.z
+  for (std::size_t i = 10; i < 15; ++i)
+    if (bytes[i] != 0) return false;
+  return bytes[15] == 1;  // ::1
+}
+
+ip_address ip_address::masked(unsigned prefix_len) const noexcept {
+  ip_address out = *this;
+  const unsigned bits = bit_length();
+  if (prefix_len >= bits) return out;
+  const unsigned full = prefix_len / 8;  // bytes kept whole
+  const unsigned rem = prefix_len % 8;   // leading bits kept of the next one
+  if (rem != 0)
+    out.bytes[full] = static_cast<std::uint8_t>(out.bytes[full] & (0xffu << (8 - rem)));
+  for (unsigned i = full + (rem != 0 ? 1 : 0); i < bits / 8; ++i) out.bytes[i] = 0;
+  return out;
 }
 
 std::uint32_t ip_address::v4_host_order() const noexcept {
@@ -78,36 +132,55 @@ std::string endpoint::to_string() const {
 }
 
 result<endpoint> parse_uri(std::string_view uri) {
-  auto bad = [&](const char* why) {
+  auto bad = [&](const std::string& why) {
     return unexpected{errc::invalid_argument,
-                      intern("bad URI '" + std::string{uri} + "': " + why +
-                             " (expected PROTO://IP/PORT)")};
+                      intern("bad URI " + quoted(uri) + ": " + why + " (expected PROTO://IP/PORT)")};
   };
+
+  // PROTO://
   const auto sep = uri.find("://");
   if (sep == std::string_view::npos) return bad("missing '://'");
-  auto proto = parse_transport_proto(uri.substr(0, sep));
-  if (!proto) return bad("unknown protocol");
+  if (sep == 0) return bad("missing protocol");
+  const std::string_view proto_text = uri.substr(0, sep);
+  auto proto = parse_transport_proto(proto_text);
+  if (!proto) return bad("unknown protocol " + quoted(proto_text) + " (ct, udp or tcp)");
   std::string_view rest = uri.substr(sep + 3);
+
+  // IP, bracketed or not; `rest` is left at the '/' before the port.
   std::string_view host;
+  bool bracketed = false;
   if (!rest.empty() && rest.front() == '[') {
     const auto close = rest.find(']');
     if (close == std::string_view::npos) return bad("unclosed '['");
     host = rest.substr(1, close - 1);
     rest = rest.substr(close + 1);
+    bracketed = true;
   } else {
     const auto slash = rest.find('/');
-    if (slash == std::string_view::npos) return bad("missing '/PORT'");
     host = rest.substr(0, slash);
-    rest = rest.substr(slash);
+    rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
   }
-  if (rest.empty() || rest.front() != '/') return bad("missing '/PORT'");
-  rest.remove_prefix(1);
+  if (host.empty()) return bad("missing IP address");
   auto ip = ip_address::parse(host);
-  if (!ip) return bad("bad IP address");
+  if (!ip) return bad("bad IP address " + quoted(host));
+  // Brackets exist to separate an IPv6 address's colons from the rest;
+  // around IPv4 they are a typo, not an alternative spelling.
+  if (bracketed && ip->is_v4()) return bad("brackets are only for IPv6 addresses");
+
+  // /PORT, and nothing after it.
+  if (rest.empty()) return bad("missing '/PORT'");
+  if (rest.front() != '/') return bad("expected '/' after the address, found " + quoted(rest));
+  rest.remove_prefix(1);
+  if (rest.empty()) return bad("missing port");
   unsigned port = 0;
-  auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), port);
-  if (rest.empty() || ec != std::errc{} || end != rest.data() + rest.size() || port > 65535)
-    return bad("port must be 0..65535");
+  const char* const first = rest.data();
+  const char* const last = rest.data() + rest.size();
+  const auto [end, ec] = std::from_chars(first, last, port);
+  if (ec == std::errc::invalid_argument) return bad("port " + quoted(rest) + " is not a number");
+  if (ec == std::errc::result_out_of_range || port > 65535)
+    return bad("port out of range 0..65535");
+  if (end != last) return bad("trailing characters " + quoted({end, std::size_t(last - end)}) +
+                              " after the port");
   return endpoint{*proto, *ip, static_cast<std::uint16_t>(port)};
 }
 
@@ -115,12 +188,18 @@ result<endpoint> parse_uri(std::string_view uri) {
 
 std::size_t std::hash<actorstack::ip_address>::operator()(
     const actorstack::ip_address& a) const noexcept {
-  std::uint64_t h = static_cast<std::uint64_t>(a.fam);
-  for (auto b : a.bytes) h = h * 1099511628211ull ^ b;
+  // FNV-1a over the family and the bytes: cheap, and every byte counts, so
+  // addresses differing only in their low bits spread well.
+  std::uint64_t h = 14695981039346656037ull;
+  h = (h ^ static_cast<std::uint8_t>(a.fam)) * 1099511628211ull;
+  for (auto b : a.bytes) h = (h ^ b) * 1099511628211ull;
   return static_cast<std::size_t>(h);
 }
 
 std::size_t std::hash<actorstack::endpoint>::operator()(
     const actorstack::endpoint& e) const noexcept {
-  return std::hash<actorstack::ip_address>{}(e.ip) * 31 + e.port * 7 + static_cast<unsigned>(e.proto);
+  std::uint64_t h = std::hash<actorstack::ip_address>{}(e.ip);
+  h = (h ^ e.port) * 1099511628211ull;
+  h = (h ^ static_cast<std::uint8_t>(e.proto)) * 1099511628211ull;
+  return static_cast<std::size_t>(h);
 }
