@@ -1,0 +1,321 @@
+#include "actors/session_worker.hpp"
+
+#include <memory>
+#include <unordered_map>
+
+namespace actorstack {
+
+using session_layer::session;
+
+namespace {
+
+using self_pointer = session_worker_actor::pointer;
+
+// Notifications leave as typed messages to app worker actors. An app
+// worker's mailbox is ordered, which is what keeps "accept" before a racing
+// "close" (SPEC 9.2).
+class actor_notifier final : public session_layer::app_notifier {
+ public:
+  explicit actor_notifier(self_pointer self) : self_(self) {}
+
+  void add(std::uint32_t index, app_worker_actor a) { apps_[index] = std::move(a); }
+  std::uint64_t dropped() const noexcept { return dropped_; }
+
+  void accept(const session& s) override {
+    app_notification n = base(notification::accept, s);
+    n.other = s.listener;
+    n.rx = s.rx;
+    n.tx = s.tx;
+    send(s.app_worker, n);
+  }
+  void connected(std::uint32_t app_worker, std::uint64_t opaque, const session* s,
+                 errc err) override {
+    app_notification n;
+    n.kind = notification::connected;
+    n.app_worker = app_worker;
+    n.opaque = opaque;
+    n.err = err;
+    if (s != nullptr) {
+      n.handle = s->handle;
+      n.rx = s->rx;
+      n.tx = s->tx;
+    }
+    send(app_worker, n);
+  }
+  void close(const session& s) override { send(s.app_worker, base(notification::close, s)); }
+  void reset(const session& s) override { send(s.app_worker, base(notification::reset, s)); }
+  void transport_closed(const session& s) override {
+    send(s.app_worker, base(notification::transport_closed, s));
+  }
+  void cleanup(const session& s, session_layer::cleanup_kind k) override {
+    send(s.app_worker, base(k == session_layer::cleanup_kind::session
+                                ? notification::cleanup_session
+                                : notification::cleanup_transport,
+                            s));
+  }
+  void migrate(const session& s, session_handle new_handle) override {
+    app_notification n = base(notification::migrate, s);
+    n.other = new_handle;
+    send(s.app_worker, n);
+  }
+  bool rx(std::uint32_t app_worker, const session& s) override {
+    return send(app_worker, base(notification::rx, s));
+  }
+  bool tx(std::uint32_t app_worker, const session& s) override {
+    return send(app_worker, base(notification::tx, s));
+  }
+  void tune_fifo(const session&, shm::fifo&, session_layer::tuning_action, std::size_t) override {
+    // Fifo tuning callbacks run in the app; they arrive with the app-side
+    // API (issue: public API). Until then sessions are never flagged.
+  }
+
+ private:
+  static app_notification base(notification kind, const session& s) {
+    app_notification n;
+    n.kind = kind;
+    n.handle = s.handle;
+    n.app_worker = s.app_worker;
+    return n;
+  }
+  bool send(std::uint32_t app_worker, const app_notification& n) {
+    auto it = apps_.find(app_worker);
+    if (it == apps_.end()) {
+      ++dropped_;
+      return false;
+    }
+    self_->send(it->second, notify_atom_v, n);
+    return true;
+  }
+
+  self_pointer self_;
+  std::unordered_map<std::uint32_t, app_worker_actor> apps_;
+  std::uint64_t dropped_ = 0;
+};
+
+// What leaves the cut-through part of this worker.
+class actor_ct_sink final : public ct::ct_sink {
+ public:
+  actor_ct_sink(self_pointer self, ct_fifo_actor fifos, caf::actor first_worker)
+      : self_(self), fifos_(std::move(fifos)), first_worker_(std::move(first_worker)) {}
+  void release_fifos(const ct::ct_fifo_pair& pair, bool client_side) override {
+    self_->send(fifos_, ct_release_atom_v, pair, client_side);
+  }
+  void half_open_reusable(std::uint32_t index) override {
+    if (first_worker_)
+      self_->send(caf::actor_cast<session_worker_actor>(first_worker_), half_open_atom_v, index);
+    else
+      reusable_here.push_back(index);  // this is the first worker
+  }
+  std::vector<std::uint32_t> reusable_here;
+
+ private:
+  self_pointer self_;
+  ct_fifo_actor fifos_;
+  caf::actor first_worker_;
+};
+
+// Only cut-through exists so far; network transports bring their own
+// fifo providers and lookups with the data plane.
+class no_fifos final : public session_layer::fifo_provider {
+ public:
+  result<void> alloc_fifos(session&) override {
+    return unexpected{errc::not_supported, "no segment manager for this transport"};
+  }
+  void free_fifos(session&) override {}
+};
+class no_lookup final : public session_layer::session_lookup {
+ public:
+  void add(const session&) override {}
+  void del(const session&) override {}
+};
+class single_transport final : public session_layer::transport_registry {
+ public:
+  session_layer::transport* ct = nullptr;
+  session_layer::transport* find(transport_proto p) noexcept override {
+    return p == transport_proto::ct ? ct : nullptr;
+  }
+};
+
+}  // namespace
+
+struct session_worker_actor_state {
+  static inline const char* name = "session_worker";
+
+  session_worker_config cfg;
+  std::unique_ptr<actor_notifier> apps;
+  std::unique_ptr<actor_ct_sink> sink;
+  no_fifos fifos;
+  no_lookup lookup;
+  single_transport transports;
+  std::unique_ptr<session_layer::session_worker_state> sessions;
+  std::unique_ptr<ct::ct_worker> ct;
+  ct::ct_half_opens half_opens;                                 // first worker only
+  std::vector<caf::actor> workers;                              // first worker only
+  std::vector<std::vector<ct::pending_connect>> outgoing;       // per destination
+  bool run_scheduled = false;
+
+  bool has_work() const {
+    return sessions->has_events() || sessions->pending_rx_notifications() > 0 ||
+           ct->pending_cleanups() > 0 || ct->queued_connects() > 0 ||
+           std::any_of(outgoing.begin(), outgoing.end(), [](auto& v) { return !v.empty(); });
+  }
+};
+
+namespace {
+
+using stateful_self = session_worker_actor::stateful_pointer<session_worker_actor_state>;
+
+void schedule(stateful_self self) {
+  auto& st = self->state;
+  if (st.run_scheduled || !st.has_work()) return;
+  st.run_scheduled = true;
+  self->send(self, run_atom_v);
+}
+
+// Forwards queued connects to their accepting workers, one batch each.
+void flush_outgoing(stateful_self self) {
+  auto& st = self->state;
+  for (std::size_t w = 0; w < st.outgoing.size(); ++w) {
+    if (st.outgoing[w].empty()) continue;
+    auto batch = std::move(st.outgoing[w]);
+    st.outgoing[w].clear();
+    if (w == st.cfg.index) {
+      st.ct->queue_connects(std::move(batch));
+    } else {
+      self->send(caf::actor_cast<session_worker_actor>(st.workers[w]), ct_connect_atom_v,
+                 std::move(batch));
+    }
+  }
+}
+
+void run(stateful_self self) {
+  auto& st = self->state;
+  st.run_scheduled = false;
+  flush_outgoing(self);
+  st.sessions->run_events();
+  st.ct->handle_cleanups();
+  bool more = false;
+  for (std::uint32_t server_conn : st.ct->begin_accepts(more)) {
+    // The pair comes from the segment context actor; continue when it does.
+    ct_alloc_request req;
+    req.rx_size = st.cfg.rx_fifo_size;
+    req.tx_size = st.cfg.tx_fifo_size;
+    self->request(st.cfg.ct_fifos, caf::infinite, ct_alloc_atom_v, req)
+        .then(
+            [=](ct::ct_fifo_pair& pair) {
+              self->state.ct->fifos_ready(server_conn, pair);
+              schedule(self);
+            },
+            [=](caf::error&) {
+              self->state.ct->fifos_ready(server_conn, unexpected{errc::alloc});
+              schedule(self);
+            });
+  }
+  for (std::uint32_t index : st.sink->reusable_here) st.half_opens.mark_reusable(index);
+  st.sink->reusable_here.clear();
+  st.sessions->flush_enqueue_events();
+  schedule(self);
+}
+
+}  // namespace
+
+session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker_config cfg) {
+  // The configuration travels as a spawn argument, not a capture: CAF
+  // 0.17.6 dereferences a null argument tuple when a function actor is
+  // spawned without arguments (undefined behaviour that UBSan reports).
+  return sys.spawn(
+      [](stateful_self self, session_worker_config cfg) -> session_worker_actor::behavior_type {
+    auto& st = self->state;
+    st.cfg = cfg;
+    st.apps = std::make_unique<actor_notifier>(self);
+    st.sink = std::make_unique<actor_ct_sink>(self, cfg.ct_fifos, cfg.first_worker);
+    st.sessions = std::make_unique<session_layer::session_worker_state>(
+        cfg.index, session_layer::session_worker_state::environment{
+                       st.apps.get(), &st.fifos, &st.transports, &st.lookup});
+    st.ct = std::make_unique<ct::ct_worker>(*st.sessions, *st.sink);
+    st.transports.ct = st.ct.get();
+    auto after = [self] { schedule(self); };
+    return {
+        [=](close_atom, session_handle h) {
+          (void)self->state.sessions->app_close(h);
+          after();
+        },
+        [=](reset_atom, session_handle h) {
+          (void)self->state.sessions->app_reset(h);
+          after();
+        },
+        [=](rpc_atom, worker_rpc& rpc) {
+          self->state.sessions->post_ctrl(
+              {session_layer::ctrl_kind::rpc, {}, [fn = std::move(rpc.fn)](auto&) { fn(); }});
+          after();
+        },
+        [=](tx_atom, session_handle h) {
+          if (auto* s = self->state.sessions->get(h)) self->state.sessions->post_custom_tx(*s);
+          after();
+        },
+        [=](app_rx_atom, session_handle h) {
+          self->state.sessions->post_io({session_layer::io_kind::app_rx, h});
+          after();
+        },
+        [=](rx_notify_atom, session_handle h) {
+          self->state.sessions->post_io({session_layer::io_kind::builtin_rx, h});
+          after();
+        },
+        [=](accept_atom, session_handle h, bool ok) {
+          self->state.sessions->on_accept_reply(h, ok);
+          after();
+        },
+        [=](connected_atom, session_handle h, bool ok) {
+          self->state.sessions->on_connected_reply(h, ok);
+          after();
+        },
+        [=](ct_connect_atom, ct::pending_connect& pc) {
+          // First worker: record the half-open, pick the accepting worker.
+          auto& s = self->state;
+          pc.half_open = s.half_opens.alloc(pc);
+          const auto n = static_cast<std::uint32_t>(std::max<std::size_t>(1, s.workers.size()));
+          const std::uint32_t dest = s.workers.empty() ? s.cfg.index : s.half_opens.next_worker(n);
+          if (s.outgoing.size() <= dest) s.outgoing.resize(dest + 1);
+          s.outgoing[dest].push_back(pc);
+          after();
+        },
+        [=](ct_connect_atom, std::vector<ct::pending_connect>& batch) {
+          self->state.ct->queue_connects(std::move(batch));
+          after();
+        },
+        [=](half_open_atom, std::uint32_t index) { self->state.half_opens.mark_reusable(index); },
+        [=](app_worker_atom, std::uint32_t index, app_worker_actor& a) {
+          self->state.apps->add(index, std::move(a));
+        },
+        [=](std::vector<caf::actor>& workers) { self->state.workers = std::move(workers); },
+        [=](run_atom) { run(self); },
+        [=](listen_atom, std::uint32_t app_worker, const endpoint& ep) -> caf::result<session_handle> {
+          auto h = self->state.sessions->listen(app_worker, ep);
+          if (!h) return caf::make_error(caf::sec::invalid_argument, h.error().message());
+          return *h;
+        },
+        [=](stats_atom) -> worker_stats {
+          auto& s = self->state;
+          const auto& c = s.sessions->counters();
+          worker_stats out;
+          out.worker = s.cfg.index;
+          out.sessions = s.sessions->pool().live();
+          out.ct_connections = s.ct->connections();
+          out.half_opens = s.half_opens.live();
+          out.pending_ctrl = s.sessions->pending_ctrl();
+          out.pending_io = s.sessions->pending_io();
+          out.ctrl_events = c.ctrl_events;
+          out.io_events = c.io_events;
+          out.stale_events = c.stale_events;
+          out.accepts = c.accepts;
+          out.connects = c.connects;
+          out.refusals = c.refusals;
+          out.dropped_notifications = s.apps->dropped();
+          return out;
+        },
+    };
+      },
+      std::move(cfg));
+}
+
+}  // namespace actorstack

@@ -1,0 +1,101 @@
+#pragma once
+/// \file
+/// The session_worker actor: one per worker. It owns a
+/// session_worker_state (sessions, event lists, rx batch) and the worker's
+/// cut-through part (ct_worker); the first worker also owns the
+/// cut-through half-opens. Messages become calls on that state; whenever
+/// work is left (events, cleanups, connects to accept, rx notifications to
+/// flush) the actor sends itself one `run` — its doorbell — and does a
+/// bounded amount per run, so other messages interleave.
+
+#include "actors/ct/ct_transport.hpp"
+
+#include <actorstack/messages.hpp>
+
+#include <caf/all.hpp>
+
+#include <vector>
+
+namespace actorstack {
+
+/// Counters a worker reports (inspection, tests).
+struct worker_stats {
+  std::uint32_t worker = 0;
+  std::uint64_t sessions = 0;
+  std::uint64_t ct_connections = 0;
+  std::uint64_t half_opens = 0;
+  std::uint64_t pending_ctrl = 0;
+  std::uint64_t pending_io = 0;
+  std::uint64_t ctrl_events = 0;
+  std::uint64_t io_events = 0;
+  std::uint64_t stale_events = 0;
+  std::uint64_t accepts = 0;
+  std::uint64_t connects = 0;
+  std::uint64_t refusals = 0;
+  std::uint64_t dropped_notifications = 0;  ///< app worker unknown at delivery
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, worker_stats& x) {
+  return f(caf::meta::type_name("worker_stats"), x.worker, x.sessions, x.ct_connections,
+           x.half_opens, x.pending_ctrl, x.pending_io, x.ctrl_events, x.io_events,
+           x.stale_events, x.accepts, x.connects, x.refusals, x.dropped_notifications);
+}
+
+/// A cut-through fifo pair request: the server's sizes, and who talks.
+struct ct_alloc_request {
+  std::uint32_t server_app_worker = 0;
+  std::uint32_t client_app_worker = 0;
+  std::uint32_t rx_size = 0;
+  std::uint32_t tx_size = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ct_alloc_request& x) {
+  return f(caf::meta::type_name("ct_alloc_request"), x.server_app_worker, x.client_app_worker,
+           x.rx_size, x.tx_size);
+}
+
+/// Where app workers listen for notifications.
+using app_worker_actor = caf::typed_actor<caf::reacts_to<notify_atom, app_notification>>;
+
+/// Who carves cut-through fifo pairs (the ct_segment_context actors, behind
+/// the stack root) and takes them back.
+using ct_fifo_actor =
+    caf::typed_actor<caf::replies_to<ct_alloc_atom, ct_alloc_request>::with<ct::ct_fifo_pair>,
+                     caf::reacts_to<ct_release_atom, ct::ct_fifo_pair, bool>>;
+
+using session_worker_actor = caf::typed_actor<
+    caf::reacts_to<close_atom, session_handle>,           // app close (SPEC 2.4)
+    caf::reacts_to<reset_atom, session_handle>,           // app reset (SPEC 2.5)
+    caf::reacts_to<rpc_atom, worker_rpc>,                 // run a function here (SPEC 3)
+    caf::reacts_to<tx_atom, session_handle>,              // the app posted tx: custom tx
+    caf::reacts_to<app_rx_atom, session_handle>,          // the app read: app-rx event
+    caf::reacts_to<rx_notify_atom, session_handle>,       // async rx notification
+    caf::reacts_to<accept_atom, session_handle, bool>,    // the app's accept answer
+    caf::reacts_to<connected_atom, session_handle, bool>, // the app's connected answer
+    caf::reacts_to<ct_connect_atom, ct::pending_connect>, // first worker: a new ct connect
+    caf::reacts_to<ct_connect_atom, std::vector<ct::pending_connect>>,  // connects to accept
+    caf::reacts_to<half_open_atom, std::uint32_t>,        // first worker: index reusable
+    caf::reacts_to<app_worker_atom, std::uint32_t, app_worker_actor>,  // app worker known
+    caf::reacts_to<std::vector<caf::actor>>,              // all workers (first worker)
+    caf::reacts_to<run_atom>,                             // the doorbell
+    caf::replies_to<listen_atom, std::uint32_t, endpoint>::with<session_handle>,
+    caf::replies_to<stats_atom>::with<worker_stats>>;
+
+struct session_worker_config {
+  std::uint32_t index = 0;
+  std::uint32_t rx_fifo_size = 64 * 1024;  ///< cut-through pair sizes
+  std::uint32_t tx_fifo_size = 64 * 1024;
+  ct_fifo_actor ct_fifos;                  ///< carves ct pairs
+  caf::actor first_worker;                 ///< invalid for the first worker itself
+};
+
+session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker_config cfg);
+
+}  // namespace actorstack
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::ct::pending_connect)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<actorstack::ct::pending_connect>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::ct::ct_fifo_pair)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::endpoint)

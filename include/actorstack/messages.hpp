@@ -1,0 +1,84 @@
+#pragma once
+/// \file
+/// The typed messages actors exchange (DESIGN §3, crossing owner boundaries
+/// by message). Atoms and payload types are defined once here. Payloads
+/// have `inspect()`; the few that hold process-local things (a fifo handle,
+/// a closure) are marked as local-only and get a wire form when they have
+/// to cross processes.
+
+#include <actorstack/endpoint.hpp>
+#include <actorstack/error.hpp>
+#include <actorstack/session_handle.hpp>
+
+#include "shm/fifo.hpp"
+
+#include <caf/all.hpp>
+
+#include <cstdint>
+#include <functional>
+
+namespace actorstack {
+
+/// What an app worker is told (SPEC §2, §3, §5, §6). One message type with
+/// a kind keeps the app-worker interface small and ordered: everything a
+/// session worker says to one app worker arrives in the order it was said.
+enum class notification : std::uint8_t {
+  accept,            ///< a new session; answer with accept_reply
+  connected,         ///< an active open completed (err none) or failed
+  close,             ///< the peer is closing
+  reset,             ///< the peer reset
+  transport_closed,  ///< no more data either way
+  cleanup_transport, ///< the transport is gone; the session waits for the app
+  cleanup_session,   ///< the session is gone
+  migrate,           ///< the session moved: `other` is its new handle
+  rx,                ///< rx data to read
+  tx,                ///< room to write again
+};
+
+struct app_notification {
+  notification kind = notification::rx;
+  session_handle handle;      ///< the session (invalid for a failed connect)
+  session_handle other;       ///< migrate: the new handle; accept: the listener
+  std::uint32_t app_worker = 0;
+  std::uint64_t opaque = 0;   ///< connected: the app's connect context
+  errc err = errc::none;      ///< connected: why it failed
+  shm::fifo rx;               ///< accept/connected: the session's fifos
+  shm::fifo tx;               ///  (in-process handles; remote apps map by offset)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, app_notification& x) {
+  return f(caf::meta::type_name("app_notification"), x.kind, x.handle, x.other, x.app_worker,
+           x.opaque, x.err);
+}
+
+/// A function a worker runs on its own turn (SPEC §3 rpc). Local only.
+struct worker_rpc {
+  std::function<void()> fn;
+};
+
+}  // namespace actorstack
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::app_notification)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::worker_rpc)
+
+CAF_BEGIN_TYPE_ID_BLOCK(actorstack, caf::first_custom_type_id)
+  CAF_ADD_ATOM(actorstack, actorstack, close_atom, "close")
+  CAF_ADD_ATOM(actorstack, actorstack, reset_atom, "reset")
+  CAF_ADD_ATOM(actorstack, actorstack, rpc_atom, "rpc")
+  CAF_ADD_ATOM(actorstack, actorstack, run_atom, "run")
+  CAF_ADD_ATOM(actorstack, actorstack, tx_atom, "tx")
+  CAF_ADD_ATOM(actorstack, actorstack, app_rx_atom, "apprx")
+  CAF_ADD_ATOM(actorstack, actorstack, rx_notify_atom, "rxnotify")
+  CAF_ADD_ATOM(actorstack, actorstack, accept_atom, "accept")
+  CAF_ADD_ATOM(actorstack, actorstack, connected_atom, "connected")
+  CAF_ADD_ATOM(actorstack, actorstack, notify_atom, "notify")
+  CAF_ADD_ATOM(actorstack, actorstack, listen_atom, "listen")
+  CAF_ADD_ATOM(actorstack, actorstack, stats_atom, "stats")
+  CAF_ADD_ATOM(actorstack, actorstack, ct_connect_atom, "ctconnect")
+  CAF_ADD_ATOM(actorstack, actorstack, ct_fifos_atom, "ctfifos")
+  CAF_ADD_ATOM(actorstack, actorstack, ct_alloc_atom, "ctalloc")
+  CAF_ADD_ATOM(actorstack, actorstack, ct_release_atom, "ctrelease")
+  CAF_ADD_ATOM(actorstack, actorstack, half_open_atom, "halfopen")
+  CAF_ADD_ATOM(actorstack, actorstack, app_worker_atom, "appworker")
+CAF_END_TYPE_ID_BLOCK(actorstack)

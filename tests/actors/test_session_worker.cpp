@@ -1,0 +1,222 @@
+// The session_worker actor under CAF's deterministic test coordinator:
+// messages drive the session state and the cut-through transport; the
+// notifications reach app worker actors in order; nothing is left.
+
+#include "actors/session_worker.hpp"
+#include "shm/fifo_segment.hpp"
+
+#include <caf/scheduler/test_coordinator.hpp>
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+using namespace actorstack;
+
+namespace {
+
+struct test_system {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::scheduler::test_coordinator* sched = nullptr;
+  shm::fifo_segment seg = *shm::fifo_segment::create("actor-test", 64u << 20);
+  ct_fifo_actor fifos;
+
+  test_system() {
+    cfg.set("scheduler.policy", caf::atom("testing"));
+    sys = std::make_unique<caf::actor_system>(cfg);
+    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
+    // Stands in for the ct_segment_context actors: carves pairs with one
+    // reference per side, takes a side's references back.
+    // Spawn arguments, not captures: see spawn_session_worker (CAF 0.17.6
+    // dereferences a null tuple for argument-less function actors).
+    fifos = sys->spawn(
+        [](ct_fifo_actor::pointer, shm::fifo_segment* s) -> ct_fifo_actor::behavior_type {
+      return {
+          [s](ct_alloc_atom, const ct_alloc_request& req) -> caf::result<ct::ct_fifo_pair> {
+            auto p = s->alloc_fifo_pair(req.rx_size, req.tx_size);
+            if (!p) return caf::make_error(caf::sec::runtime_error, p.error().message());
+            p->rx.add_ref();
+            p->tx.add_ref();
+            return ct::ct_fifo_pair{p->rx, p->tx, 1, 0};
+          },
+          [s](ct_release_atom, ct::ct_fifo_pair& pair, bool) {
+            s->free_fifo(pair.server_rx);
+            s->free_fifo(pair.server_tx);
+          },
+      };
+        },
+        &seg);
+  }
+  ~test_system() {
+    sched->run();
+    caf::anon_send_exit(fifos, caf::exit_reason::user_shutdown);
+    for (auto& a : spawned) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    sched->run();
+  }
+
+  std::vector<caf::actor> spawned;
+
+  // An app worker that records what it is told.
+  app_worker_actor recorder(std::vector<app_notification>* log) {
+    auto a = sys->spawn(
+        [](app_worker_actor::pointer, std::vector<app_notification>* log)
+            -> app_worker_actor::behavior_type {
+          return {[log](notify_atom, const app_notification& n) { log->push_back(n); }};
+        },
+        log);
+    spawned.push_back(caf::actor_cast<caf::actor>(a));
+    return a;
+  }
+
+  session_worker_actor worker(std::uint32_t index, caf::actor first = {}) {
+    session_worker_config c;
+    c.index = index;
+    c.ct_fifos = fifos;
+    c.first_worker = std::move(first);
+    auto w = spawn_session_worker(*sys, c);
+    spawned.push_back(caf::actor_cast<caf::actor>(w));
+    return w;
+  }
+
+  worker_stats stats(const session_worker_actor& w) {
+    worker_stats out;
+    bool got = false;
+    sys->spawn(
+        [](caf::event_based_actor* self, session_worker_actor w, worker_stats* out, bool* got) {
+          self->request(w, caf::infinite, stats_atom_v).then([=](const worker_stats& s) {
+            *out = s;
+            *got = true;
+          });
+        },
+        w, &out, &got);
+    sched->run();
+    REQUIRE(got);
+    return out;
+  }
+};
+
+ct::pending_connect connect_req(std::uint64_t opaque) {
+  ct::pending_connect pc;
+  pc.client_app_worker = 6;
+  pc.server_app_worker = 5;
+  pc.opaque = opaque;
+  pc.remote = *parse_uri("ct://127.0.0.1/1234");
+  return pc;
+}
+
+std::string read_all(shm::fifo f) {
+  std::string out(f.max_dequeue(), '\0');
+  if (!out.empty()) (void)f.dequeue(std::as_writable_bytes(std::span{out.data(), out.size()}));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("session_worker actor: ct connect, accept, connected, data, close — nothing left") {
+  test_system t;
+  std::vector<app_notification> server_log, client_log;
+  auto w = t.worker(0);
+  caf::anon_send(w, app_worker_atom_v, 5u, t.recorder(&server_log));
+  caf::anon_send(w, app_worker_atom_v, 6u, t.recorder(&client_log));
+  t.sched->run();
+
+  caf::anon_send(w, ct_connect_atom_v, connect_req(99));
+  t.sched->run();
+  REQUIRE(server_log.size() == 1);
+  CHECK(server_log[0].kind == notification::accept);
+  const session_handle server = server_log[0].handle;
+  CHECK(client_log.empty());  // the client waits for the server's answer
+
+  caf::anon_send(w, accept_atom_v, server, true);
+  t.sched->run();
+  REQUIRE(client_log.size() == 1);
+  CHECK(client_log[0].kind == notification::connected);
+  CHECK(client_log[0].err == errc::none);
+  CHECK(client_log[0].opaque == 99);
+  const session_handle client = client_log[0].handle;
+  caf::anon_send(w, connected_atom_v, client, true);
+  t.sched->run();
+
+  // Data: the client writes its tx (= the server's rx) and posts tx.
+  auto ctx = client_log[0].tx;
+  const char hello[] = "hello";
+  REQUIRE(ctx.enqueue(std::as_bytes(std::span{hello, 5})).has_value());
+  CHECK(ctx.set_event());
+  caf::anon_send(w, tx_atom_v, client);
+  t.sched->run();
+  REQUIRE(server_log.back().kind == notification::rx);
+  CHECK(read_all(server_log[0].rx) == "hello");
+
+  caf::anon_send(w, close_atom_v, client);
+  t.sched->run();
+  CHECK(server_log.back().kind == notification::close);
+  caf::anon_send(w, close_atom_v, server);
+  t.sched->run();
+  const auto st = t.stats(w);
+  CHECK(st.sessions == 0);
+  CHECK(st.ct_connections == 0);
+  CHECK(st.accepts == 1);
+  CHECK(st.connects == 1);
+  CHECK(t.seg.fifo_count() == 0);
+}
+
+TEST_CASE("session_worker actor: a refused connect tells the client and frees everything") {
+  test_system t;
+  std::vector<app_notification> server_log, client_log;
+  auto w = t.worker(0);
+  caf::anon_send(w, app_worker_atom_v, 5u, t.recorder(&server_log));
+  caf::anon_send(w, app_worker_atom_v, 6u, t.recorder(&client_log));
+  caf::anon_send(w, ct_connect_atom_v, connect_req(1));
+  t.sched->run();
+  REQUIRE(server_log.size() == 1);
+  caf::anon_send(w, accept_atom_v, server_log[0].handle, false);
+  t.sched->run();
+  REQUIRE(client_log.size() == 1);
+  CHECK(client_log[0].err == errc::refused);
+  const auto st = t.stats(w);
+  CHECK(st.sessions == 0);
+  CHECK(st.refusals == 1);
+  CHECK(t.seg.fifo_count() == 0);
+}
+
+TEST_CASE("session_worker actor: connects spread round robin, accepted in batches, half-opens recycled") {
+  test_system t;
+  std::vector<app_notification> server_log, client_log;
+  auto w0 = t.worker(0);
+  auto w1 = t.worker(1, caf::actor_cast<caf::actor>(w0));
+  caf::anon_send(w0, std::vector<caf::actor>{caf::actor_cast<caf::actor>(w0),
+                                             caf::actor_cast<caf::actor>(w1)});
+  for (auto& w : {w0, w1}) {
+    caf::anon_send(w, app_worker_atom_v, 5u, t.recorder(&server_log));
+    caf::anon_send(w, app_worker_atom_v, 6u, t.recorder(&client_log));
+  }
+  t.sched->run();
+  for (int i = 0; i < 80; ++i) caf::anon_send(w0, ct_connect_atom_v, connect_req(i));
+  t.sched->run();
+  CHECK(server_log.size() == 80);
+  const auto s0 = t.stats(w0);
+  const auto s1 = t.stats(w1);
+  CHECK(s0.accepts == 40);
+  CHECK(s1.accepts == 40);
+  CHECK(s0.half_opens == 0);  // every half-open was copied and recycled
+  for (auto& n : server_log) {
+    auto& w = n.handle.worker() == 0 ? w0 : w1;
+    caf::anon_send(w, accept_atom_v, n.handle, true);
+  }
+  t.sched->run();
+  CHECK(client_log.size() == 80);
+  for (auto& n : client_log) CHECK(n.err == errc::none);
+}
+
+TEST_CASE("session_worker actor: rpc runs on the worker; stale handles are ignored") {
+  test_system t;
+  auto w = t.worker(0);
+  int ran = 0;
+  caf::anon_send(w, rpc_atom_v, worker_rpc{[&] { ++ran; }});
+  caf::anon_send(w, close_atom_v, session_handle{0, 42, 7});
+  caf::anon_send(w, tx_atom_v, session_handle{0, 42, 7});
+  t.sched->run();
+  CHECK(ran == 1);
+  CHECK(t.stats(w).sessions == 0);
+}
