@@ -19,6 +19,7 @@ class actor_notifier final : public session_layer::app_notifier {
   explicit actor_notifier(self_pointer self) : self_(self) {}
 
   void add(std::uint32_t index, app_worker_actor a) { apps_[index] = std::move(a); }
+  void remove(std::uint32_t index) { apps_.erase(index); }
   std::uint64_t dropped() const noexcept { return dropped_; }
 
   void accept(const session& s) override {
@@ -26,7 +27,9 @@ class actor_notifier final : public session_layer::app_notifier {
     n.other = s.listener;
     n.rx = s.rx;
     n.tx = s.tx;
-    send(s.app_worker, n);
+    // Nobody left to decide (the app detached): the answer is no, so the
+    // session is not left waiting forever (SPEC 9.7, detach mid-connect).
+    if (!send(s.app_worker, n)) self_->send(self_, accept_atom_v, s.handle, false);
   }
   void connected(std::uint32_t app_worker, std::uint64_t opaque, const session* s,
                  errc err) override {
@@ -40,7 +43,7 @@ class actor_notifier final : public session_layer::app_notifier {
       n.rx = s->rx;
       n.tx = s->tx;
     }
-    send(app_worker, n);
+    if (!send(app_worker, n) && s != nullptr) self_->send(self_, connected_atom_v, s->handle, false);
   }
   void close(const session& s) override { send(s.app_worker, base(notification::close, s)); }
   void reset(const session& s) override { send(s.app_worker, base(notification::reset, s)); }
@@ -287,6 +290,7 @@ session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker
         [=](app_worker_atom, std::uint32_t index, app_worker_actor& a) {
           self->state.apps->add(index, std::move(a));
         },
+        [=](detach_atom, std::uint32_t index) { self->state.apps->remove(index); },
         [=](std::vector<caf::actor>& workers) { self->state.workers = std::move(workers); },
         [=](run_atom) { run(self); },
         [=](listen_atom, std::uint32_t app_worker, const endpoint& ep) -> caf::result<session_handle> {

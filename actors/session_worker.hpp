@@ -57,7 +57,8 @@ typename Inspector::result_type inspect(Inspector& f, ct_alloc_request& x) {
 }
 
 /// Where app workers listen for notifications.
-using app_worker_actor = caf::typed_actor<caf::reacts_to<notify_atom, app_notification>>;
+using app_worker_actor = caf::typed_actor<caf::reacts_to<notify_atom, app_notification>,
+                                          caf::reacts_to<detach_atom>>;
 
 /// Who carves cut-through fifo pairs (the ct_segment_context actors, behind
 /// the stack root) and takes them back.
@@ -78,6 +79,7 @@ using session_worker_actor = caf::typed_actor<
     caf::reacts_to<ct_connect_atom, std::vector<ct::pending_connect>>,  // connects to accept
     caf::reacts_to<half_open_atom, std::uint32_t>,        // first worker: index reusable
     caf::reacts_to<app_worker_atom, std::uint32_t, app_worker_actor>,  // app worker known
+    caf::reacts_to<detach_atom, std::uint32_t>,           // app worker gone
     caf::reacts_to<std::vector<caf::actor>>,              // all workers (first worker)
     caf::reacts_to<run_atom>,                             // the doorbell
     caf::replies_to<listen_atom, std::uint32_t, endpoint>::with<session_handle>,

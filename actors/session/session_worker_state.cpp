@@ -169,6 +169,9 @@ void session_worker_state::on_connected_reply(session_handle h, bool ok) {
 result<void> session_worker_state::app_close(session_handle h) {
   session* s = pool_.get(h);
   if (s == nullptr) return unexpected{errc::invalid_session};
+  // Closing a listener means: stop listening (it has no transport
+  // connection to close).
+  if (s->state == session_state::listening) return stop_listen(h);
   if (s->has(flag_app_closed)) return {};  // idempotent
   s->set(flag_app_closed);
   s->clear(flag_custom_fifo_tuning);

@@ -62,7 +62,8 @@ struct test_system {
     auto a = sys->spawn(
         [](app_worker_actor::pointer, std::vector<app_notification>* log)
             -> app_worker_actor::behavior_type {
-          return {[log](notify_atom, const app_notification& n) { log->push_back(n); }};
+          return {[log](notify_atom, const app_notification& n) { log->push_back(n); },
+                  [](detach_atom) {}};
         },
         log);
     spawned.push_back(caf::actor_cast<caf::actor>(a));

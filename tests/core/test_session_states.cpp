@@ -443,3 +443,14 @@ TEST_CASE("SPEC 9.2 a refused session whose transport is closing is closed for t
   CHECK(fx.live() == 0);
   CHECK(fx.fifos.seg.fifo_count() == 0);
 }
+
+TEST_CASE("app close of a listener stops listening") {
+  worker_fixture fx;
+  auto ep = endpoint{transport_proto::udp, *ip_address::parse("10.0.0.1"), 53};
+  auto l = fx.w.listen(5, ep);
+  REQUIRE(l.has_value());
+  REQUIRE(fx.w.app_close(*l).has_value());
+  CHECK(fx.tp.called("stop_listen"));
+  CHECK(fx.w.get(*l) == nullptr);
+  CHECK(fx.w.pending_ctrl() == 0);
+}

@@ -1,0 +1,49 @@
+// The application's end of a session: fifo reads and writes in the app's
+// thread, notifications to the worker only when the peer needs them.
+#include <actorstack/session.hpp>
+
+namespace actorstack {
+
+result<std::size_t> session::read(std::span<std::byte> out) noexcept {
+  auto n = rx_.dequeue(out);
+  // The peer asked to hear when room frees up (its dequeue notification):
+  // only then does a read cost a message.
+  if (n && *n > 0 && rx_.want_deq_ntf() != 0 && control_ != nullptr) control_->post_app_rx(handle_);
+  return n;
+}
+
+result<std::size_t> session::peek(std::size_t offset, std::span<std::byte> out) const noexcept {
+  return rx_.peek(offset, out);
+}
+
+std::size_t session::drop(std::size_t n) noexcept {
+  const std::size_t k = rx_.drop(n);
+  if (k > 0 && rx_.want_deq_ntf() != 0 && control_ != nullptr) control_->post_app_rx(handle_);
+  return k;
+}
+
+result<std::size_t> session::write(std::span<const std::byte> data) noexcept {
+  if (closed_) return unexpected{errc::invalid_session, "session closed by the app"};
+  auto n = tx_.enqueue(data);
+  // Coalescing: only the write that sets the fifo's event flag posts.
+  if (n && *n > 0 && tx_.set_event() && control_ != nullptr) control_->post_tx(handle_);
+  return n;
+}
+
+void session::notify_on_space() noexcept { tx_.add_want_deq_ntf(shm::deq_ntf::on_every_dequeue); }
+
+result<void> session::close() noexcept {
+  if (control_ == nullptr) return unexpected{errc::invalid_session};
+  closed_ = true;
+  control_->close(handle_);
+  return {};
+}
+
+result<void> session::reset() noexcept {
+  if (control_ == nullptr) return unexpected{errc::invalid_session};
+  closed_ = true;
+  control_->reset(handle_);
+  return {};
+}
+
+}  // namespace actorstack

@@ -1,0 +1,188 @@
+// The public stack: spawns the root, the session workers and (per attach)
+// the app workers; blocking control calls are requests to the root from a
+// scoped actor, with a timeout so a caller never hangs.
+#include <actorstack/stack.hpp>
+
+#include "actors/app_worker.hpp"
+#include "actors/ct_segment_context.hpp"
+#include "actors/stack_root.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+
+namespace actorstack {
+
+namespace {
+
+constexpr auto control_timeout = std::chrono::seconds(10);
+
+// caf::error -> our error, keeping the code when the text names one.
+error from_caf(caf::actor_system& sys, const caf::error& e) {
+  const std::string text = sys.render(e);
+  for (errc c : {errc::filtered, errc::no_route, errc::scope, errc::local_connect,
+                 errc::already_listening, errc::no_listener, errc::no_such_app,
+                 errc::not_supported, errc::alloc, errc::segment_alloc})
+    if (text.find(std::string{to_string(c)}) != std::string::npos) return {c, 0, intern(text)};
+  if (e == caf::sec::request_timeout) return {errc::timeout, 0, "the stack did not answer"};
+  return {errc::invalid_argument, 0, intern(text)};
+}
+
+template <class T, class Handle, class... Ts>
+result<T> ask(caf::actor_system& sys, const Handle& dest, Ts&&... xs) {
+  caf::scoped_actor self{sys};
+  result<T> out = unexpected{errc::timeout, "the stack did not answer"};
+  self->request(dest, control_timeout, std::forward<Ts>(xs)...)
+      .receive([&](T& v) { out = std::move(v); },
+               [&](caf::error& e) { out = unexpected{from_caf(sys, e)}; });
+  return out;
+}
+
+class application_impl final : public application {
+ public:
+  application_impl(caf::actor_system& sys, stack_root_actor root, app_reservation r,
+                   std::uint32_t workers)
+      : sys_(sys), root_(std::move(root)), r_(r), workers_(workers) {}
+
+  std::uint32_t index() const noexcept override { return r_.app; }
+  std::uint32_t worker_index(std::uint32_t i) const noexcept override { return r_.first_worker + i; }
+
+  result<session_handle> listen(const endpoint& local) override {
+    return ask<session_handle>(sys_, root_, listen_atom_v, r_.app, r_.first_worker, local);
+  }
+  result<void> stop_listen(session_handle listener) override {
+    auto r = ask<bool>(sys_, root_, close_atom_v, r_.app, listener);
+    if (!r) return unexpected{r.error()};
+    return {};
+  }
+  result<void> connect(const endpoint& remote, std::uint64_t opaque, std::uint32_t worker) override {
+    if (worker >= workers_) return unexpected{errc::invalid_argument, "no such app worker"};
+    connect_request req{r_.app, r_.first_worker + worker, remote, opaque};
+    auto r = ask<bool>(sys_, root_, ct_connect_atom_v, req);
+    if (!r) return unexpected{r.error()};
+    return {};
+  }
+  result<void> detach() override {
+    if (detached_) return {};
+    auto r = ask<bool>(sys_, root_, detach_atom_v, r_.app);
+    if (!r) return unexpected{r.error()};
+    detached_ = true;
+    return {};
+  }
+
+ private:
+  caf::actor_system& sys_;
+  stack_root_actor root_;
+  app_reservation r_;
+  std::uint32_t workers_;
+  bool detached_ = false;
+};
+
+// An actor system the stack owns, with its configuration: CAF 0.17 keeps a
+// reference to the config for the system's whole life.
+struct owned_system {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+};
+
+class stack_impl final : public stack {
+ public:
+  stack_impl(caf::actor_system& sys, const stack_config& cfg, std::unique_ptr<owned_system> owned)
+      : owned_(std::move(owned)), sys_(sys), cfg_(cfg) {
+    n_workers_ = effective_workers(cfg);
+    stack_root_config rc;
+    rc.cfg = cfg;
+    root_ = spawn_stack_root(sys_, rc);
+    track(root_);
+    std::vector<session_worker_actor> workers;
+    for (std::uint32_t i = 0; i < n_workers_; ++i) {
+      session_worker_config wc;
+      wc.index = i;
+      wc.rx_fifo_size = cfg.rx_fifo_size;
+      wc.tx_fifo_size = cfg.tx_fifo_size;
+      wc.ct_fifos = caf::actor_cast<ct_fifo_actor>(root_);
+      if (i > 0) wc.first_worker = caf::actor_cast<caf::actor>(workers[0]);
+      workers.push_back(spawn_session_worker(sys_, wc));
+      track(workers.back());
+    }
+    std::vector<caf::actor> untyped;
+    for (auto& w : workers) untyped.push_back(caf::actor_cast<caf::actor>(w));
+    caf::anon_send(workers[0], untyped);
+    caf::anon_send(root_, workers);
+    workers_ = std::move(workers);
+  }
+
+  ~stack_impl() override {
+    {
+      // Stop everything we spawned, and wait — bounded — for each to be
+      // gone. The scoped actor must be gone too before the system is
+      // destroyed: ~actor_system waits for every running actor, this one
+      // included.
+      caf::scoped_actor self{sys_};
+      for (auto& a : actors_) self->monitor(a);
+      for (auto& a : actors_) self->send_exit(a, caf::exit_reason::user_shutdown);
+      std::size_t down = 0;
+      self->receive_for(down, actors_.size())(
+          [&](caf::down_msg&) {},
+          caf::after(std::chrono::seconds(5)) >> [&] { down = actors_.size(); });
+    }
+    actors_.clear();
+    workers_.clear();
+    root_ = nullptr;
+    owned_.reset();  // joins the scheduler when the stack owned the system
+  }
+
+  result<std::unique_ptr<application>> attach(const app_options& opts,
+                                              handler_factory make_handler) override {
+    if (!make_handler) return unexpected{errc::invalid_argument, "no handler factory"};
+    auto r = ask<app_reservation>(sys_, root_, app_worker_atom_v, opts);
+    if (!r) return unexpected{r.error()};
+    std::vector<app_worker_actor> actors;
+    for (std::uint32_t i = 0; i < opts.workers; ++i) {
+      auto handler = make_handler(i);
+      if (!handler) return unexpected{errc::invalid_argument, "handler factory returned null"};
+      actors.push_back(spawn_app_worker(sys_, {r->first_worker + i, workers_}, std::move(handler)));
+      track(actors.back());
+    }
+    auto ok = ask<bool>(sys_, root_, app_worker_atom_v, r->app, actors);
+    if (!ok) return unexpected{ok.error()};
+    return std::unique_ptr<application>{new application_impl(sys_, root_, *r, opts.workers)};
+  }
+
+  result<stack_counters> counters() override { return ask<stack_counters>(sys_, root_, stats_atom_v); }
+  std::uint32_t workers() const noexcept override { return n_workers_; }
+  caf::actor_system& system() noexcept override { return sys_; }
+
+ private:
+  template <class Handle>
+  void track(const Handle& h) {
+    actors_.push_back(caf::actor_cast<caf::actor>(h));
+  }
+
+  std::unique_ptr<owned_system> owned_;  // first member: destroyed last
+  caf::actor_system& sys_;
+  stack_config cfg_;
+  std::uint32_t n_workers_ = 1;
+  stack_root_actor root_;
+  std::vector<session_worker_actor> workers_;
+  std::vector<caf::actor> actors_;
+};
+
+}  // namespace
+
+result<std::unique_ptr<stack>> stack::create(caf::actor_system& sys, const stack_config& cfg) {
+  if (auto v = validate(cfg); !v) return unexpected{v.error()};
+  return std::unique_ptr<stack>{new stack_impl(sys, cfg, nullptr)};
+}
+
+result<std::unique_ptr<stack>> stack::create(const stack_config& cfg) {
+  if (auto v = validate(cfg); !v) return unexpected{v.error()};
+  auto owned = std::make_unique<owned_system>();
+  // One scheduler thread per worker (CAF's default is 4 on 2 cores).
+  owned->cfg.set("scheduler.max-threads", static_cast<int>(std::max(2u, effective_workers(cfg))));
+  owned->sys = std::make_unique<caf::actor_system>(owned->cfg);
+  auto& ref = *owned->sys;
+  return std::unique_ptr<stack>{new stack_impl(ref, cfg, std::move(owned))};
+}
+
+}  // namespace actorstack

@@ -1,0 +1,222 @@
+#include "actors/stack_root.hpp"
+
+#include "actors/ct_segment_context.hpp"
+
+#include <map>
+#include <tuple>
+
+namespace actorstack {
+
+namespace {
+
+struct app_record {
+  app_options opts;
+  std::uint32_t first_worker = 0;
+  std::vector<app_worker_actor> workers;
+  std::uint32_t next_worker = 0;  // round robin for accepted sessions
+  bool live = true;
+};
+
+struct stack_root_state {
+  static inline const char* name = "stack_root";
+  stack_root_config cfg;
+  std::vector<session_worker_actor> workers;
+  std::vector<app_record> apps;
+  std::uint32_t next_app_worker = 0;
+  std::vector<std::uint32_t> app_of_worker;  // global app worker -> app
+  lookup::session_tables tables;
+  std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint32_t>, std::uint32_t> context_of;
+  std::vector<ct_fifo_actor> contexts;
+  std::uint64_t listeners = 0;
+};
+
+using self_pointer = stack_root_actor::stateful_pointer<stack_root_state>;
+
+caf::error to_caf(const error& e) { return caf::make_error(caf::sec::runtime_error, e.message()); }
+
+ct_fifo_actor context_for(self_pointer self, const ct_alloc_request& req, std::uint32_t& id) {
+  auto& st = self->state;
+  const std::uint32_t server_app = req.server_app_worker < st.app_of_worker.size()
+                                       ? st.app_of_worker[req.server_app_worker]
+                                       : 0;
+  const auto key = std::make_tuple(server_app, req.client_app_worker, req.server_app_worker);
+  auto it = st.context_of.find(key);
+  if (it != st.context_of.end()) {
+    id = it->second;
+    return st.contexts[id];
+  }
+  id = static_cast<std::uint32_t>(st.contexts.size());
+  ct_segment_context_config c;
+  c.id = id;
+  c.min_segment_size = st.cfg.min_ct_segment_size;
+  c.segment_size = st.cfg.cfg.segment_size;
+  st.contexts.push_back(spawn_ct_segment_context(self->system(), c));
+  st.context_of[key] = id;
+  return st.contexts.back();
+}
+
+}  // namespace
+
+stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg) {
+  return sys.spawn(
+      [](self_pointer self, stack_root_config cfg) -> stack_root_actor::behavior_type {
+        self->state.cfg = std::move(cfg);
+        // The segment contexts belong to the root: they stop when it does.
+        self->set_exit_handler([self](caf::exit_msg& msg) {
+          for (auto& c : self->state.contexts) self->send_exit(c, msg.reason);
+          self->quit(msg.reason);
+        });
+        return {
+            [=](app_worker_atom, const app_options& opts) -> caf::result<app_reservation> {
+              auto& st = self->state;
+              if (opts.workers == 0 || opts.workers > 64)
+                return caf::make_error(caf::sec::invalid_argument, "app workers must be 1..64");
+              app_reservation r;
+              r.app = static_cast<std::uint32_t>(st.apps.size());
+              r.first_worker = st.next_app_worker;
+              st.next_app_worker += opts.workers;
+              st.apps.push_back({opts, r.first_worker, {}, 0, true});
+              st.app_of_worker.resize(st.next_app_worker, r.app);
+              return r;
+            },
+            [=](app_worker_atom, std::uint32_t app,
+                std::vector<app_worker_actor>& actors) -> caf::result<bool> {
+              auto& st = self->state;
+              if (app >= st.apps.size()) return caf::make_error(caf::sec::invalid_argument, "no such app");
+              auto& rec = st.apps[app];
+              rec.workers = std::move(actors);
+              // Every session worker may have to notify any app worker.
+              for (std::uint32_t i = 0; i < rec.workers.size(); ++i)
+                for (auto& w : st.workers) self->send(w, app_worker_atom_v, rec.first_worker + i, rec.workers[i]);
+              return true;
+            },
+            [=](listen_atom, std::uint32_t app, std::uint32_t app_worker,
+                const endpoint& ep) -> caf::result<session_handle> {
+              auto& st = self->state;
+              if (app >= st.apps.size() || st.workers.empty())
+                return caf::make_error(caf::sec::invalid_argument, "no such app");
+              const auto& opts = st.apps[app].opts;
+              lookup::scope_flags scope{opts.local_scope, opts.global_scope};
+              if (st.tables.find_listener(opts.ns, ep, scope))
+                return caf::make_error(caf::sec::invalid_argument, "already_listening");
+              auto rp = self->make_response_promise<session_handle>();
+              // Listeners live on the first worker.
+              self->request(st.workers[0], caf::infinite, listen_atom_v, app_worker, ep)
+                  .then(
+                      [=](session_handle h) mutable {
+                        auto& s = self->state;
+                        auto r = s.tables.add_listener(opts.ns, ep, {h, app}, scope);
+                        if (!r) {
+                          rp.deliver(to_caf(r.error()));
+                          return;
+                        }
+                        ++s.listeners;
+                        rp.deliver(h);
+                      },
+                      [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
+              return rp;
+            },
+            [=](close_atom, std::uint32_t app, session_handle listener) -> caf::result<bool> {
+              auto& st = self->state;
+              for (const auto& l : st.tables.listeners()) {
+                if (l.ref.listener != listener || l.ref.app_index != app) continue;
+                (void)st.tables.del_listener(l.ns, l.local, l.scope);
+                --st.listeners;
+                self->send(st.workers[0], close_atom_v, listener);
+                return true;
+              }
+              return caf::make_error(caf::sec::invalid_argument, "no_listener");
+            },
+            [=](ct_connect_atom, const connect_request& req) -> caf::result<bool> {
+              auto& st = self->state;
+              if (req.app >= st.apps.size()) return caf::make_error(caf::sec::invalid_argument, "no such app");
+              const auto& opts = st.apps[req.app].opts;
+              auto target = st.tables.resolve_connect(opts.ns, req.app,
+                                                      {opts.local_scope, opts.global_scope}, req.remote);
+              if (!target) return to_caf(target.error());
+              auto& server = st.apps[target->app_index];
+              if (server.workers.empty())
+                return caf::make_error(caf::sec::invalid_argument, "no_such_app");
+              ct::pending_connect pc;
+              pc.client_app_worker = req.app_worker;
+              pc.opaque = req.opaque;
+              pc.remote = req.remote;
+              pc.listener = target->listener;
+              pc.server_app_worker = server.first_worker + server.next_worker++ % server.workers.size();
+              self->send(st.workers[0], ct_connect_atom_v, pc);
+              return true;
+            },
+            [=](detach_atom, std::uint32_t app) -> caf::result<bool> {
+              auto& st = self->state;
+              if (app >= st.apps.size() || !st.apps[app].live)
+                return caf::make_error(caf::sec::invalid_argument, "no_such_app");
+              auto& rec = st.apps[app];
+              // Its listeners go first, so nothing new reaches it...
+              for (const auto& l : st.tables.listeners()) {
+                if (l.ref.app_index != app) continue;
+                (void)st.tables.del_listener(l.ns, l.local, l.scope);
+                --st.listeners;
+                self->send(st.workers[0], close_atom_v, l.ref.listener);
+              }
+              st.tables.del_app(app);
+              // ...then the workers forget its app workers, which reset
+              // their sessions and stop.
+              for (std::uint32_t i = 0; i < rec.workers.size(); ++i) {
+                for (auto& w : st.workers) self->send(w, detach_atom_v, rec.first_worker + i);
+                self->send(rec.workers[i], detach_atom_v);
+              }
+              rec.workers.clear();
+              rec.live = false;
+              return true;
+            },
+            [=](ct_alloc_atom, const ct_alloc_request& req) {
+              std::uint32_t id = 0;
+              auto ctx = context_for(self, req, id);
+              return self->delegate(ctx, ct_alloc_atom_v, req);
+            },
+            [=](ct_release_atom, const ct::ct_fifo_pair& pair, bool client_side) {
+              auto& st = self->state;
+              if (pair.context < st.contexts.size())
+                self->send(st.contexts[pair.context], ct_release_atom_v, pair, client_side);
+            },
+            [=](std::vector<session_worker_actor>& workers) { self->state.workers = std::move(workers); },
+            [=](stats_atom) -> caf::result<stack_counters> {
+              auto& st = self->state;
+              auto rp = self->make_response_promise<stack_counters>();
+              auto acc = std::make_shared<stack_counters>();
+              acc->apps = std::count_if(st.apps.begin(), st.apps.end(), [](auto& a) { return a.live; });
+              acc->listeners = st.listeners;
+              auto pending = std::make_shared<std::size_t>(st.workers.size() + st.contexts.size());
+              auto done = [=]() mutable {
+                if (--*pending == 0) rp.deliver(*acc);
+              };
+              if (*pending == 0) {
+                rp.deliver(*acc);
+                return rp;
+              }
+              for (auto& w : st.workers)
+                self->request(w, caf::infinite, stats_atom_v)
+                    .then([=](const worker_stats& s) mutable {
+                      acc->sessions += s.sessions;
+                      acc->ct_connections += s.ct_connections;
+                      acc->half_opens += s.half_opens;
+                      acc->accepts += s.accepts;
+                      acc->connects += s.connects;
+                      acc->refusals += s.refusals;
+                      done();
+                    });
+              for (auto& c : st.contexts)
+                self->request(caf::actor_cast<ct_segment_context_actor>(c), caf::infinite, stats_atom_v)
+                    .then([=](const ct_context_stats& s) mutable {
+                      acc->ct_segments += s.segments;
+                      acc->fifos += s.fifos;
+                      done();
+                    });
+              return rp;
+            },
+        };
+      },
+      std::move(cfg));
+}
+
+}  // namespace actorstack

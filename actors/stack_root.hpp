@@ -1,0 +1,59 @@
+#pragma once
+/// \file
+/// The stack root actor: the application registry, the listener tables and
+/// the SPEC 6 connect decision (actors/lookup), and the routing of
+/// cut-through fifo requests to one ct_segment_context actor per (server
+/// app, client app worker, server app worker).
+
+#include "actors/app_worker.hpp"
+#include "actors/lookup/session_tables.hpp"
+
+#include <actorstack/app.hpp>
+#include <actorstack/stack.hpp>
+
+namespace actorstack {
+
+/// An app asking for its index and its app workers' global indices.
+struct app_reservation {
+  std::uint32_t app = 0;
+  std::uint32_t first_worker = 0;
+};
+
+struct connect_request {
+  std::uint32_t app = 0;
+  std::uint32_t app_worker = 0;  ///< global index of the connecting worker
+  endpoint remote;
+  std::uint64_t opaque = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, app_reservation& x) {
+  return f(caf::meta::type_name("app_reservation"), x.app, x.first_worker);
+}
+
+using stack_root_actor = caf::typed_actor<
+    caf::replies_to<app_worker_atom, app_options>::with<app_reservation>,
+    caf::replies_to<app_worker_atom, std::uint32_t, std::vector<app_worker_actor>>::with<bool>,
+    caf::replies_to<listen_atom, std::uint32_t, std::uint32_t, endpoint>::with<session_handle>,
+    caf::replies_to<close_atom, std::uint32_t, session_handle>::with<bool>,  // stop listen
+    caf::replies_to<ct_connect_atom, connect_request>::with<bool>,
+    caf::replies_to<detach_atom, std::uint32_t>::with<bool>,
+    caf::replies_to<ct_alloc_atom, ct_alloc_request>::with<ct::ct_fifo_pair>,
+    caf::reacts_to<ct_release_atom, ct::ct_fifo_pair, bool>,
+    caf::reacts_to<std::vector<session_worker_actor>>,
+    caf::replies_to<stats_atom>::with<stack_counters>>;
+
+struct stack_root_config {
+  stack_config cfg;
+  std::uint64_t min_ct_segment_size = 128ull << 20;
+};
+
+stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg);
+
+}  // namespace actorstack
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::app_options)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::connect_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::stack_counters)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<actorstack::app_worker_actor>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<actorstack::session_worker_actor>)

@@ -1,0 +1,69 @@
+#pragma once
+/// \file
+/// `session`: an application's end of a connection. Reads and writes go
+/// straight to the shared fifos — no copy beyond the fifo's own, no actor
+/// on the data path; only a notification ("I wrote", "I read") is posted,
+/// and only when the peer needs it. Valid from the accept/connected
+/// callback until the cleanup callback, on the app worker's thread.
+
+#include <actorstack/result.hpp>
+#include <actorstack/session_handle.hpp>
+
+#include "shm/fifo.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace actorstack {
+
+namespace detail {
+/// How a session reaches its worker (implemented by the app worker).
+class session_control {
+ public:
+  virtual ~session_control() = default;
+  virtual void post_tx(session_handle h) = 0;      ///< data written: tell the peer
+  virtual void post_app_rx(session_handle h) = 0;  ///< data read: the peer may write
+  virtual void close(session_handle h) = 0;
+  virtual void reset(session_handle h) = 0;
+};
+}  // namespace detail
+
+class session {
+ public:
+  session(session_handle h, shm::fifo rx, shm::fifo tx, detail::session_control* control) noexcept
+      : handle_(h), rx_(rx), tx_(tx), control_(control) {}
+
+  session_handle handle() const noexcept { return handle_; }
+  /// Bytes ready to read / room to write right now.
+  std::size_t max_read() const noexcept { return rx_.max_dequeue(); }
+  std::size_t max_write() const noexcept { return tx_.max_enqueue(); }
+
+  /// Reads up to out.size() bytes. Errors: fifo_empty.
+  result<std::size_t> read(std::span<std::byte> out) noexcept;
+  /// Copies without consuming, starting `offset` bytes in.
+  result<std::size_t> peek(std::size_t offset, std::span<std::byte> out) const noexcept;
+  /// Drops up to n readable bytes; returns how many.
+  std::size_t drop(std::size_t n) noexcept;
+  /// Writes up to data.size() bytes; returns how many were taken.
+  /// Errors: fifo_full, fifo_no_memory.
+  result<std::size_t> write(std::span<const std::byte> data) noexcept;
+  /// Asks for an on_tx callback once the peer frees room (after a short write).
+  void notify_on_space() noexcept;
+  /// Orderly close (SPEC 2.4); idempotent. Errors: invalid_session.
+  result<void> close() noexcept;
+  /// Abortive close (SPEC 2.5): unsent data is dropped.
+  result<void> reset() noexcept;
+
+  /// Application context, untouched by the stack.
+  std::uint64_t user_data = 0;
+
+ private:
+  session_handle handle_;
+  shm::fifo rx_;
+  shm::fifo tx_;
+  detail::session_control* control_;
+  bool closed_ = false;
+};
+
+}  // namespace actorstack

@@ -1,0 +1,60 @@
+#pragma once
+/// \file
+/// `stack`: the session layer as a set of actors inside a CAF actor system
+/// — the caller's (embedding) or one the stack owns. Applications attach
+/// to it, then listen and connect; see app.hpp and session.hpp.
+///
+///     auto st = actorstack::stack::create(cfg).value();
+///     auto app = st->attach({.name = "echo"}, make_handler).value();
+///     app->listen(*actorstack::parse_uri("ct://127.0.0.1/1234"));
+
+#include <actorstack/app.hpp>
+#include <actorstack/config.hpp>
+#include <actorstack/result.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+namespace caf {
+class actor_system;
+}
+
+namespace actorstack {
+
+/// What the stack holds right now (all workers and segment contexts).
+struct stack_counters {
+  std::uint64_t sessions = 0;        ///< live sessions, listeners included
+  std::uint64_t listeners = 0;
+  std::uint64_t ct_connections = 0;
+  std::uint64_t half_opens = 0;
+  std::uint64_t apps = 0;
+  std::uint64_t ct_segments = 0;
+  std::uint64_t fifos = 0;           ///< fifos allocated in ct segments
+  std::uint64_t accepts = 0;
+  std::uint64_t connects = 0;
+  std::uint64_t refusals = 0;
+};
+
+class stack {
+ public:
+  /// A stack inside `sys`, which must outlive it. Errors: bad_config.
+  static result<std::unique_ptr<stack>> create(caf::actor_system& sys, const stack_config& cfg);
+  /// A stack with its own actor system (scheduler threads = workers).
+  static result<std::unique_ptr<stack>> create(const stack_config& cfg);
+
+  /// Stops every actor the stack spawned and waits for them, at most a
+  /// few seconds (it never hangs).
+  virtual ~stack() = default;
+
+  /// Attaches an application: spawns its app workers, each with the
+  /// handler `make_handler(i)` returns. Errors: invalid_argument.
+  virtual result<std::unique_ptr<application>> attach(const app_options& opts,
+                                                      handler_factory make_handler) = 0;
+  /// Sums every worker's and segment context's counters.
+  virtual result<stack_counters> counters() = 0;
+  virtual std::uint32_t workers() const noexcept = 0;
+  virtual caf::actor_system& system() noexcept = 0;
+};
+
+}  // namespace actorstack

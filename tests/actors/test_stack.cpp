@@ -1,0 +1,230 @@
+// The public API end to end on a real (threaded) actor system: stack,
+// applications, sessions over cut-through. Each case waits for callbacks
+// with a deadline and ends by checking the stack's counters drained.
+
+#include <actorstack/stack.hpp>
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace actorstack;
+using namespace std::chrono_literals;
+
+namespace {
+
+// What handlers report to the test thread.
+struct events {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> log;
+  std::string received;
+  void add(std::string e) {
+    std::lock_guard lock{mu};
+    log.push_back(std::move(e));
+    cv.notify_all();
+  }
+  bool wait_for(const std::string& e, std::chrono::milliseconds d = 10s) {
+    std::unique_lock lock{mu};
+    return cv.wait_for(lock, d, [&] { return std::find(log.begin(), log.end(), e) != log.end(); });
+  }
+  bool saw(const std::string& e) {
+    std::lock_guard lock{mu};
+    return std::find(log.begin(), log.end(), e) != log.end();
+  }
+};
+
+std::span<const std::byte> text(const std::string& s) {
+  return std::as_bytes(std::span{s.data(), s.size()});
+}
+
+stack_config small_config() {
+  stack_config cfg;
+  cfg.workers = 2;
+  return cfg;
+}
+
+// Waits until nothing is left in the stack (or the deadline passes).
+stack_counters drained(stack& st) {
+  stack_counters c;
+  for (int i = 0; i < 500; ++i) {
+    auto r = st.counters();
+    REQUIRE(r.has_value());
+    c = *r;
+    if (c.sessions == 0 && c.ct_connections == 0 && c.ct_segments == 0 && c.fifos == 0) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  return c;
+}
+
+struct echo_server : app_handler {
+  events& ev;
+  bool accept = true;
+  explicit echo_server(events& e, bool a = true) : ev(e), accept(a) {}
+  bool on_accept(session&) override {
+    ev.add(accept ? "server accepted" : "server refused");
+    return accept;
+  }
+  void on_rx(session& s) override {
+    std::array<std::byte, 4096> buf{};
+    for (;;) {
+      auto n = s.read(buf);
+      if (!n || *n == 0) break;
+      (void)s.write({buf.data(), *n});
+    }
+  }
+  void on_close(session& s) override {
+    ev.add("server close");
+    (void)s.close();
+  }
+  void on_reset(session& s) override {
+    ev.add("server reset");
+    (void)s.close();
+  }
+};
+
+struct client : app_handler {
+  events& ev;
+  std::string payload;
+  std::size_t expect = 0;
+  explicit client(events& e, std::string p = {}) : ev(e), payload(std::move(p)), expect(payload.size()) {}
+  bool on_connected(session& s, std::uint64_t opaque) override {
+    ev.add("connected " + std::to_string(opaque));
+    if (!payload.empty()) (void)s.write(text(payload));
+    return true;
+  }
+  void on_connect_failed(std::uint64_t, errc why) override {
+    ev.add(std::string{"failed "} + std::string{to_string(why)});
+  }
+  void on_rx(session& s) override {
+    std::array<std::byte, 4096> buf{};
+    for (;;) {
+      auto n = s.read(buf);
+      if (!n || *n == 0) break;
+      std::lock_guard lock{ev.mu};
+      ev.received.append(reinterpret_cast<const char*>(buf.data()), *n);
+    }
+    if (ev.received.size() >= expect && expect > 0) {
+      ev.add("echoed");
+      (void)s.close();
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("stack: an echo over cut-through through the public API, nothing left") {
+  auto st = stack::create(small_config());
+  REQUIRE(st.has_value());
+  events ev;
+  auto server = (*st)->attach({.name = "server"}, [&](std::uint32_t) { return std::make_unique<echo_server>(ev); });
+  auto cli = (*st)->attach({.name = "client"},
+                           [&](std::uint32_t) { return std::make_unique<client>(ev, "hello, cut-through"); });
+  REQUIRE(server.has_value());
+  REQUIRE(cli.has_value());
+  const auto ep = *parse_uri("ct://127.0.0.1/7000");
+  REQUIRE((*server)->listen(ep).has_value());
+  REQUIRE((*cli)->connect(ep, 42).has_value());
+  REQUIRE(ev.wait_for("echoed"));
+  CHECK(ev.saw("server accepted"));
+  CHECK(ev.saw("connected 42"));
+  CHECK(ev.received == "hello, cut-through");
+  CHECK(ev.wait_for("server close"));
+  const auto c = drained(**st);
+  CHECK(c.sessions == 1);  // the listener
+  CHECK(c.listeners == 1);
+  CHECK(c.ct_segments == 0);
+  CHECK(c.fifos == 0);
+}
+
+TEST_CASE("stack: listen twice on one endpoint is already_listening; unknown targets are no_route") {
+  auto st = stack::create(small_config());
+  REQUIRE(st.has_value());
+  events ev;
+  auto server = (*st)->attach({}, [&](std::uint32_t) { return std::make_unique<echo_server>(ev); });
+  REQUIRE(server.has_value());
+  const auto ep = *parse_uri("ct://127.0.0.1/7001");
+  REQUIRE((*server)->listen(ep).has_value());
+  CHECK((*server)->listen(ep).code() == errc::already_listening);
+  auto cli = (*st)->attach({}, [&](std::uint32_t) { return std::make_unique<client>(ev); });
+  REQUIRE(cli.has_value());
+  CHECK((*cli)->connect(*parse_uri("ct://127.0.0.1/9"), 1).code() == errc::no_route);
+  CHECK((*cli)->connect(ep, 1, 7).code() == errc::invalid_argument);  // no such app worker
+}
+
+TEST_CASE("stack: a refusing server gives the client refused, nothing left") {
+  auto st = stack::create(small_config());
+  REQUIRE(st.has_value());
+  events ev;
+  auto server = (*st)->attach({}, [&](std::uint32_t) { return std::make_unique<echo_server>(ev, false); });
+  auto cli = (*st)->attach({}, [&](std::uint32_t) { return std::make_unique<client>(ev, "x"); });
+  const auto ep = *parse_uri("ct://127.0.0.1/7002");
+  REQUIRE((*server)->listen(ep).has_value());
+  REQUIRE((*cli)->connect(ep, 5).has_value());
+  CHECK(ev.wait_for("failed refused"));
+  CHECK(ev.saw("server refused"));
+  const auto c = drained(**st);
+  CHECK(c.sessions == 1);  // the listener only
+  CHECK(c.refusals == 1);
+  CHECK(c.fifos == 0);
+}
+
+TEST_CASE("stack: an app detaching mid-transfer resets its peer; nothing is left") {
+  auto st = stack::create(small_config());
+  REQUIRE(st.has_value());
+  events ev;
+  // A server that never reads: the client's data stays unread in flight.
+  struct sink : echo_server {
+    using echo_server::echo_server;
+    void on_rx(session&) override {}
+  };
+  auto server = (*st)->attach({}, [&](std::uint32_t) { return std::make_unique<sink>(ev); });
+  auto cli = (*st)->attach({}, [&](std::uint32_t) { return std::make_unique<client>(ev, std::string(10000, 'z')); });
+  const auto ep = *parse_uri("ct://127.0.0.1/7003");
+  REQUIRE((*server)->listen(ep).has_value());
+  REQUIRE((*cli)->connect(ep, 9).has_value());
+  REQUIRE(ev.wait_for("connected 9"));
+  REQUIRE((*cli)->detach().has_value());
+  REQUIRE((*cli)->detach().has_value());  // idempotent
+  CHECK(ev.wait_for("server reset"));
+  const auto c = drained(**st);
+  CHECK(c.sessions == 1);  // the server's listener
+  CHECK(c.ct_connections == 0);
+  CHECK(c.ct_segments == 0);
+  CHECK(c.fifos == 0);
+  REQUIRE((*server)->detach().has_value());
+  CHECK(drained(**st).sessions == 0);  // its listener went with it
+}
+
+TEST_CASE("stack: segment exhaustion gives clean alloc errors, no crash, nothing left") {
+  stack_config cfg = small_config();
+  cfg.rx_fifo_size = cfg.tx_fifo_size = 512u << 20;  // a pair needs more than a segment holds
+  cfg.max_fifo_size = 512u << 20;
+  cfg.segment_size = 1ull << 30;
+  auto st = stack::create(cfg);
+  REQUIRE(st.has_value());
+  events ev;
+  auto server = (*st)->attach({}, [&](std::uint32_t) { return std::make_unique<echo_server>(ev); });
+  auto cli = (*st)->attach({}, [&](std::uint32_t) { return std::make_unique<client>(ev); });
+  const auto ep = *parse_uri("ct://127.0.0.1/7004");
+  REQUIRE((*server)->listen(ep).has_value());
+  for (int i = 0; i < 3; ++i) REQUIRE((*cli)->connect(ep, i).has_value());
+  CHECK(ev.wait_for("failed alloc"));
+  const auto c = drained(**st);
+  CHECK(c.sessions == 1);
+  CHECK(c.ct_segments == 0);
+  CHECK(c.fifos == 0);
+  CHECK_FALSE(ev.saw("server accepted"));
+}
+
+TEST_CASE("stack: bad configuration is a typed error") {
+  stack_config cfg;
+  cfg.rx_fifo_size = 100;  // below 4 KiB
+  CHECK(stack::create(cfg).code() == errc::bad_config);
+}
