@@ -3,6 +3,7 @@
 # configures and builds; then runs the main demo or every test.
 #
 #   scripts/setup.sh demo [demo args]   build, then run the main demo
+#                                       (actorstack-echo: cut-through echo)
 #   scripts/setup.sh test               build, then run every test through ctest
 #   scripts/setup.sh build              build only
 #
@@ -39,7 +40,7 @@ cmake --build "$build_dir" -j "$(nproc)"
 mode=${1:-build}
 [ $# -gt 0 ] && shift
 case "$mode" in
-  demo) exec "$build_dir/bench/actorstack-bench-fifo" "$@" ;;
+  demo) exec "$build_dir/demo/actorstack-echo" "$@" ;;
   test) cd "$build_dir" && exec ctest --output-on-failure -j "$(nproc)" ;;
   build) ;;
   *) echo "usage: scripts/setup.sh demo|test|build" >&2; exit 2 ;;
