@@ -62,6 +62,13 @@ class application_impl final : public application {
     if (!r) return unexpected{r.error()};
     return {};
   }
+  result<void> connect_async(const endpoint& remote, std::uint64_t opaque,
+                             std::uint32_t worker) override {
+    if (worker >= workers_) return unexpected{errc::invalid_argument, "no such app worker"};
+    connect_request req{r_.app, r_.first_worker + worker, remote, opaque, true};
+    caf::anon_send(root_, ct_connect_atom_v, req);
+    return {};
+  }
   result<void> detach() override {
     if (detached_) return {};
     auto r = ask<bool>(sys_, root_, detach_atom_v, r_.app);

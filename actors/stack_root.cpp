@@ -133,6 +133,20 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
               const auto& opts = st.apps[req.app].opts;
               auto target = st.tables.resolve_connect(opts.ns, req.app,
                                                       {opts.local_scope, opts.global_scope}, req.remote);
+              if (!target && req.report_to_app) {
+                // An asynchronous connect hears its failure like any other.
+                const auto& rec = st.apps[req.app];
+                const std::uint32_t i = req.app_worker - rec.first_worker;
+                if (i < rec.workers.size()) {
+                  app_notification n;
+                  n.kind = notification::connected;
+                  n.app_worker = req.app_worker;
+                  n.opaque = req.opaque;
+                  n.err = target.error().code;
+                  self->send(rec.workers[i], notify_atom_v, n);
+                }
+                return true;
+              }
               if (!target) return to_caf(target.error());
               auto& server = st.apps[target->app_index];
               if (server.workers.empty())

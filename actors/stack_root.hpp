@@ -24,6 +24,7 @@ struct connect_request {
   std::uint32_t app_worker = 0;  ///< global index of the connecting worker
   endpoint remote;
   std::uint64_t opaque = 0;
+  bool report_to_app = false;  ///< errors go to the app worker, not a reply
 };
 
 template <class Inspector>

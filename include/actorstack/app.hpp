@@ -70,6 +70,10 @@ class application {
   /// no_route, scope, local_connect (no cut-through peer and no transport).
   virtual result<void> connect(const endpoint& remote, std::uint64_t opaque,
                                std::uint32_t worker = 0) = 0;
+  /// Like connect, without waiting: every outcome, errors included,
+  /// arrives as on_connected / on_connect_failed. Safe inside handlers.
+  virtual result<void> connect_async(const endpoint& remote, std::uint64_t opaque,
+                                     std::uint32_t worker = 0) = 0;
   /// Detaches: listeners removed, every session reset towards its peer,
   /// app workers stopped; the stack reclaims the rest. Idempotent.
   virtual result<void> detach() = 0;

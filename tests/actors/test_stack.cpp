@@ -228,3 +228,19 @@ TEST_CASE("stack: bad configuration is a typed error") {
   cfg.rx_fifo_size = 100;  // below 4 KiB
   CHECK(stack::create(cfg).code() == errc::bad_config);
 }
+
+TEST_CASE("stack: connect_async reports every outcome through the handler") {
+  auto st = stack::create(small_config());
+  REQUIRE(st.has_value());
+  events ev;
+  auto server = (*st)->attach({}, [&](std::uint32_t) { return std::make_unique<echo_server>(ev); });
+  auto cli = (*st)->attach({}, [&](std::uint32_t) { return std::make_unique<client>(ev, "async"); });
+  const auto ep = *parse_uri("ct://127.0.0.1/7005");
+  REQUIRE((*server)->listen(ep).has_value());
+  REQUIRE((*cli)->connect_async(*parse_uri("ct://127.0.0.1/9"), 3).has_value());
+  CHECK(ev.wait_for("failed no_route"));
+  REQUIRE((*cli)->connect_async(ep, 4).has_value());
+  CHECK(ev.wait_for("echoed"));
+  CHECK(ev.saw("connected 4"));
+  CHECK((*cli)->connect_async(ep, 5, 9).code() == errc::invalid_argument);
+}

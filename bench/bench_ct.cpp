@@ -1,0 +1,341 @@
+// actorstack-bench-ct: the stack over cut-through, with kernel baselines
+// measured in the same run.
+//
+//   throughput     one client/server pair, --bytes (4 GiB), 64 KiB writes,
+//                  1 MiB fifos, Gbit/s; baseline: a Unix stream socketpair,
+//                  same writes, two threads.
+//   connects       --connects (100 000) open + accept + close with 8 clients
+//                  in flight, connects/s; baseline: kernel TCP on 127.0.0.1,
+//                  same concurrency.
+//   session_bytes  process memory per established idle session pair at
+//                  --pairs (100 000), fifo bytes excluded (no baseline).
+//
+//   actorstack-bench-ct [--bytes N] [--connects N] [--pairs N] [--reps R] [--only CASE]
+
+#include "bench/bench_report.hpp"
+
+#include <actorstack/stack.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace actorstack;
+using namespace actorstack::bench;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct latch {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  void set() {
+    std::lock_guard l{mu};
+    done = true;
+    cv.notify_all();
+  }
+  bool wait(std::chrono::seconds d) {
+    std::unique_lock l{mu};
+    return cv.wait_for(l, d, [&] { return done; });
+  }
+};
+
+// ---- throughput ---------------------------------------------------------------
+
+struct sink_server : app_handler {
+  std::uint64_t target;
+  std::atomic<std::uint64_t>* got;
+  latch* done;
+  std::vector<std::byte> buf = std::vector<std::byte>(1u << 20);
+  void on_rx(session& s) override {
+    for (;;) {
+      auto n = s.read(buf);
+      if (!n || *n == 0) break;
+      if (got->fetch_add(*n) + *n >= target) done->set();
+    }
+  }
+};
+
+struct blast_client : app_handler {
+  std::uint64_t total;
+  std::size_t write;
+  std::uint64_t sent = 0;
+  std::vector<std::byte> buf;
+  blast_client(std::uint64_t t, std::size_t w) : total(t), write(w), buf(w, std::byte{0x42}) {}
+  bool on_connected(session& s, std::uint64_t) override {
+    pump(s);
+    return true;
+  }
+  void on_tx(session& s) override { pump(s); }
+  void pump(session& s) {
+    while (sent < total) {
+      const std::size_t n = std::min<std::uint64_t>(write, total - sent);
+      auto r = s.write({buf.data(), n});
+      if (!r || *r < n) {
+        if (r) sent += *r;
+        s.notify_on_space();
+        if (s.max_write() == 0) return;
+        continue;
+      }
+      sent += *r;
+    }
+  }
+};
+
+double ct_gbps(std::uint64_t bytes, std::size_t write, std::uint32_t fifo) {
+  stack_config cfg;
+  cfg.workers = 1;
+  cfg.rx_fifo_size = cfg.tx_fifo_size = fifo;
+  auto st = stack::create(cfg);
+  if (!st) std::abort();
+  std::atomic<std::uint64_t> got{0};
+  latch done;
+  auto server = (*st)->attach({}, [&](std::uint32_t) {
+    auto h = std::make_unique<sink_server>();
+    h->target = bytes;
+    h->got = &got;
+    h->done = &done;
+    return h;
+  });
+  auto client = (*st)->attach({}, [&](std::uint32_t) { return std::make_unique<blast_client>(bytes, write); });
+  const auto ep = *parse_uri("ct://127.0.0.1/5000");
+  if (!(*server)->listen(ep)) std::abort();
+  const auto t0 = clock_type::now();
+  if (!(*client)->connect(ep, 0)) std::abort();
+  if (!done.wait(std::chrono::seconds(300))) std::abort();
+  return static_cast<double>(bytes) * 8 / seconds_since(t0) / 1e9;
+}
+
+double uds_gbps(std::uint64_t bytes, std::size_t write) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) std::abort();
+  std::thread writer([&] {
+    std::vector<char> buf(write, 'x');
+    std::uint64_t sent = 0;
+    while (sent < bytes) {
+      const auto n = ::write(sv[0], buf.data(), std::min<std::uint64_t>(write, bytes - sent));
+      if (n <= 0) break;
+      sent += static_cast<std::uint64_t>(n);
+    }
+  });
+  std::vector<char> buf(write);
+  std::uint64_t got = 0;
+  const auto t0 = clock_type::now();
+  while (got < bytes) {
+    const auto n = ::read(sv[1], buf.data(), buf.size());
+    if (n <= 0) break;
+    got += static_cast<std::uint64_t>(n);
+  }
+  const double s = seconds_since(t0);
+  writer.join();
+  ::close(sv[0]);
+  ::close(sv[1]);
+  return static_cast<double>(got) * 8 / s / 1e9;
+}
+
+// ---- connects -------------------------------------------------------------------
+
+struct closing_server : app_handler {
+  void on_close(session& s) override { (void)s.close(); }
+};
+
+// Each connected session is closed at once; each cleanup starts the next
+// connect from inside the handler (connect_async), so `inflight` are in
+// flight at any time, like 8 concurrent clients.
+struct churn_client : app_handler {
+  std::atomic<std::uint64_t>* completed;
+  std::atomic<std::uint64_t>* issued;
+  std::uint64_t target;
+  latch* done;
+  application* app = nullptr;
+  endpoint ep;
+  bool on_connected(session& s, std::uint64_t) override {
+    (void)s.close();
+    return true;
+  }
+  void on_connect_failed(std::uint64_t, errc) override { std::abort(); }
+  void on_cleanup(session_handle, bool transport_only) override {
+    if (transport_only) return;
+    if (completed->fetch_add(1) + 1 == target) done->set();
+    const std::uint64_t i = issued->fetch_add(1);
+    if (i < target) (void)app->connect_async(ep, i);
+  }
+};
+
+double ct_connects(std::uint64_t n, unsigned inflight) {
+  stack_config cfg;
+  cfg.rx_fifo_size = cfg.tx_fifo_size = 4096;
+  auto st = stack::create(cfg);
+  if (!st) std::abort();
+  std::atomic<std::uint64_t> completed{0};
+  std::atomic<std::uint64_t> issued{0};
+  latch done;
+  const auto ep = *parse_uri("ct://127.0.0.1/5001");
+  churn_client* handler = nullptr;
+  auto server = (*st)->attach({}, [](std::uint32_t) { return std::make_unique<closing_server>(); });
+  auto client = (*st)->attach({}, [&](std::uint32_t) {
+    auto h = std::make_unique<churn_client>();
+    h->completed = &completed;
+    h->issued = &issued;
+    h->target = n;
+    h->done = &done;
+    h->ep = ep;
+    handler = h.get();
+    return h;
+  });
+  handler->app = client->get();  // before any connect: no handler call yet
+  if (!(*server)->listen(ep)) std::abort();
+  const auto t0 = clock_type::now();
+  for (unsigned d = 0; d < inflight; ++d) (void)(*client)->connect_async(ep, issued.fetch_add(1));
+  if (!done.wait(std::chrono::seconds(120))) {
+    auto c = (*st)->counters();
+    std::fprintf(stderr,
+                 "connects stalled: completed %llu of %llu; sessions %llu ct %llu half-opens %llu "
+                 "accepts %llu connects %llu refusals %llu\n",
+                 (unsigned long long)completed.load(), (unsigned long long)n,
+                 c ? (unsigned long long)c->sessions : 0ull, c ? (unsigned long long)c->ct_connections : 0ull,
+                 c ? (unsigned long long)c->half_opens : 0ull, c ? (unsigned long long)c->accepts : 0ull,
+                 c ? (unsigned long long)c->connects : 0ull, c ? (unsigned long long)c->refusals : 0ull);
+    std::abort();
+  }
+  return static_cast<double>(n) / seconds_since(t0);
+}
+
+double tcp_connects(std::uint64_t n, unsigned inflight) {
+  const int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  ::setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(lfd, 1024) != 0) std::abort();
+  socklen_t len = sizeof addr;
+  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
+  // Accepts until the listener is shut down: a connection reset while it
+  // waits in the accept queue may never be returned, so "exactly n
+  // accepts" could wait forever.
+  std::thread acceptor([&] {
+    for (;;) {
+      const int c = ::accept(lfd, nullptr, nullptr);
+      if (c >= 0) {
+        ::close(c);
+      } else if (errno != EINTR && errno != ECONNABORTED) {
+        return;
+      }
+    }
+  });
+  std::atomic<std::uint64_t> issued{0};
+  const auto t0 = clock_type::now();
+  std::vector<std::thread> clients;
+  for (unsigned d = 0; d < inflight; ++d)
+    clients.emplace_back([&] {
+      while (issued.fetch_add(1) < n) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        linger lg{1, 0};  // RST on close: no TIME_WAIT exhausting ports
+        ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::abort();
+        ::close(fd);
+      }
+    });
+  for (auto& t : clients) t.join();
+  const double s = seconds_since(t0);
+  ::shutdown(lfd, SHUT_RDWR);  // wakes the acceptor
+  acceptor.join();
+  ::close(lfd);
+  return static_cast<double>(n) / s;
+}
+
+// ---- memory per session pair ------------------------------------------------------
+
+std::uint64_t rss_bytes() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  return 0;
+}
+
+struct idle_client : app_handler {
+  std::atomic<std::uint64_t>* up;
+  bool on_connected(session&, std::uint64_t) override {
+    up->fetch_add(1);
+    return true;
+  }
+};
+
+double session_bytes(std::uint64_t pairs) {
+  stack_config cfg;
+  cfg.rx_fifo_size = cfg.tx_fifo_size = 4096;
+  auto st = stack::create(cfg);
+  if (!st) std::abort();
+  std::atomic<std::uint64_t> up{0};
+  auto server = (*st)->attach({}, [](std::uint32_t) { return std::make_unique<app_handler>(); });
+  auto client = (*st)->attach({}, [&](std::uint32_t) {
+    auto h = std::make_unique<idle_client>();
+    h->up = &up;
+    return h;
+  });
+  const auto ep = *parse_uri("ct://127.0.0.1/5002");
+  if (!(*server)->listen(ep)) std::abort();
+  // Warm up: the first pairs map segments and grow pools.
+  for (int i = 0; i < 100; ++i) (void)(*client)->connect(ep, i);
+  while (up.load() < 100) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto before = (*st)->counters();
+  const std::uint64_t rss0 = rss_bytes();
+  for (std::uint64_t i = 0; i < pairs; ++i) (void)(*client)->connect(ep, i);
+  while (up.load() < pairs + 100) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const std::uint64_t rss1 = rss_bytes();
+  // Fifo memory: touched segment pages (headers + first chunks) — the
+  // ct segments are memfd-backed and counted in RSS as they are touched.
+  const std::uint64_t fifo_bytes = pairs * 2 * (1024 + 4096);
+  (void)before;
+  return (static_cast<double>(rss1 - rss0) - static_cast<double>(fifo_bytes)) / static_cast<double>(pairs);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::uint64_t bytes = 4ull << 30;
+  std::uint64_t connects = 100'000;
+  std::uint64_t pairs = 100'000;
+  int reps = 3;
+  std::string only;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "--bytes") bytes = std::stoull(argv[i + 1]);
+    else if (a == "--connects") connects = std::stoull(argv[i + 1]);
+    else if (a == "--pairs") pairs = std::stoull(argv[i + 1]);
+    else if (a == "--reps") reps = std::stoi(argv[i + 1]);
+    else if (a == "--only") only = argv[i + 1];
+    else {
+      std::fprintf(stderr, "usage: actorstack-bench-ct [--bytes N] [--connects N] [--pairs N] [--reps R] [--only throughput|connects|session_bytes]\n");
+      return 2;
+    }
+  }
+  if (only.empty() || only == "throughput") {
+    const double v = median_of(reps, [&] { return ct_gbps(bytes, 65536, 1u << 20); });
+    const double b = median_of(reps, [&] { return uds_gbps(bytes, 65536); });
+    report("ct", "throughput", v, "Gbit/s", b, "unix_stream_socketpair");
+  }
+  if (only.empty() || only == "connects") {
+    const double v = median_of(reps, [&] { return ct_connects(connects, 8); });
+    const double b = median_of(reps, [&] { return tcp_connects(connects, 8); });
+    report("ct", "connects", v, "connects/s", b, "kernel_tcp_loopback");
+  }
+  if (only.empty() || only == "session_bytes") {
+    report("ct", "session_bytes", session_bytes(pairs), "bytes/pair", 0, "none");
+  }
+  return 0;
+}
