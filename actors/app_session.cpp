@@ -4,7 +4,10 @@
 
 namespace actorstack {
 
+// Once the app closed a session, the session layer may free its fifos at
+// any moment: from then on the app's end never touches them again.
 result<std::size_t> session::read(std::span<std::byte> out) noexcept {
+  if (closed_) return unexpected{errc::invalid_session, "session closed by the app"};
   auto n = rx_.dequeue(out);
   // The peer asked to hear when room frees up (its dequeue notification):
   // only then does a read cost a message.
@@ -13,10 +16,12 @@ result<std::size_t> session::read(std::span<std::byte> out) noexcept {
 }
 
 result<std::size_t> session::peek(std::size_t offset, std::span<std::byte> out) const noexcept {
+  if (closed_) return unexpected{errc::invalid_session, "session closed by the app"};
   return rx_.peek(offset, out);
 }
 
 std::size_t session::drop(std::size_t n) noexcept {
+  if (closed_) return 0;
   const std::size_t k = rx_.drop(n);
   if (k > 0 && rx_.want_deq_ntf() != 0 && control_ != nullptr) control_->post_app_rx(handle_);
   return k;
@@ -30,10 +35,13 @@ result<std::size_t> session::write(std::span<const std::byte> data) noexcept {
   return n;
 }
 
-void session::notify_on_space() noexcept { tx_.add_want_deq_ntf(shm::deq_ntf::on_every_dequeue); }
+void session::notify_on_space() noexcept {
+  if (!closed_) tx_.add_want_deq_ntf(shm::deq_ntf::on_every_dequeue);
+}
 
 result<void> session::close() noexcept {
   if (control_ == nullptr) return unexpected{errc::invalid_session};
+  if (closed_) return {};  // idempotent: the worker heard it once
   closed_ = true;
   control_->close(handle_);
   return {};
@@ -41,6 +49,7 @@ result<void> session::close() noexcept {
 
 result<void> session::reset() noexcept {
   if (control_ == nullptr) return unexpected{errc::invalid_session};
+  if (closed_) return {};
   closed_ = true;
   control_->reset(handle_);
   return {};

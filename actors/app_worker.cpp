@@ -68,6 +68,13 @@ void deliver(self_pointer self, const app_notification& n) {
     ++st.dropped;  // refused or cleaned up: nothing to tell
     return;
   }
+  const bool data_or_close = n.kind == notification::rx || n.kind == notification::tx ||
+                             n.kind == notification::close || n.kind == notification::reset ||
+                             n.kind == notification::transport_closed;
+  if (s->closed() && data_or_close) {
+    ++st.dropped;  // the app closed it: only migrate and cleanup are news
+    return;
+  }
   switch (n.kind) {
     case notification::rx: handler.on_rx(*s); break;
     case notification::tx: handler.on_tx(*s); break;

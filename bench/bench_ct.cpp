@@ -98,10 +98,10 @@ double ct_gbps(std::uint64_t bytes, std::size_t write, std::uint32_t fifo) {
   stack_config cfg;
   cfg.workers = 1;
   cfg.rx_fifo_size = cfg.tx_fifo_size = fifo;
+  std::atomic<std::uint64_t> got{0};  // outlive the stack: handlers use them
+  latch done;
   auto st = stack::create(cfg);
   if (!st) std::abort();
-  std::atomic<std::uint64_t> got{0};
-  latch done;
   auto server = (*st)->attach({}, [&](std::uint32_t) {
     auto h = std::make_unique<sink_server>();
     h->target = bytes;
@@ -177,11 +177,11 @@ struct churn_client : app_handler {
 double ct_connects(std::uint64_t n, unsigned inflight) {
   stack_config cfg;
   cfg.rx_fifo_size = cfg.tx_fifo_size = 4096;
-  auto st = stack::create(cfg);
-  if (!st) std::abort();
-  std::atomic<std::uint64_t> completed{0};
+  std::atomic<std::uint64_t> completed{0};  // outlive the stack: handlers use them
   std::atomic<std::uint64_t> issued{0};
   latch done;
+  auto st = stack::create(cfg);
+  if (!st) std::abort();
   const auto ep = *parse_uri("ct://127.0.0.1/5001");
   churn_client* handler = nullptr;
   auto server = (*st)->attach({}, [](std::uint32_t) { return std::make_unique<closing_server>(); });
@@ -278,9 +278,9 @@ struct idle_client : app_handler {
 double session_bytes(std::uint64_t pairs) {
   stack_config cfg;
   cfg.rx_fifo_size = cfg.tx_fifo_size = 4096;
+  std::atomic<std::uint64_t> up{0};  // outlives the stack: handlers use it
   auto st = stack::create(cfg);
   if (!st) std::abort();
-  std::atomic<std::uint64_t> up{0};
   auto server = (*st)->attach({}, [](std::uint32_t) { return std::make_unique<app_handler>(); });
   auto client = (*st)->attach({}, [&](std::uint32_t) {
     auto h = std::make_unique<idle_client>();

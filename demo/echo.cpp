@@ -202,11 +202,12 @@ int main(int argc, char** argv) {
   cfg.workers = opt.workers;
   cfg.rx_fifo_size = cfg.tx_fifo_size = opt.fifo_size;
   cfg.max_fifo_size = std::max(cfg.max_fifo_size, opt.fifo_size);
+  // Declared before the stack: handlers reference it until the stack stops.
+  shared_state shared;
+  shared.opt = opt;
   auto st = stack::create(cfg);
   if (!st) return usage(st.error().message().c_str());
 
-  shared_state shared;
-  shared.opt = opt;
   auto server = (*st)->attach({.name = "echo-server"}, [](std::uint32_t) { return std::make_unique<echo_server>(); });
   auto client = (*st)->attach({.name = "echo-client"},
                               [&](std::uint32_t) { return std::make_unique<echo_client>(shared); });

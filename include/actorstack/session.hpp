@@ -36,10 +36,13 @@ class session {
 
   session_handle handle() const noexcept { return handle_; }
   /// Bytes ready to read / room to write right now.
-  std::size_t max_read() const noexcept { return rx_.max_dequeue(); }
-  std::size_t max_write() const noexcept { return tx_.max_enqueue(); }
+  std::size_t max_read() const noexcept { return closed_ ? 0 : rx_.max_dequeue(); }
+  std::size_t max_write() const noexcept { return closed_ ? 0 : tx_.max_enqueue(); }
+  /// True once the app called close() or reset(): every data call then
+  /// fails with invalid_session, because the stack may free the fifos.
+  bool closed() const noexcept { return closed_; }
 
-  /// Reads up to out.size() bytes. Errors: fifo_empty.
+  /// Reads up to out.size() bytes. Errors: fifo_empty, invalid_session.
   result<std::size_t> read(std::span<std::byte> out) noexcept;
   /// Copies without consuming, starting `offset` bytes in.
   result<std::size_t> peek(std::size_t offset, std::span<std::byte> out) const noexcept;
@@ -51,6 +54,7 @@ class session {
   /// Asks for an on_tx callback once the peer frees room (after a short write).
   void notify_on_space() noexcept;
   /// Orderly close (SPEC 2.4); idempotent. Errors: invalid_session.
+  /// After it the session only hears its cleanup.
   result<void> close() noexcept;
   /// Abortive close (SPEC 2.5): unsent data is dropped.
   result<void> reset() noexcept;

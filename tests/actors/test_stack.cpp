@@ -50,14 +50,15 @@ stack_config small_config() {
   return cfg;
 }
 
-// Waits until nothing is left in the stack (or the deadline passes).
+// Waits until nothing but listeners is left in the stack (or the deadline
+// passes).
 stack_counters drained(stack& st) {
   stack_counters c;
   for (int i = 0; i < 500; ++i) {
     auto r = st.counters();
     REQUIRE(r.has_value());
     c = *r;
-    if (c.sessions == 0 && c.ct_connections == 0 && c.ct_segments == 0 && c.fifos == 0) break;
+    if (c.sessions == c.listeners && c.ct_connections == 0 && c.ct_segments == 0 && c.fifos == 0) break;
     std::this_thread::sleep_for(10ms);
   }
   return c;
@@ -113,6 +114,11 @@ struct client : app_handler {
     if (ev.received.size() >= expect && expect > 0) {
       ev.add("echoed");
       (void)s.close();
+      // The stack may free the fifos from now on: the app's end is shut.
+      const bool shut = s.read(buf).code() == errc::invalid_session &&
+                        s.write(text("late")).code() == errc::invalid_session && s.max_read() == 0 &&
+                        s.close().has_value();
+      ev.add(shut ? "closed end shut" : "closed end open");
     }
   }
 };
@@ -120,9 +126,9 @@ struct client : app_handler {
 }  // namespace
 
 TEST_CASE("stack: an echo over cut-through through the public API, nothing left") {
+  events ev;  // outlives the stack: handlers may still report while it stops
   auto st = stack::create(small_config());
   REQUIRE(st.has_value());
-  events ev;
   auto server = (*st)->attach({.name = "server"}, [&](std::uint32_t) { return std::make_unique<echo_server>(ev); });
   auto cli = (*st)->attach({.name = "client"},
                            [&](std::uint32_t) { return std::make_unique<client>(ev, "hello, cut-through"); });
@@ -135,6 +141,7 @@ TEST_CASE("stack: an echo over cut-through through the public API, nothing left"
   CHECK(ev.saw("server accepted"));
   CHECK(ev.saw("connected 42"));
   CHECK(ev.received == "hello, cut-through");
+  CHECK(ev.saw("closed end shut"));
   CHECK(ev.wait_for("server close"));
   const auto c = drained(**st);
   CHECK(c.sessions == 1);  // the listener
@@ -144,9 +151,9 @@ TEST_CASE("stack: an echo over cut-through through the public API, nothing left"
 }
 
 TEST_CASE("stack: listen twice on one endpoint is already_listening; unknown targets are no_route") {
+  events ev;  // outlives the stack: handlers may still report while it stops
   auto st = stack::create(small_config());
   REQUIRE(st.has_value());
-  events ev;
   auto server = (*st)->attach({}, [&](std::uint32_t) { return std::make_unique<echo_server>(ev); });
   REQUIRE(server.has_value());
   const auto ep = *parse_uri("ct://127.0.0.1/7001");
@@ -159,9 +166,9 @@ TEST_CASE("stack: listen twice on one endpoint is already_listening; unknown tar
 }
 
 TEST_CASE("stack: a refusing server gives the client refused, nothing left") {
+  events ev;  // outlives the stack: handlers may still report while it stops
   auto st = stack::create(small_config());
   REQUIRE(st.has_value());
-  events ev;
   auto server = (*st)->attach({}, [&](std::uint32_t) { return std::make_unique<echo_server>(ev, false); });
   auto cli = (*st)->attach({}, [&](std::uint32_t) { return std::make_unique<client>(ev, "x"); });
   const auto ep = *parse_uri("ct://127.0.0.1/7002");
@@ -176,9 +183,9 @@ TEST_CASE("stack: a refusing server gives the client refused, nothing left") {
 }
 
 TEST_CASE("stack: an app detaching mid-transfer resets its peer; nothing is left") {
+  events ev;  // outlives the stack: handlers may still report while it stops
   auto st = stack::create(small_config());
   REQUIRE(st.has_value());
-  events ev;
   // A server that never reads: the client's data stays unread in flight.
   struct sink : echo_server {
     using echo_server::echo_server;
@@ -203,13 +210,13 @@ TEST_CASE("stack: an app detaching mid-transfer resets its peer; nothing is left
 }
 
 TEST_CASE("stack: segment exhaustion gives clean alloc errors, no crash, nothing left") {
+  events ev;  // outlives the stack: handlers may still report while it stops
   stack_config cfg = small_config();
   cfg.rx_fifo_size = cfg.tx_fifo_size = 512u << 20;  // a pair needs more than a segment holds
   cfg.max_fifo_size = 512u << 20;
   cfg.segment_size = 1ull << 30;
   auto st = stack::create(cfg);
   REQUIRE(st.has_value());
-  events ev;
   auto server = (*st)->attach({}, [&](std::uint32_t) { return std::make_unique<echo_server>(ev); });
   auto cli = (*st)->attach({}, [&](std::uint32_t) { return std::make_unique<client>(ev); });
   const auto ep = *parse_uri("ct://127.0.0.1/7004");
@@ -230,9 +237,9 @@ TEST_CASE("stack: bad configuration is a typed error") {
 }
 
 TEST_CASE("stack: connect_async reports every outcome through the handler") {
+  events ev;  // outlives the stack: handlers may still report while it stops
   auto st = stack::create(small_config());
   REQUIRE(st.has_value());
-  events ev;
   auto server = (*st)->attach({}, [&](std::uint32_t) { return std::make_unique<echo_server>(ev); });
   auto cli = (*st)->attach({}, [&](std::uint32_t) { return std::make_unique<client>(ev, "async"); });
   const auto ep = *parse_uri("ct://127.0.0.1/7005");
@@ -243,4 +250,8 @@ TEST_CASE("stack: connect_async reports every outcome through the handler") {
   CHECK(ev.wait_for("echoed"));
   CHECK(ev.saw("connected 4"));
   CHECK((*cli)->connect_async(ep, 5, 9).code() == errc::invalid_argument);
+  CHECK(ev.wait_for("server close"));
+  const auto c = drained(**st);
+  CHECK(c.sessions == 1);  // the listener
+  CHECK(c.ct_connections == 0);
 }
