@@ -39,6 +39,17 @@ void session::notify_on_space() noexcept {
   if (!closed_) tx_.add_want_deq_ntf(shm::deq_ntf::on_every_dequeue);
 }
 
+std::uint32_t session::fifo_size(fifo_side s) const noexcept { return side(s).size(); }
+std::uint32_t session::fifo_max_size(fifo_side s) const noexcept { return side(s).max_size(); }
+
+result<void> session::resize(fifo_side s, std::uint32_t bytes) noexcept {
+  if (closed_) return unexpected{errc::invalid_session, "session closed by the app"};
+  // The size is one atomic word both ends read: safe from the app's side
+  // whichever end produces (shm/fifo.hpp).
+  shm::fifo f = side(s);
+  return f.set_size(bytes);
+}
+
 result<void> session::close() noexcept {
   if (control_ == nullptr) return unexpected{errc::invalid_session};
   if (closed_) return {};  // idempotent: the worker heard it once

@@ -35,6 +35,15 @@ class control_impl final : public detail::session_control {
   self_pointer self_;
 };
 
+}  // namespace
+
+// The one place outside `session` that may change its handle.
+struct detail::session_access {
+  static void rebind(session& s, session_handle h) noexcept { s.handle_ = h; }
+};
+
+namespace {
+
 session* find(self_pointer self, session_handle h) {
   auto it = self->state.sessions.find(h.value());
   return it == self->state.sessions.end() ? nullptr : it->second.get();
@@ -63,6 +72,18 @@ void deliver(self_pointer self, const app_notification& n) {
     if (!ok) st.sessions.erase(n.handle.value());
     return;
   }
+  if (n.kind == notification::segment_add || n.kind == notification::segment_del) {
+    if (n.kind == notification::segment_add)
+      handler.on_segment_add(n.segment);
+    else
+      handler.on_segment_del(n.segment);
+    return;
+  }
+  if ((n.kind == notification::rx || n.kind == notification::tx) && n.app_worker != st.cfg.index) {
+    // A subscriber hears another worker's session events (SPEC 3).
+    handler.on_subscribed_event(n.handle, n.kind == notification::rx ? fifo_side::rx : fifo_side::tx);
+    return;
+  }
   session* s = find(self, n.handle);
   if (s == nullptr) {
     ++st.dropped;  // refused or cleaned up: nothing to tell
@@ -70,7 +91,8 @@ void deliver(self_pointer self, const app_notification& n) {
   }
   const bool data_or_close = n.kind == notification::rx || n.kind == notification::tx ||
                              n.kind == notification::close || n.kind == notification::reset ||
-                             n.kind == notification::transport_closed;
+                             n.kind == notification::transport_closed ||
+                             n.kind == notification::fifo_tuning;
   if (s->closed() && data_or_close) {
     ++st.dropped;  // the app closed it: only migrate and cleanup are news
     return;
@@ -88,14 +110,18 @@ void deliver(self_pointer self, const app_notification& n) {
       break;
     case notification::migrate: {
       auto node = st.sessions.extract(n.handle.value());
-      if (!node.empty()) {
-        node.key() = n.other.value();
-        st.sessions.insert(std::move(node));
-      }
+      node.key() = n.other.value();
+      detail::session_access::rebind(*node.mapped(), n.other);
+      session& moved = *node.mapped();
+      st.sessions.insert(std::move(node));
+      handler.on_migrate(moved, n.handle);
       break;
     }
+    case notification::fifo_tuning: handler.on_fifo_tuning(*s, n.side, n.action, n.length); break;
     case notification::accept:
-    case notification::connected: break;  // handled above
+    case notification::connected:
+    case notification::segment_add:
+    case notification::segment_del: break;  // handled above
   }
 }
 

@@ -28,6 +28,7 @@ struct ct_segment {
   std::uint32_t server_sessions = 0;
   bool client_detached = false;
   bool server_detached = false;
+  std::uint64_t epoch = 0;  // bumped by every pair placed here: a stale reap is ignored
 };
 
 struct ct_context_state {
@@ -52,7 +53,13 @@ struct ct_context_state {
     return best;
   }
 
-  result<ct::ct_fifo_pair> alloc(const ct_alloc_request& req) {
+  segment_info info(std::size_t index) const {
+    const auto& mem = segments[index].seg->memory();
+    return {(std::uint64_t{cfg.id} << 32) | index, mem.name(), mem.size(), mem.fd()};
+  }
+
+  // `added` names the segment this call had to add (apps must hear of it).
+  result<ct::ct_fifo_pair> alloc(const ct_alloc_request& req, std::optional<segment_info>& added_info) {
     const std::uint64_t need = pair_footprint(req.rx_size, req.tx_size);
     auto index = pick(need);
     bool added = false;
@@ -83,11 +90,15 @@ struct ct_context_state {
     ++s.client_sessions;
     ++s.server_sessions;
     s.client_detached = s.server_detached = false;
+    ++s.epoch;
+    if (added) added_info = info(*index);
     return ct::ct_fifo_pair{pair->rx, pair->tx, *index, cfg.id};
   }
 
-  void release(const ct::ct_fifo_pair& p, bool client_side) {
-    if (p.segment >= segments.size() || !segments[p.segment].seg) return;
+  // True when this release left the segment with both sides detached:
+  // the caller schedules its deletion (reap) after the linger time.
+  bool release(const ct::ct_fifo_pair& p, bool client_side) {
+    if (p.segment >= segments.size() || !segments[p.segment].seg) return false;
     ct_segment& s = segments[p.segment];
     shm::fifo rx = p.server_rx;
     shm::fifo tx = p.server_tx;
@@ -97,10 +108,20 @@ struct ct_context_state {
     if (last) s.reserved -= std::min(s.reserved, footprint);  // both sides are done with it
     std::uint32_t& count = client_side ? s.client_sessions : s.server_sessions;
     if (count > 0 && --count == 0) (client_side ? s.client_detached : s.server_detached) = true;
-    if (s.client_detached && s.server_detached) {
-      s.seg.reset();  // SPEC 6: both sides detached -> delete the segment
-      ++deleted;
-    }
+    return s.client_detached && s.server_detached;
+  }
+
+  // SPEC 6: both sides detached -> delete the segment. Unless a pair was
+  // placed in it since (`epoch` moved on): then it lives on.
+  std::optional<segment_info> reap(std::uint64_t index, std::uint64_t epoch) {
+    if (index >= segments.size() || !segments[index].seg) return std::nullopt;
+    ct_segment& s = segments[index];
+    if (s.epoch != epoch || !s.client_detached || !s.server_detached) return std::nullopt;
+    auto gone = info(index);
+    gone.fd = -1;  // closed with the segment
+    s.seg.reset();
+    ++deleted;
+    return gone;
   }
 
   ct_context_stats stats() const {
@@ -119,6 +140,20 @@ struct ct_context_state {
 
 using self_pointer = ct_segment_context_actor::stateful_pointer<ct_context_state>;
 
+void tell_apps(self_pointer self, notification kind, const segment_info& seg) {
+  const auto& cfg = self->state.cfg;
+  const std::pair<const app_worker_actor*, std::uint32_t> apps[] = {
+      {&cfg.server_app, cfg.server_app_worker}, {&cfg.client_app, cfg.client_app_worker}};
+  for (const auto& [actor, index] : apps) {
+    if (!*actor) continue;
+    app_notification n;
+    n.kind = kind;
+    n.app_worker = index;
+    n.segment = seg;
+    self->send(*actor, notify_atom_v, n);
+  }
+}
+
 }  // namespace
 
 ct_fifo_actor spawn_ct_segment_context(caf::actor_system& sys, ct_segment_context_config cfg) {
@@ -127,12 +162,26 @@ ct_fifo_actor spawn_ct_segment_context(caf::actor_system& sys, ct_segment_contex
         self->state.cfg = cfg;
         return {
             [=](ct_alloc_atom, const ct_alloc_request& req) -> caf::result<ct::ct_fifo_pair> {
-              auto r = self->state.alloc(req);
+              std::optional<segment_info> added;
+              auto r = self->state.alloc(req, added);
               if (!r) return caf::make_error(caf::sec::runtime_error, r.error().message());
+              // Both apps hear of the segment before the reply lets the
+              // worker send the accept (SPEC 9.3): in one process a send
+              // enqueues at once, so causal order is mailbox order.
+              if (added) tell_apps(self, notification::segment_add, *added);
               return *r;
             },
             [=](ct_release_atom, const ct::ct_fifo_pair& p, bool client_side) {
-              self->state.release(p, client_side);
+              if (!self->state.release(p, client_side)) return;
+              // Deleting at once would make connection churn pay a memfd,
+              // a mapping and fresh page faults per burst; a short linger
+              // lets the next pair reuse the segment (docs/architecture.md).
+              const std::uint64_t epoch = self->state.segments[p.segment].epoch;
+              self->delayed_send(self, self->state.cfg.linger, ct_reap_atom_v, p.segment, epoch);
+            },
+            [=](ct_reap_atom, std::uint64_t index, std::uint64_t epoch) {
+              if (auto gone = self->state.reap(index, epoch))
+                tell_apps(self, notification::segment_del, *gone);
             },
             [=](stats_atom) { return self->state.stats(); },
         };

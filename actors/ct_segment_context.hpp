@@ -11,6 +11,8 @@
 
 #include "actors/session_worker.hpp"
 
+#include <chrono>
+
 namespace actorstack {
 
 struct ct_context_stats {
@@ -31,10 +33,19 @@ struct ct_segment_context_config {
   std::uint32_t id = 0;                            ///< stamped into every pair it hands out
   std::uint64_t segment_size = 128ull << 20;       ///< configured session.segment-size
   std::uint64_t min_segment_size = 128ull << 20;   ///< SPEC 6 floor (tests lower it)
+  /// How long a segment both sides detached from waits before it is
+  /// deleted; a pair placed in it meanwhile keeps it.
+  std::chrono::milliseconds linger{50};
+  /// Told about every segment added and deleted (SPEC 6, 9.3).
+  app_worker_actor client_app;
+  app_worker_actor server_app;
+  std::uint32_t client_app_worker = 0;
+  std::uint32_t server_app_worker = 0;
 };
 
 using ct_segment_context_actor =
-    ct_fifo_actor::extend<caf::replies_to<stats_atom>::with<ct_context_stats>>;
+    ct_fifo_actor::extend<caf::replies_to<stats_atom>::with<ct_context_stats>,
+                          caf::reacts_to<ct_reap_atom, std::uint64_t, std::uint64_t>>;
 
 ct_fifo_actor spawn_ct_segment_context(caf::actor_system& sys, ct_segment_context_config cfg);
 

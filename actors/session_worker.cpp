@@ -18,7 +18,9 @@ class actor_notifier final : public session_layer::app_notifier {
  public:
   explicit actor_notifier(self_pointer self) : self_(self) {}
 
-  void add(std::uint32_t index, app_worker_actor a) { apps_[index] = std::move(a); }
+  void add(std::uint32_t index, app_worker_actor a, bool tuning) {
+    apps_[index] = {std::move(a), tuning};
+  }
   void remove(std::uint32_t index) { apps_.erase(index); }
   std::uint64_t dropped() const noexcept { return dropped_; }
 
@@ -67,9 +69,20 @@ class actor_notifier final : public session_layer::app_notifier {
   bool tx(std::uint32_t app_worker, const session& s) override {
     return send(app_worker, base(notification::tx, s));
   }
-  void tune_fifo(const session&, shm::fifo&, session_layer::tuning_action, std::size_t) override {
-    // Fifo tuning callbacks run in the app; they arrive with the app-side
-    // API (issue: public API). Until then sessions are never flagged.
+  // SPEC 4: the callback runs in the app, on its own actor; the fifo's
+  // size is an atomic word, so the app may resize while data flows.
+  void tune_fifo(const session& s, shm::fifo& f, session_layer::tuning_action act,
+                 std::size_t len) override {
+    app_notification n = base(notification::fifo_tuning, s);
+    n.side = &f == &s.tx ? fifo_side::tx : fifo_side::rx;
+    n.action = act == session_layer::tuning_action::enqueued ? fifo_action::enqueued
+                                                             : fifo_action::dequeued;
+    n.length = len;
+    send(s.app_worker, n);
+  }
+  bool wants_fifo_tuning(std::uint32_t app_worker) const override {
+    auto it = apps_.find(app_worker);
+    return it != apps_.end() && it->second.tuning;
   }
 
  private:
@@ -86,12 +99,16 @@ class actor_notifier final : public session_layer::app_notifier {
       ++dropped_;
       return false;
     }
-    self_->send(it->second, notify_atom_v, n);
+    self_->send(it->second.actor, notify_atom_v, n);
     return true;
   }
 
+  struct app_entry {
+    app_worker_actor actor;
+    bool tuning = false;  // app_options::custom_fifo_tuning
+  };
   self_pointer self_;
-  std::unordered_map<std::uint32_t, app_worker_actor> apps_;
+  std::unordered_map<std::uint32_t, app_entry> apps_;
   std::uint64_t dropped_ = 0;
 };
 
@@ -101,8 +118,20 @@ class actor_ct_sink final : public ct::ct_sink {
   actor_ct_sink(self_pointer self, ct_fifo_actor fifos, caf::actor first_worker)
       : self_(self), fifos_(std::move(fifos)), first_worker_(std::move(first_worker)) {}
   void release_fifos(const ct::ct_fifo_pair& pair, bool client_side) override {
-    self_->send(fifos_, ct_release_atom_v, pair, client_side);
+    self_->send(context(pair.context), ct_release_atom_v, pair, client_side);
   }
+  // The segment context the root announced for `id`; until it has, the
+  // root itself (which forwards). Going direct saves a hop per alloc and
+  // per release on the connect path.
+  ct_fifo_actor context(std::uint32_t id) const {
+    if (id < contexts.size() && contexts[id]) return contexts[id];
+    return fifos_;
+  }
+  void add_context(std::uint32_t id, ct_fifo_actor ctx) {
+    if (contexts.size() <= id) contexts.resize(id + 1);
+    contexts[id] = std::move(ctx);
+  }
+  std::vector<ct_fifo_actor> contexts;
   void half_open_reusable(std::uint32_t index) override {
     if (first_worker_)
       self_->send(caf::actor_cast<session_worker_actor>(first_worker_), half_open_atom_v, index);
@@ -198,12 +227,15 @@ void run(stateful_self self) {
   st.sessions->run_events();
   st.ct->handle_cleanups();
   bool more = false;
-  for (std::uint32_t server_conn : st.ct->begin_accepts(more)) {
+  for (const ct::fifo_need& need : st.ct->begin_accepts(more)) {
     // The pair comes from the segment context actor; continue when it does.
+    const std::uint32_t server_conn = need.server_conn;
     ct_alloc_request req;
+    req.server_app_worker = need.server_app_worker;
+    req.client_app_worker = need.client_app_worker;
     req.rx_size = st.cfg.rx_fifo_size;
     req.tx_size = st.cfg.tx_fifo_size;
-    self->request(st.cfg.ct_fifos, caf::infinite, ct_alloc_atom_v, req)
+    self->request(st.sink->context(need.context), caf::infinite, ct_alloc_atom_v, req)
         .then(
             [=](ct::ct_fifo_pair& pair) {
               self->state.ct->fifos_ready(server_conn, pair);
@@ -287,8 +319,17 @@ session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker
           after();
         },
         [=](half_open_atom, std::uint32_t index) { self->state.half_opens.mark_reusable(index); },
-        [=](app_worker_atom, std::uint32_t index, app_worker_actor& a) {
-          self->state.apps->add(index, std::move(a));
+        [=](app_worker_atom, std::uint32_t index, app_worker_actor& a, bool tuning) {
+          self->state.apps->add(index, std::move(a), tuning);
+        },
+        [=](ct_context_atom, std::uint32_t id, ct_fifo_actor& ctx) {
+          self->state.sink->add_context(id, std::move(ctx));
+        },
+        [=](subscribe_atom, session_handle h, std::uint32_t app_worker,
+            bool add) -> caf::result<bool> {
+          auto r = self->state.sessions->subscribe(h, app_worker, add);
+          if (!r) return caf::make_error(caf::sec::runtime_error, r.error().message());
+          return true;
         },
         [=](detach_atom, std::uint32_t index) { self->state.apps->remove(index); },
         [=](std::vector<caf::actor>& workers) { self->state.workers = std::move(workers); },

@@ -78,7 +78,9 @@ using session_worker_actor = caf::typed_actor<
     caf::reacts_to<ct_connect_atom, ct::pending_connect>, // first worker: a new ct connect
     caf::reacts_to<ct_connect_atom, std::vector<ct::pending_connect>>,  // connects to accept
     caf::reacts_to<half_open_atom, std::uint32_t>,        // first worker: index reusable
-    caf::reacts_to<app_worker_atom, std::uint32_t, app_worker_actor>,  // app worker known
+    caf::reacts_to<app_worker_atom, std::uint32_t, app_worker_actor, bool>,  // app worker known (+ fifo tuning)
+    caf::reacts_to<ct_context_atom, std::uint32_t, ct_fifo_actor>,     // a segment context by id
+    caf::replies_to<subscribe_atom, session_handle, std::uint32_t, bool>::with<bool>,  // SPEC 3 subscribers
     caf::reacts_to<detach_atom, std::uint32_t>,           // app worker gone
     caf::reacts_to<std::vector<caf::actor>>,              // all workers (first worker)
     caf::reacts_to<run_atom>,                             // the doorbell

@@ -9,7 +9,9 @@
 
 #include <caf/all.hpp>
 
+#include <cctype>
 #include <chrono>
+#include <string_view>
 
 namespace actorstack {
 
@@ -17,13 +19,25 @@ namespace {
 
 constexpr auto control_timeout = std::chrono::seconds(10);
 
+// Whether `text` names `word` as a whole word ("alloc" is not in "segment_alloc").
+bool names(const std::string& text, std::string_view word) {
+  auto is_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  for (auto at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) {
+    const bool start = at == 0 || !is_word(text[at - 1]);
+    const bool end = at + word.size() == text.size() || !is_word(text[at + word.size()]);
+    if (start && end) return true;
+  }
+  return false;
+}
+
 // caf::error -> our error, keeping the code when the text names one.
 error from_caf(caf::actor_system& sys, const caf::error& e) {
   const std::string text = sys.render(e);
   for (errc c : {errc::filtered, errc::no_route, errc::scope, errc::local_connect,
                  errc::already_listening, errc::no_listener, errc::no_such_app,
-                 errc::not_supported, errc::alloc, errc::segment_alloc})
-    if (text.find(std::string{to_string(c)}) != std::string::npos) return {c, 0, intern(text)};
+                 errc::not_supported, errc::alloc, errc::segment_alloc, errc::invalid_session,
+                 errc::subscribers_full})
+    if (names(text, to_string(c))) return {c, 0, intern(text)};
   if (e == caf::sec::request_timeout) return {errc::timeout, 0, "the stack did not answer"};
   return {errc::invalid_argument, 0, intern(text)};
 }
@@ -41,8 +55,9 @@ result<T> ask(caf::actor_system& sys, const Handle& dest, Ts&&... xs) {
 class application_impl final : public application {
  public:
   application_impl(caf::actor_system& sys, stack_root_actor root, app_reservation r,
-                   std::uint32_t workers)
-      : sys_(sys), root_(std::move(root)), r_(r), workers_(workers) {}
+                   std::uint32_t workers, std::vector<session_worker_actor> session_workers)
+      : sys_(sys), root_(std::move(root)), r_(r), workers_(workers),
+        session_workers_(std::move(session_workers)) {}
 
   std::uint32_t index() const noexcept override { return r_.app; }
   std::uint32_t worker_index(std::uint32_t i) const noexcept override { return r_.first_worker + i; }
@@ -69,6 +84,19 @@ class application_impl final : public application {
     caf::anon_send(root_, ct_connect_atom_v, req);
     return {};
   }
+  result<void> notify_rx(session_handle h) override {
+    if (!h.valid() || h.worker() >= session_workers_.size())
+      return unexpected{errc::invalid_session, "not a session handle"};
+    // A plain send: safe from any thread, and the worker re-validates.
+    caf::anon_send(session_workers_[h.worker()], rx_notify_atom_v, h);
+    return {};
+  }
+  result<void> subscribe(session_handle h, std::uint32_t worker) override {
+    return change_subscription(h, worker, true);
+  }
+  result<void> unsubscribe(session_handle h, std::uint32_t worker) override {
+    return change_subscription(h, worker, false);
+  }
   result<void> detach() override {
     if (detached_) return {};
     auto r = ask<bool>(sys_, root_, detach_atom_v, r_.app);
@@ -78,10 +106,21 @@ class application_impl final : public application {
   }
 
  private:
+  result<void> change_subscription(session_handle h, std::uint32_t worker, bool add) {
+    if (worker >= workers_) return unexpected{errc::invalid_argument, "no such app worker"};
+    if (!h.valid() || h.worker() >= session_workers_.size())
+      return unexpected{errc::invalid_session, "not a session handle"};
+    auto r = ask<bool>(sys_, session_workers_[h.worker()], subscribe_atom_v, h,
+                       r_.first_worker + worker, add);
+    if (!r) return unexpected{r.error()};
+    return {};
+  }
+
   caf::actor_system& sys_;
   stack_root_actor root_;
   app_reservation r_;
   std::uint32_t workers_;
+  std::vector<session_worker_actor> session_workers_;
   bool detached_ = false;
 };
 
@@ -153,7 +192,7 @@ class stack_impl final : public stack {
     }
     auto ok = ask<bool>(sys_, root_, app_worker_atom_v, r->app, actors);
     if (!ok) return unexpected{ok.error()};
-    return std::unique_ptr<application>{new application_impl(sys_, root_, *r, opts.workers)};
+    return std::unique_ptr<application>{new application_impl(sys_, root_, *r, opts.workers, workers_)};
   }
 
   result<stack_counters> counters() override { return ask<stack_counters>(sys_, root_, stats_atom_v); }

@@ -34,25 +34,37 @@ using self_pointer = stack_root_actor::stateful_pointer<stack_root_state>;
 
 caf::error to_caf(const error& e) { return caf::make_error(caf::sec::runtime_error, e.message()); }
 
-ct_fifo_actor context_for(self_pointer self, const ct_alloc_request& req, std::uint32_t& id) {
+// The actor of a global app worker index (invalid if unknown or detached).
+app_worker_actor app_worker_of(const stack_root_state& st, std::uint32_t app_worker) {
+  if (app_worker >= st.app_of_worker.size()) return {};
+  const auto& rec = st.apps[st.app_of_worker[app_worker]];
+  const std::uint32_t i = app_worker - rec.first_worker;
+  return i < rec.workers.size() ? rec.workers[i] : app_worker_actor{};
+}
+
+// The segment context of (server app, client app worker, server app
+// worker), spawned on first use and announced to every session worker, so
+// they allocate and release pairs with it directly.
+std::uint32_t context_for(self_pointer self, std::uint32_t client_app_worker,
+                          std::uint32_t server_app_worker) {
   auto& st = self->state;
-  const std::uint32_t server_app = req.server_app_worker < st.app_of_worker.size()
-                                       ? st.app_of_worker[req.server_app_worker]
-                                       : 0;
-  const auto key = std::make_tuple(server_app, req.client_app_worker, req.server_app_worker);
-  auto it = st.context_of.find(key);
-  if (it != st.context_of.end()) {
-    id = it->second;
-    return st.contexts[id];
-  }
-  id = static_cast<std::uint32_t>(st.contexts.size());
+  const std::uint32_t server_app =
+      server_app_worker < st.app_of_worker.size() ? st.app_of_worker[server_app_worker] : 0;
+  const auto key = std::make_tuple(server_app, client_app_worker, server_app_worker);
+  if (auto it = st.context_of.find(key); it != st.context_of.end()) return it->second;
+  const auto id = static_cast<std::uint32_t>(st.contexts.size());
   ct_segment_context_config c;
   c.id = id;
   c.min_segment_size = st.cfg.min_ct_segment_size;
   c.segment_size = st.cfg.cfg.segment_size;
+  c.client_app = app_worker_of(st, client_app_worker);
+  c.server_app = app_worker_of(st, server_app_worker);
+  c.client_app_worker = client_app_worker;
+  c.server_app_worker = server_app_worker;
   st.contexts.push_back(spawn_ct_segment_context(self->system(), c));
   st.context_of[key] = id;
-  return st.contexts.back();
+  for (auto& w : st.workers) self->send(w, ct_context_atom_v, id, st.contexts.back());
+  return id;
 }
 
 }  // namespace
@@ -87,7 +99,9 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
               rec.workers = std::move(actors);
               // Every session worker may have to notify any app worker.
               for (std::uint32_t i = 0; i < rec.workers.size(); ++i)
-                for (auto& w : st.workers) self->send(w, app_worker_atom_v, rec.first_worker + i, rec.workers[i]);
+                for (auto& w : st.workers)
+                  self->send(w, app_worker_atom_v, rec.first_worker + i, rec.workers[i],
+                             rec.opts.custom_fifo_tuning);
               return true;
             },
             [=](listen_atom, std::uint32_t app, std::uint32_t app_worker,
@@ -157,6 +171,7 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
               pc.remote = req.remote;
               pc.listener = target->listener;
               pc.server_app_worker = server.first_worker + server.next_worker++ % server.workers.size();
+              pc.context = context_for(self, pc.client_app_worker, pc.server_app_worker);
               self->send(st.workers[0], ct_connect_atom_v, pc);
               return true;
             },
@@ -184,9 +199,8 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
               return true;
             },
             [=](ct_alloc_atom, const ct_alloc_request& req) {
-              std::uint32_t id = 0;
-              auto ctx = context_for(self, req, id);
-              return self->delegate(ctx, ct_alloc_atom_v, req);
+              const std::uint32_t id = context_for(self, req.client_app_worker, req.server_app_worker);
+              return self->delegate(self->state.contexts[id], ct_alloc_atom_v, req);
             },
             [=](ct_release_atom, const ct::ct_fifo_pair& pair, bool client_side) {
               auto& st = self->state;

@@ -38,6 +38,10 @@ enum class deq_ntf : std::uint32_t {
   on_every_dequeue = 1,  ///< each dequeue (above the threshold), one-shot
   if_full = 2,           ///< when a dequeue takes the fifo out of "full"
   if_empty = 4,          ///< when a dequeue leaves the fifo empty
+  /// The producer tunes this fifo's size (SPEC 4): the consumer reports
+  /// every dequeue. Persistent (clear_deq_ntf keeps it); needs_deq_ntf
+  /// ignores it — the tuning callback is its own notification.
+  tuning = 8,
 };
 
 /// Who owns a fifo in the session layer: the session index and the worker

@@ -106,8 +106,8 @@ void ct_worker::queue_connects(std::vector<pending_connect> batch) {
   for (auto& c : batch) connects_.push_back(std::move(c));
 }
 
-std::vector<std::uint32_t> ct_worker::begin_accepts(bool& more) {
-  std::vector<std::uint32_t> need_fifos;
+std::vector<fifo_need> ct_worker::begin_accepts(bool& more) {
+  std::vector<fifo_need> need_fifos;
   const std::size_t n = std::min(connects_.size(), max_accepts_per_run);
   for (std::size_t i = 0; i < n; ++i) {
     const pending_connect pc = connects_.front();
@@ -122,7 +122,7 @@ std::vector<std::uint32_t> ct_worker::begin_accepts(bool& more) {
     conns_[ci].peer = si;
     // The client connection is a copy of the half-open now.
     sink_.half_open_reusable(pc.half_open);
-    need_fifos.push_back(si);
+    need_fifos.push_back({si, pc.context, pc.server_app_worker, pc.client_app_worker});
   }
   more = !connects_.empty();
   return need_fifos;

@@ -34,6 +34,15 @@ struct pending_connect {
   endpoint remote;                     ///< what the client connected to
   session_handle listener;             ///< the server's listener
   std::uint32_t server_app_worker = 0; ///< the listener's selected app worker
+  std::uint32_t context = no_index;    ///< the segment context for this pair of app workers
+};
+
+/// A server connection waiting for its fifo pair, and whom to ask.
+struct fifo_need {
+  std::uint32_t server_conn = no_index;
+  std::uint32_t context = no_index;
+  std::uint32_t server_app_worker = 0;
+  std::uint32_t client_app_worker = 0;
 };
 
 /// A fifo pair a ct_segment_context carved for a server session; the
@@ -92,7 +101,7 @@ class ct_worker final : public session_layer::transport, public session_layer::f
   /// half-open) and server connection and returns the server connections
   /// that now need a fifo pair. `more` says whether connects remain (the
   /// actor re-posts).
-  std::vector<std::uint32_t> begin_accepts(bool& more);
+  std::vector<fifo_need> begin_accepts(bool& more);
   std::size_t queued_connects() const noexcept { return connects_.size(); }
   /// The fifo pair for `server_conn` arrived (or failed): on failure the
   /// client hears "alloc"; otherwise the server session is created and its

@@ -45,6 +45,8 @@ class app_notifier {
   virtual bool tx(std::uint32_t app_worker, const session& s) = 0;
   /// The app's fifo-tuning callback (only for flag_custom_fifo_tuning).
   virtual void tune_fifo(const session& s, shm::fifo& f, tuning_action act, std::size_t len) = 0;
+  /// Whether sessions of this app worker get flag_custom_fifo_tuning.
+  virtual bool wants_fifo_tuning(std::uint32_t app_worker) const { return (void)app_worker, false; }
 };
 
 /// Where a session's fifos come from: the app worker's segment manager for

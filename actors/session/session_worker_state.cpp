@@ -76,12 +76,14 @@ result<session_handle> session_worker_state::accept(transport_proto proto,
   s.connection = connection;
   s.listener = listener;
   s.app_worker = app_worker;
+  if (env_.apps->wants_fifo_tuning(app_worker)) s.set(flag_custom_fifo_tuning);
   if (auto r = fifos_of(s).alloc_fifos(s); !r) {
     pool_.free(s);  // SPEC 9.7: free exactly what was allocated
     return unexpected{errc::alloc, r.error().detail};
   }
   s.rx.set_owner({s.handle.index(), index()});
   s.tx.set_owner({s.handle.index(), index()});
+  if (s.has(flag_custom_fifo_tuning)) s.tx.add_want_deq_ntf(shm::deq_ntf::tuning);
   lookup_add(s);
   s.state = session_state::accepting;
   ++counters_.accepts;
@@ -126,6 +128,7 @@ result<session_handle> session_worker_state::connect_notify(transport_proto prot
   s.connection = connection;
   s.app_worker = app_worker;
   s.opaque = opaque;
+  if (env_.apps->wants_fifo_tuning(app_worker)) s.set(flag_custom_fifo_tuning);
   if (auto r = fifos_of(s).alloc_fifos(s); !r) {
     pool_.free(s);
     env_.apps->connected(app_worker, opaque, nullptr, errc::alloc);
@@ -133,6 +136,7 @@ result<session_handle> session_worker_state::connect_notify(transport_proto prot
   }
   s.rx.set_owner({s.handle.index(), index()});
   s.tx.set_owner({s.handle.index(), index()});
+  if (s.has(flag_custom_fifo_tuning)) s.tx.add_want_deq_ntf(shm::deq_ntf::tuning);
   lookup_add(s);
   s.state = half_open_has_fifos ? session_state::opened : session_state::ready;
   ++counters_.connects;
@@ -416,8 +420,10 @@ void session_worker_state::handle_io(const io_event& ev) {
 }
 
 void session_worker_state::enqueue_notify(session& s) {
+  // A transport that enqueued knows the length; cut-through does not (the
+  // peer app enqueued), so the callback gets what the fifo holds now.
   if (s.has(flag_custom_fifo_tuning))
-    env_.apps->tune_fifo(s, s.rx, tuning_action::enqueued, 0);
+    env_.apps->tune_fifo(s, s.rx, tuning_action::enqueued, s.rx.valid() ? s.rx.max_dequeue() : 0);
   if (s.has(flag_rx_evt)) return;  // already batched
   s.set(flag_rx_evt);
   pending_rx_.push_back(s.handle);
@@ -442,7 +448,7 @@ std::size_t session_worker_state::flush_enqueue_events() {
     }
     s->clear(flag_rx_evt);
     if (s->has(flag_custom_fifo_tuning))
-      env_.apps->tune_fifo(*s, s->rx, tuning_action::enqueued, 0);
+      env_.apps->tune_fifo(*s, s->rx, tuning_action::enqueued, s->rx.valid() ? s->rx.max_dequeue() : 0);
     if (!notify_rx(*s)) ++failures;
   }
   pending_rx_.clear();
@@ -458,6 +464,25 @@ void session_worker_state::rx_notify(session_handle h) {
   }
   if (s->state >= session_state::transport_closing) return;
   if (!notify_rx(*s)) ++counters_.rx_notify_failures;
+}
+
+result<void> session_worker_state::subscribe(session_handle h, std::uint32_t app_worker, bool add) {
+  session* s = pool_.get(h);
+  if (s == nullptr || !s->rx.valid() || !s->tx.valid())
+    return unexpected{errc::invalid_session, "no such session"};
+  if (!add) {
+    s->rx.del_subscriber(app_worker);
+    s->tx.del_subscriber(app_worker);
+    return {};
+  }
+  if (s->state >= session_state::transport_closing)
+    return unexpected{errc::invalid_session, "session is closing"};
+  if (auto r = s->rx.add_subscriber(app_worker); !r) return r;
+  if (auto r = s->tx.add_subscriber(app_worker); !r) {
+    s->rx.del_subscriber(app_worker);  // both or neither
+    return r;
+  }
+  return {};
 }
 
 void session_worker_state::dequeue_notify(session& s, std::size_t n) {

@@ -161,6 +161,10 @@ class session_worker_state {
   std::size_t pending_rx_notifications() const noexcept { return pending_rx_.size(); }
   /// Async rx notification delivered to this worker (re-validates).
   void rx_notify(session_handle h);
+  /// Adds (or removes) `app_worker` to the subscriber lists of both of the
+  /// session's fifos: it then hears the same rx/tx events. Errors:
+  /// invalid_session (gone or closing), subscribers_full.
+  result<void> subscribe(session_handle h, std::uint32_t app_worker, bool add);
   /// A transport dequeued/dropped `n` tx bytes of `s`.
   void dequeue_notify(session& s, std::size_t n);
 

@@ -10,6 +10,7 @@
 
 #include <actorstack/endpoint.hpp>
 #include <actorstack/result.hpp>
+#include <actorstack/segment_info.hpp>
 #include <actorstack/session.hpp>
 
 #include <cstdint>
@@ -27,6 +28,9 @@ struct app_options {
   bool local_scope = true;         ///< may reach apps on this stack (cut-through)
   bool global_scope = true;        ///< may reach the network (and global listeners)
   std::uint32_t ns = 0;            ///< application namespace (local table)
+  /// Every session of this app calls on_fifo_tuning after each enqueue
+  /// into its rx fifo and dequeue from its tx fifo (SPEC 4).
+  bool custom_fifo_tuning = false;
 };
 
 /// What an app worker is told. Defaults accept everything and close when
@@ -47,6 +51,22 @@ class app_handler {
   virtual void on_transport_closed(session& s) { (void)s; }
   /// The session is gone for good (transport_only: only its transport is).
   virtual void on_cleanup(session_handle h, bool transport_only) { (void)h, (void)transport_only; }
+  /// A datagram session moved to another worker: `s` already carries its
+  /// new handle; `old_handle` is the one the app knew (SPEC 5).
+  virtual void on_migrate(session& s, session_handle old_handle) { (void)s, (void)old_handle; }
+  /// Only with app_options::custom_fifo_tuning (SPEC 4). `length` is what
+  /// the fifo holds now (enqueued) or what was just dequeued. The handler
+  /// may call s.resize(side, bytes).
+  virtual void on_fifo_tuning(session& s, fifo_side side, fifo_action action, std::size_t length) {
+    (void)s, (void)side, (void)action, (void)length;
+  }
+  /// A segment holding this app's fifos was added — always before any
+  /// notification naming a fifo in it (SPEC 9.3) — or deleted (SPEC 6).
+  virtual void on_segment_add(const segment_info& seg) { (void)seg; }
+  virtual void on_segment_del(const segment_info& seg) { (void)seg; }
+  /// This app worker subscribed to another worker's session (see
+  /// application::subscribe) and hears its rx or tx events (SPEC 3).
+  virtual void on_subscribed_event(session_handle h, fifo_side side) { (void)h, (void)side; }
 };
 
 /// Makes the handler for app worker `worker_index`.
@@ -74,6 +94,16 @@ class application {
   /// arrives as on_connected / on_connect_failed. Safe inside handlers.
   virtual result<void> connect_async(const endpoint& remote, std::uint64_t opaque,
                                      std::uint32_t worker = 0) = 0;
+  /// Async rx notification (SPEC 3): from any thread, asks the session's
+  /// worker to tell this app about rx data (on_rx). The worker re-checks
+  /// the session when the request arrives; a stale or closing one is
+  /// ignored. Errors: invalid_session (not a session handle).
+  virtual result<void> notify_rx(session_handle h) = 0;
+  /// App worker `worker` of this app starts (or stops) hearing session
+  /// h's rx/tx events as on_subscribed_event (SPEC 3 subscribers).
+  /// Errors: invalid_session, subscribers_full, invalid_argument.
+  virtual result<void> subscribe(session_handle h, std::uint32_t worker) = 0;
+  virtual result<void> unsubscribe(session_handle h, std::uint32_t worker) = 0;
   /// Detaches: listeners removed, every session reset towards its peer,
   /// app workers stopped; the stack reclaims the rest. Idempotent.
   virtual result<void> detach() = 0;

@@ -8,6 +8,8 @@
 
 #include <actorstack/endpoint.hpp>
 #include <actorstack/error.hpp>
+#include <actorstack/segment_info.hpp>
+#include <actorstack/fifo_side.hpp>
 #include <actorstack/session_handle.hpp>
 
 #include "shm/fifo.hpp"
@@ -31,8 +33,11 @@ enum class notification : std::uint8_t {
   cleanup_transport, ///< the transport is gone; the session waits for the app
   cleanup_session,   ///< the session is gone
   migrate,           ///< the session moved: `other` is its new handle
-  rx,                ///< rx data to read
-  tx,                ///< room to write again
+  rx,                ///< rx data to read (to a subscriber: its event)
+  tx,                ///< room to write again (to a subscriber: its event)
+  fifo_tuning,       ///< SPEC 4: `side`, `action`, `length`
+  segment_add,       ///< SPEC 6: `segment` was added
+  segment_del,       ///< SPEC 6: `segment` was deleted
 };
 
 struct app_notification {
@@ -42,6 +47,10 @@ struct app_notification {
   std::uint32_t app_worker = 0;
   std::uint64_t opaque = 0;   ///< connected: the app's connect context
   errc err = errc::none;      ///< connected: why it failed
+  fifo_side side = fifo_side::rx;            ///< fifo_tuning
+  fifo_action action = fifo_action::enqueued;
+  std::uint64_t length = 0;
+  segment_info segment;       ///< segment_add / segment_del
   shm::fifo rx;               ///< accept/connected: the session's fifos
   shm::fifo tx;               ///  (in-process handles; remote apps map by offset)
 };
@@ -49,7 +58,7 @@ struct app_notification {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, app_notification& x) {
   return f(caf::meta::type_name("app_notification"), x.kind, x.handle, x.other, x.app_worker,
-           x.opaque, x.err);
+           x.opaque, x.err, x.side, x.action, x.length, x.segment);
 }
 
 /// A function a worker runs on its own turn (SPEC §3 rpc). Local only.
@@ -82,4 +91,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorstack, caf::first_custom_type_id)
   CAF_ADD_ATOM(actorstack, actorstack, half_open_atom, "halfopen")
   CAF_ADD_ATOM(actorstack, actorstack, app_worker_atom, "appworker")
   CAF_ADD_ATOM(actorstack, actorstack, detach_atom, "detach")
+  CAF_ADD_ATOM(actorstack, actorstack, subscribe_atom, "subscribe")
+  CAF_ADD_ATOM(actorstack, actorstack, ct_context_atom, "ctcontext")
+  CAF_ADD_ATOM(actorstack, actorstack, ct_reap_atom, "ctreap")
 CAF_END_TYPE_ID_BLOCK(actorstack)

@@ -6,6 +6,7 @@
 /// and only when the peer needs it. Valid from the accept/connected
 /// callback until the cleanup callback, on the app worker's thread.
 
+#include <actorstack/fifo_side.hpp>
 #include <actorstack/result.hpp>
 #include <actorstack/session_handle.hpp>
 
@@ -18,6 +19,7 @@
 namespace actorstack {
 
 namespace detail {
+struct session_access;
 /// How a session reaches its worker (implemented by the app worker).
 class session_control {
  public:
@@ -51,6 +53,13 @@ class session {
   /// Writes up to data.size() bytes; returns how many were taken.
   /// Errors: fifo_full, fifo_no_memory.
   result<std::size_t> write(std::span<const std::byte> data) noexcept;
+  /// A fifo's logical size (the most bytes it holds) and its ceiling.
+  std::uint32_t fifo_size(fifo_side side) const noexcept;
+  std::uint32_t fifo_max_size(fifo_side side) const noexcept;
+  /// Grows or shrinks a fifo at run time (SPEC 4). Shrinking below what is
+  /// queued only stops new writes until the data drains: no byte is lost.
+  /// Errors: invalid_argument outside [4 KiB, fifo_max_size], invalid_session.
+  result<void> resize(fifo_side side, std::uint32_t bytes) noexcept;
   /// Asks for an on_tx callback once the peer frees room (after a short write).
   void notify_on_space() noexcept;
   /// Orderly close (SPEC 2.4); idempotent. Errors: invalid_session.
@@ -63,6 +72,9 @@ class session {
   std::uint64_t user_data = 0;
 
  private:
+  friend struct detail::session_access;  // the app worker re-keys a migrated session
+  const shm::fifo& side(fifo_side s) const noexcept { return s == fifo_side::rx ? rx_ : tx_; }
+
   session_handle handle_;
   shm::fifo rx_;
   shm::fifo tx_;

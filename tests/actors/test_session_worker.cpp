@@ -118,8 +118,8 @@ TEST_CASE("session_worker actor: ct connect, accept, connected, data, close — 
   test_system t;
   std::vector<app_notification> server_log, client_log;
   auto w = t.worker(0);
-  caf::anon_send(w, app_worker_atom_v, 5u, t.recorder(&server_log));
-  caf::anon_send(w, app_worker_atom_v, 6u, t.recorder(&client_log));
+  caf::anon_send(w, app_worker_atom_v, 5u, t.recorder(&server_log), false);
+  caf::anon_send(w, app_worker_atom_v, 6u, t.recorder(&client_log), false);
   t.sched->run();
 
   caf::anon_send(w, ct_connect_atom_v, connect_req(99));
@@ -166,8 +166,8 @@ TEST_CASE("session_worker actor: a refused connect tells the client and frees ev
   test_system t;
   std::vector<app_notification> server_log, client_log;
   auto w = t.worker(0);
-  caf::anon_send(w, app_worker_atom_v, 5u, t.recorder(&server_log));
-  caf::anon_send(w, app_worker_atom_v, 6u, t.recorder(&client_log));
+  caf::anon_send(w, app_worker_atom_v, 5u, t.recorder(&server_log), false);
+  caf::anon_send(w, app_worker_atom_v, 6u, t.recorder(&client_log), false);
   caf::anon_send(w, ct_connect_atom_v, connect_req(1));
   t.sched->run();
   REQUIRE(server_log.size() == 1);
@@ -189,8 +189,8 @@ TEST_CASE("session_worker actor: connects spread round robin, accepted in batche
   caf::anon_send(w0, std::vector<caf::actor>{caf::actor_cast<caf::actor>(w0),
                                              caf::actor_cast<caf::actor>(w1)});
   for (auto& w : {w0, w1}) {
-    caf::anon_send(w, app_worker_atom_v, 5u, t.recorder(&server_log));
-    caf::anon_send(w, app_worker_atom_v, 6u, t.recorder(&client_log));
+    caf::anon_send(w, app_worker_atom_v, 5u, t.recorder(&server_log), false);
+    caf::anon_send(w, app_worker_atom_v, 6u, t.recorder(&client_log), false);
   }
   t.sched->run();
   for (int i = 0; i < 80; ++i) caf::anon_send(w0, ct_connect_atom_v, connect_req(i));

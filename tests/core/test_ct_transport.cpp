@@ -76,7 +76,7 @@ struct ct_fixture {
     bool more = true;
     auto conns = ct.begin_accepts(more);
     REQUIRE(conns.size() == 1);
-    ct.fifos_ready(conns[0], sink.carve());
+    ct.fifos_ready(conns[0].server_conn, sink.carve());
     const app_event& ev = apps.events.back();
     REQUIRE(ev.kind == "accept");
     return ev.handle;
@@ -150,8 +150,8 @@ TEST_CASE("SPEC 6 accepts are batched: at most 32 per run, the rest re-posted") 
   auto second = fx.ct.begin_accepts(more);
   CHECK(second.size() == 8);
   CHECK_FALSE(more);
-  for (auto c : first) fx.ct.fifos_ready(c, fx.sink.carve(4096));
-  for (auto c : second) fx.ct.fifos_ready(c, fx.sink.carve(4096));
+  for (auto c : first) fx.ct.fifos_ready(c.server_conn, fx.sink.carve(4096));
+  for (auto c : second) fx.ct.fifos_ready(c.server_conn, fx.sink.carve(4096));
   CHECK(fx.apps.count("accept") == 40);
 }
 
@@ -190,7 +190,7 @@ TEST_CASE("SPEC 6 allocation failure: the client gets alloc and nothing is left"
   fx.ct.queue_connects({fx.connect_req()});
   bool more = false;
   auto conns = fx.ct.begin_accepts(more);
-  fx.ct.fifos_ready(conns[0], unexpected{errc::segment_alloc});
+  fx.ct.fifos_ready(conns[0].server_conn, unexpected{errc::segment_alloc});
   const auto& ev = fx.apps.events.back();
   CHECK(ev.kind == "connected");
   CHECK(ev.err == errc::alloc);

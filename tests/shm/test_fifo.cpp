@@ -392,6 +392,20 @@ TEST_CASE("fifo: dequeue notification on every dequeue is one-shot and honours t
   CHECK_FALSE(f.needs_deq_ntf(100));
 }
 
+TEST_CASE("fifo: the tuning mode is persistent and never asks for a tx event itself") {
+  fixture fx;
+  auto f = fx.make(4096);
+  f.add_want_deq_ntf(deq_ntf::tuning);
+  REQUIRE(f.enqueue(bytes(pattern(4000))).has_value());
+  f.drop(100);
+  CHECK(f.want_deq_ntf() != 0);  // the consumer reports the dequeue...
+  CHECK_FALSE(f.needs_deq_ntf(100));  // ...but only the tuning callback hears it
+  f.add_want_deq_ntf(deq_ntf::on_every_dequeue);
+  CHECK(f.needs_deq_ntf(100));
+  f.clear_deq_ntf();
+  CHECK(f.want_deq_ntf() == static_cast<std::uint32_t>(deq_ntf::tuning));
+}
+
 TEST_CASE("fifo: dequeue notification if full fires on leaving full, once until reset") {
   fixture fx;
   auto f = fx.make(4096);
