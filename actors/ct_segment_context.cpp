@@ -29,6 +29,7 @@ struct ct_segment {
   bool client_detached = false;
   bool server_detached = false;
   std::uint64_t epoch = 0;  // bumped by every pair placed here: a stale reap is ignored
+  bool reap_pending = false;  // one linger timer per segment at most
 };
 
 struct ct_context_state {
@@ -113,10 +114,19 @@ struct ct_context_state {
 
   // SPEC 6: both sides detached -> delete the segment. Unless a pair was
   // placed in it since (`epoch` moved on): then it lives on.
-  std::optional<segment_info> reap(std::uint64_t index, std::uint64_t epoch) {
+  // `again` says the segment emptied anew since the timer was set: the
+  // caller sets another.
+  std::optional<segment_info> reap(std::uint64_t index, std::uint64_t epoch, bool& again) {
+    again = false;
     if (index >= segments.size() || !segments[index].seg) return std::nullopt;
     ct_segment& s = segments[index];
-    if (s.epoch != epoch || !s.client_detached || !s.server_detached) return std::nullopt;
+    s.reap_pending = false;
+    if (!s.client_detached || !s.server_detached) return std::nullopt;  // in use again
+    if (s.epoch != epoch) {
+      again = true;  // used and emptied again meanwhile: give it a full linger
+      s.reap_pending = true;
+      return std::nullopt;
+    }
     auto gone = info(index);
     gone.fd = -1;  // closed with the segment
     s.seg.reset();
@@ -176,12 +186,18 @@ ct_fifo_actor spawn_ct_segment_context(caf::actor_system& sys, ct_segment_contex
               // Deleting at once would make connection churn pay a memfd,
               // a mapping and fresh page faults per burst; a short linger
               // lets the next pair reuse the segment (docs/architecture.md).
-              const std::uint64_t epoch = self->state.segments[p.segment].epoch;
-              self->delayed_send(self, self->state.cfg.linger, ct_reap_atom_v, p.segment, epoch);
+              auto& seg = self->state.segments[p.segment];
+              if (seg.reap_pending) return;
+              seg.reap_pending = true;
+              self->delayed_send(self, self->state.cfg.linger, ct_reap_atom_v, p.segment, seg.epoch);
             },
             [=](ct_reap_atom, std::uint64_t index, std::uint64_t epoch) {
-              if (auto gone = self->state.reap(index, epoch))
+              bool again = false;
+              if (auto gone = self->state.reap(index, epoch, again))
                 tell_apps(self, notification::segment_del, *gone);
+              else if (again)
+                self->delayed_send(self, self->state.cfg.linger, ct_reap_atom_v, index,
+                                   self->state.segments[index].epoch);
             },
             [=](stats_atom) { return self->state.stats(); },
         };

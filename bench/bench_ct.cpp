@@ -11,6 +11,7 @@
 //                  --pairs (100 000), fifo bytes excluded (no baseline).
 //
 //   actorstack-bench-ct [--bytes N] [--connects N] [--pairs N] [--reps R] [--only CASE]
+//                       [--profile]   (the stack's side only, no baselines: for perf)
 
 #include "bench/bench_report.hpp"
 
@@ -312,26 +313,36 @@ int main(int argc, char** argv) {
   std::uint64_t pairs = 100'000;
   int reps = 3;
   std::string only;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool profile = false;
+  for (int i = 1; i < argc; i += 2) {
     const std::string a = argv[i];
+    if (a == "--profile") {
+      profile = true;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "%s needs a value\n", a.c_str());
+      return 2;
+    }
     if (a == "--bytes") bytes = std::stoull(argv[i + 1]);
     else if (a == "--connects") connects = std::stoull(argv[i + 1]);
     else if (a == "--pairs") pairs = std::stoull(argv[i + 1]);
     else if (a == "--reps") reps = std::stoi(argv[i + 1]);
     else if (a == "--only") only = argv[i + 1];
     else {
-      std::fprintf(stderr, "usage: actorstack-bench-ct [--bytes N] [--connects N] [--pairs N] [--reps R] [--only throughput|connects|session_bytes]\n");
+      std::fprintf(stderr, "usage: actorstack-bench-ct [--bytes N] [--connects N] [--pairs N] [--reps R] [--only throughput|connects|session_bytes] [--profile]\n");
       return 2;
     }
   }
   if (only.empty() || only == "throughput") {
     const double v = median_of(reps, [&] { return ct_gbps(bytes, 65536, 1u << 20); });
-    const double b = median_of(reps, [&] { return uds_gbps(bytes, 65536); });
+    const double b = profile ? 0 : median_of(reps, [&] { return uds_gbps(bytes, 65536); });
     report("ct", "throughput", v, "Gbit/s", b, "unix_stream_socketpair");
   }
   if (only.empty() || only == "connects") {
     const double v = median_of(reps, [&] { return ct_connects(connects, 8); });
-    const double b = median_of(reps, [&] { return tcp_connects(connects, 8); });
+    const double b = profile ? 0 : median_of(reps, [&] { return tcp_connects(connects, 8); });
     report("ct", "connects", v, "connects/s", b, "kernel_tcp_loopback");
   }
   if (only.empty() || only == "session_bytes") {
