@@ -5,7 +5,8 @@
 
 namespace actorstack {
 
-using session_layer::session;
+// The worker-side session record (not the app-side actorstack::session).
+using wsession = session_layer::session;
 
 namespace {
 
@@ -24,7 +25,7 @@ class actor_notifier final : public session_layer::app_notifier {
   void remove(std::uint32_t index) { apps_.erase(index); }
   std::uint64_t dropped() const noexcept { return dropped_; }
 
-  void accept(const session& s) override {
+  void accept(const wsession& s) override {
     app_notification n = base(notification::accept, s);
     n.other = s.listener;
     n.rx = s.rx;
@@ -33,7 +34,7 @@ class actor_notifier final : public session_layer::app_notifier {
     // session is not left waiting forever (SPEC 9.7, detach mid-connect).
     if (!send(s.app_worker, n)) self_->send(self_, accept_atom_v, s.handle, false);
   }
-  void connected(std::uint32_t app_worker, std::uint64_t opaque, const session* s,
+  void connected(std::uint32_t app_worker, std::uint64_t opaque, const wsession* s,
                  errc err) override {
     app_notification n;
     n.kind = notification::connected;
@@ -47,31 +48,31 @@ class actor_notifier final : public session_layer::app_notifier {
     }
     if (!send(app_worker, n) && s != nullptr) self_->send(self_, connected_atom_v, s->handle, false);
   }
-  void close(const session& s) override { send(s.app_worker, base(notification::close, s)); }
-  void reset(const session& s) override { send(s.app_worker, base(notification::reset, s)); }
-  void transport_closed(const session& s) override {
+  void close(const wsession& s) override { send(s.app_worker, base(notification::close, s)); }
+  void reset(const wsession& s) override { send(s.app_worker, base(notification::reset, s)); }
+  void transport_closed(const wsession& s) override {
     send(s.app_worker, base(notification::transport_closed, s));
   }
-  void cleanup(const session& s, session_layer::cleanup_kind k) override {
+  void cleanup(const wsession& s, session_layer::cleanup_kind k) override {
     send(s.app_worker, base(k == session_layer::cleanup_kind::session
                                 ? notification::cleanup_session
                                 : notification::cleanup_transport,
                             s));
   }
-  void migrate(const session& s, session_handle new_handle) override {
+  void migrate(const wsession& s, session_handle new_handle) override {
     app_notification n = base(notification::migrate, s);
     n.other = new_handle;
     send(s.app_worker, n);
   }
-  bool rx(std::uint32_t app_worker, const session& s) override {
+  bool rx(std::uint32_t app_worker, const wsession& s) override {
     return send(app_worker, base(notification::rx, s));
   }
-  bool tx(std::uint32_t app_worker, const session& s) override {
+  bool tx(std::uint32_t app_worker, const wsession& s) override {
     return send(app_worker, base(notification::tx, s));
   }
   // SPEC 4: the callback runs in the app, on its own actor; the fifo's
   // size is an atomic word, so the app may resize while data flows.
-  void tune_fifo(const session& s, shm::fifo& f, session_layer::tuning_action act,
+  void tune_fifo(const wsession& s, shm::fifo& f, session_layer::tuning_action act,
                  std::size_t len) override {
     app_notification n = base(notification::fifo_tuning, s);
     n.side = &f == &s.tx ? fifo_side::tx : fifo_side::rx;
@@ -86,7 +87,7 @@ class actor_notifier final : public session_layer::app_notifier {
   }
 
  private:
-  static app_notification base(notification kind, const session& s) {
+  static app_notification base(notification kind, const wsession& s) {
     app_notification n;
     n.kind = kind;
     n.handle = s.handle;
@@ -150,15 +151,15 @@ class actor_ct_sink final : public ct::ct_sink {
 // fifo providers and lookups with the data plane.
 class no_fifos final : public session_layer::fifo_provider {
  public:
-  result<void> alloc_fifos(session&) override {
+  result<void> alloc_fifos(wsession&) override {
     return unexpected{errc::not_supported, "no segment manager for this transport"};
   }
-  void free_fifos(session&) override {}
+  void free_fifos(wsession&) override {}
 };
 class no_lookup final : public session_layer::session_lookup {
  public:
-  void add(const session&) override {}
-  void del(const session&) override {}
+  void add(const wsession&) override {}
+  void del(const wsession&) override {}
 };
 class single_transport final : public session_layer::transport_registry {
  public:

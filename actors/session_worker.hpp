@@ -10,6 +10,7 @@
 
 #include "actors/ct/ct_transport.hpp"
 
+#include <actorstack/app_worker.hpp>
 #include <actorstack/messages.hpp>
 
 #include <caf/all.hpp>
@@ -56,9 +57,6 @@ typename Inspector::result_type inspect(Inspector& f, ct_alloc_request& x) {
            x.rx_size, x.tx_size);
 }
 
-/// Where app workers listen for notifications.
-using app_worker_actor = caf::typed_actor<caf::reacts_to<notify_atom, app_notification>,
-                                          caf::reacts_to<detach_atom>>;
 
 /// Who carves cut-through fifo pairs (the ct_segment_context actors, behind
 /// the stack root) and takes them back.

@@ -181,25 +181,46 @@ class stack_impl final : public stack {
   result<std::unique_ptr<application>> attach(const app_options& opts,
                                               handler_factory make_handler) override {
     if (!make_handler) return unexpected{errc::invalid_argument, "no handler factory"};
+    return attach_with(opts, [&](const app_worker_context& ctx, std::uint32_t i) -> app_worker_actor {
+      auto handler = make_handler(i);
+      if (!handler) return {};
+      return spawn_app_worker(sys_, ctx, std::move(handler));
+    });
+  }
+
+  result<std::unique_ptr<application>> attach_actors(const app_options& opts,
+                                                     app_actor_factory make_actor) {
+    if (!make_actor) return unexpected{errc::invalid_argument, "no actor factory"};
+    return attach_with(opts, [&](const app_worker_context& ctx, std::uint32_t) {
+      return make_actor(sys_, ctx);
+    });
+  }
+  result<stack_counters> counters() override { return ask<stack_counters>(sys_, root_, stats_atom_v); }
+  std::uint32_t workers() const noexcept override { return n_workers_; }
+  caf::actor_system& system() noexcept override { return sys_; }
+
+ private:
+  // Reserves the app's indices, makes one actor per app worker, registers
+  // them. A factory returning an invalid handle fails the attach (the
+  // actors made so far are stopped with the stack).
+  template <class MakeActor>
+  result<std::unique_ptr<application>> attach_with(const app_options& opts, MakeActor&& make) {
     auto r = ask<app_reservation>(sys_, root_, app_worker_atom_v, opts);
     if (!r) return unexpected{r.error()};
+    std::vector<caf::actor> session_workers;
+    for (auto& w : workers_) session_workers.push_back(caf::actor_cast<caf::actor>(w));
     std::vector<app_worker_actor> actors;
     for (std::uint32_t i = 0; i < opts.workers; ++i) {
-      auto handler = make_handler(i);
-      if (!handler) return unexpected{errc::invalid_argument, "handler factory returned null"};
-      actors.push_back(spawn_app_worker(sys_, {r->first_worker + i, workers_}, std::move(handler)));
-      track(actors.back());
+      app_worker_actor a = make(app_worker_context{r->first_worker + i, session_workers}, i);
+      if (!a) return unexpected{errc::invalid_argument, "the factory made no app worker"};
+      track(a);
+      actors.push_back(std::move(a));
     }
     auto ok = ask<bool>(sys_, root_, app_worker_atom_v, r->app, actors);
     if (!ok) return unexpected{ok.error()};
     return std::unique_ptr<application>{new application_impl(sys_, root_, *r, opts.workers, workers_)};
   }
 
-  result<stack_counters> counters() override { return ask<stack_counters>(sys_, root_, stats_atom_v); }
-  std::uint32_t workers() const noexcept override { return n_workers_; }
-  caf::actor_system& system() noexcept override { return sys_; }
-
- private:
   template <class Handle>
   void track(const Handle& h) {
     actors_.push_back(caf::actor_cast<caf::actor>(h));
@@ -215,6 +236,13 @@ class stack_impl final : public stack {
 };
 
 }  // namespace
+
+result<std::unique_ptr<application>> attach_actors(stack& st, const app_options& opts,
+                                                   app_actor_factory make_actor) {
+  auto* impl = dynamic_cast<stack_impl*>(&st);
+  if (impl == nullptr) return unexpected{errc::invalid_argument, "not a stack from stack::create"};
+  return impl->attach_actors(opts, std::move(make_actor));
+}
 
 result<std::unique_ptr<stack>> stack::create(caf::actor_system& sys, const stack_config& cfg) {
   if (auto v = validate(cfg); !v) return unexpected{v.error()};

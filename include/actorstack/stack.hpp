@@ -51,6 +51,8 @@ class stack {
   /// handler `make_handler(i)` returns. Errors: invalid_argument.
   virtual result<std::unique_ptr<application>> attach(const app_options& opts,
                                                       handler_factory make_handler) = 0;
+  // Applications with their own app worker actors: attach_actors() in
+  // app_worker.hpp (kept there so this header needs no CAF headers).
   /// Sums every worker's and segment context's counters.
   virtual result<stack_counters> counters() = 0;
   virtual std::uint32_t workers() const noexcept = 0;

@@ -1,0 +1,147 @@
+// An app worker's sessions and the delivery of notifications to a handler:
+// what the stack's own app_worker actor and user-written app worker actors
+// share (include/actorstack/app_worker.hpp).
+#include <actorstack/app_worker.hpp>
+
+#include "actors/session_worker.hpp"
+
+#include <unordered_map>
+
+namespace actorstack {
+
+// The one place outside `session` that may change its handle.
+struct detail::session_access {
+  static void rebind(session& s, session_handle h) noexcept { s.handle_ = h; }
+};
+
+namespace {
+
+// A session's calls reach its worker as plain sends: no reply, no wait.
+class control_impl final : public detail::session_control {
+ public:
+  explicit control_impl(const app_worker_context& ctx) {
+    for (const auto& w : ctx.session_workers) workers_.push_back(caf::actor_cast<session_worker_actor>(w));
+  }
+  void post_tx(session_handle h) override { send(h, tx_atom_v); }
+  void post_app_rx(session_handle h) override { send(h, app_rx_atom_v); }
+  void close(session_handle h) override { send(h, close_atom_v); }
+  void reset(session_handle h) override { send(h, reset_atom_v); }
+  void answer_accept(session_handle h, bool ok) {
+    if (h.worker() < workers_.size()) caf::anon_send(workers_[h.worker()], accept_atom_v, h, ok);
+  }
+  void answer_connected(session_handle h, bool ok) {
+    if (h.worker() < workers_.size()) caf::anon_send(workers_[h.worker()], connected_atom_v, h, ok);
+  }
+
+ private:
+  template <class Atom>
+  void send(session_handle h, Atom atom) {
+    if (h.worker() < workers_.size()) caf::anon_send(workers_[h.worker()], atom, h);
+  }
+  std::vector<session_worker_actor> workers_;
+};
+
+bool is_data_or_close(notification k) {
+  return k == notification::rx || k == notification::tx || k == notification::close ||
+         k == notification::reset || k == notification::transport_closed ||
+         k == notification::fifo_tuning;
+}
+
+}  // namespace
+
+struct app_session_table::impl {
+  explicit impl(app_worker_context c) : ctx(std::move(c)), control(ctx) {}
+  app_worker_context ctx;
+  control_impl control;
+  std::unordered_map<std::uint64_t, std::unique_ptr<session>> sessions;
+  std::uint64_t dropped = 0;
+
+  void open(const app_notification& n, app_handler& handler) {
+    if (n.kind == notification::connected && (n.err != errc::none || !n.handle.valid())) {
+      handler.on_connect_failed(n.opaque, n.err);
+      return;
+    }
+    auto s = std::make_unique<session>(n.handle, n.rx, n.tx, &control);
+    auto* raw = s.get();
+    sessions[n.handle.value()] = std::move(s);
+    const bool ok = n.kind == notification::accept ? handler.on_accept(*raw)
+                                                   : handler.on_connected(*raw, n.opaque);
+    if (n.kind == notification::accept)
+      control.answer_accept(n.handle, ok);
+    else
+      control.answer_connected(n.handle, ok);
+    if (!ok) sessions.erase(n.handle.value());
+  }
+
+  void migrate(const app_notification& n, app_handler& handler) {
+    auto node = sessions.extract(n.handle.value());
+    if (node.empty()) return;
+    node.key() = n.other.value();
+    detail::session_access::rebind(*node.mapped(), n.other);
+    session& moved = *node.mapped();
+    sessions.insert(std::move(node));
+    handler.on_migrate(moved, n.handle);
+  }
+};
+
+app_session_table::app_session_table(app_worker_context ctx)
+    : impl_(std::make_unique<impl>(std::move(ctx))) {}
+app_session_table::~app_session_table() = default;
+
+void app_session_table::deliver(const app_notification& n, app_handler& handler) {
+  auto& st = *impl_;
+  switch (n.kind) {
+    case notification::accept:
+    case notification::connected: st.open(n, handler); return;
+    case notification::segment_add: handler.on_segment_add(n.segment); return;
+    case notification::segment_del: handler.on_segment_del(n.segment); return;
+    default: break;
+  }
+  if ((n.kind == notification::rx || n.kind == notification::tx) && n.app_worker != st.ctx.index) {
+    // A subscriber hears another worker's session events (SPEC 3).
+    handler.on_subscribed_event(n.handle, n.kind == notification::rx ? fifo_side::rx : fifo_side::tx);
+    return;
+  }
+  session* s = find(n.handle);
+  // Refused, cleaned up, or closed by the app (whose fifos the stack may
+  // free at any moment): only cleanup and migration are still news.
+  if (s == nullptr || (s->closed() && is_data_or_close(n.kind))) {
+    ++st.dropped;
+    return;
+  }
+  switch (n.kind) {
+    case notification::rx: handler.on_rx(*s); break;
+    case notification::tx: handler.on_tx(*s); break;
+    case notification::close: handler.on_close(*s); break;
+    case notification::reset: handler.on_reset(*s); break;
+    case notification::transport_closed: handler.on_transport_closed(*s); break;
+    case notification::cleanup_transport: handler.on_cleanup(n.handle, true); break;
+    case notification::cleanup_session:
+      handler.on_cleanup(n.handle, false);
+      st.sessions.erase(n.handle.value());
+      break;
+    case notification::migrate: st.migrate(n, handler); break;
+    case notification::fifo_tuning: handler.on_fifo_tuning(*s, n.side, n.action, n.length); break;
+    case notification::accept:
+    case notification::connected:
+    case notification::segment_add:
+    case notification::segment_del: break;  // handled above
+  }
+}
+
+void app_session_table::reset_all() {
+  auto& st = *impl_;
+  for (auto& [h, s] : st.sessions) (void)s->reset();
+  st.sessions.clear();
+}
+
+session* app_session_table::find(session_handle h) noexcept {
+  auto it = impl_->sessions.find(h.value());
+  return it == impl_->sessions.end() ? nullptr : it->second.get();
+}
+
+std::size_t app_session_table::size() const noexcept { return impl_->sessions.size(); }
+std::uint64_t app_session_table::dropped() const noexcept { return impl_->dropped; }
+const app_worker_context& app_session_table::context() const noexcept { return impl_->ctx; }
+
+}  // namespace actorstack
