@@ -1,5 +1,7 @@
 #include "actors/session_worker.hpp"
 
+#include "actors/log.hpp"
+
 #include <memory>
 #include <unordered_map>
 
@@ -332,7 +334,15 @@ session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker
           if (!r) return caf::make_error(caf::sec::runtime_error, r.error().message());
           return true;
         },
-        [=](detach_atom, std::uint32_t index) { self->state.apps->remove(index); },
+        [=](detach_atom, std::uint32_t index) {
+          // The app worker is gone or going: its sessions are reset here,
+          // whether or not it is still alive to do it itself.
+          self->state.apps->remove(index);
+          if (auto n = self->state.sessions->app_worker_gone(index); n > 0)
+            log_line("worker " + std::to_string(self->state.cfg.index) + ": reset " +
+                     std::to_string(n) + " session(s) of app worker " + std::to_string(index));
+          after();
+        },
         [=](std::vector<caf::actor>& workers) { self->state.workers = std::move(workers); },
         [=](run_atom) { run(self); },
         [=](listen_atom, std::uint32_t app_worker, const endpoint& ep) -> caf::result<session_handle> {

@@ -5,6 +5,8 @@
 
 #include "actors/app_worker.hpp"
 #include "actors/ct_segment_context.hpp"
+#include "actors/inspector.hpp"
+#include "actors/log.hpp"
 #include "actors/stack_root.hpp"
 
 #include <caf/all.hpp>
@@ -12,6 +14,7 @@
 #include <cctype>
 #include <chrono>
 #include <string_view>
+#include <unordered_map>
 
 namespace actorstack {
 
@@ -139,7 +142,9 @@ class stack_impl final : public stack {
     stack_root_config rc;
     rc.cfg = cfg;
     root_ = spawn_stack_root(sys_, rc);
-    track(root_);
+    inspector_ = spawn_inspector(sys_, root_);
+    caf::anon_send(root_, watch_atom_v, caf::actor_cast<caf::actor>(inspector_));  // for its contexts
+    track(root_, actor_role::root, 0, "root");
     std::vector<session_worker_actor> workers;
     for (std::uint32_t i = 0; i < n_workers_; ++i) {
       session_worker_config wc;
@@ -149,7 +154,7 @@ class stack_impl final : public stack {
       wc.ct_fifos = caf::actor_cast<ct_fifo_actor>(root_);
       if (i > 0) wc.first_worker = caf::actor_cast<caf::actor>(workers[0]);
       workers.push_back(spawn_session_worker(sys_, wc));
-      track(workers.back());
+      track(workers.back(), actor_role::session_worker, i, "worker " + std::to_string(i));
     }
     std::vector<caf::actor> untyped;
     for (auto& w : workers) untyped.push_back(caf::actor_cast<caf::actor>(w));
@@ -158,25 +163,61 @@ class stack_impl final : public stack {
     workers_ = std::move(workers);
   }
 
-  ~stack_impl() override {
+  ~stack_impl() override { (void)stop(std::chrono::seconds(5)); }
+
+  std::vector<std::string> stop(std::chrono::milliseconds bound) override {
+    if (stopped_) return {};
+    stopped_ = true;
+    std::vector<std::string> stuck;
     {
       // Stop everything we spawned, and wait — bounded — for each to be
       // gone. The scoped actor must be gone too before the system is
       // destroyed: ~actor_system waits for every running actor, this one
       // included.
       caf::scoped_actor self{sys_};
-      for (auto& a : actors_) self->monitor(a);
-      for (auto& a : actors_) self->send_exit(a, caf::exit_reason::user_shutdown);
-      std::size_t down = 0;
-      self->receive_for(down, actors_.size())(
-          [&](caf::down_msg&) {},
-          caf::after(std::chrono::seconds(5)) >> [&] { down = actors_.size(); });
+      self->send(inspector_, stop_atom_v);  // the ends that follow are expected
+      std::unordered_map<caf::actor_addr, const tracked*> alive;
+      for (const auto& t : actors_) {
+        self->monitor(t.actor);
+        alive[t.actor.address()] = &t;
+      }
+      for (const auto& t : actors_) self->send_exit(t.actor, caf::exit_reason::user_shutdown);
+      const auto deadline = std::chrono::steady_clock::now() + bound;
+      while (!alive.empty()) {
+        const auto left = deadline - std::chrono::steady_clock::now();
+        if (left <= std::chrono::steady_clock::duration::zero()) break;
+        bool timed_out = false;
+        self->receive([&](caf::down_msg& m) { alive.erase(m.source); },
+                      caf::after(std::chrono::duration_cast<std::chrono::milliseconds>(left)) >>
+                          [&] { timed_out = true; });
+        if (timed_out) break;
+      }
+      for (const auto& [addr, t] : alive)
+        stuck.push_back(std::string{to_string(t->role)} + " " + std::to_string(t->index) + " ('" +
+                        t->name + "'): did not stop within " + std::to_string(bound.count()) +
+                        " ms (a handler that blocks, or an exit handler that ignores the stop)");
+      self->send_exit(inspector_, caf::exit_reason::user_shutdown);
     }
+    for (const auto& line : stuck) log_line(line);
     actors_.clear();
     workers_.clear();
     root_ = nullptr;
+    inspector_ = nullptr;
+    if (!stuck.empty() && owned_) {
+      // ~actor_system would wait for the stuck actors forever: leave the
+      // system (and its threads) behind rather than hang the caller.
+      log_line("leaving the actor system running so that shutdown returns");
+      (void)owned_.release();
+    }
     owned_.reset();  // joins the scheduler when the stack owned the system
+    return stuck;
   }
+
+  result<std::vector<watched_actor>> actors() {
+    if (stopped_) return unexpected{errc::invalid_argument, "the stack is stopped"};
+    return ask<std::vector<watched_actor>>(sys_, inspector_, list_atom_v);
+  }
+
 
   result<std::unique_ptr<application>> attach(const app_options& opts,
                                               handler_factory make_handler) override {
@@ -213,7 +254,7 @@ class stack_impl final : public stack {
     for (std::uint32_t i = 0; i < opts.workers; ++i) {
       app_worker_actor a = make(app_worker_context{r->first_worker + i, session_workers}, i);
       if (!a) return unexpected{errc::invalid_argument, "the factory made no app worker"};
-      track(a);
+      track(a, actor_role::app_worker, r->first_worker + i, opts.name);
       actors.push_back(std::move(a));
     }
     auto ok = ask<bool>(sys_, root_, app_worker_atom_v, r->app, actors);
@@ -221,9 +262,18 @@ class stack_impl final : public stack {
     return std::unique_ptr<application>{new application_impl(sys_, root_, *r, opts.workers, workers_)};
   }
 
+  struct tracked {
+    caf::actor actor;
+    actor_role role;
+    std::uint32_t index;
+    std::string name;
+  };
+
   template <class Handle>
-  void track(const Handle& h) {
-    actors_.push_back(caf::actor_cast<caf::actor>(h));
+  void track(const Handle& h, actor_role role, std::uint32_t index, std::string name) {
+    auto a = caf::actor_cast<caf::actor>(h);
+    caf::anon_send(inspector_, watch_atom_v, a, role, index, name);
+    actors_.push_back({std::move(a), role, index, std::move(name)});
   }
 
   std::unique_ptr<owned_system> owned_;  // first member: destroyed last
@@ -232,7 +282,9 @@ class stack_impl final : public stack {
   std::uint32_t n_workers_ = 1;
   stack_root_actor root_;
   std::vector<session_worker_actor> workers_;
-  std::vector<caf::actor> actors_;
+  inspector_actor inspector_;
+  std::vector<tracked> actors_;
+  bool stopped_ = false;
 };
 
 }  // namespace

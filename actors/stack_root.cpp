@@ -1,8 +1,12 @@
 #include "actors/stack_root.hpp"
 
 #include "actors/ct_segment_context.hpp"
+#include "actors/inspector.hpp"
+#include "actors/log.hpp"
 
 #include <map>
+#include <optional>
+#include <string>
 #include <tuple>
 
 namespace actorstack {
@@ -28,6 +32,7 @@ struct stack_root_state {
   std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint32_t>, std::uint32_t> context_of;
   std::vector<ct_fifo_actor> contexts;
   std::uint64_t listeners = 0;
+  inspector_actor inspector;  // told about every context spawned here
 };
 
 using self_pointer = stack_root_actor::stateful_pointer<stack_root_state>;
@@ -63,8 +68,38 @@ std::uint32_t context_for(self_pointer self, std::uint32_t client_app_worker,
   c.server_app_worker = server_app_worker;
   st.contexts.push_back(spawn_ct_segment_context(self->system(), c));
   st.context_of[key] = id;
+  if (st.inspector)
+    self->send(st.inspector, watch_atom_v, caf::actor_cast<caf::actor>(st.contexts.back()),
+               actor_role::ct_context, id,
+               "apps " + std::to_string(client_app_worker) + "->" + std::to_string(server_app_worker));
   for (auto& w : st.workers) self->send(w, ct_context_atom_v, id, st.contexts.back());
   return id;
+}
+
+// Detaches `app`: its listeners go first, so nothing new reaches it; then
+// every session worker resets the sessions of its app workers (which may be
+// gone: nobody else would) and the app workers are told to stop. Returns
+// the listeners removed, or nothing when the app is unknown or detached.
+std::optional<std::size_t> detach_app(self_pointer self, std::uint32_t app) {
+  auto& st = self->state;
+  if (app >= st.apps.size() || !st.apps[app].live) return std::nullopt;
+  auto& rec = st.apps[app];
+  std::size_t removed = 0;
+  for (const auto& l : st.tables.listeners()) {
+    if (l.ref.app_index != app) continue;
+    (void)st.tables.del_listener(l.ns, l.local, l.scope);
+    --st.listeners;
+    ++removed;
+    self->send(st.workers[0], close_atom_v, l.ref.listener);
+  }
+  st.tables.del_app(app);
+  for (std::uint32_t i = 0; i < rec.workers.size(); ++i) {
+    for (auto& w : st.workers) self->send(w, detach_atom_v, rec.first_worker + i);
+    self->send(rec.workers[i], detach_atom_v);
+  }
+  rec.workers.clear();
+  rec.live = false;
+  return removed;
 }
 
 }  // namespace
@@ -176,27 +211,23 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
               return true;
             },
             [=](detach_atom, std::uint32_t app) -> caf::result<bool> {
-              auto& st = self->state;
-              if (app >= st.apps.size() || !st.apps[app].live)
-                return caf::make_error(caf::sec::invalid_argument, "no_such_app");
-              auto& rec = st.apps[app];
-              // Its listeners go first, so nothing new reaches it...
-              for (const auto& l : st.tables.listeners()) {
-                if (l.ref.app_index != app) continue;
-                (void)st.tables.del_listener(l.ns, l.local, l.scope);
-                --st.listeners;
-                self->send(st.workers[0], close_atom_v, l.ref.listener);
-              }
-              st.tables.del_app(app);
-              // ...then the workers forget its app workers, which reset
-              // their sessions and stop.
-              for (std::uint32_t i = 0; i < rec.workers.size(); ++i) {
-                for (auto& w : st.workers) self->send(w, detach_atom_v, rec.first_worker + i);
-                self->send(rec.workers[i], detach_atom_v);
-              }
-              rec.workers.clear();
-              rec.live = false;
+              if (!detach_app(self, app)) return caf::make_error(caf::sec::invalid_argument, "no_such_app");
               return true;
+            },
+            [=](watch_atom, caf::actor& inspector) {
+              self->state.inspector = caf::actor_cast<inspector_actor>(inspector);
+            },
+            [=](app_down_atom, std::uint32_t app_worker) {
+              // An app worker ended without its app detaching: detach the app
+              // on its behalf (a no-op when a detach got there first).
+              auto& st = self->state;
+              if (app_worker >= st.app_of_worker.size()) return;
+              const std::uint32_t app = st.app_of_worker[app_worker];
+              const std::string name = st.apps[app].opts.name;
+              if (auto listeners = detach_app(self, app))
+                log_line("app worker " + std::to_string(app_worker) + " of app '" + name +
+                         "' ended: app detached, " + std::to_string(*listeners) +
+                         " listener(s) removed, its sessions reset on every worker");
             },
             [=](ct_alloc_atom, const ct_alloc_request& req) {
               const std::uint32_t id = context_for(self, req.client_app_worker, req.server_app_worker);

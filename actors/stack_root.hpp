@@ -39,6 +39,8 @@ using stack_root_actor = caf::typed_actor<
     caf::replies_to<close_atom, std::uint32_t, session_handle>::with<bool>,  // stop listen
     caf::replies_to<ct_connect_atom, connect_request>::with<bool>,
     caf::replies_to<detach_atom, std::uint32_t>::with<bool>,
+    caf::reacts_to<app_down_atom, std::uint32_t>,  // an app worker ended (inspector)
+    caf::reacts_to<watch_atom, caf::actor>,        // the inspector: it watches the contexts too
     caf::replies_to<ct_alloc_atom, ct_alloc_request>::with<ct::ct_fifo_pair>,
     caf::reacts_to<ct_release_atom, ct::ct_fifo_pair, bool>,
     caf::reacts_to<std::vector<session_worker_actor>>,

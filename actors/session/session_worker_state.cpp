@@ -211,6 +211,33 @@ result<void> session_worker_state::app_reset(session_handle h) {
   return {};
 }
 
+std::size_t session_worker_state::app_worker_gone(std::uint32_t app_worker) {
+  std::vector<session_handle> owned;
+  std::vector<session_handle> listeners;
+  pool_.for_each([&](session& s) {
+    if (s.app_worker != app_worker) return;
+    // Already closed by the app, or refused and waiting for its transport
+    // to go: nothing the app still owes.
+    if (s.has(flag_app_closed) || s.state == session_state::created) return;
+    (s.state == session_state::listening ? listeners : owned).push_back(s.handle);
+  });
+  for (session_handle h : listeners) (void)stop_listen(h);
+  for (session_handle h : owned) {
+    session* s = pool_.get(h);
+    if (s == nullptr) continue;
+    // An answer it still owed (accept, connected) will never come: "no",
+    // as for an app that refuses. Everything else is reset.
+    if (s->state == session_state::accepting)
+      on_accept_reply(h, false);
+    else if ((s->state == session_state::ready || s->state == session_state::opened) &&
+             !s->has(flag_rx_ready))
+      on_connected_reply(h, false);
+    else
+      (void)app_reset(h);
+  }
+  return owned.size() + listeners.size();
+}
+
 // ---------------------------------------------------------------------------
 // SPEC 2.6 - 2.9 transport notifications
 

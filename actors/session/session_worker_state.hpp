@@ -122,6 +122,12 @@ class session_worker_state {
   result<void> app_close(session_handle h);
   result<void> app_reset(session_handle h);
 
+  /// The app worker is gone (detached, or its actor died): every session it
+  /// owned is reset as if the app had asked (SPEC 2.5), its listeners stop.
+  /// Nobody will answer for it any more, so nothing may wait for it.
+  /// Returns how many sessions were affected.
+  std::size_t app_worker_gone(std::uint32_t app_worker);
+
   // ---- SPEC 2.6 - 2.9 transport notifications ---------------------------------
   void transport_closing_notify(session_handle h);
   void transport_reset_notify(session_handle h);

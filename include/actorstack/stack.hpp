@@ -15,6 +15,8 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace caf {
 class actor_system;
@@ -43,9 +45,15 @@ class stack {
   /// A stack with its own actor system (scheduler threads = workers).
   static result<std::unique_ptr<stack>> create(const stack_config& cfg);
 
-  /// Stops every actor the stack spawned and waits for them, at most a
-  /// few seconds (it never hangs).
+  /// Stops the stack (stop(5 s)) unless stop() ran already.
   virtual ~stack() = default;
+
+  /// Stops every actor the stack spawned (and the apps' own app worker
+  /// actors) and waits at most `bound`. Returns one line per actor still
+  /// alive then, naming it and why; empty when all stopped. It never hangs:
+  /// if its own actor system cannot be joined, it is left running.
+  /// Idempotent; every other call fails once the stack is stopped.
+  virtual std::vector<std::string> stop(std::chrono::milliseconds bound = std::chrono::seconds(5)) = 0;
 
   /// Attaches an application: spawns its app workers, each with the
   /// handler `make_handler(i)` returns. Errors: invalid_argument.

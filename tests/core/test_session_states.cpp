@@ -454,3 +454,28 @@ TEST_CASE("app close of a listener stops listening") {
   CHECK(fx.w.get(*l) == nullptr);
   CHECK(fx.w.pending_ctrl() == 0);
 }
+
+TEST_CASE("app worker gone: its sessions are reset, owed answers become no, other apps untouched") {
+  worker_fixture fx;
+  auto established = fx.accepted(3);                                       // app worker 5
+  auto deciding = fx.w.accept(transport_proto::udp, 4, session_handle{0, 0, 0}, 5);  // no answer yet
+  REQUIRE(deciding.has_value());
+  auto connecting = fx.w.connect_notify(transport_proto::udp, 6, 5, 77);  // no answer yet
+  REQUIRE(connecting.has_value());
+  auto other = fx.w.accept(transport_proto::udp, 7, session_handle{0, 0, 0}, 8);  // another app
+  REQUIRE(other.has_value());
+  fx.w.on_accept_reply(*other, true);
+  fx.tp.calls.clear();
+
+  CHECK(fx.w.app_worker_gone(5) == 3);
+  fx.w.run_events();
+  CHECK(fx.tp.called("reset 3"));                  // established: reset towards the peer
+  CHECK(fx.at(established).state == S::app_closed);
+  CHECK(fx.at(*deciding).state == S::created);     // refused: the transport deletes it
+  CHECK(fx.tp.called("reset 4"));
+  CHECK(fx.w.get(*connecting) == nullptr);         // rejected: freed, transport reset
+  CHECK(fx.tp.called("reset 6"));
+  CHECK(fx.at(*other).state == S::ready);          // another app's session is untouched
+  CHECK_FALSE(fx.tp.called("reset 7"));
+  CHECK(fx.w.app_worker_gone(5) == 0);             // nothing is owed any more
+}
