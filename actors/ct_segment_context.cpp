@@ -134,6 +134,31 @@ struct ct_context_state {
     return gone;
   }
 
+  ct_context_report report() const {
+    ct_context_report out;
+    out.id = cfg.id;
+    out.client_app_worker = cfg.client_app_worker;
+    out.server_app_worker = cfg.server_app_worker;
+    out.segments_deleted = deleted;
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+      const auto& s = segments[i];
+      if (!s.seg) continue;
+      segment_row row;
+      row.id = info(i).id;
+      row.size = s.seg->size();
+      row.bytes_free = s.seg->available_bytes();
+      row.bytes_used = row.size - row.bytes_free;
+      row.bytes_reserved = s.reserved;
+      row.fifos = s.seg->fifo_count();
+      row.client_sessions = s.client_sessions;
+      row.server_sessions = s.server_sessions;
+      row.client_detached = s.client_detached;
+      row.server_detached = s.server_detached;
+      out.segments.push_back(row);
+    }
+    return out;
+  }
+
   ct_context_stats stats() const {
     ct_context_stats out;
     for (const auto& s : segments) {
@@ -200,6 +225,7 @@ ct_fifo_actor spawn_ct_segment_context(caf::actor_system& sys, ct_segment_contex
                                    self->state.segments[index].epoch);
             },
             [=](stats_atom) { return self->state.stats(); },
+            [=](segments_atom) { return self->state.report(); },
         };
       },
       cfg);

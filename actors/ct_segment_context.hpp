@@ -9,6 +9,7 @@
 /// When both sides of a segment have detached, the segment is deleted. No
 /// locks: the actor serialises every change.
 
+#include "actors/inspection.hpp"
 #include "actors/session_worker.hpp"
 
 #include <chrono>
@@ -45,6 +46,7 @@ struct ct_segment_context_config {
 
 using ct_segment_context_actor =
     ct_fifo_actor::extend<caf::replies_to<stats_atom>::with<ct_context_stats>,
+                          caf::replies_to<segments_atom>::with<ct_context_report>,
                           caf::reacts_to<ct_reap_atom, std::uint64_t, std::uint64_t>>;
 
 ct_fifo_actor spawn_ct_segment_context(caf::actor_system& sys, ct_segment_context_config cfg);

@@ -1,5 +1,7 @@
 #include "actors/inspector.hpp"
 
+#include "actors/ct_segment_context.hpp"
+#include "actors/view/render.hpp"
 #include "actors/log.hpp"
 
 #include <algorithm>
@@ -14,6 +16,7 @@ std::string_view to_string(actor_role r) noexcept {
     case actor_role::session_worker: return "session_worker";
     case actor_role::app_worker: return "app_worker";
     case actor_role::ct_context: return "ct_segment_context";
+    case actor_role::service: return "inspect_service";
   }
   return "?";
 }
@@ -25,6 +28,8 @@ struct inspector_state {
   std::unordered_map<caf::actor_addr, watched_actor> watched;
   std::vector<caf::actor> handles;  // to stop them all on a fatal end
   stack_root_actor root;
+  std::vector<session_worker_actor> workers;        // by worker index
+  std::vector<ct_segment_context_actor> contexts;   // as spawned
   bool stopping = false;
 };
 
@@ -47,6 +52,7 @@ void on_down(self_pointer self, const caf::down_msg& msg) {
   w.exit_reason = msg.reason ? self->system().render(msg.reason) : "normal";
   if (st.stopping) return;  // the stack is stopping: every end is expected
   switch (w.role) {
+    case actor_role::service: return;  // only serves actorstack-ctl
     case actor_role::app_worker:
       // Detach its app; a detach already under way makes this a no-op.
       if (st.root) self->send(st.root, app_down_atom_v, w.index);
@@ -61,7 +67,70 @@ void on_down(self_pointer self, const caf::down_msg& msg) {
   }
 }
 
+constexpr auto query_timeout = std::chrono::seconds(2);
+
+// Asks every actor for its own report and renders the answer once all have
+// replied (an actor that died or timed out simply contributes nothing).
+caf::result<std::string> show(self_pointer self, const std::string& topic, const std::vector<std::string>& args) {
+  auto opts = view::parse_show_options(args);
+  if (!opts) return caf::make_error(caf::sec::invalid_argument, opts.error().message());
+  auto& st = self->state;
+  auto rp = self->make_response_promise<std::string>();
+  auto snap = std::make_shared<view::snapshot>();
+  auto pending = std::make_shared<std::size_t>(st.workers.size() + st.contexts.size() + 2);
+  auto done = [=]() mutable {
+    if (--*pending != 0) return;
+    std::sort(snap->workers.begin(), snap->workers.end(),
+              [](const auto& a, const auto& b) { return a.stats.worker < b.stats.worker; });
+    std::sort(snap->contexts.begin(), snap->contexts.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    auto text = view::render(topic, *opts, *snap);
+    if (text)
+      rp.deliver(*text);
+    else
+      rp.deliver(caf::make_error(caf::sec::invalid_argument, text.error().message()));
+  };
+  auto skip = [=](caf::error&) mutable { done(); };
+  for (auto& w : st.workers)
+    self->request(w, query_timeout, sessions_atom_v).then([=](worker_report& r) mutable {
+      snap->workers.push_back(std::move(r));
+      done();
+    }, skip);
+  for (auto& c : st.contexts)
+    self->request(c, query_timeout, segments_atom_v).then([=](ct_context_report& r) mutable {
+      snap->contexts.push_back(std::move(r));
+      done();
+    }, skip);
+  self->request(st.root, query_timeout, apps_atom_v).then([=](std::vector<app_row>& r) mutable {
+    snap->apps = std::move(r);
+    done();
+  }, skip);
+  self->request(st.root, query_timeout, listeners_atom_v).then([=](std::vector<listener_row>& r) mutable {
+    snap->listeners = std::move(r);
+    done();
+  }, skip);
+  return rp;
+}
+
 }  // namespace
+
+inspect_service spawn_inspect_service(caf::actor_system& sys, inspector_actor inspector) {
+  return sys.spawn(
+      [](inspect_service::pointer self, inspector_actor inspector) -> inspect_service::behavior_type {
+        return {
+            [=](show_atom, const std::string& topic, const std::string& options) {
+              std::vector<std::string> args;
+              std::size_t at = 0;
+              while (at < options.size()) {
+                const auto end = std::min(options.find(' ', at), options.size());
+                if (end > at) args.push_back(options.substr(at, end - at));
+                at = end + 1;
+              }
+              return self->delegate(inspector, show_atom_v, topic, std::move(args));
+            },
+        };
+      },
+      std::move(inspector));
+}
 
 inspector_actor spawn_inspector(caf::actor_system& sys, stack_root_actor root) {
   // The root travels as a spawn argument (CAF 0.17.6: see spawn_session_worker).
@@ -72,10 +141,20 @@ inspector_actor spawn_inspector(caf::actor_system& sys, stack_root_actor root) {
         [=](watch_atom, caf::actor& a, actor_role role, std::uint32_t index, std::string& name) {
           if (!a) return;
           self->monitor(a);
-          self->state.watched[a.address()] = {role, index, std::move(name), true, {}};
+          auto& st = self->state;
+          if (role == actor_role::session_worker) {
+            if (st.workers.size() <= index) st.workers.resize(index + 1);
+            st.workers[index] = caf::actor_cast<session_worker_actor>(a);
+          } else if (role == actor_role::ct_context) {
+            st.contexts.push_back(caf::actor_cast<ct_segment_context_actor>(a));
+          }
+          st.watched[a.address()] = {role, index, std::move(name), true, {}};
           self->state.handles.push_back(std::move(a));
         },
         [=](stop_atom) { self->state.stopping = true; },
+        [=](show_atom, const std::string& topic, const std::vector<std::string>& args) {
+          return show(self, topic, args);
+        },
         [=](list_atom) {
           std::vector<watched_actor> out;
           for (const auto& [addr, w] : self->state.watched) out.push_back(w);

@@ -13,6 +13,7 @@
 ///   watches, so the stack shuts down cleanly instead of half-working.
 /// - It answers "what runs, what ended and why" from its own table.
 
+#include "actors/inspect_service.hpp"
 #include "actors/stack_root.hpp"
 
 #include <caf/all.hpp>
@@ -22,7 +23,7 @@
 
 namespace actorstack {
 
-enum class actor_role : std::uint8_t { root, session_worker, app_worker, ct_context };
+enum class actor_role : std::uint8_t { root, session_worker, app_worker, ct_context, service };
 
 std::string_view to_string(actor_role r) noexcept;
 
@@ -43,7 +44,13 @@ typename Inspector::result_type inspect(Inspector& f, watched_actor& x) {
 using inspector_actor = caf::typed_actor<
     caf::reacts_to<watch_atom, caf::actor, actor_role, std::uint32_t, std::string>,
     caf::reacts_to<stop_atom>,         // the stack is stopping: ends are expected now
-    caf::replies_to<list_atom>::with<std::vector<watched_actor>>>;
+    caf::replies_to<list_atom>::with<std::vector<watched_actor>>,
+    // `show TOPIC OPTIONS...` (view/render.hpp): gathered from every
+    // actor's own report, rendered as a table or JSON.
+    caf::replies_to<show_atom, std::string, std::vector<std::string>>::with<std::string>>;
+
+/// Forwards to `inspector`; published by stack::publish_inspector.
+inspect_service spawn_inspect_service(caf::actor_system& sys, inspector_actor inspector);
 
 /// `root` hears when an app worker ends (app_down).
 inspector_actor spawn_inspector(caf::actor_system& sys, stack_root_actor root);

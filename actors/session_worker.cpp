@@ -257,6 +257,29 @@ void run(stateful_self self) {
 
 }  // namespace
 
+namespace {
+
+worker_stats stats_of(session_worker_actor_state& s) {
+  const auto& c = s.sessions->counters();
+  worker_stats out;
+  out.worker = s.cfg.index;
+  out.sessions = s.sessions->pool().live();
+  out.ct_connections = s.ct->connections();
+  out.half_opens = s.half_opens.live();
+  out.pending_ctrl = s.sessions->pending_ctrl();
+  out.pending_io = s.sessions->pending_io();
+  out.ctrl_events = c.ctrl_events;
+  out.io_events = c.io_events;
+  out.stale_events = c.stale_events;
+  out.accepts = c.accepts;
+  out.connects = c.connects;
+  out.refusals = c.refusals;
+  out.dropped_notifications = s.apps->dropped();
+  return out;
+}
+
+}  // namespace
+
 session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker_config cfg) {
   // The configuration travels as a spawn argument, not a capture: CAF
   // 0.17.6 dereferences a null argument tuple when a function actor is
@@ -350,25 +373,30 @@ session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker
           if (!h) return caf::make_error(caf::sec::invalid_argument, h.error().message());
           return *h;
         },
-        [=](stats_atom) -> worker_stats {
+        [=](sessions_atom) {
           auto& s = self->state;
-          const auto& c = s.sessions->counters();
-          worker_stats out;
-          out.worker = s.cfg.index;
-          out.sessions = s.sessions->pool().live();
-          out.ct_connections = s.ct->connections();
-          out.half_opens = s.half_opens.live();
-          out.pending_ctrl = s.sessions->pending_ctrl();
-          out.pending_io = s.sessions->pending_io();
-          out.ctrl_events = c.ctrl_events;
-          out.io_events = c.io_events;
-          out.stale_events = c.stale_events;
-          out.accepts = c.accepts;
-          out.connects = c.connects;
-          out.refusals = c.refusals;
-          out.dropped_notifications = s.apps->dropped();
+          worker_report out;
+          out.stats = stats_of(s);
+          out.mailbox = self->mailbox().size();
+          const std::uint32_t w = s.cfg.index;
+          s.sessions->pool().for_each([&](const wsession& x) {
+            session_row row;
+            row.handle = x.handle.value();
+            row.state = std::string{to_string(x.state)};
+            row.transport = std::string{to_string(x.proto)};
+            row.app_worker = x.app_worker;
+            if (x.proto == transport_proto::ct)
+              row.text = x.state == session_state::listening ? s.ct->format_listener(x.connection, w)
+                                                             : s.ct->format(x.connection, w);
+            if (row.text.empty())  // a session whose transport is gone
+              row.text = "[" + std::to_string(w) + ":" + std::to_string(x.handle.index()) + "][" +
+                         row.transport + "] -";
+            ++out.by_state[row.state];
+            out.sessions.push_back(std::move(row));
+          });
           return out;
         },
+        [=](stats_atom) -> worker_stats { return stats_of(self->state); },
     };
       },
       std::move(cfg));

@@ -9,6 +9,7 @@
 /// bounded amount per run, so other messages interleave.
 
 #include "actors/ct/ct_transport.hpp"
+#include "actors/inspection.hpp"
 
 #include <actorstack/app_worker.hpp>
 #include <actorstack/messages.hpp>
@@ -18,30 +19,6 @@
 #include <vector>
 
 namespace actorstack {
-
-/// Counters a worker reports (inspection, tests).
-struct worker_stats {
-  std::uint32_t worker = 0;
-  std::uint64_t sessions = 0;
-  std::uint64_t ct_connections = 0;
-  std::uint64_t half_opens = 0;
-  std::uint64_t pending_ctrl = 0;
-  std::uint64_t pending_io = 0;
-  std::uint64_t ctrl_events = 0;
-  std::uint64_t io_events = 0;
-  std::uint64_t stale_events = 0;
-  std::uint64_t accepts = 0;
-  std::uint64_t connects = 0;
-  std::uint64_t refusals = 0;
-  std::uint64_t dropped_notifications = 0;  ///< app worker unknown at delivery
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, worker_stats& x) {
-  return f(caf::meta::type_name("worker_stats"), x.worker, x.sessions, x.ct_connections,
-           x.half_opens, x.pending_ctrl, x.pending_io, x.ctrl_events, x.io_events,
-           x.stale_events, x.accepts, x.connects, x.refusals, x.dropped_notifications);
-}
 
 /// A cut-through fifo pair request: the server's sizes, and who talks.
 struct ct_alloc_request {
@@ -83,7 +60,8 @@ using session_worker_actor = caf::typed_actor<
     caf::reacts_to<std::vector<caf::actor>>,              // all workers (first worker)
     caf::reacts_to<run_atom>,                             // the doorbell
     caf::replies_to<listen_atom, std::uint32_t, endpoint>::with<session_handle>,
-    caf::replies_to<stats_atom>::with<worker_stats>>;
+    caf::replies_to<stats_atom>::with<worker_stats>,
+    caf::replies_to<sessions_atom>::with<worker_report>>;
 
 struct session_worker_config {
   std::uint32_t index = 0;

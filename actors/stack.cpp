@@ -10,9 +10,11 @@
 #include "actors/stack_root.hpp"
 
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
 
 #include <cctype>
 #include <chrono>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 
@@ -48,11 +50,13 @@ error from_caf(caf::actor_system& sys, const caf::error& e) {
 template <class T, class Handle, class... Ts>
 result<T> ask(caf::actor_system& sys, const Handle& dest, Ts&&... xs) {
   caf::scoped_actor self{sys};
-  result<T> out = unexpected{errc::timeout, "the stack did not answer"};
+  std::optional<T> value;
+  std::optional<error> failure;
   self->request(dest, control_timeout, std::forward<Ts>(xs)...)
-      .receive([&](T& v) { out = std::move(v); },
-               [&](caf::error& e) { out = unexpected{from_caf(sys, e)}; });
-  return out;
+      .receive([&](T& v) { value = std::move(v); }, [&](caf::error& e) { failure = from_caf(sys, e); });
+  if (value) return std::move(*value);
+  if (failure) return unexpected{*failure};
+  return unexpected{errc::timeout, "the stack did not answer"};
 }
 
 class application_impl final : public application {
@@ -203,6 +207,7 @@ class stack_impl final : public stack {
     workers_.clear();
     root_ = nullptr;
     inspector_ = nullptr;
+    service_ = nullptr;
     if (!stuck.empty() && owned_) {
       // ~actor_system would wait for the stuck actors forever: leave the
       // system (and its threads) behind rather than hang the caller.
@@ -236,6 +241,24 @@ class stack_impl final : public stack {
       return make_actor(sys_, ctx);
     });
   }
+  result<std::string> show(const std::string& topic, const std::vector<std::string>& options) override {
+    if (stopped_) return unexpected{errc::invalid_argument, "the stack is stopped"};
+    return ask<std::string>(sys_, inspector_, show_atom_v, topic, options);
+  }
+
+  result<std::uint16_t> publish_inspector(std::uint16_t port) override {
+    if (stopped_) return unexpected{errc::invalid_argument, "the stack is stopped"};
+    if (!sys_.has_middleman())
+      return unexpected{errc::not_supported, "the actor system has no middleman (load caf::io::middleman)"};
+    if (!service_) {
+      service_ = spawn_inspect_service(sys_, inspector_);
+      track(service_, actor_role::service, 0, "actorstack-ctl");
+    }
+    auto r = sys_.middleman().publish(service_, port, "127.0.0.1", true);
+    if (!r) return unexpected{errc::invalid_argument, intern("cannot publish the inspector: " + sys_.render(r.error()))};
+    return *r;
+  }
+
   result<stack_counters> counters() override { return ask<stack_counters>(sys_, root_, stats_atom_v); }
   std::uint32_t workers() const noexcept override { return n_workers_; }
   caf::actor_system& system() noexcept override { return sys_; }
@@ -283,6 +306,7 @@ class stack_impl final : public stack {
   stack_root_actor root_;
   std::vector<session_worker_actor> workers_;
   inspector_actor inspector_;
+  inspect_service service_;
   std::vector<tracked> actors_;
   bool stopped_ = false;
 };
@@ -306,6 +330,9 @@ result<std::unique_ptr<stack>> stack::create(const stack_config& cfg) {
   auto owned = std::make_unique<owned_system>();
   // One scheduler thread per worker (CAF's default is 4 on 2 cores).
   owned->cfg.set("scheduler.max-threads", static_cast<int>(std::max(2u, effective_workers(cfg))));
+  // The middleman lets publish_inspector serve actorstack-ctl; it only
+  // opens a socket when asked to.
+  owned->cfg.load<caf::io::middleman>();
   owned->sys = std::make_unique<caf::actor_system>(owned->cfg);
   auto& ref = *owned->sys;
   return std::unique_ptr<stack>{new stack_impl(ref, cfg, std::move(owned))};

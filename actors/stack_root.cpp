@@ -214,6 +214,30 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
               if (!detach_app(self, app)) return caf::make_error(caf::sec::invalid_argument, "no_such_app");
               return true;
             },
+            [=](apps_atom) {
+              std::vector<app_row> out;
+              for (std::uint32_t i = 0; i < self->state.apps.size(); ++i) {
+                const auto& a = self->state.apps[i];
+                out.push_back({i, a.opts.name, a.first_worker, a.opts.workers, a.live, a.opts.local_scope,
+                               a.opts.global_scope, a.opts.ns});
+              }
+              return out;
+            },
+            [=](listeners_atom) {
+              auto& st = self->state;
+              std::vector<listener_row> out;
+              for (const auto& l : st.tables.listeners()) {
+                listener_row row;
+                row.app = l.ref.app_index;
+                row.app_name = l.ref.app_index < st.apps.size() ? st.apps[l.ref.app_index].opts.name : "";
+                row.endpoint = l.local.to_string();
+                row.scope = l.scope.local && l.scope.global ? "local+global" : l.scope.local ? "local" : "global";
+                row.ns = l.ns;
+                row.handle = l.ref.listener.value();
+                out.push_back(std::move(row));
+              }
+              return out;
+            },
             [=](watch_atom, caf::actor& inspector) {
               self->state.inspector = caf::actor_cast<inspector_actor>(inspector);
             },

@@ -6,6 +6,7 @@
 /// app, client app worker, server app worker).
 
 #include "actors/app_worker.hpp"
+#include "actors/inspection.hpp"
 #include "actors/lookup/session_tables.hpp"
 
 #include <actorstack/app.hpp>
@@ -41,6 +42,8 @@ using stack_root_actor = caf::typed_actor<
     caf::replies_to<detach_atom, std::uint32_t>::with<bool>,
     caf::reacts_to<app_down_atom, std::uint32_t>,  // an app worker ended (inspector)
     caf::reacts_to<watch_atom, caf::actor>,        // the inspector: it watches the contexts too
+    caf::replies_to<apps_atom>::with<std::vector<app_row>>,
+    caf::replies_to<listeners_atom>::with<std::vector<listener_row>>,
     caf::replies_to<ct_alloc_atom, ct_alloc_request>::with<ct::ct_fifo_pair>,
     caf::reacts_to<ct_release_atom, ct::ct_fifo_pair, bool>,
     caf::reacts_to<std::vector<session_worker_actor>>,

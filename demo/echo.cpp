@@ -5,6 +5,12 @@
 //
 //   actorstack-echo [--uri ct://IP/PORT] [--clients N] [--bytes B] [--fifo-size S]
 //                   [--workers W] [--verify|--no-verify] [--json]
+//                   [--inspect-port P] [--hold SECONDS]
+//
+// --inspect-port publishes the stack's inspector for actorstack-ctl on
+// 127.0.0.1:P (0: any free port; the port is printed on stderr).
+// --hold keeps the verified client sessions open for that long (or until
+// SIGINT/SIGTERM) so they can be inspected, then detaches the clients.
 
 #include <actorstack/stack.hpp>
 
@@ -12,6 +18,7 @@
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -32,7 +39,13 @@ struct options {
   std::uint32_t workers = 0;
   bool verify = true;
   bool json = false;
+  int inspect_port = -1;  // -1: not published
+  std::uint32_t hold_s = 0;
 };
+
+// SIGINT/SIGTERM end a --hold early.
+std::atomic<bool> interrupted{false};
+extern "C" void on_signal(int) { interrupted.store(true); }
 
 // The byte at stream position `pos` of client `c`: cheap, position- and
 // client-dependent, so misplaced or cross-wired bytes are caught.
@@ -116,7 +129,7 @@ class echo_client final : public app_handler {
     if (p.received >= st_.opt.bytes && !p.closed) {
       p.closed = true;
       st_.bytes_echoed.fetch_add(p.received);
-      (void)s.close();
+      if (st_.opt.hold_s == 0) (void)s.close();  // held sessions go with the app's detach
       st_.finished.fetch_add(1);
       st_.done_one();
     }
@@ -167,7 +180,8 @@ bool parse_number(const char* text, T& out) {
 int usage(const char* why) {
   std::fprintf(stderr,
                "actorstack-echo: %s\nusage: actorstack-echo [--uri ct://IP/PORT] [--clients N] "
-               "[--bytes B] [--fifo-size S] [--workers W] [--verify|--no-verify] [--json]\n",
+               "[--bytes B] [--fifo-size S] [--workers W] [--verify|--no-verify] [--json]\n"
+               "                       [--inspect-port P] [--hold SECONDS]\n",
                why);
   return 2;
 }
@@ -191,6 +205,12 @@ int main(int argc, char** argv) {
     else if (a == "--verify") opt.verify = true;
     else if (a == "--no-verify") opt.verify = false;
     else if (a == "--json") opt.json = true;
+    else if (a == "--inspect-port") {
+      std::uint32_t port = 0;
+      if (!value(port) || port > 65535) return usage("--inspect-port needs a port number (0: any)");
+      opt.inspect_port = static_cast<int>(port);
+    }
+    else if (a == "--hold") { if (!value(opt.hold_s)) return usage("--hold needs seconds"); }
     else return usage(("unknown option " + a).c_str());
   }
   auto ep = parse_uri(opt.uri);
@@ -215,6 +235,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "attach failed\n");
     return 1;
   }
+  if (opt.inspect_port >= 0) {
+    auto port = (*st)->publish_inspector(static_cast<std::uint16_t>(opt.inspect_port));
+    if (!port) {
+      std::fprintf(stderr, "actorstack-echo: %s\n", port.error().message().c_str());
+      return 1;
+    }
+    std::fprintf(stderr, "actorstack-echo: inspector on 127.0.0.1:%u\n", static_cast<unsigned>(*port));
+  }
   auto listener = (*server)->listen(*ep);
   if (!listener) {
     std::fprintf(stderr, "listen %s: %s\n", opt.uri.c_str(), listener.error().message().c_str());
@@ -238,6 +266,16 @@ int main(int argc, char** argv) {
   const double duration = std::chrono::duration<double>(clock_type::now() - t0).count();
   const double connect_s =
       std::chrono::duration<double>(clock_type::time_point{clock_type::duration{shared.last_connect_ns.load()}} - t0).count();
+
+  if (opt.hold_s > 0) {
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    std::fprintf(stderr, "actorstack-echo: holding %llu session(s) for %u s\n",
+                 static_cast<unsigned long long>(2 * shared.finished.load()), opt.hold_s);
+    const auto until = clock_type::now() + std::chrono::seconds(opt.hold_s);
+    while (!interrupted.load() && clock_type::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    (void)(*client)->detach();  // resets the held sessions; the server closes its ends
+  }
 
   // Everything must drain: poll the stack's counters until nothing is left.
   (void)(*server)->stop_listen(*listener);

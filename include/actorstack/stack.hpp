@@ -61,6 +61,17 @@ class stack {
                                                       handler_factory make_handler) = 0;
   // Applications with their own app worker actors: attach_actors() in
   // app_worker.hpp (kept there so this header needs no CAF headers).
+  /// `show TOPIC` as actorstack-ctl prints it, from the actors' own state:
+  /// summary, workers, sessions, listeners, apps, ct, dataplane. Options:
+  /// `--json`; for sessions `--app N`, `--state NAME`, `--transport NAME`.
+  /// Errors: invalid_argument (topic or option), timeout.
+  virtual result<std::string> show(const std::string& topic,
+                                   const std::vector<std::string>& options = {}) = 0;
+  /// Publishes the inspector on 127.0.0.1:`port` (0: any free port) for
+  /// actorstack-ctl; returns the port. Errors: not_supported (the actor
+  /// system has no middleman: load caf::io::middleman when embedding),
+  /// invalid_argument (the port is taken).
+  virtual result<std::uint16_t> publish_inspector(std::uint16_t port) = 0;
   /// Sums every worker's and segment context's counters.
   virtual result<stack_counters> counters() = 0;
   virtual std::uint32_t workers() const noexcept = 0;

@@ -117,3 +117,27 @@ TEST_CASE("supervision: stop is bounded and names an actor that ignores it") {
   }
   caf::anon_send_exit(stubborn, caf::exit_reason::kill);  // now the system can end
 }
+
+TEST_CASE("inspection: show answers from the actors' own state; errors are typed") {
+  events ev;
+  auto st = stack::create(small_config());
+  REQUIRE(st.has_value());
+  auto server = (*st)->attach({.name = "srv"}, [&](std::uint32_t) { return std::make_unique<echo_server>(ev); });
+  REQUIRE((*server)->listen(*parse_uri("ct://127.0.0.1/7400")).has_value());
+  auto summary = (*st)->show("summary", {"--json"});
+  REQUIRE(summary.has_value());
+  CHECK(summary->find("\"sessions\":0,") != std::string::npos);  // the listener is not a session here
+  CHECK(summary->find("\"listeners\":1") != std::string::npos);
+  auto listeners = (*st)->show("listeners");
+  REQUIRE(listeners.has_value());
+  CHECK(listeners->find("ct://127.0.0.1/7400") != std::string::npos);
+  CHECK(listeners->find("srv") != std::string::npos);
+  auto sessions = (*st)->show("sessions", {"--state", "listening"});
+  REQUIRE(sessions.has_value());
+  CHECK(sessions->find("LISTEN") != std::string::npos);
+  CHECK((*st)->show("everything").code() == errc::invalid_argument);
+  CHECK((*st)->show("sessions", {"--app"}).code() == errc::invalid_argument);
+  auto port = (*st)->publish_inspector(0);
+  REQUIRE(port.has_value());
+  CHECK(*port > 0);
+}

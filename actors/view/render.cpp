@@ -1,0 +1,315 @@
+#include "actors/view/render.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+
+namespace actorstack::view {
+
+namespace {
+
+// ---- JSON -------------------------------------------------------------------
+
+std::string quoted(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// Builds one JSON object field by field, in order.
+class object {
+ public:
+  object& num(std::string_view k, std::uint64_t v) { return raw(k, std::to_string(v)); }
+  object& str(std::string_view k, std::string_view v) { return raw(k, quoted(v)); }
+  object& flag(std::string_view k, bool v) { return raw(k, v ? "true" : "false"); }
+  object& raw(std::string_view k, std::string_view json) {
+    out_ += out_.size() > 1 ? "," : "";
+    out_ += quoted(k) + ":" + std::string{json};
+    return *this;
+  }
+  std::string done() { return out_ + "}"; }
+
+ private:
+  std::string out_ = "{";
+};
+
+std::string array(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + items[i];
+  return out + "]";
+}
+
+std::string counts(const std::map<std::string, std::uint64_t>& m) {
+  object o;
+  for (const auto& [k, v] : m) o.num(k, v);
+  return o.done();
+}
+
+// ---- tables -------------------------------------------------------------------
+
+// Left-aligned columns as wide as their widest cell.
+std::string table(const std::vector<std::string>& head, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width(head.size());
+  for (std::size_t c = 0; c < head.size(); ++c) width[c] = head[c].size();
+  for (const auto& r : rows)
+    for (std::size_t c = 0; c < r.size() && c < width.size(); ++c) width[c] = std::max(width[c], r[c].size());
+  auto line = [&](const std::vector<std::string>& r) {
+    std::string out;
+    for (std::size_t c = 0; c < r.size(); ++c) {
+      out += r[c];
+      if (c + 1 < r.size()) out += std::string(width[c] - r[c].size() + 2, ' ');
+    }
+    return out + "\n";
+  };
+  std::string out = line(head);
+  for (const auto& r : rows) out += line(r);
+  return out;
+}
+
+std::string n(std::uint64_t v) { return std::to_string(v); }
+
+// ---- topics -------------------------------------------------------------------
+
+bool is_listener(const session_row& r) { return r.state == "listening"; }
+
+std::string summary(const show_options& o, const snapshot& s) {
+  std::uint64_t sessions = 0;
+  std::map<std::string, std::uint64_t> by_state;
+  for (const auto& w : s.workers)
+    for (const auto& r : w.sessions) {
+      if (is_listener(r)) continue;
+      ++sessions;
+      ++by_state[r.state];
+    }
+  std::uint64_t segments = 0, used = 0, free_bytes = 0;
+  for (const auto& c : s.contexts)
+    for (const auto& seg : c.segments) {
+      ++segments;
+      used += seg.bytes_used;
+      free_bytes += seg.bytes_free;
+    }
+  const auto apps = static_cast<std::uint64_t>(std::count_if(s.apps.begin(), s.apps.end(), [](auto& a) { return a.live; }));
+  if (o.json)
+    return object{}
+               .num("sessions", sessions)
+               .raw("sessions_by_state", counts(by_state))
+               .num("listeners", s.listeners.size())
+               .num("apps", apps)
+               .num("workers", s.workers.size())
+               .num("ct_contexts", s.contexts.size())
+               .num("ct_segments", segments)
+               .num("segment_bytes_used", used)
+               .num("segment_bytes_free", free_bytes)
+               .done() +
+           "\n";
+  std::string out = "sessions " + n(sessions) + " (listeners " + n(s.listeners.size()) + ")";
+  for (const auto& [state, count] : by_state) out += ", " + state + " " + n(count);
+  out += "\napps " + n(apps) + ", workers " + n(s.workers.size()) + "\ncut-through: " + n(s.contexts.size()) +
+         " context(s), " + n(segments) + " segment(s), " + n(used) + " bytes used, " + n(free_bytes) + " free\n";
+  return out;
+}
+
+std::string workers(const show_options& o, const snapshot& s) {
+  std::vector<std::string> items;
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& w : s.workers) {
+    const auto& x = w.stats;
+    if (o.json) {
+      items.push_back(object{}
+                          .num("worker", x.worker)
+                          .num("sessions", x.sessions)
+                          .raw("sessions_by_state", counts(w.by_state))
+                          .num("ct_connections", x.ct_connections)
+                          .num("half_opens", x.half_opens)
+                          .num("mailbox", w.mailbox)
+                          .num("pending_ctrl", x.pending_ctrl)
+                          .num("pending_io", x.pending_io)
+                          .num("ctrl_events", x.ctrl_events)
+                          .num("io_events", x.io_events)
+                          .num("stale_events", x.stale_events)
+                          .num("accepts", x.accepts)
+                          .num("connects", x.connects)
+                          .num("refusals", x.refusals)
+                          .num("dropped_notifications", x.dropped_notifications)
+                          .done());
+    } else {
+      rows.push_back({n(x.worker), n(x.sessions), n(x.ct_connections), n(x.half_opens), n(w.mailbox),
+                      n(x.pending_ctrl) + "/" + n(x.pending_io), n(x.ctrl_events) + "/" + n(x.io_events),
+                      n(x.accepts), n(x.connects), n(x.refusals), n(x.stale_events)});
+    }
+  }
+  if (o.json) return array(items) + "\n";
+  return table({"worker", "sessions", "ct", "half-open", "mailbox", "pending ctrl/io", "events ctrl/io", "accepts",
+                "connects", "refusals", "stale"},
+               rows);
+}
+
+std::string sessions(const show_options& o, const snapshot& s) {
+  // An app filter names its app workers' global indices.
+  auto of_app = [&](std::uint32_t app_worker) {
+    if (!o.app) return true;
+    for (const auto& a : s.apps)
+      if (a.index == *o.app) return app_worker >= a.first_worker && app_worker < a.first_worker + a.workers;
+    return false;
+  };
+  std::vector<std::string> items;
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& w : s.workers)
+    for (const auto& r : w.sessions) {
+      if (!of_app(r.app_worker)) continue;
+      if (!o.state.empty() && r.state != o.state) continue;
+      if (!o.transport.empty() && r.transport != o.transport) continue;
+      if (o.json)
+        items.push_back(object{}
+                            .str("handle", session_handle::from_value(r.handle).to_string())
+                            .num("worker", w.stats.worker)
+                            .str("state", r.state)
+                            .str("transport", r.transport)
+                            .num("app_worker", r.app_worker)
+                            .str("text", r.text)
+                            .done());
+      else
+        rows.push_back({r.text, r.state, n(r.app_worker)});
+    }
+  if (o.json) return array(items) + "\n";
+  return table({"session", "state", "app worker"}, rows);
+}
+
+std::string listeners(const show_options& o, const snapshot& s) {
+  std::vector<std::string> items;
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& l : s.listeners) {
+    if (o.json)
+      items.push_back(object{}
+                          .num("app", l.app)
+                          .str("app_name", l.app_name)
+                          .str("endpoint", l.endpoint)
+                          .str("scope", l.scope)
+                          .num("ns", l.ns)
+                          .str("handle", session_handle::from_value(l.handle).to_string())
+                          .done());
+    else
+      rows.push_back({l.endpoint, l.scope, n(l.ns), n(l.app) + " (" + l.app_name + ")"});
+  }
+  if (o.json) return array(items) + "\n";
+  return table({"endpoint", "scope", "ns", "app"}, rows);
+}
+
+std::string apps(const show_options& o, const snapshot& s) {
+  std::vector<std::string> items;
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& a : s.apps) {
+    const std::string scope = a.local_scope && a.global_scope ? "local+global" : a.local_scope ? "local" : "global";
+    const std::string range = n(a.first_worker) + ".." + n(a.first_worker + a.workers - 1);
+    if (o.json)
+      items.push_back(object{}
+                          .num("index", a.index)
+                          .str("name", a.name)
+                          .num("first_worker", a.first_worker)
+                          .num("workers", a.workers)
+                          .flag("live", a.live)
+                          .str("scope", scope)
+                          .num("ns", a.ns)
+                          .done());
+    else
+      rows.push_back({n(a.index), a.name, range, a.live ? "attached" : "detached", scope, n(a.ns)});
+  }
+  if (o.json) return array(items) + "\n";
+  return table({"app", "name", "app workers", "status", "scope", "ns"}, rows);
+}
+
+std::string ct(const show_options& o, const snapshot& s) {
+  std::vector<std::string> items;
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& c : s.contexts) {
+    std::vector<std::string> segs;
+    for (const auto& g : c.segments) {
+      if (o.json)
+        segs.push_back(object{}
+                           .num("id", g.id)
+                           .num("size", g.size)
+                           .num("bytes_used", g.bytes_used)
+                           .num("bytes_free", g.bytes_free)
+                           .num("bytes_reserved", g.bytes_reserved)
+                           .num("fifos", g.fifos)
+                           .num("client_sessions", g.client_sessions)
+                           .num("server_sessions", g.server_sessions)
+                           .flag("client_detached", g.client_detached)
+                           .flag("server_detached", g.server_detached)
+                           .done());
+      else
+        rows.push_back({n(c.id), n(c.client_app_worker) + "->" + n(c.server_app_worker), n(g.id), n(g.bytes_used),
+                        n(g.bytes_free), n(g.fifos), n(g.client_sessions) + "/" + n(g.server_sessions),
+                        std::string{g.client_detached ? "c" : "-"} + (g.server_detached ? "s" : "-")});
+    }
+    if (o.json)
+      items.push_back(object{}
+                          .num("id", c.id)
+                          .num("client_app_worker", c.client_app_worker)
+                          .num("server_app_worker", c.server_app_worker)
+                          .num("segments_deleted", c.segments_deleted)
+                          .raw("segments", array(segs))
+                          .done());
+  }
+  if (o.json) return array(items) + "\n";
+  return table({"context", "apps c->s", "segment", "used", "free", "fifos", "sessions c/s", "detached"}, rows);
+}
+
+}  // namespace
+
+result<show_options> parse_show_options(const std::vector<std::string>& args) {
+  show_options o;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--json") {
+      o.json = true;
+      continue;
+    }
+    if (a != "--app" && a != "--state" && a != "--transport")
+      return unexpected{errc::invalid_argument, intern("unknown option '" + a + "'")};
+    if (i + 1 >= args.size()) return unexpected{errc::invalid_argument, intern(a + " needs a value")};
+    const std::string& v = args[++i];
+    if (a == "--app") {
+      std::uint32_t x = 0;
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+      if (ec != std::errc{} || end != v.data() + v.size())
+        return unexpected{errc::invalid_argument, intern("--app takes an app index, not '" + v + "'")};
+      o.app = x;
+    } else if (a == "--state") {
+      o.state = v;
+    } else {
+      o.transport = v;
+    }
+  }
+  return o;
+}
+
+result<std::string> render(const std::string& topic, const show_options& o, const snapshot& s) {
+  if (topic == "summary") return summary(o, s);
+  if (topic == "workers") return workers(o, s);
+  if (topic == "sessions") return sessions(o, s);
+  if (topic == "listeners") return listeners(o, s);
+  if (topic == "apps") return apps(o, s);
+  if (topic == "ct") return ct(o, s);
+  if (topic == "dataplane") return std::string{o.json ? "[]\n" : "no data plane in this stack\n"};
+  return unexpected{errc::invalid_argument,
+                    intern("unknown topic '" + topic +
+                           "' (summary, workers, sessions, listeners, apps, ct, dataplane)")};
+}
+
+}  // namespace actorstack::view

@@ -1,0 +1,41 @@
+#pragma once
+/// \file
+/// Turns a snapshot of the actors' own reports into what `show` prints: a
+/// table for people, or JSON (`--json`) for tools. Pure functions: the
+/// inspector gathers, this renders, tests check it without actors.
+
+#include "actors/inspection.hpp"
+
+#include <actorstack/result.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace actorstack::view {
+
+/// Everything `show` may need, gathered from the actors at one moment.
+struct snapshot {
+  std::vector<worker_report> workers;
+  std::vector<ct_context_report> contexts;
+  std::vector<app_row> apps;
+  std::vector<listener_row> listeners;
+};
+
+/// What `show` takes after the topic: `--json`, and for sessions the
+/// filters `--app N`, `--state NAME`, `--transport NAME`.
+struct show_options {
+  bool json = false;
+  std::optional<std::uint32_t> app;
+  std::string state;
+  std::string transport;
+};
+
+/// Errors: invalid_argument (unknown option or value).
+result<show_options> parse_show_options(const std::vector<std::string>& args);
+
+/// The topics: summary, workers, sessions, listeners, apps, ct, dataplane.
+/// Errors: invalid_argument (unknown topic).
+result<std::string> render(const std::string& topic, const show_options& opts, const snapshot& snap);
+
+}  // namespace actorstack::view

@@ -1,0 +1,84 @@
+// What `show` renders from a snapshot of the actors' reports: the JSON
+// fields tools read, the filters, and clear errors.
+
+#include "actors/view/render.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace actorstack;
+using namespace actorstack::view;
+
+namespace {
+
+snapshot sample() {
+  snapshot s;
+  worker_report w0;
+  w0.stats.worker = 0;
+  w0.sessions.push_back({session_handle{0, 0, 0}.value(), "listening", "ct", 0, "[0:0][CT:ct] L LISTEN"});
+  w0.sessions.push_back({session_handle{0, 1, 0}.value(), "ready", "ct", 0, "[0:1][CT:ct] a->b ESTABLISHED"});
+  w0.sessions.push_back({session_handle{0, 2, 0}.value(), "ready", "ct", 1, "[0:2][CT:ct] b->a ESTABLISHED"});
+  worker_report w1;
+  w1.stats.worker = 1;
+  w1.sessions.push_back({session_handle{1, 0, 0}.value(), "closing", "ct", 1, "[1:0][CT:ct] c->d ESTABLISHED"});
+  s.workers = {w0, w1};
+  s.apps = {{0, "server", 0, 1, true, true, true, 0}, {1, "client", 1, 1, true, true, true, 0},
+            {2, "gone", 2, 1, false, true, true, 0}};
+  s.listeners = {{0, "server", "ct://127.0.0.1/1234", "local", 0, session_handle{0, 0, 0}.value()}};
+  ct_context_report c;
+  c.id = 0;
+  c.segments.push_back({7, 1000, 300, 700, 400, 4, 2, 2, false, false});
+  c.segments.push_back({8, 1000, 100, 900, 0, 0, 0, 0, true, true});
+  s.contexts = {c};
+  return s;
+}
+
+std::string show(const std::string& topic, std::vector<std::string> args = {}) {
+  auto o = parse_show_options(args);
+  REQUIRE(o.has_value());
+  auto r = render(topic, *o, sample());
+  REQUIRE(r.has_value());
+  return *r;
+}
+
+}  // namespace
+
+TEST_CASE("show summary --json: sessions without listeners, by state, apps alive, segment bytes") {
+  CHECK(show("summary", {"--json"}) ==
+        "{\"sessions\":3,\"sessions_by_state\":{\"closing\":1,\"ready\":2},\"listeners\":1,\"apps\":2,"
+        "\"workers\":2,\"ct_contexts\":1,\"ct_segments\":2,\"segment_bytes_used\":400,"
+        "\"segment_bytes_free\":1600}\n");
+}
+
+TEST_CASE("show sessions: the SPEC format strings, filtered by app, state and transport") {
+  const auto table = show("sessions");
+  CHECK(table.find("[0:0][CT:ct] L LISTEN") != std::string::npos);
+  CHECK(table.find("[1:0][CT:ct] c->d ESTABLISHED") != std::string::npos);
+  const auto client = show("sessions", {"--json", "--app", "1"});
+  CHECK(client.find("\"app_worker\":0") == std::string::npos);
+  CHECK(client.find("[0:2]") != std::string::npos);
+  CHECK(client.find("[1:0]") != std::string::npos);
+  const auto ready = show("sessions", {"--state", "ready", "--transport", "ct", "--json"});
+  CHECK(ready.find("closing") == std::string::npos);
+  CHECK(ready.find("listening") == std::string::npos);
+  CHECK(show("sessions", {"--transport", "udp", "--json"}) == "[]\n");
+}
+
+TEST_CASE("show ct, apps, listeners, workers, dataplane render every row") {
+  CHECK(show("ct", {"--json"}).find("\"client_detached\":true") != std::string::npos);
+  CHECK(show("ct").find("cs") != std::string::npos);  // both sides detached
+  CHECK(show("apps").find("detached") != std::string::npos);
+  CHECK(show("listeners", {"--json"}).find("\"endpoint\":\"ct://127.0.0.1/1234\"") != std::string::npos);
+  CHECK(show("workers", {"--json"}).find("\"worker\":1") != std::string::npos);
+  CHECK(show("dataplane", {"--json"}) == "[]\n");
+}
+
+TEST_CASE("show: unknown topics and options are clear errors") {
+  auto o = parse_show_options({});
+  REQUIRE(o.has_value());
+  auto bad = render("everything", *o, sample());
+  CHECK(bad.code() == errc::invalid_argument);
+  CHECK(std::string{bad.error().detail}.find("unknown topic") != std::string::npos);
+  CHECK(parse_show_options({"--colour"}).code() == errc::invalid_argument);
+  CHECK(parse_show_options({"--app"}).code() == errc::invalid_argument);
+  CHECK(parse_show_options({"--app", "x1"}).code() == errc::invalid_argument);
+}
