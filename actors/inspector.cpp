@@ -69,13 +69,11 @@ void on_down(self_pointer self, const caf::down_msg& msg) {
 
 constexpr auto query_timeout = std::chrono::seconds(2);
 
-// Asks every actor for its own report and renders the answer once all have
-// replied (an actor that died or timed out simply contributes nothing).
-caf::result<std::string> show(self_pointer self, const std::string& topic, const std::vector<std::string>& args) {
-  auto opts = view::parse_show_options(args);
-  if (!opts) return caf::make_error(caf::sec::invalid_argument, opts.error().message());
+// Asks every actor for its own report; `then` gets the snapshot once all
+// have replied (an actor that died or timed out simply contributes nothing).
+template <class Then>
+void gather(self_pointer self, Then then) {
   auto& st = self->state;
-  auto rp = self->make_response_promise<std::string>();
   auto snap = std::make_shared<view::snapshot>();
   auto pending = std::make_shared<std::size_t>(st.workers.size() + st.contexts.size() + 2);
   auto done = [=]() mutable {
@@ -83,11 +81,7 @@ caf::result<std::string> show(self_pointer self, const std::string& topic, const
     std::sort(snap->workers.begin(), snap->workers.end(),
               [](const auto& a, const auto& b) { return a.stats.worker < b.stats.worker; });
     std::sort(snap->contexts.begin(), snap->contexts.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
-    auto text = view::render(topic, *opts, *snap);
-    if (text)
-      rp.deliver(*text);
-    else
-      rp.deliver(caf::make_error(caf::sec::invalid_argument, text.error().message()));
+    then(*snap);
   };
   auto skip = [=](caf::error&) mutable { done(); };
   for (auto& w : st.workers)
@@ -108,6 +102,19 @@ caf::result<std::string> show(self_pointer self, const std::string& topic, const
     snap->listeners = std::move(r);
     done();
   }, skip);
+}
+
+caf::result<std::string> show(self_pointer self, const std::string& topic, const std::vector<std::string>& args) {
+  auto opts = view::parse_show_options(args);
+  if (!opts) return caf::make_error(caf::sec::invalid_argument, opts.error().message());
+  auto rp = self->make_response_promise<std::string>();
+  gather(self, [=, o = *opts](const view::snapshot& snap) mutable {
+    auto text = view::render(topic, o, snap);
+    if (text)
+      rp.deliver(*text);
+    else
+      rp.deliver(caf::make_error(caf::sec::invalid_argument, text.error().message()));
+  });
   return rp;
 }
 
@@ -154,6 +161,11 @@ inspector_actor spawn_inspector(caf::actor_system& sys, stack_root_actor root) {
         [=](stop_atom) { self->state.stopping = true; },
         [=](show_atom, const std::string& topic, const std::vector<std::string>& args) {
           return show(self, topic, args);
+        },
+        [=](snapshot_atom) -> caf::result<view::snapshot> {
+          auto rp = self->make_response_promise<view::snapshot>();
+          gather(self, [=](const view::snapshot& snap) mutable { rp.deliver(snap); });
+          return rp;
         },
         [=](list_atom) {
           std::vector<watched_actor> out;

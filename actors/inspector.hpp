@@ -15,6 +15,7 @@
 
 #include "actors/inspect_service.hpp"
 #include "actors/stack_root.hpp"
+#include "actors/view/render.hpp"
 
 #include <caf/all.hpp>
 
@@ -47,7 +48,9 @@ using inspector_actor = caf::typed_actor<
     caf::replies_to<list_atom>::with<std::vector<watched_actor>>,
     // `show TOPIC OPTIONS...` (view/render.hpp): gathered from every
     // actor's own report, rendered as a table or JSON.
-    caf::replies_to<show_atom, std::string, std::vector<std::string>>::with<std::string>>;
+    caf::replies_to<show_atom, std::string, std::vector<std::string>>::with<std::string>,
+    // The same reports, unrendered (metrics).
+    caf::replies_to<snapshot_atom>::with<view::snapshot>>;
 
 /// Forwards to `inspector`; published by stack::publish_inspector.
 inspect_service spawn_inspect_service(caf::actor_system& sys, inspector_actor inspector);
@@ -58,3 +61,4 @@ inspector_actor spawn_inspector(caf::actor_system& sys, stack_root_actor root);
 }  // namespace actorstack
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<actorstack::watched_actor>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::view::snapshot)

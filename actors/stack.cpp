@@ -7,10 +7,12 @@
 #include "actors/ct_segment_context.hpp"
 #include "actors/inspector.hpp"
 #include "actors/log.hpp"
+#include "actors/metrics/metrics.hpp"
 #include "actors/stack_root.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <prometheus/exposer.h>
 
 #include <cctype>
 #include <chrono>
@@ -172,6 +174,8 @@ class stack_impl final : public stack {
   std::vector<std::string> stop(std::chrono::milliseconds bound) override {
     if (stopped_) return {};
     stopped_ = true;
+    exposer_.reset();  // no scrape may ask actors that are stopping
+    collector_.reset();
     std::vector<std::string> stuck;
     {
       // Stop everything we spawned, and wait — bounded — for each to be
@@ -259,6 +263,27 @@ class stack_impl final : public stack {
     return *r;
   }
 
+  result<std::uint16_t> serve_metrics(std::uint16_t port) override {
+    if (stopped_) return unexpected{errc::invalid_argument, "the stack is stopped"};
+    if (exposer_) return unexpected{errc::invalid_argument, "metrics are already served"};
+    auto* sys = &sys_;
+    inspector_actor inspector = inspector_;
+    collector_ = std::make_shared<metrics::stack_collector>([sys, inspector]() -> std::optional<view::snapshot> {
+      auto snap = ask<view::snapshot>(*sys, inspector, snapshot_atom_v);
+      if (!snap) return std::nullopt;
+      return std::move(*snap);
+    });
+    try {
+      exposer_ = std::make_unique<prometheus::Exposer>("127.0.0.1:" + std::to_string(port), 1);
+    } catch (const std::exception& e) {
+      collector_.reset();
+      return unexpected{errc::invalid_argument, intern(std::string{"cannot serve metrics: "} + e.what())};
+    }
+    exposer_->RegisterCollectable(collector_);
+    const auto ports = exposer_->GetListeningPorts();
+    return ports.empty() ? port : static_cast<std::uint16_t>(ports.front());
+  }
+
   result<stack_counters> counters() override { return ask<stack_counters>(sys_, root_, stats_atom_v); }
   std::uint32_t workers() const noexcept override { return n_workers_; }
   caf::actor_system& system() noexcept override { return sys_; }
@@ -307,6 +332,8 @@ class stack_impl final : public stack {
   std::vector<session_worker_actor> workers_;
   inspector_actor inspector_;
   inspect_service service_;
+  std::shared_ptr<metrics::stack_collector> collector_;
+  std::unique_ptr<prometheus::Exposer> exposer_;  // scrapes ask the inspector
   std::vector<tracked> actors_;
   bool stopped_ = false;
 };

@@ -5,10 +5,11 @@
 //
 //   actorstack-echo [--uri ct://IP/PORT] [--clients N] [--bytes B] [--fifo-size S]
 //                   [--workers W] [--verify|--no-verify] [--json]
-//                   [--inspect-port P] [--hold SECONDS]
+//                   [--inspect-port P] [--metrics-port Q] [--hold SECONDS]
 //
 // --inspect-port publishes the stack's inspector for actorstack-ctl on
 // 127.0.0.1:P (0: any free port; the port is printed on stderr).
+// --metrics-port serves Prometheus metrics on 127.0.0.1:Q/metrics.
 // --hold keeps the verified client sessions open for that long (or until
 // SIGINT/SIGTERM) so they can be inspected, then detaches the clients.
 
@@ -21,6 +22,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <unistd.h>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -40,6 +42,7 @@ struct options {
   bool verify = true;
   bool json = false;
   int inspect_port = -1;  // -1: not published
+  int metrics_port = -1;  // -1: not served
   std::uint32_t hold_s = 0;
 };
 
@@ -60,6 +63,7 @@ struct shared_state {
   std::atomic<std::uint64_t> failed{0};
   std::atomic<std::uint64_t> verify_errors{0};
   std::atomic<std::uint64_t> bytes_echoed{0};
+  std::atomic<std::uint64_t> bytes_progress{0};  // echoed so far, all clients
   std::atomic<std::int64_t> last_connect_ns{0};
   std::mutex mu;
   std::condition_variable cv;
@@ -125,6 +129,7 @@ class echo_client final : public app_handler {
           }
       }
       p.received += *r;
+      st_.bytes_progress.fetch_add(*r, std::memory_order_relaxed);
     }
     if (p.received >= st_.opt.bytes && !p.closed) {
       p.closed = true;
@@ -181,7 +186,7 @@ int usage(const char* why) {
   std::fprintf(stderr,
                "actorstack-echo: %s\nusage: actorstack-echo [--uri ct://IP/PORT] [--clients N] "
                "[--bytes B] [--fifo-size S] [--workers W] [--verify|--no-verify] [--json]\n"
-               "                       [--inspect-port P] [--hold SECONDS]\n",
+               "                       [--inspect-port P] [--metrics-port Q] [--hold SECONDS]\n",
                why);
   return 2;
 }
@@ -209,6 +214,11 @@ int main(int argc, char** argv) {
       std::uint32_t port = 0;
       if (!value(port) || port > 65535) return usage("--inspect-port needs a port number (0: any)");
       opt.inspect_port = static_cast<int>(port);
+    }
+    else if (a == "--metrics-port") {
+      std::uint32_t port = 0;
+      if (!value(port) || port > 65535) return usage("--metrics-port needs a port number (0: any)");
+      opt.metrics_port = static_cast<int>(port);
     }
     else if (a == "--hold") { if (!value(opt.hold_s)) return usage("--hold needs seconds"); }
     else return usage(("unknown option " + a).c_str());
@@ -243,6 +253,14 @@ int main(int argc, char** argv) {
     }
     std::fprintf(stderr, "actorstack-echo: inspector on 127.0.0.1:%u\n", static_cast<unsigned>(*port));
   }
+  if (opt.metrics_port >= 0) {
+    auto port = (*st)->serve_metrics(static_cast<std::uint16_t>(opt.metrics_port));
+    if (!port) {
+      std::fprintf(stderr, "actorstack-echo: %s\n", port.error().message().c_str());
+      return 1;
+    }
+    std::fprintf(stderr, "actorstack-echo: metrics on http://127.0.0.1:%u/metrics\n", static_cast<unsigned>(*port));
+  }
   auto listener = (*server)->listen(*ep);
   if (!listener) {
     std::fprintf(stderr, "listen %s: %s\n", opt.uri.c_str(), listener.error().message().c_str());
@@ -257,11 +275,23 @@ int main(int argc, char** argv) {
     }
   }
   {
+    // On a terminal, long runs show one progress line, redrawn in place.
+    const bool progress = !opt.json && ::isatty(STDOUT_FILENO) != 0;
+    const auto deadline = clock_type::now() + std::chrono::minutes(10);
     std::unique_lock lock{shared.mu};
-    const bool all = shared.cv.wait_for(lock, std::chrono::minutes(10), [&] {
-      return shared.finished.load() + shared.failed.load() >= opt.clients;
-    });
-    if (!all) std::fprintf(stderr, "timed out waiting for the clients\n");
+    auto all_done = [&] { return shared.finished.load() + shared.failed.load() >= opt.clients; };
+    while (!all_done() && clock_type::now() < deadline) {
+      shared.cv.wait_for(lock, std::chrono::milliseconds(500), all_done);
+      if (!progress || all_done()) continue;
+      const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
+      const auto sent = shared.bytes_progress.load();
+      std::printf("\r  %llu MiB echoed, %.2f Gbit/s, %llu of %u clients done   ",
+                  static_cast<unsigned long long>(sent >> 20), s > 0 ? sent * 8.0 / s / 1e9 : 0.0,
+                  static_cast<unsigned long long>(shared.finished.load()), opt.clients);
+      std::fflush(stdout);
+    }
+    if (progress) std::printf("\r%*s\r", 70, "");
+    if (!all_done()) std::fprintf(stderr, "timed out waiting for the clients\n");
   }
   const double duration = std::chrono::duration<double>(clock_type::now() - t0).count();
   const double connect_s =

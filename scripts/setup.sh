@@ -19,6 +19,7 @@ packages=(
   dpdk-dev libdpdk-dev                   # data plane (DPDK 22.11)
   libboost-dev                           # Boost.Lockfree
   doctest-dev                            # tests
+  prometheus-cpp-dev                     # metrics exporter (issue: inspect a live stack)
 )
 missing=()
 for p in "${packages[@]}"; do

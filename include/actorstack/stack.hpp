@@ -72,6 +72,11 @@ class stack {
   /// system has no middleman: load caf::io::middleman when embedding),
   /// invalid_argument (the port is taken).
   virtual result<std::uint16_t> publish_inspector(std::uint16_t port) = 0;
+  /// Serves Prometheus metrics (text exposition at /metrics) on
+  /// 127.0.0.1:`port` (0: any free port); returns the port. Every scrape
+  /// reads the actors' own state. Errors: invalid_argument (port taken, or
+  /// already serving).
+  virtual result<std::uint16_t> serve_metrics(std::uint16_t port) = 0;
   /// Sums every worker's and segment context's counters.
   virtual result<stack_counters> counters() = 0;
   virtual std::uint32_t workers() const noexcept = 0;

@@ -1,0 +1,95 @@
+// Prometheus metrics: the families a snapshot becomes, their text
+// exposition, and a real scrape over loopback.
+
+#include "actors/metrics/metrics.hpp"
+#include "exposition_check.hpp"
+#include "stack_fixture.hpp"
+
+#include <prometheus/text_serializer.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+using namespace stack_test;
+
+namespace {
+
+std::string exposition(const view::snapshot& s, bool up = true) {
+  return prometheus::TextSerializer{}.Serialize(metrics::families(s, up));
+}
+
+// GET /metrics from 127.0.0.1:port; the whole HTTP response.
+std::string scrape(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  const std::string req = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  REQUIRE(::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size()));
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("metrics: a snapshot becomes valid exposition with Prometheus names") {
+  view::snapshot s;
+  worker_report w;
+  w.stats.worker = 1;
+  w.stats.accepts = 5;
+  w.stats.io_events = 40;
+  w.mailbox = 3;
+  w.by_state = {{"ready", 4}, {"listening", 1}};
+  s.workers = {w};
+  ct_context_report c;
+  c.segments.push_back({1, 1000, 300, 700, 0, 2, 1, 1, false, false});
+  c.segments_deleted = 2;
+  s.contexts = {c};
+  s.apps = {{0, "a", 0, 1, true, true, true, 0}, {1, "b", 1, 1, false, true, true, 0}};
+  const auto text = exposition(s);
+  CHECK(exposition_problem(text) == "");
+  CHECK(text.find("actorstack_up 1") != std::string::npos);
+  CHECK(text.find("actorstack_sessions{state=\"ready\",worker=\"1\"} 4") != std::string::npos);
+  CHECK(text.find("actorstack_accepts_total{worker=\"1\"} 5") != std::string::npos);
+  CHECK(text.find("actorstack_worker_events_total{kind=\"io\",worker=\"1\"} 40") != std::string::npos);
+  CHECK(text.find("actorstack_worker_mailbox_messages{worker=\"1\"} 3") != std::string::npos);
+  CHECK(text.find("actorstack_ct_segment_bytes{use=\"used\"} 300") != std::string::npos);
+  CHECK(text.find("actorstack_ct_segments_deleted_total 2") != std::string::npos);
+  CHECK(text.find("actorstack_apps 1") != std::string::npos);
+  CHECK(text.find("# TYPE actorstack_accepts_total counter") != std::string::npos);
+}
+
+TEST_CASE("metrics: a stack that does not answer scrapes as actorstack_up 0") {
+  const auto text = exposition({}, false);
+  CHECK(exposition_problem(text) == "");
+  CHECK(text.find("actorstack_up 0") != std::string::npos);
+  CHECK(text.find("actorstack_sessions") == std::string::npos);
+}
+
+TEST_CASE("metrics: a real scrape over loopback reads the live stack") {
+  events ev;
+  auto st = stack::create(small_config());
+  REQUIRE(st.has_value());
+  auto server = (*st)->attach({.name = "srv"}, [&](std::uint32_t) { return std::make_unique<echo_server>(ev); });
+  REQUIRE((*server)->listen(*parse_uri("ct://127.0.0.1/7500")).has_value());
+  auto port = (*st)->serve_metrics(0);
+  REQUIRE(port.has_value());
+  CHECK((*st)->serve_metrics(0).code() == errc::invalid_argument);  // once
+  const auto response = scrape(*port);
+  REQUIRE(response.rfind("HTTP/1.", 0) == 0);
+  CHECK(response.find(" 200 ") != std::string::npos);
+  const auto body = response.substr(response.find("\r\n\r\n") + 4);
+  CHECK(exposition_problem(body) == "");
+  CHECK(body.find("actorstack_up 1") != std::string::npos);
+  CHECK(body.find("actorstack_sessions{state=\"listening\",worker=\"0\"} 1") != std::string::npos);
+  CHECK(body.find("actorstack_listeners 1") != std::string::npos);
+  CHECK(body.find("actorstack_apps 1") != std::string::npos);
+}
