@@ -31,6 +31,8 @@ struct inspector_state {
   std::vector<session_worker_actor> workers;        // by worker index
   std::vector<ct_segment_context_actor> contexts;   // as spawned
   bool stopping = false;
+  bool failing = false;       // a fatal end is being handled
+  bool rest_stopped = false;  // ...and everything has been told to stop
 };
 
 using self_pointer = inspector_actor::stateful_pointer<inspector_state>;
@@ -43,6 +45,16 @@ std::string describe(const watched_actor& w) {
   return out;
 }
 
+// After a fatal end: once no app worker is alive, stop everything else.
+void stop_rest_once_apps_gone(self_pointer self) {
+  auto& st = self->state;
+  if (st.rest_stopped) return;
+  for (const auto& [addr, w] : st.watched)
+    if (w.alive && w.role == actor_role::app_worker) return;
+  st.rest_stopped = true;
+  for (auto& a : st.handles) self->send_exit(a, caf::exit_reason::user_shutdown);
+}
+
 void on_down(self_pointer self, const caf::down_msg& msg) {
   auto& st = self->state;
   auto it = st.watched.find(msg.source);
@@ -50,6 +62,10 @@ void on_down(self_pointer self, const caf::down_msg& msg) {
   watched_actor& w = it->second;
   w.alive = false;
   w.exit_reason = msg.reason ? self->system().render(msg.reason) : "normal";
+  if (st.failing) {
+    stop_rest_once_apps_gone(self);
+    return;
+  }
   if (st.stopping) return;  // the stack is stopping: every end is expected
   switch (w.role) {
     case actor_role::service: return;  // only serves actorstack-ctl
@@ -61,8 +77,13 @@ void on_down(self_pointer self, const caf::down_msg& msg) {
     case actor_role::session_worker:
     case actor_role::ct_context:
       log_line(describe(w) + " ended (" + w.exit_reason + "); stopping the stack");
-      st.stopping = true;
-      for (auto& a : st.handles) self->send_exit(a, caf::exit_reason::user_shutdown);
+      st.stopping = st.failing = true;
+      // Apps first: they touch fifos the contexts would unmap.
+      for (auto& a : st.handles)
+        if (auto it2 = st.watched.find(a.address()); it2 != st.watched.end() && it2->second.alive &&
+                                                      it2->second.role == actor_role::app_worker)
+          self->send_exit(a, caf::exit_reason::user_shutdown);
+      stop_rest_once_apps_gone(self);
       return;
   }
 }

@@ -14,6 +14,8 @@
 #include <caf/io/all.hpp>
 #include <prometheus/exposer.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <optional>
@@ -64,22 +66,26 @@ result<T> ask(caf::actor_system& sys, const Handle& dest, Ts&&... xs) {
 class application_impl final : public application {
  public:
   application_impl(caf::actor_system& sys, stack_root_actor root, app_reservation r,
-                   std::uint32_t workers, std::vector<session_worker_actor> session_workers)
+                   std::uint32_t workers, std::vector<session_worker_actor> session_workers,
+                   std::shared_ptr<const std::atomic<bool>> running)
       : sys_(sys), root_(std::move(root)), r_(r), workers_(workers),
-        session_workers_(std::move(session_workers)) {}
+        session_workers_(std::move(session_workers)), running_(std::move(running)) {}
 
   std::uint32_t index() const noexcept override { return r_.app; }
   std::uint32_t worker_index(std::uint32_t i) const noexcept override { return r_.first_worker + i; }
 
   result<session_handle> listen(const endpoint& local) override {
+    if (!*running_) return unexpected{errc::invalid_argument, "the stack is stopped"};
     return ask<session_handle>(sys_, root_, listen_atom_v, r_.app, r_.first_worker, local);
   }
   result<void> stop_listen(session_handle listener) override {
+    if (!*running_) return unexpected{errc::invalid_argument, "the stack is stopped"};
     auto r = ask<bool>(sys_, root_, close_atom_v, r_.app, listener);
     if (!r) return unexpected{r.error()};
     return {};
   }
   result<void> connect(const endpoint& remote, std::uint64_t opaque, std::uint32_t worker) override {
+    if (!*running_) return unexpected{errc::invalid_argument, "the stack is stopped"};
     if (worker >= workers_) return unexpected{errc::invalid_argument, "no such app worker"};
     connect_request req{r_.app, r_.first_worker + worker, remote, opaque};
     auto r = ask<bool>(sys_, root_, ct_connect_atom_v, req);
@@ -88,12 +94,14 @@ class application_impl final : public application {
   }
   result<void> connect_async(const endpoint& remote, std::uint64_t opaque,
                              std::uint32_t worker) override {
+    if (!*running_) return unexpected{errc::invalid_argument, "the stack is stopped"};
     if (worker >= workers_) return unexpected{errc::invalid_argument, "no such app worker"};
     connect_request req{r_.app, r_.first_worker + worker, remote, opaque, true};
     caf::anon_send(root_, ct_connect_atom_v, req);
     return {};
   }
   result<void> notify_rx(session_handle h) override {
+    if (!*running_) return unexpected{errc::invalid_argument, "the stack is stopped"};
     if (!h.valid() || h.worker() >= session_workers_.size())
       return unexpected{errc::invalid_session, "not a session handle"};
     // A plain send: safe from any thread, and the worker re-validates.
@@ -107,6 +115,7 @@ class application_impl final : public application {
     return change_subscription(h, worker, false);
   }
   result<void> detach() override {
+    if (!*running_) return unexpected{errc::invalid_argument, "the stack is stopped"};
     if (detached_) return {};
     auto r = ask<bool>(sys_, root_, detach_atom_v, r_.app);
     if (!r) return unexpected{r.error()};
@@ -116,6 +125,7 @@ class application_impl final : public application {
 
  private:
   result<void> change_subscription(session_handle h, std::uint32_t worker, bool add) {
+    if (!*running_) return unexpected{errc::invalid_argument, "the stack is stopped"};
     if (worker >= workers_) return unexpected{errc::invalid_argument, "no such app worker"};
     if (!h.valid() || h.worker() >= session_workers_.size())
       return unexpected{errc::invalid_session, "not a session handle"};
@@ -130,6 +140,7 @@ class application_impl final : public application {
   app_reservation r_;
   std::uint32_t workers_;
   std::vector<session_worker_actor> session_workers_;
+  std::shared_ptr<const std::atomic<bool>> running_;  // false once the stack stopped
   bool detached_ = false;
 };
 
@@ -174,6 +185,7 @@ class stack_impl final : public stack {
   std::vector<std::string> stop(std::chrono::milliseconds bound) override {
     if (stopped_) return {};
     stopped_ = true;
+    running_->store(false);  // applications refuse calls from now on
     exposer_.reset();  // no scrape may ask actors that are stopping
     collector_.reset();
     std::vector<std::string> stuck;
@@ -184,26 +196,35 @@ class stack_impl final : public stack {
       // included.
       caf::scoped_actor self{sys_};
       self->send(inspector_, stop_atom_v);  // the ends that follow are expected
-      std::unordered_map<caf::actor_addr, const tracked*> alive;
-      for (const auto& t : actors_) {
-        self->monitor(t.actor);
-        alive[t.actor.address()] = &t;
-      }
-      for (const auto& t : actors_) self->send_exit(t.actor, caf::exit_reason::user_shutdown);
       const auto deadline = std::chrono::steady_clock::now() + bound;
-      while (!alive.empty()) {
-        const auto left = deadline - std::chrono::steady_clock::now();
-        if (left <= std::chrono::steady_clock::duration::zero()) break;
-        bool timed_out = false;
-        self->receive([&](caf::down_msg& m) { alive.erase(m.source); },
-                      caf::after(std::chrono::duration_cast<std::chrono::milliseconds>(left)) >>
-                          [&] { timed_out = true; });
-        if (timed_out) break;
+      // In order: whoever touches fifos (apps, then session workers) is
+      // gone before the segment contexts unmap the segments (root last).
+      // An actor that ignores its stop is named, and the next phases run
+      // anyway: leaving the rest alive would hang the caller's
+      // ~actor_system (it must not touch its sessions after the stop).
+      for (auto phase : {std::vector{actor_role::app_worker, actor_role::service},
+                         std::vector{actor_role::session_worker}, std::vector{actor_role::root}}) {
+        std::unordered_map<caf::actor_addr, const tracked*> alive;
+        for (const auto& t : actors_) {
+          if (std::find(phase.begin(), phase.end(), t.role) == phase.end()) continue;
+          self->monitor(t.actor);
+          alive[t.actor.address()] = &t;
+          self->send_exit(t.actor, caf::exit_reason::user_shutdown);
+        }
+        while (!alive.empty()) {
+          const auto left = deadline - std::chrono::steady_clock::now();
+          if (left <= std::chrono::steady_clock::duration::zero()) break;
+          bool timed_out = false;
+          self->receive([&](caf::down_msg& m) { alive.erase(m.source); },
+                        caf::after(std::chrono::duration_cast<std::chrono::milliseconds>(left)) >>
+                            [&] { timed_out = true; });
+          if (timed_out) break;
+        }
+        for (const auto& [addr, t] : alive)
+          stuck.push_back(std::string{to_string(t->role)} + " " + std::to_string(t->index) + " ('" +
+                          t->name + "'): did not stop within " + std::to_string(bound.count()) +
+                          " ms (a handler that blocks, or an exit handler that ignores the stop)");
       }
-      for (const auto& [addr, t] : alive)
-        stuck.push_back(std::string{to_string(t->role)} + " " + std::to_string(t->index) + " ('" +
-                        t->name + "'): did not stop within " + std::to_string(bound.count()) +
-                        " ms (a handler that blocks, or an exit handler that ignores the stop)");
       self->send_exit(inspector_, caf::exit_reason::user_shutdown);
     }
     for (const auto& line : stuck) log_line(line);
@@ -284,7 +305,10 @@ class stack_impl final : public stack {
     return ports.empty() ? port : static_cast<std::uint16_t>(ports.front());
   }
 
-  result<stack_counters> counters() override { return ask<stack_counters>(sys_, root_, stats_atom_v); }
+  result<stack_counters> counters() override {
+    if (stopped_) return unexpected{errc::invalid_argument, "the stack is stopped"};
+    return ask<stack_counters>(sys_, root_, stats_atom_v);
+  }
   std::uint32_t workers() const noexcept override { return n_workers_; }
   caf::actor_system& system() noexcept override { return sys_; }
 
@@ -294,6 +318,7 @@ class stack_impl final : public stack {
   // actors made so far are stopped with the stack).
   template <class MakeActor>
   result<std::unique_ptr<application>> attach_with(const app_options& opts, MakeActor&& make) {
+    if (stopped_) return unexpected{errc::invalid_argument, "the stack is stopped"};
     auto r = ask<app_reservation>(sys_, root_, app_worker_atom_v, opts);
     if (!r) return unexpected{r.error()};
     std::vector<caf::actor> session_workers;
@@ -307,7 +332,7 @@ class stack_impl final : public stack {
     }
     auto ok = ask<bool>(sys_, root_, app_worker_atom_v, r->app, actors);
     if (!ok) return unexpected{ok.error()};
-    return std::unique_ptr<application>{new application_impl(sys_, root_, *r, opts.workers, workers_)};
+    return std::unique_ptr<application>{new application_impl(sys_, root_, *r, opts.workers, workers_, running_)};
   }
 
   struct tracked {
@@ -336,6 +361,7 @@ class stack_impl final : public stack {
   std::unique_ptr<prometheus::Exposer> exposer_;  // scrapes ask the inspector
   std::vector<tracked> actors_;
   bool stopped_ = false;
+  std::shared_ptr<std::atomic<bool>> running_ = std::make_shared<std::atomic<bool>>(true);
 };
 
 }  // namespace

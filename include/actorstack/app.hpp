@@ -74,6 +74,8 @@ using handler_factory = std::function<std::unique_ptr<app_handler>(std::uint32_t
 
 class stack;
 
+/// An application's handle. It must not outlive its stack; once the stack
+/// is stopped every call fails with invalid_argument.
 class application {
  public:
   virtual ~application() = default;

@@ -141,3 +141,48 @@ TEST_CASE("inspection: show answers from the actors' own state; errors are typed
   REQUIRE(port.has_value());
   CHECK(*port > 0);
 }
+
+TEST_CASE("supervision: stopping under load returns within its bound, every actor stopped") {
+  events ev;
+  stack_config cfg = small_config();
+  auto st = stack::create(cfg);
+  REQUIRE(st.has_value());
+  // 50 clients streaming 64 KiB writes through echo servers, endlessly.
+  struct streamer : client {
+    using client::client;
+    std::vector<std::byte> buf = std::vector<std::byte>(65536, std::byte{7});
+    bool on_connected(session& s, std::uint64_t o) override {
+      ev.add("connected " + std::to_string(o));
+      pump(s);
+      return true;
+    }
+    void on_tx(session& s) override { pump(s); }
+    void on_rx(session& s) override {
+      while (s.read(buf).value_or(0) > 0) {
+      }
+      pump(s);
+    }
+    void pump(session& s) {
+      while (s.write(buf).value_or(0) > 0) {
+      }
+      s.notify_on_space();
+    }
+  };
+  auto server = (*st)->attach({}, [&](std::uint32_t) { return std::make_unique<echo_server>(ev); });
+  auto cli = (*st)->attach({}, [&](std::uint32_t) { return std::make_unique<streamer>(ev); });
+  const auto ep = *parse_uri("ct://127.0.0.1/7600");
+  REQUIRE((*server)->listen(ep).has_value());
+  for (int i = 0; i < 50; ++i) REQUIRE((*cli)->connect_async(ep, static_cast<std::uint64_t>(i)).has_value());
+  REQUIRE(ev.wait_for("connected 49"));
+  std::this_thread::sleep_for(100ms);  // data in flight everywhere
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto stuck = (*st)->stop(std::chrono::seconds(3));
+  CHECK(stuck.empty());
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(4));
+  // A stopped stack and its applications refuse every call, cleanly.
+  CHECK((*st)->counters().code() == errc::invalid_argument);
+  CHECK((*st)->show("summary").code() == errc::invalid_argument);
+  CHECK((*cli)->connect_async(ep, 99).code() == errc::invalid_argument);
+  CHECK((*server)->listen(ep).code() == errc::invalid_argument);
+  CHECK((*server)->detach().code() == errc::invalid_argument);
+}
