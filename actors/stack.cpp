@@ -196,7 +196,10 @@ class stack_impl final : public stack {
       // included.
       caf::scoped_actor self{sys_};
       self->send(inspector_, stop_atom_v);  // the ends that follow are expected
-      const auto deadline = std::chrono::steady_clock::now() + bound;
+      // The bound is shared: half for the apps (the likely stragglers), a
+      // quarter each for the session workers and the root.
+      const std::chrono::milliseconds budgets[] = {bound / 2, bound / 4, bound - bound / 2 - bound / 4};
+      std::size_t phase_no = 0;
       // In order: whoever touches fifos (apps, then session workers) is
       // gone before the segment contexts unmap the segments (root last).
       // An actor that ignores its stop is named, and the next phases run
@@ -204,6 +207,7 @@ class stack_impl final : public stack {
       // ~actor_system (it must not touch its sessions after the stop).
       for (auto phase : {std::vector{actor_role::app_worker, actor_role::service},
                          std::vector{actor_role::session_worker}, std::vector{actor_role::root}}) {
+        const auto deadline = std::chrono::steady_clock::now() + budgets[phase_no++];
         std::unordered_map<caf::actor_addr, const tracked*> alive;
         for (const auto& t : actors_) {
           if (std::find(phase.begin(), phase.end(), t.role) == phase.end()) continue;
