@@ -61,6 +61,11 @@ void on_down(self_pointer self, const caf::down_msg& msg) {
   if (it == st.watched.end()) return;
   watched_actor& w = it->second;
   w.alive = false;
+  // Only the living need stopping: drop its handle (the record stays, to
+  // say what ended and why).
+  st.handles.erase(std::remove_if(st.handles.begin(), st.handles.end(),
+                                  [&](const caf::actor& a) { return a.address() == msg.source; }),
+                   st.handles.end());
   w.exit_reason = msg.reason ? self->system().render(msg.reason) : "normal";
   if (st.failing) {
     stop_rest_once_apps_gone(self);

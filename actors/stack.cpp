@@ -247,11 +247,6 @@ class stack_impl final : public stack {
     return stuck;
   }
 
-  result<std::vector<watched_actor>> actors() {
-    if (stopped_) return unexpected{errc::invalid_argument, "the stack is stopped"};
-    return ask<std::vector<watched_actor>>(sys_, inspector_, list_atom_v);
-  }
-
 
   result<std::unique_ptr<application>> attach(const app_options& opts,
                                               handler_factory make_handler) override {

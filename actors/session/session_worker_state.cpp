@@ -319,7 +319,8 @@ void session_worker_state::transport_delete_notify(session_handle h) {
 // ---------------------------------------------------------------------------
 // SPEC 2.10 - 2.12
 
-void session_worker_state::transport_close(session& s) {
+// Close and reset differ only in what the transport is asked to do.
+void session_worker_state::transport_end(session& s, bool reset) {
   if (s.state >= session_state::app_closed) {
     if (s.state == session_state::transport_closed)
       s.state = session_state::closed;
@@ -328,20 +329,16 @@ void session_worker_state::transport_close(session& s) {
     return;
   }
   s.state = session_state::app_closed;
-  if (transport* tp = transport_of(s)) tp->close(s.connection, index());
+  transport* tp = transport_of(s);
+  if (tp == nullptr) return;
+  if (reset)
+    tp->reset(s.connection, index());
+  else
+    tp->close(s.connection, index());
 }
 
-void session_worker_state::transport_reset(session& s) {
-  if (s.state >= session_state::app_closed) {
-    if (s.state == session_state::transport_closed)
-      s.state = session_state::closed;
-    else if (s.state >= session_state::transport_deleted)
-      free_with_fifos(s);
-    return;
-  }
-  s.state = session_state::app_closed;
-  if (transport* tp = transport_of(s)) tp->reset(s.connection, index());
-}
+void session_worker_state::transport_close(session& s) { transport_end(s, false); }
+void session_worker_state::transport_reset(session& s) { transport_end(s, true); }
 
 void session_worker_state::transport_cleanup(session_handle h) {
   session* s = pool_.get(h);

@@ -83,6 +83,12 @@ std::string table(const std::vector<std::string>& head, const std::vector<std::v
 
 std::string n(std::uint64_t v) { return std::to_string(v); }
 
+// A list topic's output: the JSON items, or the table of rows.
+std::string listing(const show_options& o, const std::vector<std::string>& items,
+                    const std::vector<std::string>& head, const std::vector<std::vector<std::string>>& rows) {
+  return o.json ? array(items) + "\n" : table(head, rows);
+}
+
 // ---- topics -------------------------------------------------------------------
 
 bool is_listener(const session_row& r) { return r.state == "listening"; }
@@ -153,10 +159,8 @@ std::string workers(const show_options& o, const snapshot& s) {
                       n(x.accepts), n(x.connects), n(x.refusals), n(x.stale_events)});
     }
   }
-  if (o.json) return array(items) + "\n";
-  return table({"worker", "sessions", "ct", "half-open", "mailbox", "pending ctrl/io", "events ctrl/io", "accepts",
-                "connects", "refusals", "stale"},
-               rows);
+  return listing(o, items, {"worker", "sessions", "ct", "half-open", "mailbox", "pending ctrl/io", "events ctrl/io", "accepts",
+                "connects", "refusals", "stale"}, rows);
 }
 
 std::string sessions(const show_options& o, const snapshot& s) {
@@ -186,8 +190,7 @@ std::string sessions(const show_options& o, const snapshot& s) {
       else
         rows.push_back({r.text, r.state, n(r.app_worker)});
     }
-  if (o.json) return array(items) + "\n";
-  return table({"session", "state", "app worker"}, rows);
+  return listing(o, items, {"session", "state", "app worker"}, rows);
 }
 
 std::string listeners(const show_options& o, const snapshot& s) {
@@ -206,8 +209,7 @@ std::string listeners(const show_options& o, const snapshot& s) {
     else
       rows.push_back({l.endpoint, l.scope, n(l.ns), n(l.app) + " (" + l.app_name + ")"});
   }
-  if (o.json) return array(items) + "\n";
-  return table({"endpoint", "scope", "ns", "app"}, rows);
+  return listing(o, items, {"endpoint", "scope", "ns", "app"}, rows);
 }
 
 std::string apps(const show_options& o, const snapshot& s) {
@@ -229,8 +231,7 @@ std::string apps(const show_options& o, const snapshot& s) {
     else
       rows.push_back({n(a.index), a.name, range, a.live ? "attached" : "detached", scope, n(a.ns)});
   }
-  if (o.json) return array(items) + "\n";
-  return table({"app", "name", "app workers", "status", "scope", "ns"}, rows);
+  return listing(o, items, {"app", "name", "app workers", "status", "scope", "ns"}, rows);
 }
 
 std::string ct(const show_options& o, const snapshot& s) {
@@ -266,8 +267,7 @@ std::string ct(const show_options& o, const snapshot& s) {
                           .raw("segments", array(segs))
                           .done());
   }
-  if (o.json) return array(items) + "\n";
-  return table({"context", "apps c->s", "segment", "used", "free", "fifos", "sessions c/s", "detached"}, rows);
+  return listing(o, items, {"context", "apps c->s", "segment", "used", "free", "fifos", "sessions c/s", "detached"}, rows);
 }
 
 }  // namespace
