@@ -2,12 +2,19 @@
 // thread, notifications to the worker only when the peer needs them.
 #include <actorstack/session.hpp>
 
+#include <algorithm>
+
 namespace actorstack {
 
 // Once the app closed a session, the session layer may free its fifos at
 // any moment: from then on the app's end never touches them again.
 result<std::size_t> session::read(std::span<std::byte> out) noexcept {
   if (closed_) return unexpected{errc::invalid_session, "session closed by the app"};
+  if (datagram_) {
+    auto d = recv_from(out);
+    if (!d) return unexpected{d.error()};
+    return d->length;
+  }
   auto n = rx_.dequeue(out);
   // The peer asked to hear when room frees up (its dequeue notification):
   // only then does a read cost a message.
@@ -29,10 +36,49 @@ std::size_t session::drop(std::size_t n) noexcept {
 
 result<std::size_t> session::write(std::span<const std::byte> data) noexcept {
   if (closed_) return unexpected{errc::invalid_session, "session closed by the app"};
+  if (datagram_) return send_to(endpoint{}, data);
   auto n = tx_.enqueue(data);
   // Coalescing: only the write that sets the fifo's event flag posts.
   if (n && *n > 0 && tx_.set_event() && control_ != nullptr) control_->post_tx(handle_);
   return n;
+}
+
+result<std::size_t> session::send_to(const endpoint& remote,
+                                     std::span<const std::byte> payload) noexcept {
+  if (closed_) return unexpected{errc::invalid_session, "session closed by the app"};
+  if (!datagram_) return unexpected{errc::invalid_argument, "not a datagram session"};
+  if (payload.size() > max_datagram_payload)
+    return unexpected{errc::invalid_argument, "datagram larger than max_datagram_payload"};
+  datagram_header h;
+  h.length = static_cast<std::uint32_t>(payload.size());
+  h.remote = remote.ip;
+  h.remote_port = remote.port;
+  const std::span<const std::byte> parts[] = {std::as_bytes(std::span{&h, 1}), payload};
+  auto n = tx_.enqueue_gather(parts);
+  if (!n) return unexpected{n.error()};
+  if (tx_.set_event() && control_ != nullptr) control_->post_tx(handle_);
+  return payload.size();
+}
+
+result<datagram_info> session::recv_from(std::span<std::byte> out) noexcept {
+  if (closed_) return unexpected{errc::invalid_session, "session closed by the app"};
+  if (!datagram_) return unexpected{errc::invalid_argument, "not a datagram session"};
+  datagram_header h;
+  auto got = rx_.peek(0, std::as_writable_bytes(std::span{&h, 1}));
+  if (!got) return unexpected{got.error()};
+  // The producer publishes header and payload together; anything less is
+  // not a datagram yet.
+  if (*got < datagram_header_size || rx_.max_dequeue() < datagram_header_size + h.length)
+    return unexpected{errc::fifo_empty, "no complete datagram"};
+  datagram_info info;
+  info.remote = endpoint{transport_proto::udp, h.remote, h.remote_port};
+  info.local = endpoint{transport_proto::udp, h.local, h.local_port};
+  info.length = std::min<std::size_t>(h.length, out.size());
+  info.truncated = info.length < h.length;
+  if (info.length > 0) (void)rx_.peek(datagram_header_size, out.first(info.length));
+  const std::size_t n = rx_.drop(datagram_header_size + h.length);
+  if (n > 0 && rx_.want_deq_ntf() != 0 && control_ != nullptr) control_->post_app_rx(handle_);
+  return info;
 }
 
 void session::notify_on_space() noexcept {

@@ -12,6 +12,13 @@ namespace actorstack {
 // The one place outside `session` that may change its handle.
 struct detail::session_access {
   static void rebind(session& s, session_handle h) noexcept { s.handle_ = h; }
+  // A network transport sets the rx fifo's flag when it enqueues and posts
+  // only then; the app clears it as it takes the notification, so the
+  // next datagram notifies again (cut-through coalesces on the writer's
+  // side instead).
+  static void rx_seen(session& s) noexcept {
+    if (s.datagram_) s.rx_.unset_event();
+  }
 };
 
 namespace {
@@ -61,7 +68,8 @@ struct app_session_table::impl {
       handler.on_connect_failed(n.opaque, n.err);
       return;
     }
-    auto s = std::make_unique<session>(n.handle, n.rx, n.tx, &control);
+    auto s = std::make_unique<session>(n.handle, n.rx, n.tx, &control,
+                                       n.proto == transport_proto::udp);
     auto* raw = s.get();
     sessions[n.handle.value()] = std::move(s);
     const bool ok = n.kind == notification::accept ? handler.on_accept(*raw)
@@ -71,6 +79,13 @@ struct app_session_table::impl {
     else
       control.answer_connected(n.handle, ok);
     if (!ok) sessions.erase(n.handle.value());
+  }
+
+  void listened(const app_notification& n, app_handler& handler) {
+    auto s = std::make_unique<session>(n.handle, n.rx, n.tx, &control, n.proto == transport_proto::udp);
+    auto* raw = s.get();
+    sessions[n.handle.value()] = std::move(s);
+    handler.on_listen(*raw);
   }
 
   void migrate(const app_notification& n, app_handler& handler) {
@@ -95,6 +110,7 @@ void app_session_table::deliver(const app_notification& n, app_handler& handler)
     case notification::connected: st.open(n, handler); return;
     case notification::segment_add: handler.on_segment_add(n.segment); return;
     case notification::segment_del: handler.on_segment_del(n.segment); return;
+    case notification::listened: st.listened(n, handler); return;
     default: break;
   }
   if ((n.kind == notification::rx || n.kind == notification::tx) && n.app_worker != st.ctx.index) {
@@ -110,7 +126,10 @@ void app_session_table::deliver(const app_notification& n, app_handler& handler)
     return;
   }
   switch (n.kind) {
-    case notification::rx: handler.on_rx(*s); break;
+    case notification::rx:
+      detail::session_access::rx_seen(*s);
+      handler.on_rx(*s);
+      break;
     case notification::tx: handler.on_tx(*s); break;
     case notification::close: handler.on_close(*s); break;
     case notification::reset: handler.on_reset(*s); break;
@@ -125,7 +144,8 @@ void app_session_table::deliver(const app_notification& n, app_handler& handler)
     case notification::accept:
     case notification::connected:
     case notification::segment_add:
-    case notification::segment_del: break;  // handled above
+    case notification::segment_del:
+    case notification::listened: break;  // handled above
   }
 }
 

@@ -1,10 +1,17 @@
 // The stack configuration (SPEC §8): key table, value parsing, INI and
 // command-line front ends, validation and the dump.
 //
-// Every key is described once, in `keys` below: its kind, its range and how
-// to read and write its field. The parsers, `validate`, `to_string` and
-// `config_keys` all walk that one table, so a new key cannot be parseable
-// yet missing from the dump (or the reverse).
+// Every key is described once, in `keys` below: its kind, its range (or,
+// for text, its check) and how to read and write its field. The parsers,
+// `validate`, `to_string` and `config_keys` all walk that one table, so a new
+// key cannot be parseable yet missing from the dump (or the reverse).
+//
+// Text values are carried verbatim (no quoting, no escapes). For the INI
+// round trip to be exact, no text value may contain whitespace or control
+// characters or start with '#' or ';' (`inert_problem`), and a comment starts
+// only at a '#' or ';' that begins the line or follows a blank
+// (`strip_comment`): "socket=/run/a#1" is a value, "4k # big" a value and a
+// comment.
 
 #include <actorstack/config.hpp>
 
@@ -39,11 +46,14 @@ enum class value_kind : std::uint8_t {
   length,   // entry count; takes k/M/G like a size, written plain (2048)
   scaled,   // byte size: decimal with optional k/M/G binary suffix
   boolean,  // true/false, on/off, yes/no, 1/0
+  text,     // a string taken verbatim, checked by `check_text`
 };
 
-// One configuration key. Every value is carried as uint64 while parsing and
-// checking; `set` narrows it only after the range check, so it never
-// truncates.
+// One configuration key. A numeric value (every kind but text) is carried
+// as uint64 while parsing and checking; `set` narrows it only after the
+// range check, so it never truncates. A text key has no range: `min`..
+// `power_of_two` and `get`/`set` are unused (0/false/null) and `get_text`/
+// `set_text` reach the field instead.
 struct key_spec {
   std::string_view key;
   value_kind kind;
@@ -54,6 +64,11 @@ struct key_spec {
   const char* max_why;  // why `max` is what it is, shown when exceeded
   std::uint64_t (*get)(const stack_config&);
   void (*set)(stack_config&, std::uint64_t);
+  const std::string& (*get_text)(const stack_config&);
+  void (*set_text)(stack_config&, std::string_view);
+  // Why a (blank-trimmed) text value is refused, or "" to accept it; null =
+  // free text. Runs after `inert_problem`, so it never sees whitespace.
+  std::string (*check_text)(std::string_view);
 };
 
 constexpr std::uint64_t kib = 1024;
@@ -65,13 +80,26 @@ constexpr std::uint64_t fifo_max = (std::uint64_t{1} << 31) - 1;
 constexpr std::uint64_t queue_min = 16;
 constexpr std::uint64_t queue_max = std::uint64_t{1} << 20;
 
+// The text checks of the [dataplane] keys (defined below the table).
+std::string ip_prefix_problem(std::string_view text);
+std::string gateway_problem(std::string_view text);
+std::string poll_mode_problem(std::string_view text);
+std::string lcores_problem(std::string_view text);
+
 // The fields are narrower than uint64; the range check guarantees the
 // value fits before `set` is called.
 #define ACTORSTACK_FIELD(field, type)                                            \
   [](const stack_config& c) -> std::uint64_t { return c.field; },                \
-      [](stack_config& c, std::uint64_t v) { c.field = static_cast<type>(v); }
+      [](stack_config& c, std::uint64_t v) { c.field = static_cast<type>(v); },  \
+      nullptr, nullptr, nullptr
 
-const std::array<key_spec, 12> keys{{
+// A std::string field, checked by `check` (null = free text).
+#define ACTORSTACK_TEXT_FIELD(field, check)                                      \
+  0, 0, false, false, nullptr, nullptr, nullptr,                                 \
+      [](const stack_config& c) -> const std::string& { return c.field; },       \
+      [](stack_config& c, std::string_view v) { c.field = v; }, check
+
+const std::array<key_spec, 19> keys{{
     {"session.workers", value_kind::count, 0, stack_config::max_workers, false, false,
      "session handles carry 8 bits of worker index",
      ACTORSTACK_FIELD(workers, std::uint32_t)},
@@ -93,6 +121,19 @@ const std::array<key_spec, 12> keys{{
      "fifo sizes are 31-bit", ACTORSTACK_FIELD(max_fifo_size, std::uint32_t)},
     {"session.segment-size", value_kind::scaled, mib, u64_max, false, false, nullptr,
      ACTORSTACK_FIELD(segment_size, std::uint64_t)},
+    // The EAL validates the vdev string itself; here it only has to survive
+    // the INI round trip.
+    {"dataplane.port", value_kind::text, ACTORSTACK_TEXT_FIELD(dataplane_port, nullptr)},
+    {"dataplane.ip", value_kind::text, ACTORSTACK_TEXT_FIELD(dataplane_ip, ip_prefix_problem)},
+    {"dataplane.gateway", value_kind::text,
+     ACTORSTACK_TEXT_FIELD(dataplane_gateway, gateway_problem)},
+    {"dataplane.cores", value_kind::count, 1, 64, false, false, nullptr,
+     ACTORSTACK_FIELD(dataplane_cores, std::uint32_t)},
+    {"dataplane.poll-mode", value_kind::text,
+     ACTORSTACK_TEXT_FIELD(dataplane_poll_mode, poll_mode_problem)},
+    {"dataplane.mbufs", value_kind::count, 1023, 1048575, false, false, nullptr,
+     ACTORSTACK_FIELD(dataplane_mbufs, std::uint32_t)},
+    {"dataplane.lcores", value_kind::text, ACTORSTACK_TEXT_FIELD(dataplane_lcores, lcores_problem)},
     {"inspect.port", value_kind::count, 0, 65535, true, false, "ports are 16-bit",
      ACTORSTACK_FIELD(inspect_port, std::uint16_t)},
     {"metrics.port", value_kind::count, 0, 65535, true, false, "ports are 16-bit",
@@ -100,6 +141,7 @@ const std::array<key_spec, 12> keys{{
 }};
 
 #undef ACTORSTACK_FIELD
+#undef ACTORSTACK_TEXT_FIELD
 
 const key_spec* find_key(std::string_view key) {
   for (const auto& k : keys)
@@ -181,12 +223,141 @@ std::string suggestion(std::string_view typed, const Candidates& candidates, Wra
   return out;
 }
 
+// 's' for messages. Control characters show as \xNN: a value with a
+// newline or NUL in it must not break (or, interned as a C string, cut) the
+// error text that reports it.
 std::string quoted(std::string_view s) {
   std::string out = "'";
-  out += s;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      constexpr const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[u >> 4];
+      out += hex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
   out += '\'';
   return out;
 }
+
+// ---- text values ---------------------------------------------------------
+
+// Why `text` cannot be a text value at all, or "": the INI form must read
+// back verbatim, so no whitespace (a blank would end the value at a comment
+// or be trimmed) and no leading comment character.
+std::string inert_problem(std::string_view text) {
+  for (char c : text) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f')
+      return "contains whitespace";
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "contains a control character";
+  }
+  if (!text.empty() && (text.front() == '#' || text.front() == ';'))
+    return "starts with '" + std::string(1, text.front()) + "', which INI text reads as a comment";
+  return {};
+}
+
+// Why `text` is refused as `k`'s value, or "".
+std::string text_problem(const key_spec& k, std::string_view text) {
+  if (auto why = inert_problem(text); !why.empty()) return why;
+  return k.check_text != nullptr ? k.check_text(text) : std::string{};
+}
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// A dotted quad ("10.0.0.2") as a host-order integer: four decimal parts
+// 0..255 without leading zeros (inet_pton's rule: "010" is not octal here
+// either). actorstack_config does not link actorstack_lookup, home of
+// ip_address::parse, so this small parser stands in for it.
+std::optional<std::uint32_t> parse_ipv4(std::string_view s) {
+  std::uint32_t addr = 0;
+  for (int part = 0; part < 4; ++part) {
+    if (part > 0) {
+      if (s.empty() || s.front() != '.') return std::nullopt;
+      s.remove_prefix(1);
+    }
+    std::size_t n = 0;
+    std::uint32_t v = 0;
+    while (n < s.size() && n < 4 && is_digit(s[n])) v = v * 10 + static_cast<std::uint32_t>(s[n++] - '0');
+    if (n == 0 || n > 3 || v > 255 || (n > 1 && s.front() == '0')) return std::nullopt;
+    addr = (addr << 8) | v;
+    s.remove_prefix(n);
+  }
+  if (!s.empty()) return std::nullopt;
+  return addr;
+}
+
+std::string format_ipv4(std::uint32_t a) {
+  return std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 0xff) + "." +
+         std::to_string((a >> 8) & 0xff) + "." + std::to_string(a & 0xff);
+}
+
+std::uint32_t prefix_mask(unsigned prefix) {
+  return prefix == 0 ? 0 : ~std::uint32_t{0} << (32 - prefix);
+}
+
+constexpr const char* ipv6_refusal =
+    "is IPv6, which is not supported yet (use an IPv4 address)";
+
+// Splits "A.B.C.D/N" (N 1..32). Returns why it is not one, or "".
+std::string parse_ip_prefix(std::string_view text, std::uint32_t& addr, unsigned& prefix) {
+  if (text.find(':') != std::string_view::npos) return ipv6_refusal;
+  const std::size_t slash = text.find('/');
+  if (slash == std::string_view::npos)
+    return "has no prefix length (write address/prefix, like 10.0.0.2/24)";
+  const std::string_view addr_text = text.substr(0, slash);
+  const std::string_view prefix_text = text.substr(slash + 1);
+  const auto a = parse_ipv4(addr_text);
+  if (!a) return "has a bad IPv4 address " + quoted(addr_text) + " (use a dotted quad like 10.0.0.2)";
+  unsigned p = 0;
+  const char* first = prefix_text.data();
+  const char* last = first + prefix_text.size();
+  const auto [ptr, ec] = std::from_chars(first, last, p);
+  if (prefix_text.empty() || ec != std::errc{} || ptr != last ||
+      (prefix_text.size() > 1 && prefix_text.front() == '0'))
+    return "has a bad prefix length " + quoted(prefix_text) + " (use 1..32)";
+  if (p < 1 || p > 32) return "has prefix length " + std::to_string(p) + ", outside 1..32";
+  addr = *a;
+  prefix = p;
+  return {};
+}
+
+std::string ip_prefix_problem(std::string_view text) {
+  if (text.empty()) return {};  // no data plane address
+  std::uint32_t addr = 0;
+  unsigned prefix = 0;
+  return parse_ip_prefix(text, addr, prefix);
+}
+
+std::string gateway_problem(std::string_view text) {
+  if (text.empty()) return {};  // on-link destinations only
+  if (text.find(':') != std::string_view::npos) return ipv6_refusal;
+  if (text.find('/') != std::string_view::npos)
+    return "is not an IPv4 address (a gateway has no prefix length)";
+  if (!parse_ipv4(text)) return "is not an IPv4 address (use a dotted quad like 10.0.0.1)";
+  return {};
+}
+
+std::string poll_mode_problem(std::string_view text) {
+  if (text == "adaptive" || text == "busy") return {};
+  return "is not a poll mode (use adaptive or busy, in lower case)";
+}
+
+// The EAL's --lcores syntax is numbers, ranges (a-b), groups ((a,b)) and
+// '@' placements; anything else is a typo the EAL would only report at
+// start-up, far from the config.
+std::string lcores_problem(std::string_view text) {
+  for (char c : text) {
+    if (!is_digit(c) && c != ',' && c != '-' && c != '@' && c != '(' && c != ')')
+      return "has " + quoted(std::string_view{&c, 1}) +
+             ", which an EAL --lcores value does not use (digits, ',', '-', '@', '(' and ')')";
+  }
+  return {};
+}
+
+// ---- sections, errors, values --------------------------------------------
 
 std::vector<std::string_view> sections() {
   std::vector<std::string_view> out;
@@ -291,6 +462,12 @@ std::optional<std::string> parse_value(const key_spec& k, std::string_view text,
 // "key: 'value' why".
 result<void> apply(stack_config& cfg, const key_spec& k, std::string_view value) {
   value = trim(value);
+  if (k.kind == value_kind::text) {
+    if (auto why = text_problem(k, value); !why.empty())
+      return bad(std::string{k.key} + ": " + quoted(value) + " " + why);
+    k.set_text(cfg, value);
+    return {};
+  }
   std::uint64_t v = 0;
   if (auto why = parse_value(k, value, v)) return bad(std::string{k.key} + ": " + quoted(value) + " " + *why);
   if (auto why = range_problem(k, v); !why.empty())
@@ -303,9 +480,25 @@ unexpected prefixed(std::string_view where, const result<void>& r) {
   return bad(std::string{where} + ": " + r.error().detail);
 }
 
+// `k`'s value in `cfg` as to_string writes it.
+std::string current_text(const key_spec& k, const stack_config& cfg) {
+  return k.kind == value_kind::text ? k.get_text(cfg) : format_value(k, k.get(cfg));
+}
+
 std::string value_text(const stack_config& cfg, std::string_view key) {
-  const key_spec* k = find_key(key);
-  return quoted(format_value(*k, k->get(cfg)));
+  return quoted(current_text(*find_key(key), cfg));
+}
+
+// `line` without its comment. A comment starts at a '#' or ';' that begins
+// the line or follows a blank; elsewhere the character is part of a value
+// ("socket=/run/a#1"). Text values have no blanks and never start with '#'
+// or ';', so to_string's `name = value` lines always read back whole.
+std::string_view strip_comment(std::string_view line) {
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    if ((line[i] == '#' || line[i] == ';') && (i == 0 || is_blank(line[i - 1])))
+      return line.substr(0, i);
+  }
+  return line;
 }
 
 }  // namespace
@@ -318,6 +511,12 @@ result<void> set_config_value(stack_config& cfg, std::string_view key, std::stri
 
 result<void> validate(const stack_config& cfg) {
   for (const auto& k : keys) {
+    if (k.kind == value_kind::text) {
+      const std::string& text = k.get_text(cfg);
+      if (auto why = text_problem(k, text); !why.empty())
+        return bad(std::string{k.key} + ": " + quoted(text) + " " + why);
+      continue;
+    }
     const std::uint64_t v = k.get(cfg);
     if (auto why = range_problem(k, v); !why.empty())
       return bad(std::string{k.key} + ": " + quoted(format_value(k, v)) + " " + why);
@@ -354,6 +553,28 @@ result<void> validate(const stack_config& cfg) {
                  std::to_string(io_event_bytes) + " + ctrl-queue-length x " +
                  std::to_string(ctrl_event_bytes) + ")");
   }
+  // The fields are well-formed by now; what is left is how they fit.
+  if (!cfg.dataplane_port.empty() && cfg.dataplane_ip.empty())
+    return bad("dataplane.port is set but dataplane.ip is empty (the port needs an address, "
+               "like 10.0.0.2/24)");
+  if (!cfg.dataplane_gateway.empty()) {
+    if (cfg.dataplane_ip.empty())
+      return bad("dataplane.gateway is set but dataplane.ip is empty (a gateway must be on "
+                 "the port's prefix)");
+    std::uint32_t addr = 0;
+    unsigned prefix = 0;
+    (void)parse_ip_prefix(cfg.dataplane_ip, addr, prefix);
+    const std::uint32_t gateway = *parse_ipv4(cfg.dataplane_gateway);
+    const std::uint32_t mask = prefix_mask(prefix);
+    if ((gateway & mask) != (addr & mask))
+      return bad("dataplane.gateway: gateway " + cfg.dataplane_gateway + " is not on " +
+                 format_ipv4(addr & mask) + "/" + std::to_string(prefix) +
+                 ", the prefix of dataplane.ip " + quoted(cfg.dataplane_ip) +
+                 " (a next hop must be on-link)");
+    if (gateway == addr)
+      return bad("dataplane.gateway: gateway " + cfg.dataplane_gateway +
+                 " is the port's own address (dataplane.ip " + quoted(cfg.dataplane_ip) + ")");
+  }
   return {};
 }
 
@@ -371,8 +592,7 @@ result<stack_config> parse_config(std::string_view text) {
     pos = eol + 1;
     const std::string where = "line " + std::to_string(line_no);
 
-    // Values never contain '#' or ';', so a comment may start anywhere.
-    line = trim(line.substr(0, line.find_first_of("#;")));
+    line = trim(strip_comment(line));
     if (line.empty()) continue;
 
     if (line.front() == '[') {
@@ -456,9 +676,10 @@ std::string to_string(const stack_config& cfg) {
       out += section;
       out += "]\n";
     }
+    const std::string value = current_text(k, cfg);
     out += name_of(k.key);
-    out += " = ";
-    out += format_value(k, k.get(cfg));
+    out += value.empty() ? " =" : " = ";  // an empty text value: no trailing blank
+    out += value;
     out += '\n';
   }
   return out;

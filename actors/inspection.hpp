@@ -30,13 +30,16 @@ struct worker_stats {
   std::uint64_t connects = 0;
   std::uint64_t refusals = 0;
   std::uint64_t dropped_notifications = 0;  ///< app worker unknown at delivery
+  std::uint64_t udp_connections = 0;  ///< udp listeners and 5-tuples this worker installed
+  std::uint64_t udp_segments = 0;     ///< per-app segments holding udp fifos
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_stats& x) {
   return f(caf::meta::type_name("worker_stats"), x.worker, x.sessions, x.ct_connections,
            x.half_opens, x.pending_ctrl, x.pending_io, x.ctrl_events, x.io_events,
-           x.stale_events, x.accepts, x.connects, x.refusals, x.dropped_notifications);
+           x.stale_events, x.accepts, x.connects, x.refusals, x.dropped_notifications,
+           x.udp_connections, x.udp_segments);
 }
 
 /// One session as `show sessions` lists it (SPEC 6 format strings).

@@ -29,6 +29,7 @@ class actor_notifier final : public session_layer::app_notifier {
 
   void accept(const wsession& s) override {
     app_notification n = base(notification::accept, s);
+    n.proto = s.proto;
     n.other = s.listener;
     n.rx = s.rx;
     n.tx = s.tx;
@@ -44,6 +45,7 @@ class actor_notifier final : public session_layer::app_notifier {
     n.opaque = opaque;
     n.err = err;
     if (s != nullptr) {
+      n.proto = s->proto;
       n.handle = s->handle;
       n.rx = s->rx;
       n.tx = s->tx;
@@ -60,6 +62,20 @@ class actor_notifier final : public session_layer::app_notifier {
                                 ? notification::cleanup_session
                                 : notification::cleanup_transport,
                             s));
+  }
+  void listened(const wsession& s) override {
+    app_notification n = base(notification::listened, s);
+    n.proto = s.proto;
+    n.rx = s.rx;
+    n.tx = s.tx;
+    send(s.app_worker, n);
+  }
+  void segment_added(std::uint32_t app_worker, const segment_info& seg) override {
+    app_notification n;
+    n.kind = notification::segment_add;
+    n.app_worker = app_worker;
+    n.segment = seg;
+    send(app_worker, n);
   }
   void migrate(const wsession& s, session_handle new_handle) override {
     app_notification n = base(notification::migrate, s);
@@ -163,11 +179,17 @@ class no_lookup final : public session_layer::session_lookup {
   void add(const wsession&) override {}
   void del(const wsession&) override {}
 };
-class single_transport final : public session_layer::transport_registry {
+class worker_transports final : public session_layer::transport_registry {
  public:
   session_layer::transport* ct = nullptr;
+  session_layer::transport* udp = nullptr;  // null without a data plane
   session_layer::transport* find(transport_proto p) noexcept override {
-    return p == transport_proto::ct ? ct : nullptr;
+    switch (p) {
+      case transport_proto::ct: return ct;
+      case transport_proto::udp: return udp;
+      case transport_proto::tcp: return nullptr;
+    }
+    return nullptr;
   }
 };
 
@@ -181,9 +203,10 @@ struct session_worker_actor_state {
   std::unique_ptr<actor_ct_sink> sink;
   no_fifos fifos;
   no_lookup lookup;
-  single_transport transports;
+  worker_transports transports;
   std::unique_ptr<session_layer::session_worker_state> sessions;
   std::unique_ptr<ct::ct_worker> ct;
+  std::unique_ptr<udp::udp_transport> udp;  // with a data plane only
   ct::ct_half_opens half_opens;                                 // first worker only
   std::vector<caf::actor> workers;                              // first worker only
   std::vector<std::vector<ct::pending_connect>> outgoing;       // per destination
@@ -191,6 +214,7 @@ struct session_worker_actor_state {
 
   bool has_work() const {
     return sessions->has_events() || sessions->pending_rx_notifications() > 0 ||
+           (udp && udp->has_deferred()) ||
            ct->pending_cleanups() > 0 || ct->queued_connects() > 0 ||
            std::any_of(outgoing.begin(), outgoing.end(), [](auto& v) { return !v.empty(); });
   }
@@ -249,6 +273,7 @@ void run(stateful_self self) {
               schedule(self);
             });
   }
+  if (st.udp) st.udp->flush_commands();
   for (std::uint32_t index : st.sink->reusable_here) st.half_opens.mark_reusable(index);
   st.sink->reusable_here.clear();
   st.sessions->flush_enqueue_events();
@@ -265,6 +290,10 @@ worker_stats stats_of(session_worker_actor_state& s) {
   out.worker = s.cfg.index;
   out.sessions = s.sessions->pool().live();
   out.ct_connections = s.ct->connections();
+  if (s.udp) {
+    out.udp_connections = s.udp->connections();
+    out.udp_segments = s.udp->counters().segments;
+  }
   out.half_opens = s.half_opens.live();
   out.pending_ctrl = s.sessions->pending_ctrl();
   out.pending_io = s.sessions->pending_io();
@@ -295,6 +324,11 @@ session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker
                        st.apps.get(), &st.fifos, &st.transports, &st.lookup});
     st.ct = std::make_unique<ct::ct_worker>(*st.sessions, *st.sink);
     st.transports.ct = st.ct.get();
+    if (cfg.dp_commands != nullptr && cfg.dp_events != nullptr) {
+      st.udp = std::make_unique<udp::udp_transport>(*st.sessions, *st.apps, *cfg.dp_commands,
+                                                    *cfg.dp_events, cfg.udp);
+      st.transports.udp = st.udp.get();
+    }
     auto after = [self] { schedule(self); };
     return {
         [=](close_atom, session_handle h) {
@@ -361,6 +395,7 @@ session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker
           // The app worker is gone or going: its sessions are reset here,
           // whether or not it is still alive to do it itself.
           self->state.apps->remove(index);
+          if (self->state.udp) self->state.udp->app_worker_gone(index);
           if (auto n = self->state.sessions->app_worker_gone(index); n > 0)
             log_line("worker " + std::to_string(self->state.cfg.index) + ": reset " +
                      std::to_string(n) + " session(s) of app worker " + std::to_string(index));
@@ -368,6 +403,27 @@ session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker
         },
         [=](std::vector<caf::actor>& workers) { self->state.workers = std::move(workers); },
         [=](run_atom) { run(self); },
+        [=](dataplane_atom) {
+          // The core's events: rx and tx-space notifications are batched
+          // into this worker's lists and flushed by run().
+          auto& s = self->state;
+          if (!s.udp) return;
+          if (s.udp->drain_events()) self->send(self, dataplane_atom_v);
+          after();
+        },
+        [=](net_connect_atom, std::uint32_t app_worker, const endpoint& remote, std::uint64_t opaque) {
+          auto& s = self->state;
+          session_layer::transport* tp = s.transports.find(remote.proto);
+          if (tp == nullptr) {
+            s.sessions->connect_failed(app_worker, opaque, errc::not_supported);
+            return;
+          }
+          session_layer::connect_args args{remote, app_worker, opaque};
+          // alloc failures were told to the app by the session layer.
+          if (auto r = tp->connect(args); !r && r.error().code != errc::alloc)
+            s.sessions->connect_failed(app_worker, opaque, r.error().code);
+          after();
+        },
         [=](listen_atom, std::uint32_t app_worker, const endpoint& ep) -> caf::result<session_handle> {
           auto h = self->state.sessions->listen(app_worker, ep);
           if (!h) return caf::make_error(caf::sec::invalid_argument, h.error().message());
@@ -388,6 +444,8 @@ session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker
             if (x.proto == transport_proto::ct)
               row.text = x.state == session_state::listening ? s.ct->format_listener(x.connection, w)
                                                              : s.ct->format(x.connection, w);
+            else if (x.proto == transport_proto::udp && s.udp)
+              row.text = s.udp->format(x.connection, w);
             if (row.text.empty())  // a session whose transport is gone
               row.text = "[" + std::to_string(w) + ":" + std::to_string(x.handle.index()) + "][" +
                          row.transport + "] -";

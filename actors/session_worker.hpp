@@ -9,6 +9,7 @@
 /// bounded amount per run, so other messages interleave.
 
 #include "actors/ct/ct_transport.hpp"
+#include "actors/udp/udp_transport.hpp"
 #include "actors/inspection.hpp"
 
 #include <actorstack/app_worker.hpp>
@@ -59,6 +60,8 @@ using session_worker_actor = caf::typed_actor<
     caf::reacts_to<detach_atom, std::uint32_t>,           // app worker gone
     caf::reacts_to<std::vector<caf::actor>>,              // all workers (first worker)
     caf::reacts_to<run_atom>,                             // the doorbell
+    caf::reacts_to<dataplane_atom>,                       // the data plane's doorbell: events
+    caf::reacts_to<net_connect_atom, std::uint32_t, endpoint, std::uint64_t>,  // udp connect
     caf::replies_to<listen_atom, std::uint32_t, endpoint>::with<session_handle>,
     caf::replies_to<stats_atom>::with<worker_stats>,
     caf::replies_to<sessions_atom>::with<worker_report>>;
@@ -69,6 +72,10 @@ struct session_worker_config {
   std::uint32_t tx_fifo_size = 64 * 1024;
   ct_fifo_actor ct_fifos;                  ///< carves ct pairs
   caf::actor first_worker;                 ///< invalid for the first worker itself
+  /// The data plane's channels to core 0 (both null: no data plane).
+  dataplane::channel<dataplane::command>* dp_commands = nullptr;
+  dataplane::channel<dataplane::event>* dp_events = nullptr;
+  udp::udp_worker_config udp;
 };
 
 session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker_config cfg);

@@ -9,6 +9,7 @@
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
 #include "actors/stack_root.hpp"
+#include "dataplane/dataplane.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -151,10 +152,61 @@ struct owned_system {
   std::unique_ptr<caf::actor_system> sys;
 };
 
+// The data plane rings a worker by sending it one message.
+class actor_doorbell final : public dataplane::doorbell {
+ public:
+  explicit actor_doorbell(caf::actor worker) : worker_(std::move(worker)) {}
+  void ring() noexcept override { caf::anon_send(worker_, dataplane_atom_v); }
+
+ private:
+  caf::actor worker_;
+};
+
+// "10.0.0.2/24" -> address and prefix (validate() checked the form).
+result<dataplane::interface_address> interface_of(const stack_config& cfg) {
+  dataplane::interface_address a;
+  const std::string& text = cfg.dataplane_ip;
+  const auto slash = text.find('/');
+  auto ip = ip_address::parse(std::string_view{text}.substr(0, slash));
+  if (!ip || !ip->is_v4() || slash == std::string::npos)
+    return unexpected{errc::bad_config, intern("dataplane.ip: '" + text + "' is not ADDR/PREFIX")};
+  a.ip = ip->v4_host_order();
+  a.prefix_len = static_cast<unsigned>(std::stoul(text.substr(slash + 1)));
+  if (!cfg.dataplane_gateway.empty()) {
+    auto gw = ip_address::parse(cfg.dataplane_gateway);
+    if (!gw || !gw->is_v4())
+      return unexpected{errc::bad_config, intern("dataplane.gateway: '" + cfg.dataplane_gateway + "'")};
+    a.gateway = gw->v4_host_order();
+  }
+  return a;
+}
+
+// The data plane the config asks for (none when dataplane.port is empty).
+result<std::unique_ptr<dataplane::dataplane>> make_dataplane(const stack_config& cfg) {
+  if (cfg.dataplane_port.empty()) return std::unique_ptr<dataplane::dataplane>{};
+  auto addr = interface_of(cfg);
+  if (!addr) return unexpected{addr.error()};
+  dataplane::dataplane_config dc;
+  dc.vdevs = {cfg.dataplane_port};
+  dc.address = *addr;
+  dc.cores = cfg.dataplane_cores;
+  dc.mode = cfg.dataplane_poll_mode == "busy" ? dataplane::poll_mode::busy : dataplane::poll_mode::adaptive;
+  dc.mbufs = cfg.dataplane_mbufs;
+  dc.lcores = cfg.dataplane_lcores;
+  return dataplane::dataplane::create(dc, effective_workers(cfg));
+}
+
+std::string mac_text(const dataplane::mac_address& m) {
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+  return buf;
+}
+
 class stack_impl final : public stack {
  public:
-  stack_impl(caf::actor_system& sys, const stack_config& cfg, std::unique_ptr<owned_system> owned)
-      : owned_(std::move(owned)), sys_(sys), cfg_(cfg) {
+  stack_impl(caf::actor_system& sys, const stack_config& cfg, std::unique_ptr<owned_system> owned,
+             std::unique_ptr<dataplane::dataplane> dp = nullptr)
+      : owned_(std::move(owned)), sys_(sys), cfg_(cfg), dp_(std::move(dp)) {
     n_workers_ = effective_workers(cfg);
     stack_root_config rc;
     rc.cfg = cfg;
@@ -170,7 +222,22 @@ class stack_impl final : public stack {
       wc.tx_fifo_size = cfg.tx_fifo_size;
       wc.ct_fifos = caf::actor_cast<ct_fifo_actor>(root_);
       if (i > 0) wc.first_worker = caf::actor_cast<caf::actor>(workers[0]);
+      if (dp_) {
+        wc.dp_commands = &dp_->commands(i, 0);
+        wc.dp_events = &dp_->events(i, 0);
+        wc.udp.worker = i;
+        wc.udp.workers = n_workers_;
+        wc.udp.local_ip = dp_->address().ip;
+        wc.udp.rx_fifo_size = cfg.rx_fifo_size;
+        wc.udp.tx_fifo_size = cfg.tx_fifo_size;
+        wc.udp.max_fifo_size = cfg.max_fifo_size;
+        wc.udp.segment_size = cfg.segment_size;
+      }
       workers.push_back(spawn_session_worker(sys_, wc));
+      if (dp_) {
+        bells_.push_back(std::make_unique<actor_doorbell>(caf::actor_cast<caf::actor>(workers.back())));
+        dp_->set_doorbell(i, bells_.back().get());
+      }
       track(workers.back(), actor_role::session_worker, i, "worker " + std::to_string(i));
     }
     std::vector<caf::actor> untyped;
@@ -181,6 +248,40 @@ class stack_impl final : public stack {
   }
 
   ~stack_impl() override { (void)stop(std::chrono::seconds(5)); }
+
+  /// Starts the data-plane cores (the workers exist and have their doorbells).
+  result<void> start_dataplane() { return dp_ ? dp_->launch() : result<void>{}; }
+
+  std::vector<dataplane_core_stats> dataplane_stats() const override {
+    std::vector<dataplane_core_stats> out;
+    if (!dp_ || !dp_->running()) return out;
+    const auto& a = dp_->address();
+    for (unsigned c = 0; c < dp_->cores(); ++c) {
+      const auto x = dp_->counters(c);
+      dataplane_core_stats d;
+      d.core = c;
+      d.port = dp_->device().device();
+      d.mac = mac_text(dp_->device().mac());
+      d.address = ip_address::v4(a.ip).to_string() + "/" + std::to_string(a.prefix_len);
+      d.connections = dp_->connections(c);
+      d.rx_packets = x.rx_packets;
+      d.rx_bytes = x.rx_bytes;
+      d.tx_packets = x.tx_packets;
+      d.tx_bytes = x.tx_bytes;
+      d.arp_replies = x.arp_replies_sent;
+      d.arp_requests = x.arp_requests_sent;
+      d.icmp_echo_replies = x.icmp_echo_replies;
+      d.udp_rx_datagrams = x.udp_rx_datagrams;
+      d.udp_tx_datagrams = x.udp_tx_datagrams;
+      d.busy_polls = x.busy_polls;
+      d.idle_polls = x.idle_polls;
+      d.events_lost = x.events_lost;
+      for (std::size_t r = 0; r < dataplane::drop_reason_count; ++r)
+        d.drops[std::string{dataplane::to_string(static_cast<dataplane::drop_reason>(r))}] = x.drops[r];
+      out.push_back(std::move(d));
+    }
+    return out;
+  }
 
   std::vector<std::string> stop(std::chrono::milliseconds bound) override {
     if (stopped_) return {};
@@ -207,6 +308,9 @@ class stack_impl final : public stack {
       // ~actor_system (it must not touch its sessions after the stop).
       for (auto phase : {std::vector{actor_role::app_worker, actor_role::service},
                          std::vector{actor_role::session_worker}, std::vector{actor_role::root}}) {
+        // The data plane writes session fifos: it stops before the
+        // session workers that own them go (and with them the segments).
+        if (phase.front() == actor_role::session_worker && dp_) dp_->stop();
         const auto deadline = std::chrono::steady_clock::now() + budgets[phase_no++];
         std::unordered_map<caf::actor_addr, const tracked*> alive;
         for (const auto& t : actors_) {
@@ -359,6 +463,8 @@ class stack_impl final : public stack {
   std::shared_ptr<metrics::stack_collector> collector_;
   std::unique_ptr<prometheus::Exposer> exposer_;  // scrapes ask the inspector
   std::vector<tracked> actors_;
+  std::vector<std::unique_ptr<actor_doorbell>> bells_;  // outlive the data plane's cores
+  std::unique_ptr<dataplane::dataplane> dp_;             // stopped before the workers go
   bool stopped_ = false;
   std::shared_ptr<std::atomic<bool>> running_ = std::make_shared<std::atomic<bool>>(true);
 };
@@ -374,7 +480,11 @@ result<std::unique_ptr<application>> attach_actors(stack& st, const app_options&
 
 result<std::unique_ptr<stack>> stack::create(caf::actor_system& sys, const stack_config& cfg) {
   if (auto v = validate(cfg); !v) return unexpected{v.error()};
-  return std::unique_ptr<stack>{new stack_impl(sys, cfg, nullptr)};
+  auto dp = make_dataplane(cfg);
+  if (!dp) return unexpected{dp.error()};
+  auto impl = std::make_unique<stack_impl>(sys, cfg, nullptr, std::move(*dp));
+  if (auto r = impl->start_dataplane(); !r) return unexpected{r.error()};
+  return std::unique_ptr<stack>{std::move(impl)};
 }
 
 result<std::unique_ptr<stack>> stack::create(const stack_config& cfg) {
@@ -387,7 +497,13 @@ result<std::unique_ptr<stack>> stack::create(const stack_config& cfg) {
   owned->cfg.load<caf::io::middleman>();
   owned->sys = std::make_unique<caf::actor_system>(owned->cfg);
   auto& ref = *owned->sys;
-  return std::unique_ptr<stack>{new stack_impl(ref, cfg, std::move(owned))};
+  // After the actor system: EAL pins the calling thread, and threads
+  // started later would inherit the pin (dataplane/eal.hpp).
+  auto dp = make_dataplane(cfg);
+  if (!dp) return unexpected{dp.error()};
+  auto impl = std::make_unique<stack_impl>(ref, cfg, std::move(owned), std::move(*dp));
+  if (auto r = impl->start_dataplane(); !r) return unexpected{r.error()};
+  return std::unique_ptr<stack>{std::move(impl)};
 }
 
 }  // namespace actorstack

@@ -32,6 +32,7 @@ struct stack_root_state {
   std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint32_t>, std::uint32_t> context_of;
   std::vector<ct_fifo_actor> contexts;
   std::uint64_t listeners = 0;
+  std::uint32_t next_net_worker = 0;  // round robin for network connects
   inspector_actor inspector;  // told about every context spawned here
 };
 
@@ -180,6 +181,32 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
               auto& st = self->state;
               if (req.app >= st.apps.size()) return caf::make_error(caf::sec::invalid_argument, "no such app");
               const auto& opts = st.apps[req.app].opts;
+              // UDP goes to the network (the data plane): there is no
+              // datagram cut-through, so the local tables are not asked.
+              if (req.remote.proto == transport_proto::udp) {
+                const errc why = !opts.global_scope             ? errc::scope
+                                 : st.cfg.cfg.dataplane_port.empty() ? errc::not_supported
+                                                                     : errc::none;
+                if (why == errc::none) {
+                  const auto w = st.next_net_worker++ % static_cast<std::uint32_t>(st.workers.size());
+                  self->send(st.workers[w], net_connect_atom_v, req.app_worker, req.remote, req.opaque);
+                  return true;
+                }
+                const char* detail = why == errc::scope ? "application lacks global scope for udp"
+                                                        : "this stack has no data plane (dataplane.port)";
+                if (!req.report_to_app) return to_caf(error{why, 0, detail});
+                const auto& rec = st.apps[req.app];
+                const std::uint32_t i = req.app_worker - rec.first_worker;
+                if (i < rec.workers.size()) {
+                  app_notification n;
+                  n.kind = notification::connected;
+                  n.app_worker = req.app_worker;
+                  n.opaque = req.opaque;
+                  n.err = why;
+                  self->send(rec.workers[i], notify_atom_v, n);
+                }
+                return true;
+              }
               auto target = st.tables.resolve_connect(opts.ns, req.app,
                                                       {opts.local_scope, opts.global_scope}, req.remote);
               if (!target && req.report_to_app) {
@@ -282,6 +309,8 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
                     .then([=](const worker_stats& s) mutable {
                       acc->sessions += s.sessions;
                       acc->ct_connections += s.ct_connections;
+                      acc->udp_connections += s.udp_connections;
+                      acc->udp_segments += s.udp_segments;
                       acc->half_opens += s.half_opens;
                       acc->accepts += s.accepts;
                       acc->connects += s.connects;

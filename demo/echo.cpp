@@ -6,12 +6,22 @@
 //   actorstack-echo [--uri ct://IP/PORT] [--clients N] [--bytes B] [--fifo-size S]
 //                   [--workers W] [--verify|--no-verify] [--json]
 //                   [--inspect-port P] [--metrics-port Q] [--hold SECONDS]
+//   actorstack-echo --uri udp://IP/PORT --role server|client --port VDEV --ip ADDR/PREFIX
+//                   [--gateway IP] [--datagram-size B] [--window N] [--poll-mode busy|adaptive]
+//                   [--lcores L] [--clients N] [--bytes B] [--verify] [--json]
+//
+// Over udp:// the data plane (DPDK) carries the datagrams: the server
+// echoes until SIGINT/SIGTERM, then prints its counters; the client sends
+// --bytes per client in datagrams, verifies every echoed byte and reports
+// loss (see udp_echo.cpp).
 //
 // --inspect-port publishes the stack's inspector for actorstack-ctl on
 // 127.0.0.1:P (0: any free port; the port is printed on stderr).
 // --metrics-port serves Prometheus metrics on 127.0.0.1:Q/metrics.
 // --hold keeps the verified client sessions open for that long (or until
 // SIGINT/SIGTERM) so they can be inspected, then detaches the clients.
+
+#include "demo/echo_options.hpp"
 
 #include <actorstack/stack.hpp>
 
@@ -33,28 +43,12 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-struct options {
-  std::string uri = "ct://127.0.0.1/1234";
-  std::uint32_t clients = 1;
-  std::uint64_t bytes = 64ull << 20;
-  std::uint32_t fifo_size = 1u << 20;
-  std::uint32_t workers = 0;
-  bool verify = true;
-  bool json = false;
-  int inspect_port = -1;  // -1: not published
-  int metrics_port = -1;  // -1: not served
-  std::uint32_t hold_s = 0;
-};
+using echo::options;
+using echo::pattern;
 
 // SIGINT/SIGTERM end a --hold early.
 std::atomic<bool> interrupted{false};
 extern "C" void on_signal(int) { interrupted.store(true); }
-
-// The byte at stream position `pos` of client `c`: cheap, position- and
-// client-dependent, so misplaced or cross-wired bytes are caught.
-inline std::byte pattern(std::uint64_t c, std::uint64_t pos) {
-  return static_cast<std::byte>((pos * 2654435761u + c * 40503u) >> 13);
-}
 
 struct shared_state {
   options opt;
@@ -186,7 +180,10 @@ int usage(const char* why) {
   std::fprintf(stderr,
                "actorstack-echo: %s\nusage: actorstack-echo [--uri ct://IP/PORT] [--clients N] "
                "[--bytes B] [--fifo-size S] [--workers W] [--verify|--no-verify] [--json]\n"
-               "                       [--inspect-port P] [--metrics-port Q] [--hold SECONDS]\n",
+               "                       [--inspect-port P] [--metrics-port Q] [--hold SECONDS]\n"
+               "       actorstack-echo --uri udp://IP/PORT --role server|client --port VDEV --ip ADDR/PREFIX\n"
+               "                       [--gateway IP] [--datagram-size B] [--window N]\n"
+               "                       [--poll-mode busy|adaptive] [--lcores L] [--clients N] [--bytes B] [--json]\n",
                why);
   return 2;
 }
@@ -221,12 +218,27 @@ int main(int argc, char** argv) {
       opt.metrics_port = static_cast<int>(port);
     }
     else if (a == "--hold") { if (!value(opt.hold_s)) return usage("--hold needs seconds"); }
+    else if (a == "--role" && i + 1 < argc) opt.role = argv[++i];
+    else if (a == "--port" && i + 1 < argc) opt.port = argv[++i];
+    else if (a == "--ip" && i + 1 < argc) opt.ip = argv[++i];
+    else if (a == "--gateway" && i + 1 < argc) opt.gateway = argv[++i];
+    else if (a == "--poll-mode" && i + 1 < argc) opt.poll_mode = argv[++i];
+    else if (a == "--lcores" && i + 1 < argc) opt.lcores = argv[++i];
+    else if (a == "--datagram-size") {
+      if (!value(opt.datagram_size) || opt.datagram_size < 16 || opt.datagram_size > max_datagram_payload)
+        return usage("--datagram-size needs 16 .. 1472 bytes");
+    }
+    else if (a == "--window") { if (!value(opt.window) || opt.window == 0) return usage("--window needs a positive number"); }
     else return usage(("unknown option " + a).c_str());
   }
   auto ep = parse_uri(opt.uri);
   if (!ep) return usage(ep.error().message().c_str());
-  if (ep->proto != transport_proto::ct)
-    return usage("only ct:// is available in this build (udp arrives with the data plane)");
+  if (ep->proto == transport_proto::udp) {
+    if (opt.role != "server" && opt.role != "client") return usage("udp:// needs --role server or --role client");
+    if (opt.port.empty() || opt.ip.empty()) return usage("udp:// needs --port VDEV and --ip ADDR/PREFIX");
+    return echo::run_udp(opt, *ep);
+  }
+  if (ep->proto != transport_proto::ct) return usage("the echo demo speaks ct:// and udp://");
 
   stack_config cfg;
   cfg.workers = opt.workers;

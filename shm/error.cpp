@@ -39,6 +39,8 @@ std::string_view to_string(errc code) noexcept {
     case errc::no_such_app: return "no_such_app";
     case errc::not_supported: return "not_supported";
     case errc::timeout: return "timeout";
+    case errc::already_initialized: return "already_initialized";
+    case errc::dataplane: return "dataplane";
   }
   return "unknown";
 }

@@ -179,6 +179,28 @@ result<std::size_t> fifo::enqueue(std::span<const std::byte> data) noexcept {
   return n;
 }
 
+result<std::size_t> fifo::enqueue_gather(
+    std::span<const std::span<const std::byte>> parts) noexcept {
+  std::size_t total = 0;
+  for (const auto& p : parts) total += p.size();
+  if (total == 0) return std::size_t{0};
+  if (total > max_enqueue()) return unexpected{errc::fifo_full};
+  const std::uint64_t tail = hdr_->tail.load(std::memory_order_relaxed);
+  if (reserve_storage(tail, tail + total) != tail + total)
+    return unexpected{errc::fifo_no_memory, "segment exhausted"};
+  std::uint64_t pos = tail;
+  for (const auto& p : parts) {
+    if (p.empty()) continue;
+    copy_in(chunk_at(hdr_->tail_chunk), pos, p.data(), p.size());
+    pos += p.size();
+  }
+  std::uint64_t new_tail = tail + total;
+  if (hdr_->n_ooo > 0) new_tail = collect_ooo(tail, new_tail);
+  advance_tail_cursor(new_tail);
+  hdr_->tail.store(new_tail, std::memory_order_release);
+  return total;
+}
+
 result<std::size_t> fifo::enqueue_with_offset(std::size_t offset,
                                               std::span<const std::byte> data) noexcept {
   if (data.empty()) return std::size_t{0};

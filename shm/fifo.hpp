@@ -67,6 +67,12 @@ class fifo {
   /// Errors: fifo_full (no room at all), fifo_no_memory (room, but the
   /// segment could not provide storage for a single byte).
   result<std::size_t> enqueue(std::span<const std::byte> data) noexcept;
+  /// Appends every part of `parts`, in order, all or nothing, published
+  /// with one tail update: the consumer sees all of them or none. Datagram
+  /// transports use it so a header and its payload never appear apart.
+  /// Returns the bytes taken (the sum of the parts). Errors: fifo_full (not
+  /// room for all), fifo_no_memory.
+  result<std::size_t> enqueue_gather(std::span<const std::span<const std::byte>> parts) noexcept;
   /// Writes `data` at `offset` bytes past the tail, all or nothing, and
   /// records the range; it becomes readable once the gap before it fills.
   /// Errors: fifo_full (offset + size beyond free space), ooo_full (too many

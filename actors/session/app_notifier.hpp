@@ -8,6 +8,7 @@
 /// worker's turn.
 
 #include <actorstack/result.hpp>
+#include <actorstack/segment_info.hpp>
 #include <actorstack/session_handle.hpp>
 
 #include "shm/fifo.hpp"
@@ -45,6 +46,13 @@ class app_notifier {
   virtual bool tx(std::uint32_t app_worker, const session& s) = 0;
   /// The app's fifo-tuning callback (only for flag_custom_fifo_tuning).
   virtual void tune_fifo(const session& s, shm::fifo& f, tuning_action act, std::size_t len) = 0;
+  /// A datagram listener is ready: its fifos carry every peer's datagrams.
+  virtual void listened(const session& s) { (void)s; }
+  /// A network transport made a segment for the app worker's fifos; told
+  /// before anything names a fifo in it (SPEC 9.3).
+  virtual void segment_added(std::uint32_t app_worker, const segment_info& seg) {
+    (void)app_worker, (void)seg;
+  }
   /// Whether sessions of this app worker get flag_custom_fifo_tuning.
   virtual bool wants_fifo_tuning(std::uint32_t app_worker) const { return (void)app_worker, false; }
 };

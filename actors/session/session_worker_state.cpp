@@ -44,12 +44,28 @@ result<session_handle> session_worker_state::listen(std::uint32_t app_worker,
   s.state = session_state::listening;
   s.proto = local.proto;
   s.app_worker = app_worker;
+  // A datagram listener is connectionless: every peer's datagrams arrive
+  // in the listener's own fifos, so it gets a pair like any session.
+  const bool datagram = tp->service() == service_type::datagram;
+  if (datagram) {
+    if (auto r = fifos_of(s).alloc_fifos(s); !r) {
+      pool_.free(s);
+      return unexpected{errc::alloc, r.error().detail};
+    }
+    s.rx.set_owner({s.handle.index(), index()});
+    s.tx.set_owner({s.handle.index(), index()});
+  }
   auto idx = tp->start_listen(s.handle, local);
   if (!idx) {
+    if (datagram) fifos_of(s).free_fifos(s);
     pool_.free(s);
     return unexpected{idx.error()};
   }
   s.connection = *idx;
+  if (datagram) {
+    s.set(flag_rx_ready);
+    env_.apps->listened(s);
+  }
   return s.handle;
 }
 
@@ -60,7 +76,12 @@ result<void> session_worker_state::stop_listen(session_handle listener) {
   if (transport* tp = transport_of(*s)) {
     if (auto r = tp->stop_listen(s->connection); !r) return r;
   }
-  pool_.free(*s);
+  // A listener with fifos (datagram) is a session the app holds: it hears
+  // its cleanup, and the transport frees the fifos when it may.
+  if (s->rx.valid())
+    free_with_fifos(*s);
+  else
+    pool_.free(*s);
   return {};
 }
 

@@ -43,6 +43,10 @@ class app_handler {
   /// An active open completed; return false to reject the session.
   virtual bool on_connected(session& s, std::uint64_t opaque) { return (void)s, (void)opaque, true; }
   virtual void on_connect_failed(std::uint64_t opaque, errc why) { (void)opaque, (void)why; }
+  /// A datagram listener (udp://) is ready: `s` is the listener's own
+  /// session, whose recv_from / send_to reach every peer. Its on_rx
+  /// follows as datagrams arrive; on_cleanup once stop_listen ends it.
+  virtual void on_listen(session& s) { (void)s; }
   virtual void on_rx(session& s) { (void)s; }
   virtual void on_tx(session& s) { (void)s; }
   /// The peer is closing (it will send no more).

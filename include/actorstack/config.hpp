@@ -17,7 +17,13 @@
 /// Values:
 /// - numbers are decimal; byte sizes and queue lengths also take a binary
 ///   suffix k/K, m/M, g/G (1k = 1024: `64k`, `4M`);
-/// - booleans are true/false, on/off, yes/no, 1/0 (any letter case).
+/// - booleans are true/false, on/off, yes/no, 1/0 (any letter case);
+/// - text (the [dataplane] port, addresses, poll mode) is taken verbatim:
+///   no quotes, no blanks or control characters inside, not starting with
+///   '#' or ';'.
+///
+/// In INI text a comment starts at a '#' or ';' that begins a line or
+/// follows a blank, so a value may contain them (`socket=/run/a#1.sock`).
 ///
 /// Nothing here touches the running stack: the stack root actor owns the
 /// active config (docs/architecture.md §2) and takes a validated copy.
@@ -83,6 +89,55 @@ struct stack_config {
   /// `session.segment-size`: bytes of each fifo segment an application gets.
   /// At least 1 MiB, and large enough for one default rx+tx fifo pair.
   std::uint64_t segment_size = 128ull * 1024 * 1024;
+
+  // ---- [dataplane] -----------------------------------------------------------
+  //
+  // Text values (port, ip, gateway, poll-mode, lcores) are taken verbatim:
+  // no quotes, no escapes. None may contain whitespace or control characters
+  // or start with '#' or ';'. In INI text a comment starts only at a '#' or
+  // ';' that begins the line or follows a blank, so "socket=/run/a#1;x" is
+  // read whole and "ip = 10.0.0.2/24 # lab" is a value and a comment; an
+  // empty text value is written `name =`. The dump therefore reads back
+  // exactly. On the command line `--dataplane.port=net_tap0,iface=as0`
+  // splits at the first '=' only.
+
+  /// `dataplane.port`: the DPDK port as an EAL `--vdev` argument
+  /// ("net_tap0,iface=as0", "net_memif0,role=server,socket=/run/as.sock").
+  /// Empty = no data plane: only cut-through sessions. Free text (the EAL
+  /// checks it) under the text-value rules above: no whitespace.
+  std::string dataplane_port;
+
+  /// `dataplane.ip`: the port's IPv4 address and prefix, "10.0.0.2/24": a
+  /// dotted quad (no leading zeros), '/', a prefix length 1..32. IPv6 is not
+  /// supported yet. Required when `dataplane_port` is set; may be empty
+  /// otherwise.
+  std::string dataplane_ip;
+
+  /// `dataplane.gateway`: IPv4 next hop for destinations off the prefix;
+  /// empty = only on-link destinations are reachable. A dotted quad inside
+  /// `dataplane_ip`'s prefix (so `dataplane_ip` must be set) and not the
+  /// port's own address.
+  std::string dataplane_gateway;
+
+  /// `dataplane.cores`: data-plane cores (lcores, one queue pair each).
+  /// 1 .. 64.
+  std::uint32_t dataplane_cores = 1;
+
+  /// `dataplane.poll-mode`: "adaptive" (backs off when idle; the default,
+  /// right for small machines and tests) or "busy" (spins: lowest latency,
+  /// one CPU at 100%). Exactly one of these, lower case.
+  std::string dataplane_poll_mode = "adaptive";
+
+  /// `dataplane.mbufs`: packet buffers in the port's pool (sizes EAL memory).
+  /// A plain number (no k/M/G), 1023 .. 1048575; DPDK pools use memory best
+  /// at 2^n - 1.
+  std::uint32_t dataplane_mbufs = 8191;
+
+  /// `dataplane.lcores`: explicit EAL `--lcores` value; empty = computed
+  /// (the control thread floats, each data-plane lcore is pinned). Only the
+  /// EAL's syntax characters: digits, ',', '-', '@', '(' and ')'
+  /// ("0@1,(1-2)@(2-3)").
+  std::string dataplane_lcores;
 
   // ---- [inspect], [metrics] ----------------------------------------------
 

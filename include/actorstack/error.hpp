@@ -46,6 +46,9 @@ enum class errc : std::uint8_t {
   no_such_app,      ///< application or app worker is not attached
   not_supported,    ///< the transport does not support the operation
   timeout,          ///< a bounded wait expired
+  // --- data plane (dataplane/) ---
+  already_initialized, ///< the DPDK EAL runs once per process; it already did
+  dataplane,        ///< a DPDK call failed (detail names it, sys_errno holds rte_errno)
 };
 
 /// Stable, lower-case name of an error code ("queue_full").

@@ -38,6 +38,7 @@ enum class notification : std::uint8_t {
   fifo_tuning,       ///< SPEC 4: `side`, `action`, `length`
   segment_add,       ///< SPEC 6: `segment` was added
   segment_del,       ///< SPEC 6: `segment` was deleted
+  listened,          ///< a datagram listener is ready: `rx`/`tx` are its fifos
 };
 
 struct app_notification {
@@ -45,6 +46,7 @@ struct app_notification {
   session_handle handle;      ///< the session (invalid for a failed connect)
   session_handle other;       ///< migrate: the new handle; accept: the listener
   std::uint32_t app_worker = 0;
+  transport_proto proto = transport_proto::ct;  ///< accept/connected/listened: the session's transport
   std::uint64_t opaque = 0;   ///< connected: the app's connect context
   errc err = errc::none;      ///< connected: why it failed
   fifo_side side = fifo_side::rx;            ///< fifo_tuning
@@ -58,7 +60,7 @@ struct app_notification {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, app_notification& x) {
   return f(caf::meta::type_name("app_notification"), x.kind, x.handle, x.other, x.app_worker,
-           x.opaque, x.err, x.side, x.action, x.length, x.segment);
+           x.proto, x.opaque, x.err, x.side, x.action, x.length, x.segment);
 }
 
 /// A function a worker runs on its own turn (SPEC §3 rpc). Local only.
@@ -104,4 +106,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorstack, caf::first_custom_type_id)
   CAF_ADD_ATOM(actorstack, actorstack, segments_atom, "segments")
   CAF_ADD_ATOM(actorstack, actorstack, show_atom, "show")
   CAF_ADD_ATOM(actorstack, actorstack, snapshot_atom, "snapshot")
+  CAF_ADD_ATOM(actorstack, actorstack, dataplane_atom, "dataplane")
+  CAF_ADD_ATOM(actorstack, actorstack, net_connect_atom, "netconnect")
 CAF_END_TYPE_ID_BLOCK(actorstack)

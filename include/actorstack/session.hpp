@@ -6,6 +6,7 @@
 /// and only when the peer needs it. Valid from the accept/connected
 /// callback until the cleanup callback, on the app worker's thread.
 
+#include <actorstack/datagram.hpp>
 #include <actorstack/fifo_side.hpp>
 #include <actorstack/result.hpp>
 #include <actorstack/session_handle.hpp>
@@ -33,8 +34,9 @@ class session_control {
 
 class session {
  public:
-  session(session_handle h, shm::fifo rx, shm::fifo tx, detail::session_control* control) noexcept
-      : handle_(h), rx_(rx), tx_(tx), control_(control) {}
+  session(session_handle h, shm::fifo rx, shm::fifo tx, detail::session_control* control,
+          bool datagram = false) noexcept
+      : handle_(h), rx_(rx), tx_(tx), control_(control), datagram_(datagram) {}
 
   session_handle handle() const noexcept { return handle_; }
   /// Bytes ready to read / room to write right now.
@@ -44,15 +46,33 @@ class session {
   /// fails with invalid_session, because the stack may free the fifos.
   bool closed() const noexcept { return closed_; }
 
+  /// True for datagram sessions (udp): their fifos hold whole datagrams
+  /// (include/actorstack/datagram.hpp), and read/write move one datagram.
+  bool datagram() const noexcept { return datagram_; }
+
   /// Reads up to out.size() bytes. Errors: fifo_empty, invalid_session.
+  /// A datagram session returns the next datagram's payload (a longer one
+  /// is truncated to `out`, the rest dropped — use recv_from to know).
   result<std::size_t> read(std::span<std::byte> out) noexcept;
   /// Copies without consuming, starting `offset` bytes in.
   result<std::size_t> peek(std::size_t offset, std::span<std::byte> out) const noexcept;
   /// Drops up to n readable bytes; returns how many.
   std::size_t drop(std::size_t n) noexcept;
   /// Writes up to data.size() bytes; returns how many were taken.
-  /// Errors: fifo_full, fifo_no_memory.
+  /// Errors: fifo_full, fifo_no_memory. A datagram session sends `data`
+  /// as one datagram to its connected peer, whole or not at all.
   result<std::size_t> write(std::span<const std::byte> data) noexcept;
+
+  /// Datagram sessions: queues one datagram for `remote` (a listener's
+  /// session answers anyone this way; a connected session ignores
+  /// `remote`). Whole or nothing. Errors: fifo_full, invalid_argument
+  /// (payload over max_datagram_payload, or not a datagram session),
+  /// invalid_session.
+  result<std::size_t> send_to(const endpoint& remote, std::span<const std::byte> payload) noexcept;
+  /// Datagram sessions: takes the next datagram, copying up to out.size()
+  /// payload bytes. Errors: fifo_empty (no complete datagram queued),
+  /// invalid_argument (not a datagram session), invalid_session.
+  result<datagram_info> recv_from(std::span<std::byte> out) noexcept;
   /// A fifo's logical size (the most bytes it holds) and its ceiling.
   std::uint32_t fifo_size(fifo_side side) const noexcept;
   std::uint32_t fifo_max_size(fifo_side side) const noexcept;
@@ -79,6 +99,7 @@ class session {
   shm::fifo rx_;
   shm::fifo tx_;
   detail::session_control* control_;
+  bool datagram_ = false;
   bool closed_ = false;
 };
 

@@ -10,6 +10,7 @@
 
 #include <actorstack/app.hpp>
 #include <actorstack/config.hpp>
+#include <actorstack/dataplane_stats.hpp>
 #include <actorstack/result.hpp>
 
 #include <chrono>
@@ -36,6 +37,8 @@ struct stack_counters {
   std::uint64_t accepts = 0;
   std::uint64_t connects = 0;
   std::uint64_t refusals = 0;
+  std::uint64_t udp_connections = 0;  ///< udp listeners and 5-tuples (data plane)
+  std::uint64_t udp_segments = 0;     ///< segments holding udp fifos (one per worker and app worker)
 };
 
 class stack {
@@ -77,6 +80,9 @@ class stack {
   /// reads the actors' own state. Errors: invalid_argument (port taken, or
   /// already serving).
   virtual result<std::uint16_t> serve_metrics(std::uint16_t port) = 0;
+  /// Per data-plane core counters, read live; empty without a data plane
+  /// (`dataplane.port` unset).
+  virtual std::vector<dataplane_core_stats> dataplane_stats() const = 0;
   /// Sums every worker's and segment context's counters.
   virtual result<stack_counters> counters() = 0;
   virtual std::uint32_t workers() const noexcept = 0;

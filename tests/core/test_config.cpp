@@ -67,6 +67,13 @@ TEST_CASE("config (SPEC 8): every key can be set and read back") {
       "session.tx-fifo-size",
       "session.max-fifo-size",
       "session.segment-size",
+      "dataplane.port",
+      "dataplane.ip",
+      "dataplane.gateway",
+      "dataplane.cores",
+      "dataplane.poll-mode",
+      "dataplane.mbufs",
+      "dataplane.lcores",
       "inspect.port",
       "metrics.port",
   };
@@ -83,6 +90,13 @@ TEST_CASE("config (SPEC 8): every key can be set and read back") {
   REQUIRE(set_config_value(c, "session.tx-fifo-size", "32768"));
   REQUIRE(set_config_value(c, "session.max-fifo-size", "1048576"));
   REQUIRE(set_config_value(c, "session.segment-size", "268435456"));
+  REQUIRE(set_config_value(c, "dataplane.port", "net_tap0,iface=as0"));
+  REQUIRE(set_config_value(c, "dataplane.ip", "10.0.0.2/24"));
+  REQUIRE(set_config_value(c, "dataplane.gateway", "10.0.0.1"));
+  REQUIRE(set_config_value(c, "dataplane.cores", "2"));
+  REQUIRE(set_config_value(c, "dataplane.poll-mode", "busy"));
+  REQUIRE(set_config_value(c, "dataplane.mbufs", "16383"));
+  REQUIRE(set_config_value(c, "dataplane.lcores", "0@1,1@2"));
   REQUIRE(set_config_value(c, "inspect.port", "9000"));
   REQUIRE(set_config_value(c, "metrics.port", " 9100 "));  // blanks are ignored
   CHECK(c.workers == 3);
@@ -96,6 +110,13 @@ TEST_CASE("config (SPEC 8): every key can be set and read back") {
   CHECK(c.tx_fifo_size == 32768);
   CHECK(c.max_fifo_size == 1048576);
   CHECK(c.segment_size == 268435456);
+  CHECK(c.dataplane_port == "net_tap0,iface=as0");
+  CHECK(c.dataplane_ip == "10.0.0.2/24");
+  CHECK(c.dataplane_gateway == "10.0.0.1");
+  CHECK(c.dataplane_cores == 2);
+  CHECK(c.dataplane_poll_mode == "busy");
+  CHECK(c.dataplane_mbufs == 16383);
+  CHECK(c.dataplane_lcores == "0@1,1@2");
   CHECK(c.inspect_port == 9000);
   CHECK(c.metrics_port == 9100);
   CHECK(validate(c).has_value());
@@ -205,7 +226,8 @@ TEST_CASE("config (SPEC 8): unknown key is a clear error with the closest key") 
                  "(did you mean 'session.event-queue-length'?)"));
   // A bare name is matched against the name part of every key; ties list all.
   CHECK(contains(set_error("workers", "2"), "(did you mean 'session.workers'?)"));
-  CHECK(contains(set_error("port", "1"), "(did you mean 'inspect.port' or 'metrics.port'?)"));
+  CHECK(contains(set_error("port", "1"),
+                 "(did you mean 'dataplane.port', 'inspect.port' or 'metrics.port'?)"));
   // Nothing close: no misleading hint.
   const auto far = set_error("frobnicate.everything", "1");
   CHECK(contains(far, "unknown key 'frobnicate.everything'"));
@@ -298,10 +320,17 @@ TEST_CASE("config (SPEC 8): to_string reads back to an equal config") {
   auto back = parse_config(text);
   REQUIRE_MESSAGE(back.has_value(), message_of(back));
   CHECK(*back == c);
-  // Every key appears exactly once.
+  // Every key appears exactly once, under its own section ("name =" for an
+  // empty text value, "name = value" otherwise).
   for (std::string_view key : config_keys()) {
-    const auto name = std::string{key.substr(key.find('.') + 1)} + " = ";
-    CHECK_MESSAGE(contains(text, "\n" + name), key);
+    const auto header = "\n[" + std::string{key.substr(0, key.find('.'))} + "]\n";
+    const auto begin = text.find(header);
+    REQUIRE_MESSAGE(begin != std::string::npos, key);
+    const auto body = text.substr(begin + header.size(), text.find("\n[", begin + 1) - begin - header.size());
+    const auto line = "\n" + std::string{key.substr(key.find('.') + 1)} + " =";
+    const auto at = ("\n" + body).find(line);
+    CHECK_MESSAGE(at != std::string::npos, key);
+    CHECK_MESSAGE(("\n" + body).find(line, at + 1) == std::string::npos, key);
   }
 }
 
@@ -427,4 +456,357 @@ TEST_CASE("config (SPEC 8): error details are interned, not dangling") {
   const char* again = set_config_value(c, "session.worker", "1").error().detail;
   CHECK(first == again);  // one copy per distinct text, alive for the process
   CHECK(std::string{first} == "unknown key 'session.worker' (did you mean 'session.workers'?)");
+}
+
+TEST_CASE("config: dataplane defaults") {
+  const stack_config c;
+  CHECK(c.dataplane_port.empty());  // no data plane: cut-through sessions only
+  CHECK(c.dataplane_ip.empty());
+  CHECK(c.dataplane_gateway.empty());
+  CHECK(c.dataplane_cores == 1);
+  CHECK(c.dataplane_poll_mode == "adaptive");
+  CHECK(c.dataplane_mbufs == 8191);
+  CHECK(c.dataplane_lcores.empty());
+  CHECK(validate(c).has_value());
+  // The section sits between [session] and [inspect]; empty text values are
+  // written "name =" with no trailing blank.
+  const std::string text = to_string(c);
+  CHECK(contains(text,
+                 "segment-size = 128M\n"
+                 "\n[dataplane]\n"
+                 "port =\n"
+                 "ip =\n"
+                 "gateway =\n"
+                 "cores = 1\n"
+                 "poll-mode = adaptive\n"
+                 "mbufs = 8191\n"
+                 "lcores =\n"
+                 "\n[inspect]\n"));
+}
+
+TEST_CASE("config: dataplane keys via set_config_value") {
+  stack_config c;
+  REQUIRE(set_config_value(c, "dataplane.port", "  net_tap0,iface=as0\t"));  // blanks trimmed
+  CHECK(c.dataplane_port == "net_tap0,iface=as0");
+  REQUIRE(set_config_value(c, "dataplane.ip", "192.168.1.254/32"));
+  CHECK(c.dataplane_ip == "192.168.1.254/32");
+  REQUIRE(set_config_value(c, "dataplane.ip", "10.0.0.2/1"));
+  CHECK(c.dataplane_ip == "10.0.0.2/1");
+  REQUIRE(set_config_value(c, "dataplane.gateway", "10.0.0.1"));
+  CHECK(c.dataplane_gateway == "10.0.0.1");
+  REQUIRE(set_config_value(c, "dataplane.cores", "64"));
+  CHECK(c.dataplane_cores == 64);
+  REQUIRE(set_config_value(c, "dataplane.poll-mode", "busy"));
+  CHECK(c.dataplane_poll_mode == "busy");
+  REQUIRE(set_config_value(c, "dataplane.mbufs", "1023"));
+  CHECK(c.dataplane_mbufs == 1023);
+  REQUIRE(set_config_value(c, "dataplane.mbufs", "1048575"));
+  CHECK(c.dataplane_mbufs == 1048575);
+  REQUIRE(set_config_value(c, "dataplane.lcores", "(0-1)@(2,3),2@4"));
+  CHECK(c.dataplane_lcores == "(0-1)@(2,3),2@4");
+  CHECK(validate(c).has_value());
+  // Empty clears the optional text keys again.
+  for (std::string_view key : {"dataplane.port", "dataplane.ip", "dataplane.gateway", "dataplane.lcores"})
+    REQUIRE_MESSAGE(set_config_value(c, key, ""), key);
+  CHECK(c.dataplane_port.empty());
+  CHECK(c.dataplane_ip.empty());
+  CHECK(c.dataplane_gateway.empty());
+  CHECK(c.dataplane_lcores.empty());
+  CHECK(validate(c).has_value());
+}
+
+TEST_CASE("config: dataplane keys via parse_config") {
+  const auto r = parse_config(
+      "dataplane.mbufs = 65535     # qualified, before any section\n"
+      "[dataplane]\n"
+      "port = net_memif0,role=server,socket=/run/as#1;x.sock   # '#', ';' inside a value\n"
+      "ip=10.0.0.2/24 ;comment after a blank\n"
+      "gateway = 10.0.0.1\t# a tab before the comment\n"
+      "cores = 4\n"
+      "poll-mode = busy\n"
+      "[session]\n"
+      "dataplane.lcores = 0@(0,1),(1-4)@(2-5)  # qualified inside another section\n");
+  REQUIRE_MESSAGE(r.has_value(), message_of(r));
+  CHECK(r->dataplane_port == "net_memif0,role=server,socket=/run/as#1;x.sock");
+  CHECK(r->dataplane_ip == "10.0.0.2/24");
+  CHECK(r->dataplane_gateway == "10.0.0.1");
+  CHECK(r->dataplane_cores == 4);
+  CHECK(r->dataplane_poll_mode == "busy");
+  CHECK(r->dataplane_mbufs == 65535);
+  CHECK(r->dataplane_lcores == "0@(0,1),(1-4)@(2-5)");
+  CHECK(r->workers == stack_config{}.workers);  // untouched keys keep defaults
+
+  // An empty value (with or without a comment) is the empty string.
+  const auto empty = parse_config("[dataplane]\nport =\nlcores = # none\ngateway=\nip = ;\n");
+  REQUIRE_MESSAGE(empty.has_value(), message_of(empty));
+  CHECK(*empty == stack_config{});
+
+  // A section line and a qualified line name the same key.
+  const auto twice = parse_config(
+      "dataplane.ip = 10.0.0.2/24\n[dataplane]\nip = 10.0.0.3/24\n");
+  REQUIRE_FALSE(twice.has_value());
+  CHECK(contains(twice.error().message(), "line 3: dataplane.ip is already set on line 1"));
+}
+
+TEST_CASE("config: dataplane keys via config_from_args") {
+  SUBCASE("--key=value splits at the first '=' only") {
+    const char* argv[] = {"demo",
+                          "--dataplane.port=net_tap0,iface=as0",
+                          "--dataplane.ip",
+                          "10.0.0.2/24",
+                          "--dataplane.gateway=10.0.0.1",
+                          "--dataplane.cores",
+                          "3",
+                          "--dataplane.poll-mode=busy",
+                          "--dataplane.mbufs=4095",
+                          "--dataplane.lcores=(0-1)@2,2@(3,4)"};
+    auto r = config_from_args(10, argv);
+    REQUIRE_MESSAGE(r.has_value(), message_of(r));
+    CHECK(r->dataplane_port == "net_tap0,iface=as0");
+    CHECK(r->dataplane_ip == "10.0.0.2/24");
+    CHECK(r->dataplane_gateway == "10.0.0.1");
+    CHECK(r->dataplane_cores == 3);
+    CHECK(r->dataplane_poll_mode == "busy");
+    CHECK(r->dataplane_mbufs == 4095);
+    CHECK(r->dataplane_lcores == "(0-1)@2,2@(3,4)");
+  }
+  SUBCASE("the separate form keeps '=' in the value; '--key=' is empty") {
+    const char* argv[] = {"demo", "--dataplane.port", "net_memif0,role=client,socket=/run/a.sock",
+                          "--dataplane.ip=10.0.0.2/24", "--dataplane.lcores="};
+    auto r = config_from_args(5, argv);
+    REQUIRE_MESSAGE(r.has_value(), message_of(r));
+    CHECK(r->dataplane_port == "net_memif0,role=client,socket=/run/a.sock");
+    CHECK(r->dataplane_lcores.empty());
+  }
+  SUBCASE("errors name the argument and the key") {
+    auto error_of = [](std::vector<const char*> args) {
+      args.insert(args.begin(), "demo");
+      auto r = config_from_args(static_cast<int>(args.size()), args.data());
+      REQUIRE_FALSE(r.has_value());
+      CHECK(r.code() == errc::bad_config);
+      return r.error().message();
+    };
+    CHECK(contains(error_of({"--dataplane.port"}),
+                   "argument 1: option '--dataplane.port' needs a value"));  // not a boolean
+    CHECK(contains(error_of({"--dataplane.ip=10.0.0.2", "--dataplane.port=net_tap0"}),
+                   "argument 1: dataplane.ip: '10.0.0.2' has no prefix length"));
+    CHECK(contains(error_of({"--dataplane.port=net_tap0,iface=as0"}),
+                   "dataplane.port is set but dataplane.ip is empty"));
+    CHECK(contains(error_of({"--dataplane.prot=net_tap0"}),
+                   "argument 1: unknown key 'dataplane.prot' (did you mean 'dataplane.port'?)"));
+  }
+}
+
+TEST_CASE("config: dataplane invalid values are bad_config naming the key") {
+  SUBCASE("dataplane.ip") {
+    CHECK(contains(set_error("dataplane.ip", "10.0.0.2"),
+                   "bad_config: dataplane.ip: '10.0.0.2' has no prefix length"));
+    CHECK(contains(set_error("dataplane.ip", "10.0.0/24"),
+                   "dataplane.ip: '10.0.0/24' has a bad IPv4 address '10.0.0'"));
+    CHECK(contains(set_error("dataplane.ip", "10.0.0.256/24"), "has a bad IPv4 address '10.0.0.256'"));
+    CHECK(contains(set_error("dataplane.ip", "10.0.0.2.1/24"), "has a bad IPv4 address"));
+    CHECK(contains(set_error("dataplane.ip", "010.0.0.2/24"), "has a bad IPv4 address"));
+    CHECK(contains(set_error("dataplane.ip", "10..0.2/24"), "has a bad IPv4 address"));
+    CHECK(contains(set_error("dataplane.ip", "a.b.c.d/24"), "has a bad IPv4 address"));
+    CHECK(contains(set_error("dataplane.ip", "/24"), "dataplane.ip: '/24' has a bad IPv4 address ''"));
+    CHECK(contains(set_error("dataplane.ip", "10.0.0.2/33"),
+                   "dataplane.ip: '10.0.0.2/33' has prefix length 33, outside 1..32"));
+    CHECK(contains(set_error("dataplane.ip", "10.0.0.2/0"), "has prefix length 0, outside 1..32"));
+    CHECK(contains(set_error("dataplane.ip", "10.0.0.2/"),
+                   "dataplane.ip: '10.0.0.2/' has a bad prefix length '' (use 1..32)"));
+    CHECK(contains(set_error("dataplane.ip", "10.0.0.2/2x"), "has a bad prefix length '2x'"));
+    CHECK(contains(set_error("dataplane.ip", "10.0.0.2/-8"), "has a bad prefix length '-8'"));
+    CHECK(contains(set_error("dataplane.ip", "10.0.0.2/024"), "has a bad prefix length '024'"));
+    CHECK(contains(set_error("dataplane.ip", "10.0.0.2/99999999999"), "has a bad prefix length"));
+    CHECK(contains(set_error("dataplane.ip", "fd00::2/64"),
+                   "dataplane.ip: 'fd00::2/64' is IPv6, which is not supported yet"));
+    CHECK(contains(set_error("dataplane.ip", "10.0.0.2 /24"),
+                   "dataplane.ip: '10.0.0.2 /24' contains whitespace"));
+  }
+  SUBCASE("dataplane.gateway") {
+    CHECK(contains(set_error("dataplane.gateway", "10.0.0"),
+                   "dataplane.gateway: '10.0.0' is not an IPv4 address"));
+    CHECK(contains(set_error("dataplane.gateway", "10.0.0.1/24"),
+                   "dataplane.gateway: '10.0.0.1/24' is not an IPv4 address (a gateway has no prefix length)"));
+    CHECK(contains(set_error("dataplane.gateway", "gw.example"), "is not an IPv4 address"));
+    CHECK(contains(set_error("dataplane.gateway", "fe80::1"),
+                   "dataplane.gateway: 'fe80::1' is IPv6, which is not supported yet"));
+  }
+  SUBCASE("dataplane.poll-mode") {
+    CHECK(contains(set_error("dataplane.poll-mode", "spin"),
+                   "dataplane.poll-mode: 'spin' is not a poll mode (use adaptive or busy, in lower case)"));
+    CHECK(contains(set_error("dataplane.poll-mode", "Busy"), "'Busy' is not a poll mode"));
+    CHECK(contains(set_error("dataplane.poll-mode", ""), "dataplane.poll-mode: '' is not a poll mode"));
+  }
+  SUBCASE("dataplane.cores and dataplane.mbufs") {
+    CHECK(contains(set_error("dataplane.cores", "0"),
+                   "dataplane.cores: '0' is below the minimum 1"));
+    CHECK(contains(set_error("dataplane.cores", "65"),
+                   "dataplane.cores: '65' is above the maximum 64"));
+    CHECK(contains(set_error("dataplane.cores", "2k"), "dataplane.cores: '2k' is not a number"));
+    CHECK(contains(set_error("dataplane.cores", ""), "dataplane.cores: '' is empty"));
+    CHECK(contains(set_error("dataplane.mbufs", "1022"),
+                   "dataplane.mbufs: '1022' is below the minimum 1023"));
+    CHECK(contains(set_error("dataplane.mbufs", "1048576"),
+                   "dataplane.mbufs: '1048576' is above the maximum 1048575"));
+    CHECK(contains(set_error("dataplane.mbufs", "-1"), "dataplane.mbufs: '-1' is negative"));
+  }
+  SUBCASE("dataplane.port and dataplane.lcores") {
+    CHECK(contains(set_error("dataplane.port", "net_memif0,socket=/tmp/a b.sock"),
+                   "dataplane.port: 'net_memif0,socket=/tmp/a b.sock' contains whitespace"));
+    CHECK(contains(set_error("dataplane.port", "net_tap0,\tiface=as0"), "contains whitespace"));
+    // Control characters are shown escaped, and a NUL does not cut the text.
+    CHECK(contains(set_error("dataplane.port", "net_tap0\n"),
+                   "dataplane.port: 'net_tap0\\x0a' contains whitespace"));
+    CHECK(contains(set_error("dataplane.port", std::string_view{"net\0tap", 7}),
+                   "dataplane.port: 'net\\x00tap' contains a control character"));
+    CHECK(contains(set_error("dataplane.port", "#net_tap0"),
+                   "dataplane.port: '#net_tap0' starts with '#', which INI text reads as a comment"));
+    CHECK(contains(set_error("dataplane.port", ";x"), "starts with ';'"));
+    CHECK(contains(set_error("dataplane.lcores", "0@1;2"),
+                   "dataplane.lcores: '0@1;2' has ';', which an EAL --lcores value does not use"));
+    CHECK(contains(set_error("dataplane.lcores", "0 @1"), "dataplane.lcores: '0 @1' contains whitespace"));
+  }
+  SUBCASE("in INI text the error names the line too") {
+    auto r = parse_config("[dataplane]\n\nip = 10.0.0.2/40 # typo\n");
+    REQUIRE_FALSE(r.has_value());
+    CHECK(contains(r.error().message(), "line 3: dataplane.ip: '10.0.0.2/40' has prefix length 40"));
+    r = parse_config("[dataplane]\nport = net_memif0,socket=/tmp/a b.sock\n");
+    REQUIRE_FALSE(r.has_value());
+    CHECK(contains(r.error().message(), "line 2: dataplane.port: 'net_memif0,socket=/tmp/a b.sock' contains whitespace"));
+    // '#' right after a value is part of it, so a number with one is refused
+    // loudly rather than half-read.
+    r = parse_config("[dataplane]\ncores = 2#4\n");
+    REQUIRE_FALSE(r.has_value());
+    CHECK(contains(r.error().message(), "line 2: dataplane.cores: '2#4' is not a number"));
+  }
+  SUBCASE("fields set in code are checked by validate") {
+    stack_config c;
+    c.dataplane_ip = "10.0.0.2";
+    CHECK(contains(message_of(validate(c)), "bad_config: dataplane.ip: '10.0.0.2' has no prefix length"));
+    c = {};
+    c.dataplane_port = " net_tap0";  // would not survive the INI round trip
+    CHECK(contains(message_of(validate(c)), "dataplane.port: ' net_tap0' contains whitespace"));
+    c = {};
+    c.dataplane_poll_mode = "";
+    CHECK(contains(message_of(validate(c)), "dataplane.poll-mode: '' is not a poll mode"));
+    c = {};
+    c.dataplane_cores = 0;
+    CHECK(contains(message_of(validate(c)), "dataplane.cores: '0' is below the minimum 1"));
+    c = {};
+    c.dataplane_mbufs = 2u << 20;
+    CHECK(contains(message_of(validate(c)), "dataplane.mbufs: '2097152' is above the maximum 1048575"));
+    c = {};
+    c.dataplane_gateway = "::1";
+    CHECK(contains(message_of(validate(c)), "dataplane.gateway: '::1' is IPv6"));
+    c = {};
+    c.dataplane_lcores = "0-1@x";
+    CHECK(contains(message_of(validate(c)), "dataplane.lcores: '0-1@x' has 'x'"));
+  }
+}
+
+TEST_CASE("config: dataplane cross-field rules") {
+  SUBCASE("a port needs an address") {
+    stack_config c;
+    c.dataplane_port = "net_tap0,iface=as0";
+    CHECK(contains(message_of(validate(c)), "bad_config: dataplane.port is set but dataplane.ip is empty"));
+    c.dataplane_ip = "10.0.0.2/24";
+    CHECK(validate(c).has_value());
+    c.dataplane_port.clear();  // an address without a port is harmless
+    CHECK(validate(c).has_value());
+  }
+  SUBCASE("the gateway is on the port's prefix") {
+    stack_config c;
+    c.dataplane_port = "net_tap0";
+    c.dataplane_ip = "10.0.0.2/24";
+    c.dataplane_gateway = "10.1.0.1";
+    CHECK(contains(message_of(validate(c)),
+                   "bad_config: dataplane.gateway: gateway 10.1.0.1 is not on 10.0.0.0/24, "
+                   "the prefix of dataplane.ip '10.0.0.2/24'"));
+    c.dataplane_gateway = "10.0.1.1";  // one bit past the prefix
+    CHECK(contains(message_of(validate(c)), "gateway 10.0.1.1 is not on 10.0.0.0/24"));
+    c.dataplane_gateway = "10.0.0.254";
+    CHECK(validate(c).has_value());
+    c.dataplane_ip = "10.0.0.2/23";
+    c.dataplane_gateway = "10.0.1.1";
+    CHECK(validate(c).has_value());
+    c.dataplane_ip = "10.0.0.2/8";
+    c.dataplane_gateway = "10.200.3.4";
+    CHECK(validate(c).has_value());
+    c.dataplane_ip = "10.0.0.2/32";  // nothing else is on a /32
+    c.dataplane_gateway = "10.0.0.3";
+    CHECK(contains(message_of(validate(c)), "gateway 10.0.0.3 is not on 10.0.0.2/32"));
+    c.dataplane_ip = "10.0.0.2/1";
+    c.dataplane_gateway = "200.0.0.1";
+    CHECK(contains(message_of(validate(c)), "gateway 200.0.0.1 is not on 0.0.0.0/1"));
+  }
+  SUBCASE("the gateway is not the port's own address") {
+    stack_config c;
+    c.dataplane_ip = "10.0.0.2/24";
+    c.dataplane_gateway = "10.0.0.2";
+    CHECK(contains(message_of(validate(c)),
+                   "dataplane.gateway: gateway 10.0.0.2 is the port's own address"));
+  }
+  SUBCASE("a gateway needs an address to be checked against") {
+    stack_config c;
+    c.dataplane_gateway = "10.0.0.1";
+    CHECK(contains(message_of(validate(c)), "dataplane.gateway is set but dataplane.ip is empty"));
+  }
+  SUBCASE("parse_config runs them at the end") {
+    auto r = parse_config("[dataplane]\nport = net_tap0,iface=as0\n");
+    REQUIRE_FALSE(r.has_value());
+    CHECK(contains(r.error().message(), "dataplane.port is set but dataplane.ip is empty"));
+    r = parse_config("[dataplane]\nip = 10.0.0.2/24\ngateway = 10.1.0.1\n");
+    REQUIRE_FALSE(r.has_value());
+    CHECK(contains(r.error().message(), "gateway 10.1.0.1 is not on 10.0.0.0/24"));
+  }
+}
+
+TEST_CASE("config: dataplane round trip through to_string") {
+  stack_config c;
+  // No blanks (refused), but commas, '=', '/', '#', ';' and ':' inside.
+  c.dataplane_port = "net_memif0,role=server,socket=/tmp/a#b;c:d.sock,id=0";
+  c.dataplane_ip = "172.31.255.254/12";
+  c.dataplane_gateway = "172.16.0.1";
+  c.dataplane_cores = 64;
+  c.dataplane_poll_mode = "busy";
+  c.dataplane_mbufs = 1048575;
+  c.dataplane_lcores = "(0-1)@(2,3),2@4";
+  REQUIRE_MESSAGE(validate(c).has_value(), message_of(validate(c)));
+  std::string text = to_string(c);
+  CHECK(contains(text, "\n[dataplane]\nport = net_memif0,role=server,socket=/tmp/a#b;c:d.sock,id=0\n"));
+  CHECK(contains(text, "\nip = 172.31.255.254/12\n"));
+  CHECK(contains(text, "\nlcores = (0-1)@(2,3),2@4\n"));
+  auto back = parse_config(text);
+  REQUIRE_MESSAGE(back.has_value(), message_of(back));
+  CHECK(*back == c);
+
+  // Empty strings next to set ones, and the other poll mode.
+  c.dataplane_port.clear();
+  c.dataplane_gateway.clear();
+  c.dataplane_lcores.clear();
+  c.dataplane_poll_mode = "adaptive";
+  c.dataplane_cores = 1;
+  c.dataplane_mbufs = 1023;
+  text = to_string(c);
+  CHECK(contains(text, "\n[dataplane]\nport =\nip = 172.31.255.254/12\ngateway =\n"));
+  back = parse_config(text);
+  REQUIRE_MESSAGE(back.has_value(), message_of(back));
+  CHECK(*back == c);
+}
+
+TEST_CASE("config: dataplane typos get a suggestion") {
+  CHECK(contains(set_error("dataplane.prot", "net_tap0"),
+                 "bad_config: unknown key 'dataplane.prot' (did you mean 'dataplane.port'?)"));
+  CHECK(contains(set_error("dataplane.poll_mode", "busy"), "(did you mean 'dataplane.poll-mode'?)"));
+  CHECK(contains(set_error("Dataplane.MBUF", "4095"), "(did you mean 'dataplane.mbufs'?)"));
+  CHECK(contains(set_error("dataplane.gw", "10.0.0.1"), "(did you mean 'dataplane.ip'?)"));
+  CHECK(contains(set_error("data-plane.cores", "2"), "(did you mean 'dataplane.cores'?)"));
+  CHECK(contains(set_error("lcores", "1"), "(did you mean 'dataplane.lcores'?)"));
+  auto r = parse_config("[dataplan]\n");
+  REQUIRE_FALSE(r.has_value());
+  CHECK(contains(r.error().message(), "line 1: unknown section '[dataplan]' (did you mean '[dataplane]'?)"));
+  r = parse_config("[dataplane]\nip-address = 10.0.0.2/24\n");
+  REQUIRE_FALSE(r.has_value());
+  CHECK(contains(r.error().message(), "line 2: unknown key 'dataplane.ip-address'"));
 }

@@ -473,3 +473,24 @@ TEST_CASE("fifo: owner back-reference and reference count") {
   CHECK(fx.seg.free_fifo(f) == 0);
   CHECK(fx.seg.fifo_count() == 0);
 }
+
+TEST_CASE("fifo: enqueue_gather publishes all parts at once, or nothing") {
+  fixture fx;
+  auto f = fx.make(4096);
+  const auto head = pattern(16, 'A');
+  const auto body = pattern(3000, 'a');
+  const std::span<const std::byte> parts[] = {bytes(head), {}, bytes(body)};
+  auto n = f.enqueue_gather(parts);
+  REQUIRE(n.has_value());
+  CHECK(*n == 3016);
+  // Not room for both again: refused whole, the fifo unchanged.
+  CHECK(f.enqueue_gather(parts).code() == errc::fifo_full);
+  CHECK(f.max_dequeue() == 3016);
+  CHECK(drain(f) == head + body);
+  // Across chunk boundaries, many times over (the fifo recycles chunks).
+  for (int round = 0; round < 50; ++round) {
+    REQUIRE(f.enqueue_gather(parts).has_value());
+    CHECK(drain(f) == head + body);
+  }
+  CHECK(*f.enqueue_gather(std::span<const std::span<const std::byte>>{}) == 0);
+}

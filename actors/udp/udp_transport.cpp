@@ -1,0 +1,310 @@
+#include "actors/udp/udp_transport.hpp"
+
+#include <string>
+
+namespace actorstack::udp {
+
+using session_layer::session;
+using dataplane::command;
+using dataplane::command_kind;
+using dataplane::event;
+using dataplane::event_kind;
+
+namespace {
+// Segment ids share one space with cut-through's (context << 32 | index):
+// the top bit marks a network transport's per-app segment.
+constexpr std::uint64_t network_segment_bit = std::uint64_t{1} << 63;
+constexpr std::uint16_t ephemeral_first = 49152;
+constexpr std::uint32_t ephemeral_count = 65536 - ephemeral_first;
+
+std::string text(const endpoint& e) { return e.ip.to_string() + ":" + std::to_string(e.port); }
+}  // namespace
+
+udp_transport::udp_transport(session_layer::session_worker_state& sessions,
+                             session_layer::app_notifier& apps,
+                             dataplane::channel<dataplane::command>& commands,
+                             dataplane::channel<dataplane::event>& events, udp_worker_config cfg)
+    : sessions_(sessions), apps_(apps), commands_(commands), events_(events), cfg_(cfg) {
+  sessions_.set_fifo_provider(transport_proto::udp, this);
+}
+
+udp_transport::~udp_transport() = default;
+
+// ---------------------------------------------------------------------------
+// connections
+
+std::uint32_t udp_transport::alloc_conn() {
+  ++live_;
+  if (!free_ids_.empty()) {
+    const std::uint32_t id = free_ids_.back();
+    free_ids_.pop_back();
+    conns_[id] = conn{};
+    return id;
+  }
+  conns_.emplace_back();
+  return static_cast<std::uint32_t>(conns_.size() - 1);
+}
+
+void udp_transport::install(std::uint32_t id) {
+  conn& c = conns_[id];
+  command cmd;
+  cmd.kind = command_kind::add;
+  cmd.id = id;
+  cmd.worker = cfg_.worker;
+  auto& b = cmd.binding;
+  b.id = id;
+  b.worker = cfg_.worker;
+  b.session = c.session.value();
+  b.rx = c.rx;
+  b.tx = c.tx;
+  b.local_ip = c.local.ip.v4_host_order();
+  b.local_port = c.local.port;
+  b.connected = !c.listener;
+  if (b.connected) {
+    b.remote_ip = c.remote.ip.v4_host_order();
+    b.remote_port = c.remote.port;
+  }
+  c.state = conn_state::installed;
+  send(cmd);
+}
+
+void udp_transport::remove(std::uint32_t id) {
+  conn& c = conns_[id];
+  if (c.state != conn_state::installed) return;
+  c.state = conn_state::removing;
+  command cmd;
+  cmd.kind = command_kind::remove;
+  cmd.id = id;
+  cmd.worker = cfg_.worker;
+  send(cmd);
+}
+
+void udp_transport::send(const command& c) {
+  // Order matters (add before tx before remove): once one command waits,
+  // the rest queue behind it.
+  if (deferred_.empty() && commands_.push(c)) return;
+  ++counters_.commands_deferred;
+  deferred_.push_back(c);
+}
+
+bool udp_transport::flush_commands() {
+  while (!deferred_.empty() && commands_.push(deferred_.front())) deferred_.pop_front();
+  return !deferred_.empty();
+}
+
+std::uint16_t udp_transport::ephemeral_port() {
+  // Each worker takes its own slice of the ephemeral range, so two workers
+  // never pick the same local port for the same peer.
+  const std::uint32_t slice = std::max<std::uint32_t>(1, ephemeral_count / std::max(1u, cfg_.workers));
+  const std::uint32_t base = ephemeral_first + cfg_.worker * slice;
+  const std::uint16_t port = static_cast<std::uint16_t>(base + next_port_ % slice);
+  ++next_port_;
+  return port;
+}
+
+result<std::uint32_t> udp_transport::start_listen(session_handle listener, const endpoint& local) {
+  session* s = sessions_.get(listener);
+  if (s == nullptr || !s->rx.valid()) return unexpected{errc::invalid_session, "udp listener without fifos"};
+  if (!local.ip.is_v4()) return unexpected{errc::not_supported, "udp over IPv6 is not supported yet"};
+  if (!local.ip.is_any() && local.ip.v4_host_order() != cfg_.local_ip)
+    return unexpected{errc::no_route, "not an address of this stack's data plane"};
+  if (local.port == 0) return unexpected{errc::invalid_argument, "udp listener needs a port"};
+  const std::uint32_t id = alloc_conn();
+  conn& c = conns_[id];
+  c.listener = true;
+  c.session = listener;
+  c.local = local;
+  c.rx = s->rx;
+  c.tx = s->tx;
+  c.app_worker = s->app_worker;
+  install(id);
+  return id;
+}
+
+result<void> udp_transport::stop_listen(std::uint32_t id) {
+  if (id >= conns_.size() || !conns_[id].listener || conns_[id].state == conn_state::free)
+    return unexpected{errc::no_listener};
+  remove(id);
+  return {};
+}
+
+result<std::uint32_t> udp_transport::connect(const session_layer::connect_args& args) {
+  const endpoint& r = args.remote;
+  if (!r.ip.is_v4()) return unexpected{errc::not_supported, "udp over IPv6 is not supported yet"};
+  if (r.ip.is_any() || r.port == 0) return unexpected{errc::invalid_argument, "udp connect needs an address and a port"};
+  const std::uint32_t id = alloc_conn();
+  {
+    conn& c = conns_[id];
+    c.local = endpoint{transport_proto::udp, ip_address::v4(cfg_.local_ip), ephemeral_port()};
+    c.remote = r;
+    c.app_worker = args.app_worker;
+  }
+  // The session (and the app's "connected") exists before the core knows
+  // the 5-tuple: a datagram that arrives first finds no session and is
+  // dropped, as on any host where the socket is not bound yet.
+  auto h = sessions_.connect_notify(transport_proto::udp, id, args.app_worker, args.opaque);
+  if (!h) {
+    conns_[id].state = conn_state::free;
+    free_ids_.push_back(id);
+    --live_;
+    return unexpected{h.error()};
+  }
+  session* s = sessions_.get(*h);
+  conn& c = conns_[id];
+  c.session = *h;
+  c.rx = s->rx;
+  c.tx = s->tx;
+  install(id);
+  return id;
+}
+
+void udp_transport::close(std::uint32_t id, std::uint32_t) {
+  if (id < conns_.size()) remove(id);
+}
+
+void udp_transport::cleanup(std::uint32_t id, std::uint32_t) {
+  if (id < conns_.size()) remove(id);
+}
+
+void udp_transport::custom_tx(session& s) {
+  if (s.connection >= conns_.size()) return;
+  const conn& c = conns_[s.connection];
+  if (c.state != conn_state::installed || c.session != s.handle) return;
+  command cmd;
+  cmd.kind = command_kind::tx;
+  cmd.id = s.connection;
+  cmd.worker = cfg_.worker;
+  send(cmd);
+}
+
+std::string udp_transport::format(std::uint32_t id, std::uint32_t worker) const {
+  if (id >= conns_.size() || conns_[id].state == conn_state::free) return {};
+  const conn& c = conns_[id];
+  std::string out = "[" + std::to_string(worker) + ":" + std::to_string(c.session.index()) + "][U] " +
+                    text(c.local) + "->";
+  out += c.listener ? "*" : text(c.remote);
+  out += c.state == conn_state::removing ? " CLOSING" : c.listener ? " LISTEN" : " OPENED";
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// core events
+
+bool udp_transport::drain_events(std::size_t budget) {
+  event ev;
+  for (std::size_t n = 0; n < budget; ++n) {
+    if (!events_.pop(ev)) {
+      // Empty: arm the doorbell, then look once more — an event pushed
+      // before the arm rang nobody.
+      events_.arm();
+      if (events_.empty() || !events_.disarm()) return false;
+      continue;
+    }
+    if (ev.id >= conns_.size()) continue;
+    conn& c = conns_[ev.id];
+    switch (ev.kind) {
+      case event_kind::rx:
+        if (c.state == conn_state::installed && c.session.value() == ev.session)
+          if (session* s = sessions_.get(c.session)) sessions_.enqueue_notify(*s);
+        break;
+      case event_kind::tx_space:
+        if (c.state == conn_state::installed && c.session.value() == ev.session)
+          if (session* s = sessions_.get(c.session)) sessions_.dequeue_notify(*s, ev.bytes);
+        break;
+      case event_kind::removed: on_removed(ev.id); break;
+      case event_kind::add_failed:
+        // The 5-tuple was taken: the session cannot work; its peer never
+        // heard of it, so a reset tells only the app.
+        if (c.state != conn_state::free && c.session.value() == ev.session) {
+          c.state = conn_state::free;
+          free_ids_.push_back(ev.id);
+          --live_;
+          sessions_.transport_reset_notify(c.session);
+        }
+        break;
+    }
+  }
+  return true;
+}
+
+void udp_transport::on_removed(std::uint32_t id) {
+  conn& c = conns_[id];
+  if (c.state != conn_state::removing) return;
+  const session_handle h = c.session;
+  const bool session_gone = c.free_fifos_on_remove;
+  if (session_gone) release_fifos(c.app_worker, c.rx, c.tx);
+  c = conn{};
+  free_ids_.push_back(id);
+  --live_;
+  // The app closed (or the worker cleans up): the core let go, the
+  // session layer may now free the session with its fifos.
+  if (!session_gone && sessions_.get(h) != nullptr) sessions_.transport_delete_notify(h);
+}
+
+// ---------------------------------------------------------------------------
+// fifos
+
+result<void> udp_transport::alloc_fifos(session& s) {
+  auto it = segments_.find(s.app_worker);
+  if (it == segments_.end()) {
+    const std::string name = "as-udp-w" + std::to_string(cfg_.worker) + "-a" + std::to_string(s.app_worker);
+    auto seg = shm::fifo_segment::create(name, cfg_.segment_size);
+    if (!seg) return unexpected{errc::segment_alloc, seg.error().detail};
+    app_segment a;
+    a.seg = std::move(*seg);
+    a.id = network_segment_bit | (std::uint64_t{cfg_.worker} << 32) | s.app_worker;
+    it = segments_.emplace(s.app_worker, std::move(a)).first;
+    ++counters_.segments;
+    // Before the notification that names one of its fifos (SPEC 9.3).
+    apps_.segment_added(s.app_worker, {it->second.id, it->second.seg.name(), it->second.seg.size(),
+                                       it->second.seg.fd()});
+  }
+  auto pair = it->second.seg.alloc_fifo_pair(cfg_.rx_fifo_size, cfg_.tx_fifo_size, cfg_.max_fifo_size);
+  if (!pair) return unexpected{errc::fifo_alloc, pair.error().detail};
+  s.rx = pair->rx;
+  s.tx = pair->tx;
+  return {};
+}
+
+void udp_transport::free_fifos(session& s) {
+  if (!s.rx.valid()) return;
+  if (s.connection < conns_.size()) {
+    conn& c = conns_[s.connection];
+    if (c.state != conn_state::free && c.session == s.handle) {
+      // The core may still write these: they go when it confirms.
+      c.free_fifos_on_remove = true;
+      remove(s.connection);
+      s.rx = {};
+      s.tx = {};
+      return;
+    }
+  }
+  release_fifos(s.app_worker, s.rx, s.tx);
+  s.rx = {};
+  s.tx = {};
+}
+
+void udp_transport::release_fifos(std::uint32_t app_worker, shm::fifo& rx, shm::fifo& tx) {
+  auto it = segments_.find(app_worker);
+  if (it == segments_.end()) return;
+  if (rx.valid()) it->second.seg.free_fifo(rx);
+  if (tx.valid()) it->second.seg.free_fifo(tx);
+  maybe_drop_segment(app_worker);
+}
+
+void udp_transport::app_worker_gone(std::uint32_t app_worker) {
+  auto it = segments_.find(app_worker);
+  if (it == segments_.end()) return;
+  it->second.app_gone = true;
+  maybe_drop_segment(app_worker);
+}
+
+void udp_transport::maybe_drop_segment(std::uint32_t app_worker) {
+  auto it = segments_.find(app_worker);
+  if (it == segments_.end() || it->second.seg.fifo_count() > 0) return;
+  if (!it->second.app_gone) return;  // kept for the app's next sessions
+  segments_.erase(it);
+  --counters_.segments;
+}
+
+}  // namespace actorstack::udp

@@ -1,0 +1,245 @@
+// actorstack-bench-udp: UDP echo between two stacks in two processes over
+// net_memif, one data-plane core each — the echo demo as server and as
+// client — against a kernel UDP echo between two processes over 127.0.0.1
+// with the same payloads and the same number of datagrams in flight,
+// measured in the same run. Every repetition starts fresh processes (a
+// DPDK EAL starts once per process); medians are reported.
+//
+//   actorstack-bench-udp [--echo PATH] [--reps N] [--datagrams N] [--window W]
+//                        [--poll-mode busy|adaptive]
+//
+// In flight (both sides alike): 4096 datagrams of 64 bytes, 1024 of 1400
+// bytes — what fits half of the echo processes' 4 MiB fifos — unless
+// --window says otherwise.
+//
+// Cases: pps_64 (Mpps round trips, 64-byte payloads) and gbps_1400 (Gbit/s
+// of echoed payload, 1400-byte payloads).
+
+#include "bench/bench_report.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using actorstack::bench::median;
+using actorstack::bench::report;
+
+struct settings {
+  std::string echo;
+  int reps = 3;
+  std::uint64_t datagrams = 1'000'000;
+  unsigned window = 0;  // 0: per case (window_for)
+  std::string poll_mode = "busy";
+};
+
+// Datagrams in flight, the same for both sides: as many as fit half of the
+// 4 MiB fifos the echo processes get (so no fifo overflows by design).
+unsigned window_for(const settings& s, std::size_t size) {
+  if (s.window != 0) return s.window;
+  return size <= 64 ? 4096 : 1024;
+}
+
+// ---------------------------------------------------------------------------
+// kernel baseline
+
+// Echo server in a child process: every datagram back to its sender.
+[[noreturn]] void kernel_echo_server(int fd) {
+  std::array<char, 2048> buf;
+  for (;;) {
+    sockaddr_in from{};
+    socklen_t len = sizeof from;
+    const ssize_t n = recvfrom(fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+    if (n < 0) continue;
+    (void)sendto(fd, buf.data(), static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), len);
+  }
+}
+
+void big_buffers(int fd) {
+  const int bytes = 8 << 20;
+  // Root may exceed rmem_max/wmem_max; otherwise the plain option caps it.
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0)
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof bytes) != 0)
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+}
+
+// Round trips per second with `window` datagrams in flight.
+double kernel_echo_pps(std::size_t size, std::uint64_t datagrams, unsigned window) {
+  const int srv = socket(AF_INET, SOCK_DGRAM, 0);
+  big_buffers(srv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(srv, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return 0;
+  socklen_t len = sizeof addr;
+  getsockname(srv, reinterpret_cast<sockaddr*>(&addr), &len);
+  const pid_t child = fork();
+  if (child == 0) kernel_echo_server(srv);
+  close(srv);
+  const int cli = socket(AF_INET, SOCK_DGRAM, 0);
+  big_buffers(cli);
+  connect(cli, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  timeval tv{0, 200'000};  // a lost datagram frees its window slot after this
+  setsockopt(cli, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::vector<char> out(size, 'x'), in(2048);
+  std::uint64_t sent = 0, done = 0;
+  const auto t0 = clock_type::now();
+  while (done < datagrams) {
+    while (sent < datagrams && sent - done < window) {
+      if (send(cli, out.data(), size, 0) < 0) break;
+      ++sent;
+    }
+    if (recv(cli, in.data(), in.size(), 0) < 0) {
+      done = sent;  // timed out: what is in flight is lost
+      continue;
+    }
+    ++done;
+  }
+  const double s = actorstack::bench::seconds_since(t0);
+  close(cli);
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  return s > 0 ? static_cast<double>(datagrams) / s : 0;
+}
+
+// ---------------------------------------------------------------------------
+// actorstack: two echo demo processes over memif
+
+// Runs `args` with stdout to `out_file` and stderr (DPDK's probe chatter)
+// to `err_file`.
+pid_t spawn(const std::vector<std::string>& args, const std::string& out_file, const std::string& err_file) {
+  const pid_t pid = fork();
+  if (pid != 0) return pid;
+  if (std::freopen(out_file.c_str(), "w", stdout) == nullptr || std::freopen(err_file.c_str(), "w", stderr) == nullptr)
+    _exit(126);
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  execv(argv[0], argv.data());
+  std::perror("execv");
+  _exit(127);
+}
+
+std::optional<double> json_number(const std::string& text, const std::string& key) {
+  const auto at = text.find("\"" + key + "\":");
+  if (at == std::string::npos) return std::nullopt;
+  return std::strtod(text.c_str() + at + key.size() + 3, nullptr);
+}
+
+struct stack_result {
+  double pps = 0;
+  double gbps = 0;
+  bool ok = false;
+};
+
+stack_result stack_echo(const settings& s, std::size_t size, int rep) {
+  const std::string tag = std::to_string(getpid()) + "-" + std::to_string(size) + "-" + std::to_string(rep);
+  const std::string sock = "/tmp/asbench-" + tag + ".sock";
+  const std::string out = "/tmp/asbench-" + tag + ".json";
+  const std::string err = "/tmp/asbench-" + tag + ".err";
+  const pid_t server = spawn({s.echo, "--uri", "udp://10.77.0.1/9000", "--role", "server", "--port",
+                              "net_memif0,role=server,socket-abstract=no,socket=" + sock, "--ip", "10.77.0.1/24", "--workers", "1",
+                              "--lcores", "0@(0-1),1@0", "--poll-mode", s.poll_mode, "--fifo-size", "4m"},
+                             "/dev/null", "/dev/null");
+  // memif: the client must start after the server's socket exists.
+  struct stat st{};
+  for (int i = 0; i < 500 && stat(sock.c_str(), &st) != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const std::uint64_t bytes = s.datagrams * size;
+  const pid_t client = spawn({s.echo, "--uri", "udp://10.77.0.1/9000", "--role", "client", "--port",
+                              "net_memif0,role=client,socket-abstract=no,socket=" + sock, "--ip", "10.77.0.2/24", "--workers", "1",
+                              "--lcores", "0@(0-1),1@1", "--poll-mode", s.poll_mode, "--fifo-size", "4m",
+                              "--clients", "1", "--bytes", std::to_string(bytes), "--datagram-size",
+                              std::to_string(size), "--window", std::to_string(window_for(s, size)), "--no-verify", "--json"},
+                             out, err);
+  int status = 0;
+  waitpid(client, &status, 0);
+  kill(server, SIGTERM);
+  waitpid(server, nullptr, 0);
+  std::string text;
+  if (FILE* f = std::fopen(out.c_str(), "r")) {
+    std::array<char, 4096> buf;
+    while (std::size_t n = std::fread(buf.data(), 1, buf.size(), f)) text.append(buf.data(), n);
+    std::fclose(f);
+  }
+  std::string errors;
+  if (FILE* f = std::fopen(err.c_str(), "r")) {
+    std::array<char, 4096> buf;
+    while (std::size_t n = std::fread(buf.data(), 1, buf.size(), f)) errors.append(buf.data(), n);
+    std::fclose(f);
+  }
+  std::remove(out.c_str());
+  std::remove(err.c_str());
+  std::remove(sock.c_str());
+  stack_result r;
+  r.pps = json_number(text, "pps").value_or(0);
+  r.gbps = json_number(text, "gbps").value_or(0);
+  r.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (!r.ok)
+    std::fprintf(stderr, "bench-udp: client run failed (size %zu): %s\n%s\n", size, text.c_str(), errors.c_str());
+  return r;
+}
+
+std::string default_echo() {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return (self.parent_path().parent_path() / "demo" / "actorstack-echo").string();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  settings s;
+  s.echo = default_echo();
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (a == "--echo") s.echo = next();
+    else if (a == "--reps") s.reps = std::max(1, std::atoi(next().c_str()));
+    else if (a == "--datagrams") s.datagrams = std::strtoull(next().c_str(), nullptr, 10);
+    else if (a == "--window") s.window = static_cast<unsigned>(std::max(1, std::atoi(next().c_str())));
+    else if (a == "--poll-mode") s.poll_mode = next();
+    else {
+      std::fprintf(stderr, "usage: actorstack-bench-udp [--echo PATH] [--reps N] [--datagrams N] [--window W] "
+                           "[--poll-mode busy|adaptive]\n");
+      return 2;
+    }
+  }
+  if (access(s.echo.c_str(), X_OK) != 0) {
+    std::fprintf(stderr, "bench-udp: no echo demo at %s (give --echo PATH)\n", s.echo.c_str());
+    return 2;
+  }
+  int failures = 0;
+  for (const std::size_t size : {std::size_t{64}, std::size_t{1400}}) {
+    std::vector<double> ours, kernel;
+    for (int rep = 0; rep < s.reps; ++rep) {
+      const auto r = stack_echo(s, size, rep);
+      if (!r.ok) ++failures;
+      ours.push_back(size == 64 ? r.pps / 1e6 : r.gbps);
+      const double kpps = kernel_echo_pps(size, s.datagrams, window_for(s, size));
+      kernel.push_back(size == 64 ? kpps / 1e6 : kpps * size * 8 / 1e9);
+    }
+    if (size == 64)
+      report("udp", "pps_64", median(ours), "Mpps", median(kernel), "kernel UDP echo, 2 processes, 127.0.0.1");
+    else
+      report("udp", "gbps_1400", median(ours), "Gbit/s", median(kernel), "kernel UDP echo, 2 processes, 127.0.0.1");
+  }
+  return failures == 0 ? 0 : 1;
+}

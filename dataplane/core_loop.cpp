@@ -1,0 +1,380 @@
+#include "dataplane/core_loop.hpp"
+
+#include <actorstack/datagram.hpp>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+namespace actorstack::dataplane {
+
+namespace {
+
+// An ARP request unanswered this long is sent again; after this many tries
+// the datagrams waiting for it are dropped (counted no_neighbor).
+constexpr std::uint64_t arp_retry_ms = 100;
+constexpr unsigned arp_max_tries = 3;
+// Adaptive polling: spin this many empty passes, then sleep from 1 µs
+// doubling up to the cap while nothing arrives.
+constexpr unsigned spin_before_sleep = 256;
+constexpr unsigned max_sleep_us = 200;
+// Commands applied per pass, so a flood of them cannot starve rx.
+constexpr unsigned commands_per_pass = 256;
+
+std::span<std::byte> frame_of(rte_mbuf* m) noexcept {
+  return {rte_pktmbuf_mtod(m, std::byte*), m->data_len};
+}
+// The whole writable room of an mbuf from its data start (for frames we build).
+std::span<std::byte> room_of(rte_mbuf* m) noexcept {
+  return {rte_pktmbuf_mtod(m, std::byte*), static_cast<std::size_t>(m->buf_len - m->data_off)};
+}
+void set_length(rte_mbuf* m, std::size_t len) noexcept {
+  m->data_len = static_cast<std::uint16_t>(len);
+  m->pkt_len = static_cast<std::uint32_t>(len);
+}
+ip_address v4(std::uint32_t host_order) noexcept { return ip_address::v4(host_order); }
+
+}  // namespace
+
+core_loop::core_loop(core_setup setup) : setup_(std::move(setup)) {
+  us_.mac = setup_.mac;
+  us_.ip = setup_.address.ip;
+  posted_.assign(setup_.workers.size(), false);
+  overflow_.resize(setup_.workers.size());
+  arp_retry_ticks_ = rte_get_tsc_hz() / 1000 * arp_retry_ms;
+}
+
+core_loop::~core_loop() {
+  if (tx_count_ > 0) rte_pktmbuf_free_bulk(tx_batch_.data(), tx_count_);
+}
+
+std::uint64_t core_loop::now() const noexcept { return rte_get_tsc_cycles(); }
+
+void core_loop::run(const std::atomic<bool>& stop) {
+  unsigned idle = 0;
+  unsigned sleep_us = 1;
+  while (!stop.load(std::memory_order_relaxed)) {
+    if (poll_once()) {
+      counters_.busy_polls.add();
+      idle = 0;
+      sleep_us = 1;
+      continue;
+    }
+    counters_.idle_polls.add();
+    if (setup_.mode == poll_mode::busy || ++idle < spin_before_sleep) continue;
+    std::this_thread::sleep_for(std::chrono::microseconds(sleep_us));
+    sleep_us = std::min(sleep_us * 2, max_sleep_us);
+  }
+}
+
+bool core_loop::poll_once() {
+  bool work = receive();
+  work |= apply_commands();
+  if (!arp_wait_.empty()) retry_arp_waiters();
+  work |= drain_tx_fifos();
+  work |= flush_tx();
+  ring_doorbells();
+  return work;
+}
+
+// ---------------------------------------------------------------------------
+// rx
+
+bool core_loop::receive() {
+  std::array<rte_mbuf*, burst> pkts;
+  const std::uint16_t n = rte_eth_rx_burst(setup_.port_id, setup_.queue, pkts.data(), burst);
+  for (std::uint16_t i = 0; i < n; ++i) handle_frame(pkts[i]);
+  return n > 0;
+}
+
+void core_loop::handle_frame(rte_mbuf* m) {
+  counters_.rx_packets.add();
+  counters_.rx_bytes.add(m->pkt_len);
+  // Frames we accept fit one mbuf (no jumbo frames): a chain is not ours to parse.
+  if (m->nb_segs != 1) {
+    counters_.drop(drop_reason::malformed);
+    rte_pktmbuf_free(m);
+    return;
+  }
+  const parsed_frame p = classify(frame_of(m), us_);
+  switch (p.kind) {
+    case frame_kind::drop:
+      counters_.drop(p.reason);
+      rte_pktmbuf_free(m);
+      return;
+    case frame_kind::arp_request: {
+      neighbors_.learn(p.arp.sender_ip, p.arp.sender_mac);
+      // The request's mbuf becomes the reply.
+      set_length(m, write_arp(room_of(m), 2, us_.mac, us_.ip, p.arp.sender_mac, p.arp.sender_ip));
+      counters_.arp_replies_sent.add();
+      push_tx(m);
+      return;
+    }
+    case frame_kind::arp_reply:
+      neighbors_.learn(p.arp.sender_ip, p.arp.sender_mac);
+      rte_pktmbuf_free(m);
+      return;
+    case frame_kind::icmp_echo:
+      set_length(m, make_icmp_echo_reply(frame_of(m), p, us_.mac));
+      counters_.icmp_echo_replies.add();
+      push_tx(m);
+      return;
+    case frame_kind::udp:
+      deliver_udp(p, m);
+      rte_pktmbuf_free(m);
+      return;
+  }
+}
+
+void core_loop::deliver_udp(const parsed_frame& p, rte_mbuf* m) {
+  const udp_fields& u = p.udp;
+  udp_table::entry* e = table_.match(u.src_ip, u.src_port, u.dst_ip, u.dst_port);
+  if (e == nullptr) {
+    counters_.drop(drop_reason::no_session);
+    return;
+  }
+  // An on-link sender is its own next hop: remembering its MAC saves an
+  // ARP round trip before the first answer.
+  if (setup_.address.on_link(u.src_ip) && !neighbors_.find(u.src_ip))
+    neighbors_.learn(u.src_ip, u.src_mac);
+  datagram_header h;
+  h.length = u.payload_length;
+  h.remote = v4(u.src_ip);
+  h.remote_port = u.src_port;
+  h.local = v4(u.dst_ip);
+  h.local_port = u.dst_port;
+  const std::span<const std::byte> parts[] = {
+      std::as_bytes(std::span{&h, 1}),
+      frame_of(m).subspan(u.payload_offset, u.payload_length)};
+  shm::fifo& rx = e->binding.rx;
+  // Whole or not at all: the core never waits for room (the app is slow,
+  // the datagram is lost and counted — UDP's contract).
+  if (!rx.enqueue_gather(parts)) {
+    counters_.drop(drop_reason::fifo_full);
+    return;
+  }
+  counters_.udp_rx_datagrams.add();
+  if (rx.set_event()) post(e->binding.worker, {event_kind::rx, e->binding.id, e->binding.session, 0});
+}
+
+// ---------------------------------------------------------------------------
+// commands
+
+bool core_loop::apply_commands() {
+  bool work = false;
+  for (std::uint32_t w = 0; w < setup_.workers.size(); ++w) {
+    channel<command>* ch = setup_.workers[w].commands;
+    command c;
+    for (unsigned k = 0; k < commands_per_pass && ch->pop(c); ++k) {
+      work = true;
+      switch (c.kind) {
+        case command_kind::add:
+          if (!table_.add(c.binding))
+            post(w, {event_kind::add_failed, c.binding.id, c.binding.session, 0});
+          break;
+        case command_kind::remove: {
+          std::uint64_t session = 0;
+          if (auto* e = table_.find(c.worker, c.id)) session = e->binding.session;
+          table_.remove(c.worker, c.id);
+          // Queued tx references are looked up again before use, so a
+          // removed connection's entries in tx_list_ simply fall out.
+          post(w, {event_kind::removed, c.id, session, 0});
+          break;
+        }
+        case command_kind::tx:
+          if (auto* e = table_.find(c.worker, c.id)) queue_tx(*e);
+          break;
+      }
+    }
+  }
+  connections_.store(table_.size(), std::memory_order_relaxed);
+  return work;
+}
+
+void core_loop::queue_tx(udp_table::entry& e) {
+  if (e.tx_queued) return;
+  e.tx_queued = true;
+  tx_list_.push_back({e.binding.worker, e.binding.id});
+}
+
+// ---------------------------------------------------------------------------
+// tx
+
+bool core_loop::drain_tx_fifos() {
+  bool work = false;
+  // Each fifo queued now gets one turn; one that still holds data after
+  // its turn goes to the back.
+  for (std::size_t n = tx_list_.size(); n > 0 && tx_count_ < burst; --n) {
+    const tx_ref ref = tx_list_.front();
+    tx_list_.pop_front();
+    udp_table::entry* e = table_.find(ref.worker, ref.id);
+    if (e == nullptr) continue;
+    e->tx_queued = false;
+    work = true;
+    if (!drain(*e)) {
+      arp_wait_.push_back(ref);
+      e->tx_queued = true;  // parked: a new tx command must not requeue it
+    }
+  }
+  return work;
+}
+
+bool core_loop::drain(udp_table::entry& e) {
+  udp_binding& b = e.binding;
+  shm::fifo& tx = b.tx;
+  std::size_t sent = 0;
+  bool waiting_for_arp = false;
+  while (tx_count_ < tx_batch_.size()) {
+    datagram_header h;
+    auto got = tx.peek(0, std::as_writable_bytes(std::span{&h, 1}));
+    if (!got || *got < datagram_header_size || tx.max_dequeue() < datagram_header_size + h.length) break;
+    const std::size_t whole = datagram_header_size + h.length;
+    const std::uint32_t dst_ip = b.connected ? b.remote_ip : h.remote.v4_host_order();
+    const std::uint16_t dst_port = b.connected ? b.remote_port : h.remote_port;
+    if (h.length > max_udp_payload || dst_ip == 0 || dst_port == 0 || !h.remote.is_v4()) {
+      counters_.drop(drop_reason::malformed);
+      sent += tx.drop(whole);
+      continue;
+    }
+    const interface_address& a = setup_.address;
+    const std::uint32_t next_hop = a.on_link(dst_ip) ? dst_ip : a.gateway;
+    if (next_hop == 0) {
+      counters_.drop(drop_reason::no_neighbor);
+      sent += tx.drop(whole);
+      continue;
+    }
+    auto mac = neighbors_.find(next_hop);
+    if (!mac) {
+      // Ask (again, once the last request is old), and wait; after the
+      // last try has gone unanswered the datagram is dropped and the next
+      // one starts asking anew.
+      if (neighbors_.should_request(next_hop, now(), arp_retry_ticks_)) {
+        if (neighbors_.tries(next_hop) > arp_max_tries) {
+          neighbors_.forget_request(next_hop);
+          counters_.drop(drop_reason::no_neighbor);
+          sent += tx.drop(whole);
+          continue;
+        }
+        send_arp_request(next_hop);
+      }
+      waiting_for_arp = true;
+      break;
+    }
+    rte_mbuf* m = rte_pktmbuf_alloc(setup_.pool);
+    if (m == nullptr) break;  // pool empty: the data waits in the fifo
+    const std::span<std::byte> room = room_of(m);
+    const std::span<std::byte> payload = room.subspan(udp_frame_overhead, h.length);
+    if (h.length > 0) (void)tx.peek(datagram_header_size, payload);
+    udp_route r;
+    r.src_mac = us_.mac;
+    r.dst_mac = *mac;
+    r.src_ip = b.local_ip != 0 ? b.local_ip : us_.ip;
+    r.dst_ip = dst_ip;
+    r.src_port = b.local_port;
+    r.dst_port = dst_port;
+    write_udp_headers(room, r, ip_id_++, payload);
+    set_length(m, udp_frame_overhead + h.length);
+    push_tx(m);
+    counters_.udp_tx_datagrams.add();
+    sent += tx.drop(whole);
+  }
+  if (!waiting_for_arp) {
+    // Re-arm the app's notifications first, then look again: a write that
+    // raced the unset either posts its own event or is seen here.
+    tx.unset_event();
+    if (!tx.empty()) queue_tx(e);
+  }
+  if (sent > 0 && tx.needs_deq_ntf(sent))
+    post(b.worker, {event_kind::tx_space, b.id, b.session, static_cast<std::uint32_t>(sent)});
+  return !waiting_for_arp;
+}
+
+void core_loop::retry_arp_waiters() {
+  // Datagrams parked on ARP try again each pass (an answer may have come;
+  // a retry may be due). This is not "work": an idle core still backs off.
+  std::vector<tx_ref> waiting;
+  waiting.swap(arp_wait_);
+  for (const tx_ref& ref : waiting) {
+    udp_table::entry* e = table_.find(ref.worker, ref.id);
+    if (e == nullptr) continue;
+    e->tx_queued = false;
+    if (tx_count_ >= tx_batch_.size() || !drain(*e)) {
+      arp_wait_.push_back(ref);
+      e->tx_queued = true;
+    }
+  }
+}
+
+void core_loop::send_arp_request(std::uint32_t ip) {
+  rte_mbuf* m = rte_pktmbuf_alloc(setup_.pool);
+  if (m == nullptr) return;  // the retry timer asks again
+  set_length(m, write_arp(room_of(m), 1, us_.mac, us_.ip, broadcast_mac, ip));
+  counters_.arp_requests_sent.add();
+  push_tx(m);
+}
+
+void core_loop::push_tx(rte_mbuf* m) {
+  if (tx_count_ == tx_batch_.size()) flush_tx();
+  if (tx_count_ == tx_batch_.size()) {
+    // Only replies (ARP, ICMP) get here with the port stuck; fifo data
+    // stops being drained before the batch fills. Dropped, counted.
+    counters_.drop(drop_reason::tx_full);
+    rte_pktmbuf_free(m);
+    return;
+  }
+  tx_batch_[tx_count_++] = m;
+}
+
+bool core_loop::flush_tx() {
+  if (tx_count_ == 0) return false;
+  const std::uint16_t sent = rte_eth_tx_burst(setup_.port_id, setup_.queue, tx_batch_.data(), tx_count_);
+  for (std::uint16_t i = 0; i < sent; ++i) {
+    counters_.tx_packets.add();
+    counters_.tx_bytes.add(tx_batch_[i]->pkt_len);
+  }
+  // What the port did not take waits for the next pass, in order.
+  std::copy(tx_batch_.begin() + sent, tx_batch_.begin() + tx_count_, tx_batch_.begin());
+  tx_count_ = static_cast<std::uint16_t>(tx_count_ - sent);
+  return sent > 0;
+}
+
+// ---------------------------------------------------------------------------
+// events
+
+void core_loop::post(std::uint32_t worker, const event& ev) {
+  if (worker >= setup_.workers.size()) return;
+  if (!overflow_[worker].empty() || !setup_.workers[worker].events->push(ev)) {
+    // The worker is far behind. An rx event's flag is cleared so the next
+    // datagram posts again; the rest wait here, in order: a lost "removed"
+    // would leak the connection's fifos.
+    if (ev.kind == event_kind::rx) {
+      counters_.events_lost.add();
+      if (auto* e = table_.find(worker, ev.id)) e->binding.rx.unset_event();
+    } else {
+      overflow_[worker].push_back(ev);
+    }
+    return;
+  }
+  posted_[worker] = true;
+}
+
+void core_loop::ring_doorbells() {
+  for (std::size_t w = 0; w < posted_.size(); ++w) {
+    auto& waiting = overflow_[w];
+    while (!waiting.empty() && setup_.workers[w].events->push(waiting.front())) {
+      waiting.pop_front();
+      posted_[w] = true;
+    }
+    if (!posted_[w]) continue;
+    posted_[w] = false;
+    const worker_link& link = setup_.workers[w];
+    if (link.events->disarm() && link.bell != nullptr) link.bell->ring();
+  }
+}
+
+}  // namespace actorstack::dataplane

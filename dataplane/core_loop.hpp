@@ -1,0 +1,128 @@
+#pragma once
+/// \file
+/// One data-plane core: the loop that owns a port queue pair, an ARP cache
+/// and a UDP table, and moves datagrams between the wire and session
+/// fifos. Per packet there is no lock, no allocation beyond the mbuf pool,
+/// and no message: only the fifos and, per burst, the event rings
+/// (docs/architecture.md §4).
+///
+/// Loop: rx burst → classify → ARP (answer, learn) / ICMP echo (answer in
+/// place) / UDP (into the matching session's rx fifo, or a counted drop) →
+/// commands from the workers (install, remove, "the app wrote") → drain
+/// tx fifos into mbufs (resolving next hops first) → tx burst → ring the
+/// doorbells of workers that got events.
+///
+/// Back-pressure instead of loss on tx: mbufs the port did not take stay
+/// queued for the next pass and no further fifo is drained until they go,
+/// so a slow peer fills the app's tx fifo and the app sees fifo_full.
+
+#include "dataplane/boundary.hpp"
+#include "dataplane/core_counters.hpp"
+#include "dataplane/neighbors.hpp"
+#include "dataplane/udp_table.hpp"
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+struct rte_mbuf;
+struct rte_mempool;
+
+namespace actorstack::dataplane {
+
+/// Busy: spin forever (lowest latency, one CPU at 100%). Adaptive: after a
+/// run of empty polls, sleep a little, longer while it stays idle (capped),
+/// back to spinning at the first packet or command. The default.
+enum class poll_mode : std::uint8_t { busy, adaptive };
+
+/// The IPv4 address of the port, its on-link prefix and optional gateway.
+struct interface_address {
+  std::uint32_t ip = 0;  ///< host order
+  unsigned prefix_len = 24;
+  std::uint32_t gateway = 0;  ///< 0 = only on-link destinations are reachable
+  bool on_link(std::uint32_t other) const noexcept {
+    if (prefix_len == 0) return true;
+    const std::uint32_t mask = prefix_len >= 32 ? ~0u : ~((1u << (32 - prefix_len)) - 1);
+    return (other & mask) == (ip & mask);
+  }
+};
+
+/// One worker's channels to this core.
+struct worker_link {
+  channel<command>* commands = nullptr;  ///< worker -> core
+  channel<event>* events = nullptr;      ///< core -> worker
+  doorbell* bell = nullptr;              ///< wakes the worker
+};
+
+struct core_setup {
+  std::uint32_t index = 0;
+  std::uint16_t port_id = 0;
+  std::uint16_t queue = 0;
+  rte_mempool* pool = nullptr;
+  mac_address mac{};
+  interface_address address;
+  poll_mode mode = poll_mode::adaptive;
+  std::vector<worker_link> workers;
+};
+
+class core_loop {
+ public:
+  static constexpr std::uint16_t burst = 32;
+
+  explicit core_loop(core_setup setup);
+  ~core_loop();
+  core_loop(const core_loop&) = delete;
+  core_loop& operator=(const core_loop&) = delete;
+
+  /// Runs until `stop` becomes true. The lcore's function.
+  void run(const std::atomic<bool>& stop);
+  /// One pass; true if it did any work. (run() is this in a loop plus the
+  /// idle policy.)
+  bool poll_once();
+
+  const core_counters& counters() const noexcept { return counters_; }
+  /// Installed connections, readable from any thread.
+  std::uint64_t connections() const noexcept { return connections_.load(std::memory_order_relaxed); }
+  std::uint32_t index() const noexcept { return setup_.index; }
+
+ private:
+  struct tx_ref {
+    std::uint32_t worker;
+    std::uint32_t id;
+  };
+
+  bool receive();
+  void handle_frame(rte_mbuf* m);
+  void deliver_udp(const parsed_frame& p, rte_mbuf* m);
+  bool apply_commands();
+  bool drain_tx_fifos();
+  /// Sends what `e`'s tx fifo holds; false if it stopped waiting for ARP.
+  bool drain(udp_table::entry& e);
+  void retry_arp_waiters();
+  void queue_tx(udp_table::entry& e);
+  void send_arp_request(std::uint32_t ip);
+  void push_tx(rte_mbuf* m);
+  bool flush_tx();
+  void post(std::uint32_t worker, const event& ev);
+  void ring_doorbells();
+  std::uint64_t now() const noexcept;
+
+  core_setup setup_;
+  local_addresses us_;
+  core_counters counters_;
+  neighbors neighbors_;
+  udp_table table_;
+  std::deque<tx_ref> tx_list_;    ///< fifos with data to send
+  std::vector<tx_ref> arp_wait_;  ///< fifos blocked on an unresolved next hop
+  std::array<rte_mbuf*, 2 * burst> tx_batch_{};
+  std::uint16_t tx_count_ = 0;
+  std::vector<bool> posted_;      ///< per worker: events pushed since the last doorbell pass
+  std::vector<std::deque<event>> overflow_;  ///< per worker: events its full ring could not take
+  std::uint16_t ip_id_ = 0;
+  std::uint64_t arp_retry_ticks_ = 0;
+  std::atomic<std::uint64_t> connections_{0};
+};
+
+}  // namespace actorstack::dataplane

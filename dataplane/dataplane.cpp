@@ -1,0 +1,115 @@
+#include "dataplane/dataplane.hpp"
+
+#include <rte_launch.h>
+#include <rte_lcore.h>
+
+namespace actorstack::dataplane {
+
+namespace {
+std::string device_of(const dataplane_config& cfg) {
+  if (!cfg.device.empty()) return cfg.device;
+  if (cfg.vdevs.empty()) return {};
+  const std::string& v = cfg.vdevs.front();
+  return v.substr(0, v.find(','));
+}
+
+struct launch_arg {
+  core_loop* core;
+  const std::atomic<bool>* stop;
+};
+}  // namespace
+
+result<std::unique_ptr<dataplane>> dataplane::create(const dataplane_config& cfg,
+                                                     std::uint32_t workers) {
+  if (cfg.cores != 1)
+    return unexpected{errc::invalid_argument, "dataplane: exactly one data-plane core is supported"};
+  if (cfg.address.ip == 0) return unexpected{errc::invalid_argument, "dataplane: no IPv4 address"};
+  const std::string dev = device_of(cfg);
+  if (dev.empty()) return unexpected{errc::invalid_argument, "dataplane: no port (give a vdev)"};
+  if (workers == 0) return unexpected{errc::invalid_argument, "dataplane: no session workers"};
+
+  eal_options eo;
+  eo.cores = cfg.cores;
+  eo.lcores = cfg.lcores;
+  eo.vdevs = cfg.vdevs;
+  eo.mbufs = cfg.mbufs;
+  eo.file_prefix = cfg.file_prefix;
+  eo.extra_args = cfg.eal_args;
+  auto eal = eal_init(eo);
+  if (!eal) return unexpected{eal.error()};
+
+  port_options po;
+  po.device = dev;
+  po.queues = static_cast<std::uint16_t>(cfg.cores);
+  po.mbufs = cfg.mbufs;
+  auto p = port::open(po);
+  if (!p) return unexpected{p.error()};
+
+  std::unique_ptr<dataplane> dp{new dataplane};
+  dp->cfg_ = cfg;
+  dp->eal_ = std::move(*eal);
+  dp->port_ = std::move(*p);
+  dp->links_.resize(cfg.cores);
+  for (auto& per_core : dp->links_) {
+    per_core.resize(workers);
+    for (auto& l : per_core) {
+      l.commands = std::make_unique<channel<command>>(command_ring_size);
+      l.events = std::make_unique<channel<event>>(event_ring_size);
+    }
+  }
+  return dp;
+}
+
+dataplane::~dataplane() { stop(); }
+
+void dataplane::set_doorbell(std::uint32_t w, doorbell* bell) {
+  for (auto& per_core : links_) per_core[w].bell = bell;
+}
+
+result<void> dataplane::launch() {
+  if (launched_) return {};
+  for (unsigned c = 0; c < links_.size(); ++c) {
+    core_setup s;
+    s.index = c;
+    s.port_id = port_.id();
+    s.queue = static_cast<std::uint16_t>(c);
+    s.pool = port_.pool();
+    s.mac = port_.mac();
+    s.address = cfg_.address;
+    s.mode = cfg_.mode;
+    for (auto& l : links_[c]) s.workers.push_back({l.commands.get(), l.events.get(), l.bell});
+    cores_.push_back(std::make_unique<core_loop>(std::move(s)));
+  }
+  stop_.store(false);
+  for (unsigned c = 0; c < cores_.size(); ++c) {
+    // The argument outlives the loop: it lives in the core object's slot.
+    auto* arg = new launch_arg{cores_[c].get(), &stop_};
+    if (int rc = rte_eal_remote_launch(&dataplane::lcore_main, arg, eal_.worker_lcores[c]); rc != 0) {
+      delete arg;
+      stop();
+      return unexpected{errc::dataplane, "rte_eal_remote_launch failed", -rc};
+    }
+  }
+  launched_ = true;
+  return {};
+}
+
+int dataplane::lcore_main(void* p) {
+  std::unique_ptr<launch_arg> arg{static_cast<launch_arg*>(p)};
+  arg->core->run(*arg->stop);
+  return 0;
+}
+
+void dataplane::stop() {
+  stop_.store(true);
+  if (launched_) {
+    for (unsigned c = 0; c < cores_.size(); ++c) rte_eal_wait_lcore(eal_.worker_lcores[c]);
+    launched_ = false;
+  }
+}
+
+core_counters_snapshot dataplane::counters(unsigned core) const {
+  return snapshot(cores_.at(core)->counters(), core);
+}
+
+}  // namespace actorstack::dataplane

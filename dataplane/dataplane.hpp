@@ -1,0 +1,96 @@
+#pragma once
+/// \file
+/// The data plane of one stack: the EAL, one port, and one core loop per
+/// data-plane core, plus the channels that join each core to each session
+/// worker. Created by the stack before its workers start taking sessions;
+/// the cores run once launch() is called and stop in stop() (or the
+/// destructor) — after which nobody touches a session fifo from here.
+///
+/// One data-plane core per stack in this version: a connectionless
+/// listener's rx fifo has one producer, so spreading one listener's
+/// datagrams over several cores needs per-core listener sessions first
+/// (docs/architecture.md, "data plane").
+
+#include "dataplane/boundary.hpp"
+#include "dataplane/core_counters.hpp"
+#include "dataplane/core_loop.hpp"
+#include "dataplane/eal.hpp"
+#include "dataplane/port.hpp"
+
+#include <actorstack/result.hpp>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace actorstack::dataplane {
+
+struct dataplane_config {
+  /// EAL `--vdev` arguments ("net_tap0,iface=as0"); the port is the first
+  /// one's device unless `device` names another.
+  std::vector<std::string> vdevs;
+  std::string device;
+  interface_address address;
+  unsigned cores = 1;
+  poll_mode mode = poll_mode::adaptive;
+  std::uint32_t mbufs = 8191;
+  std::string lcores;       ///< explicit EAL --lcores; empty = computed
+  std::string file_prefix;  ///< empty = per process
+  std::vector<std::string> eal_args;
+};
+
+class dataplane {
+ public:
+  static constexpr std::size_t command_ring_size = 4096;
+  static constexpr std::size_t event_ring_size = 8192;
+
+  /// Starts the EAL and opens the port; the cores do not run yet.
+  /// Errors: invalid_argument (no port, no address, cores != 1),
+  /// already_initialized (a data plane already ran in this process),
+  /// dataplane (a DPDK call failed).
+  static result<std::unique_ptr<dataplane>> create(const dataplane_config& cfg,
+                                                   std::uint32_t workers);
+  ~dataplane();
+  dataplane(const dataplane&) = delete;
+  dataplane& operator=(const dataplane&) = delete;
+
+  /// Worker `w`'s channels to core `c`, and its doorbell (before launch).
+  channel<command>& commands(std::uint32_t w, std::uint32_t c) { return *links_[c][w].commands; }
+  channel<event>& events(std::uint32_t w, std::uint32_t c) { return *links_[c][w].events; }
+  void set_doorbell(std::uint32_t w, doorbell* bell);
+
+  /// Starts every core loop on its lcore. Errors: dataplane.
+  result<void> launch();
+  /// Stops the cores and waits for them; idempotent.
+  void stop();
+
+  unsigned cores() const noexcept { return static_cast<unsigned>(cores_.size()); }
+  /// Which core carries a connection (one core: always 0).
+  std::uint32_t core_of(std::uint32_t /*local_port*/) const noexcept { return 0; }
+  core_counters_snapshot counters(unsigned core) const;
+  std::uint64_t connections(unsigned core) const { return cores_[core]->connections(); }
+  const port& device() const noexcept { return port_; }
+  const interface_address& address() const noexcept { return cfg_.address; }
+  const dataplane_config& config() const noexcept { return cfg_; }
+  bool running() const noexcept { return launched_; }
+
+ private:
+  struct link_storage {
+    std::unique_ptr<channel<command>> commands;
+    std::unique_ptr<channel<event>> events;
+    doorbell* bell = nullptr;
+  };
+  dataplane() = default;
+  static int lcore_main(void* arg);
+
+  dataplane_config cfg_;
+  eal_info eal_;
+  port port_;
+  std::vector<std::vector<link_storage>> links_;  // [core][worker]
+  std::vector<std::unique_ptr<core_loop>> cores_;
+  std::atomic<bool> stop_{false};
+  bool launched_ = false;
+};
+
+}  // namespace actorstack::dataplane

@@ -1,0 +1,51 @@
+#include "dataplane/udp_table.hpp"
+
+namespace actorstack::dataplane {
+
+result<udp_table::entry*> udp_table::add(const udp_binding& b) {
+  if (b.local_port == 0) return unexpected{errc::invalid_argument, "udp binding without a local port"};
+  const std::uint64_t key = id_key(b.worker, b.id);
+  if (by_id_.contains(key)) return unexpected{errc::invalid_argument, "udp connection id already installed"};
+  auto e = std::make_unique<entry>();
+  e->binding = b;
+  entry* raw = e.get();
+  if (b.connected) {
+    const flow_key fk{b.local_ip, b.remote_ip, b.local_port, b.remote_port};
+    if (!flows_.emplace(fk, raw).second) return unexpected{errc::invalid_argument, "udp 5-tuple in use"};
+  } else {
+    if (!listeners_.emplace(listen_key(b.local_ip, b.local_port), raw).second)
+      return unexpected{errc::already_listening};
+  }
+  by_id_.emplace(key, std::move(e));
+  return raw;
+}
+
+bool udp_table::remove(std::uint32_t worker, std::uint32_t id) noexcept {
+  auto it = by_id_.find(id_key(worker, id));
+  if (it == by_id_.end()) return false;
+  const udp_binding& b = it->second->binding;
+  if (b.connected)
+    flows_.erase(flow_key{b.local_ip, b.remote_ip, b.local_port, b.remote_port});
+  else
+    listeners_.erase(listen_key(b.local_ip, b.local_port));
+  by_id_.erase(it);
+  return true;
+}
+
+udp_table::entry* udp_table::find(std::uint32_t worker, std::uint32_t id) noexcept {
+  auto it = by_id_.find(id_key(worker, id));
+  return it == by_id_.end() ? nullptr : it->second.get();
+}
+
+udp_table::entry* udp_table::match(std::uint32_t src_ip, std::uint16_t src_port,
+                                   std::uint32_t dst_ip, std::uint16_t dst_port) noexcept {
+  if (!flows_.empty()) {
+    auto f = flows_.find(flow_key{dst_ip, src_ip, dst_port, src_port});
+    if (f != flows_.end()) return f->second;
+  }
+  if (auto l = listeners_.find(listen_key(dst_ip, dst_port)); l != listeners_.end()) return l->second;
+  if (auto l = listeners_.find(listen_key(0, dst_port)); l != listeners_.end()) return l->second;
+  return nullptr;
+}
+
+}  // namespace actorstack::dataplane

@@ -1,0 +1,76 @@
+#pragma once
+/// \file
+/// One core's UDP connections: listeners (connectionless: one pair of
+/// fifos for every peer) and connected 5-tuples. Owned by its core's
+/// thread — no locks; the session workers change it only through commands
+/// the core applies (dataplane/boundary.hpp). Plain C++: unit-tested alone.
+
+#include "dataplane/boundary.hpp"
+
+#include <actorstack/result.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+
+namespace actorstack::dataplane {
+
+class udp_table {
+ public:
+  struct entry {
+    udp_binding binding;
+    bool tx_queued = false;  ///< already in the core's list of fifos to drain
+  };
+
+  /// Installs a binding. Errors: already_listening (a listener on the same
+  /// local address and port), invalid_argument (the 5-tuple is taken, or
+  /// the (worker, id) pair is already installed, or port 0).
+  result<entry*> add(const udp_binding& b);
+  /// Uninstalls; false if (worker, id) was not installed.
+  bool remove(std::uint32_t worker, std::uint32_t id) noexcept;
+  entry* find(std::uint32_t worker, std::uint32_t id) noexcept;
+
+  /// The connection a datagram from src to dst belongs to: the connected
+  /// 5-tuple first, then a listener on dst's address, then a listener on
+  /// any address with dst's port. Null: nobody (no_session).
+  entry* match(std::uint32_t src_ip, std::uint16_t src_port, std::uint32_t dst_ip,
+               std::uint16_t dst_port) noexcept;
+
+  std::size_t size() const noexcept { return by_id_.size(); }
+  std::size_t listeners() const noexcept { return listeners_.size(); }
+
+  template <class F>
+  void for_each(F&& f) {
+    for (auto& [key, e] : by_id_) f(*e);
+  }
+
+ private:
+  struct flow_key {
+    std::uint32_t local_ip, remote_ip;
+    std::uint16_t local_port, remote_port;
+    friend bool operator==(const flow_key&, const flow_key&) = default;
+  };
+  struct flow_hash {
+    std::size_t operator()(const flow_key& k) const noexcept {
+      std::uint64_t a = (std::uint64_t{k.local_ip} << 32) | k.remote_ip;
+      std::uint64_t b = (std::uint64_t{k.local_port} << 16) | k.remote_port;
+      a ^= b * 0x9e3779b97f4a7c15ull;
+      a ^= a >> 29;
+      a *= 0xbf58476d1ce4e5b9ull;
+      return static_cast<std::size_t>(a ^ (a >> 32));
+    }
+  };
+  static std::uint64_t id_key(std::uint32_t worker, std::uint32_t id) noexcept {
+    return (std::uint64_t{worker} << 32) | id;
+  }
+  static std::uint64_t listen_key(std::uint32_t ip, std::uint16_t port) noexcept {
+    return (std::uint64_t{ip} << 16) | port;
+  }
+
+  // Entries live at stable addresses; the maps below point into them.
+  std::unordered_map<std::uint64_t, std::unique_ptr<entry>> by_id_;
+  std::unordered_map<flow_key, entry*, flow_hash> flows_;
+  std::unordered_map<std::uint64_t, entry*> listeners_;
+};
+
+}  // namespace actorstack::dataplane

@@ -1,0 +1,33 @@
+#pragma once
+/// \file
+/// What a data-plane core reports: its traffic, its drops by reason, and
+/// how often it polled in vain. Read live (the core's counters are atomics
+/// it alone writes), so a stats call never stops the data path.
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace actorstack {
+
+struct dataplane_core_stats {
+  std::uint32_t core = 0;
+  std::string port;     ///< the DPDK device ("net_tap0")
+  std::string mac;      ///< "02:00:00:00:00:01"
+  std::string address;  ///< "10.0.0.2/24"
+  std::uint64_t connections = 0;  ///< installed UDP listeners and 5-tuples
+  std::uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0;
+  std::uint64_t arp_replies = 0, arp_requests = 0, icmp_echo_replies = 0;
+  std::uint64_t udp_rx_datagrams = 0, udp_tx_datagrams = 0;
+  std::uint64_t busy_polls = 0, idle_polls = 0;
+  std::uint64_t events_lost = 0;  ///< worker event ring full (the next datagram re-notifies)
+  /// Every drop reason, zero or not: "truncated", "bad_checksum", "no_session", ...
+  std::map<std::string, std::uint64_t> drops;
+
+  std::uint64_t dropped(const std::string& reason) const {
+    auto it = drops.find(reason);
+    return it == drops.end() ? 0 : it->second;
+  }
+};
+
+}  // namespace actorstack

@@ -1,0 +1,6 @@
+# packet tests: the wire formats (dataplane/packet), no DPDK, no EAL.
+# This file is include()d from tests/dataplane/, so a relative source would
+# resolve against that directory; name it from this file's own location.
+actorstack_test(actorstack-test-packet LABEL core
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_packet.cpp
+  LIBS actorstack_packet)

@@ -1,0 +1,8 @@
+# The whole stack on DPDK net_tap / net_af_packet ports with the Linux
+# kernel as the peer (kernel_side: namespaces, sockets, raw frames).
+add_library(actorstack_kernel_side STATIC ${CMAKE_CURRENT_LIST_DIR}/kernel_side.cpp)
+target_link_libraries(actorstack_kernel_side PUBLIC actorstack_options)
+actorstack_test(actorstack-test-udp-tap LABEL dataplane
+  SOURCES ${PROJECT_SOURCE_DIR}/tests/dataplane/test_udp_tap.cpp
+  LIBS actorstack_actors actorstack_kernel_side)
+actorstack_use_caf(actorstack-test-udp-tap)
