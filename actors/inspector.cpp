@@ -30,6 +30,7 @@ struct inspector_state {
   stack_root_actor root;
   std::vector<session_worker_actor> workers;        // by worker index
   std::vector<ct_segment_context_actor> contexts;   // as spawned
+  dataplane_provider dataplane;                     // data-plane counters, read directly
   bool stopping = false;
   bool failing = false;       // a fatal end is being handled
   bool rest_stopped = false;  // ...and everything has been told to stop
@@ -101,6 +102,7 @@ template <class Then>
 void gather(self_pointer self, Then then) {
   auto& st = self->state;
   auto snap = std::make_shared<view::snapshot>();
+  if (st.dataplane) snap->dataplane = st.dataplane();
   auto pending = std::make_shared<std::size_t>(st.workers.size() + st.contexts.size() + 2);
   auto done = [=]() mutable {
     if (--*pending != 0) return;
@@ -165,10 +167,12 @@ inspect_service spawn_inspect_service(caf::actor_system& sys, inspector_actor in
       std::move(inspector));
 }
 
-inspector_actor spawn_inspector(caf::actor_system& sys, stack_root_actor root) {
+inspector_actor spawn_inspector(caf::actor_system& sys, stack_root_actor root, dataplane_provider dataplane) {
   // The root travels as a spawn argument (CAF 0.17.6: see spawn_session_worker).
-  return sys.spawn([](self_pointer self, stack_root_actor root) -> inspector_actor::behavior_type {
+  return sys.spawn([](self_pointer self, stack_root_actor root,
+                      dataplane_provider dataplane) -> inspector_actor::behavior_type {
     self->state.root = std::move(root);
+    self->state.dataplane = std::move(dataplane);
     self->set_down_handler([self](caf::down_msg& msg) { on_down(self, msg); });
     return {
         [=](watch_atom, caf::actor& a, actor_role role, std::uint32_t index, std::string& name) {
@@ -202,7 +206,7 @@ inspector_actor spawn_inspector(caf::actor_system& sys, stack_root_actor root) {
           return out;
         },
     };
-  }, std::move(root));
+  }, std::move(root), std::move(dataplane));
 }
 
 }  // namespace actorstack

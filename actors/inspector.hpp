@@ -19,6 +19,7 @@
 
 #include <caf/all.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -55,8 +56,14 @@ using inspector_actor = caf::typed_actor<
 /// Forwards to `inspector`; published by stack::publish_inspector.
 inspect_service spawn_inspect_service(caf::actor_system& sys, inspector_actor inspector);
 
-/// `root` hears when an app worker ends (app_down).
-inspector_actor spawn_inspector(caf::actor_system& sys, stack_root_actor root);
+/// Reads the data plane's per-core counters (thread-safe: they are
+/// atomics the cores write); empty without a data plane.
+using dataplane_provider = std::function<std::vector<dataplane_core_stats>()>;
+
+/// `root` hears when an app worker ends (app_down); `dataplane` fills the
+/// snapshots' data-plane part.
+inspector_actor spawn_inspector(caf::actor_system& sys, stack_root_actor root,
+                                dataplane_provider dataplane = {});
 
 }  // namespace actorstack
 

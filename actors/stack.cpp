@@ -211,7 +211,9 @@ class stack_impl final : public stack {
     stack_root_config rc;
     rc.cfg = cfg;
     root_ = spawn_stack_root(sys_, rc);
-    inspector_ = spawn_inspector(sys_, root_);
+    // The inspector reads the data plane's counters itself (atomics); it
+    // is stopped before the data plane goes.
+    inspector_ = spawn_inspector(sys_, root_, [this] { return dataplane_stats(); });
     caf::anon_send(root_, watch_atom_v, caf::actor_cast<caf::actor>(inspector_));  // for its contexts
     track(root_, actor_role::root, 0, "root");
     std::vector<session_worker_actor> workers;

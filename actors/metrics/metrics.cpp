@@ -96,6 +96,32 @@ std::vector<MetricFamily> families(const view::snapshot& s, bool up) {
   add(apps, {}, live);
   out.push_back(std::move(listeners));
   out.push_back(std::move(apps));
+
+  if (s.dataplane.empty()) return out;
+  auto packets = family("actorstack_dataplane_packets_total", "Packets a data-plane core received or sent",
+                        MetricType::Counter);
+  auto octets = family("actorstack_dataplane_bytes_total", "Bytes a data-plane core received or sent",
+                       MetricType::Counter);
+  auto datagrams = family("actorstack_dataplane_udp_datagrams_total", "UDP datagrams into / out of session fifos",
+                          MetricType::Counter);
+  auto drops = family("actorstack_dataplane_drops_total", "Packets dropped, by reason", MetricType::Counter);
+  auto polls = family("actorstack_dataplane_polls_total", "Core loop passes that found work (busy) or not (idle)",
+                      MetricType::Counter);
+  auto conns = family("actorstack_dataplane_connections", "UDP listeners and 5-tuples installed", MetricType::Gauge);
+  for (const auto& d : s.dataplane) {
+    const std::string core = std::to_string(d.core);
+    add(packets, {{"core", core}, {"direction", "rx"}}, d.rx_packets);
+    add(packets, {{"core", core}, {"direction", "tx"}}, d.tx_packets);
+    add(octets, {{"core", core}, {"direction", "rx"}}, d.rx_bytes);
+    add(octets, {{"core", core}, {"direction", "tx"}}, d.tx_bytes);
+    add(datagrams, {{"core", core}, {"direction", "rx"}}, d.udp_rx_datagrams);
+    add(datagrams, {{"core", core}, {"direction", "tx"}}, d.udp_tx_datagrams);
+    for (const auto& [reason, count] : d.drops) add(drops, {{"core", core}, {"reason", reason}}, count);
+    add(polls, {{"core", core}, {"kind", "busy"}}, d.busy_polls);
+    add(polls, {{"core", core}, {"kind", "idle"}}, d.idle_polls);
+    add(conns, {{"core", core}}, d.connections);
+  }
+  for (auto* f : {&packets, &octets, &datagrams, &drops, &polls, &conns}) out.push_back(std::move(*f));
   return out;
 }
 

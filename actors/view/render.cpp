@@ -110,23 +110,34 @@ std::string summary(const show_options& o, const snapshot& s) {
       free_bytes += seg.bytes_free;
     }
   const auto apps = static_cast<std::uint64_t>(std::count_if(s.apps.begin(), s.apps.end(), [](auto& a) { return a.live; }));
-  if (o.json)
-    return object{}
-               .num("sessions", sessions)
-               .raw("sessions_by_state", counts(by_state))
-               .num("listeners", s.listeners.size())
-               .num("apps", apps)
-               .num("workers", s.workers.size())
-               .num("ct_contexts", s.contexts.size())
-               .num("ct_segments", segments)
-               .num("segment_bytes_used", used)
-               .num("segment_bytes_free", free_bytes)
-               .done() +
-           "\n";
+  std::uint64_t dp_rx = 0, dp_tx = 0, dp_drops = 0;
+  for (const auto& d : s.dataplane) {
+    dp_rx += d.rx_packets;
+    dp_tx += d.tx_packets;
+    for (const auto& [reason, count] : d.drops) dp_drops += count;
+  }
+  if (o.json) {
+    object j;
+    j.num("sessions", sessions)
+        .raw("sessions_by_state", counts(by_state))
+        .num("listeners", s.listeners.size())
+        .num("apps", apps)
+        .num("workers", s.workers.size())
+        .num("ct_contexts", s.contexts.size())
+        .num("ct_segments", segments)
+        .num("segment_bytes_used", used)
+        .num("segment_bytes_free", free_bytes)
+        .num("dataplane_cores", s.dataplane.size());
+    if (!s.dataplane.empty()) j.num("dataplane_rx_packets", dp_rx).num("dataplane_tx_packets", dp_tx).num("dataplane_drops", dp_drops);
+    return j.done() + "\n";
+  }
   std::string out = "sessions " + n(sessions) + " (listeners " + n(s.listeners.size()) + ")";
   for (const auto& [state, count] : by_state) out += ", " + state + " " + n(count);
   out += "\napps " + n(apps) + ", workers " + n(s.workers.size()) + "\ncut-through: " + n(s.contexts.size()) +
          " context(s), " + n(segments) + " segment(s), " + n(used) + " bytes used, " + n(free_bytes) + " free\n";
+  if (!s.dataplane.empty())
+    out += "data plane: " + n(s.dataplane.size()) + " core(s), rx " + n(dp_rx) + " pkts, tx " + n(dp_tx) +
+           " pkts, drops " + n(dp_drops) + "\n";
   return out;
 }
 
@@ -299,6 +310,53 @@ result<show_options> parse_show_options(const std::vector<std::string>& args) {
   return o;
 }
 
+std::string dataplane(const show_options& o, const snapshot& s) {
+  if (s.dataplane.empty()) return o.json ? "[]\n" : "no data plane in this stack\n";
+  std::vector<std::string> items;
+  std::string out;
+  for (const auto& d : s.dataplane) {
+    const std::uint64_t polls = d.busy_polls + d.idle_polls;
+    const std::uint64_t busy_pct = polls > 0 ? d.busy_polls * 100 / polls : 0;
+    if (o.json) {
+      items.push_back(object{}
+                          .num("core", d.core)
+                          .str("port", d.port)
+                          .str("mac", d.mac)
+                          .str("address", d.address)
+                          .num("connections", d.connections)
+                          .num("rx_packets", d.rx_packets)
+                          .num("rx_bytes", d.rx_bytes)
+                          .num("tx_packets", d.tx_packets)
+                          .num("tx_bytes", d.tx_bytes)
+                          .num("udp_rx_datagrams", d.udp_rx_datagrams)
+                          .num("udp_tx_datagrams", d.udp_tx_datagrams)
+                          .num("arp_replies", d.arp_replies)
+                          .num("arp_requests", d.arp_requests)
+                          .num("icmp_echo_replies", d.icmp_echo_replies)
+                          .num("busy_polls", d.busy_polls)
+                          .num("idle_polls", d.idle_polls)
+                          .num("events_lost", d.events_lost)
+                          .raw("drops", counts(d.drops))
+                          .done());
+      continue;
+    }
+    out += "core " + n(d.core) + " on " + d.port + " (" + d.mac + ", " + d.address + "), " + n(d.connections) +
+           " udp connection(s)\n";
+    out += "  rx " + n(d.rx_packets) + " pkts / " + n(d.rx_bytes) + " B, tx " + n(d.tx_packets) + " pkts / " +
+           n(d.tx_bytes) + " B\n";
+    out += "  udp rx " + n(d.udp_rx_datagrams) + ", udp tx " + n(d.udp_tx_datagrams) + ", arp replies " +
+           n(d.arp_replies) + ", arp requests " + n(d.arp_requests) + ", icmp echo replies " +
+           n(d.icmp_echo_replies) + "\n";
+    out += "  polls busy " + n(d.busy_polls) + " / idle " + n(d.idle_polls) + " (" + n(busy_pct) + "% busy), events lost " +
+           n(d.events_lost) + "\n";
+    std::string drops;
+    for (const auto& [reason, count] : d.drops)
+      if (count > 0) drops += " " + reason + " " + n(count);
+    out += "  drops:" + (drops.empty() ? std::string{" none"} : drops) + "\n";
+  }
+  return o.json ? array(items) + "\n" : out;
+}
+
 result<std::string> render(const std::string& topic, const show_options& o, const snapshot& s) {
   if (topic == "summary") return summary(o, s);
   if (topic == "workers") return workers(o, s);
@@ -306,7 +364,7 @@ result<std::string> render(const std::string& topic, const show_options& o, cons
   if (topic == "listeners") return listeners(o, s);
   if (topic == "apps") return apps(o, s);
   if (topic == "ct") return ct(o, s);
-  if (topic == "dataplane") return std::string{o.json ? "[]\n" : "no data plane in this stack\n"};
+  if (topic == "dataplane") return dataplane(o, s);
   return unexpected{errc::invalid_argument,
                     intern("unknown topic '" + topic +
                            "' (summary, workers, sessions, listeners, apps, ct, dataplane)")};

@@ -6,6 +6,7 @@
 
 #include "actors/inspection.hpp"
 
+#include <actorstack/dataplane_stats.hpp>
 #include <actorstack/result.hpp>
 
 #include <optional>
@@ -20,6 +21,7 @@ struct snapshot {
   std::vector<ct_context_report> contexts;
   std::vector<app_row> apps;
   std::vector<listener_row> listeners;
+  std::vector<dataplane_core_stats> dataplane;  ///< one per data-plane core; empty without one
 };
 
 /// What `show` takes after the topic: `--json`, and for sessions the

@@ -67,6 +67,30 @@ TEST_CASE("metrics: a snapshot becomes valid exposition with Prometheus names") 
   CHECK(text.find("# TYPE actorstack_accepts_total counter") != std::string::npos);
 }
 
+TEST_CASE("metrics: data-plane counters by core, direction and drop reason") {
+  view::snapshot s;
+  dataplane_core_stats d;
+  d.core = 0;
+  d.rx_packets = 10;
+  d.tx_bytes = 640;
+  d.udp_rx_datagrams = 7;
+  d.busy_polls = 3;
+  d.connections = 2;
+  d.drops = {{"bad_checksum", 1}, {"no_session", 0}};
+  s.dataplane = {d};
+  const auto text = exposition(s);
+  CHECK(exposition_problem(text) == "");
+  CHECK(text.find("actorstack_dataplane_packets_total{core=\"0\",direction=\"rx\"} 10") != std::string::npos);
+  CHECK(text.find("actorstack_dataplane_bytes_total{core=\"0\",direction=\"tx\"} 640") != std::string::npos);
+  CHECK(text.find("actorstack_dataplane_udp_datagrams_total{core=\"0\",direction=\"rx\"} 7") != std::string::npos);
+  CHECK(text.find("actorstack_dataplane_drops_total{core=\"0\",reason=\"bad_checksum\"} 1") != std::string::npos);
+  CHECK(text.find("actorstack_dataplane_drops_total{core=\"0\",reason=\"no_session\"} 0") != std::string::npos);
+  CHECK(text.find("actorstack_dataplane_polls_total{core=\"0\",kind=\"busy\"} 3") != std::string::npos);
+  CHECK(text.find("actorstack_dataplane_connections{core=\"0\"} 2") != std::string::npos);
+  // Without a data plane there are no data-plane families at all.
+  CHECK(exposition(view::snapshot{}).find("actorstack_dataplane") == std::string::npos);
+}
+
 TEST_CASE("metrics: a stack that does not answer scrapes as actorstack_up 0") {
   const auto text = exposition({}, false);
   CHECK(exposition_problem(text) == "");

@@ -46,7 +46,7 @@ TEST_CASE("show summary --json: sessions without listeners, by state, apps alive
   CHECK(show("summary", {"--json"}) ==
         "{\"sessions\":3,\"sessions_by_state\":{\"closing\":1,\"ready\":2},\"listeners\":1,\"apps\":2,"
         "\"workers\":2,\"ct_contexts\":1,\"ct_segments\":2,\"segment_bytes_used\":400,"
-        "\"segment_bytes_free\":1600}\n");
+        "\"segment_bytes_free\":1600,\"dataplane_cores\":0}\n");
 }
 
 TEST_CASE("show sessions: the SPEC format strings, filtered by app, state and transport") {
@@ -70,6 +70,48 @@ TEST_CASE("show ct, apps, listeners, workers, dataplane render every row") {
   CHECK(show("listeners", {"--json"}).find("\"endpoint\":\"ct://127.0.0.1/1234\"") != std::string::npos);
   CHECK(show("workers", {"--json"}).find("\"worker\":1") != std::string::npos);
   CHECK(show("dataplane", {"--json"}) == "[]\n");
+}
+
+namespace {
+dataplane_core_stats core0() {
+  dataplane_core_stats d;
+  d.core = 0;
+  d.port = "net_tap0";
+  d.mac = "02:00:00:00:00:01";
+  d.address = "10.0.0.2/24";
+  d.connections = 3;
+  d.rx_packets = 100;
+  d.tx_packets = 90;
+  d.udp_rx_datagrams = 80;
+  d.busy_polls = 25;
+  d.idle_polls = 75;
+  d.drops = {{"bad_checksum", 4}, {"fragment", 0}, {"no_session", 6}};
+  return d;
+}
+}  // namespace
+
+TEST_CASE("show dataplane: one block per core, non-zero drops by reason; JSON has every reason") {
+  snapshot s = sample();
+  s.dataplane = {core0()};
+  auto text = render("dataplane", {}, s);
+  REQUIRE(text.has_value());
+  CHECK(text->find("core 0 on net_tap0 (02:00:00:00:00:01, 10.0.0.2/24), 3 udp connection(s)") != std::string::npos);
+  CHECK(text->find("rx 100 pkts") != std::string::npos);
+  CHECK(text->find("(25% busy)") != std::string::npos);
+  CHECK(text->find("drops: bad_checksum 4 no_session 6") != std::string::npos);
+  CHECK(text->find("fragment") == std::string::npos);  // zero: not shown
+  show_options json;
+  json.json = true;
+  auto j = render("dataplane", json, s);
+  REQUIRE(j.has_value());
+  CHECK(j->find("\"drops\":{\"bad_checksum\":4,\"fragment\":0,\"no_session\":6}") != std::string::npos);
+  CHECK(j->find("\"udp_rx_datagrams\":80") != std::string::npos);
+  // The summary names the data plane only when there is one.
+  auto sum = render("summary", {}, s);
+  REQUIRE(sum.has_value());
+  CHECK(sum->find("data plane: 1 core(s), rx 100 pkts, tx 90 pkts, drops 10") != std::string::npos);
+  CHECK(show("summary").find("data plane") == std::string::npos);
+  CHECK(show("dataplane") == "no data plane in this stack\n");
 }
 
 TEST_CASE("show: unknown topics and options are clear errors") {

@@ -137,6 +137,14 @@ TEST_CASE("dataplane tap: the kernel pings the stack and gets every reply") {
   CHECK(r.received == 5);
   CHECK(t.stats().icmp_echo_replies >= 5);
   CHECK(t.stats().arp_replies >= 1);  // the kernel asked who has 10.99.0.2
+  // What actorstack-ctl shows of the same core.
+  auto shown = t.st->show("dataplane");
+  REQUIRE(shown.has_value());
+  CHECK(shown->find("core 0 on net_tap0") != std::string::npos);
+  CHECK(shown->find("10.99.0.2/24") != std::string::npos);
+  auto json = t.st->show("dataplane", {"--json"});
+  REQUIRE(json.has_value());
+  CHECK(json->find("\"icmp_echo_replies\":5") != std::string::npos);
 }
 
 TEST_CASE("dataplane tap: 10000 datagrams of random sizes 1..1472 come back byte-exact") {
@@ -275,7 +283,9 @@ TEST_CASE("dataplane tap: a datagram that does not fit the rx fifo is dropped an
     return h;
   });
   REQUIRE(app.has_value());
-  REQUIRE((*app)->listen(*parse_uri(std::string{"udp://"} + stack_ip + "/9999")).has_value());
+  const auto sink_ep = parse_uri("udp://10.99.0.2/9999");
+  REQUIRE(sink_ep.has_value());
+  REQUIRE((*app)->listen(*sink_ep).has_value());
   REQUIRE(eventually([&] { return k->listener.load() != nullptr; }));
   test::udp_socket sock;
   REQUIRE(sock.bind(kernel_ip, 0));
