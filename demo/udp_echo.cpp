@@ -120,6 +120,27 @@ class udp_echo_server final : public app_handler {
   std::vector<std::byte> buf_ = std::vector<std::byte>(max_datagram_payload);
 };
 
+// --inspect-port / --metrics-port, as for the cut-through demo.
+bool expose(stack& st, const options& opt) {
+  if (opt.inspect_port >= 0) {
+    auto port = st.publish_inspector(static_cast<std::uint16_t>(opt.inspect_port));
+    if (!port) {
+      std::fprintf(stderr, "actorstack-echo: %s\n", port.error().message().c_str());
+      return false;
+    }
+    std::fprintf(stderr, "actorstack-echo: inspector on 127.0.0.1:%u\n", static_cast<unsigned>(*port));
+  }
+  if (opt.metrics_port >= 0) {
+    auto port = st.serve_metrics(static_cast<std::uint16_t>(opt.metrics_port));
+    if (!port) {
+      std::fprintf(stderr, "actorstack-echo: %s\n", port.error().message().c_str());
+      return false;
+    }
+    std::fprintf(stderr, "actorstack-echo: metrics on http://127.0.0.1:%u/metrics\n", static_cast<unsigned>(*port));
+  }
+  return true;
+}
+
 int run_server(const options& opt, const endpoint& ep) {
   std::atomic<std::uint64_t> echoed{0};
   auto st = stack::create(config_of(opt));
@@ -127,6 +148,7 @@ int run_server(const options& opt, const endpoint& ep) {
     std::fprintf(stderr, "actorstack-echo: %s\n", st.error().message().c_str());
     return 1;
   }
+  if (!expose(**st, opt)) return 1;
   auto app = (*st)->attach({.name = "udp-echo-server"},
                            [&](std::uint32_t) { return std::make_unique<udp_echo_server>(echoed); });
   if (!app) {
@@ -287,6 +309,7 @@ int run_client(const options& opt, const endpoint& ep) {
     std::fprintf(stderr, "actorstack-echo: %s\n", st.error().message().c_str());
     return 1;
   }
+  if (!expose(**st, opt)) return 1;
   auto app = (*st)->attach({.name = "udp-echo-client"},
                            [&](std::uint32_t) { return std::make_unique<udp_echo_client>(sh); });
   if (!app) {

@@ -2,24 +2,33 @@
 # Two actorstack-echo processes joined by net_memif: a udp echo server and
 # clients with connected udp sessions; every echoed byte verified, nothing
 # lost, nothing left; the server stops cleanly on SIGTERM and prints its
-# counters.
-#   udp_echo_memif.sh <actorstack-echo>
+# counters; actorstack-ctl shows the same data-plane counters live.
+#   udp_echo_memif.sh <actorstack-echo> <actorstack-ctl>
 set -euo pipefail
 echo_bin=$1
+ctl_bin=$2
 work=$(mktemp -d)
 sock="$work/memif.sock"
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 fail() {
   echo "FAIL: $*" >&2
-  kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  # The server's data plane, as actorstack-ctl shows it while it runs.
+port=$(sed -n 's/.*inspector on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/server.err")
+[ -n "$port" ] || fail "no inspector port printed"
+shown=$(timeout 20 "$ctl_bin" --port "$port" show dataplane --json)
+echo "ctl: $shown"
+[ "$(field udp_rx_datagrams "$shown")" = $((4 * 2098)) ] || fail "ctl shows $(field udp_rx_datagrams "$shown") datagrams in"
+[ "$(field bad_checksum "$shown")" = 0 ] || fail "ctl shows checksum drops"
+
+kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null
   cat "$work/server.out" "$work/server.err" "$work/client.err" >&2 2>/dev/null || true
   exit 1
 }
 field() { sed -n "s/.*\"$1\":\([0-9][0-9]*\).*/\1/p" <<<"$2" | head -1; }
 
 "$echo_bin" --uri udp://10.88.0.1/7000 --role server --port "net_memif0,role=server,socket=$sock,socket-abstract=no" \
-  --ip 10.88.0.1/24 --workers 2 --json >"$work/server.out" 2>"$work/server.err" &
+  --ip 10.88.0.1/24 --workers 2 --inspect-port 0 --json >"$work/server.out" 2>"$work/server.err" &
 server=$!
 # memif: the client may only start once the server's socket exists.
 for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.05; done
@@ -38,6 +47,14 @@ echo "client: $client"
 [ "$(field connections_left "$client")" = 0 ] || fail "connections left"
 # 4 clients x ceil(2 MiB / 1000 B) datagrams, every one echoed.
 [ "$(field datagrams "$client")" = $((4 * 2098)) ] || fail "datagram count"
+
+# The server's data plane, as actorstack-ctl shows it while it runs.
+port=$(sed -n 's/.*inspector on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/server.err")
+[ -n "$port" ] || fail "no inspector port printed"
+shown=$(timeout 20 "$ctl_bin" --port "$port" show dataplane --json)
+echo "ctl: $shown"
+[ "$(field udp_rx_datagrams "$shown")" = $((4 * 2098)) ] || fail "ctl shows $(field udp_rx_datagrams "$shown") datagrams in"
+[ "$(field bad_checksum "$shown")" = 0 ] || fail "ctl shows checksum drops"
 
 kill -TERM "$server"
 wait "$server" || fail "server exited non-zero after SIGTERM"
