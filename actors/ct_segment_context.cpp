@@ -225,7 +225,11 @@ ct_fifo_actor spawn_ct_segment_context(caf::actor_system& sys, ct_segment_contex
                                    self->state.segments[index].epoch);
             },
             [=](stats_atom) { return self->state.stats(); },
-            [=](segments_atom) { return self->state.report(); },
+            [=](segments_atom) {
+              auto r = self->state.report();
+              r.mailbox = self->mailbox().size();
+              return r;
+            },
         };
       },
       cfg);

@@ -100,6 +100,7 @@ struct ct_context_report {
   std::uint32_t client_app_worker = 0;
   std::uint32_t server_app_worker = 0;
   std::uint64_t segments_deleted = 0;
+  std::uint64_t mailbox = 0;  ///< messages waiting in the context's mailbox
   std::vector<segment_row> segments;
 };
 

@@ -103,7 +103,7 @@ void gather(self_pointer self, Then then) {
   auto& st = self->state;
   auto snap = std::make_shared<view::snapshot>();
   if (st.dataplane) snap->dataplane = st.dataplane();
-  auto pending = std::make_shared<std::size_t>(st.workers.size() + st.contexts.size() + 2);
+  auto pending = std::make_shared<std::size_t>(st.workers.size() + st.contexts.size() + 3);
   auto done = [=]() mutable {
     if (--*pending != 0) return;
     std::sort(snap->workers.begin(), snap->workers.end(),
@@ -124,6 +124,10 @@ void gather(self_pointer self, Then then) {
     }, skip);
   self->request(st.root, query_timeout, apps_atom_v).then([=](std::vector<app_row>& r) mutable {
     snap->apps = std::move(r);
+    done();
+  }, skip);
+  self->request(st.root, query_timeout, mailbox_atom_v).then([=](std::uint64_t n) mutable {
+    snap->root_mailbox = n;
     done();
   }, skip);
   self->request(st.root, query_timeout, listeners_atom_v).then([=](std::vector<listener_row>& r) mutable {

@@ -290,6 +290,7 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
                 self->send(st.contexts[pair.context], ct_release_atom_v, pair, client_side);
             },
             [=](std::vector<session_worker_actor>& workers) { self->state.workers = std::move(workers); },
+            [=](mailbox_atom) -> std::uint64_t { return self->mailbox().size(); },
             [=](stats_atom) -> caf::result<stack_counters> {
               auto& st = self->state;
               auto rp = self->make_response_promise<stack_counters>();

@@ -97,6 +97,15 @@ std::vector<MetricFamily> families(const view::snapshot& s, bool up) {
   out.push_back(std::move(listeners));
   out.push_back(std::move(apps));
 
+  auto root_mb = family("actorstack_root_mailbox_messages", "Messages waiting in the stack root's mailbox",
+                        MetricType::Gauge);
+  add(root_mb, {}, s.root_mailbox);
+  out.push_back(std::move(root_mb));
+  auto ctx_mb = family("actorstack_ct_context_mailbox_messages",
+                       "Messages waiting in a cut-through segment context's mailbox", MetricType::Gauge);
+  for (const auto& c : s.contexts) add(ctx_mb, {{"context", std::to_string(c.id)}}, c.mailbox);
+  out.push_back(std::move(ctx_mb));
+
   if (s.dataplane.empty()) return out;
   auto packets = family("actorstack_dataplane_packets_total", "Packets a data-plane core received or sent",
                         MetricType::Counter);

@@ -127,13 +127,15 @@ std::string summary(const show_options& o, const snapshot& s) {
         .num("ct_segments", segments)
         .num("segment_bytes_used", used)
         .num("segment_bytes_free", free_bytes)
-        .num("dataplane_cores", s.dataplane.size());
+        .num("dataplane_cores", s.dataplane.size())
+        .num("root_mailbox", s.root_mailbox);
     if (!s.dataplane.empty()) j.num("dataplane_rx_packets", dp_rx).num("dataplane_tx_packets", dp_tx).num("dataplane_drops", dp_drops);
     return j.done() + "\n";
   }
   std::string out = "sessions " + n(sessions) + " (listeners " + n(s.listeners.size()) + ")";
   for (const auto& [state, count] : by_state) out += ", " + state + " " + n(count);
-  out += "\napps " + n(apps) + ", workers " + n(s.workers.size()) + "\ncut-through: " + n(s.contexts.size()) +
+  out += "\napps " + n(apps) + ", workers " + n(s.workers.size()) + ", root mailbox " + n(s.root_mailbox) +
+         "\ncut-through: " + n(s.contexts.size()) +
          " context(s), " + n(segments) + " segment(s), " + n(used) + " bytes used, " + n(free_bytes) + " free\n";
   if (!s.dataplane.empty())
     out += "data plane: " + n(s.dataplane.size()) + " core(s), rx " + n(dp_rx) + " pkts, tx " + n(dp_tx) +
@@ -275,6 +277,7 @@ std::string ct(const show_options& o, const snapshot& s) {
                           .num("client_app_worker", c.client_app_worker)
                           .num("server_app_worker", c.server_app_worker)
                           .num("segments_deleted", c.segments_deleted)
+                          .num("mailbox", c.mailbox)
                           .raw("segments", array(segs))
                           .done());
   }

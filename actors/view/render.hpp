@@ -22,6 +22,7 @@ struct snapshot {
   std::vector<app_row> apps;
   std::vector<listener_row> listeners;
   std::vector<dataplane_core_stats> dataplane;  ///< one per data-plane core; empty without one
+  std::uint64_t root_mailbox = 0;               ///< messages waiting in the stack root's mailbox
 };
 
 /// What `show` takes after the topic: `--json`, and for sessions the

@@ -52,7 +52,10 @@ TEST_CASE("metrics: a snapshot becomes valid exposition with Prometheus names") 
   ct_context_report c;
   c.segments.push_back({1, 1000, 300, 700, 0, 2, 1, 1, false, false});
   c.segments_deleted = 2;
+  c.id = 4;
+  c.mailbox = 6;
   s.contexts = {c};
+  s.root_mailbox = 1;
   s.apps = {{0, "a", 0, 1, true, true, true, 0}, {1, "b", 1, 1, false, true, true, 0}};
   const auto text = exposition(s);
   CHECK(exposition_problem(text) == "");
@@ -64,6 +67,8 @@ TEST_CASE("metrics: a snapshot becomes valid exposition with Prometheus names") 
   CHECK(text.find("actorstack_ct_segment_bytes{use=\"used\"} 300") != std::string::npos);
   CHECK(text.find("actorstack_ct_segments_deleted_total 2") != std::string::npos);
   CHECK(text.find("actorstack_apps 1") != std::string::npos);
+  CHECK(text.find("actorstack_root_mailbox_messages 1") != std::string::npos);
+  CHECK(text.find("actorstack_ct_context_mailbox_messages{context=\"4\"} 6") != std::string::npos);
   CHECK(text.find("# TYPE actorstack_accepts_total counter") != std::string::npos);
 }
 

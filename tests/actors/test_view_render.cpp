@@ -28,7 +28,9 @@ snapshot sample() {
   c.id = 0;
   c.segments.push_back({7, 1000, 300, 700, 400, 4, 2, 2, false, false});
   c.segments.push_back({8, 1000, 100, 900, 0, 0, 0, 0, true, true});
+  c.mailbox = 5;
   s.contexts = {c};
+  s.root_mailbox = 2;
   return s;
 }
 
@@ -46,7 +48,7 @@ TEST_CASE("show summary --json: sessions without listeners, by state, apps alive
   CHECK(show("summary", {"--json"}) ==
         "{\"sessions\":3,\"sessions_by_state\":{\"closing\":1,\"ready\":2},\"listeners\":1,\"apps\":2,"
         "\"workers\":2,\"ct_contexts\":1,\"ct_segments\":2,\"segment_bytes_used\":400,"
-        "\"segment_bytes_free\":1600,\"dataplane_cores\":0}\n");
+        "\"segment_bytes_free\":1600,\"dataplane_cores\":0,\"root_mailbox\":2}\n");
 }
 
 TEST_CASE("show sessions: the SPEC format strings, filtered by app, state and transport") {
@@ -65,6 +67,8 @@ TEST_CASE("show sessions: the SPEC format strings, filtered by app, state and tr
 
 TEST_CASE("show ct, apps, listeners, workers, dataplane render every row") {
   CHECK(show("ct", {"--json"}).find("\"client_detached\":true") != std::string::npos);
+  CHECK(show("ct", {"--json"}).find("\"mailbox\":5") != std::string::npos);
+  CHECK(show("summary").find("root mailbox 2") != std::string::npos);
   CHECK(show("ct").find("cs") != std::string::npos);  // both sides detached
   CHECK(show("apps").find("detached") != std::string::npos);
   CHECK(show("listeners", {"--json"}).find("\"endpoint\":\"ct://127.0.0.1/1234\"") != std::string::npos);
