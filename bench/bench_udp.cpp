@@ -21,7 +21,6 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -137,6 +136,16 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& out_file, c
   _exit(127);
 }
 
+std::string read_file(const std::string& path) {
+  std::string text;
+  if (FILE* f = std::fopen(path.c_str(), "r")) {
+    std::array<char, 4096> buf;
+    while (std::size_t n = std::fread(buf.data(), 1, buf.size(), f)) text.append(buf.data(), n);
+    std::fclose(f);
+  }
+  return text;
+}
+
 std::optional<double> json_number(const std::string& text, const std::string& key) {
   const auto at = text.find("\"" + key + "\":");
   if (at == std::string::npos) return std::nullopt;
@@ -154,13 +163,14 @@ stack_result stack_echo(const settings& s, std::size_t size, int rep) {
   const std::string sock = "/tmp/asbench-" + tag + ".sock";
   const std::string out = "/tmp/asbench-" + tag + ".json";
   const std::string err = "/tmp/asbench-" + tag + ".err";
+  const std::string server_err = "/tmp/asbench-" + tag + ".server.err";
   const pid_t server = spawn({s.echo, "--uri", "udp://10.77.0.1/9000", "--role", "server", "--port",
                               "net_memif0,role=server,socket-abstract=no,socket=" + sock, "--ip", "10.77.0.1/24", "--workers", "1",
                               "--lcores", "0@(0-1),1@0", "--poll-mode", s.poll_mode, "--fifo-size", "4m"},
-                             "/dev/null", "/dev/null");
-  // memif: the client must start after the server's socket exists.
-  struct stat st{};
-  for (int i = 0; i < 500 && stat(sock.c_str(), &st) != 0; ++i)
+                             "/dev/null", server_err);
+  // The client must start after the server listens (which is after its
+  // memif socket exists): earlier datagrams would be dropped as no_session.
+  for (int i = 0; i < 1000 && read_file(server_err).find("udp server on") == std::string::npos; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   const std::uint64_t bytes = s.datagrams * size;
   const pid_t client = spawn({s.echo, "--uri", "udp://10.77.0.1/9000", "--role", "client", "--port",
@@ -173,20 +183,11 @@ stack_result stack_echo(const settings& s, std::size_t size, int rep) {
   waitpid(client, &status, 0);
   kill(server, SIGTERM);
   waitpid(server, nullptr, 0);
-  std::string text;
-  if (FILE* f = std::fopen(out.c_str(), "r")) {
-    std::array<char, 4096> buf;
-    while (std::size_t n = std::fread(buf.data(), 1, buf.size(), f)) text.append(buf.data(), n);
-    std::fclose(f);
-  }
-  std::string errors;
-  if (FILE* f = std::fopen(err.c_str(), "r")) {
-    std::array<char, 4096> buf;
-    while (std::size_t n = std::fread(buf.data(), 1, buf.size(), f)) errors.append(buf.data(), n);
-    std::fclose(f);
-  }
+  const std::string text = read_file(out);
+  const std::string errors = read_file(err);
   std::remove(out.c_str());
   std::remove(err.c_str());
+  std::remove(server_err.c_str());
   std::remove(sock.c_str());
   stack_result r;
   r.pps = json_number(text, "pps").value_or(0);

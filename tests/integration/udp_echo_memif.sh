@@ -13,15 +13,7 @@ trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 fail() {
   echo "FAIL: $*" >&2
-  # The server's data plane, as actorstack-ctl shows it while it runs.
-port=$(sed -n 's/.*inspector on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/server.err")
-[ -n "$port" ] || fail "no inspector port printed"
-shown=$(timeout 20 "$ctl_bin" --port "$port" show dataplane --json)
-echo "ctl: $shown"
-[ "$(field udp_rx_datagrams "$shown")" = $((4 * 2098)) ] || fail "ctl shows $(field udp_rx_datagrams "$shown") datagrams in"
-[ "$(field bad_checksum "$shown")" = 0 ] || fail "ctl shows checksum drops"
-
-kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null
   cat "$work/server.out" "$work/server.err" "$work/client.err" >&2 2>/dev/null || true
   exit 1
 }
@@ -30,8 +22,11 @@ field() { sed -n "s/.*\"$1\":\([0-9][0-9]*\).*/\1/p" <<<"$2" | head -1; }
 "$echo_bin" --uri udp://10.88.0.1/7000 --role server --port "net_memif0,role=server,socket=$sock,socket-abstract=no" \
   --ip 10.88.0.1/24 --workers 2 --inspect-port 0 --json >"$work/server.out" 2>"$work/server.err" &
 server=$!
-# memif: the client may only start once the server's socket exists.
-for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.05; done
+# The client may only start once the server listens: the memif socket exists
+# as soon as the port does, but datagrams that arrive before the listener is
+# bound are (rightly) dropped as no_session.
+for _ in $(seq 400); do grep -q "udp server on" "$work/server.err" && break; sleep 0.05; done
+grep -q "udp server on" "$work/server.err" || fail "the server never started listening"
 [ -S "$sock" ] || fail "the server never created $sock"
 
 timeout 120 "$echo_bin" --uri udp://10.88.0.1/7000 --role client \
