@@ -56,7 +56,8 @@ struct ct_context_state {
 
   segment_info info(std::size_t index) const {
     const auto& mem = segments[index].seg->memory();
-    return {(std::uint64_t{cfg.id} << 32) | index, mem.name(), mem.size(), mem.fd()};
+    return {(std::uint64_t{cfg.id} << 32) | index, mem.name(), mem.size(), mem.fd(),
+            reinterpret_cast<std::uintptr_t>(mem.base())};
   }
 
   // `added` names the segment this call had to add (apps must hear of it).

@@ -4,10 +4,12 @@
 #include <actorstack/stack.hpp>
 
 #include "actors/app_worker.hpp"
+#include "actors/caf_error.hpp"
 #include "actors/ct_segment_context.hpp"
 #include "actors/inspector.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
+#include "actors/remote/remote_app_server.hpp"
 #include "actors/stack_root.hpp"
 #include "dataplane/dataplane.hpp"
 
@@ -19,6 +21,7 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <mutex>
 #include <optional>
 #include <string_view>
 #include <unordered_map>
@@ -28,29 +31,6 @@ namespace actorstack {
 namespace {
 
 constexpr auto control_timeout = std::chrono::seconds(10);
-
-// Whether `text` names `word` as a whole word ("alloc" is not in "segment_alloc").
-bool names(const std::string& text, std::string_view word) {
-  auto is_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
-  for (auto at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) {
-    const bool start = at == 0 || !is_word(text[at - 1]);
-    const bool end = at + word.size() == text.size() || !is_word(text[at + word.size()]);
-    if (start && end) return true;
-  }
-  return false;
-}
-
-// caf::error -> our error, keeping the code when the text names one.
-error from_caf(caf::actor_system& sys, const caf::error& e) {
-  const std::string text = sys.render(e);
-  for (errc c : {errc::filtered, errc::no_route, errc::scope, errc::local_connect,
-                 errc::already_listening, errc::no_listener, errc::no_such_app,
-                 errc::not_supported, errc::alloc, errc::segment_alloc, errc::invalid_session,
-                 errc::subscribers_full})
-    if (names(text, to_string(c))) return {c, 0, intern(text)};
-  if (e == caf::sec::request_timeout) return {errc::timeout, 0, "the stack did not answer"};
-  return {errc::invalid_argument, 0, intern(text)};
-}
 
 template <class T, class Handle, class... Ts>
 result<T> ask(caf::actor_system& sys, const Handle& dest, Ts&&... xs) {
@@ -289,6 +269,7 @@ class stack_impl final : public stack {
     if (stopped_) return {};
     stopped_ = true;
     running_->store(false);  // applications refuse calls from now on
+    remote_apps_.reset();  // no attach may race the stop; remote apps see their socket hang up
     exposer_.reset();  // no scrape may ask actors that are stopping
     collector_.reset();
     std::vector<std::string> stuck;
@@ -410,6 +391,20 @@ class stack_impl final : public stack {
     return ports.empty() ? port : static_cast<std::uint16_t>(ports.front());
   }
 
+  result<std::uint16_t> serve_remote_apps(const std::string& socket_path, std::uint16_t port) override {
+    if (stopped_) return unexpected{errc::invalid_argument, "the stack is stopped"};
+    if (remote_apps_) return unexpected{errc::invalid_argument, "remote apps are already served"};
+    auto server = remote_app_server::start(
+        sys_,
+        [this](const remote_attach_request& req, std::shared_ptr<shm::fd_channel> channel) {
+          return attach_remote(req, std::move(channel));
+        },
+        socket_path, port);
+    if (!server) return unexpected{server.error()};
+    remote_apps_ = std::move(*server);
+    return remote_apps_->port();
+  }
+
   result<stack_counters> counters() override {
     if (stopped_) return unexpected{errc::invalid_argument, "the stack is stopped"};
     return ask<stack_counters>(sys_, root_, stats_atom_v);
@@ -430,7 +425,7 @@ class stack_impl final : public stack {
     for (auto& w : workers_) session_workers.push_back(caf::actor_cast<caf::actor>(w));
     std::vector<app_worker_actor> actors;
     for (std::uint32_t i = 0; i < opts.workers; ++i) {
-      app_worker_actor a = make(app_worker_context{r->first_worker + i, session_workers}, i);
+      app_worker_actor a = make(app_worker_context{r->first_worker + i, r->app, session_workers}, i);
       if (!a) return unexpected{errc::invalid_argument, "the factory made no app worker"};
       track(a, actor_role::app_worker, r->first_worker + i, opts.name);
       actors.push_back(std::move(a));
@@ -438,6 +433,28 @@ class stack_impl final : public stack {
     auto ok = ask<bool>(sys_, root_, app_worker_atom_v, r->app, actors);
     if (!ok) return unexpected{ok.error()};
     return std::unique_ptr<application>{new application_impl(sys_, root_, *r, opts.workers, workers_, running_)};
+  }
+
+  // Runs on the remote attach actor's own thread (detached): a gateway
+  // stands in for the app's one worker.
+  result<remote_attach_reply> attach_remote(const remote_attach_request& req,
+                                            std::shared_ptr<shm::fd_channel> channel) {
+    app_options opts;
+    opts.name = req.name.empty() ? "remote" : req.name.substr(0, 64);
+    opts.workers = 1;
+    opts.rx_fifo_size = req.rx_fifo_size;
+    opts.tx_fifo_size = req.tx_fifo_size;
+    opts.local_scope = req.local_scope;
+    opts.global_scope = req.global_scope;
+    remote_gateway_actor gateway;
+    auto app = attach_with(opts, [&](const app_worker_context& ctx, std::uint32_t) {
+      gateway = spawn_remote_gateway(sys_, {ctx, root_, req.receiver, channel});
+      return caf::actor_cast<app_worker_actor>(gateway);
+    });
+    if (!app) return unexpected{app.error()};
+    log_line("remote app '" + opts.name + "' attached as app " + std::to_string((*app)->index()));
+    return remote_attach_reply{(*app)->index(), (*app)->worker_index(0), n_workers_,
+                               caf::actor_cast<caf::actor>(gateway)};
   }
 
   struct tracked {
@@ -451,6 +468,7 @@ class stack_impl final : public stack {
   void track(const Handle& h, actor_role role, std::uint32_t index, std::string name) {
     auto a = caf::actor_cast<caf::actor>(h);
     caf::anon_send(inspector_, watch_atom_v, a, role, index, name);
+    std::lock_guard lock{actors_mu_};  // remote attaches run on their own thread
     actors_.push_back({std::move(a), role, index, std::move(name)});
   }
 
@@ -464,7 +482,9 @@ class stack_impl final : public stack {
   inspect_service service_;
   std::shared_ptr<metrics::stack_collector> collector_;
   std::unique_ptr<prometheus::Exposer> exposer_;  // scrapes ask the inspector
+  std::mutex actors_mu_;  // control only: track() from a remote attach vs stop()
   std::vector<tracked> actors_;
+  std::unique_ptr<remote_app_server> remote_apps_;  // stopped first
   std::vector<std::unique_ptr<actor_doorbell>> bells_;  // outlive the data plane's cores
   std::unique_ptr<dataplane::dataplane> dp_;             // stopped before the workers go
   bool stopped_ = false;
@@ -497,6 +517,8 @@ result<std::unique_ptr<stack>> stack::create(const stack_config& cfg) {
   // The middleman lets publish_inspector serve actorstack-ctl; it only
   // opens a socket when asked to.
   owned->cfg.load<caf::io::middleman>();
+  // Apps in other processes exchange these types with the stack.
+  owned->cfg.add_message_types<caf::id_block::actorstack>();
   owned->sys = std::make_unique<caf::actor_system>(owned->cfg);
   auto& ref = *owned->sys;
   // After the actor system: EAL pins the calling thread, and threads

@@ -183,7 +183,9 @@ int usage(const char* why) {
                "                       [--inspect-port P] [--metrics-port Q] [--hold SECONDS]\n"
                "       actorstack-echo --uri udp://IP/PORT --role server|client --port VDEV --ip ADDR/PREFIX\n"
                "                       [--gateway IP] [--datagram-size B] [--window N]\n"
-               "                       [--poll-mode busy|adaptive] [--lcores L] [--clients N] [--bytes B] [--json]\n",
+               "                       [--poll-mode busy|adaptive] [--lcores L] [--clients N] [--bytes B] [--json]\n"
+               "       actorstack-echo --attach SOCKET --role server|client [--uri ct://IP/PORT]\n"
+               "                       [--clients N] [--bytes B] [--fifo-size S] [--verify|--no-verify] [--json]\n",
                why);
   return 2;
 }
@@ -224,6 +226,7 @@ int main(int argc, char** argv) {
     else if (a == "--gateway" && i + 1 < argc) opt.gateway = argv[++i];
     else if (a == "--poll-mode" && i + 1 < argc) opt.poll_mode = argv[++i];
     else if (a == "--lcores" && i + 1 < argc) opt.lcores = argv[++i];
+    else if (a == "--attach" && i + 1 < argc) opt.attach = argv[++i];
     else if (a == "--datagram-size") {
       if (!value(opt.datagram_size) || opt.datagram_size < 16 || opt.datagram_size > max_datagram_payload)
         return usage("--datagram-size needs 16 .. 1472 bytes");
@@ -239,6 +242,10 @@ int main(int argc, char** argv) {
     return echo::run_udp(opt, *ep);
   }
   if (ep->proto != transport_proto::ct) return usage("the echo demo speaks ct:// and udp://");
+  if (!opt.attach.empty()) {
+    if (opt.role != "server" && opt.role != "client") return usage("--attach needs --role server or --role client");
+    return echo::run_attached(opt);
+  }
 
   stack_config cfg;
   cfg.workers = opt.workers;

@@ -30,6 +30,8 @@ struct options {
   std::uint32_t window = 0;            // datagrams in flight per client; 0 = from the fifo size
   std::string poll_mode = "adaptive";
   std::string lcores;
+  // --attach: a separate process attached to a stack daemon
+  std::string attach;  // the daemon's Unix socket
 };
 
 // The byte at stream position `pos` of client `c`: cheap, position- and
@@ -40,5 +42,7 @@ inline std::byte pattern(std::uint64_t c, std::uint64_t pos) {
 
 // The UDP server or client (udp_echo.cpp); returns the process exit code.
 int run_udp(const options& opt, const actorstack::endpoint& ep);
+// The ct server or client attached to a stack daemon (attached_echo.cpp).
+int run_attached(const options& opt);
 
 }  // namespace echo

@@ -41,6 +41,9 @@ std::string_view to_string(errc code) noexcept {
     case errc::timeout: return "timeout";
     case errc::already_initialized: return "already_initialized";
     case errc::dataplane: return "dataplane";
+    case errc::disconnected: return "disconnected";
+    case errc::bad_message: return "bad_message";
+    case errc::would_block: return "would_block";
   }
   return "unknown";
 }

@@ -60,6 +60,9 @@ class fifo {
   /// Where this fifo lives in its segment: the identity that travels
   /// between processes (see fifo_segment::fifo_at).
   offset_t offset() const noexcept;
+  /// Where this process maps the fifo's segment: with offset(), names the
+  /// fifo to another process that maps the same segment.
+  const std::byte* segment_base() const noexcept { return base_; }
 
   // ---- producer -----------------------------------------------------------
   /// Appends up to `data.size()` bytes; returns how many were taken.

@@ -257,7 +257,8 @@ result<void> udp_transport::alloc_fifos(session& s) {
     ++counters_.segments;
     // Before the notification that names one of its fifos (SPEC 9.3).
     apps_.segment_added(s.app_worker, {it->second.id, it->second.seg.name(), it->second.seg.size(),
-                                       it->second.seg.fd()});
+                                       it->second.seg.fd(),
+                                       reinterpret_cast<std::uintptr_t>(it->second.seg.memory().base())});
   }
   auto pair = it->second.seg.alloc_fifo_pair(cfg_.rx_fifo_size, cfg_.tx_fifo_size, cfg_.max_fifo_size);
   if (!pair) return unexpected{errc::fifo_alloc, pair.error().detail};

@@ -32,6 +32,7 @@ using app_worker_actor = caf::typed_actor<caf::reacts_to<notify_atom, app_notifi
 /// What an app worker needs to answer the stack.
 struct app_worker_context {
   std::uint32_t index = 0;                  ///< global app worker index (notifications name it)
+  std::uint32_t app = 0;                    ///< the application's index
   std::vector<caf::actor> session_workers;  ///< by worker index
 };
 

@@ -49,6 +49,10 @@ enum class errc : std::uint8_t {
   // --- data plane (dataplane/) ---
   already_initialized, ///< the DPDK EAL runs once per process; it already did
   dataplane,        ///< a DPDK call failed (detail names it, sys_errno holds rte_errno)
+  // --- applications in other processes ---
+  disconnected,     ///< the other end of a channel hung up (or the stack is gone)
+  bad_message,      ///< a malformed, oversized or unexpected control message
+  would_block,      ///< non-blocking call: nothing to do now, try after a wait
 };
 
 /// Stable, lower-case name of an error code ("queue_full").

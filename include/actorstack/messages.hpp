@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 
 namespace actorstack {
 
@@ -53,14 +54,56 @@ struct app_notification {
   fifo_action action = fifo_action::enqueued;
   std::uint64_t length = 0;
   segment_info segment;       ///< segment_add / segment_del
-  shm::fifo rx;               ///< accept/connected: the session's fifos
-  shm::fifo tx;               ///  (in-process handles; remote apps map by offset)
+  shm::fifo rx;               ///< accept/connected/listened: the session's fifos
+  shm::fifo tx;               ///  (handles in this process: not serialised)
+  /// The same fifos for an app in another process: the segment (as in its
+  /// segment_add) and the fifos' offsets in it. Set by the stack's gateway
+  /// to that app (actors/remote/), resolved by the client library.
+  std::uint64_t fifo_segment = 0;
+  std::uint64_t rx_offset = 0;
+  std::uint64_t tx_offset = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, app_notification& x) {
   return f(caf::meta::type_name("app_notification"), x.kind, x.handle, x.other, x.app_worker,
-           x.proto, x.opaque, x.err, x.side, x.action, x.length, x.segment);
+           x.proto, x.opaque, x.err, x.side, x.action, x.length, x.segment, x.fifo_segment,
+           x.rx_offset, x.tx_offset);
+}
+
+/// An application in another process asks to attach (actors/remote/). The
+/// token proves it holds the Unix connection the stack greeted with it:
+/// segment fds go there, and its hang-up detaches the app.
+struct remote_attach_request {
+  std::uint64_t token = 0;
+  std::string name;
+  std::uint32_t rx_fifo_size = 0;  ///< 0: the stack's defaults
+  std::uint32_t tx_fifo_size = 0;
+  bool local_scope = true;
+  bool global_scope = true;
+  caf::actor receiver;  ///< the app's actor that takes notify messages
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, remote_attach_request& x) {
+  return f(caf::meta::type_name("remote_attach_request"), x.token, x.name, x.rx_fifo_size,
+           x.tx_fifo_size, x.local_scope, x.global_scope, x.receiver);
+}
+
+/// What an attached remote app is given: its indices, its gateway (the only
+/// actor of the stack it may talk to) and the number of session workers
+/// (session handles name one of them).
+struct remote_attach_reply {
+  std::uint32_t app = 0;
+  std::uint32_t app_worker = 0;
+  std::uint32_t session_workers = 0;
+  caf::actor gateway;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, remote_attach_reply& x) {
+  return f(caf::meta::type_name("remote_attach_reply"), x.app, x.app_worker, x.session_workers,
+           x.gateway);
 }
 
 /// A function a worker runs on its own turn (SPEC §3 rpc). Local only.
@@ -70,7 +113,6 @@ struct worker_rpc {
 
 }  // namespace actorstack
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::app_notification)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::worker_rpc)
 
 CAF_BEGIN_TYPE_ID_BLOCK(actorstack, caf::first_custom_type_id)
@@ -109,4 +151,19 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorstack, caf::first_custom_type_id)
   CAF_ADD_ATOM(actorstack, actorstack, dataplane_atom, "dataplane")
   CAF_ADD_ATOM(actorstack, actorstack, net_connect_atom, "netconnect")
   CAF_ADD_ATOM(actorstack, actorstack, mailbox_atom, "mailbox")
+  // Applications in other processes (actors/remote/, client/).
+  CAF_ADD_ATOM(actorstack, actorstack, attach_atom, "attach")
+  CAF_ADD_ATOM(actorstack, actorstack, hello_atom, "hello")
+  CAF_ADD_ATOM(actorstack, actorstack, hangup_atom, "hangup")
+  CAF_ADD_ATOM(actorstack, actorstack, remote_listen_atom, "rlisten")
+  CAF_ADD_ATOM(actorstack, actorstack, remote_unlisten_atom, "runlisten")
+  CAF_ADD_ATOM(actorstack, actorstack, remote_connect_atom, "rconnect")
+  CAF_ADD_ATOM(actorstack, actorstack, remote_detach_atom, "rdetach")
+  // Types that cross processes (registered with add_message_types).
+  CAF_ADD_TYPE_ID(actorstack, (actorstack::session_handle))
+  CAF_ADD_TYPE_ID(actorstack, (actorstack::endpoint))
+  CAF_ADD_TYPE_ID(actorstack, (actorstack::segment_info))
+  CAF_ADD_TYPE_ID(actorstack, (actorstack::app_notification))
+  CAF_ADD_TYPE_ID(actorstack, (actorstack::remote_attach_request))
+  CAF_ADD_TYPE_ID(actorstack, (actorstack::remote_attach_reply))
 CAF_END_TYPE_ID_BLOCK(actorstack)

@@ -16,6 +16,11 @@ struct segment_info {
   std::string name;        ///< the memfd's name, for inspection
   std::uint64_t size = 0;  ///< bytes mapped
   int fd = -1;             ///< the memfd (owned by the stack: dup it to keep it)
+  /// Where the stack's process maps it (not serialised: meaningless in
+  /// another process). Lets the stack name the segment of a fifo it holds
+  /// (shm::fifo::segment_base) when it tells an app in another process
+  /// where that fifo lives.
+  std::uintptr_t base = 0;
 };
 
 template <class Inspector>

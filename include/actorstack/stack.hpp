@@ -80,6 +80,16 @@ class stack {
   /// reads the actors' own state. Errors: invalid_argument (port taken, or
   /// already serving).
   virtual result<std::uint16_t> serve_metrics(std::uint16_t port) = 0;
+  /// Serves applications in other processes (libactorstack-client,
+  /// include/actorstack/client.hpp): binds a Unix socket at `socket_path`
+  /// (segment fds go there; its hang-up detaches the app) and publishes the
+  /// attach actor on 127.0.0.1:`port` (0: any free port); returns the port.
+  /// A stale socket file is replaced, a live one is an error. The actor
+  /// system must have a middleman (stack::create's has one) and the
+  /// actorstack message types registered (add_message_types, messages.hpp).
+  /// Errors: not_supported, invalid_argument (already serving, port taken,
+  /// path too long), system (bind).
+  virtual result<std::uint16_t> serve_remote_apps(const std::string& socket_path, std::uint16_t port = 0) = 0;
   /// Per data-plane core counters, read live; empty without a data plane
   /// (`dataplane.port` unset).
   virtual std::vector<dataplane_core_stats> dataplane_stats() const = 0;

@@ -1,0 +1,237 @@
+#include "actors/remote/remote_app_server.hpp"
+
+#include "actors/log.hpp"
+
+#include <caf/io/all.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cstring>
+#include <random>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+namespace actorstack {
+
+namespace {
+
+/// Not published: besides attach requests (delegated by the door), news
+/// from the Unix side's thread. A remote process cannot reach it, so it
+/// cannot forge a greeting or a hang-up.
+using attach_registry_actor =
+    caf::typed_actor<caf::replies_to<attach_atom, remote_attach_request>::with<remote_attach_reply>,
+                     caf::reacts_to<hello_atom, std::uint64_t, int>,
+                     caf::reacts_to<hangup_atom, std::uint64_t>>;
+
+struct registry_state {
+  static inline const char* name = "remote_attach";
+  struct entry {
+    std::shared_ptr<shm::fd_channel> channel;
+    caf::actor gateway;     // while attached
+    bool attached = false;  // a token attaches once
+  };
+  remote_attach_fn attach;
+  std::unordered_map<std::uint64_t, entry> by_token;
+};
+
+struct attach_fn_holder {
+  remote_attach_fn fn;
+};
+
+attach_registry_actor::behavior_type registry_behavior(attach_registry_actor::stateful_pointer<registry_state> self,
+                                                       attach_fn_holder* holder) {
+  self->state.attach = std::move(holder->fn);
+  delete holder;
+  self->set_down_handler([=](caf::down_msg& m) {
+    for (auto& [token, e] : self->state.by_token)
+      if (e.gateway && e.gateway.address() == m.source) e.gateway = nullptr;
+  });
+  return {
+      [=](attach_atom, const remote_attach_request& req) -> caf::result<remote_attach_reply> {
+        auto it = self->state.by_token.find(req.token);
+        if (it == self->state.by_token.end() || it->second.attached)
+          return caf::make_error(caf::sec::invalid_argument,
+                                 "bad_message: unknown or already used attach token (connect to the "
+                                 "stack's Unix socket first)");
+        if (!req.receiver) return caf::make_error(caf::sec::invalid_argument, "bad_message: no receiver actor");
+        // Blocking (it asks the root): this actor is detached, its own
+        // thread waits, nobody else does.
+        auto r = self->state.attach(req, it->second.channel);
+        if (!r) return caf::make_error(caf::sec::invalid_argument, r.error().message());
+        it->second.gateway = r->gateway;
+        it->second.attached = true;
+        self->monitor(r->gateway);  // a detached app's hang-up is no news
+        return *r;
+      },
+      [=](hello_atom, std::uint64_t token, int fd) {
+        self->state.by_token[token].channel = std::make_shared<shm::fd_channel>(fd);
+      },
+      [=](hangup_atom, std::uint64_t token) {
+        auto it = self->state.by_token.find(token);
+        if (it == self->state.by_token.end()) return;
+        if (it->second.gateway) {
+          log_line("remote app: its Unix connection hung up; detaching it");
+          self->send_exit(it->second.gateway, caf::exit_reason::remote_link_unreachable);
+        }
+        self->state.by_token.erase(it);
+      },
+  };
+}
+
+std::uint64_t fresh_token() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uint64_t t = 0;
+  while (t == 0) t = rng();
+  return t;
+}
+
+}  // namespace
+
+struct remote_app_server::impl {
+  caf::actor_system* sys = nullptr;
+  std::optional<shm::fd_listener> listener;
+  std::uint16_t port = 0;
+  attach_registry_actor registry;
+  attach_door_actor door;
+  int wake_fd = -1;
+  std::atomic<bool> stopping{false};
+  std::thread thread;
+
+  struct connection {
+    std::uint64_t token;
+    shm::fd_channel channel;
+  };
+  std::vector<connection> connections;  // the thread's
+
+  void greet_new_connections() {
+    for (;;) {
+      auto ch = listener->accept();
+      if (!ch) {
+        if (ch.error().code != errc::would_block)
+          log_line("remote apps: accept on " + listener->path() + ": " + ch.error().message());
+        return;
+      }
+      const std::uint64_t token = fresh_token();
+      std::array<std::byte, 10> hello{};
+      std::memcpy(hello.data(), &port, 2);
+      std::memcpy(hello.data() + 2, &token, 8);
+      if (!ch->send(static_cast<std::uint32_t>(channel_message_type::hello), hello)) continue;
+      const int dup_fd = ::fcntl(ch->fd(), F_DUPFD_CLOEXEC, 0);
+      if (dup_fd < 0) continue;
+      caf::anon_send(registry, hello_atom_v, token, dup_fd);
+      connections.push_back({token, std::move(*ch)});
+    }
+  }
+
+  // Apps send nothing on this connection: anything they do send is
+  // answered with an error and dropped; a hang-up detaches the app.
+  bool serve(connection& c) {
+    auto m = c.channel.receive(std::chrono::milliseconds(0));
+    if (m) {
+      const char text[] = "bad_message: apps send nothing on the stack's Unix socket";
+      (void)c.channel.send(static_cast<std::uint32_t>(channel_message_type::error),
+                           std::as_bytes(std::span{text, sizeof text - 1}), {}, std::chrono::milliseconds(100));
+      return true;
+    }
+    switch (m.error().code) {
+      case errc::would_block:
+      case errc::timeout: return true;
+      case errc::bad_message: {
+        const char text[] = "bad_message: malformed message on the stack's Unix socket";
+        (void)c.channel.send(static_cast<std::uint32_t>(channel_message_type::error),
+                             std::as_bytes(std::span{text, sizeof text - 1}), {}, std::chrono::milliseconds(100));
+        return true;
+      }
+      default:
+        caf::anon_send(registry, hangup_atom_v, c.token);
+        return false;
+    }
+  }
+
+  void run() {
+    std::vector<pollfd> fds;
+    while (!stopping.load()) {
+      fds.clear();
+      fds.push_back({wake_fd, POLLIN, 0});
+      fds.push_back({listener->fd(), POLLIN, 0});
+      for (const auto& c : connections) fds.push_back({c.channel.fd(), POLLIN, 0});
+      if (::poll(fds.data(), fds.size(), -1) < 0) continue;  // EINTR: look again
+      if (fds[0].revents != 0) continue;                     // woken to stop
+      if (fds[1].revents != 0) greet_new_connections();
+      // Connections accepted just now are past the end of `fds`.
+      std::size_t at = 0;  // fds[i] is connections[at] once earlier ones were dropped
+      for (std::size_t i = 2; i < fds.size(); ++i) {
+        if (fds[i].revents != 0 && !serve(connections[at]))
+          connections.erase(connections.begin() + static_cast<std::ptrdiff_t>(at));
+        else
+          ++at;
+      }
+    }
+  }
+};
+
+remote_app_server::remote_app_server(std::unique_ptr<impl> p) noexcept : impl_(std::move(p)) {}
+
+result<std::unique_ptr<remote_app_server>> remote_app_server::start(caf::actor_system& sys, remote_attach_fn attach,
+                                                                    const std::string& socket_path,
+                                                                    std::uint16_t port) {
+  if (!sys.has_middleman())
+    return unexpected{errc::not_supported, "the actor system has no middleman (load caf::io::middleman)"};
+  auto listener = shm::fd_listener::bind(socket_path);
+  if (!listener) return unexpected{listener.error()};
+  auto p = std::make_unique<impl>();
+  p->sys = &sys;
+  p->listener.emplace(std::move(*listener));
+  p->wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (p->wake_fd < 0) return unexpected{error{errc::system, errno, "remote apps: eventfd"}};
+  p->registry = sys.spawn<caf::detached>(registry_behavior, new attach_fn_holder{std::move(attach)});
+  auto registry = p->registry;
+  p->door = sys.spawn([](attach_door_actor::pointer self, attach_registry_actor reg) -> attach_door_actor::behavior_type {
+    return {[=](attach_atom a, const remote_attach_request& req) { return self->delegate(reg, a, req); }};
+  }, registry);
+  auto published = sys.middleman().publish(p->door, port, "127.0.0.1", true);
+  if (!published) {
+    caf::anon_send_exit(p->door, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(p->registry, caf::exit_reason::user_shutdown);
+    ::close(p->wake_fd);
+    return unexpected{errc::invalid_argument, intern("cannot publish the attach actor: " + sys.render(published.error()))};
+  }
+  p->port = *published;
+  auto* raw = p.get();
+  p->thread = std::thread([raw] { raw->run(); });
+  return std::unique_ptr<remote_app_server>{new remote_app_server(std::move(p))};
+}
+
+remote_app_server::~remote_app_server() {
+  if (!impl_) return;
+  impl_->stopping.store(true);
+  const std::uint64_t one = 1;
+  (void)::write(impl_->wake_fd, &one, sizeof one);
+  if (impl_->thread.joinable()) impl_->thread.join();
+  impl_->connections.clear();  // the apps see their connection hang up
+  (void)impl_->sys->middleman().unpublish(impl_->door, impl_->port);
+  caf::anon_send_exit(impl_->door, caf::exit_reason::user_shutdown);
+  {
+    // An attach in progress finishes first (it may spawn a gateway the
+    // stack must then stop): wait, bounded, for the registry to end.
+    caf::scoped_actor self{*impl_->sys};
+    self->monitor(impl_->registry);
+    self->send_exit(impl_->registry, caf::exit_reason::user_shutdown);
+    self->receive([](caf::down_msg&) {}, caf::after(std::chrono::seconds(3)) >> [] {
+      log_line("remote apps: the attach actor did not stop within 3 s");
+    });
+  }
+  ::close(impl_->wake_fd);
+}
+
+std::uint16_t remote_app_server::port() const noexcept { return impl_->port; }
+const std::string& remote_app_server::socket_path() const noexcept { return impl_->listener->path(); }
+caf::actor remote_app_server::attach_actor() const { return caf::actor_cast<caf::actor>(impl_->door); }
+
+}  // namespace actorstack

@@ -1,0 +1,175 @@
+#include "actors/remote/remote_gateway.hpp"
+
+#include "actors/log.hpp"
+#include "actors/session_worker.hpp"
+
+#include <array>
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace actorstack {
+
+namespace {
+
+struct gateway_state {
+  static inline const char* name = "remote_gateway";
+  remote_gateway_config cfg;
+  std::vector<session_worker_actor> workers;
+  /// Sessions this app worker was told about and has not given up: the
+  /// only handles its requests may name.
+  std::unordered_set<std::uint64_t> owned;
+  /// Segment base in this process -> segment id, from segment_add.
+  std::unordered_map<std::uintptr_t, std::uint64_t> segment_of;
+  std::uint64_t rejected = 0;
+};
+
+using self_pointer = remote_gateway_actor::stateful_pointer<gateway_state>;
+
+caf::error not_owned(session_handle h) {
+  return caf::make_error(caf::sec::invalid_argument,
+                         "invalid_session: " + h.to_string() + " is not a session of this app worker");
+}
+
+// Tells the app where a notification's fifos live; false when the segment
+// was never announced to it (it could not map them).
+bool locate_fifos(gateway_state& st, app_notification& n) {
+  if (!n.rx.valid() || !n.tx.valid()) return false;
+  auto it = st.segment_of.find(reinterpret_cast<std::uintptr_t>(n.rx.segment_base()));
+  if (it == st.segment_of.end() || n.tx.segment_base() != n.rx.segment_base()) return false;
+  n.fifo_segment = it->second;
+  n.rx_offset = n.rx.offset();
+  n.tx_offset = n.tx.offset();
+  return true;
+}
+
+// The memfd goes over the Unix connection first: by the time the app
+// reads the notification (over TCP, later), the fd is waiting for it.
+bool send_segment(gateway_state& st, const segment_info& seg) {
+  std::array<std::byte, 16> payload{};
+  std::memcpy(payload.data(), &seg.id, 8);
+  std::memcpy(payload.data() + 8, &seg.size, 8);
+  const int fds[] = {seg.fd};
+  auto r = st.cfg.channel->send(static_cast<std::uint32_t>(channel_message_type::segment), payload, fds);
+  if (!r) log_line("remote app worker " + std::to_string(st.cfg.ctx.index) + ": cannot pass segment " +
+                   seg.name + ": " + r.error().message());
+  return r.has_value();
+}
+
+// A request naming a session: forwarded to its worker only if this app
+// worker holds it.
+template <class Atom, class... Ts>
+caf::result<void> forward(self_pointer self, Atom atom, session_handle h, Ts... xs) {
+  auto& st = self->state;
+  if (!st.owned.count(h.value()) || h.worker() >= st.workers.size()) {
+    ++st.rejected;
+    return not_owned(h);
+  }
+  self->send(st.workers[h.worker()], atom, h, xs...);
+  return caf::unit;
+}
+
+}  // namespace
+
+remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway_config cfg) {
+  return sys.spawn(
+      [](self_pointer self, remote_gateway_config cfg) -> remote_gateway_actor::behavior_type {
+        auto& st = self->state;
+        st.cfg = std::move(cfg);
+        for (const auto& w : st.cfg.ctx.session_workers)
+          st.workers.push_back(caf::actor_cast<session_worker_actor>(w));
+        // The process behind the remote actor died or its connection
+        // broke: end, so the inspector cleans up after this app worker.
+        self->monitor(st.cfg.remote);
+        self->set_down_handler([=](caf::down_msg& m) {
+          if (m.source != self->state.cfg.remote.address()) return;
+          log_line("remote app worker " + std::to_string(self->state.cfg.ctx.index) +
+                   ": its process is gone (" + to_string(m.reason) + ")");
+          self->quit(caf::exit_reason::remote_link_unreachable);
+        });
+        return {
+            [=](notify_atom, app_notification n) {
+              auto& st = self->state;
+              switch (n.kind) {
+                case notification::segment_add:
+                  if (!send_segment(st, n.segment)) {
+                    self->quit(caf::exit_reason::remote_link_unreachable);
+                    return;
+                  }
+                  st.segment_of[n.segment.base] = n.segment.id;
+                  break;
+                case notification::segment_del: st.segment_of.erase(n.segment.base); break;
+                case notification::accept:
+                case notification::listened:
+                case notification::connected:
+                  if (n.kind == notification::connected && (n.err != errc::none || !n.handle.valid())) break;
+                  if (!locate_fifos(st, n)) {
+                    // Never happens while segment_add precedes its fifos
+                    // (SPEC 9.3); refuse rather than hand out a dangling name.
+                    log_line("remote app worker " + std::to_string(st.cfg.ctx.index) + ": session " +
+                             n.handle.to_string() + " names a segment the app was not given");
+                    if (n.kind == notification::accept)
+                      self->send(st.workers[n.handle.worker()], accept_atom_v, n.handle, false);
+                    else if (n.kind == notification::connected)
+                      self->send(st.workers[n.handle.worker()], connected_atom_v, n.handle, false);
+                    return;
+                  }
+                  st.owned.insert(n.handle.value());
+                  break;
+                case notification::migrate:
+                  if (st.owned.erase(n.handle.value()) > 0) st.owned.insert(n.other.value());
+                  break;
+                case notification::cleanup_session: st.owned.erase(n.handle.value()); break;
+                default: break;
+              }
+              caf::anon_send(st.cfg.remote, notify_atom_v, std::move(n));
+            },
+            [=](detach_atom) {
+              // Detached (by the app or the stack): like an in-process app
+              // worker, reset what it still holds, then tell the app.
+              auto& st = self->state;
+              for (auto h : st.owned) {
+                const auto handle = session_handle::from_value(h);
+                if (handle.worker() < st.workers.size()) self->send(st.workers[handle.worker()], reset_atom_v, handle);
+              }
+              st.owned.clear();
+              caf::anon_send(st.cfg.remote, detach_atom_v);
+              self->quit();
+            },
+            [=](tx_atom a, session_handle h) { return forward(self, a, h); },
+            [=](app_rx_atom a, session_handle h) { return forward(self, a, h); },
+            [=](rx_notify_atom a, session_handle h) { return forward(self, a, h); },
+            [=](close_atom a, session_handle h) { return forward(self, a, h); },
+            [=](reset_atom a, session_handle h) { return forward(self, a, h); },
+            [=](accept_atom a, session_handle h, bool ok) -> caf::result<void> {
+              auto r = forward(self, a, h, ok);
+              if (!ok) self->state.owned.erase(h.value());
+              return r;
+            },
+            [=](connected_atom a, session_handle h, bool ok) -> caf::result<void> {
+              auto r = forward(self, a, h, ok);
+              if (!ok) self->state.owned.erase(h.value());
+              return r;
+            },
+            [=](remote_listen_atom, const endpoint& ep) -> caf::result<session_handle> {
+              const auto& c = self->state.cfg;
+              return self->delegate(c.root, listen_atom_v, c.ctx.app, c.ctx.index, ep);
+            },
+            [=](remote_unlisten_atom, session_handle listener) -> caf::result<bool> {
+              const auto& c = self->state.cfg;
+              return self->delegate(c.root, close_atom_v, c.ctx.app, listener);
+            },
+            [=](remote_connect_atom, const endpoint& remote, std::uint64_t opaque) -> caf::result<bool> {
+              const auto& c = self->state.cfg;
+              return self->delegate(c.root, ct_connect_atom_v, connect_request{c.ctx.app, c.ctx.index, remote, opaque});
+            },
+            [=](remote_detach_atom) -> caf::result<bool> {
+              const auto& c = self->state.cfg;
+              return self->delegate(c.root, detach_atom_v, c.ctx.app);
+            },
+        };
+      },
+      std::move(cfg));
+}
+
+}  // namespace actorstack

@@ -1,0 +1,524 @@
+// libactorstack-client: an app in its own process. The app's thread owns
+// everything here (socks, sessions, mapped segments); a receiver actor
+// only hands the stack's notifications over (client/inbox.hpp).
+#include <actorstack/client.hpp>
+
+#include "actors/caf_error.hpp"
+#include "actors/remote/remote_gateway.hpp"
+#include "client/inbox.hpp"
+#include "shm/fd_channel.hpp"
+#include "shm/fifo_segment.hpp"
+
+#include <actorstack/app_worker.hpp>
+#include <actorstack/endpoint.hpp>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <poll.h>
+
+#include <cstring>
+#include <deque>
+#include <optional>
+#include <unordered_map>
+
+namespace actorstack::client {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// What a sock is: a listener with its backlog, or a session.
+struct sock_state {
+  bool used = false;
+  bool listener = false;
+  bool nonblocking = false;
+  session_handle handle;
+  session* s = nullptr;  // held by the app session table until its cleanup
+  std::deque<sock> backlog;
+  bool connecting = false;
+  bool abandoned = false;  // connect() gave up waiting: refuse it when it comes
+  std::optional<errc> connect_error;
+  bool peer_closed = false;
+  bool peer_reset = false;
+  bool gone = false;  // cleaned up by the stack
+};
+
+// Remaining time until `deadline` as a poll() timeout (-1: none).
+int poll_timeout(std::optional<clock::time_point> deadline) {
+  if (!deadline) return -1;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - clock::now()).count();
+  return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 1'000'000));
+}
+
+class app_impl final : public app, private app_handler {
+ public:
+  explicit app_impl(attach_options opts) : opts_(std::move(opts)) {}
+
+  ~app_impl() override {
+    (void)detach();
+    self_.reset();  // a scoped actor counts as running: gone before the system
+    if (receiver_) caf::anon_send_exit(receiver_, caf::exit_reason::user_shutdown);
+    table_.reset();
+    segments_.clear();
+  }
+
+  result<void> start() {
+    auto ch = shm::fd_channel::connect(opts_.socket_path);
+    if (!ch) return unexpected{ch.error()};
+    channel_ = std::move(*ch);
+    auto hello = channel_.receive(opts_.timeout);
+    if (!hello) return unexpected{hello.error()};
+    if (hello->type != static_cast<std::uint32_t>(channel_message_type::hello) || hello->payload.size() != 10)
+      return unexpected{errc::bad_message, "the stack's greeting is not a hello"};
+    std::uint16_t port = 0;
+    std::uint64_t token = 0;
+    std::memcpy(&port, hello->payload.data(), 2);
+    std::memcpy(&token, hello->payload.data() + 2, 8);
+
+    // A small actor system: one scheduler thread for the receiver, the
+    // middleman's own thread for the connection.
+    cfg_.set("scheduler.max-threads", 1);
+    cfg_.load<caf::io::middleman>();
+    cfg_.add_message_types<caf::id_block::actorstack>();
+    sys_ = std::make_unique<caf::actor_system>(cfg_);
+    self_ = std::make_unique<caf::scoped_actor>(*sys_);
+    auto door = sys_->middleman().remote_actor<attach_door_actor>("127.0.0.1", port);
+    if (!door) return unexpected{errc::disconnected, intern("cannot reach the stack's attach actor: " + sys_->render(door.error()))};
+    receiver_ = detail::spawn_receiver(*sys_, box_);
+
+    remote_attach_request req;
+    req.token = token;
+    req.name = opts_.name;
+    req.rx_fifo_size = opts_.rx_fifo_size;
+    req.tx_fifo_size = opts_.tx_fifo_size;
+    req.receiver = receiver_;
+    std::optional<remote_attach_reply> reply;
+    std::optional<error> failure;
+    (*self_)->request(*door, opts_.timeout, attach_atom_v, req)
+        .receive([&](remote_attach_reply& r) { reply = std::move(r); },
+                 [&](caf::error& e) { failure = from_caf(*sys_, e); });
+    if (!reply) return unexpected{failure.value_or(error{errc::timeout, 0, "attach: no answer"})};
+    info_ = std::move(*reply);
+    caf::anon_send(receiver_, watch_atom_v, info_.gateway);
+    // Sessions reach "their worker" through the gateway: it checks each
+    // request against what this app was given, then forwards it.
+    app_worker_context ctx;
+    ctx.index = info_.app_worker;
+    ctx.app = info_.app;
+    ctx.session_workers.assign(info_.session_workers, info_.gateway);
+    table_ = std::make_unique<app_session_table>(std::move(ctx));
+    attached_ = true;
+    return {};
+  }
+
+  // ---- control --------------------------------------------------------------
+
+  result<sock> listen(std::string_view uri) override {
+    if (auto r = usable(); !r) return unexpected{r.error()};
+    auto ep = parse_uri(uri);
+    if (!ep) return unexpected{ep.error()};
+    auto h = ask<session_handle>(remote_listen_atom_v, *ep);
+    if (!h) return unexpected{h.error()};
+    const sock l = new_sock();
+    socks_[l].listener = true;
+    socks_[l].handle = *h;
+    by_handle_[h->value()] = l;
+    return l;
+  }
+
+  result<sock> accept(sock listener) override {
+    auto* l = find(listener);
+    if (l == nullptr || !l->listener) return unexpected{errc::invalid_argument, "accept: not a listener"};
+    for (;;) {
+      if (auto r = process_events(); !r) return unexpected{r.error()};
+      l = find(listener);
+      if (l == nullptr) return unexpected{errc::invalid_argument, "accept: the listener was closed"};
+      if (!l->backlog.empty()) {
+        const sock s = l->backlog.front();
+        l->backlog.pop_front();
+        return s;
+      }
+      if (l->nonblocking) return unexpected{errc::would_block, "accept: no connection waiting"};
+      if (auto r = wait(std::nullopt); !r) return unexpected{r.error()};
+    }
+  }
+
+  result<sock> connect(std::string_view uri) override {
+    if (auto r = usable(); !r) return unexpected{r.error()};
+    auto ep = parse_uri(uri);
+    if (!ep) return unexpected{ep.error()};
+    const sock c = new_sock();
+    socks_[c].connecting = true;
+    auto ok = ask<bool>(remote_connect_atom_v, *ep, static_cast<std::uint64_t>(c));
+    if (!ok) {
+      release(c);
+      return unexpected{ok.error()};
+    }
+    const auto deadline = clock::now() + opts_.timeout;
+    while (socks_[c].connecting) {
+      if (clock::now() >= deadline) {
+        socks_[c].abandoned = true;  // refused when (if) it completes; the sock stays taken until then
+        return unexpected{errc::timeout, "connect: no outcome in time"};
+      }
+      if (auto r = wait(deadline); !r) return unexpected{r.error()};
+    }
+    if (socks_[c].connect_error) {
+      const errc why = *socks_[c].connect_error;
+      release(c);
+      return unexpected{why, "connect failed"};
+    }
+    return c;
+  }
+
+  result<void> close(sock id) override {
+    auto* st = find(id);
+    if (st == nullptr) return unexpected{errc::invalid_session, "close: not an open sock"};
+    if (st->listener) {
+      for (sock pending : st->backlog) (void)close(pending);
+      const auto h = st->handle;
+      by_handle_.erase(h.value());
+      release(id);
+      if (!attached_) return {};
+      auto r = ask<bool>(remote_unlisten_atom_v, h);
+      if (!r) return unexpected{r.error()};
+      return {};
+    }
+    if (st->s != nullptr && !st->s->closed()) (void)st->s->close();
+    forget(id);
+    return {};
+  }
+
+  result<void> reset(sock id) override {
+    auto* st = find(id);
+    if (st == nullptr || st->listener) return unexpected{errc::invalid_session, "reset: not an open session"};
+    if (st->s != nullptr && !st->s->closed()) (void)st->s->reset();
+    forget(id);
+    return {};
+  }
+
+  result<void> set_nonblocking(sock id, bool on) override {
+    auto* st = find(id);
+    if (st == nullptr) return unexpected{errc::invalid_session, "not an open sock"};
+    st->nonblocking = on;
+    return {};
+  }
+
+  // ---- data -----------------------------------------------------------------
+
+  result<std::size_t> read(sock id, std::span<std::byte> out) override {
+    for (;;) {
+      auto* st = find(id);
+      if (st == nullptr || st->listener) return unexpected{errc::invalid_session, "read: not an open session"};
+      if (st->s != nullptr) {
+        auto n = st->s->read(out);
+        if (n && *n > 0) return *n;
+        if (!n && n.error().code != errc::fifo_empty) return unexpected{n.error()};
+      }
+      if (st->peer_closed || st->gone || out.empty()) return std::size_t{0};
+      if (st->nonblocking) return unexpected{errc::would_block, "read: nothing to read"};
+      if (auto r = wait(std::nullopt); !r) return unexpected{r.error()};
+    }
+  }
+
+  result<std::size_t> write(sock id, std::span<const std::byte> data) override {
+    std::size_t done = 0;
+    for (;;) {
+      auto* st = find(id);
+      if (st == nullptr || st->listener) return unexpected{errc::invalid_session, "write: not an open session"};
+      if (st->gone || st->peer_reset || st->s == nullptr)
+        return done > 0 ? result<std::size_t>{done} : unexpected{errc::disconnected, "write: the peer is gone"};
+      auto n = st->s->write(data.subspan(done));
+      if (n) done += *n;
+      else if (n.error().code != errc::fifo_full) return unexpected{n.error()};
+      if (done == data.size()) return done;
+      if (st->nonblocking) {
+        if (done > 0) return done;
+        st->s->notify_on_space();
+        return unexpected{errc::would_block, "write: the fifo is full"};
+      }
+      // Ask for a tx notification, then look again: room made between
+      // the write and the request would otherwise go unnoticed.
+      st->s->notify_on_space();
+      if (st->s->max_write() > 0) continue;
+      if (auto r = wait(std::nullopt); !r) return unexpected{r.error()};
+    }
+  }
+
+  result<std::size_t> poll(std::span<poll_entry> entries, std::chrono::milliseconds timeout) override {
+    std::optional<clock::time_point> deadline;
+    if (timeout.count() >= 0) deadline = clock::now() + timeout;
+    for (;;) {
+      if (auto r = process_events(); !r) return unexpected{r.error()};
+      std::size_t ready = 0;
+      for (auto& e : entries) {
+        e.revents = readiness(e);
+        if (e.revents != 0) ++ready;
+      }
+      if (ready > 0 || (deadline && clock::now() >= *deadline)) return ready;
+      if (auto r = wait(deadline); !r) return unexpected{r.error()};
+    }
+  }
+
+  int event_fd() const noexcept override { return box_->event_fd; }
+
+  result<void> process_events() override {
+    box_->clear();
+    detail::inbox_item item;
+    while (box_->pop(item)) {
+      ++notifications_;
+      switch (item.what) {
+        case detail::inbox_item::kind::notification: take(item.note); break;
+        case detail::inbox_item::kind::detached:
+        case detail::inbox_item::kind::disconnected: lost(); break;
+      }
+    }
+    return usable();
+  }
+
+  client_counters counters() const noexcept override {
+    client_counters c;
+    for (const auto& s : socks_) c.sessions += s.used ? 1 : 0;
+    c.segments_mapped = segments_.size();
+    c.notifications = notifications_;
+    return c;
+  }
+
+  result<void> detach() override {
+    if (!attached_) return {};
+    auto r = ask<bool>(remote_detach_atom_v);
+    lost();
+    if (!r) return unexpected{r.error()};
+    return {};
+  }
+
+ private:
+  // ---- the stack's notifications --------------------------------------------
+
+  void take(app_notification& n) {
+    switch (n.kind) {
+      case notification::segment_add:
+        map_segment(n.segment);
+        break;
+      case notification::accept:
+      case notification::connected:
+      case notification::listened:
+        if (n.kind == notification::connected && (n.err != errc::none || !n.handle.valid())) break;
+        if (!resolve_fifos(n)) {
+          // A fifo this process cannot see: say no rather than guess.
+          if (n.kind == notification::accept) caf::anon_send(info_.gateway, accept_atom_v, n.handle, false);
+          if (n.kind == notification::connected) caf::anon_send(info_.gateway, connected_atom_v, n.handle, false);
+          return;
+        }
+        break;
+      default: break;
+    }
+    current_listener_ = n.kind == notification::accept ? n.other : session_handle{};
+    table_->deliver(n, *this);
+    if (n.kind == notification::segment_del) segments_.erase(n.segment.id);
+  }
+
+  // The memfd was sent on the Unix connection before this notification.
+  void map_segment(const segment_info& seg) {
+    for (;;) {
+      auto m = channel_.receive(opts_.timeout);
+      if (!m) {
+        lost();
+        return;
+      }
+      if (m->type != static_cast<std::uint32_t>(channel_message_type::segment) || m->fds.size() != 1 ||
+          m->payload.size() != 16)
+        continue;  // an error note from the stack: nothing to map
+      std::uint64_t id = 0;
+      std::memcpy(&id, m->payload.data(), 8);
+      auto mapped = shm::fifo_segment::attach(m->fds[0], seg.name);
+      if (mapped) segments_.insert_or_assign(id, std::move(*mapped));
+      if (id == seg.id) return;
+    }
+  }
+
+  bool resolve_fifos(app_notification& n) {
+    auto it = segments_.find(n.fifo_segment);
+    if (it == segments_.end()) return false;
+    auto rx = it->second.fifo_at(static_cast<shm::offset_t>(n.rx_offset));
+    auto tx = it->second.fifo_at(static_cast<shm::offset_t>(n.tx_offset));
+    if (!rx || !tx) return false;
+    n.rx = *rx;
+    n.tx = *tx;
+    return true;
+  }
+
+  // The stack detached this app or went away: nothing more will come.
+  void lost() {
+    attached_ = false;
+    for (auto& s : socks_) {
+      if (!s.used) continue;
+      s.gone = true;
+      s.connecting = false;
+      if (!s.connect_error && s.s == nullptr && !s.listener) s.connect_error = errc::disconnected;
+    }
+  }
+
+  // ---- app_handler: runs inside table_->deliver, on this thread -------------
+
+  bool on_accept(session& s) override {
+    auto it = by_handle_.find(current_listener_.value());
+    if (it == by_handle_.end()) return false;  // the listener was closed
+    const sock id = new_sock();
+    socks_[id].handle = s.handle();
+    socks_[id].s = &s;
+    by_handle_[s.handle().value()] = id;
+    socks_[it->second].backlog.push_back(id);
+    return true;
+  }
+  bool on_connected(session& s, std::uint64_t opaque) override {
+    auto* st = find(static_cast<sock>(opaque));
+    if (st == nullptr || !st->connecting) return false;
+    st->connecting = false;
+    if (st->abandoned) {
+      release(static_cast<sock>(opaque));
+      return false;
+    }
+    st->handle = s.handle();
+    st->s = &s;
+    by_handle_[s.handle().value()] = static_cast<sock>(opaque);
+    return true;
+  }
+  void on_connect_failed(std::uint64_t opaque, errc why) override {
+    auto* st = find(static_cast<sock>(opaque));
+    if (st == nullptr || !st->connecting) return;
+    st->connecting = false;
+    st->connect_error = why;
+    if (st->abandoned) release(static_cast<sock>(opaque));
+  }
+  void on_close(session& s) override {
+    if (auto* st = by(s.handle())) st->peer_closed = true;
+  }
+  void on_reset(session& s) override {
+    if (auto* st = by(s.handle())) st->peer_closed = st->peer_reset = true;
+  }
+  void on_transport_closed(session& s) override {
+    if (auto* st = by(s.handle())) st->peer_closed = true;
+  }
+  void on_cleanup(session_handle h, bool transport_only) override {
+    if (transport_only) return;
+    auto* st = by(h);
+    if (st == nullptr) return;
+    st->s = nullptr;  // the table frees it right after this call
+    st->gone = true;
+  }
+  void on_migrate(session& s, session_handle old_handle) override {
+    auto it = by_handle_.find(old_handle.value());
+    if (it == by_handle_.end()) return;
+    const sock id = it->second;
+    by_handle_.erase(it);
+    by_handle_[s.handle().value()] = id;
+    socks_[id].handle = s.handle();
+  }
+
+  // ---- socks ------------------------------------------------------------------
+
+  sock new_sock() {
+    sock id;
+    if (!free_.empty()) {
+      id = free_.back();
+      free_.pop_back();
+    } else {
+      id = static_cast<sock>(socks_.size());
+      socks_.emplace_back();
+    }
+    socks_[id] = sock_state{};
+    socks_[id].used = true;
+    return id;
+  }
+  void release(sock id) {
+    socks_[id] = sock_state{};
+    free_.push_back(id);
+  }
+  // The app let go of a session: later news about it is not for a sock.
+  void forget(sock id) {
+    auto it = by_handle_.find(socks_[id].handle.value());
+    if (it != by_handle_.end() && it->second == id) by_handle_.erase(it);
+    release(id);
+  }
+  sock_state* find(sock id) {
+    if (id < 0 || static_cast<std::size_t>(id) >= socks_.size() || !socks_[id].used) return nullptr;
+    return &socks_[id];
+  }
+  sock_state* by(session_handle h) {
+    auto it = by_handle_.find(h.value());
+    return it == by_handle_.end() ? nullptr : find(it->second);
+  }
+
+  std::uint32_t readiness(const poll_entry& e) {
+    auto* st = find(e.s);
+    if (st == nullptr) return failed;
+    std::uint32_t r = 0;
+    if (st->listener) return st->backlog.empty() ? 0 : (e.events & readable);
+    if (st->connecting) return 0;
+    if (st->gone || st->connect_error) r |= failed;
+    if (st->peer_closed) r |= hangup;
+    if ((e.events & readable) != 0 && (st->peer_closed || st->gone || (st->s != nullptr && st->s->max_read() > 0)))
+      r |= readable;
+    if ((e.events & writable) != 0 && st->s != nullptr) {
+      if (st->s->max_write() > 0)
+        r |= writable;
+      else
+        st->s->notify_on_space();
+    }
+    return r;
+  }
+
+  // ---- waiting and asking -------------------------------------------------------
+
+  result<void> usable() const {
+    if (!attached_) return unexpected{errc::disconnected, "detached from the stack"};
+    return {};
+  }
+
+  // Sleeps until a notification arrives (or the deadline), then takes them.
+  result<void> wait(std::optional<clock::time_point> deadline) {
+    if (auto r = usable(); !r) return r;
+    pollfd p{box_->event_fd, POLLIN, 0};
+    (void)::poll(&p, 1, poll_timeout(deadline));
+    return process_events();
+  }
+
+  template <class T, class... Ts>
+  result<T> ask(Ts&&... xs) {
+    if (auto r = usable(); !r) return unexpected{r.error()};
+    std::optional<T> value;
+    std::optional<error> failure;
+    (*self_)->request(info_.gateway, opts_.timeout, std::forward<Ts>(xs)...)
+        .receive([&](T& v) { value = std::move(v); }, [&](caf::error& e) { failure = from_caf(*sys_, e); });
+    if (value) return std::move(*value);
+    return unexpected{failure.value_or(error{errc::timeout, 0, "the stack did not answer"})};
+  }
+
+  attach_options opts_;
+  shm::fd_channel channel_;
+  caf::actor_system_config cfg_;
+  std::unique_ptr<caf::actor_system> sys_;  // declared before what lives in it
+  std::unique_ptr<caf::scoped_actor> self_;
+  std::shared_ptr<detail::inbox> box_ = std::make_shared<detail::inbox>();
+  caf::actor receiver_;
+  remote_attach_reply info_;
+  std::unique_ptr<app_session_table> table_;
+  std::unordered_map<std::uint64_t, shm::fifo_segment> segments_;
+  std::vector<sock_state> socks_;
+  std::vector<sock> free_;
+  std::unordered_map<std::uint64_t, sock> by_handle_;
+  session_handle current_listener_;
+  std::uint64_t notifications_ = 0;
+  bool attached_ = false;
+};
+
+}  // namespace
+
+result<std::unique_ptr<app>> app::attach(const attach_options& opts) {
+  auto impl = std::make_unique<app_impl>(opts);
+  if (auto r = impl->start(); !r) return unexpected{r.error()};
+  return std::unique_ptr<app>{std::move(impl)};
+}
+
+}  // namespace actorstack::client

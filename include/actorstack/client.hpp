@@ -1,0 +1,118 @@
+#pragma once
+/// \file
+/// libactorstack-client: an application in its own process, attached to a
+/// stack that serves remote apps (`actorstack-stackd`, or any program that
+/// called stack::serve_remote_apps). A socket-like API for programs that do
+/// not want to know CAF.
+///
+///     auto app = actorstack::client::app::attach({.socket_path = "/run/actorstack.sock"}).value();
+///     auto l = app->listen("ct://127.0.0.1/7000").value();
+///     auto s = app->accept(l).value();            // blocks (see set_nonblocking)
+///     std::array<std::byte, 4096> buf;
+///     auto n = app->read(s, buf).value();         // 0: the peer closed
+///
+/// Reads and writes go straight to the shared fifos, mapped in this process
+/// from the memfds the stack passes over its Unix socket: no copy beyond
+/// the fifo's own. Control (listen, connect, close, ...) and the stack's
+/// notifications travel over CAF's middleman on loopback.
+///
+/// Threading: an `app` belongs to one thread — every call, including
+/// poll(), from the same thread (like a non-thread-safe event loop). The
+/// stack's notifications queue up in between; event_fd() becomes readable
+/// when some wait, so the app can sit in its own epoll loop and call
+/// poll() with a zero timeout (or process_events()) when it fires.
+///
+/// If the stack goes away, every call fails with errc::disconnected.
+
+#include <actorstack/result.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace actorstack::client {
+
+/// A session or listener of this app (like a file descriptor: small,
+/// reused after close).
+using sock = std::int32_t;
+
+struct attach_options {
+  std::string socket_path;            ///< the stack's Unix socket
+  std::string name = "app";           ///< shows in actorstack-ctl
+  std::uint32_t rx_fifo_size = 0;     ///< 0: the stack's defaults
+  std::uint32_t tx_fifo_size = 0;
+  /// Bound of every blocking control call (attach, listen, connect).
+  std::chrono::milliseconds timeout = std::chrono::seconds(10);
+};
+
+/// poll() interest and results.
+enum poll_events : std::uint32_t {
+  readable = 1,  ///< data to read, a connection to accept, or end of stream
+  writable = 2,  ///< room in the tx fifo
+  hangup = 4,    ///< the peer closed or reset (reads drain, then return 0)
+  failed = 8,    ///< the session is gone (reset, or cleaned up)
+};
+
+struct poll_entry {
+  sock s = -1;
+  std::uint32_t events = 0;   ///< what to wait for (readable | writable)
+  std::uint32_t revents = 0;  ///< what is ready (set by poll)
+};
+
+struct client_counters {
+  std::uint64_t sessions = 0;          ///< open socks (listeners included)
+  std::uint64_t segments_mapped = 0;   ///< segments mapped right now
+  std::uint64_t notifications = 0;     ///< notifications taken from the stack
+};
+
+class app {
+ public:
+  /// Connects to the stack's Unix socket, attaches over its attach actor.
+  /// Errors: system (no socket there), disconnected, bad_message (the
+  /// stack refused the attach), timeout.
+  static result<std::unique_ptr<app>> attach(const attach_options& opts);
+
+  /// Detaches (every session still open is reset towards its peer).
+  virtual ~app() = default;
+
+  /// Listens on `uri` ("ct://127.0.0.1/7000"). Errors: as
+  /// application::listen, plus invalid_argument for a bad uri.
+  virtual result<sock> listen(std::string_view uri) = 0;
+  /// A connection that arrived on `listener`. Blocks unless the listener
+  /// is non-blocking (then: would_block).
+  virtual result<sock> accept(sock listener) = 0;
+  /// Connects to `uri` and waits for the outcome. Errors: refused, alloc,
+  /// filtered, no_route, scope, local_connect, timeout, ...
+  virtual result<sock> connect(std::string_view uri) = 0;
+  /// Reads up to out.size() bytes; 0 once the peer closed and everything
+  /// was read. Blocks while nothing is readable (non-blocking: would_block).
+  /// Errors: invalid_session (not open), would_block.
+  virtual result<std::size_t> read(sock s, std::span<std::byte> out) = 0;
+  /// Writes; a blocking sock writes everything (waiting for room), a
+  /// non-blocking one what fits (would_block when nothing does). Errors:
+  /// invalid_session, would_block, disconnected (the peer is gone).
+  virtual result<std::size_t> write(sock s, std::span<const std::byte> data) = 0;
+  /// Orderly close (a listener stops listening). Idempotent for the app.
+  virtual result<void> close(sock s) = 0;
+  /// Abortive close: unsent data is dropped, the peer sees a reset.
+  virtual result<void> reset(sock s) = 0;
+  virtual result<void> set_nonblocking(sock s, bool on) = 0;
+
+  /// Waits until one of `entries` is ready or `timeout` passes (negative:
+  /// forever); returns how many are ready (0 on timeout).
+  virtual result<std::size_t> poll(std::span<poll_entry> entries, std::chrono::milliseconds timeout) = 0;
+  /// Readable when the stack's notifications wait to be processed.
+  virtual int event_fd() const noexcept = 0;
+  /// Takes every waiting notification (poll and the blocking calls do it).
+  virtual result<void> process_events() = 0;
+
+  virtual client_counters counters() const noexcept = 0;
+  /// Detaches now. Idempotent; later calls fail with disconnected.
+  virtual result<void> detach() = 0;
+};
+
+}  // namespace actorstack::client

@@ -1,0 +1,360 @@
+// Applications in other processes (issue: client library, fd passing,
+// crash safety), exercised in one test process: the stack serves remote
+// apps; clients attach through libactorstack-client, each with its own
+// actor system (as a separate process would), and a hand-made "rogue"
+// client speaks the protocol directly to try what the library never does.
+#include "stack_fixture.hpp"
+
+#include "actors/remote/remote_gateway.hpp"
+#include "shm/fd_channel.hpp"
+
+#include <actorstack/client.hpp>
+#include <actorstack/messages.hpp>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <random>
+
+namespace {
+
+using namespace stack_test;
+namespace client = actorstack::client;
+
+std::string socket_path(const char* name) {
+  return (std::filesystem::temp_directory_path() / ("as-remote-" + std::to_string(::getpid()) + "-" + name + ".sock"))
+      .string();
+}
+
+struct served_stack {
+  explicit served_stack(const char* name) : path(socket_path(name)) {
+    auto made = stack::create(small_config());
+    REQUIRE(made);
+    st = std::move(*made);
+    auto p = st->serve_remote_apps(path);
+    REQUIRE(p);
+    port = *p;
+  }
+  std::string path;
+  std::uint16_t port = 0;
+  std::unique_ptr<stack> st;
+};
+
+// An echo server app on its own thread (an app belongs to one thread):
+// accepts, echoes, closes on end of stream, until told to stop.
+struct echo_server_thread {
+  explicit echo_server_thread(const std::string& path, std::string uri) {
+    auto a = client::app::attach({.socket_path = path, .name = "echo-server"});
+    REQUIRE(a);
+    app = std::move(*a);
+    auto l = app->listen(uri);
+    REQUIRE(l);
+    listener = *l;
+    REQUIRE(app->set_nonblocking(listener, true));
+    worker = std::thread([this] { run(); });
+  }
+  ~echo_server_thread() {
+    stop = true;
+    worker.join();
+  }
+  // Non-blocking throughout: a blocking echo write would wait for a
+  // client that is itself blocked writing (both fifos full).
+  struct pending {
+    client::sock s;
+    std::string buf;  // read, not yet echoed
+  };
+  void run() {
+    std::vector<pending> open;
+    std::array<std::byte, 4096> chunk;
+    while (!stop) {
+      std::vector<client::poll_entry> e{{listener, client::readable, 0}};
+      for (const auto& p : open) e.push_back({p.s, p.buf.empty() ? client::readable : client::writable, 0});
+      if (!app->poll(e, 20ms)) return;
+      while (auto s = app->accept(listener)) {
+        (void)app->set_nonblocking(*s, true);
+        open.push_back({*s, {}});
+      }
+      std::erase_if(open, [&](pending& p) {
+        for (;;) {
+          if (!p.buf.empty()) {
+            auto w = app->write(p.s, text(p.buf));
+            if (!w) return false;
+            p.buf.erase(0, *w);
+            continue;
+          }
+          auto n = app->read(p.s, chunk);
+          if (!n) return false;
+          if (*n == 0) {
+            (void)app->close(p.s);
+            return true;
+          }
+          p.buf.assign(reinterpret_cast<const char*>(chunk.data()), *n);
+        }
+      });
+    }
+  }
+  std::unique_ptr<client::app> app;
+  client::sock listener = -1;
+  std::atomic<bool> stop{false};
+  std::thread worker;
+};
+
+// Sends `msg` on a new session and reads the echo, writing and reading
+// as room and data come (the message may exceed both fifos).
+std::string echo_once(client::app& app, const std::string& uri, const std::string& msg) {
+  auto s = app.connect(uri);
+  REQUIRE(s);
+  REQUIRE(app.set_nonblocking(*s, true));
+  std::string got;
+  std::size_t sent = 0;
+  std::array<std::byte, 4096> buf;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (got.size() < msg.size() && std::chrono::steady_clock::now() < deadline) {
+    if (sent < msg.size())
+      if (auto w = app.write(*s, text(msg).subspan(sent))) sent += *w;
+    auto n = app.read(*s, buf);
+    if (n) {
+      REQUIRE(*n > 0);
+      got.append(reinterpret_cast<const char*>(buf.data()), *n);
+      continue;
+    }
+    REQUIRE(n.error().code == errc::would_block);
+    client::poll_entry e{*s, client::readable | (sent < msg.size() ? std::uint32_t{client::writable} : 0u), 0};
+    REQUIRE(app.poll(std::span{&e, 1}, 100ms));
+  }
+  REQUIRE(app.close(*s));
+  return got;
+}
+
+// Polls the stack until `pred(counters)` holds (bounded).
+template <class Pred>
+bool eventually(stack& st, Pred pred) {
+  for (int i = 0; i < 500; ++i) {
+    auto c = st.counters();
+    if (c && pred(*c)) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+// Speaks the attach protocol by hand: Unix connection, hello, CAF attach.
+struct rogue_client {
+  explicit rogue_client(const std::string& path) {
+    auto ch = shm::fd_channel::connect(path);
+    REQUIRE(ch);
+    channel = std::move(*ch);
+    auto hello = channel.receive(5s);
+    REQUIRE(hello);
+    REQUIRE(hello->type == static_cast<std::uint32_t>(channel_message_type::hello));
+    REQUIRE(hello->payload.size() == 10);
+    std::memcpy(&port, hello->payload.data(), 2);
+    std::memcpy(&token, hello->payload.data() + 2, 8);
+    cfg.set("scheduler.max-threads", 1);
+    cfg.load<caf::io::middleman>();
+    cfg.add_message_types<caf::id_block::actorstack>();
+    sys.emplace(cfg);
+    auto d = sys->middleman().remote_actor<attach_door_actor>("127.0.0.1", port);
+    REQUIRE(d);
+    door = *d;
+    receiver = sys->spawn([]() -> caf::behavior { return {[](notify_atom, const app_notification&) {}, [](detach_atom) {}}; });
+  }
+  ~rogue_client() {
+    caf::anon_send_exit(receiver, caf::exit_reason::user_shutdown);
+    door = nullptr;
+    gateway = nullptr;
+    receiver = nullptr;
+  }
+  // The attach reply, or the error's text.
+  std::variant<remote_attach_reply, std::string> attach(std::uint64_t with_token) {
+    caf::scoped_actor self{*sys};
+    remote_attach_request req;
+    req.token = with_token;
+    req.name = "rogue";
+    req.receiver = receiver;
+    std::variant<remote_attach_reply, std::string> out = std::string{"no answer"};
+    self->request(door, 5s, attach_atom_v, req)
+        .receive([&](remote_attach_reply& r) { out = r; }, [&](caf::error& e) { out = sys->render(e); });
+    return out;
+  }
+  // The error's text for a request the gateway answers with `Reply...`,
+  // or "" if it accepted it.
+  template <class... Reply, class Atom, class... Ts>
+  std::string ask_gateway(Atom atom, Ts... xs) {
+    caf::scoped_actor self{*sys};
+    std::string out = "no answer";
+    self->request(gateway, 5s, atom, xs...)
+        .receive([&](Reply...) { out.clear(); }, [&](caf::error& e) { out = sys->render(e); });
+    return out;
+  }
+  shm::fd_channel channel;
+  std::uint16_t port = 0;
+  std::uint64_t token = 0;
+  caf::actor_system_config cfg;
+  std::optional<caf::actor_system> sys;
+  attach_door_actor door;
+  caf::actor receiver;
+  caf::actor gateway;
+};
+
+}  // namespace
+
+TEST_CASE("remote apps: two attached apps echo through the stack; nothing is left after") {
+  served_stack s{"echo"};
+  const std::string uri = "ct://127.0.0.1/7100";
+  {
+    echo_server_thread server{s.path, uri};
+    auto c = client::app::attach({.socket_path = s.path, .name = "echo-client"});
+    REQUIRE(c);
+    std::string big(300 * 1024, 'x');
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 23);
+    CHECK(echo_once(**c, uri, "hello over shared fifos") == "hello over shared fifos");
+    CHECK(echo_once(**c, uri, big) == big);  // bigger than the default fifo: blocking writes wait for room
+    CHECK((*c)->counters().segments_mapped >= 1);
+    // Only what an app was given: another app's listener is not a session of this one.
+    auto sessions = s.st->counters();
+    REQUIRE(sessions);
+    CHECK(sessions->apps == 2);
+    REQUIRE((*c)->detach());
+    CHECK((*c)->connect(uri).error().code == errc::disconnected);
+  }
+  CHECK(eventually(*s.st, [](const stack_counters& c) {
+    return c.sessions == 0 && c.ct_segments == 0 && c.apps == 0 && c.fifos == 0;
+  }));
+}
+
+TEST_CASE("remote apps: a refused connect and a bad uri are typed errors") {
+  served_stack s{"errors"};
+  auto c = client::app::attach({.socket_path = s.path, .name = "lonely"});
+  REQUIRE(c);
+  auto nobody = (*c)->connect("ct://127.0.0.1/7999");
+  REQUIRE(!nobody);
+  CHECK(nobody.error().code == errc::no_route);
+  CHECK((*c)->listen("tcp:/nonsense").error().code != errc::none);
+  CHECK((*c)->read(42, {}).error().code == errc::invalid_session);
+  auto none = client::app::attach({.socket_path = s.path + ".missing"});
+  REQUIRE(!none);
+  CHECK(none.error().code == errc::system);
+}
+
+TEST_CASE("remote apps: requests naming sessions the app does not hold are refused and change nothing") {
+  served_stack s{"rogue"};
+  const std::string uri = "ct://127.0.0.1/7101";
+  echo_server_thread server{s.path, uri};
+  auto honest = client::app::attach({.socket_path = s.path, .name = "honest"});
+  REQUIRE(honest);
+  auto open = (*honest)->connect(uri);
+  REQUIRE(open);
+  REQUIRE(eventually(*s.st, [](const stack_counters& c) { return c.sessions == 3; }));  // the listener and both ends
+
+  rogue_client rogue{s.path};
+  auto reply = rogue.attach(rogue.token);
+  REQUIRE(std::holds_alternative<remote_attach_reply>(reply));
+  rogue.gateway = std::get<remote_attach_reply>(reply).gateway;
+  // Every plausible handle (both workers, low indices and generations):
+  // the honest app's sessions and the server's are among them.
+  std::size_t refused = 0, tried = 0;
+  for (std::uint32_t w = 0; w < 2; ++w)
+    for (std::uint32_t i = 0; i < 8; ++i)
+      for (std::uint32_t g = 0; g < 3; ++g) {
+        const session_handle h{w, i, g};
+        for (const auto& why : {rogue.ask_gateway(close_atom_v, h), rogue.ask_gateway(reset_atom_v, h),
+                                rogue.ask_gateway(accept_atom_v, h, true), rogue.ask_gateway(tx_atom_v, h)}) {
+          ++tried;
+          if (why.find("invalid_session") != std::string::npos) ++refused;
+        }
+      }
+  CHECK(refused == tried);
+  // Nothing changed: the honest session still echoes, nothing was closed.
+  auto c = s.st->counters();
+  REQUIRE(c);
+  CHECK(c->sessions == 3);
+  REQUIRE((*honest)->write(*open, text("still mine")));
+  std::array<std::byte, 64> buf;
+  std::size_t got = 0;
+  while (got < 10) {
+    auto n = (*honest)->read(*open, std::span{buf}.subspan(got));
+    REQUIRE(n);
+    REQUIRE(*n > 0);
+    got += *n;
+  }
+  CHECK(std::string(reinterpret_cast<const char*>(buf.data()), got) == "still mine");
+  // A token attaches once; an invented one never.
+  auto again = rogue.attach(rogue.token);
+  REQUIRE(std::holds_alternative<std::string>(again));
+  CHECK(std::get<std::string>(again).find("token") != std::string::npos);
+  auto invented = rogue.attach(rogue.token ^ 0x5a5a5a5a);
+  REQUIRE(std::holds_alternative<std::string>(invented));
+  CHECK(std::get<std::string>(invented).find("bad_message") != std::string::npos);
+  REQUIRE((*honest)->close(*open));
+}
+
+TEST_CASE("remote apps: garbage on the Unix socket or the attach port gets an error; the stack keeps serving") {
+  served_stack s{"garbage"};
+  {
+    auto ch = shm::fd_channel::connect(s.path);
+    REQUIRE(ch);
+    auto hello = ch->receive(5s);
+    REQUIRE(hello);
+    // A well-framed message an app has no business sending.
+    const char junk[] = "let me in";
+    REQUIRE(ch->send(99, std::as_bytes(std::span{junk})));
+    auto answer = ch->receive(5s);
+    REQUIRE(answer);
+    CHECK(answer->type == static_cast<std::uint32_t>(channel_message_type::error));
+    // Not even framed.
+    const char raw[] = "\x01\x02garbage";
+    REQUIRE(::send(ch->fd(), raw, sizeof raw, MSG_NOSIGNAL) > 0);
+    auto answer2 = ch->receive(5s);
+    REQUIRE(answer2);
+    CHECK(answer2->type == static_cast<std::uint32_t>(channel_message_type::error));
+  }
+  {
+    // Random bytes at CAF's port: the middleman drops the connection.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(s.port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    std::array<unsigned char, 4096> noise;
+    std::mt19937 rng{7};
+    for (auto& b : noise) b = static_cast<unsigned char>(rng());
+    (void)!::send(fd, noise.data(), noise.size(), MSG_NOSIGNAL);
+    ::close(fd);
+  }
+  const std::string uri = "ct://127.0.0.1/7102";
+  echo_server_thread server{s.path, uri};
+  auto c = client::app::attach({.socket_path = s.path, .name = "after-garbage"});
+  REQUIRE(c);
+  CHECK(echo_once(**c, uri, "still serving") == "still serving");
+}
+
+TEST_CASE("remote apps: an app that vanishes without detaching is cleaned up (sessions reset, listener removed)") {
+  served_stack s{"vanish"};
+  const std::string uri = "ct://127.0.0.1/7103";
+  auto survivor = client::app::attach({.socket_path = s.path, .name = "survivor"});
+  REQUIRE(survivor);
+  {
+    // The rogue listens, then its "process" dies: no detach, connection
+    // and Unix socket just go away.
+    rogue_client doomed{s.path};
+    auto reply = doomed.attach(doomed.token);
+    REQUIRE(std::holds_alternative<remote_attach_reply>(reply));
+    doomed.gateway = std::get<remote_attach_reply>(reply).gateway;
+    CHECK(doomed.ask_gateway<session_handle>(remote_listen_atom_v, *parse_uri(uri)).empty());
+    REQUIRE(eventually(*s.st, [](const stack_counters& c) { return c.listeners == 1 && c.apps == 2; }));
+  }
+  CHECK(eventually(*s.st, [](const stack_counters& c) { return c.listeners == 0 && c.apps == 1; }));
+  // Its port is free again for others.
+  echo_server_thread server{s.path, uri};
+  CHECK(echo_once(**survivor, uri, "port reused") == "port reused");
+}

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Three processes: actorstack-stackd, an echo server and echo clients
+# attached to it through libactorstack-client (issue: applications in their
+# own processes). Verified echo with 1 and 100 clients; kill -9 of a client
+# mid-transfer, then of the server: the survivors see close/reset, and
+# actorstack-ctl shows every session and ct segment gone; the daemon keeps
+# serving and stops cleanly on SIGTERM.
+#   attached_echo.sh <actorstack-stackd> <actorstack-echo> <actorstack-ctl>
+set -euo pipefail
+stackd_bin=$1
+echo_bin=$2
+ctl_bin=$3
+work=$(mktemp -d)
+sock="$work/stack.sock"
+uri=ct://127.0.0.1/7000
+pids=()
+trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  for f in "$work"/*.err "$work"/*.out; do [ -f "$f" ] && { echo "--- $f" >&2; cat "$f" >&2; }; done
+  exit 1
+}
+field() { sed -n "s/.*\"$1\":\([0-9][0-9]*\).*/\1/p" <<<"$2" | head -1; }
+wait_for() {  # wait_for FILE TEXT
+  for _ in $(seq 400); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+  fail "no '$2' in $1"
+}
+summary() { timeout 20 "$ctl_bin" --port "$port" show summary --json; }
+# Waits until the stack holds no session (listeners excluded) and no ct segment.
+wait_clean() {
+  local s=""
+  for _ in $(seq 100); do
+    s=$(summary)
+    [ "$(field sessions "$s")" = 0 ] && [ "$(field ct_segments "$s")" = 0 ] && { echo "clean: $s"; return 0; }
+    sleep 0.1
+  done
+  fail "$1: the stack still holds something: $s"
+}
+start_server() {
+  "$echo_bin" --attach "$sock" --role server --uri $uri >"$work/server.out" 2>"$work/server.err" &
+  server=$!
+  pids+=("$server")
+  wait_for "$work/server.err" "attached server"
+}
+
+"$stackd_bin" --socket "$sock" --inspect-port 0 --workers 2 >"$work/stackd.out" 2>"$work/stackd.err" &
+stackd=$!
+pids+=("$stackd")
+wait_for "$work/stackd.err" "serving apps"
+port=$(sed -n 's/.*inspector on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/stackd.err")
+[ -n "$port" ] || fail "no inspector port printed"
+start_server
+
+# 1 and 100 clients, every byte verified, nothing left on the client side.
+for n in 1 100; do
+  bytes=4m; [ $n = 100 ] && bytes=256k
+  out=$(timeout 120 "$echo_bin" --attach "$sock" --role client --uri $uri --clients $n --bytes $bytes --verify --json \
+        2>"$work/client.err") || fail "$n client(s): exit non-zero: $out"
+  echo "client x$n: $out"
+  [ "$(field verify_errors "$out")" = 0 ] || fail "verify errors"
+  [ "$(field clients_done "$out")" = $n ] || fail "clients done"
+  [ "$(field sessions_left "$out")" = 0 ] || fail "sessions left in the client"
+  [ "$(field segments_left "$out")" = 0 ] || fail "segments left in the client"
+  wait_clean "after $n client(s)"
+done
+
+# kill -9 of a client mid-transfer: the server sees the reset (its session
+# ends), the stack reclaims every session and segment, the server lives on.
+"$echo_bin" --attach "$sock" --role client --uri $uri --clients 4 --bytes 64g --no-verify --json \
+  >"$work/victim.out" 2>"$work/victim.err" &
+victim=$!
+pids+=("$victim")
+for _ in $(seq 200); do
+  s=$(summary)
+  [ "$(field sessions "$s")" = 8 ] && break
+  sleep 0.05
+done
+[ "$(field sessions "$s")" = 8 ] || fail "the victim's 4 sessions never showed: $s"
+sleep 0.5
+kill -9 "$victim"
+wait_clean "after kill -9 of a client"
+grep -q "process is gone\|hung up" "$work/stackd.err" || fail "the daemon did not log the app's death"
+kill -0 "$server" || fail "the server died with its client"
+out=$(timeout 60 "$echo_bin" --attach "$sock" --role client --uri $uri --clients 2 --bytes 1m --verify --json) \
+  || fail "a client after the kill: $out"
+echo "client after kill: $out"
+
+# kill -9 of the server mid-transfer: the clients see the reset and exit
+# (non-zero, they did not get everything back), nothing is left.
+"$echo_bin" --attach "$sock" --role client --uri $uri --clients 3 --bytes 64g --no-verify --json \
+  >"$work/orphan.out" 2>"$work/orphan.err" &
+orphan=$!
+pids+=("$orphan")
+for _ in $(seq 200); do
+  s=$(summary)
+  [ "$(field sessions "$s")" = 6 ] && break
+  sleep 0.05
+done
+[ "$(field sessions "$s")" = 6 ] || fail "the clients' sessions never showed: $s"
+sleep 0.5
+kill -9 "$server"
+rc=0
+timeout 30 tail --pid="$orphan" -f /dev/null || fail "the clients did not notice the server's death"
+wait "$orphan" || rc=$?
+[ "$rc" != 0 ] || fail "the clients reported success without their echo"
+echo "clients after the server's death: $(cat "$work/orphan.out")"
+[ "$(field clients_failed "$(cat "$work/orphan.out")")" = 3 ] || fail "every client should have failed"
+wait_clean "after kill -9 of the server"
+s=$(summary)
+[ "$(field listeners "$s")" = 0 ] || fail "the dead server's listener is still there: $s"
+
+# The daemon still serves: a new server and client work.
+start_server
+out=$(timeout 60 "$echo_bin" --attach "$sock" --role client --uri $uri --clients 1 --bytes 1m --verify --json) \
+  || fail "a client after the server's death: $out"
+kill -TERM "$server"
+wait "$server" || fail "the server did not stop cleanly on SIGTERM"
+kill -TERM "$stackd"
+wait "$stackd" || fail "the daemon did not stop cleanly on SIGTERM"
+[ ! -e "$sock" ] || fail "the daemon left its socket file behind"
+echo PASS
