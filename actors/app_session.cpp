@@ -38,9 +38,21 @@ result<std::size_t> session::write(std::span<const std::byte> data) noexcept {
   if (closed_) return unexpected{errc::invalid_session, "session closed by the app"};
   if (datagram_) return send_to(endpoint{}, data);
   auto n = tx_.enqueue(data);
-  // Coalescing: only the write that sets the fifo's event flag posts.
-  if (n && *n > 0 && tx_.set_event() && control_ != nullptr) control_->post_tx(handle_);
+  // Coalescing: only the write that sets the fifo's event flag posts —
+  // and not even that one while the reader says it polls the fifo (an app
+  // in another process that spins): the flag is dropped again so the
+  // first write after the reader stops polling posts.
+  if (n && *n > 0 && tx_.set_event()) {
+    if (tx_.consumer_polling())
+      tx_.unset_event();
+    else if (control_ != nullptr)
+      control_->post_tx(handle_);
+  }
   return n;
+}
+
+void session::set_rx_polling(bool on) noexcept {
+  if (!closed_ && !datagram_) rx_.set_consumer_polling(on);
 }
 
 result<std::size_t> session::send_to(const endpoint& remote,

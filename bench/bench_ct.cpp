@@ -14,6 +14,7 @@
 //                       [--profile]   (the stack's side only, no baselines: for perf)
 
 #include "bench/bench_report.hpp"
+#include "bench/two_process.hpp"
 
 #include <actorstack/stack.hpp>
 
@@ -26,6 +27,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <string>
@@ -305,9 +307,18 @@ double session_bytes(std::uint64_t pairs) {
   return (static_cast<double>(rss1 - rss0) - static_cast<double>(fifo_bytes)) / static_cast<double>(pairs);
 }
 
+
+std::string sibling(const char* dir, const char* name) {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return (self.parent_path().parent_path() / dir / name).string();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // This binary also plays the two apps of throughput_2proc.
+  if (const int rc = two_process_role(argc, argv); rc >= 0) return rc;
   std::uint64_t bytes = 4ull << 30;
   std::uint64_t connects = 100'000;
   std::uint64_t pairs = 100'000;
@@ -331,7 +342,7 @@ int main(int argc, char** argv) {
     else if (a == "--reps") reps = std::stoi(argv[i + 1]);
     else if (a == "--only") only = argv[i + 1];
     else {
-      std::fprintf(stderr, "usage: actorstack-bench-ct [--bytes N] [--connects N] [--pairs N] [--reps R] [--only throughput|connects|session_bytes] [--profile]\n");
+      std::fprintf(stderr, "usage: actorstack-bench-ct [--bytes N] [--connects N] [--pairs N] [--reps R] [--only throughput|connects|session_bytes|throughput_2proc] [--profile]\n");
       return 2;
     }
   }
@@ -347,6 +358,15 @@ int main(int argc, char** argv) {
   }
   if (only.empty() || only == "session_bytes") {
     report("ct", "session_bytes", session_bytes(pairs), "bytes/pair", 0, "none");
+  }
+  if (only.empty() || only == "throughput_2proc") {
+    two_process_settings tp;
+    tp.bytes = bytes;
+    tp.self = sibling("bench", "actorstack-bench-ct");
+    tp.stackd = sibling("tools", "actorstack-stackd");
+    const double v = median_of(reps, [&] { return stack_two_process(tp); });
+    const double b = profile ? 0 : median_of(reps, [&] { return unix_two_process(tp); });
+    report("ct", "throughput_2proc", v, "Gbit/s", b, "unix_stream_socket_2proc");
   }
   return 0;
 }

@@ -137,6 +137,7 @@ class app_impl final : public app, private app_handler {
       if (!l->backlog.empty()) {
         const sock s = l->backlog.front();
         l->backlog.pop_front();
+        progressed();
         return s;
       }
       if (l->nonblocking) return unexpected{errc::would_block, "accept: no connection waiting"};
@@ -212,7 +213,10 @@ class app_impl final : public app, private app_handler {
       if (st == nullptr || st->listener) return unexpected{errc::invalid_session, "read: not an open session"};
       if (st->s != nullptr) {
         auto n = st->s->read(out);
-        if (n && *n > 0) return *n;
+        if (n && *n > 0) {
+          progressed();
+          return *n;
+        }
         if (!n && n.error().code != errc::fifo_empty) return unexpected{n.error()};
       }
       if (st->peer_closed || st->gone || out.empty()) return std::size_t{0};
@@ -229,6 +233,7 @@ class app_impl final : public app, private app_handler {
       if (st->gone || st->peer_reset || st->s == nullptr)
         return done > 0 ? result<std::size_t>{done} : unexpected{errc::disconnected, "write: the peer is gone"};
       auto n = st->s->write(data.subspan(done));
+      if (n && *n > 0) progressed();
       if (n) done += *n;
       else if (n.error().code != errc::fifo_full) return unexpected{n.error()};
       if (done == data.size()) return done;
@@ -237,10 +242,8 @@ class app_impl final : public app, private app_handler {
         st->s->notify_on_space();
         return unexpected{errc::would_block, "write: the fifo is full"};
       }
-      // Ask for a tx notification, then look again: room made between
-      // the write and the request would otherwise go unnoticed.
-      st->s->notify_on_space();
-      if (st->s->max_write() > 0) continue;
+      // wait() asks for a tx notification before it sleeps (and looks
+      // again); while it spins, the reader frees room without telling.
       if (auto r = wait(std::nullopt); !r) return unexpected{r.error()};
     }
   }
@@ -248,6 +251,7 @@ class app_impl final : public app, private app_handler {
   result<std::size_t> poll(std::span<poll_entry> entries, std::chrono::milliseconds timeout) override {
     std::optional<clock::time_point> deadline;
     if (timeout.count() >= 0) deadline = clock::now() + timeout;
+    bool prepared = false;
     for (;;) {
       if (auto r = process_events(); !r) return unexpected{r.error()};
       std::size_t ready = 0;
@@ -255,7 +259,17 @@ class app_impl final : public app, private app_handler {
         e.revents = readiness(e);
         if (e.revents != 0) ++ready;
       }
-      if (ready > 0 || (deadline && clock::now() >= *deadline)) return ready;
+      if (ready > 0) return ready;
+      if (deadline && clock::now() >= *deadline) {
+        // An app that sleeps in its own loop (on event_fd) must be told;
+        // and whatever got ready meanwhile counts (one more look).
+        if (!prepared) {
+          prepared = true;
+          (void)prepare_to_sleep();
+          continue;
+        }
+        return ready;
+      }
       if (auto r = wait(deadline); !r) return unexpected{r.error()};
     }
   }
@@ -263,6 +277,9 @@ class app_impl final : public app, private app_handler {
   int event_fd() const noexcept override { return box_->event_fd; }
 
   result<void> process_events() override {
+    // Nothing queued: no syscall (a stale eventfd count only costs one
+    // early wake-up later, which ends here with the clear below).
+    if (box_->ring.read_available() == 0) return usable();
     box_->clear();
     detail::inbox_item item;
     while (box_->pop(item)) {
@@ -460,12 +477,7 @@ class app_impl final : public app, private app_handler {
     if (st->peer_closed) r |= hangup;
     if ((e.events & readable) != 0 && (st->peer_closed || st->gone || (st->s != nullptr && st->s->max_read() > 0)))
       r |= readable;
-    if ((e.events & writable) != 0 && st->s != nullptr) {
-      if (st->s->max_write() > 0)
-        r |= writable;
-      else
-        st->s->notify_on_space();
-    }
+    if ((e.events & writable) != 0 && st->s != nullptr && st->s->max_write() > 0) r |= writable;
     return r;
   }
 
@@ -476,12 +488,57 @@ class app_impl final : public app, private app_handler {
     return {};
   }
 
-  // Sleeps until a notification arrives (or the deadline), then takes them.
+  // Waits for news, then takes it. The peer writes and reads the shared
+  // fifos directly, so while data flows (progress in the last few ms) the
+  // caller is better off looking at the fifos again after a short spin than
+  // sleeping until the stack's notification makes its way here (through
+  // the stack's worker and two middleman hops). Idle apps sleep on the
+  // eventfd: no CPU burnt while nothing happens.
   result<void> wait(std::optional<clock::time_point> deadline) {
     if (auto r = usable(); !r) return r;
+    const auto now = clock::now();
+    if (now - last_progress_ < spin_window) {
+      // A short pause, then back to the caller, who looks at its fifos:
+      // the peer's bytes show up there, not here.
+      set_polling(true);
+      for (unsigned i = 0; i < spin_pauses && box_->ring.read_available() == 0; ++i) spin_pause();
+      return process_events();
+    }
+    if (prepare_to_sleep()) return process_events();
     pollfd p{box_->event_fd, POLLIN, 0};
     (void)::poll(&p, 1, poll_timeout(deadline));
     return process_events();
+  }
+  void progressed() noexcept { last_progress_ = clock::now(); }
+
+  // While spinning, peers need not notify this app of new data
+  // (fifo::set_consumer_polling); before sleeping they must again.
+  void set_polling(bool on) {
+    if (polling_ == on) return;
+    polling_ = on;
+    for (auto& st : socks_)
+      if (st.used && st.s != nullptr && !st.s->closed()) st.s->set_rx_polling(on);
+  }
+  // Before blocking: peers notify again, and this app asks to hear of room
+  // in full tx fifos. Then one more look: true if something is ready
+  // already (do not sleep).
+  bool prepare_to_sleep() {
+    set_polling(false);
+    bool ready = false;
+    for (auto& st : socks_) {
+      if (!st.used || st.s == nullptr || st.s->closed()) continue;
+      if (st.s->max_read() > 0) ready = true;
+      if (st.s->max_write() == 0) {
+        st.s->notify_on_space();
+        if (st.s->max_write() > 0) ready = true;
+      }
+    }
+    return ready;
+  }
+  static void spin_pause() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
   }
 
   template <class T, class... Ts>
@@ -509,7 +566,11 @@ class app_impl final : public app, private app_handler {
   std::vector<sock> free_;
   std::unordered_map<std::uint64_t, sock> by_handle_;
   session_handle current_listener_;
+  static constexpr auto spin_window = std::chrono::milliseconds(2);
+  static constexpr unsigned spin_pauses = 64;
+  clock::time_point last_progress_{};
   std::uint64_t notifications_ = 0;
+  bool polling_ = false;
   bool attached_ = false;
 };
 

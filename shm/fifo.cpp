@@ -363,6 +363,14 @@ bool fifo::set_event() noexcept {
   return hdr_->has_event.exchange(1, std::memory_order_acq_rel) == 0;
 }
 void fifo::unset_event() noexcept { hdr_->has_event.exchange(0, std::memory_order_acq_rel); }
+void fifo::set_consumer_polling(bool on) noexcept {
+  hdr_->consumer_polling.store(on ? 1 : 0, std::memory_order_seq_cst);
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // before the consumer looks at the tail again
+}
+bool fifo::consumer_polling() const noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // after the producer published its tail
+  return hdr_->consumer_polling.load(std::memory_order_seq_cst) != 0;
+}
 bool fifo::has_event() const noexcept {
   return hdr_->has_event.load(std::memory_order_acquire) != 0;
 }

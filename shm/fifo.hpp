@@ -125,6 +125,13 @@ class fifo {
   bool set_event() noexcept;
   void unset_event() noexcept;
   bool has_event() const noexcept;
+  /// A consumer that polls the fifo (an app in another process spinning on
+  /// its sessions) says so: while set, a producer need not post events, the
+  /// consumer will see the data anyway. It clears it before it sleeps and
+  /// then looks once more; with the producer's check after its enqueue
+  /// (both sequentially consistent) one of the two always sees the other.
+  void set_consumer_polling(bool on) noexcept;
+  bool consumer_polling() const noexcept;
 
   // ---- dequeue notifications ----------------------------------------------
   void add_want_deq_ntf(deq_ntf mode) noexcept;

@@ -54,6 +54,7 @@ struct fifo_header {
   std::atomic<std::uint32_t> has_deq_ntf{0};
   std::atomic<std::uint32_t> deq_thresh{0};
   std::atomic<std::uint32_t> n_subscribers{0};
+  std::atomic<std::uint32_t> consumer_polling{0};  ///< the consumer looks without being told
   std::array<std::atomic<std::uint32_t>, max_subscribers> subscribers{};
 
   // ---- consumer ----

@@ -82,6 +82,11 @@ class session {
   result<void> resize(fifo_side side, std::uint32_t bytes) noexcept;
   /// Asks for an on_tx callback once the peer frees room (after a short write).
   void notify_on_space() noexcept;
+  /// The app polls this session's rx fifo (it spins on it): the peer may
+  /// skip telling it about new data until it says false again — which it
+  /// must before it sleeps, then look once more. For apps that busy-poll
+  /// (libactorstack-client); no effect on datagram sessions.
+  void set_rx_polling(bool on) noexcept;
   /// Orderly close (SPEC 2.4); idempotent. Errors: invalid_session.
   /// After it the session only hears its cleanup.
   result<void> close() noexcept;
