@@ -164,7 +164,13 @@ struct rogue_client {
     auto d = sys->middleman().remote_actor<attach_door_actor>("127.0.0.1", port);
     REQUIRE(d);
     door = *d;
-    receiver = sys->spawn([]() -> caf::behavior { return {[](notify_atom, const app_notification&) {}, [](detach_atom) {}}; });
+    // An argument, not none: CAF 0.17.6 dereferences a null argument tuple
+    // for function actors spawned without one (docs/architecture.md).
+    receiver = sys->spawn(
+        [](caf::event_based_actor*, int) -> caf::behavior {
+          return {[](notify_atom, const app_notification&) {}, [](detach_atom) {}};
+        },
+        0);
   }
   ~rogue_client() {
     caf::anon_send_exit(receiver, caf::exit_reason::user_shutdown);
