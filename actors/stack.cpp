@@ -4,7 +4,7 @@
 #include <actorstack/stack.hpp>
 
 #include "actors/app_worker.hpp"
-#include "actors/caf_error.hpp"
+#include "actors/caf_call.hpp"
 #include "actors/ct_segment_context.hpp"
 #include "actors/inspector.hpp"
 #include "actors/log.hpp"
@@ -32,16 +32,11 @@ namespace {
 
 constexpr auto control_timeout = std::chrono::seconds(10);
 
+// A control call from the app's (or the operator's) thread.
 template <class T, class Handle, class... Ts>
 result<T> ask(caf::actor_system& sys, const Handle& dest, Ts&&... xs) {
   caf::scoped_actor self{sys};
-  std::optional<T> value;
-  std::optional<error> failure;
-  self->request(dest, control_timeout, std::forward<Ts>(xs)...)
-      .receive([&](T& v) { value = std::move(v); }, [&](caf::error& e) { failure = from_caf(sys, e); });
-  if (value) return std::move(*value);
-  if (failure) return unexpected{*failure};
-  return unexpected{errc::timeout, "the stack did not answer"};
+  return ask_from<T>(*self, sys, control_timeout, dest, std::forward<Ts>(xs)...);
 }
 
 class application_impl final : public application {

@@ -48,6 +48,24 @@ app_worker_actor app_worker_of(const stack_root_state& st, std::uint32_t app_wor
   return i < rec.workers.size() ? rec.workers[i] : app_worker_actor{};
 }
 
+// A connect that cannot go on. An asynchronous one hears it like any other
+// outcome (a failed "connected", to its own app worker); a blocking one
+// gets the error as its reply.
+caf::result<bool> refuse_connect(self_pointer self, const connect_request& req, const error& why) {
+  if (!req.report_to_app) return to_caf(why);
+  const auto& rec = self->state.apps[req.app];
+  const std::uint32_t i = req.app_worker - rec.first_worker;
+  if (i < rec.workers.size()) {
+    app_notification n;
+    n.kind = notification::connected;
+    n.app_worker = req.app_worker;
+    n.opaque = req.opaque;
+    n.err = why.code;
+    self->send(rec.workers[i], notify_atom_v, n);
+  }
+  return true;
+}
+
 // The segment context of (server app, client app worker, server app
 // worker), spawned on first use and announced to every session worker, so
 // they allocate and release pairs with it directly.
@@ -194,36 +212,11 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
                 }
                 const char* detail = why == errc::scope ? "application lacks global scope for udp"
                                                         : "this stack has no data plane (dataplane.port)";
-                if (!req.report_to_app) return to_caf(error{why, 0, detail});
-                const auto& rec = st.apps[req.app];
-                const std::uint32_t i = req.app_worker - rec.first_worker;
-                if (i < rec.workers.size()) {
-                  app_notification n;
-                  n.kind = notification::connected;
-                  n.app_worker = req.app_worker;
-                  n.opaque = req.opaque;
-                  n.err = why;
-                  self->send(rec.workers[i], notify_atom_v, n);
-                }
-                return true;
+                return refuse_connect(self, req, error{why, 0, detail});
               }
               auto target = st.tables.resolve_connect(opts.ns, req.app,
                                                       {opts.local_scope, opts.global_scope}, req.remote);
-              if (!target && req.report_to_app) {
-                // An asynchronous connect hears its failure like any other.
-                const auto& rec = st.apps[req.app];
-                const std::uint32_t i = req.app_worker - rec.first_worker;
-                if (i < rec.workers.size()) {
-                  app_notification n;
-                  n.kind = notification::connected;
-                  n.app_worker = req.app_worker;
-                  n.opaque = req.opaque;
-                  n.err = target.error().code;
-                  self->send(rec.workers[i], notify_atom_v, n);
-                }
-                return true;
-              }
-              if (!target) return to_caf(target.error());
+              if (!target) return refuse_connect(self, req, target.error());
               auto& server = st.apps[target->app_index];
               if (server.workers.empty())
                 return caf::make_error(caf::sec::invalid_argument, "no_such_app");

@@ -14,6 +14,7 @@
 //                       [--profile]   (the stack's side only, no baselines: for perf)
 
 #include "bench/bench_report.hpp"
+#include "bench/child_process.hpp"
 #include "bench/two_process.hpp"
 
 #include <actorstack/stack.hpp>
@@ -305,13 +306,6 @@ double session_bytes(std::uint64_t pairs) {
   const std::uint64_t fifo_bytes = pairs * 2 * (1024 + 4096);
   (void)before;
   return (static_cast<double>(rss1 - rss0) - static_cast<double>(fifo_bytes)) / static_cast<double>(pairs);
-}
-
-
-std::string sibling(const char* dir, const char* name) {
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return (self.parent_path().parent_path() / dir / name).string();
 }
 
 }  // namespace

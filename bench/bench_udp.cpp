@@ -16,6 +16,7 @@
 // of echoed payload, 1400-byte payloads).
 
 #include "bench/bench_report.hpp"
+#include "bench/child_process.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -28,7 +29,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <optional>
 #include <string>
 #include <thread>
@@ -38,7 +38,11 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 using actorstack::bench::median;
+using actorstack::bench::read_file;
 using actorstack::bench::report;
+using actorstack::bench::sibling;
+using actorstack::bench::spawn;
+using actorstack::bench::wait_for_text;
 
 struct settings {
   std::string echo;
@@ -121,31 +125,6 @@ double kernel_echo_pps(std::size_t size, std::uint64_t datagrams, unsigned windo
 // ---------------------------------------------------------------------------
 // actorstack: two echo demo processes over memif
 
-// Runs `args` with stdout to `out_file` and stderr (DPDK's probe chatter)
-// to `err_file`.
-pid_t spawn(const std::vector<std::string>& args, const std::string& out_file, const std::string& err_file) {
-  const pid_t pid = fork();
-  if (pid != 0) return pid;
-  if (std::freopen(out_file.c_str(), "w", stdout) == nullptr || std::freopen(err_file.c_str(), "w", stderr) == nullptr)
-    _exit(126);
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  execv(argv[0], argv.data());
-  std::perror("execv");
-  _exit(127);
-}
-
-std::string read_file(const std::string& path) {
-  std::string text;
-  if (FILE* f = std::fopen(path.c_str(), "r")) {
-    std::array<char, 4096> buf;
-    while (std::size_t n = std::fread(buf.data(), 1, buf.size(), f)) text.append(buf.data(), n);
-    std::fclose(f);
-  }
-  return text;
-}
-
 std::optional<double> json_number(const std::string& text, const std::string& key) {
   const auto at = text.find("\"" + key + "\":");
   if (at == std::string::npos) return std::nullopt;
@@ -170,8 +149,7 @@ stack_result stack_echo(const settings& s, std::size_t size, int rep) {
                              "/dev/null", server_err);
   // The client must start after the server listens (which is after its
   // memif socket exists): earlier datagrams would be dropped as no_session.
-  for (int i = 0; i < 1000 && read_file(server_err).find("udp server on") == std::string::npos; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  (void)wait_for_text(server_err, "udp server on", std::chrono::seconds(10));
   const std::uint64_t bytes = s.datagrams * size;
   const pid_t client = spawn({s.echo, "--uri", "udp://10.77.0.1/9000", "--role", "client", "--port",
                               "net_memif0,role=client,socket-abstract=no,socket=" + sock, "--ip", "10.77.0.2/24", "--workers", "1",
@@ -198,17 +176,12 @@ stack_result stack_echo(const settings& s, std::size_t size, int rep) {
   return r;
 }
 
-std::string default_echo() {
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return (self.parent_path().parent_path() / "demo" / "actorstack-echo").string();
-}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   settings s;
-  s.echo = default_echo();
+  s.echo = sibling("demo", "actorstack-echo");
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };

@@ -1,6 +1,7 @@
 #include "two_process.hpp"
 
 #include "bench_report.hpp"
+#include "child_process.hpp"
 
 #include <actorstack/client.hpp>
 
@@ -11,8 +12,6 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -22,33 +21,6 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 constexpr const char* uri = "ct://127.0.0.1/7200";
-
-std::string slurp(const std::string& path) {
-  std::ifstream in{path};
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-bool wait_for_text(const std::string& path, const std::string& text, std::chrono::seconds bound) {
-  const auto until = clock_type::now() + bound;
-  while (clock_type::now() < until) {
-    if (slurp(path).find(text) != std::string::npos) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return false;
-}
-
-pid_t spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
-  const pid_t pid = fork();
-  if (pid != 0) return pid;
-  if (std::freopen(out.c_str(), "w", stdout) == nullptr || std::freopen(err.c_str(), "w", stderr) == nullptr) _exit(126);
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  execv(argv[0], argv.data());
-  _exit(127);
-}
 
 bool exited_ok(pid_t pid) {
   int status = 0;
@@ -134,17 +106,17 @@ double stack_two_process(const two_process_settings& s) {
       const pid_t source = spawn(role("source"), "/dev/null", tag + ".source.err");
       const bool source_ok = exited_ok(source);
       const bool sink_ok = exited_ok(sink);
-      if (source_ok && sink_ok) gbps = std::stod("0" + slurp(tag + ".sink.out"));
+      if (source_ok && sink_ok) gbps = std::stod("0" + read_file(tag + ".sink.out"));
       else
-        std::fprintf(stderr, "throughput_2proc failed:\n%s%s", slurp(tag + ".source.err").c_str(),
-                     slurp(tag + ".sink.err").c_str());
+        std::fprintf(stderr, "throughput_2proc failed:\n%s%s", read_file(tag + ".source.err").c_str(),
+                     read_file(tag + ".sink.err").c_str());
     } else {
       kill(sink, SIGKILL);
       waitpid(sink, nullptr, 0);
-      std::fprintf(stderr, "throughput_2proc: the sink never listened: %s\n", slurp(tag + ".sink.err").c_str());
+      std::fprintf(stderr, "throughput_2proc: the sink never listened: %s\n", read_file(tag + ".sink.err").c_str());
     }
   } else {
-    std::fprintf(stderr, "throughput_2proc: the daemon never served: %s\n", slurp(tag + ".stackd.err").c_str());
+    std::fprintf(stderr, "throughput_2proc: the daemon never served: %s\n", read_file(tag + ".stackd.err").c_str());
   }
   kill(daemon, SIGTERM);
   waitpid(daemon, nullptr, 0);

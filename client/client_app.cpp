@@ -3,7 +3,7 @@
 // only hands the stack's notifications over (client/inbox.hpp).
 #include <actorstack/client.hpp>
 
-#include "actors/caf_error.hpp"
+#include "actors/caf_call.hpp"
 #include "actors/remote/remote_gateway.hpp"
 #include "client/inbox.hpp"
 #include "shm/fd_channel.hpp"
@@ -93,12 +93,8 @@ class app_impl final : public app, private app_handler {
     req.rx_fifo_size = opts_.rx_fifo_size;
     req.tx_fifo_size = opts_.tx_fifo_size;
     req.receiver = receiver_;
-    std::optional<remote_attach_reply> reply;
-    std::optional<error> failure;
-    (*self_)->request(*door, opts_.timeout, attach_atom_v, req)
-        .receive([&](remote_attach_reply& r) { reply = std::move(r); },
-                 [&](caf::error& e) { failure = from_caf(*sys_, e); });
-    if (!reply) return unexpected{failure.value_or(error{errc::timeout, 0, "attach: no answer"})};
+    auto reply = ask_from<remote_attach_reply>(**self_, *sys_, opts_.timeout, *door, attach_atom_v, req);
+    if (!reply) return unexpected{reply.error()};
     info_ = std::move(*reply);
     caf::anon_send(receiver_, watch_atom_v, info_.gateway);
     // Sessions reach "their worker" through the gateway: it checks each
@@ -544,12 +540,7 @@ class app_impl final : public app, private app_handler {
   template <class T, class... Ts>
   result<T> ask(Ts&&... xs) {
     if (auto r = usable(); !r) return unexpected{r.error()};
-    std::optional<T> value;
-    std::optional<error> failure;
-    (*self_)->request(info_.gateway, opts_.timeout, std::forward<Ts>(xs)...)
-        .receive([&](T& v) { value = std::move(v); }, [&](caf::error& e) { failure = from_caf(*sys_, e); });
-    if (value) return std::move(*value);
-    return unexpected{failure.value_or(error{errc::timeout, 0, "the stack did not answer"})};
+    return ask_from<T>(**self_, *sys_, opts_.timeout, info_.gateway, std::forward<Ts>(xs)...);
   }
 
   attach_options opts_;

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstring>
 #include <random>
+#include <string_view>
 #include <optional>
 #include <thread>
 #include <unordered_map>
@@ -133,25 +134,23 @@ struct remote_app_server::impl {
   // answered with an error and dropped; a hang-up detaches the app.
   bool serve(connection& c) {
     auto m = c.channel.receive(std::chrono::milliseconds(0));
-    if (m) {
-      const char text[] = "bad_message: apps send nothing on the stack's Unix socket";
-      (void)c.channel.send(static_cast<std::uint32_t>(channel_message_type::error),
-                           std::as_bytes(std::span{text, sizeof text - 1}), {}, std::chrono::milliseconds(100));
-      return true;
-    }
+    if (m) return answer_error(c, "bad_message: apps send nothing on the stack's Unix socket");
     switch (m.error().code) {
       case errc::would_block:
       case errc::timeout: return true;
-      case errc::bad_message: {
-        const char text[] = "bad_message: malformed message on the stack's Unix socket";
-        (void)c.channel.send(static_cast<std::uint32_t>(channel_message_type::error),
-                             std::as_bytes(std::span{text, sizeof text - 1}), {}, std::chrono::milliseconds(100));
-        return true;
-      }
+      case errc::bad_message: return answer_error(c, "bad_message: malformed message on the stack's Unix socket");
       default:
         caf::anon_send(registry, hangup_atom_v, c.token);
         return false;
     }
+  }
+
+  // Best effort, briefly: an app that does not read its socket is not
+  // worth stalling the other connections for.
+  static bool answer_error(connection& c, std::string_view text) {
+    (void)c.channel.send(static_cast<std::uint32_t>(channel_message_type::error), std::as_bytes(std::span{text}), {},
+                         std::chrono::milliseconds(100));
+    return true;
   }
 
   void run() {

@@ -69,6 +69,14 @@ caf::result<void> forward(self_pointer self, Atom atom, session_handle h, Ts... 
   return caf::unit;
 }
 
+// The app's answer to an accept or a connected: a "no" gives the session up.
+template <class Atom>
+caf::result<void> forward_answer(self_pointer self, Atom atom, session_handle h, bool ok) {
+  auto r = forward(self, atom, h, ok);
+  if (!ok) self->state.owned.erase(h.value());
+  return r;
+}
+
 }  // namespace
 
 remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway_config cfg) {
@@ -141,16 +149,8 @@ remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway
             [=](rx_notify_atom a, session_handle h) { return forward(self, a, h); },
             [=](close_atom a, session_handle h) { return forward(self, a, h); },
             [=](reset_atom a, session_handle h) { return forward(self, a, h); },
-            [=](accept_atom a, session_handle h, bool ok) -> caf::result<void> {
-              auto r = forward(self, a, h, ok);
-              if (!ok) self->state.owned.erase(h.value());
-              return r;
-            },
-            [=](connected_atom a, session_handle h, bool ok) -> caf::result<void> {
-              auto r = forward(self, a, h, ok);
-              if (!ok) self->state.owned.erase(h.value());
-              return r;
-            },
+            [=](accept_atom a, session_handle h, bool ok) { return forward_answer(self, a, h, ok); },
+            [=](connected_atom a, session_handle h, bool ok) { return forward_answer(self, a, h, ok); },
             [=](remote_listen_atom, const endpoint& ep) -> caf::result<session_handle> {
               const auto& c = self->state.cfg;
               return self->delegate(c.root, listen_atom_v, c.ctx.app, c.ctx.index, ep);

@@ -222,9 +222,9 @@ TEST_CASE("remote apps: two attached apps echo through the stack; nothing is lef
     std::string big(300 * 1024, 'x');
     for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 23);
     CHECK(echo_once(**c, uri, "hello over shared fifos") == "hello over shared fifos");
-    CHECK(echo_once(**c, uri, big) == big);  // bigger than the default fifo: blocking writes wait for room
+    CHECK(echo_once(**c, uri, big) == big);  // more than the fifos hold: writes wait for room
     CHECK((*c)->counters().segments_mapped >= 1);
-    // Only what an app was given: another app's listener is not a session of this one.
+    // Both processes' apps are attached to the stack.
     auto sessions = s.st->counters();
     REQUIRE(sessions);
     CHECK(sessions->apps == 2);

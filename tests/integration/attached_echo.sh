@@ -37,6 +37,21 @@ wait_clean() {
   done
   fail "$1: the stack still holds something: $s"
 }
+# Starts `clients` clients that would echo for ever (64 GiB each) and waits
+# until the stack shows both ends of each: start_endless_clients NAME COUNT
+start_endless_clients() {
+  "$echo_bin" --attach "$sock" --role client --uri $uri --clients "$2" --bytes 64g --no-verify --json \
+    >"$work/$1.out" 2>"$work/$1.err" &
+  endless=$!
+  pids+=("$endless")
+  local s=""
+  for _ in $(seq 200); do
+    s=$(summary)
+    [ "$(field sessions "$s")" = $((2 * $2)) ] && return 0
+    sleep 0.05
+  done
+  fail "the $1 clients' sessions never showed: $s"
+}
 start_server() {
   "$echo_bin" --attach "$sock" --role server --uri $uri >"$work/server.out" 2>"$work/server.err" &
   server=$!
@@ -67,18 +82,9 @@ done
 
 # kill -9 of a client mid-transfer: the server sees the reset (its session
 # ends), the stack reclaims every session and segment, the server lives on.
-"$echo_bin" --attach "$sock" --role client --uri $uri --clients 4 --bytes 64g --no-verify --json \
-  >"$work/victim.out" 2>"$work/victim.err" &
-victim=$!
-pids+=("$victim")
-for _ in $(seq 200); do
-  s=$(summary)
-  [ "$(field sessions "$s")" = 8 ] && break
-  sleep 0.05
-done
-[ "$(field sessions "$s")" = 8 ] || fail "the victim's 4 sessions never showed: $s"
+start_endless_clients victim 4
 sleep 0.5
-kill -9 "$victim"
+kill -9 "$endless"
 wait_clean "after kill -9 of a client"
 grep -q "process is gone\|hung up" "$work/stackd.err" || fail "the daemon did not log the app's death"
 kill -0 "$server" || fail "the server died with its client"
@@ -88,16 +94,8 @@ echo "client after kill: $out"
 
 # kill -9 of the server mid-transfer: the clients see the reset and exit
 # (non-zero, they did not get everything back), nothing is left.
-"$echo_bin" --attach "$sock" --role client --uri $uri --clients 3 --bytes 64g --no-verify --json \
-  >"$work/orphan.out" 2>"$work/orphan.err" &
-orphan=$!
-pids+=("$orphan")
-for _ in $(seq 200); do
-  s=$(summary)
-  [ "$(field sessions "$s")" = 6 ] && break
-  sleep 0.05
-done
-[ "$(field sessions "$s")" = 6 ] || fail "the clients' sessions never showed: $s"
+start_endless_clients orphan 3
+orphan=$endless
 sleep 0.5
 kill -9 "$server"
 rc=0

@@ -1,4 +1,4 @@
-#include "actors/caf_error.hpp"
+#include "actors/caf_call.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/error.hpp>
