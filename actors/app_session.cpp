@@ -93,8 +93,10 @@ result<datagram_info> session::recv_from(std::span<std::byte> out) noexcept {
   return info;
 }
 
-void session::notify_on_space() noexcept {
-  if (!closed_) tx_.add_want_deq_ntf(shm::deq_ntf::on_every_dequeue);
+void session::notify_on_space(std::uint32_t min_room) noexcept {
+  if (closed_) return;
+  tx_.set_deq_thresh(min_room);  // before the request: the consumer reads both
+  tx_.add_want_deq_ntf(shm::deq_ntf::on_every_dequeue);
 }
 
 std::uint32_t session::fifo_size(fifo_side s) const noexcept { return side(s).size(); }

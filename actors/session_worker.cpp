@@ -21,8 +21,8 @@ class actor_notifier final : public session_layer::app_notifier {
  public:
   explicit actor_notifier(self_pointer self) : self_(self) {}
 
-  void add(std::uint32_t index, app_worker_actor a, bool tuning) {
-    apps_[index] = {std::move(a), tuning};
+  void add(std::uint32_t index, app_worker_actor a, bool tuning, std::uint32_t rx_size, std::uint32_t tx_size) {
+    apps_[index] = {std::move(a), tuning, rx_size, tx_size};
   }
   void remove(std::uint32_t index) { apps_.erase(index); }
   std::uint64_t dropped() const noexcept { return dropped_; }
@@ -103,6 +103,11 @@ class actor_notifier final : public session_layer::app_notifier {
     auto it = apps_.find(app_worker);
     return it != apps_.end() && it->second.tuning;
   }
+  session_layer::fifo_sizes fifo_sizes_of(std::uint32_t app_worker) const override {
+    auto it = apps_.find(app_worker);
+    if (it == apps_.end()) return {};
+    return {it->second.rx_size, it->second.tx_size};
+  }
 
  private:
   static app_notification base(notification kind, const wsession& s) {
@@ -125,6 +130,8 @@ class actor_notifier final : public session_layer::app_notifier {
   struct app_entry {
     app_worker_actor actor;
     bool tuning = false;  // app_options::custom_fifo_tuning
+    std::uint32_t rx_size = 0;  // app_options::rx/tx_fifo_size, resolved by the root
+    std::uint32_t tx_size = 0;
   };
   self_pointer self_;
   std::unordered_map<std::uint32_t, app_entry> apps_;
@@ -260,8 +267,6 @@ void run(stateful_self self) {
     ct_alloc_request req;
     req.server_app_worker = need.server_app_worker;
     req.client_app_worker = need.client_app_worker;
-    req.rx_size = st.cfg.rx_fifo_size;
-    req.tx_size = st.cfg.tx_fifo_size;
     self->request(st.sink->context(need.context), caf::infinite, ct_alloc_atom_v, req)
         .then(
             [=](ct::ct_fifo_pair& pair) {
@@ -379,8 +384,9 @@ session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker
           after();
         },
         [=](half_open_atom, std::uint32_t index) { self->state.half_opens.mark_reusable(index); },
-        [=](app_worker_atom, std::uint32_t index, app_worker_actor& a, bool tuning) {
-          self->state.apps->add(index, std::move(a), tuning);
+        [=](app_worker_atom, std::uint32_t index, app_worker_actor& a, bool tuning,
+            std::uint32_t rx_size, std::uint32_t tx_size) {
+          self->state.apps->add(index, std::move(a), tuning, rx_size, tx_size);
         },
         [=](ct_context_atom, std::uint32_t id, ct_fifo_actor& ctx) {
           self->state.sink->add_context(id, std::move(ctx));

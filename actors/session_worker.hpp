@@ -21,7 +21,8 @@
 
 namespace actorstack {
 
-/// A cut-through fifo pair request: the server's sizes, and who talks.
+/// A cut-through fifo pair request: who talks, and sizes (0: the server
+/// app's, which its segment context knows).
 struct ct_alloc_request {
   std::uint32_t server_app_worker = 0;
   std::uint32_t client_app_worker = 0;
@@ -54,7 +55,8 @@ using session_worker_actor = caf::typed_actor<
     caf::reacts_to<ct_connect_atom, ct::pending_connect>, // first worker: a new ct connect
     caf::reacts_to<ct_connect_atom, std::vector<ct::pending_connect>>,  // connects to accept
     caf::reacts_to<half_open_atom, std::uint32_t>,        // first worker: index reusable
-    caf::reacts_to<app_worker_atom, std::uint32_t, app_worker_actor, bool>,  // app worker known (+ fifo tuning)
+    // app worker known (+ fifo tuning, its rx and tx fifo sizes)
+    caf::reacts_to<app_worker_atom, std::uint32_t, app_worker_actor, bool, std::uint32_t, std::uint32_t>,
     caf::reacts_to<ct_context_atom, std::uint32_t, ct_fifo_actor>,     // a segment context by id
     caf::replies_to<subscribe_atom, session_handle, std::uint32_t, bool>::with<bool>,  // SPEC 3 subscribers
     caf::reacts_to<detach_atom, std::uint32_t>,           // app worker gone
@@ -68,8 +70,6 @@ using session_worker_actor = caf::typed_actor<
 
 struct session_worker_config {
   std::uint32_t index = 0;
-  std::uint32_t rx_fifo_size = 64 * 1024;  ///< cut-through pair sizes
-  std::uint32_t tx_fifo_size = 64 * 1024;
   ct_fifo_actor ct_fifos;                  ///< carves ct pairs
   caf::actor first_worker;                 ///< invalid for the first worker itself
   /// The data plane's channels to core 0 (both null: no data plane).

@@ -195,8 +195,6 @@ class stack_impl final : public stack {
     for (std::uint32_t i = 0; i < n_workers_; ++i) {
       session_worker_config wc;
       wc.index = i;
-      wc.rx_fifo_size = cfg.rx_fifo_size;
-      wc.tx_fifo_size = cfg.tx_fifo_size;
       wc.ct_fifos = caf::actor_cast<ct_fifo_actor>(root_);
       if (i > 0) wc.first_worker = caf::actor_cast<caf::actor>(workers[0]);
       if (dp_) {

@@ -85,6 +85,12 @@ std::uint32_t context_for(self_pointer self, std::uint32_t client_app_worker,
   c.server_app = app_worker_of(st, server_app_worker);
   c.client_app_worker = client_app_worker;
   c.server_app_worker = server_app_worker;
+  // The server's sizes make the pair, as for its network sessions: the
+  // app that listens decides how much it buffers.
+  if (server_app < st.apps.size()) {
+    c.rx_fifo_size = st.apps[server_app].opts.rx_fifo_size;
+    c.tx_fifo_size = st.apps[server_app].opts.tx_fifo_size;
+  }
   st.contexts.push_back(spawn_ct_segment_context(self->system(), c));
   st.context_of[key] = id;
   if (st.inspector)
@@ -137,11 +143,22 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
               auto& st = self->state;
               if (opts.workers == 0 || opts.workers > 64)
                 return caf::make_error(caf::sec::invalid_argument, "app workers must be 1..64");
+              // 0 takes the stack's size; anything else within the bounds
+              // every fifo obeys (config.hpp).
+              const auto bad_size = [&](std::uint32_t size) {
+                return size != 0 && (size < 4096 || size > st.cfg.cfg.max_fifo_size);
+              };
+              if (bad_size(opts.rx_fifo_size) || bad_size(opts.tx_fifo_size))
+                return caf::make_error(caf::sec::invalid_argument,
+                                       "app fifo sizes must be 4096..session.max-fifo-size (or 0)");
               app_reservation r;
               r.app = static_cast<std::uint32_t>(st.apps.size());
               r.first_worker = st.next_app_worker;
               st.next_app_worker += opts.workers;
               st.apps.push_back({opts, r.first_worker, {}, 0, true});
+              auto& resolved = st.apps.back().opts;
+              if (resolved.rx_fifo_size == 0) resolved.rx_fifo_size = st.cfg.cfg.rx_fifo_size;
+              if (resolved.tx_fifo_size == 0) resolved.tx_fifo_size = st.cfg.cfg.tx_fifo_size;
               st.app_of_worker.resize(st.next_app_worker, r.app);
               return r;
             },
@@ -155,7 +172,7 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
               for (std::uint32_t i = 0; i < rec.workers.size(); ++i)
                 for (auto& w : st.workers)
                   self->send(w, app_worker_atom_v, rec.first_worker + i, rec.workers[i],
-                             rec.opts.custom_fifo_tuning);
+                             rec.opts.custom_fifo_tuning, rec.opts.rx_fifo_size, rec.opts.tx_fifo_size);
               return true;
             },
             [=](listen_atom, std::uint32_t app, std::uint32_t app_worker,

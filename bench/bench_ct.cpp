@@ -341,13 +341,13 @@ int main(int argc, char** argv) {
     }
   }
   if (only.empty() || only == "throughput") {
-    const double v = median_of(reps, [&] { return ct_gbps(bytes, 65536, 1u << 20); });
-    const double b = profile ? 0 : median_of(reps, [&] { return uds_gbps(bytes, 65536); });
+    const auto [v, b] = paired_medians(
+        reps, [&] { return ct_gbps(bytes, 65536, 1u << 20); }, [&] { return uds_gbps(bytes, 65536); }, !profile);
     report("ct", "throughput", v, "Gbit/s", b, "unix_stream_socketpair");
   }
   if (only.empty() || only == "connects") {
-    const double v = median_of(reps, [&] { return ct_connects(connects, 8); });
-    const double b = profile ? 0 : median_of(reps, [&] { return tcp_connects(connects, 8); });
+    const auto [v, b] = paired_medians(
+        reps, [&] { return ct_connects(connects, 8); }, [&] { return tcp_connects(connects, 8); }, !profile);
     report("ct", "connects", v, "connects/s", b, "kernel_tcp_loopback");
   }
   if (only.empty() || only == "session_bytes") {
@@ -358,8 +358,8 @@ int main(int argc, char** argv) {
     tp.bytes = bytes;
     tp.self = sibling("bench", "actorstack-bench-ct");
     tp.stackd = sibling("tools", "actorstack-stackd");
-    const double v = median_of(reps, [&] { return stack_two_process(tp); });
-    const double b = profile ? 0 : median_of(reps, [&] { return unix_two_process(tp); });
+    const auto [v, b] = paired_medians(
+        reps, [&] { return stack_two_process(tp); }, [&] { return unix_two_process(tp); }, !profile);
     report("ct", "throughput_2proc", v, "Gbit/s", b, "unix_stream_socket_2proc");
   }
   return 0;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace actorstack::bench {
@@ -24,6 +25,20 @@ double median_of(int reps, Fn&& fn) {
   std::vector<double> samples;
   for (int i = 0; i < reps; ++i) samples.push_back(fn());
   return median(std::move(samples));
+}
+
+/// Medians of the stack's case and its baseline, run alternately (stack,
+/// baseline, stack, ...): on a shared, noisy machine a quiet or busy
+/// spell then touches both sides alike instead of one. Without a
+/// baseline (profiling), only the stack's side runs.
+template <class Fn, class Base>
+std::pair<double, double> paired_medians(int reps, Fn&& fn, Base&& base, bool with_baseline = true) {
+  std::vector<double> values, baselines;
+  for (int i = 0; i < reps; ++i) {
+    values.push_back(fn());
+    if (with_baseline) baselines.push_back(base());
+  }
+  return {median(std::move(values)), with_baseline ? median(std::move(baselines)) : 0.0};
 }
 
 inline double seconds_since(std::chrono::steady_clock::time_point t0) {

@@ -16,6 +16,7 @@
 #include <caf/io/all.hpp>
 
 #include <poll.h>
+#include <sched.h>
 
 #include <cstring>
 #include <deque>
@@ -137,7 +138,7 @@ class app_impl final : public app, private app_handler {
         return s;
       }
       if (l->nonblocking) return unexpected{errc::would_block, "accept: no connection waiting"};
-      if (auto r = wait(std::nullopt); !r) return unexpected{r.error()};
+      if (auto r = wait_for(listener, readable, std::nullopt); !r) return unexpected{r.error()};
     }
   }
 
@@ -158,7 +159,7 @@ class app_impl final : public app, private app_handler {
         socks_[c].abandoned = true;  // refused when (if) it completes; the sock stays taken until then
         return unexpected{errc::timeout, "connect: no outcome in time"};
       }
-      if (auto r = wait(deadline); !r) return unexpected{r.error()};
+      if (auto r = wait({}, deadline); !r) return unexpected{r.error()};
     }
     if (socks_[c].connect_error) {
       const errc why = *socks_[c].connect_error;
@@ -217,7 +218,7 @@ class app_impl final : public app, private app_handler {
       }
       if (st->peer_closed || st->gone || out.empty()) return std::size_t{0};
       if (st->nonblocking) return unexpected{errc::would_block, "read: nothing to read"};
-      if (auto r = wait(std::nullopt); !r) return unexpected{r.error()};
+      if (auto r = wait_for(id, readable, std::nullopt); !r) return unexpected{r.error()};
     }
   }
 
@@ -228,11 +229,15 @@ class app_impl final : public app, private app_handler {
       if (st == nullptr || st->listener) return unexpected{errc::invalid_session, "write: not an open session"};
       if (st->gone || st->peer_reset || st->s == nullptr)
         return done > 0 ? result<std::size_t>{done} : unexpected{errc::disconnected, "write: the peer is gone"};
-      auto n = st->s->write(data.subspan(done));
-      if (n && *n > 0) progressed();
-      if (n) done += *n;
-      else if (n.error().code != errc::fifo_full) return unexpected{n.error()};
-      if (done == data.size()) return done;
+      const std::size_t left = data.size() - done;
+      // Blocking: no dribbles into a nearly full fifo (write_low_water).
+      if (st->nonblocking || st->s->max_write() >= write_low_water(*st->s, left)) {
+        auto n = st->s->write(data.subspan(done));
+        if (n && *n > 0) progressed();
+        if (n) done += *n;
+        else if (n.error().code != errc::fifo_full) return unexpected{n.error()};
+        if (done == data.size()) return done;
+      }
       if (st->nonblocking) {
         if (done > 0) return done;
         st->s->notify_on_space();
@@ -240,7 +245,7 @@ class app_impl final : public app, private app_handler {
       }
       // wait() asks for a tx notification before it sleeps (and looks
       // again); while it spins, the reader frees room without telling.
-      if (auto r = wait(std::nullopt); !r) return unexpected{r.error()};
+      if (auto r = wait_for(id, writable, std::nullopt, data.size() - done); !r) return unexpected{r.error()};
     }
   }
 
@@ -261,12 +266,12 @@ class app_impl final : public app, private app_handler {
         // and whatever got ready meanwhile counts (one more look).
         if (!prepared) {
           prepared = true;
-          (void)prepare_to_sleep();
+          (void)prepare_to_sleep(entries);
           continue;
         }
         return ready;
       }
-      if (auto r = wait(deadline); !r) return unexpected{r.error()};
+      if (auto r = wait(entries, deadline); !r) return unexpected{r.error()};
     }
   }
 
@@ -463,7 +468,7 @@ class app_impl final : public app, private app_handler {
     return it == by_handle_.end() ? nullptr : find(it->second);
   }
 
-  std::uint32_t readiness(const poll_entry& e) {
+  std::uint32_t readiness(const poll_entry& e, std::size_t want_room = SIZE_MAX) {
     auto* st = find(e.s);
     if (st == nullptr) return failed;
     std::uint32_t r = 0;
@@ -473,8 +478,19 @@ class app_impl final : public app, private app_handler {
     if (st->peer_closed) r |= hangup;
     if ((e.events & readable) != 0 && (st->peer_closed || st->gone || (st->s != nullptr && st->s->max_read() > 0)))
       r |= readable;
-    if ((e.events & writable) != 0 && st->s != nullptr && st->s->max_write() > 0) r |= writable;
+    if ((e.events & writable) != 0 && st->s != nullptr && st->s->max_write() >= write_low_water(*st->s, want_room))
+      r |= writable;
     return r;
+  }
+
+  // Room that makes a sock writable: all of what the caller still has to
+  // write, but never more than a quarter of the fifo. Waking a writer for
+  // every few bytes the reader frees (silly window) turns a stream into
+  // tiny copies on both sides, and for a sleeping writer into a
+  // notification per read, each crossing two middleman hops. Kernel
+  // sockets wait the same way (SO_SNDLOWAT, sk_stream_min_wspace).
+  static std::size_t write_low_water(const session& s, std::size_t want_room) noexcept {
+    return std::clamp<std::size_t>(want_room, 1, std::max<std::size_t>(1, s.fifo_size(fifo_side::tx) / 4));
   }
 
   // ---- waiting and asking -------------------------------------------------------
@@ -484,26 +500,44 @@ class app_impl final : public app, private app_handler {
     return {};
   }
 
-  // Waits for news, then takes it. The peer writes and reads the shared
-  // fifos directly, so while data flows (progress in the last few ms) the
-  // caller is better off looking at the fifos again after a short spin than
-  // sleeping until the stack's notification makes its way here (through
-  // the stack's worker and two middleman hops). Idle apps sleep on the
-  // eventfd: no CPU burnt while nothing happens.
-  result<void> wait(std::optional<clock::time_point> deadline) {
+  // Waits until something in `interest` may be ready (or news arrives),
+  // then takes the news; the caller looks again either way. The peer
+  // writes and reads the shared fifos directly, so while data flows
+  // (progress in the last few ms) the caller is better off looking at the
+  // fifos again after a short spin than sleeping until the stack's
+  // notification makes its way here (through the stack's worker and two
+  // middleman hops). Idle apps sleep on the eventfd: no CPU burnt while
+  // nothing happens.
+  //
+  // `want_room`: what a writer among `interest` still has to write (its
+  // sock counts as writable with that much room, or a quarter fifo).
+  result<void> wait(std::span<const poll_entry> interest, std::optional<clock::time_point> deadline,
+                    std::size_t want_room = SIZE_MAX) {
     if (auto r = usable(); !r) return r;
     const auto now = clock::now();
-    if (now - last_progress_ < spin_window) {
-      // A short pause, then back to the caller, who looks at its fifos:
-      // the peer's bytes show up there, not here.
+    if (now - last_progress_ < opts_.spin) {
+      // Look at the fifos between pauses (a few loads of fifo cursors):
+      // the peer's bytes show up there, not here, and reacting within a
+      // pause or two matters when a 64 KiB copy takes microseconds.
       set_polling(true);
-      for (unsigned i = 0; i < spin_pauses && box_->ring.read_available() == 0; ++i) spin_pause();
+      for (unsigned i = 0; i < spin_pauses && box_->ring.read_available() == 0; ++i) {
+        if (any_ready(interest, want_room)) return process_events();
+        spin_pause();
+      }
+      // Nothing yet: the peer may be waiting for this very CPU (two apps
+      // sharing a core). On a core of its own this returns at once.
+      sched_yield();
       return process_events();
     }
-    if (prepare_to_sleep()) return process_events();
+    if (prepare_to_sleep(interest, want_room)) return process_events();
     pollfd p{box_->event_fd, POLLIN, 0};
     (void)::poll(&p, 1, poll_timeout(deadline));
     return process_events();
+  }
+  result<void> wait_for(sock id, std::uint32_t events, std::optional<clock::time_point> deadline,
+                        std::size_t want_room = SIZE_MAX) {
+    const poll_entry e{.s = id, .events = events};
+    return wait({&e, 1}, deadline, want_room);
   }
   void progressed() noexcept { last_progress_ = clock::now(); }
 
@@ -515,21 +549,27 @@ class app_impl final : public app, private app_handler {
     for (auto& st : socks_)
       if (st.used && st.s != nullptr && !st.s->closed()) st.s->set_rx_polling(on);
   }
-  // Before blocking: peers notify again, and this app asks to hear of room
-  // in full tx fifos. Then one more look: true if something is ready
-  // already (do not sleep).
-  bool prepare_to_sleep() {
+  // Before blocking: peers notify again (rx), and full tx fifos the caller
+  // waits on ask to hear of room. Then one more look at what the caller
+  // waits for: true if it is ready already (do not sleep). Both halves are
+  // one side of a Dekker pair with the peer (fifo.hpp): the peer either
+  // sees the request or this look sees the peer's progress — a wake-up is
+  // never lost. Only the caller's interest counts, so a sock nobody waits
+  // on (unread data, room to write) never turns sleep into a busy loop.
+  bool prepare_to_sleep(std::span<const poll_entry> interest, std::size_t want_room = SIZE_MAX) {
     set_polling(false);
-    bool ready = false;
-    for (auto& st : socks_) {
-      if (!st.used || st.s == nullptr || st.s->closed()) continue;
-      if (st.s->max_read() > 0) ready = true;
-      if (st.s->max_write() == 0) {
-        st.s->notify_on_space();
-        if (st.s->max_write() > 0) ready = true;
-      }
+    for (const auto& e : interest) {
+      auto* st = find(e.s);
+      if (st == nullptr || (e.events & writable) == 0 || st->s == nullptr || st->s->closed()) continue;
+      const std::size_t low = write_low_water(*st->s, want_room);
+      if (st->s->max_write() < low) st->s->notify_on_space(static_cast<std::uint32_t>(low));
     }
-    return ready;
+    return any_ready(interest, want_room);
+  }
+  bool any_ready(std::span<const poll_entry> interest, std::size_t want_room = SIZE_MAX) {
+    for (const auto& e : interest)
+      if (readiness(e, want_room) != 0) return true;
+    return false;
   }
   static void spin_pause() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
@@ -557,7 +597,6 @@ class app_impl final : public app, private app_handler {
   std::vector<sock> free_;
   std::unordered_map<std::uint64_t, sock> by_handle_;
   session_handle current_listener_;
-  static constexpr auto spin_window = std::chrono::milliseconds(2);
   static constexpr unsigned spin_pauses = 64;
   clock::time_point last_progress_{};
   std::uint64_t notifications_ = 0;

@@ -375,14 +375,21 @@ bool fifo::has_event() const noexcept {
   return hdr_->has_event.load(std::memory_order_acquire) != 0;
 }
 
+// The request and the consumer's head are a Dekker pair: the producer
+// asks, then looks at the head (max_enqueue); the consumer moves the head,
+// then looks at the request. Without the fences both may read the old
+// value (x86 lets a load pass an earlier store) and a producer waiting for
+// room sleeps forever.
 void fifo::add_want_deq_ntf(deq_ntf mode) noexcept {
-  hdr_->want_deq_ntf.fetch_or(static_cast<std::uint32_t>(mode), std::memory_order_acq_rel);
+  hdr_->want_deq_ntf.fetch_or(static_cast<std::uint32_t>(mode), std::memory_order_seq_cst);
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // before the producer looks at the head again
 }
 void fifo::del_want_deq_ntf(deq_ntf mode) noexcept {
   hdr_->want_deq_ntf.fetch_and(~static_cast<std::uint32_t>(mode), std::memory_order_acq_rel);
 }
 std::uint32_t fifo::want_deq_ntf() const noexcept {
-  return hdr_->want_deq_ntf.load(std::memory_order_acquire);
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // after the consumer published its head
+  return hdr_->want_deq_ntf.load(std::memory_order_seq_cst);
 }
 void fifo::set_deq_thresh(std::uint32_t bytes) noexcept {
   hdr_->deq_thresh.store(bytes, std::memory_order_relaxed);

@@ -134,6 +134,9 @@ class fifo {
   bool consumer_polling() const noexcept;
 
   // ---- dequeue notifications ----------------------------------------------
+  /// A producer that found the fifo full asks, then looks at max_enqueue()
+  /// again; a consumer dequeues, then reads want_deq_ntf(). Both calls
+  /// carry a full fence, so one of the two always sees the other.
   void add_want_deq_ntf(deq_ntf mode) noexcept;
   void del_want_deq_ntf(deq_ntf mode) noexcept;
   std::uint32_t want_deq_ntf() const noexcept;

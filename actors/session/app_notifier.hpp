@@ -25,6 +25,12 @@ enum class cleanup_kind : std::uint8_t { transport, session };
 /// Why the fifo-tuning callback runs (SPEC §4).
 enum class tuning_action : std::uint8_t { enqueued, dequeued };
 
+/// An app's fifo sizes for new sessions (0: the transport's default).
+struct fifo_sizes {
+  std::uint32_t rx = 0;
+  std::uint32_t tx = 0;
+};
+
 class app_notifier {
  public:
   virtual ~app_notifier() = default;
@@ -55,6 +61,8 @@ class app_notifier {
   }
   /// Whether sessions of this app worker get flag_custom_fifo_tuning.
   virtual bool wants_fifo_tuning(std::uint32_t app_worker) const { return (void)app_worker, false; }
+  /// The fifo sizes the app worker's app asked for (0: the transport's own).
+  virtual fifo_sizes fifo_sizes_of(std::uint32_t app_worker) const { return (void)app_worker, fifo_sizes{}; }
 };
 
 /// Where a session's fifos come from: the app worker's segment manager for

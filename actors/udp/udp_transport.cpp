@@ -260,7 +260,9 @@ result<void> udp_transport::alloc_fifos(session& s) {
                                        it->second.seg.fd(),
                                        reinterpret_cast<std::uintptr_t>(it->second.seg.memory().base())});
   }
-  auto pair = it->second.seg.alloc_fifo_pair(cfg_.rx_fifo_size, cfg_.tx_fifo_size, cfg_.max_fifo_size);
+  const session_layer::fifo_sizes wanted = apps_.fifo_sizes_of(s.app_worker);
+  auto pair = it->second.seg.alloc_fifo_pair(wanted.rx != 0 ? wanted.rx : cfg_.rx_fifo_size,
+                                             wanted.tx != 0 ? wanted.tx : cfg_.tx_fifo_size, cfg_.max_fifo_size);
   if (!pair) return unexpected{errc::fifo_alloc, pair.error().detail};
   s.rx = pair->rx;
   s.tx = pair->tx;

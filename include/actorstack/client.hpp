@@ -47,12 +47,18 @@ struct attach_options {
   std::uint32_t tx_fifo_size = 0;
   /// Bound of every blocking control call (attach, listen, connect).
   std::chrono::milliseconds timeout = std::chrono::seconds(10);
+  /// How long after its last progress a waiting call keeps looking at the
+  /// fifos (spinning, yielding the CPU between looks) before it sleeps on
+  /// the eventfd until the stack notifies it. Spinning reacts within
+  /// microseconds while data flows; 0 never spins (no CPU burnt waiting,
+  /// every wait costs a notification through the stack).
+  std::chrono::microseconds spin = std::chrono::milliseconds(2);
 };
 
 /// poll() interest and results.
 enum poll_events : std::uint32_t {
   readable = 1,  ///< data to read, a connection to accept, or end of stream
-  writable = 2,  ///< room in the tx fifo
+  writable = 2,  ///< room in the tx fifo (a quarter of it, or all a blocked write still needs)
   hangup = 4,    ///< the peer closed or reset (reads drain, then return 0)
   failed = 8,    ///< the session is gone (reset, or cleaned up)
 };

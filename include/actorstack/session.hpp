@@ -80,8 +80,10 @@ class session {
   /// queued only stops new writes until the data drains: no byte is lost.
   /// Errors: invalid_argument outside [4 KiB, fifo_max_size], invalid_session.
   result<void> resize(fifo_side side, std::uint32_t bytes) noexcept;
-  /// Asks for an on_tx callback once the peer frees room (after a short write).
-  void notify_on_space() noexcept;
+  /// Asks for an on_tx callback once the peer frees room (after a short
+  /// write): as soon as any room is free, or only once `min_room` bytes are
+  /// (a writer with much to write avoids being woken for a few bytes).
+  void notify_on_space(std::uint32_t min_room = 0) noexcept;
   /// The app polls this session's rx fifo (it spins on it): the peer may
   /// skip telling it about new data until it says false again — which it
   /// must before it sleeps, then look once more. For apps that busy-poll

@@ -19,10 +19,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <optional>
 #include <random>
+
+#include <pthread.h>
+#include <sched.h>
 
 namespace {
 
@@ -363,4 +369,96 @@ TEST_CASE("remote apps: an app that vanishes without detaching is cleaned up (se
   // Its port is free again for others.
   echo_server_thread server{s.path, uri};
   CHECK(echo_once(**survivor, uri, "port reused") == "port reused");
+}
+
+namespace {
+// Pins the calling thread to the first CPU it may use: two such threads
+// take turns on one CPU, so each often finds the other's progress only
+// after its own spin window ended (the path to sleep).
+void share_one_cpu() {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  REQUIRE(sched_getaffinity(0, sizeof allowed, &allowed) == 0);
+  int first = 0;
+  while (first < CPU_SETSIZE && !CPU_ISSET(first, &allowed)) ++first;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  REQUIRE(pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0);
+}
+}  // namespace
+
+// Streams `total` pattern bytes from a source app to a sink app, each on
+// its own thread (an app belongs to one thread), both blocking; returns the
+// bytes the sink got intact. A lost wake-up hangs both in their blocking
+// calls with nothing to join: the test process fails loudly instead of
+// hanging ctest.
+std::uint64_t stream_through(const std::string& path, const std::string& uri, std::uint64_t total, bool one_cpu,
+                             std::chrono::microseconds spin) {
+  std::promise<void> listening;
+  auto sink = std::async(std::launch::async, [&]() -> std::uint64_t {
+    if (one_cpu) share_one_cpu();
+    // The listener's sizes make the pair: small fifos, many full/empty turns.
+    auto a = client::app::attach(
+        {.socket_path = path, .name = "sink", .rx_fifo_size = 16384, .tx_fifo_size = 16384, .spin = spin});
+    REQUIRE(a);
+    auto l = (*a)->listen(uri);
+    REQUIRE(l);
+    listening.set_value();
+    auto c = (*a)->accept(*l);
+    REQUIRE(c);
+    std::vector<std::byte> buf(65536);
+    std::uint64_t got = 0, intact = 0;
+    for (;;) {
+      auto n = (*a)->read(*c, buf);
+      REQUIRE(n);
+      if (*n == 0) break;  // end of stream
+      for (std::size_t i = 0; i < *n; ++i) intact += buf[i] == static_cast<std::byte>((got + i) % 251);
+      got += *n;
+    }
+    REQUIRE((*a)->close(*c));
+    return intact;
+  });
+  auto source = std::async(std::launch::async, [&] {
+    if (one_cpu) share_one_cpu();
+    listening.get_future().wait();
+    auto a = client::app::attach({.socket_path = path, .name = "source", .spin = spin});
+    REQUIRE(a);
+    auto c = (*a)->connect(uri);
+    REQUIRE(c);
+    std::vector<std::byte> buf(65536);
+    for (std::uint64_t sent = 0; sent < total;) {
+      for (std::size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<std::byte>((sent + i) % 251);
+      auto w = (*a)->write(*c, buf);
+      REQUIRE(w);
+      REQUIRE(*w == buf.size());  // blocking: all of it
+      sent += *w;
+    }
+    REQUIRE((*a)->close(*c));
+  });
+  if (source.wait_for(120s) != std::future_status::ready || sink.wait_for(10s) != std::future_status::ready) {
+    std::fprintf(stderr, "lost wake-up: writer and reader both asleep (%s, spin %lld us)\n",
+                 one_cpu ? "one CPU" : "any CPU", static_cast<long long>(spin.count()));
+    std::_Exit(1);
+  }
+  source.get();
+  return sink.get();
+}
+
+TEST_CASE("remote apps: blocked writers and readers always wake (one CPU spinning; no spinning at all)") {
+  // Regressions: a writer that found room freed just before it slept (so
+  // it asked for no notification), and a consumer's head store passing its
+  // read of the writer's request (x86 store-load reordering), each left
+  // both ends asleep on full/empty fifos; two apps spinning on one CPU got
+  // there by burning each other's time slices. These transfers must end,
+  // every byte intact. (The races are timing-dependent: a pass is evidence,
+  // not proof; the Dekker pairs are argued in shm/fifo.hpp.)
+  served_stack s{"wake"};
+  SUBCASE("both apps on one CPU, spinning between looks") {
+    CHECK(stream_through(s.path, "ct://127.0.0.1/7150", 64u << 20, true, std::chrono::milliseconds(2)) == 64u << 20);
+  }
+  SUBCASE("never spinning: every wait sleeps until notified") {
+    CHECK(stream_through(s.path, "ct://127.0.0.1/7151", 16u << 20, false, {}) == 16u << 20);
+  }
+  CHECK(eventually(*s.st, [](const stack_counters& c) { return c.sessions == 0 && c.apps == 0 && c.fifos == 0; }));
 }

@@ -111,6 +111,66 @@ TEST_CASE("stack: segment exhaustion gives clean alloc errors, no crash, nothing
   CHECK_FALSE(ev.saw("server accepted"));
 }
 
+namespace {
+// Reports the sizes of the session's fifos on accept / connect.
+struct size_reporter : app_handler {
+  events& ev;
+  const char* who;
+  size_reporter(events& e, const char* w) : ev(e), who(w) {}
+  std::string sizes(session& s) {
+    return std::string{who} + " rx " + std::to_string(s.fifo_size(fifo_side::rx)) + " tx " +
+           std::to_string(s.fifo_size(fifo_side::tx));
+  }
+  bool on_accept(session& s) override {
+    ev.add(sizes(s));
+    return true;
+  }
+  bool on_connected(session& s, std::uint64_t) override {
+    ev.add(sizes(s));
+    (void)s.close();
+    return true;
+  }
+  void on_close(session& s) override { (void)s.close(); }
+};
+}  // namespace
+
+TEST_CASE("stack: the listening app's fifo sizes make a cut-through pair; out-of-bounds sizes are refused at attach") {
+  events ev;  // outlives the stack: handlers may still report while it stops
+  auto st = stack::create(small_config());  // stack default: 64 KiB each way
+  REQUIRE(st.has_value());
+  auto server = (*st)->attach({.name = "server", .rx_fifo_size = 256u << 10, .tx_fifo_size = 128u << 10},
+                              [&](std::uint32_t) { return std::make_unique<size_reporter>(ev, "server"); });
+  auto cli = (*st)->attach({.name = "client", .rx_fifo_size = 8u << 10},  // the server's sizes win (VPP)
+                           [&](std::uint32_t) { return std::make_unique<size_reporter>(ev, "client"); });
+  REQUIRE(server.has_value());
+  REQUIRE(cli.has_value());
+  const auto ep = *parse_uri("ct://127.0.0.1/7009");
+  REQUIRE((*server)->listen(ep).has_value());
+  REQUIRE((*cli)->connect(ep, 1).has_value());
+  // Crossed: the client reads what the server writes.
+  CHECK(ev.wait_for("server rx 262144 tx 131072"));
+  CHECK(ev.wait_for("client rx 131072 tx 262144"));
+
+  // Defaults when the app names none.
+  auto plain = (*st)->attach({.name = "plain"}, [&](std::uint32_t) { return std::make_unique<size_reporter>(ev, "plain"); });
+  REQUIRE(plain.has_value());
+  const auto ep2 = *parse_uri("ct://127.0.0.1/7010");
+  REQUIRE((*plain)->listen(ep2).has_value());
+  REQUIRE((*cli)->connect(ep2, 2).has_value());
+  CHECK(ev.wait_for("plain rx 65536 tx 65536"));
+
+  for (std::uint32_t bad : {100u, 64u << 20}) {  // below 4 KiB; above session.max-fifo-size (4 MiB)
+    CHECK((*st)->attach({.rx_fifo_size = bad}, [&](std::uint32_t) { return std::make_unique<size_reporter>(ev, "x"); })
+              .code() == errc::invalid_argument);
+    CHECK((*st)->attach({.tx_fifo_size = bad}, [&](std::uint32_t) { return std::make_unique<size_reporter>(ev, "x"); })
+              .code() == errc::invalid_argument);
+  }
+  const auto c = drained(**st);
+  CHECK(c.apps == 3);  // the refused attaches left nothing behind
+  CHECK(c.ct_segments == 0);
+  CHECK(c.fifos == 0);
+}
+
 TEST_CASE("stack: bad configuration is a typed error") {
   stack_config cfg;
   cfg.rx_fifo_size = 100;  // below 4 KiB

@@ -30,6 +30,10 @@ struct segment_recording_apps : recording_apps {
     listened_sessions.push_back(s.handle);
     events.push_back({"listened", s.handle, s.app_worker});
   }
+  // App worker 9 asked for its own sizes; every other one for none.
+  fifo_sizes fifo_sizes_of(std::uint32_t app_worker) const override {
+    return app_worker == 9 ? fifo_sizes{32 * 1024, 8 * 1024} : fifo_sizes{};
+  }
 };
 
 struct udp_registry : transport_registry {
@@ -101,6 +105,18 @@ TEST_CASE("udp transport: a listener gets fifos from its app's segment, announce
   // A second listener of the same app worker shares the segment.
   REQUIRE(fx.w.listen(3, udp_ep(our_ip, 7778)).has_value());
   CHECK(fx.apps.segments.size() == 1);
+}
+
+TEST_CASE("udp transport: an app's own fifo sizes win over the transport's") {
+  udp_fixture fx;
+  auto own = fx.w.listen(9, udp_ep(0, 7780));
+  auto plain = fx.w.listen(3, udp_ep(0, 7781));
+  REQUIRE(own.has_value());
+  REQUIRE(plain.has_value());
+  CHECK(fx.w.get(*own)->rx.size() == 32 * 1024);
+  CHECK(fx.w.get(*own)->tx.size() == 8 * 1024);
+  CHECK(fx.w.get(*plain)->rx.size() == 16 * 1024);  // udp_worker_config's
+  CHECK(fx.w.get(*plain)->tx.size() == 16 * 1024);
 }
 
 TEST_CASE("udp transport: listening on another host's address is no_route; IPv6 not_supported") {
