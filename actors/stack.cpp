@@ -439,12 +439,20 @@ class stack_impl final : public stack {
     opts.tx_fifo_size = req.tx_fifo_size;
     opts.local_scope = req.local_scope;
     opts.global_scope = req.global_scope;
+    auto events = app_event_queue::create("as-events-" + opts.name);
+    if (!events) return unexpected{events.error()};
     remote_gateway_actor gateway;
     auto app = attach_with(opts, [&](const app_worker_context& ctx, std::uint32_t) {
-      gateway = spawn_remote_gateway(sys_, {ctx, root_, req.receiver, channel});
+      gateway = spawn_remote_gateway(sys_, {ctx, root_, req.receiver, channel, *events});
       return caf::actor_cast<app_worker_actor>(gateway);
     });
     if (!app) return unexpected{app.error()};
+    // Before the reply: the app reads it right after (nothing else is sent
+    // on its connection until it listens or connects).
+    if (auto sent = (*events)->send_to(*channel); !sent) {
+      (void)(*app)->detach();
+      return unexpected{sent.error()};
+    }
     log_line("remote app '" + opts.name + "' attached as app " + std::to_string((*app)->index()));
     return remote_attach_reply{(*app)->index(), (*app)->worker_index(0), n_workers_,
                                caf::actor_cast<caf::actor>(gateway)};

@@ -7,7 +7,9 @@
 #include "actors/remote/remote_gateway.hpp"
 #include "client/inbox.hpp"
 #include "shm/fd_channel.hpp"
+#include "shm/event_queue.hpp"
 #include "shm/fifo_segment.hpp"
+#include "shm/segment.hpp"
 
 #include <actorstack/app_worker.hpp>
 #include <actorstack/endpoint.hpp>
@@ -17,6 +19,8 @@
 
 #include <poll.h>
 #include <sched.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <deque>
@@ -62,6 +66,7 @@ class app_impl final : public app, private app_handler {
     if (receiver_) caf::anon_send_exit(receiver_, caf::exit_reason::user_shutdown);
     table_.reset();
     segments_.clear();
+    if (wake_fd_ >= 0) ::close(wake_fd_);
   }
 
   result<void> start() {
@@ -97,6 +102,7 @@ class app_impl final : public app, private app_handler {
     auto reply = ask_from<remote_attach_reply>(**self_, *sys_, opts_.timeout, *door, attach_atom_v, req);
     if (!reply) return unexpected{reply.error()};
     info_ = std::move(*reply);
+    if (auto q = take_event_queue(); !q) return q;
     caf::anon_send(receiver_, watch_atom_v, info_.gateway);
     // Sessions reach "their worker" through the gateway: it checks each
     // request against what this app was given, then forwards it.
@@ -128,7 +134,7 @@ class app_impl final : public app, private app_handler {
     auto* l = find(listener);
     if (l == nullptr || !l->listener) return unexpected{errc::invalid_argument, "accept: not a listener"};
     for (;;) {
-      if (auto r = process_events(); !r) return unexpected{r.error()};
+      if (auto r = take_news(); !r) return unexpected{r.error()};
       l = find(listener);
       if (l == nullptr) return unexpected{errc::invalid_argument, "accept: the listener was closed"};
       if (!l->backlog.empty()) {
@@ -254,7 +260,7 @@ class app_impl final : public app, private app_handler {
     if (timeout.count() >= 0) deadline = clock::now() + timeout;
     bool prepared = false;
     for (;;) {
-      if (auto r = process_events(); !r) return unexpected{r.error()};
+      if (auto r = take_news(); !r) return unexpected{r.error()};
       std::size_t ready = 0;
       for (auto& e : entries) {
         e.revents = readiness(e);
@@ -275,23 +281,11 @@ class app_impl final : public app, private app_handler {
     }
   }
 
-  int event_fd() const noexcept override { return box_->event_fd; }
+  int event_fd() const noexcept override { return wake_fd_; }
 
   result<void> process_events() override {
-    // Nothing queued: no syscall (a stale eventfd count only costs one
-    // early wake-up later, which ends here with the clear below).
-    if (box_->ring.read_available() == 0) return usable();
-    box_->clear();
-    detail::inbox_item item;
-    while (box_->pop(item)) {
-      ++notifications_;
-      switch (item.what) {
-        case detail::inbox_item::kind::notification: take(item.note); break;
-        case detail::inbox_item::kind::detached:
-        case detail::inbox_item::kind::disconnected: lost(); break;
-      }
-    }
-    return usable();
+    drain_wakeups();
+    return take_news();
   }
 
   client_counters counters() const noexcept override {
@@ -334,6 +328,77 @@ class app_impl final : public app, private app_handler {
     current_listener_ = n.kind == notification::accept ? n.other : session_handle{};
     table_->deliver(n, *this);
     if (n.kind == notification::segment_del) segments_.erase(n.segment.id);
+  }
+
+  // The queue the stack posts this app's io events to: its segment and
+  // eventfd come on the Unix connection right after the attach reply. One
+  // epoll fd watches it and the inbox's eventfd: the app (or its own loop)
+  // waits on that alone.
+  result<void> take_event_queue() {
+    auto m = channel_.receive(opts_.timeout);
+    if (!m) return unexpected{m.error()};
+    std::uint64_t bytes = 0;
+    if (m->type != static_cast<std::uint32_t>(channel_message_type::event_queue) || m->fds.size() != 2 ||
+        m->payload.size() != sizeof bytes)
+      return unexpected{errc::bad_message, "the stack did not send an event queue after attach"};
+    std::memcpy(&bytes, m->payload.data(), sizeof bytes);
+    auto mem = shm::segment::map(m->fds[0], "events");
+    if (!mem) return unexpected{mem.error()};
+    if (mem->size() < bytes) return unexpected{errc::bad_message, "event queue segment smaller than announced"};
+    auto q = shm::event_queue::attach(mem->base(), mem->size(), m->fds[1]);
+    if (!q) return unexpected{q.error()};
+    events_mem_ = std::move(*mem);
+    events_ = std::move(*q);
+    wake_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    if (wake_fd_ < 0) return unexpected{errc::system, "epoll_create1", errno};
+    for (int fd : {box_->event_fd, events_.eventfd()}) {
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.fd = fd;
+      if (::epoll_ctl(wake_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) return unexpected{errc::system, "epoll_ctl", errno};
+    }
+    return {};
+  }
+
+  // After a wake-up: both eventfds read (and the queue disarmed) before
+  // the rings are looked at, so news racing the drain leaves them readable.
+  void drain_wakeups() noexcept {
+    box_->clear();
+    if (wake_fd_ >= 0) events_.consume_wakeup();
+  }
+
+  // Everything queued for this app: notifications from the inbox, io
+  // events from the shared queue. No syscall when both are empty (the
+  // spinning path calls this between looks at the fifos).
+  result<void> take_news() {
+    if (box_->ring.read_available() > 0) {
+      detail::inbox_item item;
+      while (box_->pop(item)) {
+        ++notifications_;
+        switch (item.what) {
+          case detail::inbox_item::kind::notification: take(item.note); break;
+          case detail::inbox_item::kind::detached:
+          case detail::inbox_item::kind::disconnected: lost(); break;
+        }
+      }
+    }
+    std::array<shm::io_event, 64> batch;
+    if (wake_fd_ >= 0)
+      for (std::size_t n; (n = events_.pop_io_batch(batch)) > 0;)
+      for (std::size_t i = 0; i < n; ++i) take_io(batch[i]);
+    return usable();
+  }
+
+  // An io event only says "look at this session's fifos": readiness is
+  // read from the fifos themselves, so an event for a session this app no
+  // longer holds (or does not hold yet) is harmless.
+  void take_io(const shm::io_event& ev) {
+    ++notifications_;
+    app_notification n;
+    n.kind = ev.type == shm::io_event_type::tx ? notification::tx : notification::rx;
+    n.handle = session_handle::from_value(ev.session_handle);
+    n.app_worker = info_.app_worker;
+    if (table_) table_->deliver(n, *this);
   }
 
   // The memfd was sent on the Unix connection before this notification.
@@ -520,19 +585,19 @@ class app_impl final : public app, private app_handler {
       // the peer's bytes show up there, not here, and reacting within a
       // pause or two matters when a 64 KiB copy takes microseconds.
       set_polling(true);
-      for (unsigned i = 0; i < spin_pauses && box_->ring.read_available() == 0; ++i) {
-        if (any_ready(interest, want_room)) return process_events();
+      for (unsigned i = 0; i < spin_pauses && !news_waiting(); ++i) {
+        if (any_ready(interest, want_room)) return take_news();
         spin_pause();
       }
       // Nothing yet: the peer may be waiting for this very CPU (two apps
       // sharing a core). On a core of its own this returns at once.
       sched_yield();
-      return process_events();
+      return take_news();
     }
-    if (prepare_to_sleep(interest, want_room)) return process_events();
-    pollfd p{box_->event_fd, POLLIN, 0};
-    (void)::poll(&p, 1, poll_timeout(deadline));
-    return process_events();
+    if (prepare_to_sleep(interest, want_room)) return take_news();
+    pollfd p{wake_fd_, POLLIN, 0};
+    if (::poll(&p, 1, poll_timeout(deadline)) > 0) drain_wakeups();
+    return take_news();
   }
   result<void> wait_for(sock id, std::uint32_t events, std::optional<clock::time_point> deadline,
                         std::size_t want_room = SIZE_MAX) {
@@ -540,6 +605,9 @@ class app_impl final : public app, private app_handler {
     return wait({&e, 1}, deadline, want_room);
   }
   void progressed() noexcept { last_progress_ = clock::now(); }
+  bool news_waiting() const noexcept {
+    return box_->ring.read_available() > 0 || (wake_fd_ >= 0 && !events_.empty());
+  }
 
   // While spinning, peers need not notify this app of new data
   // (fifo::set_consumer_polling); before sleeping they must again.
@@ -558,6 +626,9 @@ class app_impl final : public app, private app_handler {
   // on (unread data, room to write) never turns sleep into a busy loop.
   bool prepare_to_sleep(std::span<const poll_entry> interest, std::size_t want_room = SIZE_MAX) {
     set_polling(false);
+    // The stack rings the queue's eventfd only once armed (its own Dekker
+    // pair, shm/event_queue.hpp); something already queued: do not sleep.
+    if (wake_fd_ >= 0 && !events_.prepare_wait()) return true;
     for (const auto& e : interest) {
       auto* st = find(e.s);
       if (st == nullptr || (e.events & writable) == 0 || st->s == nullptr || st->s->closed()) continue;
@@ -592,6 +663,9 @@ class app_impl final : public app, private app_handler {
   caf::actor receiver_;
   remote_attach_reply info_;
   std::unique_ptr<app_session_table> table_;
+  shm::segment events_mem_;  // before the queue that lives in it
+  shm::event_queue events_;
+  int wake_fd_ = -1;  // epoll over the inbox's and the queue's eventfds
   std::unordered_map<std::uint64_t, shm::fifo_segment> segments_;
   std::vector<sock_state> socks_;
   std::vector<sock> free_;

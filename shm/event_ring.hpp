@@ -51,7 +51,7 @@ class event_ring {
       slots[i].seq.store(i, std::memory_order_relaxed);
     }
     h->magic = magic_value;  // last: an attacher only trusts a finished ring
-    return event_ring{h};
+    return event_ring{h, capacity};
   }
 
   /// Views a ring another thread or process created in `mem`.
@@ -63,12 +63,12 @@ class event_ring {
     if (h->magic != magic_value || h->elem_size != sizeof(T) || h->capacity < 2 ||
         (h->capacity & (h->capacity - 1)) != 0 || bytes < required_bytes(h->capacity))
       return unexpected{errc::bad_layout, "not an event ring of this element type"};
-    return event_ring{h};
+    return event_ring{h, h->capacity};
   }
 
   event_ring() noexcept = default;
 
-  std::size_t capacity() const noexcept { return hdr_->capacity; }
+  std::size_t capacity() const noexcept { return capacity_; }
 
   /// Errors: queue_full, queue_contended.
   result<void> push(const T& value) noexcept {
@@ -100,11 +100,11 @@ class event_ring {
     for (int attempt = 0; attempt < max_attempts; ++attempt) {
       const std::uint64_t head = hdr_->dequeue.load(std::memory_order_acquire);
       const std::uint64_t used = pos - head;
-      if (used > hdr_->capacity) {  // stale cursor read: retry
+      if (used > capacity_) {  // stale cursor read: retry
         pos = hdr_->enqueue.load(std::memory_order_relaxed);
         continue;
       }
-      const std::size_t n = std::min<std::size_t>(values.size(), hdr_->capacity - used);
+      const std::size_t n = std::min<std::size_t>(values.size(), capacity_ - used);
       if (n == 0) return 0;
       // The single consumer frees slots in order, so if the batch's last
       // slot is free for this round, all before it are.
@@ -129,7 +129,7 @@ class event_ring {
     slot& s = at(pos);
     if (s.seq.load(std::memory_order_acquire) != pos + 1) return false;
     out = s.value;
-    s.seq.store(pos + hdr_->capacity, std::memory_order_release);
+    s.seq.store(pos + capacity_, std::memory_order_release);
     hdr_->dequeue.store(pos + 1, std::memory_order_release);
     return true;
   }
@@ -142,7 +142,7 @@ class event_ring {
       slot& s = at(pos + n);
       if (s.seq.load(std::memory_order_acquire) != pos + n + 1) break;
       out[n] = s.value;
-      s.seq.store(pos + n + hdr_->capacity, std::memory_order_release);
+      s.seq.store(pos + n + capacity_, std::memory_order_release);
       ++n;
     }
     if (n > 0) hdr_->dequeue.store(pos + n, std::memory_order_release);
@@ -175,12 +175,16 @@ class event_ring {
   };
   static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 
-  explicit event_ring(header* h) noexcept : hdr_(h) {}
+  // The capacity is read from shared memory once, when validated: another
+  // process may scribble over the header later (a misbehaving app), and
+  // indices masked with its value must still land inside this mapping.
+  event_ring(header* h, std::uint64_t capacity) noexcept : hdr_(h), capacity_(capacity) {}
   slot& at(std::uint64_t pos) const noexcept {
-    return reinterpret_cast<slot*>(hdr_ + 1)[pos & (hdr_->capacity - 1)];
+    return reinterpret_cast<slot*>(hdr_ + 1)[pos & (capacity_ - 1)];
   }
 
   header* hdr_ = nullptr;
+  std::uint64_t capacity_ = 0;
 };
 
 }  // namespace actorstack::shm

@@ -240,6 +240,21 @@ bool ct_worker::handle_cleanups() {
   return !cleanups_.empty();
 }
 
+// This side is going: the peer hears it once, and the link is cut both
+// ways. Unread data on this side means the peer's data was lost: a reset.
+void ct_worker::tell_peer(connection& ct, const session& ss) {
+  connection* peer = get(ct.peer);
+  ct.peer = no_index;
+  if (peer == nullptr) return;
+  const bool is_reset = ct.reset || (ss.rx.valid() && ss.rx.max_dequeue() > 0);
+  const session_handle peer_session = peer->session;
+  peer->peer = no_index;
+  if (is_reset)
+    worker_.transport_reset_notify(peer_session);
+  else
+    worker_.transport_closing_notify(peer_session);
+}
+
 void ct_worker::postponed_cleanup(std::uint32_t index) {
   connection* ct = get(index);
   session* ss = worker_.get(ct->session);
@@ -248,17 +263,7 @@ void ct_worker::postponed_cleanup(std::uint32_t index) {
     return;
   }
   const session_handle self = ss->handle;
-  if (connection* peer = get(ct->peer)) {
-    // Unread data on this side means the peer's data was lost: a reset.
-    const bool is_reset = ct->reset || (ss->rx.valid() && ss->rx.max_dequeue() > 0);
-    const session_handle peer_session = peer->session;
-    peer->peer = no_index;
-    ct->peer = no_index;
-    if (is_reset)
-      worker_.transport_reset_notify(peer_session);
-    else
-      worker_.transport_closing_notify(peer_session);
-  }
+  tell_peer(*ct, *ss);
   worker_.transport_closed_notify(self);
   // May free the session, whose free_fifos frees this connection.
   worker_.transport_delete_notify(self);
@@ -319,6 +324,13 @@ result<void> ct_worker::alloc_fifos(session& s) {
 }
 
 void ct_worker::free_fifos(session& s) {
+  // Freed before its cleanup ran (a connect the app refused, or never
+  // answered before it went): the peer must still hear of it, and no
+  // cleanup will tell it once the record is gone.
+  if (connection* ct = get(s.connection); ct != nullptr && ct->peer != no_index) {
+    ct->reset = true;
+    tell_peer(*ct, s);
+  }
   s.rx = {};
   s.tx = {};
   // The session is done with its side: the record goes too.

@@ -165,6 +165,7 @@ class ct_worker final : public session_layer::transport, public session_layer::f
   void refuse_client(connection& client, errc why);
   void close_connection(std::uint32_t index, bool reset);
   void postponed_cleanup(std::uint32_t index);
+  void tell_peer(connection& ct, const session_layer::session& ss);
 
   session_layer::session_worker_state& worker_;
   ct_sink& sink_;

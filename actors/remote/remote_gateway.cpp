@@ -22,7 +22,22 @@ struct gateway_state {
   /// Segment base in this process -> segment id, from segment_add.
   std::unordered_map<std::uintptr_t, std::uint64_t> segment_of;
   std::uint64_t rejected = 0;
+  /// Io events the shared queue could not take (full): sent as messages.
+  std::uint64_t io_by_message = 0;
 };
+
+// An rx / tx event for a session the app holds goes through the app's
+// shared queue when there is one and it has room; false: send it as a
+// message (never dropped).
+bool post_io(gateway_state& st, const app_notification& n) {
+  if (!st.cfg.events) return false;
+  shm::io_event ev;
+  ev.type = n.kind == notification::rx ? shm::io_event_type::rx : shm::io_event_type::tx;
+  ev.session_handle = n.handle.value();
+  if (st.cfg.events->queue().post_io(ev)) return true;
+  ++st.io_by_message;
+  return false;
+}
 
 using self_pointer = remote_gateway_actor::stateful_pointer<gateway_state>;
 
@@ -128,6 +143,10 @@ remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway
                   if (st.owned.erase(n.handle.value()) > 0) st.owned.insert(n.other.value());
                   break;
                 case notification::cleanup_session: st.owned.erase(n.handle.value()); break;
+                case notification::rx:
+                case notification::tx:
+                  if (post_io(st, n)) return;
+                  break;
                 default: break;
               }
               caf::anon_send(st.cfg.remote, notify_atom_v, std::move(n));

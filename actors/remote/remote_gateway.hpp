@@ -15,6 +15,7 @@
 ///    dead app worker: sessions reset towards their peers, listeners
 ///    removed, segments reclaimed.
 
+#include "actors/remote/app_event_queue.hpp"
 #include "actors/stack_root.hpp"
 #include "shm/fd_channel.hpp"
 
@@ -50,6 +51,9 @@ enum class channel_message_type : std::uint32_t {
   hello = 1,    ///< stack -> app: {u16 attach port, u64 token}
   segment = 2,  ///< stack -> app: {u64 segment id, u64 size} + the memfd
   error = 3,    ///< stack -> app: text (the app sent something it should not)
+  /// stack -> app, once, before the attach reply: {u64 segment bytes} +
+  /// the memfd holding its io event queue + the queue's eventfd.
+  event_queue = 4,
 };
 
 struct remote_gateway_config {
@@ -57,6 +61,8 @@ struct remote_gateway_config {
   stack_root_actor root;
   caf::actor remote;                       ///< the app's receiving actor
   std::shared_ptr<shm::fd_channel> channel;  ///< the app's Unix connection (send side)
+  /// Where the app's rx / tx events go (null: as CAF messages, like the rest).
+  std::shared_ptr<app_event_queue> events;
 };
 
 remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway_config cfg);

@@ -14,13 +14,17 @@
 /// Reads and writes go straight to the shared fifos, mapped in this process
 /// from the memfds the stack passes over its Unix socket: no copy beyond
 /// the fifo's own. Control (listen, connect, close, ...) and the stack's
-/// notifications travel over CAF's middleman on loopback.
+/// control notifications travel over CAF's middleman on loopback; io
+/// events (data to read, room to write) come through a shared-memory event
+/// queue the stack maps for this app alone.
 ///
 /// Threading: an `app` belongs to one thread — every call, including
 /// poll(), from the same thread (like a non-thread-safe event loop). The
-/// stack's notifications queue up in between; event_fd() becomes readable
-/// when some wait, so the app can sit in its own epoll loop and call
-/// poll() with a zero timeout (or process_events()) when it fires.
+/// stack's notifications queue up in between. To sit in its own epoll
+/// loop, an app calls poll() with a zero timeout before it waits on
+/// event_fd(): a poll that finds nothing ready tells the stack the app is
+/// about to sleep, so the next news makes event_fd() readable; then
+/// process_events() and poll() again.
 ///
 /// If the stack goes away, every call fails with errc::disconnected.
 
@@ -111,9 +115,11 @@ class app {
   /// Waits until one of `entries` is ready or `timeout` passes (negative:
   /// forever); returns how many are ready (0 on timeout).
   virtual result<std::size_t> poll(std::span<poll_entry> entries, std::chrono::milliseconds timeout) = 0;
-  /// Readable when the stack's notifications wait to be processed.
+  /// Readable when notifications wait (after a poll() that found nothing
+  /// ready); an epoll fd, fit for the caller's own epoll.
   virtual int event_fd() const noexcept = 0;
-  /// Takes every waiting notification (poll and the blocking calls do it).
+  /// Clears event_fd() and takes every waiting notification (poll and the
+  /// blocking calls do it themselves).
   virtual result<void> process_events() = 0;
 
   virtual client_counters counters() const noexcept = 0;

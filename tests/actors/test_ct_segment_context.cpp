@@ -95,7 +95,7 @@ struct context_fixture {
 
 }  // namespace
 
-TEST_CASE("SPEC 6 segments: the first pair adds a segment of max(size, floor); both apps hear of it") {
+TEST_CASE("SPEC 6 segments: the first pair adds a segment of max(size, floor), both apps hear of it") {
   context_fixture fx;
   auto p = fx.alloc(4096);
   REQUIRE(p.has_value());
@@ -114,7 +114,7 @@ TEST_CASE("SPEC 6 segments: the first pair adds a segment of max(size, floor); b
   CHECK(fx.client_log.front().app_worker == 6);
 }
 
-TEST_CASE("SPEC 6 segments: a full segment makes a new one; a pair goes where most room is left") {
+TEST_CASE("SPEC 6 segments: a full segment makes a new one, a pair goes where most room is left") {
   context_fixture fx;
   // 512 KiB fifos reserve 2*(0.5+0.5) MiB + 16 KiB each: a 4 MiB segment
   // takes one such pair, the second needs a new segment.
@@ -134,7 +134,7 @@ TEST_CASE("SPEC 6 segments: a full segment makes a new one; a pair goes where mo
   CHECK(c->segment == a->segment);
 }
 
-TEST_CASE("SPEC 6 segments: deleted once both sides detached, after the linger; del segment to both apps") {
+TEST_CASE("SPEC 6 segments: deleted once both sides detached, after the linger, del segment to both apps") {
   context_fixture fx;
   auto p = fx.alloc(4096);
   REQUIRE(p.has_value());

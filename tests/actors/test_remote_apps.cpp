@@ -218,7 +218,7 @@ struct rogue_client {
 
 }  // namespace
 
-TEST_CASE("remote apps: two attached apps echo through the stack; nothing is left after") {
+TEST_CASE("remote apps: two attached apps echo through the stack, nothing is left after") {
   served_stack s{"echo"};
   const std::string uri = "ct://127.0.0.1/7100";
   {
@@ -308,7 +308,7 @@ TEST_CASE("remote apps: requests naming sessions the app does not hold are refus
   REQUIRE((*honest)->close(*open));
 }
 
-TEST_CASE("remote apps: garbage on the Unix socket or the attach port gets an error; the stack keeps serving") {
+TEST_CASE("remote apps: garbage on the Unix socket or the attach port gets an error, the stack keeps serving") {
   served_stack s{"garbage"};
   {
     auto ch = shm::fd_channel::connect(s.path);
@@ -445,7 +445,7 @@ std::uint64_t stream_through(const std::string& path, const std::string& uri, st
   return sink.get();
 }
 
-TEST_CASE("remote apps: blocked writers and readers always wake (one CPU spinning; no spinning at all)") {
+TEST_CASE("remote apps: blocked writers and readers always wake (one CPU spinning, no spinning at all)") {
   // Regressions: a writer that found room freed just before it slept (so
   // it asked for no notification), and a consumer's head store passing its
   // read of the writer's request (x86 store-load reordering), each left

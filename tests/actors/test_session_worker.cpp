@@ -211,7 +211,7 @@ TEST_CASE("session_worker actor: connects spread round robin, accepted in batche
   for (auto& n : client_log) CHECK(n.err == errc::none);
 }
 
-TEST_CASE("session_worker actor: rpc runs on the worker; stale handles are ignored") {
+TEST_CASE("session_worker actor: rpc runs on the worker, stale handles are ignored") {
   test_system t;
   auto w = t.worker(0);
   int ran = 0;

@@ -31,7 +31,7 @@ TEST_CASE("stack: an echo over cut-through through the public API, nothing left"
   CHECK(c.fifos == 0);
 }
 
-TEST_CASE("stack: listen twice on one endpoint is already_listening; unknown targets are no_route") {
+TEST_CASE("stack: listen twice on one endpoint is already_listening, unknown targets are no_route") {
   events ev;  // outlives the stack: handlers may still report while it stops
   auto st = stack::create(small_config());
   REQUIRE(st.has_value());
@@ -63,7 +63,7 @@ TEST_CASE("stack: a refusing server gives the client refused, nothing left") {
   CHECK(c.fifos == 0);
 }
 
-TEST_CASE("stack: an app detaching mid-transfer resets its peer; nothing is left") {
+TEST_CASE("stack: an app detaching mid-transfer resets its peer, nothing is left") {
   events ev;  // outlives the stack: handlers may still report while it stops
   auto st = stack::create(small_config());
   REQUIRE(st.has_value());
@@ -134,7 +134,7 @@ struct size_reporter : app_handler {
 };
 }  // namespace
 
-TEST_CASE("stack: the listening app's fifo sizes make a cut-through pair; out-of-bounds sizes are refused at attach") {
+TEST_CASE("stack: the listening app's fifo sizes make a cut-through pair, out-of-bounds sizes are refused at attach") {
   events ev;  // outlives the stack: handlers may still report while it stops
   auto st = stack::create(small_config());  // stack default: 64 KiB each way
   REQUIRE(st.has_value());

@@ -124,7 +124,7 @@ TEST_CASE("SPEC 6 / 9.3 segments: both apps hear add segment before the session,
   CHECK(c.fifos == 0);
 }
 
-TEST_CASE("SPEC 3 async rx notification: any thread may ask; stale handles are ignored") {
+TEST_CASE("SPEC 3 async rx notification: any thread may ask, stale handles are ignored") {
   events ev;
   std::atomic<std::uint64_t> handle{0};
   std::atomic<int> rx_calls{0};

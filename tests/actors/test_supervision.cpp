@@ -118,7 +118,7 @@ TEST_CASE("supervision: stop is bounded and names an actor that ignores it") {
   caf::anon_send_exit(stubborn, caf::exit_reason::kill);  // now the system can end
 }
 
-TEST_CASE("inspection: show answers from the actors' own state; errors are typed") {
+TEST_CASE("inspection: show answers from the actors' own state, errors are typed") {
   events ev;
   auto st = stack::create(small_config());
   REQUIRE(st.has_value());

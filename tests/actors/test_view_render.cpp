@@ -94,7 +94,7 @@ dataplane_core_stats core0() {
 }
 }  // namespace
 
-TEST_CASE("show dataplane: one block per core, non-zero drops by reason; JSON has every reason") {
+TEST_CASE("show dataplane: one block per core, non-zero drops by reason, JSON has every reason") {
   snapshot s = sample();
   s.dataplane = {core0()};
   auto text = render("dataplane", {}, s);

@@ -570,7 +570,7 @@ TEST_CASE("config: dataplane keys via config_from_args") {
     CHECK(r->dataplane_mbufs == 4095);
     CHECK(r->dataplane_lcores == "(0-1)@2,2@(3,4)");
   }
-  SUBCASE("the separate form keeps '=' in the value; '--key=' is empty") {
+  SUBCASE("the separate form keeps '=' in the value, '--key=' is empty") {
     const char* argv[] = {"demo", "--dataplane.port", "net_memif0,role=client,socket=/run/a.sock",
                           "--dataplane.ip=10.0.0.2/24", "--dataplane.lcores="};
     auto r = config_from_args(5, argv);

@@ -251,7 +251,7 @@ TEST_CASE("SPEC 6 app-rx event: the peer gets a dequeue notification when it ask
   CHECK(fx.apps.events[0].handle == client);
 }
 
-TEST_CASE("SPEC 6 close: no unread data -> the peer sees close; then both sides are freed") {
+TEST_CASE("SPEC 6 close: no unread data -> the peer sees close, then both sides are freed") {
   ct_fixture fx;
   auto [client, server] = fx.established();
   fx.apps.clear();
@@ -317,6 +317,33 @@ TEST_CASE("SPEC 6 reset by the app is a reset for the peer") {
   fx.pump();
   CHECK(fx.apps.count("reset") == 1);
   (void)server;
+}
+
+TEST_CASE("SPEC 6 a client app that says no to connected (or went before answering) resets the server, nothing left") {
+  // The reference frees the client's half and force-disconnects the
+  // server. Here the client's fifos went first and took the connection
+  // record with them, so its queued cleanup never told the server: the
+  // server session, its fifos and segment stayed for good.
+  ct_fixture fx;
+  auto server = fx.server_accepting();
+  fx.w.on_accept_reply(server, true);
+  const app_event connected = fx.apps.events.back();
+  REQUIRE(connected.kind == "connected");
+  REQUIRE(fx.at(server).state == S::ready);
+  REQUIRE(fx.at(server).tx.enqueue(text("unread by anyone")).has_value());
+  fx.apps.clear();
+  fx.w.on_connected_reply(connected.handle, false);
+  fx.pump();
+  REQUIRE(fx.apps.count("reset") == 1);
+  CHECK(fx.apps.events.front().handle == server);
+  CHECK(fx.apps.events.front().app_worker == server_wrk);
+  CHECK(fx.w.get(connected.handle) == nullptr);
+  // The server app closes what it was told was reset: then nothing is left.
+  REQUIRE(fx.w.app_close(server).has_value());
+  fx.pump();
+  CHECK(fx.w.pool().live() == 0);
+  CHECK(fx.ct.connections() == 0);
+  CHECK(fx.sink.seg.fifo_count() == 0);
 }
 
 TEST_CASE("SPEC 6 format: LISTEN, HALF-OPEN, ESTABLISHED") {

@@ -15,7 +15,7 @@ std::span<const std::byte> text(const char* s) {
 }
 }  // namespace
 
-TEST_CASE("SPEC 3 enqueue notifications: one per session per batch; flush notifies each app once") {
+TEST_CASE("SPEC 3 enqueue notifications: one per session per batch, flush notifies each app once") {
   worker_fixture fx;
   auto a = fx.accepted(3);
   auto b = fx.accepted(4);

@@ -54,7 +54,7 @@ TEST_CASE("SPEC 2.1 accept: created with fifos and lookup, accepting, app notifi
   CHECK(s.has(flag_rx_ready));
 }
 
-TEST_CASE("SPEC 2.1 accept: refused goes back to created; transport delete frees silently") {
+TEST_CASE("SPEC 2.1 accept: refused goes back to created, transport delete frees silently") {
   worker_fixture fx;
   auto h = fx.w.accept(transport_proto::udp, 3, session_handle{0, 9, 0}, 5);
   REQUIRE(h.has_value());
@@ -248,7 +248,7 @@ TEST_CASE("SPEC 2.8 transport closed notify: ready (FIN+RST race) acts as closin
   CHECK(fx.apps.kinds() == std::vector<std::string>{"close", "transport_closed"});
 }
 
-TEST_CASE("SPEC 2.8 transport closed notify: <= closing -> transport_closed; app_closed -> closed") {
+TEST_CASE("SPEC 2.8 transport closed notify: <= closing -> transport_closed, app_closed -> closed") {
   worker_fixture fx;
   auto a = fx.accepted(3);
   fx.w.transport_closing_notify(a);
@@ -327,7 +327,7 @@ TEST_CASE("SPEC 2.9 transport delete notify: app_closed also programs the final 
   CHECK(fx.fifos.seg.fifo_count() == 0);
 }
 
-TEST_CASE("SPEC 2.9 transport delete notify: transport_deleted -> nothing; closed -> cleanup then delete") {
+TEST_CASE("SPEC 2.9 transport delete notify: transport_deleted -> nothing, closed -> cleanup then delete") {
   worker_fixture fx;
   auto a = fx.accepted(3);
   fx.w.transport_closing_notify(a);
@@ -358,7 +358,7 @@ TEST_CASE("SPEC 2.9 transport delete notify: an unexpected state still cleans up
   CHECK(fx.fifos.seg.fifo_count() == 0);
 }
 
-TEST_CASE("SPEC 2.10 session transport close: >= app_closed finishes; else app_closed + transport close") {
+TEST_CASE("SPEC 2.10 session transport close: >= app_closed finishes, else app_closed + transport close") {
   worker_fixture fx;
   auto a = fx.accepted(3);
   fx.at(a).state = S::transport_closing;  // app has not closed yet

@@ -208,7 +208,7 @@ TEST_CASE("endpoint: ip_address masking keeps exactly the prefix bits") {
   CHECK(ip("2001:db8::1").masked(128) == ip("2001:db8::1"));
 }
 
-TEST_CASE("endpoint: to_string and parse_uri round trip; equal endpoints hash equal") {
+TEST_CASE("endpoint: to_string and parse_uri round trip, equal endpoints hash equal") {
   for (const char* uri : {"ct://127.0.0.1/1234", "udp://[::1]/53", "tcp://10.0.0.1/0",
                           "tcp://[2001:db8::1]/65535", "udp://0.0.0.0/9", "ct://[::]/1"}) {
     CAPTURE(uri);
@@ -321,7 +321,7 @@ TEST_CASE("lookup: del_listener of an absent listener is no_listener") {
   CHECK(t.del_listener(ns0, e, scope_flags::local_only()).code() == errc::no_listener);
 }
 
-TEST_CASE("lookup: a wildcard address matches any address of its family; exact beats wildcard") {
+TEST_CASE("lookup: a wildcard address matches any address of its family, exact beats wildcard") {
   for (scope_flags scope : {scope_flags::local_only(), scope_flags::global_only()}) {
     CAPTURE(to_string(scope));
     session_tables t;
@@ -379,7 +379,7 @@ TEST_CASE("lookup: scope none is invalid_argument") {
   CHECK(t.counts().local_listeners + t.counts().global_listeners == 0);
 }
 
-TEST_CASE("lookup: namespaces have separate local tables; namespace 0 always exists") {
+TEST_CASE("lookup: namespaces have separate local tables, namespace 0 always exists") {
   session_tables t;
   CHECK(t.counts().namespaces == 1);
   CHECK(t.rules(0).empty());
@@ -447,7 +447,7 @@ TEST_CASE("lookup: session rules: longest prefix wins, then exact port over any 
   CHECK(t.counts().rules == 5);
 }
 
-TEST_CASE("lookup: add_rule replaces the rule of the same prefix; del_rule removes it") {
+TEST_CASE("lookup: add_rule replaces the rule of the same prefix, del_rule removes it") {
   session_tables t;
   const auto udp = transport_proto::udp;
   REQUIRE(t.add_rule(ns0, forward(prefix(udp, "10.9.9.9", 8, 53), other)));

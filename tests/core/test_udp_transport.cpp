@@ -119,7 +119,7 @@ TEST_CASE("udp transport: an app's own fifo sizes win over the transport's") {
   CHECK(fx.w.get(*plain)->tx.size() == 16 * 1024);
 }
 
-TEST_CASE("udp transport: listening on another host's address is no_route; IPv6 not_supported") {
+TEST_CASE("udp transport: listening on another host's address is no_route, IPv6 not_supported") {
   udp_fixture fx;
   CHECK(fx.w.listen(1, udp_ep(0x0a000009, 53)).code() == errc::no_route);
   endpoint v6{transport_proto::udp, *ip_address::parse("::1"), 53};
@@ -168,7 +168,7 @@ TEST_CASE("udp transport: connect creates the session at once and installs its 5
   CHECK(fx.w.get(ev.handle)->state == session_state::ready);
 }
 
-TEST_CASE("udp transport: rx and tx-space events become app notifications; stale ones do not") {
+TEST_CASE("udp transport: rx and tx-space events become app notifications, stale ones do not") {
   udp_fixture fx;
   auto id = *fx.tp.connect({udp_ep(0x0a000001, 5000), 4, 1});
   const session_handle h = fx.apps.events.back().handle;
@@ -242,7 +242,7 @@ TEST_CASE("udp transport: an add the core refuses resets the session") {
   CHECK(fx.tp.connections() == 0);
 }
 
-TEST_CASE("udp table: connected 5-tuples win over listeners; exact address over any") {
+TEST_CASE("udp table: connected 5-tuples win over listeners, exact address over any") {
   dp::udp_table t;
   dp::udp_binding any;
   any.id = 1;
@@ -269,7 +269,7 @@ TEST_CASE("udp table: connected 5-tuples win over listeners; exact address over 
   CHECK(t.listeners() == 2);
 }
 
-TEST_CASE("udp table: duplicates are refused; remove forgets every index") {
+TEST_CASE("udp table: duplicates are refused, remove forgets every index") {
   dp::udp_table t;
   dp::udp_binding l;
   l.id = 1;

@@ -57,7 +57,7 @@ TEST_CASE("event ring: invalid capacity, size, alignment and layout are typed er
   CHECK(event_queue::attach(r.mem, r.size, -1).code() == errc::bad_layout);
 }
 
-TEST_CASE("event queue: events come out in order; full is queue_full, then recovers") {
+TEST_CASE("event queue: events come out in order, full is queue_full, then recovers") {
   small_queue s;
   for (std::uint64_t i = 0; i < 8; ++i) REQUIRE(s.q.post_io(ev(i)).has_value());
   CHECK(s.q.post_io(ev(99)).code() == errc::queue_full);
@@ -90,7 +90,7 @@ TEST_CASE("event queue: wraps around its ring many times") {
   CHECK(next == 10000);
 }
 
-TEST_CASE("event queue: batch push takes what fits with one claim; batch pop keeps order") {
+TEST_CASE("event queue: batch push takes what fits with one claim, batch pop keeps order") {
   small_queue s;
   std::vector<io_event> evs;
   for (std::uint64_t i = 0; i < 12; ++i) evs.push_back(ev(i));
@@ -106,7 +106,7 @@ TEST_CASE("event queue: batch push takes what fits with one claim; batch pop kee
   CHECK(s.q.post_io_batch({}) == 0);
 }
 
-TEST_CASE("event queue: control events carry payloads; oversized payloads are rejected") {
+TEST_CASE("event queue: control events carry payloads, oversized payloads are rejected") {
   small_queue s;
   struct accept_msg {
     std::uint64_t handle;
