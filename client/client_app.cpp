@@ -293,6 +293,7 @@ class app_impl final : public app, private app_handler {
     for (const auto& s : socks_) c.sessions += s.used ? 1 : 0;
     c.segments_mapped = segments_.size();
     c.notifications = notifications_;
+    c.io_events = io_events_;
     return c;
   }
 
@@ -394,6 +395,7 @@ class app_impl final : public app, private app_handler {
   // longer holds (or does not hold yet) is harmless.
   void take_io(const shm::io_event& ev) {
     ++notifications_;
+    ++io_events_;
     app_notification n;
     n.kind = ev.type == shm::io_event_type::tx ? notification::tx : notification::rx;
     n.handle = session_handle::from_value(ev.session_handle);
@@ -674,6 +676,7 @@ class app_impl final : public app, private app_handler {
   static constexpr unsigned spin_pauses = 64;
   clock::time_point last_progress_{};
   std::uint64_t notifications_ = 0;
+  std::uint64_t io_events_ = 0;
   bool polling_ = false;
   bool attached_ = false;
 };

@@ -76,7 +76,8 @@ struct poll_entry {
 struct client_counters {
   std::uint64_t sessions = 0;          ///< open socks (listeners included)
   std::uint64_t segments_mapped = 0;   ///< segments mapped right now
-  std::uint64_t notifications = 0;     ///< notifications taken from the stack
+  std::uint64_t notifications = 0;     ///< notifications taken from the stack (io events included)
+  std::uint64_t io_events = 0;         ///< of those, io events from the shared event queue
 };
 
 class app {

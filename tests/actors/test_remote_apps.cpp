@@ -393,10 +393,15 @@ void share_one_cpu() {
 // bytes the sink got intact. A lost wake-up hangs both in their blocking
 // calls with nothing to join: the test process fails loudly instead of
 // hanging ctest.
-std::uint64_t stream_through(const std::string& path, const std::string& uri, std::uint64_t total, bool one_cpu,
+struct stream_result {
+  std::uint64_t intact = 0;     // bytes the sink got, in order and right
+  std::uint64_t io_events = 0;  // what woke the sink through the shared event queue
+};
+
+stream_result stream_through(const std::string& path, const std::string& uri, std::uint64_t total, bool one_cpu,
                              std::chrono::microseconds spin) {
   std::promise<void> listening;
-  auto sink = std::async(std::launch::async, [&]() -> std::uint64_t {
+  auto sink = std::async(std::launch::async, [&]() -> stream_result {
     if (one_cpu) share_one_cpu();
     // The listener's sizes make the pair: small fifos, many full/empty turns.
     auto a = client::app::attach(
@@ -417,7 +422,7 @@ std::uint64_t stream_through(const std::string& path, const std::string& uri, st
       got += *n;
     }
     REQUIRE((*a)->close(*c));
-    return intact;
+    return {intact, (*a)->counters().io_events};
   });
   auto source = std::async(std::launch::async, [&] {
     if (one_cpu) share_one_cpu();
@@ -455,10 +460,13 @@ TEST_CASE("remote apps: blocked writers and readers always wake (one CPU spinnin
   // not proof; the Dekker pairs are argued in shm/fifo.hpp.)
   served_stack s{"wake"};
   SUBCASE("both apps on one CPU, spinning between looks") {
-    CHECK(stream_through(s.path, "ct://127.0.0.1/7150", 64u << 20, true, std::chrono::milliseconds(2)) == 64u << 20);
+    CHECK(stream_through(s.path, "ct://127.0.0.1/7150", 64u << 20, true, std::chrono::milliseconds(2)).intact ==
+          64u << 20);
   }
   SUBCASE("never spinning: every wait sleeps until notified") {
-    CHECK(stream_through(s.path, "ct://127.0.0.1/7151", 16u << 20, false, {}) == 16u << 20);
+    const auto r = stream_through(s.path, "ct://127.0.0.1/7151", 16u << 20, false, {});
+    CHECK(r.intact == 16u << 20);
+    CHECK(r.io_events > 0);  // a sleeping reader is woken through its shared queue
   }
   CHECK(eventually(*s.st, [](const stack_counters& c) { return c.sessions == 0 && c.apps == 0 && c.fifos == 0; }));
 }

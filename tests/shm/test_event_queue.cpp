@@ -57,6 +57,26 @@ TEST_CASE("event ring: invalid capacity, size, alignment and layout are typed er
   CHECK(event_queue::attach(r.mem, r.size, -1).code() == errc::bad_layout);
 }
 
+TEST_CASE("event ring: a producer keeps its own capacity when the other side scribbles the header") {
+  // The stack produces into rings an app process can write: whatever that
+  // app puts in the shared header, the stack's pushes stay in the ring.
+  const std::size_t bytes = event_ring<io_event>::required_bytes(8);
+  region r{bytes + 64};
+  std::memset(static_cast<std::byte*>(r.mem) + bytes, 0x5c, 64);  // canary after the ring
+  auto producer = event_ring<io_event>::create(r.mem, bytes, 8);
+  REQUIRE(producer.has_value());
+  const std::uint64_t huge = std::uint64_t{1} << 40;
+  std::memcpy(static_cast<std::byte*>(r.mem) + 8, &huge, sizeof huge);  // header: magic, elem size, capacity
+  CHECK(producer->capacity() == 8);
+  std::size_t pushed = 0;
+  for (int i = 0; i < 64; ++i) pushed += producer->push(ev(static_cast<std::uint64_t>(i))).has_value() ? 1 : 0;
+  CHECK(pushed == 8);  // full at its real capacity
+  for (std::size_t i = 0; i < 64; ++i)
+    CHECK(static_cast<std::byte*>(r.mem)[bytes + i] == std::byte{0x5c});
+  // An attacher validates what it reads: the scribbled ring is refused.
+  CHECK(event_ring<io_event>::attach(r.mem, bytes).code() == errc::bad_layout);
+}
+
 TEST_CASE("event queue: events come out in order, full is queue_full, then recovers") {
   small_queue s;
   for (std::uint64_t i = 0; i < 8; ++i) REQUIRE(s.q.post_io(ev(i)).has_value());
