@@ -10,7 +10,10 @@ struct app_worker_state {
   std::unique_ptr<app_session_table> sessions;
 };
 
-using self_pointer = app_worker_actor::stateful_pointer<app_worker_state>;
+// The app worker interface, plus what the inspector asks the stack's own
+// app workers (user-written ones need not answer).
+using own_app_worker_actor = app_worker_actor::extend<caf::replies_to<mailbox_atom>::with<std::uint64_t>>;
+using self_pointer = own_app_worker_actor::stateful_pointer<app_worker_state>;
 
 }  // namespace
 
@@ -18,9 +21,9 @@ app_worker_actor spawn_app_worker(caf::actor_system& sys, app_worker_context ctx
                                   std::unique_ptr<app_handler> handler) {
   // Arguments, not captures (CAF 0.17.6, see spawn_session_worker). The
   // handler travels as a raw pointer the actor adopts at once.
-  return sys.spawn(
+  auto a = sys.spawn(
       [](self_pointer self, app_worker_context ctx,
-         app_handler* handler) -> app_worker_actor::behavior_type {
+         app_handler* handler) -> own_app_worker_actor::behavior_type {
         self->state.handler.reset(handler);
         self->state.sessions = std::make_unique<app_session_table>(std::move(ctx));
         return {
@@ -33,9 +36,11 @@ app_worker_actor spawn_app_worker(caf::actor_system& sys, app_worker_context ctx
               self->state.sessions->reset_all();
               self->quit();
             },
+            [=](mailbox_atom) -> std::uint64_t { return self->mailbox().size(); },
         };
       },
       std::move(ctx), handler.release());
+  return caf::actor_cast<app_worker_actor>(a);
 }
 
 }  // namespace actorstack

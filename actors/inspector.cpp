@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace actorstack {
 
@@ -27,6 +28,7 @@ struct inspector_state {
   static inline const char* name = "inspector";
   std::unordered_map<caf::actor_addr, watched_actor> watched;
   std::vector<caf::actor> handles;  // to stop them all on a fatal end
+  std::unordered_set<caf::actor_addr> reports_mailbox;  // the stack's own app workers
   stack_root_actor root;
   std::vector<session_worker_actor> workers;        // by worker index
   std::vector<ct_segment_context_actor> contexts;   // as spawned
@@ -62,6 +64,7 @@ void on_down(self_pointer self, const caf::down_msg& msg) {
   if (it == st.watched.end()) return;
   watched_actor& w = it->second;
   w.alive = false;
+  st.reports_mailbox.erase(msg.source);
   // Only the living need stopping: drop its handle (the record stays, to
   // say what ended and why).
   st.handles.erase(std::remove_if(st.handles.begin(), st.handles.end(),
@@ -103,7 +106,14 @@ void gather(self_pointer self, Then then) {
   auto& st = self->state;
   auto snap = std::make_shared<view::snapshot>();
   if (st.dataplane) snap->dataplane = st.dataplane();
-  auto pending = std::make_shared<std::size_t>(st.workers.size() + st.contexts.size() + 3);
+  // The stack's own app workers, alive: they say how much waits for them.
+  std::vector<std::pair<std::uint32_t, caf::actor>> app_workers;
+  for (const auto& a : st.handles)
+    if (auto it = st.watched.find(a.address());
+        it != st.watched.end() && it->second.alive && it->second.role == actor_role::app_worker &&
+        st.reports_mailbox.count(a.address()) > 0)
+      app_workers.emplace_back(it->second.index, a);
+  auto pending = std::make_shared<std::size_t>(st.workers.size() + st.contexts.size() + app_workers.size() + 3);
   auto done = [=]() mutable {
     if (--*pending != 0) return;
     std::sort(snap->workers.begin(), snap->workers.end(),
@@ -120,6 +130,11 @@ void gather(self_pointer self, Then then) {
   for (auto& c : st.contexts)
     self->request(c, query_timeout, segments_atom_v).then([=](ct_context_report& r) mutable {
       snap->contexts.push_back(std::move(r));
+      done();
+    }, skip);
+  for (auto& [index, a] : app_workers)
+    self->request(a, query_timeout, mailbox_atom_v).then([=, i = index](std::uint64_t n) mutable {
+      snap->app_worker_mailboxes[i] = n;
       done();
     }, skip);
   self->request(st.root, query_timeout, apps_atom_v).then([=](std::vector<app_row>& r) mutable {
@@ -191,6 +206,9 @@ inspector_actor spawn_inspector(caf::actor_system& sys, stack_root_actor root, d
           }
           st.watched[a.address()] = {role, index, std::move(name), true, {}};
           self->state.handles.push_back(std::move(a));
+        },
+        [=](mailbox_atom, caf::actor& a) {
+          if (a) self->state.reports_mailbox.insert(a.address());
         },
         [=](stop_atom) { self->state.stopping = true; },
         [=](show_atom, const std::string& topic, const std::vector<std::string>& args) {

@@ -45,6 +45,7 @@ typename Inspector::result_type inspect(Inspector& f, watched_actor& x) {
 
 using inspector_actor = caf::typed_actor<
     caf::reacts_to<watch_atom, caf::actor, actor_role, std::uint32_t, std::string>,
+    caf::reacts_to<mailbox_atom, caf::actor>,  // a watched actor that answers mailbox queries
     caf::reacts_to<stop_atom>,         // the stack is stopping: ends are expected now
     caf::replies_to<list_atom>::with<std::vector<watched_actor>>,
     // `show TOPIC OPTIONS...` (view/render.hpp): gathered from every

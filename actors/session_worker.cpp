@@ -309,6 +309,9 @@ worker_stats stats_of(session_worker_actor_state& s) {
   out.connects = c.connects;
   out.refusals = c.refusals;
   out.dropped_notifications = s.apps->dropped();
+  const auto bytes = s.sessions->bytes();
+  out.rx_bytes = bytes.rx;
+  out.tx_bytes = bytes.tx;
   return out;
 }
 

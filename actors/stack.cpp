@@ -341,9 +341,8 @@ class stack_impl final : public stack {
   result<std::unique_ptr<application>> attach_actors(const app_options& opts,
                                                      app_actor_factory make_actor) {
     if (!make_actor) return unexpected{errc::invalid_argument, "no actor factory"};
-    return attach_with(opts, [&](const app_worker_context& ctx, std::uint32_t) {
-      return make_actor(sys_, ctx);
-    });
+    return attach_with(
+        opts, [&](const app_worker_context& ctx, std::uint32_t) { return make_actor(sys_, ctx); }, false);
   }
   result<std::string> show(const std::string& topic, const std::vector<std::string>& options) override {
     if (stopped_) return unexpected{errc::invalid_argument, "the stack is stopped"};
@@ -409,8 +408,11 @@ class stack_impl final : public stack {
   // Reserves the app's indices, makes one actor per app worker, registers
   // them. A factory returning an invalid handle fails the attach (the
   // actors made so far are stopped with the stack).
+  // `own`: the stack spawned these actors (they answer the inspector's
+  // mailbox queries); user-written ones are only asked what their
+  // interface promises.
   template <class MakeActor>
-  result<std::unique_ptr<application>> attach_with(const app_options& opts, MakeActor&& make) {
+  result<std::unique_ptr<application>> attach_with(const app_options& opts, MakeActor&& make, bool own = true) {
     if (stopped_) return unexpected{errc::invalid_argument, "the stack is stopped"};
     auto r = ask<app_reservation>(sys_, root_, app_worker_atom_v, opts);
     if (!r) return unexpected{r.error()};
@@ -421,6 +423,7 @@ class stack_impl final : public stack {
       app_worker_actor a = make(app_worker_context{r->first_worker + i, r->app, session_workers}, i);
       if (!a) return unexpected{errc::invalid_argument, "the factory made no app worker"};
       track(a, actor_role::app_worker, r->first_worker + i, opts.name);
+      if (own) caf::anon_send(inspector_, mailbox_atom_v, caf::actor_cast<caf::actor>(a));
       actors.push_back(std::move(a));
     }
     auto ok = ask<bool>(sys_, root_, app_worker_atom_v, r->app, actors);

@@ -49,6 +49,9 @@ std::vector<MetricFamily> families(const view::snapshot& s, bool up) {
   auto dropped = family("actorstack_dropped_notifications_total", "Notifications for app workers no longer known",
                         MetricType::Counter);
   auto half_opens = family("actorstack_ct_half_opens", "Cut-through connects not yet accepted", MetricType::Gauge);
+  auto fifo_bytes = family("actorstack_worker_fifo_bytes_total",
+                           "Bytes enqueued into a worker's session fifos: rx (for apps to read), tx (apps wrote)",
+                           MetricType::Counter);
   for (const auto& w : s.workers) {
     const std::string worker = n(w.stats.worker);
     std::map<std::string, std::uint64_t> states = w.by_state;
@@ -64,8 +67,11 @@ std::vector<MetricFamily> families(const view::snapshot& s, bool up) {
     add(refusals, {{"worker", worker}}, w.stats.refusals);
     add(dropped, {{"worker", worker}}, w.stats.dropped_notifications);
     add(half_opens, {{"worker", worker}}, w.stats.half_opens);
+    add(fifo_bytes, {{"direction", "rx"}, {"worker", worker}}, w.stats.rx_bytes);
+    add(fifo_bytes, {{"direction", "tx"}, {"worker", worker}}, w.stats.tx_bytes);
   }
-  for (auto* f : {&sessions, &mailbox, &pending, &events, &stale, &accepts, &connects, &refusals, &dropped, &half_opens})
+  for (auto* f : {&sessions, &mailbox, &pending, &events, &stale, &accepts, &connects, &refusals, &dropped, &half_opens,
+                  &fifo_bytes})
     out.push_back(std::move(*f));
 
   auto segments = family("actorstack_ct_segments", "Cut-through segments mapped", MetricType::Gauge);
@@ -105,6 +111,10 @@ std::vector<MetricFamily> families(const view::snapshot& s, bool up) {
                        "Messages waiting in a cut-through segment context's mailbox", MetricType::Gauge);
   for (const auto& c : s.contexts) add(ctx_mb, {{"context", std::to_string(c.id)}}, c.mailbox);
   out.push_back(std::move(ctx_mb));
+  auto app_mb = family("actorstack_app_worker_mailbox_messages",
+                       "Messages waiting in an app worker's mailbox (the stack's own app workers)", MetricType::Gauge);
+  for (const auto& [worker, count] : s.app_worker_mailboxes) add(app_mb, {{"app_worker", n(worker)}}, count);
+  out.push_back(std::move(app_mb));
 
   if (s.dataplane.empty()) return out;
   auto packets = family("actorstack_dataplane_packets_total", "Packets a data-plane core received or sent",

@@ -163,6 +163,7 @@ remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway
               caf::anon_send(st.cfg.remote, detach_atom_v);
               self->quit();
             },
+            [=](mailbox_atom) -> std::uint64_t { return self->mailbox().size(); },
             [=](tx_atom a, session_handle h) { return forward(self, a, h); },
             [=](app_rx_atom a, session_handle h) { return forward(self, a, h); },
             [=](rx_notify_atom a, session_handle h) { return forward(self, a, h); },

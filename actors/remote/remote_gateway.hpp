@@ -29,6 +29,7 @@ namespace actorstack {
 /// messages the session layer sends it. Session requests mirror what an
 /// in-process session sends its worker (app_session_table's control).
 using remote_gateway_actor = app_worker_actor::extend<
+    caf::replies_to<mailbox_atom>::with<std::uint64_t>,  // inspection (messages waiting here)
     caf::replies_to<tx_atom, session_handle>::with<void>,
     caf::replies_to<app_rx_atom, session_handle>::with<void>,
     caf::replies_to<close_atom, session_handle>::with<void>,

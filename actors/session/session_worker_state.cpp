@@ -57,7 +57,7 @@ result<session_handle> session_worker_state::listen(std::uint32_t app_worker,
   }
   auto idx = tp->start_listen(s.handle, local);
   if (!idx) {
-    if (datagram) fifos_of(s).free_fifos(s);
+    if (datagram) release_fifos(s);
     pool_.free(s);
     return unexpected{idx.error()};
   }
@@ -183,7 +183,7 @@ void session_worker_state::on_connected_reply(session_handle h, bool ok) {
   lookup_del(*s);
   const std::uint32_t conn = s->connection;
   transport* tp = transport_of(*s);
-  fifos_of(*s).free_fifos(*s);
+  release_fifos(*s);
   pool_.free(*s);
   if (tp != nullptr) tp->reset(conn, index());
 }
@@ -301,7 +301,7 @@ void session_worker_state::transport_delete_notify(session_handle h) {
     case session_state::created:
       // The app never heard of it (refused or not yet notified).
       lookup_del(*s);
-      fifos_of(*s).free_fifos(*s);
+      release_fifos(*s);
       pool_.free(*s);
       return;
     case session_state::accepting:
@@ -374,8 +374,24 @@ void session_worker_state::transport_cleanup(session_handle h) {
 void session_worker_state::free_with_fifos(session& s) {
   env_.apps->cleanup(s, cleanup_kind::session);
   lookup_del(s);
-  fifos_of(s).free_fifos(s);
+  release_fifos(s);
   pool_.free(s);
+}
+
+// The bytes that went through a session's fifos stay counted after it.
+void session_worker_state::release_fifos(session& s) {
+  if (s.rx.valid()) counters_.rx_bytes_retired += s.rx.tail_position();
+  if (s.tx.valid()) counters_.tx_bytes_retired += s.tx.tail_position();
+  fifos_of(s).free_fifos(s);
+}
+
+session_worker_state::byte_totals session_worker_state::bytes() const {
+  byte_totals t{counters_.rx_bytes_retired, counters_.tx_bytes_retired};
+  pool_.for_each([&](const session& s) {
+    if (s.rx.valid()) t.rx += s.rx.tail_position();
+    if (s.tx.valid()) t.tx += s.tx.tail_position();
+  });
+  return t;
 }
 
 // ---------------------------------------------------------------------------

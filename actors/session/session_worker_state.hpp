@@ -72,6 +72,8 @@ struct worker_counters {
   std::uint64_t accepts = 0;
   std::uint64_t connects = 0;
   std::uint64_t refusals = 0;
+  std::uint64_t rx_bytes_retired = 0;  ///< through rx fifos of sessions since freed
+  std::uint64_t tx_bytes_retired = 0;
 };
 
 class session_worker_state {
@@ -90,6 +92,14 @@ class session_worker_state {
   const session_pool& pool() const noexcept { return pool_; }
   session* get(session_handle h) noexcept { return pool_.get(h); }
   const worker_counters& counters() const noexcept { return counters_; }
+  /// Bytes enqueued into this worker's sessions' rx fifos (by transports
+  /// and ct peers) and tx fifos (by apps), freed sessions included: each
+  /// fifo's tail is its stream position, so live ones cost no bookkeeping.
+  struct byte_totals {
+    std::uint64_t rx = 0;
+    std::uint64_t tx = 0;
+  };
+  byte_totals bytes() const;
 
   // ---- listeners --------------------------------------------------------
   result<session_handle> listen(std::uint32_t app_worker, const endpoint& local);
@@ -193,6 +203,7 @@ class session_worker_state {
   void handle_ctrl(ctrl_event& ev);
   void handle_io(const io_event& ev);
   fifo_provider& fifos_of(const session& s) noexcept;
+  void release_fifos(session& s);
 
   session_pool pool_;
   environment env_;

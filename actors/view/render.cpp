@@ -231,20 +231,28 @@ std::string apps(const show_options& o, const snapshot& s) {
   for (const auto& a : s.apps) {
     const std::string scope = a.local_scope && a.global_scope ? "local+global" : a.local_scope ? "local" : "global";
     const std::string range = n(a.first_worker) + ".." + n(a.first_worker + a.workers - 1);
-    if (o.json)
-      items.push_back(object{}
-                          .num("index", a.index)
-                          .str("name", a.name)
-                          .num("first_worker", a.first_worker)
-                          .num("workers", a.workers)
-                          .flag("live", a.live)
-                          .str("scope", scope)
-                          .num("ns", a.ns)
-                          .done());
-    else
-      rows.push_back({n(a.index), a.name, range, a.live ? "attached" : "detached", scope, n(a.ns)});
+    // Messages waiting in its workers, when the stack spawned them.
+    std::optional<std::uint64_t> mailbox;
+    for (std::uint32_t w = a.first_worker; w < a.first_worker + a.workers; ++w)
+      if (auto it = s.app_worker_mailboxes.find(w); it != s.app_worker_mailboxes.end())
+        mailbox = mailbox.value_or(0) + it->second;
+    if (o.json) {
+      object obj;
+      obj.num("index", a.index)
+          .str("name", a.name)
+          .num("first_worker", a.first_worker)
+          .num("workers", a.workers)
+          .flag("live", a.live)
+          .str("scope", scope)
+          .num("ns", a.ns);
+      if (mailbox) obj.num("mailbox", *mailbox);
+      items.push_back(obj.done());
+    } else {
+      rows.push_back({n(a.index), a.name, range, a.live ? "attached" : "detached", scope, n(a.ns),
+                      mailbox ? n(*mailbox) : "-"});
+    }
   }
-  return listing(o, items, {"app", "name", "app workers", "status", "scope", "ns"}, rows);
+  return listing(o, items, {"app", "name", "app workers", "status", "scope", "ns", "mailbox"}, rows);
 }
 
 std::string ct(const show_options& o, const snapshot& s) {

@@ -9,6 +9,7 @@
 #include <actorstack/dataplane_stats.hpp>
 #include <actorstack/result.hpp>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,9 @@ struct snapshot {
   std::vector<listener_row> listeners;
   std::vector<dataplane_core_stats> dataplane;  ///< one per data-plane core; empty without one
   std::uint64_t root_mailbox = 0;               ///< messages waiting in the stack root's mailbox
+  /// Messages waiting in the stack's own app workers (global index ->
+  /// count); user-written app worker actors are not asked.
+  std::map<std::uint32_t, std::uint64_t> app_worker_mailboxes;
 };
 
 /// What `show` takes after the topic: `--json`, and for sessions the

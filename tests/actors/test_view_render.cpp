@@ -31,6 +31,7 @@ snapshot sample() {
   c.mailbox = 5;
   s.contexts = {c};
   s.root_mailbox = 2;
+  s.app_worker_mailboxes = {{0, 9}};  // the server's worker; the client's is user-written
   return s;
 }
 
@@ -71,6 +72,11 @@ TEST_CASE("show ct, apps, listeners, workers, dataplane render every row") {
   CHECK(show("summary").find("root mailbox 2") != std::string::npos);
   CHECK(show("ct").find("cs") != std::string::npos);  // both sides detached
   CHECK(show("apps").find("detached") != std::string::npos);
+  const auto apps_json = show("apps", {"--json"});
+  CHECK(apps_json.find("\"name\":\"server\",\"first_worker\":0,\"workers\":1,\"live\":true,\"scope\":\"local+global\",\"ns\":0,\"mailbox\":9") !=
+        std::string::npos);
+  CHECK(apps_json.find("\"name\":\"client\",\"first_worker\":1,\"workers\":1,\"live\":true,\"scope\":\"local+global\",\"ns\":0}") !=
+        std::string::npos);  // unknown: no mailbox field
   CHECK(show("listeners", {"--json"}).find("\"endpoint\":\"ct://127.0.0.1/1234\"") != std::string::npos);
   CHECK(show("workers", {"--json"}).find("\"worker\":1") != std::string::npos);
   CHECK(show("dataplane", {"--json"}) == "[]\n");
