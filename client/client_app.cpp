@@ -294,6 +294,7 @@ class app_impl final : public app, private app_handler {
     c.segments_mapped = segments_.size();
     c.notifications = notifications_;
     c.io_events = io_events_;
+    c.late_wakeups = late_wakeups_;
     return c;
   }
 
@@ -597,8 +598,14 @@ class app_impl final : public app, private app_handler {
       return take_news();
     }
     if (prepare_to_sleep(interest, want_room)) return take_news();
+    // Never asleep for good: a wake-up lost anywhere on its way (stack,
+    // gateway, middleman) costs at most one recheck period, and is counted.
     pollfd p{wake_fd_, POLLIN, 0};
-    if (::poll(&p, 1, poll_timeout(deadline)) > 0) drain_wakeups();
+    const int timeout = poll_timeout(deadline);
+    const bool capped = timeout < 0 || timeout > recheck_ms;
+    const int woke = ::poll(&p, 1, capped ? recheck_ms : timeout);
+    if (woke > 0) drain_wakeups();
+    if (woke == 0 && capped && any_ready(interest, want_room)) ++late_wakeups_;
     return take_news();
   }
   result<void> wait_for(sock id, std::uint32_t events, std::optional<clock::time_point> deadline,
@@ -674,9 +681,11 @@ class app_impl final : public app, private app_handler {
   std::unordered_map<std::uint64_t, sock> by_handle_;
   session_handle current_listener_;
   static constexpr unsigned spin_pauses = 64;
+  static constexpr int recheck_ms = 100;
   clock::time_point last_progress_{};
   std::uint64_t notifications_ = 0;
   std::uint64_t io_events_ = 0;
+  std::uint64_t late_wakeups_ = 0;
   bool polling_ = false;
   bool attached_ = false;
 };

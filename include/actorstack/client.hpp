@@ -78,6 +78,9 @@ struct client_counters {
   std::uint64_t segments_mapped = 0;   ///< segments mapped right now
   std::uint64_t notifications = 0;     ///< notifications taken from the stack (io events included)
   std::uint64_t io_events = 0;         ///< of those, io events from the shared event queue
+  /// Waits that ended on the periodic recheck (at most 100 ms asleep)
+  /// with what they waited for ready: wake-ups that never came. Expected 0.
+  std::uint64_t late_wakeups = 0;
 };
 
 class app {
