@@ -62,9 +62,7 @@ struct ct_context_state {
 
   // `added` names the segment this call had to add (apps must hear of it).
   result<ct::ct_fifo_pair> alloc(const ct_alloc_request& req, std::optional<segment_info>& added_info) {
-    const std::uint32_t rx_size = req.rx_size != 0 ? req.rx_size : cfg.rx_fifo_size;
-    const std::uint32_t tx_size = req.tx_size != 0 ? req.tx_size : cfg.tx_fifo_size;
-    const std::uint64_t need = pair_footprint(rx_size, tx_size);
+    const std::uint64_t need = pair_footprint(req.rx_size, req.tx_size);
     auto index = pick(need);
     bool added = false;
     if (!index) {
@@ -80,7 +78,7 @@ struct ct_context_state {
       added = true;
     }
     ct_segment& s = segments[*index];
-    auto pair = s.seg->alloc_fifo_pair(rx_size, tx_size);
+    auto pair = s.seg->alloc_fifo_pair(req.rx_size, req.tx_size);
     if (!pair) {
       if (added) {  // undo: a segment this call added and nobody uses
         segments.pop_back();

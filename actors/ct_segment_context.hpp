@@ -42,9 +42,6 @@ struct ct_segment_context_config {
   app_worker_actor server_app;
   std::uint32_t client_app_worker = 0;
   std::uint32_t server_app_worker = 0;
-  /// The server app's fifo sizes: the pair's sizes unless a request names its own.
-  std::uint32_t rx_fifo_size = 64 * 1024;
-  std::uint32_t tx_fifo_size = 64 * 1024;
 };
 
 using ct_segment_context_actor =

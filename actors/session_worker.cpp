@@ -267,6 +267,11 @@ void run(stateful_self self) {
     ct_alloc_request req;
     req.server_app_worker = need.server_app_worker;
     req.client_app_worker = need.client_app_worker;
+    // The listening app's sizes make the pair (the root resolved them at
+    // attach and told every worker).
+    const session_layer::fifo_sizes sizes = st.apps->fifo_sizes_of(need.server_app_worker);
+    req.rx_size = sizes.rx;
+    req.tx_size = sizes.tx;
     self->request(st.sink->context(need.context), caf::infinite, ct_alloc_atom_v, req)
         .then(
             [=](ct::ct_fifo_pair& pair) {

@@ -21,8 +21,7 @@
 
 namespace actorstack {
 
-/// A cut-through fifo pair request: who talks, and sizes (0: the server
-/// app's, which its segment context knows).
+/// A cut-through fifo pair request: who talks, and the server app's sizes.
 struct ct_alloc_request {
   std::uint32_t server_app_worker = 0;
   std::uint32_t client_app_worker = 0;

@@ -85,12 +85,6 @@ std::uint32_t context_for(self_pointer self, std::uint32_t client_app_worker,
   c.server_app = app_worker_of(st, server_app_worker);
   c.client_app_worker = client_app_worker;
   c.server_app_worker = server_app_worker;
-  // The server's sizes make the pair, as for its network sessions: the
-  // app that listens decides how much it buffers.
-  if (server_app < st.apps.size()) {
-    c.rx_fifo_size = st.apps[server_app].opts.rx_fifo_size;
-    c.tx_fifo_size = st.apps[server_app].opts.tx_fifo_size;
-  }
   st.contexts.push_back(spawn_ct_segment_context(self->system(), c));
   st.context_of[key] = id;
   if (st.inspector)

@@ -387,7 +387,7 @@ class app_impl final : public app, private app_handler {
     std::array<shm::io_event, 64> batch;
     if (wake_fd_ >= 0)
       for (std::size_t n; (n = events_.pop_io_batch(batch)) > 0;)
-      for (std::size_t i = 0; i < n; ++i) take_io(batch[i]);
+        for (std::size_t i = 0; i < n; ++i) take_io(batch[i]);
     return usable();
   }
 

@@ -21,9 +21,6 @@ struct gateway_state {
   std::unordered_set<std::uint64_t> owned;
   /// Segment base in this process -> segment id, from segment_add.
   std::unordered_map<std::uintptr_t, std::uint64_t> segment_of;
-  std::uint64_t rejected = 0;
-  /// Io events the shared queue could not take (full): sent as messages.
-  std::uint64_t io_by_message = 0;
 };
 
 // An rx / tx event for a session the app holds goes through the app's
@@ -34,9 +31,7 @@ bool post_io(gateway_state& st, const app_notification& n) {
   shm::io_event ev;
   ev.type = n.kind == notification::rx ? shm::io_event_type::rx : shm::io_event_type::tx;
   ev.session_handle = n.handle.value();
-  if (st.cfg.events->queue().post_io(ev)) return true;
-  ++st.io_by_message;
-  return false;
+  return st.cfg.events->queue().post_io(ev).has_value();
 }
 
 using self_pointer = remote_gateway_actor::stateful_pointer<gateway_state>;
@@ -76,10 +71,7 @@ bool send_segment(gateway_state& st, const segment_info& seg) {
 template <class Atom, class... Ts>
 caf::result<void> forward(self_pointer self, Atom atom, session_handle h, Ts... xs) {
   auto& st = self->state;
-  if (!st.owned.count(h.value()) || h.worker() >= st.workers.size()) {
-    ++st.rejected;
-    return not_owned(h);
-  }
+  if (!st.owned.count(h.value()) || h.worker() >= st.workers.size()) return not_owned(h);
   self->send(st.workers[h.worker()], atom, h, xs...);
   return caf::unit;
 }

@@ -34,8 +34,7 @@ struct test_system {
         [](ct_fifo_actor::pointer, shm::fifo_segment* s) -> ct_fifo_actor::behavior_type {
       return {
           [s](ct_alloc_atom, const ct_alloc_request& req) -> caf::result<ct::ct_fifo_pair> {
-            // Sizes 0: the server app's, which the real context knows.
-            auto p = s->alloc_fifo_pair(req.rx_size != 0 ? req.rx_size : 65536, req.tx_size != 0 ? req.tx_size : 65536);
+            auto p = s->alloc_fifo_pair(req.rx_size, req.tx_size);
             if (!p) return caf::make_error(caf::sec::runtime_error, p.error().message());
             p->rx.add_ref();
             p->tx.add_ref();
@@ -119,8 +118,8 @@ TEST_CASE("session_worker actor: ct connect, accept, connected, data, close — 
   test_system t;
   std::vector<app_notification> server_log, client_log;
   auto w = t.worker(0);
-  caf::anon_send(w, app_worker_atom_v, 5u, t.recorder(&server_log), false, 0u, 0u);
-  caf::anon_send(w, app_worker_atom_v, 6u, t.recorder(&client_log), false, 0u, 0u);
+  caf::anon_send(w, app_worker_atom_v, 5u, t.recorder(&server_log), false, 65536u, 65536u);
+  caf::anon_send(w, app_worker_atom_v, 6u, t.recorder(&client_log), false, 65536u, 65536u);
   t.sched->run();
 
   caf::anon_send(w, ct_connect_atom_v, connect_req(99));
@@ -167,8 +166,8 @@ TEST_CASE("session_worker actor: a refused connect tells the client and frees ev
   test_system t;
   std::vector<app_notification> server_log, client_log;
   auto w = t.worker(0);
-  caf::anon_send(w, app_worker_atom_v, 5u, t.recorder(&server_log), false, 0u, 0u);
-  caf::anon_send(w, app_worker_atom_v, 6u, t.recorder(&client_log), false, 0u, 0u);
+  caf::anon_send(w, app_worker_atom_v, 5u, t.recorder(&server_log), false, 65536u, 65536u);
+  caf::anon_send(w, app_worker_atom_v, 6u, t.recorder(&client_log), false, 65536u, 65536u);
   caf::anon_send(w, ct_connect_atom_v, connect_req(1));
   t.sched->run();
   REQUIRE(server_log.size() == 1);
@@ -190,8 +189,8 @@ TEST_CASE("session_worker actor: connects spread round robin, accepted in batche
   caf::anon_send(w0, std::vector<caf::actor>{caf::actor_cast<caf::actor>(w0),
                                              caf::actor_cast<caf::actor>(w1)});
   for (auto& w : {w0, w1}) {
-    caf::anon_send(w, app_worker_atom_v, 5u, t.recorder(&server_log), false, 0u, 0u);
-    caf::anon_send(w, app_worker_atom_v, 6u, t.recorder(&client_log), false, 0u, 0u);
+    caf::anon_send(w, app_worker_atom_v, 5u, t.recorder(&server_log), false, 65536u, 65536u);
+    caf::anon_send(w, app_worker_atom_v, 6u, t.recorder(&client_log), false, 65536u, 65536u);
   }
   t.sched->run();
   for (int i = 0; i < 80; ++i) caf::anon_send(w0, ct_connect_atom_v, connect_req(i));
