@@ -486,3 +486,44 @@ TEST_CASE("remote apps: blocked writers and readers always wake (one CPU spinnin
   }
   CHECK(eventually(*s.st, [](const stack_counters& c) { return c.sessions == 0 && c.apps == 0 && c.fifos == 0; }));
 }
+
+TEST_CASE("remote apps: a sock is writable once a quarter of its fifo is free, not for every byte read") {
+  served_stack s{"lowat"};
+  const std::string uri = "ct://127.0.0.1/7160";
+  auto server = client::app::attach({.socket_path = s.path, .name = "reader", .rx_fifo_size = 16384, .tx_fifo_size = 16384});
+  auto writer = client::app::attach({.socket_path = s.path, .name = "writer"});
+  REQUIRE(server);
+  REQUIRE(writer);
+  auto l = (*server)->listen(uri);
+  REQUIRE(l);
+  // The reader accepts on a helper thread while the writer connects; after
+  // that, this thread drives both apps, one call at a time.
+  auto accepted = std::async(std::launch::async, [&] { return (*server)->accept(*l); });
+  auto w = (*writer)->connect(uri);
+  REQUIRE(w);
+  REQUIRE((*writer)->set_nonblocking(*w, true));
+  auto r = accepted.get();
+  REQUIRE(r);
+  // Fill the writer's tx fifo (the reader's 16 KiB rx fifo).
+  const std::vector<std::byte> chunk(4096, std::byte{7});
+  std::size_t queued = 0;
+  for (;;) {
+    auto n = (*writer)->write(*w, chunk);
+    if (!n) {
+      REQUIRE(n.error().code == errc::would_block);
+      break;
+    }
+    queued += *n;
+  }
+  CHECK(queued == 16384);
+  client::poll_entry e{*w, client::writable, 0};
+  CHECK((*writer)->poll(std::span{&e, 1}, 0ms).value_or(99) == 0u);
+  std::vector<std::byte> buf(4096);
+  REQUIRE((*server)->read(*r, std::span{buf}.first(1024)).value_or(99) == 1024u);
+  // 1 KiB free: room, but less than a quarter: not writable yet.
+  CHECK((*writer)->poll(std::span{&e, 1}, 0ms).value_or(99) == 0u);
+  REQUIRE((*server)->read(*r, std::span{buf}.first(3072)).value_or(99) == 3072u);
+  // 4 KiB free: a quarter.
+  REQUIRE((*writer)->poll(std::span{&e, 1}, 0ms).value_or(99) == 1u);
+  CHECK(e.revents == client::writable);
+}
