@@ -65,8 +65,7 @@ struct worker_report {
 struct app_row {
   std::uint32_t index = 0;
   std::string name;
-  std::uint32_t first_worker = 0;
-  std::uint32_t workers = 0;
+  std::vector<std::uint32_t> app_workers;  ///< live ones, by global index (none once detached)
   bool live = true;
   bool local_scope = true;
   bool global_scope = true;

@@ -443,6 +443,9 @@ session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker
           if (!h) return caf::make_error(caf::sec::invalid_argument, h.error().message());
           return *h;
         },
+        [=](listen_atom, session_handle listener, std::uint32_t app_worker) {
+          (void)self->state.sessions->hand_over_listener(listener, app_worker);
+        },
         [=](sessions_atom) {
           auto& s = self->state;
           worker_report out;

@@ -64,6 +64,7 @@ using session_worker_actor = caf::typed_actor<
     caf::reacts_to<dataplane_atom>,                       // the data plane's doorbell: events
     caf::reacts_to<net_connect_atom, std::uint32_t, endpoint, std::uint64_t>,  // udp connect
     caf::replies_to<listen_atom, std::uint32_t, endpoint>::with<session_handle>,
+    caf::reacts_to<listen_atom, session_handle, std::uint32_t>,  // a shared listener changes owner
     caf::replies_to<stats_atom>::with<worker_stats>,
     caf::replies_to<sessions_atom>::with<worker_report>>;
 

@@ -52,11 +52,11 @@ class application_impl final : public application {
 
   result<session_handle> listen(const endpoint& local) override {
     if (!*running_) return unexpected{errc::invalid_argument, "the stack is stopped"};
-    return ask<session_handle>(sys_, root_, listen_atom_v, r_.app, r_.first_worker, local);
+    return ask<session_handle>(sys_, root_, listen_atom_v, r_.app, r_.first_worker, local, true);
   }
   result<void> stop_listen(session_handle listener) override {
     if (!*running_) return unexpected{errc::invalid_argument, "the stack is stopped"};
-    auto r = ask<bool>(sys_, root_, close_atom_v, r_.app, listener);
+    auto r = ask<bool>(sys_, root_, close_atom_v, r_.app, listener, r_.first_worker, true);
     if (!r) return unexpected{r.error()};
     return {};
   }
@@ -432,9 +432,10 @@ class stack_impl final : public stack {
   }
 
   // Runs on the remote attach actor's own thread (detached): a gateway
-  // stands in for the app's one worker.
+  // stands in for each app worker in the other process.
   result<remote_attach_reply> attach_remote(const remote_attach_request& req,
                                             std::shared_ptr<shm::fd_channel> channel) {
+    if (req.join_secret != 0) return add_remote_worker(req, std::move(channel));
     app_options opts;
     opts.name = req.name.empty() ? "remote" : req.name.substr(0, 64);
     opts.workers = 1;
@@ -459,6 +460,37 @@ class stack_impl final : public stack {
     log_line("remote app '" + opts.name + "' attached as app " + std::to_string((*app)->index()));
     return remote_attach_reply{(*app)->index(), (*app)->worker_index(0), n_workers_,
                                caf::actor_cast<caf::actor>(gateway)};
+  }
+
+  // Worker add: one more gateway for an attached remote app (the attach
+  // actor checked the app's secret; `req.name` is the app's). The root
+  // reserves its index, then registers it, which fails if the app
+  // detached in between.
+  result<remote_attach_reply> add_remote_worker(const remote_attach_request& req,
+                                                std::shared_ptr<shm::fd_channel> channel) {
+    if (stopped_) return unexpected{errc::invalid_argument, "the stack is stopped"};
+    auto r = ask<app_reservation>(sys_, root_, add_worker_atom_v, req.join_app);
+    if (!r) return unexpected{r.error()};
+    auto events = app_event_queue::create("as-events-" + req.name);
+    if (!events) return unexpected{events.error()};
+    std::vector<caf::actor> session_workers;
+    for (auto& w : workers_) session_workers.push_back(caf::actor_cast<caf::actor>(w));
+    remote_gateway_config gc{{r->first_worker, r->app, std::move(session_workers)}, root_, req.receiver,
+                             channel, *events, true};
+    auto gateway = spawn_remote_gateway(sys_, std::move(gc));
+    auto as_worker = caf::actor_cast<app_worker_actor>(gateway);
+    track(as_worker, actor_role::app_worker, r->first_worker, req.name);
+    caf::anon_send(inspector_, mailbox_atom_v, caf::actor_cast<caf::actor>(gateway));
+    if (auto ok = ask<bool>(sys_, root_, add_worker_atom_v, r->app, r->first_worker, as_worker); !ok) {
+      caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
+      return unexpected{ok.error()};
+    }
+    if (auto sent = (*events)->send_to(*channel); !sent) {
+      (void)ask<bool>(sys_, root_, del_worker_atom_v, r->app, r->first_worker);
+      return unexpected{sent.error()};
+    }
+    log_line("remote app '" + req.name + "' added app worker " + std::to_string(r->first_worker));
+    return remote_attach_reply{r->app, r->first_worker, n_workers_, caf::actor_cast<caf::actor>(gateway)};
   }
 
   struct tracked {

@@ -4,10 +4,12 @@
 #include "actors/inspector.hpp"
 #include "actors/log.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 
 namespace actorstack {
 
@@ -15,10 +17,19 @@ namespace {
 
 struct app_record {
   app_options opts;
-  std::uint32_t first_worker = 0;
-  std::vector<app_worker_actor> workers;
-  std::uint32_t next_worker = 0;  // round robin for accepted sessions
+  std::uint32_t first_worker = 0;  // the workers it attached with: first_worker + i
+  std::map<std::uint32_t, app_worker_actor> workers;  // live, by global index (workers come and go)
   bool live = true;
+};
+
+// The app workers a listener's connections go to, round robin: those that
+// listen on it (an in-process app listens with all of its workers; each
+// worker of an app in another process listens for itself, and a second
+// one listening on the same endpoint joins the listener).
+struct listener_share {
+  std::uint32_t owner = 0;  // its session's app worker: the listener goes with it
+  std::vector<std::uint32_t> accepting;
+  std::uint32_t next = 0;
 };
 
 struct stack_root_state {
@@ -28,6 +39,7 @@ struct stack_root_state {
   std::vector<app_record> apps;
   std::uint32_t next_app_worker = 0;
   std::vector<std::uint32_t> app_of_worker;  // global app worker -> app
+  std::unordered_map<std::uint64_t, listener_share> shares;  // by listener handle
   lookup::session_tables tables;
   std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint32_t>, std::uint32_t> context_of;
   std::vector<ct_fifo_actor> contexts;
@@ -40,12 +52,52 @@ using self_pointer = stack_root_actor::stateful_pointer<stack_root_state>;
 
 caf::error to_caf(const error& e) { return caf::make_error(caf::sec::runtime_error, e.message()); }
 
-// The actor of a global app worker index (invalid if unknown or detached).
+caf::error invalid(const char* why) { return caf::make_error(caf::sec::invalid_argument, why); }
+
+// The actor of a global app worker index (invalid if unknown, deleted or
+// detached).
 app_worker_actor app_worker_of(const stack_root_state& st, std::uint32_t app_worker) {
   if (app_worker >= st.app_of_worker.size()) return {};
-  const auto& rec = st.apps[st.app_of_worker[app_worker]];
-  const std::uint32_t i = app_worker - rec.first_worker;
-  return i < rec.workers.size() ? rec.workers[i] : app_worker_actor{};
+  const auto& workers = st.apps[st.app_of_worker[app_worker]].workers;
+  auto it = workers.find(app_worker);
+  return it == workers.end() ? app_worker_actor{} : it->second;
+}
+
+// Every session worker may have to notify any app worker.
+void announce_worker(self_pointer self, const app_record& rec, std::uint32_t index, const app_worker_actor& a) {
+  for (auto& w : self->state.workers)
+    self->send(w, app_worker_atom_v, index, a, rec.opts.custom_fifo_tuning, rec.opts.rx_fifo_size,
+               rec.opts.tx_fifo_size);
+}
+
+// Stops listening: nothing new reaches the listener's app from now on.
+void remove_listener(self_pointer self, const lookup::listener_entry& l) {
+  auto& st = self->state;
+  (void)st.tables.del_listener(l.ns, l.local, l.scope);
+  --st.listeners;
+  st.shares.erase(l.ref.listener.value());
+  self->send(st.workers[0], close_atom_v, l.ref.listener);
+}
+
+// App worker `app_worker` stops accepting on listener `l`. The last one
+// takes the listener with it; otherwise, if it owned the listener's
+// session, another one takes that over first (its going would end it).
+// False: it was not accepting there.
+bool leave_listener(self_pointer self, const lookup::listener_entry& l, std::uint32_t app_worker) {
+  auto& st = self->state;
+  auto it = st.shares.find(l.ref.listener.value());
+  if (it == st.shares.end()) return false;
+  auto& share = it->second;
+  auto at = std::find(share.accepting.begin(), share.accepting.end(), app_worker);
+  if (at == share.accepting.end()) return false;
+  share.accepting.erase(at);
+  if (share.accepting.empty()) {
+    remove_listener(self, l);
+  } else if (share.owner == app_worker) {
+    share.owner = share.accepting.front();
+    self->send(st.workers[0], listen_atom_v, l.ref.listener, share.owner);
+  }
+  return true;
 }
 
 // A connect that cannot go on. An asynchronous one hears it like any other
@@ -53,15 +105,13 @@ app_worker_actor app_worker_of(const stack_root_state& st, std::uint32_t app_wor
 // gets the error as its reply.
 caf::result<bool> refuse_connect(self_pointer self, const connect_request& req, const error& why) {
   if (!req.report_to_app) return to_caf(why);
-  const auto& rec = self->state.apps[req.app];
-  const std::uint32_t i = req.app_worker - rec.first_worker;
-  if (i < rec.workers.size()) {
+  if (auto a = app_worker_of(self->state, req.app_worker)) {
     app_notification n;
     n.kind = notification::connected;
     n.app_worker = req.app_worker;
     n.opaque = req.opaque;
     n.err = why.code;
-    self->send(rec.workers[i], notify_atom_v, n);
+    self->send(a, notify_atom_v, n);
   }
   return true;
 }
@@ -106,15 +156,13 @@ std::optional<std::size_t> detach_app(self_pointer self, std::uint32_t app) {
   std::size_t removed = 0;
   for (const auto& l : st.tables.listeners()) {
     if (l.ref.app_index != app) continue;
-    (void)st.tables.del_listener(l.ns, l.local, l.scope);
-    --st.listeners;
+    remove_listener(self, l);
     ++removed;
-    self->send(st.workers[0], close_atom_v, l.ref.listener);
   }
   st.tables.del_app(app);
-  for (std::uint32_t i = 0; i < rec.workers.size(); ++i) {
-    for (auto& w : st.workers) self->send(w, detach_atom_v, rec.first_worker + i);
-    self->send(rec.workers[i], detach_atom_v);
+  for (const auto& [index, actor] : rec.workers) {
+    for (auto& w : st.workers) self->send(w, detach_atom_v, index);
+    self->send(actor, detach_atom_v);
   }
   rec.workers.clear();
   rec.live = false;
@@ -149,7 +197,7 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
               r.app = static_cast<std::uint32_t>(st.apps.size());
               r.first_worker = st.next_app_worker;
               st.next_app_worker += opts.workers;
-              st.apps.push_back({opts, r.first_worker, {}, 0, true});
+              st.apps.push_back({opts, r.first_worker, {}, true});
               auto& resolved = st.apps.back().opts;
               if (resolved.rx_fifo_size == 0) resolved.rx_fifo_size = st.cfg.cfg.rx_fifo_size;
               if (resolved.tx_fifo_size == 0) resolved.tx_fifo_size = st.cfg.cfg.tx_fifo_size;
@@ -159,25 +207,84 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
             [=](app_worker_atom, std::uint32_t app,
                 std::vector<app_worker_actor>& actors) -> caf::result<bool> {
               auto& st = self->state;
-              if (app >= st.apps.size()) return caf::make_error(caf::sec::invalid_argument, "no such app");
+              if (app >= st.apps.size()) return invalid("no such app");
               auto& rec = st.apps[app];
-              rec.workers = std::move(actors);
-              // Every session worker may have to notify any app worker.
-              for (std::uint32_t i = 0; i < rec.workers.size(); ++i)
-                for (auto& w : st.workers)
-                  self->send(w, app_worker_atom_v, rec.first_worker + i, rec.workers[i],
-                             rec.opts.custom_fifo_tuning, rec.opts.rx_fifo_size, rec.opts.tx_fifo_size);
+              for (std::uint32_t i = 0; i < actors.size(); ++i) {
+                rec.workers[rec.first_worker + i] = actors[i];
+                announce_worker(self, rec, rec.first_worker + i, actors[i]);
+              }
               return true;
             },
-            [=](listen_atom, std::uint32_t app, std::uint32_t app_worker,
-                const endpoint& ep) -> caf::result<session_handle> {
+            // Worker add (the attach channel's "worker add"): one more app
+            // worker for a live app, reserved here, registered once its
+            // actor exists.
+            [=](add_worker_atom, std::uint32_t app) -> caf::result<app_reservation> {
               auto& st = self->state;
-              if (app >= st.apps.size() || st.workers.empty())
-                return caf::make_error(caf::sec::invalid_argument, "no such app");
-              const auto& opts = st.apps[app].opts;
+              if (app >= st.apps.size() || !st.apps[app].live) return invalid("no_such_app");
+              if (st.apps[app].workers.size() >= 64) return invalid("app workers must be 1..64");
+              app_reservation r{app, st.next_app_worker++};
+              st.app_of_worker.push_back(app);
+              return r;
+            },
+            [=](add_worker_atom, std::uint32_t app, std::uint32_t index,
+                const app_worker_actor& actor) -> caf::result<bool> {
+              auto& st = self->state;
+              // Detached in between: the caller stops the actor.
+              if (app >= st.apps.size() || !st.apps[app].live || index >= st.app_of_worker.size() ||
+                  st.app_of_worker[index] != app || st.apps[app].workers.count(index) > 0 || !actor)
+                return invalid("no_such_app");
+              auto& rec = st.apps[app];
+              rec.workers[index] = actor;
+              announce_worker(self, rec, index, actor);
+              return true;
+            },
+            // Worker del: its listeners lose it (the last one takes the
+            // listener along), its sessions are reset towards their peers
+            // on every session worker, and it is told to stop. The app
+            // and its other workers go on; the last worker goes only with
+            // the app (detach).
+            [=](del_worker_atom, std::uint32_t app, std::uint32_t index) -> caf::result<bool> {
+              auto& st = self->state;
+              if (app >= st.apps.size() || !st.apps[app].live) return invalid("no_such_app");
+              auto& rec = st.apps[app];
+              auto it = rec.workers.find(index);
+              if (it == rec.workers.end()) return invalid("invalid_argument: not a worker of this app");
+              if (rec.workers.size() == 1) return invalid("invalid_argument: an app's last worker goes with detach");
+              for (const auto& l : st.tables.listeners())
+                if (l.ref.app_index == app) (void)leave_listener(self, l, index);
+              for (auto& w : st.workers) self->send(w, detach_atom_v, index);
+              self->send(it->second, detach_atom_v);
+              rec.workers.erase(it);
+              return true;
+            },
+            // `whole_app`: the app's workers accept in turn (in-process
+            // apps); otherwise only `app_worker`, and listening where its
+            // app already listens (a stream transport) joins that listener.
+            [=](listen_atom, std::uint32_t app, std::uint32_t app_worker, const endpoint& ep,
+                bool whole_app) -> caf::result<session_handle> {
+              auto& st = self->state;
+              if (app >= st.apps.size() || st.workers.empty() || !app_worker_of(st, app_worker) ||
+                  st.app_of_worker[app_worker] != app)
+                return invalid("no such app");
+              const auto& rec = st.apps[app];
+              const auto& opts = rec.opts;
               lookup::scope_flags scope{opts.local_scope, opts.global_scope};
-              if (st.tables.find_listener(opts.ns, ep, scope))
-                return caf::make_error(caf::sec::invalid_argument, "already_listening");
+              if (auto found = st.tables.find_listener(opts.ns, ep, scope)) {
+                auto share = st.shares.find(found->listener.value());
+                if (whole_app || found->app_index != app || ep.proto != transport_proto::ct ||
+                    share == st.shares.end())
+                  return invalid("already_listening");
+                auto& accepting = share->second.accepting;
+                if (std::find(accepting.begin(), accepting.end(), app_worker) != accepting.end())
+                  return invalid("already_listening");
+                accepting.push_back(app_worker);
+                return found->listener;
+              }
+              listener_share share{app_worker, {app_worker}, 0};
+              if (whole_app) {
+                share.accepting.clear();
+                for (const auto& [index, actor] : rec.workers) share.accepting.push_back(index);
+              }
               auto rp = self->make_response_promise<session_handle>();
               // Listeners live on the first worker.
               self->request(st.workers[0], caf::infinite, listen_atom_v, app_worker, ep)
@@ -185,26 +292,32 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
                       [=](session_handle h) mutable {
                         auto& s = self->state;
                         auto r = s.tables.add_listener(opts.ns, ep, {h, app}, scope);
-                        if (!r) {
+                        if (!r) {  // another listen got there while this one was on its way
+                          self->send(s.workers[0], close_atom_v, h);
                           rp.deliver(to_caf(r.error()));
                           return;
                         }
                         ++s.listeners;
+                        s.shares[h.value()] = std::move(share);
                         rp.deliver(h);
                       },
                       [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
               return rp;
             },
-            [=](close_atom, std::uint32_t app, session_handle listener) -> caf::result<bool> {
+            // Stop listen: the whole listener, or only `app_worker`'s part.
+            [=](close_atom, std::uint32_t app, session_handle listener, std::uint32_t app_worker,
+                bool whole_app) -> caf::result<bool> {
               auto& st = self->state;
               for (const auto& l : st.tables.listeners()) {
                 if (l.ref.listener != listener || l.ref.app_index != app) continue;
-                (void)st.tables.del_listener(l.ns, l.local, l.scope);
-                --st.listeners;
-                self->send(st.workers[0], close_atom_v, listener);
-                return true;
+                if (whole_app) {
+                  remove_listener(self, l);
+                  return true;
+                }
+                if (leave_listener(self, l, app_worker)) return true;
+                break;
               }
-              return caf::make_error(caf::sec::invalid_argument, "no_listener");
+              return invalid("no_listener");
             },
             [=](ct_connect_atom, const connect_request& req) -> caf::result<bool> {
               auto& st = self->state;
@@ -228,15 +341,16 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
               auto target = st.tables.resolve_connect(opts.ns, req.app,
                                                       {opts.local_scope, opts.global_scope}, req.remote);
               if (!target) return refuse_connect(self, req, target.error());
-              auto& server = st.apps[target->app_index];
-              if (server.workers.empty())
-                return caf::make_error(caf::sec::invalid_argument, "no_such_app");
+              auto share = st.shares.find(target->listener.value());
+              if (share == st.shares.end() || share->second.accepting.empty())
+                return invalid("no_such_app");
+              auto& accepting = share->second.accepting;
               ct::pending_connect pc;
               pc.client_app_worker = req.app_worker;
               pc.opaque = req.opaque;
               pc.remote = req.remote;
               pc.listener = target->listener;
-              pc.server_app_worker = server.first_worker + server.next_worker++ % server.workers.size();
+              pc.server_app_worker = accepting[share->second.next++ % accepting.size()];
               pc.context = context_for(self, pc.client_app_worker, pc.server_app_worker);
               self->send(st.workers[0], ct_connect_atom_v, pc);
               return true;
@@ -249,8 +363,9 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
               std::vector<app_row> out;
               for (std::uint32_t i = 0; i < self->state.apps.size(); ++i) {
                 const auto& a = self->state.apps[i];
-                out.push_back({i, a.opts.name, a.first_worker, a.opts.workers, a.live, a.opts.local_scope,
-                               a.opts.global_scope, a.opts.ns});
+                app_row row{i, a.opts.name, {}, a.live, a.opts.local_scope, a.opts.global_scope, a.opts.ns};
+                for (const auto& [index, actor] : a.workers) row.app_workers.push_back(index);
+                out.push_back(std::move(row));
               }
               return out;
             },
@@ -275,8 +390,9 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
             [=](app_down_atom, std::uint32_t app_worker) {
               // An app worker ended without its app detaching: detach the app
               // on its behalf (a no-op when a detach got there first).
+              // A deleted worker's end is no news.
               auto& st = self->state;
-              if (app_worker >= st.app_of_worker.size()) return;
+              if (!app_worker_of(st, app_worker)) return;
               const std::uint32_t app = st.app_of_worker[app_worker];
               const std::string name = st.apps[app].opts.name;
               if (auto listeners = detach_app(self, app))

@@ -14,7 +14,7 @@
 
 namespace actorstack {
 
-/// An app asking for its index and its app workers' global indices.
+/// An app's index and the global index of its (first) new app worker.
 struct app_reservation {
   std::uint32_t app = 0;
   std::uint32_t first_worker = 0;
@@ -36,8 +36,13 @@ typename Inspector::result_type inspect(Inspector& f, app_reservation& x) {
 using stack_root_actor = caf::typed_actor<
     caf::replies_to<app_worker_atom, app_options>::with<app_reservation>,
     caf::replies_to<app_worker_atom, std::uint32_t, std::vector<app_worker_actor>>::with<bool>,
-    caf::replies_to<listen_atom, std::uint32_t, std::uint32_t, endpoint>::with<session_handle>,
-    caf::replies_to<close_atom, std::uint32_t, session_handle>::with<bool>,  // stop listen
+    caf::replies_to<add_worker_atom, std::uint32_t>::with<app_reservation>,  // reserve one more
+    caf::replies_to<add_worker_atom, std::uint32_t, std::uint32_t, app_worker_actor>::with<bool>,
+    caf::replies_to<del_worker_atom, std::uint32_t, std::uint32_t>::with<bool>,
+    // (app, app worker, endpoint, the whole app listens)
+    caf::replies_to<listen_atom, std::uint32_t, std::uint32_t, endpoint, bool>::with<session_handle>,
+    // stop listen (app, listener, app worker, for the whole app)
+    caf::replies_to<close_atom, std::uint32_t, session_handle, std::uint32_t, bool>::with<bool>,
     caf::replies_to<ct_connect_atom, connect_request>::with<bool>,
     caf::replies_to<detach_atom, std::uint32_t>::with<bool>,
     caf::reacts_to<app_down_atom, std::uint32_t>,  // an app worker ended (inspector)

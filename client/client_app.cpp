@@ -56,9 +56,42 @@ int poll_timeout(std::optional<clock::time_point> deadline) {
   return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 1'000'000));
 }
 
+// What a process's app workers share: one small actor system (one
+// scheduler thread for the receivers, the middleman's thread for the
+// connection) and the stack's attach actor. The last worker to go stops it.
+struct process_link {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  attach_door_actor door;
+  std::uint16_t port = 0;
+
+  static result<std::shared_ptr<process_link>> connect(std::uint16_t port) {
+    auto link = std::make_shared<process_link>();
+    link->cfg.set("scheduler.max-threads", 1);
+    link->cfg.load<caf::io::middleman>();
+    link->cfg.add_message_types<caf::id_block::actorstack>();
+    link->sys = std::make_unique<caf::actor_system>(link->cfg);
+    auto door = link->sys->middleman().remote_actor<attach_door_actor>("127.0.0.1", port);
+    if (!door)
+      return unexpected{errc::disconnected,
+                        intern("cannot reach the stack's attach actor: " + link->sys->render(door.error()))};
+    link->door = std::move(*door);
+    link->port = port;
+    return link;
+  }
+};
+
+// Joining an attached app (worker add): which app, and the secret its
+// attach reply carried.
+struct join_ticket {
+  std::uint32_t app = 0;
+  std::uint64_t secret = 0;
+};
+
 class app_impl final : public app, private app_handler {
  public:
-  explicit app_impl(attach_options opts) : opts_(std::move(opts)) {}
+  app_impl(attach_options opts, std::shared_ptr<process_link> link = nullptr, join_ticket join = {})
+      : opts_(std::move(opts)), link_(std::move(link)), join_(join) {}
 
   ~app_impl() override {
     (void)detach();
@@ -82,16 +115,15 @@ class app_impl final : public app, private app_handler {
     std::memcpy(&port, hello->payload.data(), 2);
     std::memcpy(&token, hello->payload.data() + 2, 8);
 
-    // A small actor system: one scheduler thread for the receiver, the
-    // middleman's own thread for the connection.
-    cfg_.set("scheduler.max-threads", 1);
-    cfg_.load<caf::io::middleman>();
-    cfg_.add_message_types<caf::id_block::actorstack>();
-    sys_ = std::make_unique<caf::actor_system>(cfg_);
-    self_ = std::make_unique<caf::scoped_actor>(*sys_);
-    auto door = sys_->middleman().remote_actor<attach_door_actor>("127.0.0.1", port);
-    if (!door) return unexpected{errc::disconnected, intern("cannot reach the stack's attach actor: " + sys_->render(door.error()))};
-    receiver_ = detail::spawn_receiver(*sys_, box_);
+    if (!link_) {
+      auto link = process_link::connect(port);
+      if (!link) return unexpected{link.error()};
+      link_ = std::move(*link);
+    } else if (link_->port != port) {
+      return unexpected{errc::bad_message, "a worker add reached another stack than its app's"};
+    }
+    self_ = std::make_unique<caf::scoped_actor>(*link_->sys);
+    receiver_ = detail::spawn_receiver(*link_->sys, box_);
 
     remote_attach_request req;
     req.token = token;
@@ -99,7 +131,9 @@ class app_impl final : public app, private app_handler {
     req.rx_fifo_size = opts_.rx_fifo_size;
     req.tx_fifo_size = opts_.tx_fifo_size;
     req.receiver = receiver_;
-    auto reply = ask_from<remote_attach_reply>(**self_, *sys_, opts_.timeout, *door, attach_atom_v, req);
+    req.join_app = join_.app;
+    req.join_secret = join_.secret;
+    auto reply = ask_from<remote_attach_reply>(**self_, *link_->sys, opts_.timeout, link_->door, attach_atom_v, req);
     if (!reply) return unexpected{reply.error()};
     info_ = std::move(*reply);
     if (auto q = take_event_queue(); !q) return q;
@@ -297,6 +331,15 @@ class app_impl final : public app, private app_handler {
     c.late_wakeups = late_wakeups_;
     return c;
   }
+
+  result<std::unique_ptr<app>> add_worker() override {
+    if (auto r = usable(); !r) return unexpected{r.error()};
+    auto w = std::make_unique<app_impl>(opts_, link_, join_ticket{info_.app, info_.secret});
+    if (auto r = w->start(); !r) return unexpected{r.error()};
+    return std::unique_ptr<app>{std::move(w)};
+  }
+
+  std::uint32_t worker_index() const noexcept override { return info_.app_worker; }
 
   result<void> detach() override {
     if (!attached_) return {};
@@ -660,13 +703,13 @@ class app_impl final : public app, private app_handler {
   template <class T, class... Ts>
   result<T> ask(Ts&&... xs) {
     if (auto r = usable(); !r) return unexpected{r.error()};
-    return ask_from<T>(**self_, *sys_, opts_.timeout, info_.gateway, std::forward<Ts>(xs)...);
+    return ask_from<T>(**self_, *link_->sys, opts_.timeout, info_.gateway, std::forward<Ts>(xs)...);
   }
 
   attach_options opts_;
   shm::fd_channel channel_;
-  caf::actor_system_config cfg_;
-  std::unique_ptr<caf::actor_system> sys_;  // declared before what lives in it
+  std::shared_ptr<process_link> link_;  // declared before what lives in its actor system
+  join_ticket join_;
   std::unique_ptr<caf::scoped_actor> self_;
   std::shared_ptr<detail::inbox> box_ = std::make_shared<detail::inbox>();
   caf::actor receiver_;

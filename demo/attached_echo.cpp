@@ -1,15 +1,20 @@
 // actorstack-echo --attach PATH: the echo server or client as its own
 // process, attached to a stack daemon (actorstack-stackd) through
-// libactorstack-client. One thread, one poll loop over every session, no
-// CAF in sight: the socket-like API of include/actorstack/client.hpp.
+// libactorstack-client. One poll loop per thread over its sessions, no CAF
+// in sight: the socket-like API of include/actorstack/client.hpp. A server
+// with --workers W adds W-1 app workers, one thread each, all listening on
+// the uri: the stack hands new connections to them in turn.
 #include "echo_options.hpp"
 
 #include <actorstack/client.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -32,30 +37,28 @@ struct pending_echo {
   bool eof = false;
 };
 
-int run_server(client::app& app, const options& opt) {
-  auto listener = app.listen(opt.uri);
-  if (!listener) {
-    std::fprintf(stderr, "listen %s: %s\n", opt.uri.c_str(), listener.error().message().c_str());
-    return 1;
-  }
-  (void)app.set_nonblocking(*listener, true);
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
-  std::fprintf(stderr, "actorstack-echo: attached server on %s, until SIGINT/SIGTERM\n", opt.uri.c_str());
-  std::vector<pending_echo> sessions;
+struct server_totals {
   std::uint64_t accepted = 0, echoed = 0;
+};
+
+// One app worker's echo loop, on its own thread; `listener` is its own.
+int serve(client::app& app, client::sock listener, server_totals& totals) {
+  std::vector<pending_echo> sessions;
+  std::uint64_t& accepted = totals.accepted;
+  std::uint64_t& echoed = totals.echoed;
   std::vector<client::poll_entry> entries;
   while (!stop_requested.load()) {
-    entries.assign(1, {*listener, client::readable, 0});
+    entries.assign(1, {listener, client::readable, 0});
     for (const auto& p : sessions)
       entries.push_back({p.s, p.have > p.sent ? std::uint32_t{client::writable} : std::uint32_t{client::readable}, 0});
     auto ready = app.poll(entries, std::chrono::milliseconds(200));
     if (!ready) {
       std::fprintf(stderr, "actorstack-echo: %s\n", ready.error().message().c_str());
+      stop_requested.store(true);  // one worker failing stops them all
       return 1;
     }
     for (;;) {
-      auto s = app.accept(*listener);
+      auto s = app.accept(listener);
       if (!s) break;
       (void)app.set_nonblocking(*s, true);
       sessions.push_back({*s});
@@ -92,8 +95,57 @@ int run_server(client::app& app, const options& opt) {
     });
   }
   for (const auto& p : sessions) (void)app.close(p.s);
-  std::printf("{\"transport\":\"ct\",\"role\":\"server\",\"attached\":true,\"accepted\":%llu,\"bytes_echoed\":%llu}\n",
-              static_cast<unsigned long long>(accepted), static_cast<unsigned long long>(echoed));
+  return 0;
+}
+
+int run_server(client::app& app, const options& opt) {
+  // Every worker listens before any serves: the first connection may go
+  // to any of them.
+  const std::uint32_t n = std::max<std::uint32_t>(1, opt.workers);
+  std::vector<std::unique_ptr<client::app>> added;
+  std::vector<client::app*> workers{&app};
+  for (std::uint32_t i = 1; i < n; ++i) {
+    auto w = app.add_worker();
+    if (!w) {
+      std::fprintf(stderr, "actorstack-echo: add app worker: %s\n", w.error().message().c_str());
+      return 1;
+    }
+    workers.push_back(w->get());
+    added.push_back(std::move(*w));
+  }
+  std::vector<client::sock> listeners;
+  for (auto* w : workers) {
+    auto l = w->listen(opt.uri);
+    if (!l) {
+      std::fprintf(stderr, "listen %s: %s\n", opt.uri.c_str(), l.error().message().c_str());
+      return 1;
+    }
+    (void)w->set_nonblocking(*l, true);
+    listeners.push_back(*l);
+  }
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  std::fprintf(stderr, "actorstack-echo: attached server on %s (%u app worker(s)), until SIGINT/SIGTERM\n",
+               opt.uri.c_str(), n);
+  std::vector<server_totals> totals(n);
+  std::vector<int> rcs(n, 0);
+  std::vector<std::thread> threads;
+  for (std::uint32_t i = 1; i < n; ++i)
+    threads.emplace_back([&, i] { rcs[i] = serve(*workers[i], listeners[i], totals[i]); });
+  rcs[0] = serve(app, listeners[0], totals[0]);
+  for (auto& t : threads) t.join();
+  std::uint64_t accepted = 0, echoed = 0;
+  std::string per_worker;
+  for (const auto& t : totals) {
+    accepted += t.accepted;
+    echoed += t.echoed;
+    per_worker += (per_worker.empty() ? "" : ",") + std::to_string(t.accepted);
+  }
+  std::printf("{\"transport\":\"ct\",\"role\":\"server\",\"attached\":true,\"app_workers\":%u,"
+              "\"accepted\":%llu,\"accepted_per_worker\":[%s],\"bytes_echoed\":%llu}\n",
+              n, static_cast<unsigned long long>(accepted), per_worker.c_str(), static_cast<unsigned long long>(echoed));
+  for (int rc : rcs)
+    if (rc != 0) return rc;
   return 0;
 }
 

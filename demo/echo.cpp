@@ -185,7 +185,8 @@ int usage(const char* why) {
                "                       [--gateway IP] [--datagram-size B] [--window N]\n"
                "                       [--poll-mode busy|adaptive] [--lcores L] [--clients N] [--bytes B] [--json]\n"
                "       actorstack-echo --attach SOCKET --role server|client [--uri ct://IP/PORT]\n"
-               "                       [--clients N] [--bytes B] [--fifo-size S] [--verify|--no-verify] [--json]\n",
+               "                       [--clients N] [--bytes B] [--fifo-size S] [--verify|--no-verify] [--json]\n"
+               "                       [--workers W]  (server: W app workers, one thread each)\n",
                why);
   return 2;
 }

@@ -39,11 +39,19 @@ struct registry_state {
   };
   remote_attach_fn attach;
   std::unordered_map<std::uint64_t, entry> by_token;
+  /// Apps attached here: what a worker add must show, and the app's name.
+  struct app_entry {
+    std::uint64_t secret = 0;
+    std::string name;
+  };
+  std::unordered_map<std::uint32_t, app_entry> apps;
 };
 
 struct attach_fn_holder {
   remote_attach_fn fn;
 };
+
+std::uint64_t fresh_token();
 
 attach_registry_actor::behavior_type registry_behavior(attach_registry_actor::stateful_pointer<registry_state> self,
                                                        attach_fn_holder* holder) {
@@ -61,10 +69,27 @@ attach_registry_actor::behavior_type registry_behavior(attach_registry_actor::st
                                  "bad_message: unknown or already used attach token (connect to the "
                                  "stack's Unix socket first)");
         if (!req.receiver) return caf::make_error(caf::sec::invalid_argument, "bad_message: no receiver actor");
+        // A worker add names its app and shows the secret that app was
+        // given: no other process knows it (it travelled over the app's
+        // own connection), so no process adds workers to another's app.
+        remote_attach_request checked = req;
+        if (req.join_secret != 0) {
+          auto app = self->state.apps.find(req.join_app);
+          if (app == self->state.apps.end() || app->second.secret != req.join_secret)
+            return caf::make_error(caf::sec::invalid_argument,
+                                   "bad_message: worker add for an app that is not this process's");
+          checked.name = app->second.name;
+        }
         // Blocking (it asks the root): this actor is detached, its own
         // thread waits, nobody else does.
-        auto r = self->state.attach(req, it->second.channel);
+        auto r = self->state.attach(checked, it->second.channel);
         if (!r) return caf::make_error(caf::sec::invalid_argument, r.error().message());
+        if (req.join_secret == 0) {
+          r->secret = fresh_token();
+          self->state.apps[r->app] = {r->secret, req.name.empty() ? "remote" : req.name.substr(0, 64)};
+        } else {
+          r->secret = req.join_secret;
+        }
         it->second.gateway = r->gateway;
         it->second.attached = true;
         self->monitor(r->gateway);  // a detached app's hang-up is no news

@@ -165,11 +165,11 @@ remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway
             [=](connected_atom a, session_handle h, bool ok) { return forward_answer(self, a, h, ok); },
             [=](remote_listen_atom, const endpoint& ep) -> caf::result<session_handle> {
               const auto& c = self->state.cfg;
-              return self->delegate(c.root, listen_atom_v, c.ctx.app, c.ctx.index, ep);
+              return self->delegate(c.root, listen_atom_v, c.ctx.app, c.ctx.index, ep, false);
             },
             [=](remote_unlisten_atom, session_handle listener) -> caf::result<bool> {
               const auto& c = self->state.cfg;
-              return self->delegate(c.root, close_atom_v, c.ctx.app, listener);
+              return self->delegate(c.root, close_atom_v, c.ctx.app, listener, c.ctx.index, false);
             },
             [=](remote_connect_atom, const endpoint& remote, std::uint64_t opaque) -> caf::result<bool> {
               const auto& c = self->state.cfg;
@@ -177,6 +177,7 @@ remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway
             },
             [=](remote_detach_atom) -> caf::result<bool> {
               const auto& c = self->state.cfg;
+              if (c.added) return self->delegate(c.root, del_worker_atom_v, c.ctx.app, c.ctx.index);
               return self->delegate(c.root, detach_atom_v, c.ctx.app);
             },
         };

@@ -40,7 +40,7 @@ using remote_gateway_actor = app_worker_actor::extend<
     caf::replies_to<remote_listen_atom, endpoint>::with<session_handle>,
     caf::replies_to<remote_unlisten_atom, session_handle>::with<bool>,
     caf::replies_to<remote_connect_atom, endpoint, std::uint64_t>::with<bool>,
-    caf::replies_to<remote_detach_atom>::with<bool>>;
+    caf::replies_to<remote_detach_atom>::with<bool>>;  // worker del, or detach (see `added`)
 
 /// The stack's attach actor, as published: an app process may only ask it
 /// to attach (with the token its Unix connection was greeted with).
@@ -64,6 +64,9 @@ struct remote_gateway_config {
   std::shared_ptr<shm::fd_channel> channel;  ///< the app's Unix connection (send side)
   /// Where the app's rx / tx events go (null: as CAF messages, like the rest).
   std::shared_ptr<app_event_queue> events;
+  /// A worker the app added (worker add): its detach deletes only it. The
+  /// worker the app attached with detaches the whole app.
+  bool added = false;
 };
 
 remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway_config cfg);

@@ -85,6 +85,14 @@ result<void> session_worker_state::stop_listen(session_handle listener) {
   return {};
 }
 
+result<void> session_worker_state::hand_over_listener(session_handle listener, std::uint32_t app_worker) {
+  session* s = pool_.get(listener);
+  if (s == nullptr || s->state != session_state::listening)
+    return unexpected{errc::invalid_session, "not a listener"};
+  s->app_worker = app_worker;
+  return {};
+}
+
 // ---------------------------------------------------------------------------
 // SPEC 2.1 accept
 

@@ -104,6 +104,10 @@ class session_worker_state {
   // ---- listeners --------------------------------------------------------
   result<session_handle> listen(std::uint32_t app_worker, const endpoint& local);
   result<void> stop_listen(session_handle listener);
+  /// A listener several app workers share outlives the one that opened
+  /// it: it now belongs to `app_worker` (so that worker's going ends it).
+  /// Errors: invalid_session (not a listener).
+  result<void> hand_over_listener(session_handle listener, std::uint32_t app_worker);
 
   // ---- SPEC 2.1 accept ----------------------------------------------------
   /// The transport has a new connection for `listener`: creates the

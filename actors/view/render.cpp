@@ -181,7 +181,8 @@ std::string sessions(const show_options& o, const snapshot& s) {
   auto of_app = [&](std::uint32_t app_worker) {
     if (!o.app) return true;
     for (const auto& a : s.apps)
-      if (a.index == *o.app) return app_worker >= a.first_worker && app_worker < a.first_worker + a.workers;
+      if (a.index == *o.app)
+        return std::find(a.app_workers.begin(), a.app_workers.end(), app_worker) != a.app_workers.end();
     return false;
   };
   std::vector<std::string> items;
@@ -225,30 +226,40 @@ std::string listeners(const show_options& o, const snapshot& s) {
   return listing(o, items, {"endpoint", "scope", "ns", "app"}, rows);
 }
 
+// "0..3", or "0,2,5" once workers came and went; "-" for none.
+std::string worker_list(const std::vector<std::uint32_t>& w) {
+  if (w.empty()) return "-";
+  if (w.back() - w.front() + 1 == w.size()) return w.size() == 1 ? n(w.front()) : n(w.front()) + ".." + n(w.back());
+  std::string out;
+  for (std::uint32_t x : w) out += (out.empty() ? "" : ",") + n(x);
+  return out;
+}
+
 std::string apps(const show_options& o, const snapshot& s) {
   std::vector<std::string> items;
   std::vector<std::vector<std::string>> rows;
   for (const auto& a : s.apps) {
     const std::string scope = a.local_scope && a.global_scope ? "local+global" : a.local_scope ? "local" : "global";
-    const std::string range = n(a.first_worker) + ".." + n(a.first_worker + a.workers - 1);
     // Messages waiting in its workers, when the stack spawned them.
     std::optional<std::uint64_t> mailbox;
-    for (std::uint32_t w = a.first_worker; w < a.first_worker + a.workers; ++w)
+    for (std::uint32_t w : a.app_workers)
       if (auto it = s.app_worker_mailboxes.find(w); it != s.app_worker_mailboxes.end())
         mailbox = mailbox.value_or(0) + it->second;
     if (o.json) {
+      std::vector<std::string> indices;
+      for (std::uint32_t w : a.app_workers) indices.push_back(n(w));
       object obj;
       obj.num("index", a.index)
           .str("name", a.name)
-          .num("first_worker", a.first_worker)
-          .num("workers", a.workers)
+          .raw("app_workers", array(indices))
+          .num("workers", a.app_workers.size())
           .flag("live", a.live)
           .str("scope", scope)
           .num("ns", a.ns);
       if (mailbox) obj.num("mailbox", *mailbox);
       items.push_back(obj.done());
     } else {
-      rows.push_back({n(a.index), a.name, range, a.live ? "attached" : "detached", scope, n(a.ns),
+      rows.push_back({n(a.index), a.name, worker_list(a.app_workers), a.live ? "attached" : "detached", scope, n(a.ns),
                       mailbox ? n(*mailbox) : "-"});
     }
   }

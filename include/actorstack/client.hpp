@@ -26,6 +26,12 @@
 /// about to sleep, so the next news makes event_fd() readable; then
 /// process_events() and poll() again.
 ///
+/// An app is one app worker of its application. add_worker() makes
+/// another — its own socks, event queue and Unix connection, for another
+/// thread — like a VPP app adding a worker per thread. Workers listening
+/// on the same ct:// uri share the listener: the stack hands its
+/// connections to them in turn.
+///
 /// If the stack goes away, every call fails with errc::disconnected.
 
 #include <actorstack/result.hpp>
@@ -90,8 +96,21 @@ class app {
   /// stack refused the attach), timeout.
   static result<std::unique_ptr<app>> attach(const attach_options& opts);
 
-  /// Detaches (every session still open is reset towards its peer).
+  /// Detaches (every session still open is reset towards its peer); a
+  /// worker from add_worker() deletes just itself.
   virtual ~app() = default;
+
+  /// Worker add: another app worker of this application, attached over its
+  /// own Unix connection, to be used by another thread (each app belongs
+  /// to one thread). It listens, connects and polls on its own; listening
+  /// on a ct:// uri this app already listens on joins that listener. Its
+  /// detach() (or destruction) is the worker del: its sessions are reset
+  /// towards their peers, it leaves its listeners (the last to leave
+  /// closes one), the app goes on. The app that attached detaches every
+  /// worker. Errors: disconnected, timeout, invalid_argument (64 workers).
+  virtual result<std::unique_ptr<app>> add_worker() = 0;
+  /// This worker's global app worker index (what actorstack-ctl shows).
+  virtual std::uint32_t worker_index() const noexcept = 0;
 
   /// Listens on `uri` ("ct://127.0.0.1/7000"). Errors: as
   /// application::listen, plus invalid_argument for a bad uri.
@@ -127,7 +146,8 @@ class app {
   virtual result<void> process_events() = 0;
 
   virtual client_counters counters() const noexcept = 0;
-  /// Detaches now. Idempotent; later calls fail with disconnected.
+  /// Detaches now (a worker from add_worker(): deletes that worker).
+  /// Idempotent; later calls fail with disconnected.
   virtual result<void> detach() = 0;
 };
 

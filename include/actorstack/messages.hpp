@@ -74,6 +74,11 @@ typename Inspector::result_type inspect(Inspector& f, app_notification& x) {
 /// An application in another process asks to attach (actors/remote/). The
 /// token proves it holds the Unix connection the stack greeted with it:
 /// segment fds go there, and its hang-up detaches the app.
+///
+/// With a `join_secret` it asks instead for one more app worker of the
+/// attached app `join_app` (worker add): the secret, which only that app's
+/// attach reply carried, proves it is that app. Name, sizes and scopes
+/// are the app's; the request's are ignored.
 struct remote_attach_request {
   std::uint64_t token = 0;
   std::string name;
@@ -82,12 +87,14 @@ struct remote_attach_request {
   bool local_scope = true;
   bool global_scope = true;
   caf::actor receiver;  ///< the app's actor that takes notify messages
+  std::uint32_t join_app = 0;
+  std::uint64_t join_secret = 0;  ///< 0: attach a new app
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, remote_attach_request& x) {
   return f(caf::meta::type_name("remote_attach_request"), x.token, x.name, x.rx_fifo_size,
-           x.tx_fifo_size, x.local_scope, x.global_scope, x.receiver);
+           x.tx_fifo_size, x.local_scope, x.global_scope, x.receiver, x.join_app, x.join_secret);
 }
 
 /// What an attached remote app is given: its indices, its gateway (the only
@@ -98,12 +105,13 @@ struct remote_attach_reply {
   std::uint32_t app_worker = 0;
   std::uint32_t session_workers = 0;
   caf::actor gateway;
+  std::uint64_t secret = 0;  ///< what a worker add of this app must show
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, remote_attach_reply& x) {
   return f(caf::meta::type_name("remote_attach_reply"), x.app, x.app_worker, x.session_workers,
-           x.gateway);
+           x.gateway, x.secret);
 }
 
 /// A function a worker runs on its own turn (SPEC §3 rpc). Local only.
@@ -151,6 +159,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorstack, caf::first_custom_type_id)
   CAF_ADD_ATOM(actorstack, actorstack, dataplane_atom, "dataplane")
   CAF_ADD_ATOM(actorstack, actorstack, net_connect_atom, "netconnect")
   CAF_ADD_ATOM(actorstack, actorstack, mailbox_atom, "mailbox")
+  CAF_ADD_ATOM(actorstack, actorstack, add_worker_atom, "addworker")
+  CAF_ADD_ATOM(actorstack, actorstack, del_worker_atom, "delworker")
   // Applications in other processes (actors/remote/, client/).
   CAF_ADD_ATOM(actorstack, actorstack, attach_atom, "attach")
   CAF_ADD_ATOM(actorstack, actorstack, hello_atom, "hello")

@@ -59,7 +59,7 @@ TEST_CASE("metrics: a snapshot becomes valid exposition with Prometheus names") 
   s.contexts = {c};
   s.root_mailbox = 1;
   s.app_worker_mailboxes = {{3, 7}};
-  s.apps = {{0, "a", 0, 1, true, true, true, 0}, {1, "b", 1, 1, false, true, true, 0}};
+  s.apps = {{0, "a", {0}, true, true, true, 0}, {1, "b", {}, false, true, true, 0}};
   const auto text = exposition(s);
   CHECK(exposition_problem(text) == "");
   CHECK(text.find("actorstack_up 1") != std::string::npos);

@@ -184,13 +184,17 @@ struct rogue_client {
     gateway = nullptr;
     receiver = nullptr;
   }
-  // The attach reply, or the error's text.
-  std::variant<remote_attach_reply, std::string> attach(std::uint64_t with_token) {
+  // The attach reply, or the error's text. With a secret: a worker add
+  // for app `join_app`.
+  std::variant<remote_attach_reply, std::string> attach(std::uint64_t with_token, std::uint32_t join_app = 0,
+                                                        std::uint64_t join_secret = 0) {
     caf::scoped_actor self{*sys};
     remote_attach_request req;
     req.token = with_token;
     req.name = "rogue";
     req.receiver = receiver;
+    req.join_app = join_app;
+    req.join_secret = join_secret;
     std::variant<remote_attach_reply, std::string> out = std::string{"no answer"};
     self->request(door, 5s, attach_atom_v, req)
         .receive([&](remote_attach_reply& r) { out = r; }, [&](caf::error& e) { out = sys->render(e); });
@@ -526,4 +530,171 @@ TEST_CASE("remote apps: a sock is writable once a quarter of its fifo is free, n
   // 4 KiB free: a quarter.
   REQUIRE((*writer)->poll(std::span{&e, 1}, 0ms).value_or(99) == 1u);
   CHECK(e.revents == client::writable);
+}
+
+namespace {
+
+// Takes every connection waiting on a non-blocking listener.
+std::vector<client::sock> accept_all(client::app& app, client::sock listener) {
+  std::vector<client::sock> out;
+  while (auto s = app.accept(listener)) out.push_back(*s);
+  return out;
+}
+
+// Reads exactly `n` bytes from a blocking sock.
+std::string read_exactly(client::app& app, client::sock s, std::size_t n) {
+  std::string got;
+  std::array<std::byte, 256> buf;
+  while (got.size() < n) {
+    auto r = app.read(s, std::span{buf}.first(std::min(buf.size(), n - got.size())));
+    REQUIRE(r);
+    if (*r == 0) break;
+    got.append(reinterpret_cast<const char*>(buf.data()), *r);
+  }
+  return got;
+}
+
+}  // namespace
+
+TEST_CASE("remote apps: worker add and del: workers share a listener in turn, a deleted worker's sessions reset, the app goes on") {
+  served_stack s{"workers"};
+  const std::string uri = "ct://127.0.0.1/7104";
+  auto main = client::app::attach({.socket_path = s.path, .name = "threads"});
+  REQUIRE(main);
+  auto added = (*main)->add_worker();
+  REQUIRE(added);
+  auto& w = **added;
+  CHECK(w.worker_index() != (*main)->worker_index());
+  REQUIRE(eventually(*s.st, [](const stack_counters& c) { return c.apps == 1; }));  // one app, two workers
+
+  // The added worker listens first (it owns the listener), then the app's
+  // first worker joins; another app cannot.
+  auto wl = w.listen(uri);
+  REQUIRE(wl);
+  auto ml = (*main)->listen(uri);
+  REQUIRE(ml);
+  CHECK(w.listen(uri).error().code == errc::already_listening);
+  auto other = client::app::attach({.socket_path = s.path, .name = "other"});
+  REQUIRE(other);
+  CHECK((*other)->listen(uri).error().code == errc::already_listening);
+  REQUIRE(w.set_nonblocking(*wl, true));
+  REQUIRE((*main)->set_nonblocking(*ml, true));
+
+  // Four connects (a blocking connect needs its acceptor running
+  // meanwhile): the listener's workers get them in turn.
+  auto connects = std::async(std::launch::async, [&] {
+    std::vector<client::sock> out;
+    for (int i = 0; i < 4; ++i) {
+      auto c = (*other)->connect(uri);
+      REQUIRE(c);
+      out.push_back(*c);
+    }
+    return out;
+  });
+  std::vector<client::sock> at_w, at_main;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (at_w.size() + at_main.size() < 4 && std::chrono::steady_clock::now() < deadline) {
+    client::poll_entry e{*wl, client::readable, 0};
+    (void)w.poll(std::span{&e, 1}, 5ms);
+    for (auto x : accept_all(w, *wl)) at_w.push_back(x);
+    client::poll_entry m{*ml, client::readable, 0};
+    (void)(*main)->poll(std::span{&m, 1}, 5ms);
+    for (auto x : accept_all(**main, *ml)) at_main.push_back(x);
+  }
+  auto clients = connects.get();
+  REQUIRE(clients.size() == 4);
+  CHECK(at_w.size() == 2);
+  CHECK(at_main.size() == 2);
+  REQUIRE(at_w.size() + at_main.size() == 4);
+
+  // Each worker reads its own sessions' bytes from its own mapping. The
+  // i-th connect went to worker i % 2 (the listener's order: w first).
+  for (int i = 0; i < 4; ++i) REQUIRE((*other)->write(clients[i], text("conn" + std::to_string(i))));
+  for (std::size_t k = 0; k < 2; ++k) {
+    CHECK(read_exactly(w, at_w[k], 5) == "conn" + std::to_string(2 * k));
+    CHECK(read_exactly(**main, at_main[k], 5) == "conn" + std::to_string(2 * k + 1));
+  }
+  REQUIRE(eventually(*s.st, [](const stack_counters& c) { return c.sessions == 9; }));  // listener + 4 pairs
+
+  // Worker del: its sessions are reset towards their peers, the listener
+  // it owned stays with the worker still listening, the app stays.
+  REQUIRE(w.detach());
+  CHECK(w.listen(uri).error().code == errc::disconnected);
+  for (int i : {0, 2}) {
+    client::poll_entry e{clients[i], client::readable, 0};
+    bool hung_up = false;
+    for (int tries = 0; tries < 200 && !hung_up; ++tries) {
+      REQUIRE((*other)->poll(std::span{&e, 1}, 50ms));
+      hung_up = (e.revents & (client::hangup | client::failed)) != 0;
+    }
+    CHECK(hung_up);
+  }
+  CHECK((*other)->write(clients[1], text("still")));
+  CHECK(read_exactly(**main, at_main[0], 5) == "still");
+  auto c = s.st->counters();
+  REQUIRE(c);
+  CHECK(c->apps == 2);
+  CHECK(c->listeners == 1);
+  // New connections go to the worker left.
+  auto late = std::async(std::launch::async, [&] { return (*other)->connect(uri); });
+  std::vector<client::sock> late_accepted;
+  for (int i = 0; i < 400 && late_accepted.empty(); ++i) {
+    client::poll_entry m{*ml, client::readable, 0};
+    (void)(*main)->poll(std::span{&m, 1}, 5ms);
+    late_accepted = accept_all(**main, *ml);
+  }
+  auto late_sock = late.get();
+  REQUIRE(late_sock);
+  CHECK(late_accepted.size() == 1);
+
+  // The app's last worker goes only with the app; the app's detach takes
+  // every worker along, added ones included.
+  auto idle = (*main)->add_worker();
+  REQUIRE(idle);
+  REQUIRE((*main)->detach());
+  bool idle_gone = false;
+  for (int i = 0; i < 500 && !idle_gone; ++i) {
+    (void)(*idle)->process_events();
+    idle_gone = (*idle)->connect(uri).error().code == errc::disconnected;
+    if (!idle_gone) std::this_thread::sleep_for(10ms);
+  }
+  CHECK(idle_gone);
+  for (auto x : clients) (void)(*other)->close(x);
+  (void)(*other)->close(*late_sock);
+  REQUIRE((*other)->detach());
+  CHECK(eventually(*s.st, [](const stack_counters& c) {
+    return c.sessions == 0 && c.ct_segments == 0 && c.apps == 0 && c.fifos == 0 && c.listeners == 0;
+  }));
+}
+
+TEST_CASE("remote apps: a worker add must show its own app's secret: forged ones are refused and change nothing") {
+  served_stack s{"join"};
+  rogue_client first{s.path};
+  auto reply = first.attach(first.token);
+  REQUIRE(std::holds_alternative<remote_attach_reply>(reply));
+  const auto mine = std::get<remote_attach_reply>(reply);
+  CHECK(mine.secret != 0);
+  auto victim = client::app::attach({.socket_path = s.path, .name = "victim"});
+  REQUIRE(victim);
+  REQUIRE(eventually(*s.st, [](const stack_counters& c) { return c.apps == 2; }));
+
+  rogue_client second{s.path};
+  // Another app's index with this app's secret, a guessed secret, an app
+  // that does not exist: each refused, nothing attached or added.
+  // (The victim attached right after: its app index is the next one.)
+  for (auto [app, secret] : {std::pair{mine.app + 1, mine.secret}, std::pair{mine.app, mine.secret ^ 1},
+                             std::pair{mine.app + 100, mine.secret}}) {
+    auto forged = second.attach(second.token, app, secret);
+    REQUIRE(std::holds_alternative<std::string>(forged));
+    CHECK(std::get<std::string>(forged).find("bad_message") != std::string::npos);
+  }
+  // The token is still unused; the right secret adds a worker to the
+  // rogue's own app (not a new app).
+  auto joined = second.attach(second.token, mine.app, mine.secret);
+  REQUIRE(std::holds_alternative<remote_attach_reply>(joined));
+  CHECK(std::get<remote_attach_reply>(joined).app == mine.app);
+  CHECK(std::get<remote_attach_reply>(joined).app_worker != mine.app_worker);
+  auto c = s.st->counters();
+  REQUIRE(c);
+  CHECK(c->apps == 2);
 }

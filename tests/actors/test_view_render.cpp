@@ -21,8 +21,8 @@ snapshot sample() {
   w1.stats.worker = 1;
   w1.sessions.push_back({session_handle{1, 0, 0}.value(), "closing", "ct", 1, "[1:0][CT:ct] c->d ESTABLISHED"});
   s.workers = {w0, w1};
-  s.apps = {{0, "server", 0, 1, true, true, true, 0}, {1, "client", 1, 1, true, true, true, 0},
-            {2, "gone", 2, 1, false, true, true, 0}};
+  s.apps = {{0, "server", {0}, true, true, true, 0}, {1, "client", {1}, true, true, true, 0},
+            {2, "gone", {}, false, true, true, 0}, {3, "threads", {3, 5, 6}, true, true, true, 0}};
   s.listeners = {{0, "server", "ct://127.0.0.1/1234", "local", 0, session_handle{0, 0, 0}.value()}};
   ct_context_report c;
   c.id = 0;
@@ -47,7 +47,7 @@ std::string show(const std::string& topic, std::vector<std::string> args = {}) {
 
 TEST_CASE("show summary --json: sessions without listeners, by state, apps alive, segment bytes") {
   CHECK(show("summary", {"--json"}) ==
-        "{\"sessions\":3,\"sessions_by_state\":{\"closing\":1,\"ready\":2},\"listeners\":1,\"apps\":2,"
+        "{\"sessions\":3,\"sessions_by_state\":{\"closing\":1,\"ready\":2},\"listeners\":1,\"apps\":3,"
         "\"workers\":2,\"ct_contexts\":1,\"ct_segments\":2,\"segment_bytes_used\":400,"
         "\"segment_bytes_free\":1600,\"dataplane_cores\":0,\"root_mailbox\":2}\n");
 }
@@ -72,10 +72,13 @@ TEST_CASE("show ct, apps, listeners, workers, dataplane render every row") {
   CHECK(show("summary").find("root mailbox 2") != std::string::npos);
   CHECK(show("ct").find("cs") != std::string::npos);  // both sides detached
   CHECK(show("apps").find("detached") != std::string::npos);
+  // Workers added and deleted leave gaps: listed one by one.
+  CHECK(show("apps").find("3,5,6") != std::string::npos);
+  CHECK(show("apps", {"--json"}).find("\"app_workers\":[3,5,6],\"workers\":3") != std::string::npos);
   const auto apps_json = show("apps", {"--json"});
-  CHECK(apps_json.find("\"name\":\"server\",\"first_worker\":0,\"workers\":1,\"live\":true,\"scope\":\"local+global\",\"ns\":0,\"mailbox\":9") !=
+  CHECK(apps_json.find("\"name\":\"server\",\"app_workers\":[0],\"workers\":1,\"live\":true,\"scope\":\"local+global\",\"ns\":0,\"mailbox\":9") !=
         std::string::npos);
-  CHECK(apps_json.find("\"name\":\"client\",\"first_worker\":1,\"workers\":1,\"live\":true,\"scope\":\"local+global\",\"ns\":0}") !=
+  CHECK(apps_json.find("\"name\":\"client\",\"app_workers\":[1],\"workers\":1,\"live\":true,\"scope\":\"local+global\",\"ns\":0}") !=
         std::string::npos);  // unknown: no mailbox field
   CHECK(show("listeners", {"--json"}).find("\"endpoint\":\"ct://127.0.0.1/1234\"") != std::string::npos);
   CHECK(show("workers", {"--json"}).find("\"worker\":1") != std::string::npos);

@@ -4,7 +4,8 @@
 # own processes). Verified echo with 1 and 100 clients; kill -9 of a client
 # mid-transfer, then of the server: the survivors see close/reset, and
 # actorstack-ctl shows every session and ct segment gone; the daemon keeps
-# serving and stops cleanly on SIGTERM.
+# serving and stops cleanly on SIGTERM. The servers run two app workers
+# (worker add): both share the listener, both serve.
 #   attached_echo.sh <actorstack-stackd> <actorstack-echo> <actorstack-ctl>
 set -euo pipefail
 stackd_bin=$1
@@ -53,7 +54,7 @@ start_endless_clients() {
   fail "the $1 clients' sessions never showed: $s"
 }
 start_server() {
-  "$echo_bin" --attach "$sock" --role server --uri $uri >"$work/server.out" 2>"$work/server.err" &
+  "$echo_bin" --attach "$sock" --role server --uri $uri --workers 2 >"$work/server.out" 2>"$work/server.err" &
   server=$!
   pids+=("$server")
   wait_for "$work/server.err" "attached server"
@@ -66,6 +67,9 @@ wait_for "$work/stackd.err" "serving apps"
 port=$(sed -n 's/.*inspector on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/stackd.err")
 [ -n "$port" ] || fail "no inspector port printed"
 start_server
+apps=$(timeout 20 "$ctl_bin" --port "$port" show apps --json)
+grep -q '"name":"echo-server","app_workers":\[[0-9]*,[0-9]*\],"workers":2' <<<"$apps" \
+  || fail "the server's two app workers are not both attached: $apps"
 
 # 1 and 100 clients, every byte verified, nothing left on the client side.
 for n in 1 100; do
@@ -108,12 +112,15 @@ wait_clean "after kill -9 of the server"
 s=$(summary)
 [ "$(field listeners "$s")" = 0 ] || fail "the dead server's listener is still there: $s"
 
-# The daemon still serves: a new server and client work.
+# The daemon still serves: a new server and clients work, and the
+# server's two workers took turns (4 connections: 2 each).
 start_server
-out=$(timeout 60 "$echo_bin" --attach "$sock" --role client --uri $uri --clients 1 --bytes 1m --verify --json) \
-  || fail "a client after the server's death: $out"
+out=$(timeout 60 "$echo_bin" --attach "$sock" --role client --uri $uri --clients 4 --bytes 1m --verify --json) \
+  || fail "clients after the server's death: $out"
 kill -TERM "$server"
 wait "$server" || fail "the server did not stop cleanly on SIGTERM"
+echo "server: $(cat "$work/server.out")"
+grep -q '"accepted_per_worker":\[2,2\]' "$work/server.out" || fail "the server's workers did not take turns"
 kill -TERM "$stackd"
 wait "$stackd" || fail "the daemon did not stop cleanly on SIGTERM"
 [ ! -e "$sock" ] || fail "the daemon left its socket file behind"
