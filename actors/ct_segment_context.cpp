@@ -37,6 +37,11 @@ struct ct_context_state {
   ct_segment_context_config cfg;
   std::vector<ct_segment> segments;  // index = the pair's `segment`
   std::uint64_t deleted = 0;
+  bool retiring = false;  // an app worker of this context is gone
+
+  bool empty() const {
+    return std::none_of(segments.begin(), segments.end(), [](const ct_segment& s) { return s.seg.has_value(); });
+  }
 
   static std::uint64_t unreserved(const ct_segment& s) {
     return s.capacity > s.reserved ? s.capacity - s.reserved : 0;
@@ -176,6 +181,12 @@ struct ct_context_state {
 
 using self_pointer = ct_segment_context_actor::stateful_pointer<ct_context_state>;
 
+// A retiring context with nothing left ends. A pair asked of it meanwhile
+// (a connect already on its way) is served and keeps it until reaped.
+void end_if_retired(self_pointer self) {
+  if (self->state.retiring && self->state.empty()) self->quit();
+}
+
 void tell_apps(self_pointer self, notification kind, const segment_info& seg) {
   const auto& cfg = self->state.cfg;
   const std::pair<const app_worker_actor*, std::uint32_t> apps[] = {
@@ -219,11 +230,16 @@ ct_fifo_actor spawn_ct_segment_context(caf::actor_system& sys, ct_segment_contex
             },
             [=](ct_reap_atom, std::uint64_t index, std::uint64_t epoch) {
               bool again = false;
-              if (auto gone = self->state.reap(index, epoch, again))
+              if (auto gone = self->state.reap(index, epoch, again)) {
                 tell_apps(self, notification::segment_del, *gone);
-              else if (again)
+                end_if_retired(self);
+              } else if (again)
                 self->delayed_send(self, self->state.cfg.linger, ct_reap_atom_v, index,
                                    self->state.segments[index].epoch);
+            },
+            [=](stop_atom) {
+              self->state.retiring = true;
+              end_if_retired(self);
             },
             [=](stats_atom) { return self->state.stats(); },
             [=](segments_atom) {

@@ -8,6 +8,11 @@
 /// size, 128 MiB) is added (memfd memory is only committed when touched).
 /// When both sides of a segment have detached, the segment is deleted. No
 /// locks: the actor serialises every change.
+///
+/// Once one of its two app workers is gone (deleted, detached, dead) no
+/// new pair will be asked of it: the root tells it to retire, and it ends
+/// (normally) when its last segment is deleted — a daemon serving one
+/// short-lived client process after another keeps no context per client.
 
 #include "actors/inspection.hpp"
 #include "actors/session_worker.hpp"
@@ -47,7 +52,8 @@ struct ct_segment_context_config {
 using ct_segment_context_actor =
     ct_fifo_actor::extend<caf::replies_to<stats_atom>::with<ct_context_stats>,
                           caf::replies_to<segments_atom>::with<ct_context_report>,
-                          caf::reacts_to<ct_reap_atom, std::uint64_t, std::uint64_t>>;
+                          caf::reacts_to<ct_reap_atom, std::uint64_t, std::uint64_t>,
+                          caf::reacts_to<stop_atom>>;  // retire: end once no segment is left
 
 ct_fifo_actor spawn_ct_segment_context(caf::actor_system& sys, ct_segment_context_config cfg);
 

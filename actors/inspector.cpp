@@ -82,9 +82,16 @@ void on_down(self_pointer self, const caf::down_msg& msg) {
       // Detach its app; a detach already under way makes this a no-op.
       if (st.root) self->send(st.root, app_down_atom_v, w.index);
       return;
+    case actor_role::ct_context:
+      // A retired context ends normally (ct_segment_context.hpp): forget it.
+      if (!msg.reason || msg.reason == caf::exit_reason::normal) {
+        std::erase_if(st.contexts, [&](const ct_segment_context_actor& c) { return c.address() == msg.source; });
+        st.watched.erase(it);  // nothing to tell about a normal end, and one per client would pile up
+        return;
+      }
+      [[fallthrough]];
     case actor_role::root:
     case actor_role::session_worker:
-    case actor_role::ct_context:
       log_line(describe(w) + " ended (" + w.exit_reason + "); stopping the stack");
       st.stopping = st.failing = true;
       // Apps first: they touch fifos the contexts would unmap.

@@ -150,14 +150,17 @@ class actor_ct_sink final : public ct::ct_sink {
   // root itself (which forwards). Going direct saves a hop per alloc and
   // per release on the connect path.
   ct_fifo_actor context(std::uint32_t id) const {
-    if (id < contexts.size() && contexts[id]) return contexts[id];
-    return fifos_;
+    auto it = contexts.find(id);
+    return it != contexts.end() ? it->second : fifos_;
   }
+  // An invalid handle: the context ended (retired).
   void add_context(std::uint32_t id, ct_fifo_actor ctx) {
-    if (contexts.size() <= id) contexts.resize(id + 1);
-    contexts[id] = std::move(ctx);
+    if (ctx)
+      contexts[id] = std::move(ctx);
+    else
+      contexts.erase(id);
   }
-  std::vector<ct_fifo_actor> contexts;
+  std::unordered_map<std::uint32_t, ct_fifo_actor> contexts;
   void half_open_reusable(std::uint32_t index) override {
     if (first_worker_)
       self_->send(caf::actor_cast<session_worker_actor>(first_worker_), half_open_atom_v, index);

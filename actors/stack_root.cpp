@@ -42,7 +42,8 @@ struct stack_root_state {
   std::unordered_map<std::uint64_t, listener_share> shares;  // by listener handle
   lookup::session_tables tables;
   std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint32_t>, std::uint32_t> context_of;
-  std::vector<ct_fifo_actor> contexts;
+  std::map<std::uint32_t, ct_fifo_actor> contexts;  // alive, by id (retired ones end)
+  std::uint32_t next_context = 0;
   std::uint64_t listeners = 0;
   std::uint32_t next_net_worker = 0;  // round robin for network connects
   inspector_actor inspector;  // told about every context spawned here
@@ -126,7 +127,7 @@ std::uint32_t context_for(self_pointer self, std::uint32_t client_app_worker,
       server_app_worker < st.app_of_worker.size() ? st.app_of_worker[server_app_worker] : 0;
   const auto key = std::make_tuple(server_app, client_app_worker, server_app_worker);
   if (auto it = st.context_of.find(key); it != st.context_of.end()) return it->second;
-  const auto id = static_cast<std::uint32_t>(st.contexts.size());
+  const auto id = st.next_context++;
   ct_segment_context_config c;
   c.id = id;
   c.min_segment_size = st.cfg.min_ct_segment_size;
@@ -135,14 +136,54 @@ std::uint32_t context_for(self_pointer self, std::uint32_t client_app_worker,
   c.server_app = app_worker_of(st, server_app_worker);
   c.client_app_worker = client_app_worker;
   c.server_app_worker = server_app_worker;
-  st.contexts.push_back(spawn_ct_segment_context(self->system(), c));
+  const auto& ctx = st.contexts[id] = spawn_ct_segment_context(self->system(), c);
   st.context_of[key] = id;
+  self->monitor(ctx);  // a retired context ends: forgotten then
   if (st.inspector)
-    self->send(st.inspector, watch_atom_v, caf::actor_cast<caf::actor>(st.contexts.back()),
-               actor_role::ct_context, id,
+    self->send(st.inspector, watch_atom_v, caf::actor_cast<caf::actor>(ctx), actor_role::ct_context, id,
                "apps " + std::to_string(client_app_worker) + "->" + std::to_string(server_app_worker));
-  for (auto& w : st.workers) self->send(w, ct_context_atom_v, id, st.contexts.back());
+  for (auto& w : st.workers) self->send(w, ct_context_atom_v, id, ctx);
   return id;
+}
+
+// App worker `app_worker` is gone: no new pair will be asked of its
+// contexts (as client or server). They retire — each ends once its last
+// segment is deleted — and a connect still on its way makes a fresh one.
+void retire_contexts_of(self_pointer self, std::uint32_t app_worker) {
+  auto& st = self->state;
+  for (auto it = st.context_of.begin(); it != st.context_of.end();) {
+    const auto& [server_app, client, server] = it->first;
+    (void)server_app;
+    if (client != app_worker && server != app_worker) {
+      ++it;
+      continue;
+    }
+    if (auto c = st.contexts.find(it->second); c != st.contexts.end())
+      self->send(caf::actor_cast<ct_segment_context_actor>(c->second), stop_atom_v);
+    it = st.context_of.erase(it);
+  }
+}
+
+// A context made for an app worker already gone (a connect or pair
+// request that crossed its going) serves what it was asked, then retires.
+void retire_if_orphaned(self_pointer self, std::uint32_t client_app_worker, std::uint32_t server_app_worker) {
+  for (std::uint32_t w : {client_app_worker, server_app_worker})
+    if (!app_worker_of(self->state, w)) retire_contexts_of(self, w);
+}
+
+// A context ended (retired, or it failed: the inspector handles that):
+// the session workers forget it too.
+void forget_context(self_pointer self, const caf::actor_addr& who) {
+  auto& st = self->state;
+  for (auto it = st.contexts.begin(); it != st.contexts.end(); ++it) {
+    if (it->second.address() != who) continue;
+    const std::uint32_t id = it->first;
+    st.contexts.erase(it);
+    for (auto k = st.context_of.begin(); k != st.context_of.end();)
+      k = k->second == id ? st.context_of.erase(k) : std::next(k);
+    for (auto& w : st.workers) self->send(w, ct_context_atom_v, id, ct_fifo_actor{});
+    return;
+  }
 }
 
 // Detaches `app`: its listeners go first, so nothing new reaches it; then
@@ -163,6 +204,7 @@ std::optional<std::size_t> detach_app(self_pointer self, std::uint32_t app) {
   for (const auto& [index, actor] : rec.workers) {
     for (auto& w : st.workers) self->send(w, detach_atom_v, index);
     self->send(actor, detach_atom_v);
+    retire_contexts_of(self, index);
   }
   rec.workers.clear();
   rec.live = false;
@@ -177,9 +219,10 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
         self->state.cfg = std::move(cfg);
         // The segment contexts belong to the root: they stop when it does.
         self->set_exit_handler([self](caf::exit_msg& msg) {
-          for (auto& c : self->state.contexts) self->send_exit(c, msg.reason);
+          for (auto& [id, c] : self->state.contexts) self->send_exit(c, msg.reason);
           self->quit(msg.reason);
         });
+        self->set_down_handler([self](caf::down_msg& msg) { forget_context(self, msg.source); });
         return {
             [=](app_worker_atom, const app_options& opts) -> caf::result<app_reservation> {
               auto& st = self->state;
@@ -255,6 +298,7 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
               for (auto& w : st.workers) self->send(w, detach_atom_v, index);
               self->send(it->second, detach_atom_v);
               rec.workers.erase(it);
+              retire_contexts_of(self, index);
               return true;
             },
             // `whole_app`: the app's workers accept in turn (in-process
@@ -352,6 +396,7 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
               pc.listener = target->listener;
               pc.server_app_worker = accepting[share->second.next++ % accepting.size()];
               pc.context = context_for(self, pc.client_app_worker, pc.server_app_worker);
+              retire_if_orphaned(self, pc.client_app_worker, pc.server_app_worker);
               self->send(st.workers[0], ct_connect_atom_v, pc);
               return true;
             },
@@ -402,12 +447,14 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
             },
             [=](ct_alloc_atom, const ct_alloc_request& req) {
               const std::uint32_t id = context_for(self, req.client_app_worker, req.server_app_worker);
-              return self->delegate(self->state.contexts[id], ct_alloc_atom_v, req);
+              auto r = self->delegate(self->state.contexts.at(id), ct_alloc_atom_v, req);
+              retire_if_orphaned(self, req.client_app_worker, req.server_app_worker);  // after the request
+              return r;
             },
             [=](ct_release_atom, const ct::ct_fifo_pair& pair, bool client_side) {
               auto& st = self->state;
-              if (pair.context < st.contexts.size())
-                self->send(st.contexts[pair.context], ct_release_atom_v, pair, client_side);
+              if (auto c = st.contexts.find(pair.context); c != st.contexts.end())
+                self->send(c->second, ct_release_atom_v, pair, client_side);
             },
             [=](std::vector<session_worker_actor>& workers) { self->state.workers = std::move(workers); },
             [=](mailbox_atom) -> std::uint64_t { return self->mailbox().size(); },
@@ -417,6 +464,7 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
               auto acc = std::make_shared<stack_counters>();
               acc->apps = std::count_if(st.apps.begin(), st.apps.end(), [](auto& a) { return a.live; });
               acc->listeners = st.listeners;
+              acc->ct_contexts = st.contexts.size();
               auto pending = std::make_shared<std::size_t>(st.workers.size() + st.contexts.size());
               auto done = [=]() mutable {
                 if (--*pending == 0) rp.deliver(*acc);
@@ -438,13 +486,17 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
                       acc->refusals += s.refusals;
                       done();
                     });
-              for (auto& c : st.contexts)
+              // A context may retire (end) before it answers: then it
+              // holds nothing, and counts as such.
+              for (auto& [id, c] : st.contexts)
                 self->request(caf::actor_cast<ct_segment_context_actor>(c), caf::infinite, stats_atom_v)
-                    .then([=](const ct_context_stats& s) mutable {
-                      acc->ct_segments += s.segments;
-                      acc->fifos += s.fifos;
-                      done();
-                    });
+                    .then(
+                        [=](const ct_context_stats& s) mutable {
+                          acc->ct_segments += s.segments;
+                          acc->fifos += s.fifos;
+                          done();
+                        },
+                        [=](caf::error&) mutable { done(); });
               return rp;
             },
         };

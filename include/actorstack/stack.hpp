@@ -39,6 +39,7 @@ struct stack_counters {
   std::uint64_t refusals = 0;
   std::uint64_t udp_connections = 0;  ///< udp listeners and 5-tuples (data plane)
   std::uint64_t udp_segments = 0;     ///< segments holding udp fifos (one per worker and app worker)
+  std::uint64_t ct_contexts = 0;      ///< cut-through segment contexts alive (see ct_segment_context.hpp)
 };
 
 class stack {

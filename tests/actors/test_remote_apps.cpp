@@ -663,7 +663,8 @@ TEST_CASE("remote apps: worker add and del: workers share a listener in turn, a 
   (void)(*other)->close(*late_sock);
   REQUIRE((*other)->detach());
   CHECK(eventually(*s.st, [](const stack_counters& c) {
-    return c.sessions == 0 && c.ct_segments == 0 && c.apps == 0 && c.fifos == 0 && c.listeners == 0;
+    return c.sessions == 0 && c.ct_segments == 0 && c.apps == 0 && c.fifos == 0 && c.listeners == 0 &&
+           c.ct_contexts == 0;
   }));
 }
 

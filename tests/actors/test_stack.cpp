@@ -196,3 +196,54 @@ TEST_CASE("stack: connect_async reports every outcome through the handler") {
   CHECK(c.sessions == 1);  // the listener
   CHECK(c.ct_connections == 0);
 }
+
+TEST_CASE("stack: a segment context retires once an app worker it serves is gone (a daemon keeps none per departed client)") {
+  events ev;
+  auto st = stack::create(small_config());
+  REQUIRE(st.has_value());
+  auto server = (*st)->attach({.name = "server"}, [&](std::uint32_t) { return std::make_unique<echo_server>(ev); });
+  REQUIRE(server.has_value());
+  const auto ep = *parse_uri("ct://127.0.0.1/7005");
+  REQUIRE((*server)->listen(ep).has_value());
+  auto contexts = [&] {
+    auto c = (*st)->counters();
+    REQUIRE(c.has_value());
+    return c->ct_contexts;
+  };
+  auto eventually_contexts = [&](std::uint64_t n) {
+    for (int i = 0; i < 500 && contexts() != n; ++i) std::this_thread::sleep_for(10ms);
+    return contexts() == n;
+  };
+  for (int round = 0; round < 3; ++round) {
+    CAPTURE(round);
+    {
+      std::lock_guard lock{ev.mu};
+      ev.log.clear();
+      ev.received.clear();
+    }
+    auto cli = (*st)->attach({.name = "client"}, [&](std::uint32_t) { return std::make_unique<client>(ev, "ping"); });
+    REQUIRE(cli.has_value());
+    REQUIRE((*cli)->connect(ep, 1).has_value());
+    REQUIRE(ev.wait_for("echoed"));
+    REQUIRE(ev.wait_for("server close"));
+    // Its segment goes after the linger; the context stays while the
+    // client may connect again.
+    const auto c = drained(**st);
+    CHECK(c.ct_segments == 0);
+    CHECK(contexts() == 1);
+    REQUIRE((*cli)->detach().has_value());
+    CHECK(eventually_contexts(0));
+  }
+  // A client that detaches with its session still open: its context waits
+  // for the segment (the server's side closes after the reset), then goes.
+  auto holder = (*st)->attach({.name = "holder"}, [&](std::uint32_t) { return std::make_unique<client>(ev); });
+  REQUIRE(holder.has_value());
+  REQUIRE((*holder)->connect(ep, 2).has_value());
+  REQUIRE(ev.wait_for("connected 2"));
+  REQUIRE((*holder)->detach().has_value());
+  CHECK(ev.wait_for("server reset"));
+  CHECK(eventually_contexts(0));
+  const auto c = drained(**st);
+  CHECK(c.ct_segments == 0);
+  CHECK(c.listeners == 1);
+}

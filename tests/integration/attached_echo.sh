@@ -111,6 +111,9 @@ echo "clients after the server's death: $(cat "$work/orphan.out")"
 wait_clean "after kill -9 of the server"
 s=$(summary)
 [ "$(field listeners "$s")" = 0 ] || fail "the dead server's listener is still there: $s"
+# No app is left, so no segment context either (they retire with their apps).
+for _ in $(seq 50); do s=$(summary); [ "$(field ct_contexts "$s")" = 0 ] && break; sleep 0.1; done
+[ "$(field ct_contexts "$s")" = 0 ] || fail "segment contexts outlived their apps: $s"
 
 # The daemon still serves: a new server and clients work, and the
 # server's two workers took turns (4 connections: 2 each).
