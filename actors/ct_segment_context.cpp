@@ -181,6 +181,17 @@ struct ct_context_state {
 
 using self_pointer = ct_segment_context_actor::stateful_pointer<ct_context_state>;
 
+void release(self_pointer self, const ct::ct_fifo_pair& p, bool client_side) {
+  if (!self->state.release(p, client_side)) return;
+  // Deleting at once would make connection churn pay a memfd, a mapping
+  // and fresh page faults per burst; a short linger lets the next pair
+  // reuse the segment (docs/architecture.md).
+  auto& seg = self->state.segments[p.segment];
+  if (seg.reap_pending) return;
+  seg.reap_pending = true;
+  self->delayed_send(self, self->state.cfg.linger, ct_reap_atom_v, p.segment, seg.epoch);
+}
+
 // A retiring context with nothing left ends. A pair asked of it meanwhile
 // (a connect already on its way) is served and keeps it until reaped.
 void end_if_retired(self_pointer self) {
@@ -218,15 +229,9 @@ ct_fifo_actor spawn_ct_segment_context(caf::actor_system& sys, ct_segment_contex
               if (added) tell_apps(self, notification::segment_add, *added);
               return *r;
             },
-            [=](ct_release_atom, const ct::ct_fifo_pair& p, bool client_side) {
-              if (!self->state.release(p, client_side)) return;
-              // Deleting at once would make connection churn pay a memfd,
-              // a mapping and fresh page faults per burst; a short linger
-              // lets the next pair reuse the segment (docs/architecture.md).
-              auto& seg = self->state.segments[p.segment];
-              if (seg.reap_pending) return;
-              seg.reap_pending = true;
-              self->delayed_send(self, self->state.cfg.linger, ct_reap_atom_v, p.segment, seg.epoch);
+            [=](ct_release_atom, const ct::ct_fifo_pair& p, bool client_side) { release(self, p, client_side); },
+            [=](ct_release_atom, const std::vector<ct::ct_release>& batch) {
+              for (const auto& r : batch) release(self, r.pair, r.client_side);
             },
             [=](ct_reap_atom, std::uint64_t index, std::uint64_t epoch) {
               bool again = false;

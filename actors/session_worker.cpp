@@ -143,8 +143,24 @@ class actor_ct_sink final : public ct::ct_sink {
  public:
   actor_ct_sink(self_pointer self, ct_fifo_actor fifos, caf::actor first_worker)
       : self_(self), fifos_(std::move(fifos)), first_worker_(std::move(first_worker)) {}
+  // Gathered per context and sent once per run (flush_releases): under
+  // connection churn a run closes many sessions, each releasing two sides.
   void release_fifos(const ct::ct_fifo_pair& pair, bool client_side) override {
-    self_->send(context(pair.context), ct_release_atom_v, pair, client_side);
+    releases_[pair.context].push_back({pair, client_side});
+    ++pending_releases_;
+  }
+  bool has_releases() const noexcept { return pending_releases_ > 0; }
+  void flush_releases() {
+    if (pending_releases_ == 0) return;
+    for (auto& [id, batch] : releases_) {
+      if (batch.empty()) continue;
+      if (batch.size() == 1)
+        self_->send(context(id), ct_release_atom_v, batch.front().pair, batch.front().client_side);
+      else
+        self_->send(context(id), ct_release_atom_v, std::move(batch));
+      batch.clear();
+    }
+    pending_releases_ = 0;
   }
   // The segment context the root announced for `id`; until it has, the
   // root itself (which forwards). Going direct saves a hop per alloc and
@@ -170,6 +186,8 @@ class actor_ct_sink final : public ct::ct_sink {
   std::vector<std::uint32_t> reusable_here;
 
  private:
+  std::unordered_map<std::uint32_t, std::vector<ct::ct_release>> releases_;  // by context
+  std::size_t pending_releases_ = 0;
   self_pointer self_;
   ct_fifo_actor fifos_;
   caf::actor first_worker_;
@@ -225,7 +243,7 @@ struct session_worker_actor_state {
   bool has_work() const {
     return sessions->has_events() || sessions->pending_rx_notifications() > 0 ||
            (udp && udp->has_deferred()) ||
-           ct->pending_cleanups() > 0 || ct->queued_connects() > 0 ||
+           ct->pending_cleanups() > 0 || ct->queued_connects() > 0 || sink->has_releases() ||
            std::any_of(outgoing.begin(), outgoing.end(), [](auto& v) { return !v.empty(); });
   }
 };
@@ -290,6 +308,7 @@ void run(stateful_self self) {
   for (std::uint32_t index : st.sink->reusable_here) st.half_opens.mark_reusable(index);
   st.sink->reusable_here.clear();
   st.sessions->flush_enqueue_events();
+  st.sink->flush_releases();
   schedule(self);
 }
 

@@ -40,7 +40,8 @@ typename Inspector::result_type inspect(Inspector& f, ct_alloc_request& x) {
 /// the stack root) and takes them back.
 using ct_fifo_actor =
     caf::typed_actor<caf::replies_to<ct_alloc_atom, ct_alloc_request>::with<ct::ct_fifo_pair>,
-                     caf::reacts_to<ct_release_atom, ct::ct_fifo_pair, bool>>;
+                     caf::reacts_to<ct_release_atom, ct::ct_fifo_pair, bool>,
+                     caf::reacts_to<ct_release_atom, std::vector<ct::ct_release>>>;  // same context
 
 using session_worker_actor = caf::typed_actor<
     caf::reacts_to<close_atom, session_handle>,           // app close (SPEC 2.4)
@@ -85,4 +86,5 @@ session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::ct::pending_connect)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<actorstack::ct::pending_connect>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::ct::ct_fifo_pair)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<actorstack::ct::ct_release>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::endpoint)

@@ -451,6 +451,12 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
               retire_if_orphaned(self, req.client_app_worker, req.server_app_worker);  // after the request
               return r;
             },
+            [=](ct_release_atom, std::vector<ct::ct_release>& batch) {
+              auto& st = self->state;
+              if (batch.empty()) return;
+              if (auto c = st.contexts.find(batch.front().pair.context); c != st.contexts.end())
+                self->send(c->second, ct_release_atom_v, std::move(batch));
+            },
             [=](ct_release_atom, const ct::ct_fifo_pair& pair, bool client_side) {
               auto& st = self->state;
               if (auto c = st.contexts.find(pair.context); c != st.contexts.end())

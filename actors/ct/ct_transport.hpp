@@ -54,6 +54,13 @@ struct ct_fifo_pair {
   std::uint32_t context = 0;
 };
 
+/// One side of a pair done with it; a worker sends a run's worth to a
+/// context in one message.
+struct ct_release {
+  ct_fifo_pair pair;
+  bool client_side = false;
+};
+
 /// Where a ct_worker sends what leaves its worker.
 class ct_sink {
  public:

@@ -44,6 +44,12 @@ struct test_system {
             s->free_fifo(pair.server_rx);
             s->free_fifo(pair.server_tx);
           },
+          [s](ct_release_atom, std::vector<ct::ct_release>& batch) {
+            for (auto& r : batch) {
+              s->free_fifo(r.pair.server_rx);
+              s->free_fifo(r.pair.server_tx);
+            }
+          },
       };
         },
         &seg);
