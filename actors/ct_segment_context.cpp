@@ -229,7 +229,6 @@ ct_fifo_actor spawn_ct_segment_context(caf::actor_system& sys, ct_segment_contex
               if (added) tell_apps(self, notification::segment_add, *added);
               return *r;
             },
-            [=](ct_release_atom, const ct::ct_fifo_pair& p, bool client_side) { release(self, p, client_side); },
             [=](ct_release_atom, const std::vector<ct::ct_release>& batch) {
               for (const auto& r : batch) release(self, r.pair, r.client_side);
             },

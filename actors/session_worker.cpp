@@ -147,20 +147,11 @@ class actor_ct_sink final : public ct::ct_sink {
   // connection churn a run closes many sessions, each releasing two sides.
   void release_fifos(const ct::ct_fifo_pair& pair, bool client_side) override {
     releases_[pair.context].push_back({pair, client_side});
-    ++pending_releases_;
   }
-  bool has_releases() const noexcept { return pending_releases_ > 0; }
+  bool has_releases() const noexcept { return !releases_.empty(); }
   void flush_releases() {
-    if (pending_releases_ == 0) return;
-    for (auto& [id, batch] : releases_) {
-      if (batch.empty()) continue;
-      if (batch.size() == 1)
-        self_->send(context(id), ct_release_atom_v, batch.front().pair, batch.front().client_side);
-      else
-        self_->send(context(id), ct_release_atom_v, std::move(batch));
-      batch.clear();
-    }
-    pending_releases_ = 0;
+    for (auto& [id, batch] : releases_) self_->send(context(id), ct_release_atom_v, std::move(batch));
+    releases_.clear();
   }
   // The segment context the root announced for `id`; until it has, the
   // root itself (which forwards). Going direct saves a hop per alloc and
@@ -186,8 +177,7 @@ class actor_ct_sink final : public ct::ct_sink {
   std::vector<std::uint32_t> reusable_here;
 
  private:
-  std::unordered_map<std::uint32_t, std::vector<ct::ct_release>> releases_;  // by context
-  std::size_t pending_releases_ = 0;
+  std::unordered_map<std::uint32_t, std::vector<ct::ct_release>> releases_;  // by context, this run's
   self_pointer self_;
   ct_fifo_actor fifos_;
   caf::actor first_worker_;

@@ -40,8 +40,7 @@ typename Inspector::result_type inspect(Inspector& f, ct_alloc_request& x) {
 /// the stack root) and takes them back.
 using ct_fifo_actor =
     caf::typed_actor<caf::replies_to<ct_alloc_atom, ct_alloc_request>::with<ct::ct_fifo_pair>,
-                     caf::reacts_to<ct_release_atom, ct::ct_fifo_pair, bool>,
-                     caf::reacts_to<ct_release_atom, std::vector<ct::ct_release>>>;  // same context
+                     caf::reacts_to<ct_release_atom, std::vector<ct::ct_release>>>;  // one context's
 
 using session_worker_actor = caf::typed_actor<
     caf::reacts_to<close_atom, session_handle>,           // app close (SPEC 2.4)

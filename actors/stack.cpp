@@ -416,14 +416,12 @@ class stack_impl final : public stack {
     if (stopped_) return unexpected{errc::invalid_argument, "the stack is stopped"};
     auto r = ask<app_reservation>(sys_, root_, app_worker_atom_v, opts);
     if (!r) return unexpected{r.error()};
-    std::vector<caf::actor> session_workers;
-    for (auto& w : workers_) session_workers.push_back(caf::actor_cast<caf::actor>(w));
+    const auto session_workers = session_worker_handles();
     std::vector<app_worker_actor> actors;
     for (std::uint32_t i = 0; i < opts.workers; ++i) {
       app_worker_actor a = make(app_worker_context{r->first_worker + i, r->app, session_workers}, i);
       if (!a) return unexpected{errc::invalid_argument, "the factory made no app worker"};
-      track(a, actor_role::app_worker, r->first_worker + i, opts.name);
-      if (own) caf::anon_send(inspector_, mailbox_atom_v, caf::actor_cast<caf::actor>(a));
+      track_app_worker(a, r->first_worker + i, opts.name, own);
       actors.push_back(std::move(a));
     }
     auto ok = ask<bool>(sys_, root_, app_worker_atom_v, r->app, actors);
@@ -431,13 +429,27 @@ class stack_impl final : public stack {
     return std::unique_ptr<application>{new application_impl(sys_, root_, *r, opts.workers, workers_, running_)};
   }
 
+  // The session workers, as an app worker context names them.
+  std::vector<caf::actor> session_worker_handles() const {
+    std::vector<caf::actor> out;
+    for (const auto& w : workers_) out.push_back(caf::actor_cast<caf::actor>(w));
+    return out;
+  }
+
+  // `own`: see attach_with.
+  void track_app_worker(const app_worker_actor& a, std::uint32_t index, const std::string& name, bool own) {
+    track(a, actor_role::app_worker, index, name);
+    if (own) caf::anon_send(inspector_, mailbox_atom_v, caf::actor_cast<caf::actor>(a));
+  }
+
   // Runs on the remote attach actor's own thread (detached): a gateway
-  // stands in for each app worker in the other process.
+  // stands in for each app worker in the other process. The attach actor
+  // gives the app's name (checked, bounded).
   result<remote_attach_reply> attach_remote(const remote_attach_request& req,
                                             std::shared_ptr<shm::fd_channel> channel) {
     if (req.join_secret != 0) return add_remote_worker(req, std::move(channel));
     app_options opts;
-    opts.name = req.name.empty() ? "remote" : req.name.substr(0, 64);
+    opts.name = req.name;
     opts.workers = 1;
     opts.rx_fifo_size = req.rx_fifo_size;
     opts.tx_fifo_size = req.tx_fifo_size;
@@ -473,14 +485,11 @@ class stack_impl final : public stack {
     if (!r) return unexpected{r.error()};
     auto events = app_event_queue::create("as-events-" + req.name);
     if (!events) return unexpected{events.error()};
-    std::vector<caf::actor> session_workers;
-    for (auto& w : workers_) session_workers.push_back(caf::actor_cast<caf::actor>(w));
-    remote_gateway_config gc{{r->first_worker, r->app, std::move(session_workers)}, root_, req.receiver,
+    remote_gateway_config gc{{r->first_worker, r->app, session_worker_handles()}, root_, req.receiver,
                              channel, *events, true};
     auto gateway = spawn_remote_gateway(sys_, std::move(gc));
     auto as_worker = caf::actor_cast<app_worker_actor>(gateway);
-    track(as_worker, actor_role::app_worker, r->first_worker, req.name);
-    caf::anon_send(inspector_, mailbox_atom_v, caf::actor_cast<caf::actor>(gateway));
+    track_app_worker(as_worker, r->first_worker, req.name, true);
     if (auto ok = ask<bool>(sys_, root_, add_worker_atom_v, r->app, r->first_worker, as_worker); !ok) {
       caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
       return unexpected{ok.error()};

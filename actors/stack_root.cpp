@@ -186,6 +186,15 @@ void forget_context(self_pointer self, const caf::actor_addr& who) {
   }
 }
 
+// App worker `index` goes (its listeners already left): every session
+// worker resets its sessions (it may be gone: nobody else would), it is
+// told to stop, its segment contexts retire. The caller forgets it.
+void drop_worker(self_pointer self, std::uint32_t index, const app_worker_actor& actor) {
+  for (auto& w : self->state.workers) self->send(w, detach_atom_v, index);
+  self->send(actor, detach_atom_v);
+  retire_contexts_of(self, index);
+}
+
 // Detaches `app`: its listeners go first, so nothing new reaches it; then
 // every session worker resets the sessions of its app workers (which may be
 // gone: nobody else would) and the app workers are told to stop. Returns
@@ -201,11 +210,7 @@ std::optional<std::size_t> detach_app(self_pointer self, std::uint32_t app) {
     ++removed;
   }
   st.tables.del_app(app);
-  for (const auto& [index, actor] : rec.workers) {
-    for (auto& w : st.workers) self->send(w, detach_atom_v, index);
-    self->send(actor, detach_atom_v);
-    retire_contexts_of(self, index);
-  }
+  for (const auto& [index, actor] : rec.workers) drop_worker(self, index, actor);
   rec.workers.clear();
   rec.live = false;
   return removed;
@@ -295,10 +300,8 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
               if (rec.workers.size() == 1) return invalid("invalid_argument: an app's last worker goes with detach");
               for (const auto& l : st.tables.listeners())
                 if (l.ref.app_index == app) (void)leave_listener(self, l, index);
-              for (auto& w : st.workers) self->send(w, detach_atom_v, index);
-              self->send(it->second, detach_atom_v);
+              drop_worker(self, index, it->second);
               rec.workers.erase(it);
-              retire_contexts_of(self, index);
               return true;
             },
             // `whole_app`: the app's workers accept in turn (in-process
@@ -456,11 +459,6 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
               if (batch.empty()) return;
               if (auto c = st.contexts.find(batch.front().pair.context); c != st.contexts.end())
                 self->send(c->second, ct_release_atom_v, std::move(batch));
-            },
-            [=](ct_release_atom, const ct::ct_fifo_pair& pair, bool client_side) {
-              auto& st = self->state;
-              if (auto c = st.contexts.find(pair.context); c != st.contexts.end())
-                self->send(c->second, ct_release_atom_v, pair, client_side);
             },
             [=](std::vector<session_worker_actor>& workers) { self->state.workers = std::move(workers); },
             [=](mailbox_atom) -> std::uint64_t { return self->mailbox().size(); },

@@ -50,7 +50,6 @@ using stack_root_actor = caf::typed_actor<
     caf::replies_to<apps_atom>::with<std::vector<app_row>>,
     caf::replies_to<listeners_atom>::with<std::vector<listener_row>>,
     caf::replies_to<ct_alloc_atom, ct_alloc_request>::with<ct::ct_fifo_pair>,
-    caf::reacts_to<ct_release_atom, ct::ct_fifo_pair, bool>,
     caf::reacts_to<ct_release_atom, std::vector<ct::ct_release>>,  // one context's
     caf::reacts_to<std::vector<session_worker_actor>>,
     caf::replies_to<stats_atom>::with<stack_counters>,

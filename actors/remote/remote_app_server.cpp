@@ -73,6 +73,7 @@ attach_registry_actor::behavior_type registry_behavior(attach_registry_actor::st
         // given: no other process knows it (it travelled over the app's
         // own connection), so no process adds workers to another's app.
         remote_attach_request checked = req;
+        checked.name = req.name.empty() ? "remote" : req.name.substr(0, 64);  // shows in actorstack-ctl
         if (req.join_secret != 0) {
           auto app = self->state.apps.find(req.join_app);
           if (app == self->state.apps.end() || app->second.secret != req.join_secret)
@@ -86,7 +87,7 @@ attach_registry_actor::behavior_type registry_behavior(attach_registry_actor::st
         if (!r) return caf::make_error(caf::sec::invalid_argument, r.error().message());
         if (req.join_secret == 0) {
           r->secret = fresh_token();
-          self->state.apps[r->app] = {r->secret, req.name.empty() ? "remote" : req.name.substr(0, 64)};
+          self->state.apps[r->app] = {r->secret, checked.name};
         } else {
           r->secret = req.join_secret;
         }

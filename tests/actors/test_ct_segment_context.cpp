@@ -70,7 +70,7 @@ struct context_fixture {
   }
 
   void release(const ct::ct_fifo_pair& p, bool client_side) {
-    caf::anon_send(ctx, ct_release_atom_v, p, client_side);
+    caf::anon_send(ctx, ct_release_atom_v, std::vector<ct::ct_release>{{p, client_side}});
     sched->run();
   }
 

@@ -140,6 +140,26 @@ std::string echo_once(client::app& app, const std::string& uri, const std::strin
   return got;
 }
 
+// Takes every connection waiting on a non-blocking listener.
+std::vector<client::sock> accept_all(client::app& app, client::sock listener) {
+  std::vector<client::sock> out;
+  while (auto s = app.accept(listener)) out.push_back(*s);
+  return out;
+}
+
+// Reads exactly `n` bytes from a blocking sock.
+std::string read_exactly(client::app& app, client::sock s, std::size_t n) {
+  std::string got;
+  std::array<std::byte, 256> buf;
+  while (got.size() < n) {
+    auto r = app.read(s, std::span{buf}.first(std::min(buf.size(), n - got.size())));
+    REQUIRE(r);
+    if (*r == 0) break;
+    got.append(reinterpret_cast<const char*>(buf.data()), *r);
+  }
+  return got;
+}
+
 // Polls the stack until `pred(counters)` holds (bounded).
 template <class Pred>
 bool eventually(stack& st, Pred pred) {
@@ -293,15 +313,7 @@ TEST_CASE("remote apps: requests naming sessions the app does not hold are refus
   REQUIRE(c);
   CHECK(c->sessions == 3);
   REQUIRE((*honest)->write(*open, text("still mine")));
-  std::array<std::byte, 64> buf;
-  std::size_t got = 0;
-  while (got < 10) {
-    auto n = (*honest)->read(*open, std::span{buf}.subspan(got));
-    REQUIRE(n);
-    REQUIRE(*n > 0);
-    got += *n;
-  }
-  CHECK(std::string(reinterpret_cast<const char*>(buf.data()), got) == "still mine");
+  CHECK(read_exactly(**honest, *open, 10) == "still mine");
   // A token attaches once; an invented one never.
   auto again = rogue.attach(rogue.token);
   REQUIRE(std::holds_alternative<std::string>(again));
@@ -532,29 +544,6 @@ TEST_CASE("remote apps: a sock is writable once a quarter of its fifo is free, n
   CHECK(e.revents == client::writable);
 }
 
-namespace {
-
-// Takes every connection waiting on a non-blocking listener.
-std::vector<client::sock> accept_all(client::app& app, client::sock listener) {
-  std::vector<client::sock> out;
-  while (auto s = app.accept(listener)) out.push_back(*s);
-  return out;
-}
-
-// Reads exactly `n` bytes from a blocking sock.
-std::string read_exactly(client::app& app, client::sock s, std::size_t n) {
-  std::string got;
-  std::array<std::byte, 256> buf;
-  while (got.size() < n) {
-    auto r = app.read(s, std::span{buf}.first(std::min(buf.size(), n - got.size())));
-    REQUIRE(r);
-    if (*r == 0) break;
-    got.append(reinterpret_cast<const char*>(buf.data()), *r);
-  }
-  return got;
-}
-
-}  // namespace
 
 TEST_CASE("remote apps: worker add and del: workers share a listener in turn, a deleted worker's sessions reset, the app goes on") {
   served_stack s{"workers"};

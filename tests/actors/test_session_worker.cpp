@@ -40,10 +40,6 @@ struct test_system {
             p->tx.add_ref();
             return ct::ct_fifo_pair{p->rx, p->tx, 1, 0};
           },
-          [s](ct_release_atom, ct::ct_fifo_pair& pair, bool) {
-            s->free_fifo(pair.server_rx);
-            s->free_fifo(pair.server_tx);
-          },
           [s](ct_release_atom, std::vector<ct::ct_release>& batch) {
             for (auto& r : batch) {
               s->free_fifo(r.pair.server_rx);
