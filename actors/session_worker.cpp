@@ -3,6 +3,7 @@
 #include "actors/log.hpp"
 
 #include <memory>
+#include <optional>
 #include <unordered_map>
 
 namespace actorstack {
@@ -183,6 +184,29 @@ class actor_ct_sink final : public ct::ct_sink {
   caf::actor first_worker_;
 };
 
+// Moves udp sessions between workers with typed messages (SPEC §5). The
+// workers' handles arrive after spawn (the vector message).
+class actor_udp_migration final : public udp::udp_migration_port {
+ public:
+  actor_udp_migration(self_pointer self, const std::vector<caf::actor>& workers)
+      : self_(self), workers_(workers) {}
+  void offer(std::uint32_t worker, const udp::udp_migrant& m) override {
+    if (worker < workers_.size()) self_->send(target(worker), migrate_atom_v, m);
+  }
+  void departed(std::uint32_t origin_worker, session_handle origin, std::uint32_t app_worker, shm::fifo rx,
+                shm::fifo tx) override {
+    if (origin_worker < workers_.size())
+      self_->send(target(origin_worker), migrate_atom_v, origin, app_worker, rx, tx);
+  }
+
+ private:
+  session_worker_actor target(std::uint32_t w) const {
+    return caf::actor_cast<session_worker_actor>(workers_[w]);
+  }
+  self_pointer self_;
+  const std::vector<caf::actor>& workers_;
+};
+
 // Only cut-through exists so far; network transports bring their own
 // fifo providers and lookups with the data plane.
 class no_fifos final : public session_layer::fifo_provider {
@@ -225,8 +249,13 @@ struct session_worker_actor_state {
   std::unique_ptr<session_layer::session_worker_state> sessions;
   std::unique_ptr<ct::ct_worker> ct;
   std::unique_ptr<udp::udp_transport> udp;  // with a data plane only
+  std::unique_ptr<actor_udp_migration> migration;
+  // Sessions that moved to another worker, by old handle: the app may
+  // still name them so until it read the migrate notification, and what it
+  // asks goes on to the new worker. Dropped when the moved session ends.
+  std::unordered_map<std::uint64_t, std::pair<std::uint32_t, session_handle>> moved;
   ct::ct_half_opens half_opens;                                 // first worker only
-  std::vector<caf::actor> workers;                              // first worker only
+  std::vector<caf::actor> workers;                              // every worker
   std::vector<std::vector<ct::pending_connect>> outgoing;       // per destination
   bool run_scheduled = false;
 
@@ -241,6 +270,15 @@ struct session_worker_actor_state {
 namespace {
 
 using stateful_self = session_worker_actor::stateful_pointer<session_worker_actor_state>;
+
+// A handle of a session that moved away: the worker and handle it has now.
+std::optional<std::pair<session_worker_actor, session_handle>> moved_to(stateful_self self, session_handle h) {
+  auto& st = self->state;
+  if (st.moved.empty() || st.sessions->get(h) != nullptr) return std::nullopt;
+  auto it = st.moved.find(h.value());
+  if (it == st.moved.end() || it->second.first >= st.workers.size()) return std::nullopt;
+  return std::pair{caf::actor_cast<session_worker_actor>(st.workers[it->second.first]), it->second.second};
+}
 
 void schedule(stateful_self self) {
   auto& st = self->state;
@@ -315,6 +353,7 @@ worker_stats stats_of(session_worker_actor_state& s) {
   if (s.udp) {
     out.udp_connections = s.udp->connections();
     out.udp_segments = s.udp->counters().segments;
+    out.udp_moved_in = s.udp->counters().moved_in;
   }
   out.half_opens = s.half_opens.live();
   out.pending_ctrl = s.sessions->pending_ctrl();
@@ -349,18 +388,21 @@ session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker
                        st.apps.get(), &st.fifos, &st.transports, &st.lookup});
     st.ct = std::make_unique<ct::ct_worker>(*st.sessions, *st.sink);
     st.transports.ct = st.ct.get();
-    if (cfg.dp_commands != nullptr && cfg.dp_events != nullptr) {
-      st.udp = std::make_unique<udp::udp_transport>(*st.sessions, *st.apps, *cfg.dp_commands,
-                                                    *cfg.dp_events, cfg.udp);
+    if (!cfg.dp_links.empty()) {
+      st.migration = std::make_unique<actor_udp_migration>(self, st.workers);
+      st.udp = std::make_unique<udp::udp_transport>(*st.sessions, *st.apps, cfg.dp_links, cfg.udp,
+                                                    st.migration.get());
       st.transports.udp = st.udp.get();
     }
     auto after = [self] { schedule(self); };
     return {
         [=](close_atom, session_handle h) {
+          if (auto to = moved_to(self, h)) return self->send(to->first, close_atom_v, to->second);
           (void)self->state.sessions->app_close(h);
           after();
         },
         [=](reset_atom, session_handle h) {
+          if (auto to = moved_to(self, h)) return self->send(to->first, reset_atom_v, to->second);
           (void)self->state.sessions->app_reset(h);
           after();
         },
@@ -370,14 +412,17 @@ session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker
           after();
         },
         [=](tx_atom, session_handle h) {
+          if (auto to = moved_to(self, h)) return self->send(to->first, tx_atom_v, to->second);
           if (auto* s = self->state.sessions->get(h)) self->state.sessions->post_custom_tx(*s);
           after();
         },
         [=](app_rx_atom, session_handle h) {
+          if (auto to = moved_to(self, h)) return self->send(to->first, app_rx_atom_v, to->second);
           self->state.sessions->post_io({session_layer::io_kind::app_rx, h});
           after();
         },
         [=](rx_notify_atom, session_handle h) {
+          if (auto to = moved_to(self, h)) return self->send(to->first, rx_notify_atom_v, to->second);
           self->state.sessions->post_io({session_layer::io_kind::builtin_rx, h});
           after();
         },
@@ -428,6 +473,37 @@ session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker
           after();
         },
         [=](std::vector<caf::actor>& workers) { self->state.workers = std::move(workers); },
+        [=](migrate_atom, const udp::udp_migrant& m) {
+          auto& s = self->state;
+          if (!s.udp || m.from_worker >= s.workers.size()) return;
+          const auto got = s.udp->adopt(m);
+          self->send(caf::actor_cast<session_worker_actor>(s.workers[m.from_worker]), migrate_atom_v, m.from_id,
+                     s.cfg.index, got.handle, got.id);
+        },
+        [=](migrate_atom, std::uint32_t id, std::uint32_t worker, session_handle handle, std::uint32_t new_id) {
+          auto& s = self->state;
+          if (!s.udp || worker >= s.workers.size()) return;
+          const auto [outcome, old] = s.udp->hand_over(id, worker, handle, new_id);
+          if (outcome == session_layer::migrate_outcome::completed) s.moved[old.value()] = {worker, handle};
+          self->send(caf::actor_cast<session_worker_actor>(s.workers[worker]), migrate_atom_v, handle,
+                     static_cast<std::uint8_t>(outcome));
+          after();
+        },
+        [=](migrate_atom, session_handle handle, std::uint8_t outcome) {
+          auto& s = self->state;
+          if (!s.udp) return;
+          const auto o = static_cast<session_layer::migrate_outcome>(outcome);
+          if (o == session_layer::migrate_outcome::gone)
+            s.udp->abandon(handle);
+          else
+            s.sessions->migrate_finish(handle, o);
+          after();
+        },
+        [=](migrate_atom, session_handle origin, std::uint32_t app_worker, shm::fifo rx, shm::fifo tx) {
+          auto& s = self->state;
+          s.moved.erase(origin.value());
+          if (s.udp) s.udp->take_back(app_worker, rx, tx);
+        },
         [=](run_atom) { run(self); },
         [=](dataplane_atom) {
           // The core's events: rx and tx-space notifications are batched

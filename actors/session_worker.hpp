@@ -63,6 +63,13 @@ using session_worker_actor = caf::typed_actor<
     caf::reacts_to<run_atom>,                             // the doorbell
     caf::reacts_to<dataplane_atom>,                       // the data plane's doorbell: events
     caf::reacts_to<net_connect_atom, std::uint32_t, endpoint, std::uint64_t>,  // udp connect
+    // SPEC §5, a udp session moving between workers (udp/udp_transport.hpp):
+    caf::reacts_to<migrate_atom, udp::udp_migrant>,  // new worker: take it
+    // old worker: adopted (old id, new worker, new handle, new id)
+    caf::reacts_to<migrate_atom, std::uint32_t, std::uint32_t, session_handle, std::uint32_t>,
+    caf::reacts_to<migrate_atom, session_handle, std::uint8_t>,  // new worker: the outcome
+    // old worker: a session that moved away is gone (its old handle, app worker, fifos)
+    caf::reacts_to<migrate_atom, session_handle, std::uint32_t, shm::fifo, shm::fifo>,
     caf::replies_to<listen_atom, std::uint32_t, endpoint>::with<session_handle>,
     caf::reacts_to<listen_atom, session_handle, std::uint32_t>,  // a shared listener changes owner
     caf::replies_to<stats_atom>::with<worker_stats>,
@@ -72,9 +79,8 @@ struct session_worker_config {
   std::uint32_t index = 0;
   ct_fifo_actor ct_fifos;                  ///< carves ct pairs
   caf::actor first_worker;                 ///< invalid for the first worker itself
-  /// The data plane's channels to core 0 (both null: no data plane).
-  dataplane::channel<dataplane::command>* dp_commands = nullptr;
-  dataplane::channel<dataplane::event>* dp_events = nullptr;
+  /// The data plane's channels, one per core (empty: no data plane).
+  std::vector<udp::core_link> dp_links;
   udp::udp_worker_config udp;
 };
 
@@ -87,3 +93,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<actorstack::ct::pending_connect>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::ct::ct_fifo_pair)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<actorstack::ct::ct_release>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::endpoint)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::udp::udp_migrant)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::shm::fifo)

@@ -198,10 +198,11 @@ class stack_impl final : public stack {
       wc.ct_fifos = caf::actor_cast<ct_fifo_actor>(root_);
       if (i > 0) wc.first_worker = caf::actor_cast<caf::actor>(workers[0]);
       if (dp_) {
-        wc.dp_commands = &dp_->commands(i, 0);
-        wc.dp_events = &dp_->events(i, 0);
+        for (std::uint32_t c = 0; c < dp_->cores(); ++c)
+          wc.dp_links.push_back({&dp_->commands(i, c), &dp_->events(i, c)});
         wc.udp.worker = i;
         wc.udp.workers = n_workers_;
+        wc.udp.cores = dp_->cores();
         wc.udp.local_ip = dp_->address().ip;
         wc.udp.rx_fifo_size = cfg.rx_fifo_size;
         wc.udp.tx_fifo_size = cfg.tx_fifo_size;
@@ -217,7 +218,9 @@ class stack_impl final : public stack {
     }
     std::vector<caf::actor> untyped;
     for (auto& w : workers) untyped.push_back(caf::actor_cast<caf::actor>(w));
-    caf::anon_send(workers[0], untyped);
+    // The first worker spreads cut-through connects over all; every worker
+    // may hand a udp session to another (SPEC §5).
+    for (auto& w : workers) caf::anon_send(w, untyped);
     caf::anon_send(root_, workers);
     workers_ = std::move(workers);
   }
@@ -251,6 +254,8 @@ class stack_impl final : public stack {
       d.busy_polls = x.busy_polls;
       d.idle_polls = x.idle_polls;
       d.events_lost = x.events_lost;
+      d.frames_forwarded = x.frames_forwarded;
+      d.flows_taken = x.flows_taken;
       for (std::size_t r = 0; r < dataplane::drop_reason_count; ++r)
         d.drops[std::string{dataplane::to_string(static_cast<dataplane::drop_reason>(r))}] = x.drops[r];
       out.push_back(std::move(d));

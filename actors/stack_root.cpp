@@ -484,6 +484,7 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
                       acc->ct_connections += s.ct_connections;
                       acc->udp_connections += s.udp_connections;
                       acc->udp_segments += s.udp_segments;
+                      acc->udp_migrations += s.udp_moved_in;
                       acc->half_opens += s.half_opens;
                       acc->accepts += s.accepts;
                       acc->connects += s.connects;

@@ -24,10 +24,19 @@ namespace actorstack::dataplane {
 /// unset, connectionless: the fifos carry each datagram's addresses) or a
 /// connected 5-tuple. `id` is the transport's connection index, unique
 /// within its worker.
+///
+/// Every core holds every binding, but only one core — `core`, its owner —
+/// touches its fifos; the others keep a forwarding entry and hand the
+/// connection's frames to the owner (docs/architecture.md §6, "several
+/// cores").
 struct udp_binding {
   std::uint32_t id = 0;
   std::uint32_t worker = 0;
   std::uint64_t session = 0;  ///< session_handle::value() of its session
+  std::uint32_t core = 0;     ///< the owner core
+  /// A connected binding that already moved once: its frames arriving on
+  /// another core are forwarded, never a reason to move it again.
+  bool settled = false;
   shm::fifo rx;               ///< the core produces (datagrams in)
   shm::fifo tx;               ///< the core consumes (datagrams out)
   std::uint32_t local_ip = 0;   ///< host order; 0 = any of ours (listeners)
@@ -38,9 +47,13 @@ struct udp_binding {
 };
 
 enum class command_kind : std::uint8_t {
-  add,     ///< install `binding`
-  remove,  ///< uninstall (id, worker); answered by event_kind::removed
+  add,     ///< install `binding` (owned here if binding.core is this core, else forwarding)
+  remove,  ///< uninstall (id, worker); the owner answers event_kind::removed
   tx,      ///< the app queued datagrams on (id, worker): send them
+  /// Owner only: hand (id, worker) to core `to_core` under the key
+  /// (new_worker, new_id) and session `new_session`. This core keeps a
+  /// forwarding entry; the new owner answers event_kind::taken to new_worker.
+  move,
 };
 
 struct command {
@@ -48,6 +61,10 @@ struct command {
   std::uint32_t id = 0;
   std::uint32_t worker = 0;
   udp_binding binding;  ///< add only
+  std::uint32_t to_core = 0;      ///< move only
+  std::uint32_t new_worker = 0;   ///< move only
+  std::uint32_t new_id = 0;       ///< move only
+  std::uint64_t new_session = 0;  ///< move only
 };
 
 enum class event_kind : std::uint8_t {
@@ -55,6 +72,11 @@ enum class event_kind : std::uint8_t {
   tx_space,  ///< the core sent `bytes` from a tx fifo whose producer asked to hear it
   removed,   ///< the core let go of (id): its fifos are the worker's again
   add_failed,  ///< an add was refused (the 5-tuple or listener is taken)
+  /// A connected binding's datagram arrived on `core`, which does not own
+  /// it (the port's RSS or the peer chose that queue). Posted once per
+  /// binding: the worker may move the connection there.
+  seen,
+  taken,  ///< a moved binding arrived: this core (`core`) owns (id) now
 };
 
 struct event {
@@ -62,6 +84,7 @@ struct event {
   std::uint32_t id = 0;
   std::uint64_t session = 0;
   std::uint32_t bytes = 0;
+  std::uint32_t core = 0;  ///< seen, taken
 };
 
 /// Wakes a worker whose event ring went non-empty. Called from a core's

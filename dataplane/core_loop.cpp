@@ -41,16 +41,23 @@ ip_address v4(std::uint32_t host_order) noexcept { return ip_address::v4(host_or
 
 }  // namespace
 
-core_loop::core_loop(core_setup setup) : setup_(std::move(setup)) {
+core_loop::core_loop(core_setup setup) : setup_(std::move(setup)), table_(setup_.index) {
   us_.mac = setup_.mac;
   us_.ip = setup_.address.ip;
   posted_.assign(setup_.workers.size(), false);
   overflow_.resize(setup_.workers.size());
+  handoff_overflow_.resize(setup_.to_cores.size());
   arp_retry_ticks_ = rte_get_tsc_hz() / 1000 * arp_retry_ms;
 }
 
 core_loop::~core_loop() {
   if (tx_count_ > 0) rte_pktmbuf_free_bulk(tx_batch_.data(), tx_count_);
+  // Frames handed to this core that it never polled again (stopped).
+  for (channel<handoff>* in : setup_.from_cores) {
+    handoff h;
+    while (in != nullptr && in->pop(h))
+      if (h.frame != nullptr) rte_pktmbuf_free(h.frame);
+  }
 }
 
 std::uint64_t core_loop::now() const noexcept { return rte_get_tsc_cycles(); }
@@ -74,6 +81,7 @@ void core_loop::run(const std::atomic<bool>& stop) {
 
 bool core_loop::poll_once() {
   bool work = receive();
+  work |= receive_handoffs();
   work |= apply_commands();
   if (!arp_wait_.empty()) retry_arp_waiters();
   work |= drain_tx_fifos();
@@ -88,13 +96,63 @@ bool core_loop::poll_once() {
 bool core_loop::receive() {
   std::array<rte_mbuf*, burst> pkts;
   const std::uint16_t n = rte_eth_rx_burst(setup_.port_id, setup_.queue, pkts.data(), burst);
-  for (std::uint16_t i = 0; i < n; ++i) handle_frame(pkts[i]);
+  for (std::uint16_t i = 0; i < n; ++i) handle_frame(pkts[i], true);
   return n > 0;
 }
 
-void core_loop::handle_frame(rte_mbuf* m) {
-  counters_.rx_packets.add();
-  counters_.rx_bytes.add(m->pkt_len);
+bool core_loop::receive_handoffs() {
+  bool work = false;
+  for (channel<handoff>* in : setup_.from_cores) {
+    if (in == nullptr) continue;
+    handoff h;
+    for (unsigned k = 0; k < burst && in->pop(h); ++k) {
+      work = true;
+      switch (h.kind) {
+        case handoff_kind::frame: handle_frame(h.frame, false); break;
+        case handoff_kind::take: take(h.binding); break;
+        case handoff_kind::neighbor: neighbors_.learn(h.ip, h.mac); break;
+      }
+    }
+  }
+  flush_handoffs();
+  return work;
+}
+
+void core_loop::learn(std::uint32_t ip, const mac_address& mac) {
+  if (!neighbors_.learn(ip, mac)) return;
+  // Where the answer to one core's ARP request lands is the port's choice:
+  // every core hears the news.
+  handoff h;
+  h.kind = handoff_kind::neighbor;
+  h.ip = ip;
+  h.mac = mac;
+  for (std::uint32_t c = 0; c < setup_.to_cores.size(); ++c)
+    if (setup_.to_cores[c] != nullptr) (void)hand_off(c, h);
+}
+
+bool core_loop::hand_off(std::uint32_t to, const handoff& h) {
+  auto& waiting = handoff_overflow_[to];
+  if (waiting.empty() && setup_.to_cores[to]->push(h)) return true;
+  if (h.kind == handoff_kind::frame) {
+    counters_.drop(drop_reason::handoff_full);
+    return false;
+  }
+  waiting.push_back(h);  // a move or a neighbour is never lost
+  return true;
+}
+
+void core_loop::flush_handoffs() {
+  for (std::uint32_t c = 0; c < handoff_overflow_.size(); ++c) {
+    auto& waiting = handoff_overflow_[c];
+    while (!waiting.empty() && setup_.to_cores[c]->push(waiting.front())) waiting.pop_front();
+  }
+}
+
+void core_loop::handle_frame(rte_mbuf* m, bool from_wire) {
+  if (from_wire) {
+    counters_.rx_packets.add();
+    counters_.rx_bytes.add(m->pkt_len);
+  }
   // Frames we accept fit one mbuf (no jumbo frames): a chain is not ours to parse.
   if (m->nb_segs != 1) {
     counters_.drop(drop_reason::malformed);
@@ -108,7 +166,7 @@ void core_loop::handle_frame(rte_mbuf* m) {
       rte_pktmbuf_free(m);
       return;
     case frame_kind::arp_request: {
-      neighbors_.learn(p.arp.sender_ip, p.arp.sender_mac);
+      learn(p.arp.sender_ip, p.arp.sender_mac);
       // The request's mbuf becomes the reply.
       set_length(m, write_arp(room_of(m), 2, us_.mac, us_.ip, p.arp.sender_mac, p.arp.sender_ip));
       counters_.arp_replies_sent.add();
@@ -116,7 +174,7 @@ void core_loop::handle_frame(rte_mbuf* m) {
       return;
     }
     case frame_kind::arp_reply:
-      neighbors_.learn(p.arp.sender_ip, p.arp.sender_mac);
+      learn(p.arp.sender_ip, p.arp.sender_mac);
       rte_pktmbuf_free(m);
       return;
     case frame_kind::icmp_echo:
@@ -125,23 +183,37 @@ void core_loop::handle_frame(rte_mbuf* m) {
       push_tx(m);
       return;
     case frame_kind::udp:
-      deliver_udp(p, m);
-      rte_pktmbuf_free(m);
+      if (deliver_udp(p, m, from_wire)) rte_pktmbuf_free(m);
       return;
   }
 }
 
-void core_loop::deliver_udp(const parsed_frame& p, rte_mbuf* m) {
+bool core_loop::deliver_udp(const parsed_frame& p, rte_mbuf* m, bool from_wire) {
   const udp_fields& u = p.udp;
   udp_table::entry* e = table_.match(u.src_ip, u.src_port, u.dst_ip, u.dst_port);
   if (e == nullptr) {
     counters_.drop(drop_reason::no_session);
-    return;
+    return true;
   }
   // An on-link sender is its own next hop: remembering its MAC saves an
   // ARP round trip before the first answer.
-  if (setup_.address.on_link(u.src_ip) && !neighbors_.find(u.src_ip))
-    neighbors_.learn(u.src_ip, u.src_mac);
+  if (setup_.address.on_link(u.src_ip) && !neighbors_.find(u.src_ip)) learn(u.src_ip, u.src_mac);
+  if (!table_.owned(*e)) {
+    // Another core owns the connection (its fifo has one producer): the
+    // frame goes there. The first one the wire brings here tells the
+    // worker, which may move the connection to where its packets arrive.
+    const udp_binding& b = e->binding;
+    if (from_wire && !e->hinted) {
+      e->hinted = true;
+      post(b.worker, {event_kind::seen, b.id, b.session, 0, setup_.index});
+    }
+    handoff h;
+    h.kind = handoff_kind::frame;
+    h.frame = m;
+    if (!hand_off(b.core, h)) return true;
+    counters_.frames_forwarded.add();
+    return false;
+  }
   datagram_header h;
   h.length = u.payload_length;
   h.remote = v4(u.src_ip);
@@ -156,10 +228,11 @@ void core_loop::deliver_udp(const parsed_frame& p, rte_mbuf* m) {
   // the datagram is lost and counted — UDP's contract).
   if (!rx.enqueue_gather(parts)) {
     counters_.drop(drop_reason::fifo_full);
-    return;
+    return true;
   }
   counters_.udp_rx_datagrams.add();
   if (rx.set_event()) post(e->binding.worker, {event_kind::rx, e->binding.id, e->binding.session, 0});
+  return true;
 }
 
 // ---------------------------------------------------------------------------
@@ -174,7 +247,9 @@ bool core_loop::apply_commands() {
       work = true;
       switch (c.kind) {
         case command_kind::add:
-          if (!table_.add(c.binding))
+          // Only the owner's answer counts: a forwarding entry that cannot
+          // be installed means the owner refuses the connection too.
+          if (!table_.add(c.binding) && c.binding.core == setup_.index)
             post(w, {event_kind::add_failed, c.binding.id, c.binding.session, 0});
           break;
         case command_kind::remove: {
@@ -182,18 +257,58 @@ bool core_loop::apply_commands() {
           if (auto* e = table_.find(c.worker, c.id)) session = e->binding.session;
           table_.remove(c.worker, c.id);
           // Queued tx references are looked up again before use, so a
-          // removed connection's entries in tx_list_ simply fall out.
-          post(w, {event_kind::removed, c.id, session, 0});
+          // removed connection's entries in tx_list_ simply fall out. The
+          // core the worker knows as the owner answers, whether or not it
+          // still had the entry: the answer frees the fifos.
+          if (c.to_core == setup_.index) post(w, {event_kind::removed, c.id, session, 0});
           break;
         }
         case command_kind::tx:
-          if (auto* e = table_.find(c.worker, c.id)) queue_tx(*e);
+          if (auto* e = table_.find(c.worker, c.id); e != nullptr && table_.owned(*e)) queue_tx(*e);
           break;
+        case command_kind::move: move(c); break;
       }
     }
   }
   connections_.store(table_.size(), std::memory_order_relaxed);
   return work;
+}
+
+void core_loop::move(const command& c) {
+  udp_table::entry* e = table_.find(c.worker, c.id);
+  if (e == nullptr || !table_.owned(*e) || c.to_core >= setup_.to_cores.size() ||
+      setup_.to_cores[c.to_core] == nullptr)
+    return;
+  udp_binding b = e->binding;
+  table_.remove(c.worker, c.id);  // from here on this core never touches its fifos
+  b.worker = c.new_worker;
+  b.id = c.new_id;
+  b.session = c.new_session;
+  b.core = c.to_core;
+  b.settled = true;
+  // Its frames from the wire now go to the new owner; the binding itself
+  // travels on the same ring, ahead of every frame forwarded after it.
+  (void)table_.add(b);
+  handoff h;
+  h.kind = handoff_kind::take;
+  h.binding = b;
+  (void)hand_off(c.to_core, h);
+}
+
+void core_loop::take(const udp_binding& b) {
+  auto e = table_.add(b);
+  if (!e) {
+    // The 5-tuple is owned here by another connection: the moved one
+    // cannot live on, and its new worker hears so (like a refused add).
+    post(b.worker, {event_kind::add_failed, b.id, b.session, 0});
+    return;
+  }
+  counters_.flows_taken.add();
+  post(b.worker, {event_kind::taken, b.id, b.session, 0, setup_.index});
+  // The app may have written while the binding travelled (its tx kick
+  // went to a core that did not own it yet).
+  if (!(*e)->binding.tx.empty()) queue_tx(**e);
+  connections_.store(table_.size(), std::memory_order_relaxed);
 }
 
 void core_loop::queue_tx(udp_table::entry& e) {

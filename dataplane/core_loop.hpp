@@ -18,6 +18,7 @@
 
 #include "dataplane/boundary.hpp"
 #include "dataplane/core_counters.hpp"
+#include "dataplane/core_handoff.hpp"
 #include "dataplane/neighbors.hpp"
 #include "dataplane/udp_table.hpp"
 
@@ -65,6 +66,10 @@ struct core_setup {
   interface_address address;
   poll_mode mode = poll_mode::adaptive;
   std::vector<worker_link> workers;
+  /// Rings to and from the other cores, by core index (null at this
+  /// core's own index; empty with one core).
+  std::vector<channel<handoff>*> to_cores;
+  std::vector<channel<handoff>*> from_cores;
 };
 
 class core_loop {
@@ -94,8 +99,19 @@ class core_loop {
   };
 
   bool receive();
-  void handle_frame(rte_mbuf* m);
-  void deliver_udp(const parsed_frame& p, rte_mbuf* m);
+  bool receive_handoffs();
+  /// `from_wire`: the port gave it (counted as rx, may hint a move) rather
+  /// than another core.
+  void handle_frame(rte_mbuf* m, bool from_wire);
+  /// False if the frame went on to its owner core (which frees it).
+  bool deliver_udp(const parsed_frame& p, rte_mbuf* m, bool from_wire);
+  void learn(std::uint32_t ip, const mac_address& mac);
+  void take(const udp_binding& b);
+  void move(const command& c);
+  /// Queues `h` for core `to`; control items wait in order when the ring
+  /// is full, frames are dropped (counted) then.
+  bool hand_off(std::uint32_t to, const handoff& h);
+  void flush_handoffs();
   bool apply_commands();
   bool drain_tx_fifos();
   /// Sends what `e`'s tx fifo holds; false if it stopped waiting for ARP.
@@ -120,6 +136,7 @@ class core_loop {
   std::uint16_t tx_count_ = 0;
   std::vector<bool> posted_;      ///< per worker: events pushed since the last doorbell pass
   std::vector<std::deque<event>> overflow_;  ///< per worker: events its full ring could not take
+  std::vector<std::deque<handoff>> handoff_overflow_;  ///< per core: control items its full ring could not take
   std::uint16_t ip_id_ = 0;
   std::uint64_t arp_retry_ticks_ = 0;
   std::atomic<std::uint64_t> connections_{0};

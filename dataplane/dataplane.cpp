@@ -21,8 +21,7 @@ struct launch_arg {
 
 result<std::unique_ptr<dataplane>> dataplane::create(const dataplane_config& cfg,
                                                      std::uint32_t workers) {
-  if (cfg.cores != 1)
-    return unexpected{errc::invalid_argument, "dataplane: exactly one data-plane core is supported"};
+  if (cfg.cores == 0) return unexpected{errc::invalid_argument, "dataplane: cores must be at least 1"};
   if (cfg.address.ip == 0) return unexpected{errc::invalid_argument, "dataplane: no IPv4 address"};
   const std::string dev = device_of(cfg);
   if (dev.empty()) return unexpected{errc::invalid_argument, "dataplane: no port (give a vdev)"};
@@ -57,6 +56,12 @@ result<std::unique_ptr<dataplane>> dataplane::create(const dataplane_config& cfg
       l.events = std::make_unique<channel<event>>(event_ring_size);
     }
   }
+  dp->handoffs_.resize(cfg.cores);
+  for (unsigned from = 0; from < cfg.cores; ++from) {
+    dp->handoffs_[from].resize(cfg.cores);
+    for (unsigned to = 0; to < cfg.cores; ++to)
+      if (to != from) dp->handoffs_[from][to] = std::make_unique<channel<handoff>>(handoff_ring_size);
+  }
   return dp;
 }
 
@@ -78,6 +83,12 @@ result<void> dataplane::launch() {
     s.address = cfg_.address;
     s.mode = cfg_.mode;
     for (auto& l : links_[c]) s.workers.push_back({l.commands.get(), l.events.get(), l.bell});
+    if (links_.size() > 1) {
+      for (unsigned other = 0; other < links_.size(); ++other) {
+        s.to_cores.push_back(handoffs_[c][other].get());
+        s.from_cores.push_back(handoffs_[other][c].get());
+      }
+    }
     cores_.push_back(std::make_unique<core_loop>(std::move(s)));
   }
   stop_.store(false);

@@ -6,10 +6,11 @@
 /// the cores run once launch() is called and stop in stop() (or the
 /// destructor) — after which nobody touches a session fifo from here.
 ///
-/// One data-plane core per stack in this version: a connectionless
-/// listener's rx fifo has one producer, so spreading one listener's
-/// datagrams over several cores needs per-core listener sessions first
-/// (docs/architecture.md, "data plane").
+/// Several cores: the port spreads frames over one queue per core by its
+/// own rule; each connection has one owner core (its fifos have one
+/// producer and one consumer), and a core hands frames of connections it
+/// does not own to their owner over a core-to-core ring
+/// (dataplane/core_handoff.hpp, docs/architecture.md §6).
 
 #include "dataplane/boundary.hpp"
 #include "dataplane/core_counters.hpp"
@@ -44,9 +45,10 @@ class dataplane {
  public:
   static constexpr std::size_t command_ring_size = 4096;
   static constexpr std::size_t event_ring_size = 8192;
+  static constexpr std::size_t handoff_ring_size = 4096;
 
   /// Starts the EAL and opens the port; the cores do not run yet.
-  /// Errors: invalid_argument (no port, no address, cores != 1),
+  /// Errors: invalid_argument (no port, no address, no cores),
   /// already_initialized (a data plane already ran in this process),
   /// dataplane (a DPDK call failed).
   static result<std::unique_ptr<dataplane>> create(const dataplane_config& cfg,
@@ -65,9 +67,7 @@ class dataplane {
   /// Stops the cores and waits for them; idempotent.
   void stop();
 
-  unsigned cores() const noexcept { return static_cast<unsigned>(cores_.size()); }
-  /// Which core carries a connection (one core: always 0).
-  std::uint32_t core_of(std::uint32_t /*local_port*/) const noexcept { return 0; }
+  unsigned cores() const noexcept { return static_cast<unsigned>(links_.size()); }
   core_counters_snapshot counters(unsigned core) const;
   std::uint64_t connections(unsigned core) const { return cores_[core]->connections(); }
   const port& device() const noexcept { return port_; }
@@ -88,6 +88,7 @@ class dataplane {
   eal_info eal_;
   port port_;
   std::vector<std::vector<link_storage>> links_;  // [core][worker]
+  std::vector<std::vector<std::unique_ptr<channel<handoff>>>> handoffs_;  // [from][to]
   std::vector<std::unique_ptr<core_loop>> cores_;
   std::atomic<bool> stop_{false};
   bool launched_ = false;

@@ -15,9 +15,14 @@ namespace actorstack::dataplane {
 
 class neighbors {
  public:
-  void learn(std::uint32_t ip, const mac_address& mac) {
-    table_[ip] = mac;
+  /// True if this is news (a new neighbour, or a new MAC for it).
+  bool learn(std::uint32_t ip, const mac_address& mac) {
     pending_.erase(ip);
+    auto [it, fresh] = table_.try_emplace(ip, mac);
+    if (fresh) return true;
+    if (it->second == mac) return false;
+    it->second = mac;
+    return true;
   }
   std::optional<mac_address> find(std::uint32_t ip) const {
     auto it = table_.find(ip);

@@ -2,12 +2,28 @@
 
 namespace actorstack::dataplane {
 
+udp_table::entry* udp_table::by_connection(const udp_binding& b) noexcept {
+  if (b.connected) {
+    auto f = flows_.find(flow_key{b.local_ip, b.remote_ip, b.local_port, b.remote_port});
+    return f == flows_.end() ? nullptr : f->second;
+  }
+  auto l = listeners_.find(listen_key(b.local_ip, b.local_port));
+  return l == listeners_.end() ? nullptr : l->second;
+}
+
 result<udp_table::entry*> udp_table::add(const udp_binding& b) {
   if (b.local_port == 0) return unexpected{errc::invalid_argument, "udp binding without a local port"};
   const std::uint64_t key = id_key(b.worker, b.id);
+  // Forwarding entries give way to the newer binding; owned ones never.
+  entry* same_id = find(b.worker, b.id);
+  entry* same_connection = by_connection(b);
+  if (same_connection != nullptr && same_connection != same_id && !owned(*same_connection))
+    remove(same_connection->binding.worker, same_connection->binding.id);
+  if (same_id != nullptr && !owned(*same_id)) remove(b.worker, b.id);
   if (by_id_.contains(key)) return unexpected{errc::invalid_argument, "udp connection id already installed"};
   auto e = std::make_unique<entry>();
   e->binding = b;
+  e->hinted = b.settled || !b.connected;  // listeners stay where they are
   entry* raw = e.get();
   if (b.connected) {
     const flow_key fk{b.local_ip, b.remote_ip, b.local_port, b.remote_port};

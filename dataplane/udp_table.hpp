@@ -4,6 +4,14 @@
 /// fifos for every peer) and connected 5-tuples. Owned by its core's
 /// thread — no locks; the session workers change it only through commands
 /// the core applies (dataplane/boundary.hpp). Plain C++: unit-tested alone.
+///
+/// With several cores every core holds every binding: the ones whose
+/// `core` is this table's own are *owned* (this core moves their bytes),
+/// the others *forward* (this core hands their frames to the owner). A
+/// forwarding entry gives way to any later binding of the same connection
+/// (a moved or re-added one): commands from different workers reach a core
+/// on different rings, so the newest word about a connection wins without
+/// any ordering between them. An owned entry never gives way.
 
 #include "dataplane/boundary.hpp"
 
@@ -20,11 +28,16 @@ class udp_table {
   struct entry {
     udp_binding binding;
     bool tx_queued = false;  ///< already in the core's list of fifos to drain
+    bool hinted = false;     ///< forwarding: the worker was told once (event_kind::seen)
   };
 
-  /// Installs a binding. Errors: already_listening (a listener on the same
-  /// local address and port), invalid_argument (the 5-tuple is taken, or
-  /// the (worker, id) pair is already installed, or port 0).
+  explicit udp_table(std::uint32_t self_core = 0) : self_(self_core) {}
+
+  /// Installs a binding (owned if `b.core` is this core, forwarding
+  /// otherwise), replacing a forwarding entry for the same connection.
+  /// Errors: already_listening (an owned listener on the same local
+  /// address and port), invalid_argument (the 5-tuple is owned here, or
+  /// the (worker, id) pair is already owned here, or port 0).
   result<entry*> add(const udp_binding& b);
   /// Uninstalls; false if (worker, id) was not installed.
   bool remove(std::uint32_t worker, std::uint32_t id) noexcept;
@@ -36,6 +49,8 @@ class udp_table {
   entry* match(std::uint32_t src_ip, std::uint16_t src_port, std::uint32_t dst_ip,
                std::uint16_t dst_port) noexcept;
 
+  bool owned(const entry& e) const noexcept { return e.binding.core == self_; }
+  std::uint32_t self_core() const noexcept { return self_; }
   std::size_t size() const noexcept { return by_id_.size(); }
   std::size_t listeners() const noexcept { return listeners_.size(); }
 
@@ -67,6 +82,9 @@ class udp_table {
     return (std::uint64_t{ip} << 16) | port;
   }
 
+  entry* by_connection(const udp_binding& b) noexcept;
+
+  std::uint32_t self_;
   // Entries live at stable addresses; the maps below point into them.
   std::unordered_map<std::uint64_t, std::unique_ptr<entry>> by_id_;
   std::unordered_map<flow_key, entry*, flow_hash> flows_;

@@ -183,7 +183,8 @@ int usage(const char* why) {
                "                       [--inspect-port P] [--metrics-port Q] [--hold SECONDS]\n"
                "       actorstack-echo --uri udp://IP/PORT --role server|client --port VDEV --ip ADDR/PREFIX\n"
                "                       [--gateway IP] [--datagram-size B] [--window N]\n"
-               "                       [--poll-mode busy|adaptive] [--lcores L] [--clients N] [--bytes B] [--json]\n"
+               "                       [--poll-mode busy|adaptive] [--cores C] [--lcores L] [--clients N] [--bytes B]\n"
+               "                       [--json]\n"
                "       actorstack-echo --attach SOCKET --role server|client [--uri ct://IP/PORT]\n"
                "                       [--clients N] [--bytes B] [--fifo-size S] [--verify|--no-verify] [--json]\n"
                "                       [--workers W]  (server: W app workers, one thread each)\n",
@@ -227,6 +228,7 @@ int main(int argc, char** argv) {
     else if (a == "--gateway" && i + 1 < argc) opt.gateway = argv[++i];
     else if (a == "--poll-mode" && i + 1 < argc) opt.poll_mode = argv[++i];
     else if (a == "--lcores" && i + 1 < argc) opt.lcores = argv[++i];
+    else if (a == "--cores") { if (!value(opt.cores) || opt.cores == 0) return usage("--cores needs a positive number"); }
     else if (a == "--attach" && i + 1 < argc) opt.attach = argv[++i];
     else if (a == "--datagram-size") {
       if (!value(opt.datagram_size) || opt.datagram_size < 16 || opt.datagram_size > max_datagram_payload)

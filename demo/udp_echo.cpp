@@ -13,6 +13,7 @@
 
 #include <actorstack/stack.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -53,17 +54,22 @@ stack_config config_of(const options& opt) {
   cfg.dataplane_gateway = opt.gateway;
   cfg.dataplane_poll_mode = opt.poll_mode;
   cfg.dataplane_lcores = opt.lcores;
+  cfg.dataplane_cores = opt.cores;
   return cfg;
 }
 
 void print_dataplane(const stack& st, bool json) {
-  for (const auto& d : st.dataplane_stats()) {
+  const auto cores = st.dataplane_stats();
+  if (json) std::printf(",\"dataplane\":[");
+  for (const auto& d : cores) {
     if (json) {
-      std::printf(",\"dataplane\":{\"core\":%u,\"rx_packets\":%llu,\"tx_packets\":%llu,\"udp_rx\":%llu,"
-                  "\"udp_tx\":%llu,\"arp_replies\":%llu,\"icmp_echo_replies\":%llu,\"drops\":{",
-                  d.core, (unsigned long long)d.rx_packets, (unsigned long long)d.tx_packets,
+      std::printf("%s{\"core\":%u,\"rx_packets\":%llu,\"tx_packets\":%llu,\"udp_rx\":%llu,"
+                  "\"udp_tx\":%llu,\"arp_replies\":%llu,\"icmp_echo_replies\":%llu,\"frames_forwarded\":%llu,"
+                  "\"flows_taken\":%llu,\"drops\":{",
+                  d.core == 0 ? "" : ",", d.core, (unsigned long long)d.rx_packets, (unsigned long long)d.tx_packets,
                   (unsigned long long)d.udp_rx_datagrams, (unsigned long long)d.udp_tx_datagrams,
-                  (unsigned long long)d.arp_replies, (unsigned long long)d.icmp_echo_replies);
+                  (unsigned long long)d.arp_replies, (unsigned long long)d.icmp_echo_replies,
+                  (unsigned long long)d.frames_forwarded, (unsigned long long)d.flows_taken);
       bool first = true;
       for (const auto& [reason, n] : d.drops) {
         std::printf("%s\"%s\":%llu", first ? "" : ",", reason.c_str(), (unsigned long long)n);
@@ -82,7 +88,11 @@ void print_dataplane(const stack& st, bool json) {
     for (const auto& [reason, n] : d.drops)
       if (n > 0) drops += " " + reason + "=" + std::to_string(n);
     std::printf("    drops:%s\n", drops.empty() ? " none" : drops.c_str());
+    if (cores.size() > 1)
+      std::printf("    %llu frame(s) forwarded to their owner core, %llu connection(s) taken over\n",
+                  (unsigned long long)d.frames_forwarded, (unsigned long long)d.flows_taken);
   }
+  if (json) std::printf("]");
 }
 
 // ---------------------------------------------------------------------------
@@ -216,6 +226,12 @@ class udp_echo_client final : public app_handler {
     sh_.cv.notify_all();
   }
   void on_tx(session& s) override { pump(s); }
+  // The session moved to another worker (its datagrams arrive on another
+  // data-plane core): the main thread's list names it by its new handle.
+  void on_migrate(session& s, session_handle old) override {
+    std::lock_guard lock{sh_.mu};
+    std::replace(sh_.sessions.begin(), sh_.sessions.end(), old, s.handle());
+  }
   void on_rx(session& s) override {
     flow& f = flows_[s.user_data];
     // The main thread saw no progress for a while: what is in flight is lost.
@@ -361,12 +377,14 @@ int run_client(const options& opt, const endpoint& ep) {
     std::printf("{\"transport\":\"udp\",\"role\":\"client\",\"clients\":%u,\"workers\":%u,\"bytes_total\":%llu,"
                 "\"duration_s\":%.4f,\"gbps\":%.3f,\"pps\":%.0f,\"datagram_size\":%u,\"window\":%u,"
                 "\"datagrams\":%llu,\"lost\":%llu,\"verify_errors\":%llu,\"connect_failures\":%llu,"
-                "\"sessions_left\":%llu,\"segments_left\":%llu,\"connections_left\":%llu",
+                "\"sessions_left\":%llu,\"segments_left\":%llu,\"connections_left\":%llu,\"migrations\":%llu,"
+                "\"stall_pokes\":%llu",
                 opt.clients, (*st)->workers(), (unsigned long long)bytes, duration, gbps, pps, opt.datagram_size,
                 sh.window, (unsigned long long)datagrams, (unsigned long long)sh.lost.load(),
                 (unsigned long long)sh.verify_errors.load(), (unsigned long long)sh.failed.load(),
                 (unsigned long long)left.sessions, (unsigned long long)left.udp_segments,
-                (unsigned long long)left.udp_connections);
+                (unsigned long long)left.udp_connections, (unsigned long long)left.udp_migrations,
+                (unsigned long long)sh.stall_epoch.load());
     print_dataplane(**st, true);
     std::printf("}\n");
   } else {

@@ -127,6 +127,9 @@ std::vector<MetricFamily> families(const view::snapshot& s, bool up) {
   auto polls = family("actorstack_dataplane_polls_total", "Core loop passes that found work (busy) or not (idle)",
                       MetricType::Counter);
   auto conns = family("actorstack_dataplane_connections", "UDP listeners and 5-tuples installed", MetricType::Gauge);
+  auto handed = family("actorstack_dataplane_handoffs_total",
+                       "Between cores: frames forwarded to their connection's owner, connections taken over",
+                       MetricType::Counter);
   for (const auto& d : s.dataplane) {
     const std::string core = std::to_string(d.core);
     add(packets, {{"core", core}, {"direction", "rx"}}, d.rx_packets);
@@ -139,8 +142,10 @@ std::vector<MetricFamily> families(const view::snapshot& s, bool up) {
     add(polls, {{"core", core}, {"kind", "busy"}}, d.busy_polls);
     add(polls, {{"core", core}, {"kind", "idle"}}, d.idle_polls);
     add(conns, {{"core", core}}, d.connections);
+    add(handed, {{"core", core}, {"kind", "frame"}}, d.frames_forwarded);
+    add(handed, {{"core", core}, {"kind", "connection"}}, d.flows_taken);
   }
-  for (auto* f : {&packets, &octets, &datagrams, &drops, &polls, &conns}) out.push_back(std::move(*f));
+  for (auto* f : {&packets, &octets, &datagrams, &drops, &polls, &conns, &handed}) out.push_back(std::move(*f));
   return out;
 }
 

@@ -148,10 +148,16 @@ struct remote_app_server::impl {
       std::array<std::byte, 10> hello{};
       std::memcpy(hello.data(), &port, 2);
       std::memcpy(hello.data() + 2, &token, 8);
-      if (!ch->send(static_cast<std::uint32_t>(channel_message_type::hello), hello)) continue;
       const int dup_fd = ::fcntl(ch->fd(), F_DUPFD_CLOEXEC, 0);
       if (dup_fd < 0) continue;
+      // The registry hears the token before the app does: the app's attach
+      // (over the middleman, another path) may otherwise overtake it and be
+      // refused as an unknown token — seen under load in the test suite.
       caf::anon_send(registry, hello_atom_v, token, dup_fd);
+      if (!ch->send(static_cast<std::uint32_t>(channel_message_type::hello), hello)) {
+        caf::anon_send(registry, hangup_atom_v, token);
+        continue;
+      }
       connections.push_back({token, std::move(*ch)});
     }
   }

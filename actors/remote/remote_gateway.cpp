@@ -19,6 +19,11 @@ struct gateway_state {
   /// Sessions this app worker was told about and has not given up: the
   /// only handles its requests may name.
   std::unordered_set<std::uint64_t> owned;
+  /// Old handle -> new one of a session that moved to another worker (SPEC
+  /// §5): the app may still name it so until it read the migrate
+  /// notification, and the old worker passes such requests on. Kept until
+  /// the moved session's cleanup.
+  std::unordered_map<std::uint64_t, std::uint64_t> old_names;
   /// Segment base in this process -> segment id, from segment_add.
   std::unordered_map<std::uintptr_t, std::uint64_t> segment_of;
 };
@@ -71,7 +76,8 @@ bool send_segment(gateway_state& st, const segment_info& seg) {
 template <class Atom, class... Ts>
 caf::result<void> forward(self_pointer self, Atom atom, session_handle h, Ts... xs) {
   auto& st = self->state;
-  if (!st.owned.count(h.value()) || h.worker() >= st.workers.size()) return not_owned(h);
+  if ((!st.owned.count(h.value()) && !st.old_names.count(h.value())) || h.worker() >= st.workers.size())
+    return not_owned(h);
   self->send(st.workers[h.worker()], atom, h, xs...);
   return caf::unit;
 }
@@ -132,9 +138,15 @@ remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway
                   st.owned.insert(n.handle.value());
                   break;
                 case notification::migrate:
-                  if (st.owned.erase(n.handle.value()) > 0) st.owned.insert(n.other.value());
+                  if (st.owned.erase(n.handle.value()) > 0) {
+                    st.owned.insert(n.other.value());
+                    st.old_names[n.handle.value()] = n.other.value();
+                  }
                   break;
-                case notification::cleanup_session: st.owned.erase(n.handle.value()); break;
+                case notification::cleanup_session:
+                  st.owned.erase(n.handle.value());
+                  std::erase_if(st.old_names, [&](const auto& kv) { return kv.second == n.handle.value(); });
+                  break;
                 case notification::rx:
                 case notification::tx:
                   if (post_io(st, n)) return;
@@ -152,6 +164,7 @@ remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway
                 if (handle.worker() < st.workers.size()) self->send(st.workers[handle.worker()], reset_atom_v, handle);
               }
               st.owned.clear();
+              st.old_names.clear();
               caf::anon_send(st.cfg.remote, detach_atom_v);
               self->quit();
             },

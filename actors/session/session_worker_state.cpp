@@ -613,4 +613,11 @@ void session_worker_state::migrate_finish(session_handle new_handle, migrate_out
   transport_cleanup(new_handle);
 }
 
+void session_worker_state::migrate_abandon(session_handle new_handle) {
+  session* s = pool_.get(new_handle);
+  if (s == nullptr || !s->has(flag_is_migrating)) return;
+  lookup_del(*s);
+  pool_.free(*s);
+}
+
 }  // namespace actorstack::session_layer

@@ -197,6 +197,10 @@ class session_worker_state {
   migrate_outcome migrate_out(session_handle old, session_handle new_handle);
   /// New worker, after migrate_out: finish according to its outcome.
   void migrate_finish(session_handle new_handle, migrate_outcome outcome);
+  /// New worker: the old one could not hand over (the session ended there
+  /// first and freed its fifos): the copy goes without a word to the app,
+  /// which never heard of it, and without its fifos.
+  void migrate_abandon(session_handle new_handle);
 
  private:
   transport* transport_of(const session& s) noexcept;

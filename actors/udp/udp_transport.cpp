@@ -21,10 +21,15 @@ std::string text(const endpoint& e) { return e.ip.to_string() + ":" + std::to_st
 }  // namespace
 
 udp_transport::udp_transport(session_layer::session_worker_state& sessions,
-                             session_layer::app_notifier& apps,
-                             dataplane::channel<dataplane::command>& commands,
-                             dataplane::channel<dataplane::event>& events, udp_worker_config cfg)
-    : sessions_(sessions), apps_(apps), commands_(commands), events_(events), cfg_(cfg) {
+                             session_layer::app_notifier& apps, std::vector<core_link> cores,
+                             udp_worker_config cfg, udp_migration_port* migration)
+    : sessions_(sessions),
+      apps_(apps),
+      cores_(std::move(cores)),
+      cfg_(cfg),
+      migration_(migration),
+      deferred_(cores_.size()) {
+  cfg_.cores = static_cast<std::uint32_t>(cores_.size());
   sessions_.set_fifo_provider(transport_proto::udp, this);
 }
 
@@ -45,16 +50,20 @@ std::uint32_t udp_transport::alloc_conn() {
   return static_cast<std::uint32_t>(conns_.size() - 1);
 }
 
-void udp_transport::install(std::uint32_t id) {
-  conn& c = conns_[id];
-  command cmd;
-  cmd.kind = command_kind::add;
-  cmd.id = id;
-  cmd.worker = cfg_.worker;
-  auto& b = cmd.binding;
+void udp_transport::free_conn(std::uint32_t id) {
+  conns_[id] = conn{};
+  free_ids_.push_back(id);
+  --live_;
+}
+
+dataplane::udp_binding udp_transport::binding_of(std::uint32_t id) const {
+  const conn& c = conns_[id];
+  dataplane::udp_binding b;
   b.id = id;
   b.worker = cfg_.worker;
   b.session = c.session.value();
+  b.core = c.core;
+  b.settled = c.settled;
   b.rx = c.rx;
   b.tx = c.tx;
   b.local_ip = c.local.ip.v4_host_order();
@@ -64,32 +73,66 @@ void udp_transport::install(std::uint32_t id) {
     b.remote_ip = c.remote.ip.v4_host_order();
     b.remote_port = c.remote.port;
   }
+  return b;
+}
+
+void udp_transport::install(std::uint32_t id) {
+  conn& c = conns_[id];
+  c.core = cfg_.worker % cfg_.cores;  // this worker's home core
   c.state = conn_state::installed;
-  send(cmd);
+  command cmd;
+  cmd.kind = command_kind::add;
+  cmd.id = id;
+  cmd.worker = cfg_.worker;
+  cmd.binding = binding_of(id);
+  // Every core: the owner to move its bytes, the others to forward to it.
+  for (std::uint32_t core = 0; core < cores_.size(); ++core) send(core, cmd);
+}
+
+void udp_transport::announce(std::uint32_t id) {
+  command cmd;
+  cmd.kind = command_kind::add;
+  cmd.id = id;
+  cmd.worker = cfg_.worker;
+  cmd.binding = binding_of(id);
+  for (std::uint32_t core = 0; core < cores_.size(); ++core)
+    if (core != conns_[id].core) send(core, cmd);
 }
 
 void udp_transport::remove(std::uint32_t id) {
   conn& c = conns_[id];
-  if (c.state != conn_state::installed) return;
+  if (c.state == conn_state::arriving) {
+    // No core knows it under our key yet: once one owns it.
+    c.remove_on_taken = true;
+    return;
+  }
+  if (c.state != conn_state::installed && c.state != conn_state::offered) return;
   c.state = conn_state::removing;
   command cmd;
   cmd.kind = command_kind::remove;
   cmd.id = id;
   cmd.worker = cfg_.worker;
-  send(cmd);
+  cmd.to_core = c.core;  // the owner answers
+  for (std::uint32_t core = 0; core < cores_.size(); ++core) send(core, cmd);
 }
 
-void udp_transport::send(const command& c) {
+void udp_transport::send(std::uint32_t core, const command& c) {
   // Order matters (add before tx before remove): once one command waits,
   // the rest queue behind it.
-  if (deferred_.empty() && commands_.push(c)) return;
+  auto& waiting = deferred_[core];
+  if (waiting.empty() && cores_[core].commands->push(c)) return;
   ++counters_.commands_deferred;
-  deferred_.push_back(c);
+  waiting.push_back(c);
 }
 
 bool udp_transport::flush_commands() {
-  while (!deferred_.empty() && commands_.push(deferred_.front())) deferred_.pop_front();
-  return !deferred_.empty();
+  bool left = false;
+  for (std::uint32_t core = 0; core < cores_.size(); ++core) {
+    auto& waiting = deferred_[core];
+    while (!waiting.empty() && cores_[core].commands->push(waiting.front())) waiting.pop_front();
+    left |= !waiting.empty();
+  }
+  return left;
 }
 
 std::uint16_t udp_transport::ephemeral_port() {
@@ -144,9 +187,7 @@ result<std::uint32_t> udp_transport::connect(const session_layer::connect_args& 
   // dropped, as on any host where the socket is not bound yet.
   auto h = sessions_.connect_notify(transport_proto::udp, id, args.app_worker, args.opaque);
   if (!h) {
-    conns_[id].state = conn_state::free;
-    free_ids_.push_back(id);
-    --live_;
+    free_conn(id);
     return unexpected{h.error()};
   }
   session* s = sessions_.get(*h);
@@ -169,12 +210,16 @@ void udp_transport::cleanup(std::uint32_t id, std::uint32_t) {
 void udp_transport::custom_tx(session& s) {
   if (s.connection >= conns_.size()) return;
   const conn& c = conns_[s.connection];
-  if (c.state != conn_state::installed || c.session != s.handle) return;
+  if (c.session != s.handle) return;
+  // Arriving: the new owner may not know our key yet and drops the kick;
+  // it looks at the tx fifo itself when the binding arrives.
+  if (c.state != conn_state::installed && c.state != conn_state::offered && c.state != conn_state::arriving)
+    return;
   command cmd;
   cmd.kind = command_kind::tx;
   cmd.id = s.connection;
   cmd.worker = cfg_.worker;
-  send(cmd);
+  send(c.core, cmd);
 }
 
 std::string udp_transport::format(std::uint32_t id, std::uint32_t worker) const {
@@ -184,6 +229,8 @@ std::string udp_transport::format(std::uint32_t id, std::uint32_t worker) const 
                     text(c.local) + "->";
   out += c.listener ? "*" : text(c.remote);
   out += c.state == conn_state::removing ? " CLOSING" : c.listener ? " LISTEN" : " OPENED";
+  if (cfg_.cores > 1) out += " core " + std::to_string(c.core);
+  if (c.state == conn_state::offered || c.state == conn_state::arriving) out += " MOVING";
   return out;
 }
 
@@ -191,40 +238,54 @@ std::string udp_transport::format(std::uint32_t id, std::uint32_t worker) const 
 // core events
 
 bool udp_transport::drain_events(std::size_t budget) {
-  event ev;
-  for (std::size_t n = 0; n < budget; ++n) {
-    if (!events_.pop(ev)) {
-      // Empty: arm the doorbell, then look once more — an event pushed
-      // before the arm rang nobody.
-      events_.arm();
-      if (events_.empty() || !events_.disarm()) return false;
-      continue;
-    }
-    if (ev.id >= conns_.size()) continue;
-    conn& c = conns_[ev.id];
-    switch (ev.kind) {
-      case event_kind::rx:
-        if (c.state == conn_state::installed && c.session.value() == ev.session)
-          if (session* s = sessions_.get(c.session)) sessions_.enqueue_notify(*s);
+  bool more = false;
+  for (core_link& link : cores_) {
+    auto& events = *link.events;
+    event ev;
+    for (std::size_t n = 0;; ++n) {
+      if (n == budget) {
+        more = true;
         break;
-      case event_kind::tx_space:
-        if (c.state == conn_state::installed && c.session.value() == ev.session)
-          if (session* s = sessions_.get(c.session)) sessions_.dequeue_notify(*s, ev.bytes);
-        break;
-      case event_kind::removed: on_removed(ev.id); break;
-      case event_kind::add_failed:
-        // The 5-tuple was taken: the session cannot work; its peer never
-        // heard of it, so a reset tells only the app.
-        if (c.state != conn_state::free && c.session.value() == ev.session) {
-          c.state = conn_state::free;
-          free_ids_.push_back(ev.id);
-          --live_;
-          sessions_.transport_reset_notify(c.session);
-        }
-        break;
+      }
+      if (!events.pop(ev)) {
+        // Empty: arm the doorbell, then look once more — an event pushed
+        // before the arm rang nobody.
+        events.arm();
+        if (events.empty() || !events.disarm()) break;
+        continue;
+      }
+      if (ev.id >= conns_.size()) continue;
+      conn& c = conns_[ev.id];
+      const bool current = c.state != conn_state::free && c.session.value() == ev.session;
+      switch (ev.kind) {
+        case event_kind::rx:
+          if (current && c.state != conn_state::removing)
+            if (session* s = sessions_.get(c.session)) sessions_.enqueue_notify(*s);
+          break;
+        case event_kind::tx_space:
+          if (current && c.state != conn_state::removing)
+            if (session* s = sessions_.get(c.session)) sessions_.dequeue_notify(*s, ev.bytes);
+          break;
+        case event_kind::removed: on_removed(ev.id); break;
+        case event_kind::add_failed:
+          // The 5-tuple was taken: the session cannot work; its peer never
+          // heard of it, so a reset tells only the app.
+          if (current) {
+            const session_handle h = c.session;
+            free_conn(ev.id);
+            sessions_.transport_reset_notify(h);
+          }
+          break;
+        case event_kind::seen:
+          if (current) on_seen(ev.id, ev.core);
+          break;
+        case event_kind::taken:
+          if (current) on_taken(ev.id);
+          break;
+      }
     }
   }
-  return true;
+  return more;
 }
 
 void udp_transport::on_removed(std::uint32_t id) {
@@ -232,13 +293,135 @@ void udp_transport::on_removed(std::uint32_t id) {
   if (c.state != conn_state::removing) return;
   const session_handle h = c.session;
   const bool session_gone = c.free_fifos_on_remove;
-  if (session_gone) release_fifos(c.app_worker, c.rx, c.tx);
-  c = conn{};
-  free_ids_.push_back(id);
-  --live_;
+  if (session_gone) give_back(h, c.app_worker, c.rx, c.tx);
+  free_conn(id);
   // The app closed (or the worker cleans up): the core let go, the
   // session layer may now free the session with its fifos.
   if (!session_gone && sessions_.get(h) != nullptr) sessions_.transport_delete_notify(h);
+}
+
+// ---------------------------------------------------------------------------
+// moving between cores and workers (SPEC §5)
+
+void udp_transport::on_seen(std::uint32_t id, std::uint32_t core) {
+  conn& c = conns_[id];
+  if (c.state != conn_state::installed || c.listener || c.settled || core == c.core || core >= cores_.size())
+    return;
+  c.settled = true;
+  // The worker whose home that core is (several per core when workers
+  // outnumber cores; then the lowest).
+  const std::uint32_t worker = core < cfg_.workers ? core : core % cfg_.workers;
+  if (worker == cfg_.worker || migration_ == nullptr) {
+    // Only the binding moves: same worker, same key.
+    command cmd;
+    cmd.kind = command_kind::move;
+    cmd.id = id;
+    cmd.worker = cfg_.worker;
+    cmd.to_core = core;
+    cmd.new_worker = cfg_.worker;
+    cmd.new_id = id;
+    cmd.new_session = c.session.value();
+    send(c.core, cmd);
+    c.core = core;
+    c.state = conn_state::arriving;
+    ++counters_.moved_out;
+    return;
+  }
+  session* s = sessions_.get(c.session);
+  if (s == nullptr || s->state != session_state::ready) return;
+  c.state = conn_state::offered;
+  c.target = core;
+  udp_migrant m;
+  m.session = *s;
+  m.from_worker = cfg_.worker;
+  m.from_id = id;
+  m.local = c.local;
+  m.remote = c.remote;
+  m.core = core;
+  migration_->offer(worker, m);
+}
+
+udp_transport::adopted udp_transport::adopt(const udp_migrant& m) {
+  const std::uint32_t id = alloc_conn();
+  conn& c = conns_[id];
+  c.state = conn_state::arriving;
+  c.settled = true;
+  c.local = m.local;
+  c.remote = m.remote;
+  c.rx = m.session.rx;
+  c.tx = m.session.tx;
+  c.app_worker = m.session.app_worker;
+  c.core = m.core;
+  const session_handle h = sessions_.migrate_in(m.session, id);
+  c.session = h;
+  arrivals_[h.value()] = {m.from_worker, m.session.handle};
+  ++counters_.moved_in;
+  return {h, id};
+}
+
+udp_transport::handed udp_transport::hand_over(std::uint32_t id, std::uint32_t worker, session_handle handle,
+                                               std::uint32_t new_id) {
+  if (id >= conns_.size() || conns_[id].state != conn_state::offered)
+    return {session_layer::migrate_outcome::gone, {}};  // closed meanwhile: its removal is under way here
+  conn& c = conns_[id];
+  command cmd;
+  cmd.kind = command_kind::move;
+  cmd.id = id;
+  cmd.worker = cfg_.worker;
+  cmd.to_core = c.target;
+  cmd.new_worker = worker;
+  cmd.new_id = new_id;
+  cmd.new_session = handle.value();
+  send(c.core, cmd);
+  ++counters_.moved_out;
+  const session_handle old = c.session;
+  // The core lets go of the binding; the session layer's cleanup of the
+  // old connection must not remove it, nor free the fifos (they moved).
+  free_conn(id);
+  return {sessions_.migrate_out(old, handle), old};
+}
+
+void udp_transport::abandon(session_handle handle) {
+  session* s = sessions_.get(handle);
+  if (s == nullptr) return;
+  const std::uint32_t id = s->connection;
+  if (id < conns_.size() && conns_[id].session == handle) free_conn(id);
+  arrivals_.erase(handle.value());
+  sessions_.migrate_abandon(handle);
+}
+
+void udp_transport::on_taken(std::uint32_t id) {
+  conn& c = conns_[id];
+  if (c.state != conn_state::arriving) return;
+  c.state = conn_state::installed;
+  announce(id);  // every other core forwards to the new owner under our key
+  if (c.remove_on_taken) {
+    remove(id);
+    return;
+  }
+  // The old owner may have set the rx fifo's flag with its last datagram
+  // and posted to a worker that no longer knows the connection: nobody
+  // would clear it, and no datagram would notify again. It has let go by
+  // now, so one notification settles it. (Still migrating: the
+  // migration's own rx notification comes after this and does it.)
+  if (session* s = sessions_.get(c.session); s != nullptr && !s->has(session_layer::flag_is_migrating))
+    sessions_.rx_notify(c.session);
+}
+
+void udp_transport::give_back(session_handle h, std::uint32_t app_worker, shm::fifo& rx, shm::fifo& tx) {
+  if (auto it = arrivals_.find(h.value()); it != arrivals_.end()) {
+    // Carved from the worker the session came from: its segment, its allocator.
+    if (migration_ != nullptr) migration_->departed(it->second.worker, it->second.origin, app_worker, rx, tx);
+    arrivals_.erase(it);
+    rx = {};
+    tx = {};
+    return;
+  }
+  release_fifos(app_worker, rx, tx);
+}
+
+void udp_transport::take_back(std::uint32_t app_worker, shm::fifo rx, shm::fifo tx) {
+  release_fifos(app_worker, rx, tx);
 }
 
 // ---------------------------------------------------------------------------
@@ -282,7 +465,7 @@ void udp_transport::free_fifos(session& s) {
       return;
     }
   }
-  release_fifos(s.app_worker, s.rx, s.tx);
+  give_back(s.handle, s.app_worker, s.rx, s.tx);
   s.rx = {};
   s.tx = {};
 }

@@ -14,6 +14,16 @@
 ///
 /// Fifos come from one segment per app worker, created on first use and
 /// announced to the app (segment_add) before anything names it (SPEC 9.3).
+///
+/// Several data-plane cores: each connection has an owner core (at first
+/// this worker's home core, worker % cores) and every other core a
+/// forwarding entry. When a connected session's datagrams arrive on
+/// another core, that core says so once (event `seen`) and the connection
+/// moves there for real (SPEC §5): to the worker whose home that core is,
+/// with a new session (migrate_in), the binding handed core to core
+/// (command `move`), the app told old handle -> new handle, the old
+/// session freed. A connection moves at most once. Its fifos stay in the
+/// old worker's segment; the new worker gives them back when it is done.
 
 #include "actors/session/session_worker_state.hpp"
 #include "dataplane/boundary.hpp"
@@ -30,6 +40,7 @@ namespace actorstack::udp {
 struct udp_worker_config {
   std::uint32_t worker = 0;
   std::uint32_t workers = 1;
+  std::uint32_t cores = 1;  ///< data-plane cores
   std::uint32_t local_ip = 0;  ///< the data plane's address (host order)
   std::uint32_t rx_fifo_size = 64 * 1024;
   std::uint32_t tx_fifo_size = 64 * 1024;
@@ -41,13 +52,47 @@ struct udp_worker_counters {
   std::uint64_t connections = 0;   ///< installed or being installed
   std::uint64_t commands_deferred = 0;  ///< the command ring was full: retried later
   std::uint64_t segments = 0;
+  std::uint64_t moved_out = 0;  ///< connections that moved to another core (and worker)
+  std::uint64_t moved_in = 0;   ///< connections another worker handed to this one
+};
+
+/// This worker's channels to one data-plane core.
+struct core_link {
+  dataplane::channel<dataplane::command>* commands = nullptr;
+  dataplane::channel<dataplane::event>* events = nullptr;
+};
+
+/// A connected session moving to another worker, as the new worker needs it.
+struct udp_migrant {
+  session_layer::session session;  ///< the old session, copied (fifos included)
+  std::uint32_t from_worker = 0;
+  std::uint32_t from_id = 0;
+  endpoint local;
+  endpoint remote;
+  std::uint32_t core = 0;  ///< the core it moves to
+};
+
+/// What the transport needs from the actor around it to move sessions
+/// between workers (typed messages in session_worker.cpp).
+class udp_migration_port {
+ public:
+  virtual ~udp_migration_port() = default;
+  /// Ask `worker` to take `m` (it answers with adopt()'s result).
+  virtual void offer(std::uint32_t worker, const udp_migrant& m) = 0;
+  /// A session that arrived from `origin_worker` (where it was
+  /// `origin`) is gone: its fifos go back to that worker's segment.
+  virtual void departed(std::uint32_t origin_worker, session_handle origin, std::uint32_t app_worker,
+                        shm::fifo rx, shm::fifo tx) = 0;
 };
 
 class udp_transport final : public session_layer::transport, public session_layer::fifo_provider {
  public:
+  /// `cores`: this worker's links to every data-plane core, by core index.
+  /// `migration`: null when sessions never move between workers (one
+  /// worker, one core, unit tests).
   udp_transport(session_layer::session_worker_state& sessions, session_layer::app_notifier& apps,
-                dataplane::channel<dataplane::command>& commands,
-                dataplane::channel<dataplane::event>& events, udp_worker_config cfg);
+                std::vector<core_link> cores, udp_worker_config cfg,
+                udp_migration_port* migration = nullptr);
   ~udp_transport() override;
 
   // ---- transport --------------------------------------------------------
@@ -75,24 +120,64 @@ class udp_transport final : public session_layer::transport, public session_laye
   bool drain_events(std::size_t budget = 1024);
   /// Retries commands the ring could not take; true if some still wait.
   bool flush_commands();
-  bool has_deferred() const noexcept { return !deferred_.empty(); }
+  bool has_deferred() const noexcept {
+    for (const auto& d : deferred_)
+      if (!d.empty()) return true;
+    return false;
+  }
 
   /// The app worker is gone: its segment goes once its last fifo does.
   void app_worker_gone(std::uint32_t app_worker);
+
+  // ---- moving a session between workers (SPEC §5) -------------------------
+  struct adopted {
+    session_handle handle;
+    std::uint32_t id = 0;
+  };
+  /// New worker: takes `m` over (new connection, new session flagged
+  /// migrating); the binding becomes ours when its core says `taken`.
+  adopted adopt(const udp_migrant& m);
+  /// Old worker: `worker` adopted our connection `id` as (`handle`, `new_id`).
+  /// Hands the binding to its new core, cleans up here and tells the app.
+  /// `gone`: the connection ended meanwhile and nothing moved (the new
+  /// worker abandons its copy).
+  struct handed {
+    session_layer::migrate_outcome outcome;
+    session_handle old;  ///< the session it was here
+  };
+  handed hand_over(std::uint32_t id, std::uint32_t worker, session_handle handle, std::uint32_t new_id);
+  /// New worker: the old one could not hand over (`gone`): forget the copy.
+  void abandon(session_handle handle);
+  /// Old worker: fifos of a session that moved away come back.
+  void take_back(std::uint32_t app_worker, shm::fifo rx, shm::fifo tx);
   const udp_worker_counters& counters() const noexcept { return counters_; }
   std::size_t connections() const noexcept { return live_; }
 
  private:
-  enum class conn_state : std::uint8_t { free, installed, removing };
+  enum class conn_state : std::uint8_t {
+    free,
+    installed,
+    removing,   ///< remove sent; the owner core answers `removed`
+    offered,    ///< another worker is asked to take it; still ours and installed
+    arriving,   ///< moving to `core`; ours once it says `taken`
+  };
   struct conn {
     conn_state state = conn_state::free;
     bool listener = false;
+    bool settled = false;       ///< moved once: never again
+    bool remove_on_taken = false;
     session_handle session;
     endpoint local;
     endpoint remote;
     shm::fifo rx, tx;      ///< held until the core let go
     std::uint32_t app_worker = 0;
+    std::uint32_t core = 0;     ///< the owner core (arriving: the core it moves to)
+    std::uint32_t target = 0;   ///< offered: the core it moves to
     bool free_fifos_on_remove = false;  ///< the session is gone; free these when removed
+  };
+  struct arrival {
+    std::uint32_t worker;  ///< where it came from (and where its fifos live)
+    session_handle origin;
   };
   struct app_segment {
     shm::fifo_segment seg;
@@ -101,9 +186,16 @@ class udp_transport final : public session_layer::transport, public session_laye
   };
 
   std::uint32_t alloc_conn();
+  void free_conn(std::uint32_t id);
   void install(std::uint32_t id);
+  /// Forwarding entries for `id` on every core but its owner.
+  void announce(std::uint32_t id);
   void remove(std::uint32_t id);
-  void send(const dataplane::command& c);
+  void on_seen(std::uint32_t id, std::uint32_t core);
+  void on_taken(std::uint32_t id);
+  void give_back(session_handle h, std::uint32_t app_worker, shm::fifo& rx, shm::fifo& tx);
+  void send(std::uint32_t core, const dataplane::command& c);
+  dataplane::udp_binding binding_of(std::uint32_t id) const;
   void release_fifos(std::uint32_t app_worker, shm::fifo& rx, shm::fifo& tx);
   void maybe_drop_segment(std::uint32_t app_worker);
   void on_removed(std::uint32_t id);
@@ -111,13 +203,14 @@ class udp_transport final : public session_layer::transport, public session_laye
 
   session_layer::session_worker_state& sessions_;
   session_layer::app_notifier& apps_;
-  dataplane::channel<dataplane::command>& commands_;
-  dataplane::channel<dataplane::event>& events_;
+  std::vector<core_link> cores_;
   udp_worker_config cfg_;
+  udp_migration_port* migration_;
   std::vector<conn> conns_;
   std::vector<std::uint32_t> free_ids_;
   std::size_t live_ = 0;
-  std::deque<dataplane::command> deferred_;
+  std::vector<std::deque<dataplane::command>> deferred_;  ///< per core
+  std::unordered_map<std::uint64_t, arrival> arrivals_;   ///< sessions that moved here, by handle
   std::unordered_map<std::uint32_t, app_segment> segments_;
   std::uint16_t next_port_ = 0;
   udp_worker_counters counters_;

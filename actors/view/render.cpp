@@ -358,6 +358,8 @@ std::string dataplane(const show_options& o, const snapshot& s) {
                           .num("busy_polls", d.busy_polls)
                           .num("idle_polls", d.idle_polls)
                           .num("events_lost", d.events_lost)
+                          .num("frames_forwarded", d.frames_forwarded)
+                          .num("flows_taken", d.flows_taken)
                           .raw("drops", counts(d.drops))
                           .done());
       continue;
@@ -371,6 +373,9 @@ std::string dataplane(const show_options& o, const snapshot& s) {
            n(d.icmp_echo_replies) + "\n";
     out += "  polls busy " + n(d.busy_polls) + " / idle " + n(d.idle_polls) + " (" + n(busy_pct) + "% busy), events lost " +
            n(d.events_lost) + "\n";
+    if (s.dataplane.size() > 1)
+      out += "  frames forwarded to their owner core " + n(d.frames_forwarded) + ", connections taken over " +
+             n(d.flows_taken) + "\n";
     std::string drops;
     for (const auto& [reason, count] : d.drops)
       if (count > 0) drops += " " + reason + " " + n(count);

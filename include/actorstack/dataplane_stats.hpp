@@ -21,6 +21,10 @@ struct dataplane_core_stats {
   std::uint64_t udp_rx_datagrams = 0, udp_tx_datagrams = 0;
   std::uint64_t busy_polls = 0, idle_polls = 0;
   std::uint64_t events_lost = 0;  ///< worker event ring full (the next datagram re-notifies)
+  /// Several cores: frames the port gave this core for a connection
+  /// another core owns (handed over to it), and connections that moved
+  /// here because their frames arrive here.
+  std::uint64_t frames_forwarded = 0, flows_taken = 0;
   /// Every drop reason, zero or not: "truncated", "bad_checksum", "no_session", ...
   std::map<std::string, std::uint64_t> drops;
 

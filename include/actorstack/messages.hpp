@@ -161,6 +161,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorstack, caf::first_custom_type_id)
   CAF_ADD_ATOM(actorstack, actorstack, mailbox_atom, "mailbox")
   CAF_ADD_ATOM(actorstack, actorstack, add_worker_atom, "addworker")
   CAF_ADD_ATOM(actorstack, actorstack, del_worker_atom, "delworker")
+  CAF_ADD_ATOM(actorstack, actorstack, migrate_atom, "migrate")
   // Applications in other processes (actors/remote/, client/).
   CAF_ADD_ATOM(actorstack, actorstack, attach_atom, "attach")
   CAF_ADD_ATOM(actorstack, actorstack, hello_atom, "hello")

@@ -639,7 +639,7 @@ TEST_CASE("remote apps: worker add and del: workers share a listener in turn, a 
   // The app's last worker goes only with the app; the app's detach takes
   // every worker along, added ones included.
   auto idle = (*main)->add_worker();
-  REQUIRE(idle);
+  REQUIRE_MESSAGE(idle, (idle ? std::string{} : idle.error().message()));
   REQUIRE((*main)->detach());
   bool idle_gone = false;
   for (int i = 0; i < 500 && !idle_gone; ++i) {

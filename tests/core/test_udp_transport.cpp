@@ -51,7 +51,7 @@ struct udp_fixture {
   session_worker_state w{0, {&apps, &unused_fifos, &registry, &lookup}};
   dp::channel<dp::command> commands{64};
   dp::channel<dp::event> events{64};
-  udp::udp_transport tp{w, apps, commands, events, config()};
+  udp::udp_transport tp{w, apps, {{&commands, &events}}, config()};
 
   udp_fixture() { registry.udp = &tp; }
 
