@@ -3,7 +3,6 @@
 #include "actors/log.hpp"
 
 #include <memory>
-#include <optional>
 #include <unordered_map>
 
 namespace actorstack {
@@ -271,13 +270,16 @@ namespace {
 
 using stateful_self = session_worker_actor::stateful_pointer<session_worker_actor_state>;
 
-// A handle of a session that moved away: the worker and handle it has now.
-std::optional<std::pair<session_worker_actor, session_handle>> moved_to(stateful_self self, session_handle h) {
+// A request naming a session that moved away (SPEC §5) goes on to the
+// worker that has it now, under its new handle; true if it did.
+template <class Atom>
+bool pass_on(stateful_self self, Atom atom, session_handle h) {
   auto& st = self->state;
-  if (st.moved.empty() || st.sessions->get(h) != nullptr) return std::nullopt;
+  if (st.moved.empty() || st.sessions->get(h) != nullptr) return false;
   auto it = st.moved.find(h.value());
-  if (it == st.moved.end() || it->second.first >= st.workers.size()) return std::nullopt;
-  return std::pair{caf::actor_cast<session_worker_actor>(st.workers[it->second.first]), it->second.second};
+  if (it == st.moved.end() || it->second.first >= st.workers.size()) return false;
+  self->send(caf::actor_cast<session_worker_actor>(st.workers[it->second.first]), atom, it->second.second);
+  return true;
 }
 
 void schedule(stateful_self self) {
@@ -397,12 +399,12 @@ session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker
     auto after = [self] { schedule(self); };
     return {
         [=](close_atom, session_handle h) {
-          if (auto to = moved_to(self, h)) return self->send(to->first, close_atom_v, to->second);
+          if (pass_on(self, close_atom_v, h)) return;
           (void)self->state.sessions->app_close(h);
           after();
         },
         [=](reset_atom, session_handle h) {
-          if (auto to = moved_to(self, h)) return self->send(to->first, reset_atom_v, to->second);
+          if (pass_on(self, reset_atom_v, h)) return;
           (void)self->state.sessions->app_reset(h);
           after();
         },
@@ -412,17 +414,17 @@ session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker
           after();
         },
         [=](tx_atom, session_handle h) {
-          if (auto to = moved_to(self, h)) return self->send(to->first, tx_atom_v, to->second);
+          if (pass_on(self, tx_atom_v, h)) return;
           if (auto* s = self->state.sessions->get(h)) self->state.sessions->post_custom_tx(*s);
           after();
         },
         [=](app_rx_atom, session_handle h) {
-          if (auto to = moved_to(self, h)) return self->send(to->first, app_rx_atom_v, to->second);
+          if (pass_on(self, app_rx_atom_v, h)) return;
           self->state.sessions->post_io({session_layer::io_kind::app_rx, h});
           after();
         },
         [=](rx_notify_atom, session_handle h) {
-          if (auto to = moved_to(self, h)) return self->send(to->first, rx_notify_atom_v, to->second);
+          if (pass_on(self, rx_notify_atom_v, h)) return;
           self->state.sessions->post_io({session_layer::io_kind::builtin_rx, h});
           after();
         },

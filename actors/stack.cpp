@@ -202,7 +202,6 @@ class stack_impl final : public stack {
           wc.dp_links.push_back({&dp_->commands(i, c), &dp_->events(i, c)});
         wc.udp.worker = i;
         wc.udp.workers = n_workers_;
-        wc.udp.cores = dp_->cores();
         wc.udp.local_ip = dp_->address().ip;
         wc.udp.rx_fifo_size = cfg.rx_fifo_size;
         wc.udp.tx_fifo_size = cfg.tx_fifo_size;

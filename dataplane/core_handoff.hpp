@@ -25,7 +25,7 @@ namespace actorstack::dataplane {
 
 enum class handoff_kind : std::uint8_t {
   frame,     ///< a received frame for a connection the receiver owns
-  take,      ///< own `binding` from now on; drop the forwarding entry (old_worker, old_id)
+  take,      ///< own `binding` from now on (it replaces the forwarding entry of that connection)
   neighbor,  ///< `ip` is at `mac`
 };
 
@@ -33,8 +33,6 @@ struct handoff {
   handoff_kind kind = handoff_kind::frame;
   rte_mbuf* frame = nullptr;  ///< frame: the receiver frees it
   udp_binding binding;        ///< take: already keyed and owned by the receiver
-  std::uint32_t old_worker = 0;
-  std::uint32_t old_id = 0;
   std::uint32_t ip = 0;  ///< neighbor
   mac_address mac{};     ///< neighbor
 };

@@ -4,10 +4,10 @@ namespace actorstack::dataplane {
 
 udp_table::entry* udp_table::by_connection(const udp_binding& b) noexcept {
   if (b.connected) {
-    auto f = flows_.find(flow_key{b.local_ip, b.remote_ip, b.local_port, b.remote_port});
+    auto f = flows_.find(flow_of(b));
     return f == flows_.end() ? nullptr : f->second;
   }
-  auto l = listeners_.find(listen_key(b.local_ip, b.local_port));
+  auto l = listeners_.find(listen_key_of(b));
   return l == listeners_.end() ? nullptr : l->second;
 }
 
@@ -26,10 +26,9 @@ result<udp_table::entry*> udp_table::add(const udp_binding& b) {
   e->hinted = b.settled || !b.connected;  // listeners stay where they are
   entry* raw = e.get();
   if (b.connected) {
-    const flow_key fk{b.local_ip, b.remote_ip, b.local_port, b.remote_port};
-    if (!flows_.emplace(fk, raw).second) return unexpected{errc::invalid_argument, "udp 5-tuple in use"};
+    if (!flows_.emplace(flow_of(b), raw).second) return unexpected{errc::invalid_argument, "udp 5-tuple in use"};
   } else {
-    if (!listeners_.emplace(listen_key(b.local_ip, b.local_port), raw).second)
+    if (!listeners_.emplace(listen_key_of(b), raw).second)
       return unexpected{errc::already_listening};
   }
   by_id_.emplace(key, std::move(e));
@@ -41,9 +40,9 @@ bool udp_table::remove(std::uint32_t worker, std::uint32_t id) noexcept {
   if (it == by_id_.end()) return false;
   const udp_binding& b = it->second->binding;
   if (b.connected)
-    flows_.erase(flow_key{b.local_ip, b.remote_ip, b.local_port, b.remote_port});
+    flows_.erase(flow_of(b));
   else
-    listeners_.erase(listen_key(b.local_ip, b.local_port));
+    listeners_.erase(listen_key_of(b));
   by_id_.erase(it);
   return true;
 }

@@ -81,6 +81,10 @@ class udp_table {
   static std::uint64_t listen_key(std::uint32_t ip, std::uint16_t port) noexcept {
     return (std::uint64_t{ip} << 16) | port;
   }
+  static flow_key flow_of(const udp_binding& b) noexcept {
+    return {b.local_ip, b.remote_ip, b.local_port, b.remote_port};
+  }
+  static std::uint64_t listen_key_of(const udp_binding& b) noexcept { return listen_key(b.local_ip, b.local_port); }
 
   entry* by_connection(const udp_binding& b) noexcept;
 

@@ -29,7 +29,6 @@ udp_transport::udp_transport(session_layer::session_worker_state& sessions,
       cfg_(cfg),
       migration_(migration),
       deferred_(cores_.size()) {
-  cfg_.cores = static_cast<std::uint32_t>(cores_.size());
   sessions_.set_fifo_provider(transport_proto::udp, this);
 }
 
@@ -78,25 +77,35 @@ dataplane::udp_binding udp_transport::binding_of(std::uint32_t id) const {
 
 void udp_transport::install(std::uint32_t id) {
   conn& c = conns_[id];
-  c.core = cfg_.worker % cfg_.cores;  // this worker's home core
+  c.core = cfg_.worker % cores();  // this worker's home core
   c.state = conn_state::installed;
-  command cmd;
-  cmd.kind = command_kind::add;
-  cmd.id = id;
-  cmd.worker = cfg_.worker;
-  cmd.binding = binding_of(id);
   // Every core: the owner to move its bytes, the others to forward to it.
-  for (std::uint32_t core = 0; core < cores_.size(); ++core) send(core, cmd);
+  send_add(id, cores());
 }
 
-void udp_transport::announce(std::uint32_t id) {
+void udp_transport::announce(std::uint32_t id) { send_add(id, conns_[id].core); }
+
+void udp_transport::send_add(std::uint32_t id, std::uint32_t skip) {
   command cmd;
   cmd.kind = command_kind::add;
   cmd.id = id;
   cmd.worker = cfg_.worker;
   cmd.binding = binding_of(id);
-  for (std::uint32_t core = 0; core < cores_.size(); ++core)
-    if (core != conns_[id].core) send(core, cmd);
+  for (std::uint32_t core = 0; core < cores(); ++core)
+    if (core != skip) send(core, cmd);
+}
+
+void udp_transport::send_move(std::uint32_t id, std::uint32_t to_core, std::uint32_t new_worker,
+                              std::uint32_t new_id, session_handle new_session) {
+  command cmd;
+  cmd.kind = command_kind::move;
+  cmd.id = id;
+  cmd.worker = cfg_.worker;
+  cmd.to_core = to_core;
+  cmd.new_worker = new_worker;
+  cmd.new_id = new_id;
+  cmd.new_session = new_session.value();
+  send(conns_[id].core, cmd);
 }
 
 void udp_transport::remove(std::uint32_t id) {
@@ -113,7 +122,7 @@ void udp_transport::remove(std::uint32_t id) {
   cmd.id = id;
   cmd.worker = cfg_.worker;
   cmd.to_core = c.core;  // the owner answers
-  for (std::uint32_t core = 0; core < cores_.size(); ++core) send(core, cmd);
+  for (std::uint32_t core = 0; core < cores(); ++core) send(core, cmd);
 }
 
 void udp_transport::send(std::uint32_t core, const command& c) {
@@ -127,7 +136,7 @@ void udp_transport::send(std::uint32_t core, const command& c) {
 
 bool udp_transport::flush_commands() {
   bool left = false;
-  for (std::uint32_t core = 0; core < cores_.size(); ++core) {
+  for (std::uint32_t core = 0; core < cores(); ++core) {
     auto& waiting = deferred_[core];
     while (!waiting.empty() && cores_[core].commands->push(waiting.front())) waiting.pop_front();
     left |= !waiting.empty();
@@ -229,7 +238,7 @@ std::string udp_transport::format(std::uint32_t id, std::uint32_t worker) const 
                     text(c.local) + "->";
   out += c.listener ? "*" : text(c.remote);
   out += c.state == conn_state::removing ? " CLOSING" : c.listener ? " LISTEN" : " OPENED";
-  if (cfg_.cores > 1) out += " core " + std::to_string(c.core);
+  if (cores() > 1) out += " core " + std::to_string(c.core);
   if (c.state == conn_state::offered || c.state == conn_state::arriving) out += " MOVING";
   return out;
 }
@@ -305,26 +314,16 @@ void udp_transport::on_removed(std::uint32_t id) {
 
 void udp_transport::on_seen(std::uint32_t id, std::uint32_t core) {
   conn& c = conns_[id];
-  if (c.state != conn_state::installed || c.listener || c.settled || core == c.core || core >= cores_.size())
-    return;
+  if (c.state != conn_state::installed || c.listener || c.settled || core == c.core || core >= cores()) return;
   c.settled = true;
   // The worker whose home that core is (several per core when workers
   // outnumber cores; then the lowest).
   const std::uint32_t worker = core < cfg_.workers ? core : core % cfg_.workers;
   if (worker == cfg_.worker || migration_ == nullptr) {
     // Only the binding moves: same worker, same key.
-    command cmd;
-    cmd.kind = command_kind::move;
-    cmd.id = id;
-    cmd.worker = cfg_.worker;
-    cmd.to_core = core;
-    cmd.new_worker = cfg_.worker;
-    cmd.new_id = id;
-    cmd.new_session = c.session.value();
-    send(c.core, cmd);
+    send_move(id, core, cfg_.worker, id, c.session);
     c.core = core;
     c.state = conn_state::arriving;
-    ++counters_.moved_out;
     return;
   }
   session* s = sessions_.get(c.session);
@@ -363,18 +362,8 @@ udp_transport::handed udp_transport::hand_over(std::uint32_t id, std::uint32_t w
                                                std::uint32_t new_id) {
   if (id >= conns_.size() || conns_[id].state != conn_state::offered)
     return {session_layer::migrate_outcome::gone, {}};  // closed meanwhile: its removal is under way here
-  conn& c = conns_[id];
-  command cmd;
-  cmd.kind = command_kind::move;
-  cmd.id = id;
-  cmd.worker = cfg_.worker;
-  cmd.to_core = c.target;
-  cmd.new_worker = worker;
-  cmd.new_id = new_id;
-  cmd.new_session = handle.value();
-  send(c.core, cmd);
-  ++counters_.moved_out;
-  const session_handle old = c.session;
+  send_move(id, conns_[id].target, worker, new_id, handle);
+  const session_handle old = conns_[id].session;
   // The core lets go of the binding; the session layer's cleanup of the
   // old connection must not remove it, nor free the fifos (they moved).
   free_conn(id);

@@ -40,7 +40,6 @@ namespace actorstack::udp {
 struct udp_worker_config {
   std::uint32_t worker = 0;
   std::uint32_t workers = 1;
-  std::uint32_t cores = 1;  ///< data-plane cores
   std::uint32_t local_ip = 0;  ///< the data plane's address (host order)
   std::uint32_t rx_fifo_size = 64 * 1024;
   std::uint32_t tx_fifo_size = 64 * 1024;
@@ -52,7 +51,6 @@ struct udp_worker_counters {
   std::uint64_t connections = 0;   ///< installed or being installed
   std::uint64_t commands_deferred = 0;  ///< the command ring was full: retried later
   std::uint64_t segments = 0;
-  std::uint64_t moved_out = 0;  ///< connections that moved to another core (and worker)
   std::uint64_t moved_in = 0;   ///< connections another worker handed to this one
 };
 
@@ -187,9 +185,15 @@ class udp_transport final : public session_layer::transport, public session_laye
 
   std::uint32_t alloc_conn();
   void free_conn(std::uint32_t id);
+  std::uint32_t cores() const noexcept { return static_cast<std::uint32_t>(cores_.size()); }
   void install(std::uint32_t id);
   /// Forwarding entries for `id` on every core but its owner.
   void announce(std::uint32_t id);
+  /// `id`'s binding, to every core except `skip` (none: cores()).
+  void send_add(std::uint32_t id, std::uint32_t skip);
+  /// Asks `id`'s owner core to hand it to `to_core` as (new_worker, new_id, new_session).
+  void send_move(std::uint32_t id, std::uint32_t to_core, std::uint32_t new_worker, std::uint32_t new_id,
+                 session_handle new_session);
   void remove(std::uint32_t id);
   void on_seen(std::uint32_t id, std::uint32_t core);
   void on_taken(std::uint32_t id);

@@ -90,6 +90,16 @@ struct worker_side {
   void drop_commands() {
     for (std::uint32_t c = 0; c < cores; ++c) (void)take(c);
   }
+  // The close of a connection owned by `owner`: one remove on every core,
+  // each naming the owner (it alone answers).
+  void expect_removes(std::uint32_t owner) {
+    for (std::uint32_t c = 0; c < cores; ++c) {
+      auto cmds = take(c);
+      REQUIRE(cmds.size() == 1);
+      CHECK(cmds[0].kind == dp::command_kind::remove);
+      CHECK(cmds[0].to_core == owner);
+    }
+  }
   void core_says(std::uint32_t core, dp::event ev) {
     REQUIRE(events[core]->push(ev));
     tp->drain_events();
@@ -129,12 +139,7 @@ TEST_CASE("SPEC 5 udp: with two cores a connection is installed on both, owned b
   REQUIRE(w1.take(1).size() == 1);
   REQUIRE(w1.w.app_close(h).has_value());
   w1.w.run_events();
-  for (std::uint32_t c = 0; c < cores; ++c) {
-    auto cmds = w1.take(c);
-    REQUIRE(cmds.size() == 1);
-    CHECK(cmds[0].kind == dp::command_kind::remove);
-    CHECK(cmds[0].to_core == 1);
-  }
+  w1.expect_removes(1);
   w1.core_says(1, {dp::event_kind::removed, id, h.value(), 0, 1});
   w1.w.run_events();
   CHECK(w1.w.get(h) == nullptr);
@@ -210,12 +215,7 @@ TEST_CASE("SPEC 5 udp: a session whose datagrams arrive on another core moves to
   // then the fifos go back to worker 1's segment.
   REQUIRE(w0.w.app_close(got.handle).has_value());
   w0.w.run_events();
-  for (std::uint32_t c = 0; c < cores; ++c) {
-    auto cmds = w0.take(c);
-    REQUIRE(cmds.size() == 1);
-    CHECK(cmds[0].kind == dp::command_kind::remove);
-    CHECK(cmds[0].to_core == 0);
-  }
+  w0.expect_removes(0);
   CHECK(port.departures.empty());
   w0.core_says(0, {dp::event_kind::removed, got.id, got.handle.value(), 0, 0});
   w0.w.run_events();

@@ -119,6 +119,18 @@ struct tap_stack {
   std::vector<dataplane_core_stats> all_stats() const { return st->dataplane_stats(); }
 };
 
+// Sends one datagram of random size and bytes from `sock` to the echo
+// listener; true if exactly it came back. Fails the case if nothing did.
+bool echoes_random(test::udp_socket& sock, std::mt19937& rng, std::vector<std::byte>& out,
+                   std::vector<std::byte>& in) {
+  const std::size_t n = 1 + rng() % max_datagram_payload;
+  for (std::size_t k = 0; k < n; ++k) out[k] = static_cast<std::byte>(rng());
+  REQUIRE(sock.send_to(stack_ip, echo_port, {out.data(), n}));
+  auto got = sock.recv(in, 2s);
+  REQUIRE_MESSAGE(got.has_value(), "a datagram of " << n << " bytes was not echoed");
+  return got->first == n && std::memcmp(in.data(), out.data(), n) == 0;
+}
+
 template <class Pred>
 bool eventually(Pred p, std::chrono::milliseconds limit = 5s) {
   const auto end = std::chrono::steady_clock::now() + limit;
@@ -379,14 +391,8 @@ TEST_CASE("dataplane af_packet: over a veth pair, 2000 datagrams come back byte-
   std::mt19937 rng{99};
   std::vector<std::byte> out(max_datagram_payload), in(2048);
   std::size_t ok = 0;
-  for (int i = 0; i < 2000; ++i) {
-    const std::size_t n = 1 + rng() % max_datagram_payload;
-    for (std::size_t k = 0; k < n; ++k) out[k] = static_cast<std::byte>(rng());
-    REQUIRE(sock.send_to(stack_ip, echo_port, {out.data(), n}));
-    auto got = sock.recv(in, 2s);
-    REQUIRE_MESSAGE(got.has_value(), "datagram " << i << " not echoed");
-    if (got->first == n && std::memcmp(in.data(), out.data(), n) == 0) ++ok;
-  }
+  for (int i = 0; i < 2000; ++i)
+    if (echoes_random(sock, rng, out, in)) ++ok;
   CHECK(ok == 2000);
   CHECK(test::ping(stack_ip, 3, 1s).received == 3);
 }
@@ -416,16 +422,9 @@ TEST_CASE("dataplane tap: two cores, one queue each: datagrams from 16 kernel so
   std::vector<std::byte> out(max_datagram_payload), in(2048);
   std::size_t ok = 0;
   constexpr int rounds = 250;
-  for (int i = 0; i < rounds; ++i) {
-    for (auto& sock : socks) {
-      const std::size_t n = 1 + rng() % max_datagram_payload;
-      for (std::size_t k = 0; k < n; ++k) out[k] = static_cast<std::byte>(rng());
-      REQUIRE(sock.send_to(stack_ip, echo_port, {out.data(), n}));
-      auto got = sock.recv(in, 2s);
-      REQUIRE_MESSAGE(got.has_value(), "datagram " << i << " not echoed");
-      if (got->first == n && std::memcmp(in.data(), out.data(), n) == 0) ++ok;
-    }
-  }
+  for (int i = 0; i < rounds; ++i)
+    for (auto& sock : socks)
+      if (echoes_random(sock, rng, out, in)) ++ok;
   CHECK(ok == rounds * socks.size());
   const auto cores = t.all_stats();
   std::uint64_t rx = 0, forwarded = 0, delivered = 0;
