@@ -72,7 +72,8 @@ struct tap_stack {
   std::unique_ptr<stack> st;
   std::unique_ptr<application> app;
 
-  explicit tap_stack(link_kind kind = link_kind::tap, std::uint32_t cores = 1) {
+  explicit tap_stack(link_kind kind = link_kind::tap, std::uint32_t cores = 1,
+                     std::string poll_mode = "adaptive") {
     std::string why;
     if (!test::enter_fresh_netns(&why)) {
       MESSAGE("skipped: no network namespace (" << why << ")");
@@ -81,6 +82,7 @@ struct tap_stack {
     stack_config cfg;
     cfg.workers = 2;
     cfg.dataplane_cores = cores;
+    cfg.dataplane_poll_mode = std::move(poll_mode);
     cfg.dataplane_port = "net_tap0,iface=" + iface;
     if (kind == link_kind::af_packet) {
       const std::string dpdk_end = "asvd" + std::to_string(::getpid() % 100000);
@@ -442,4 +444,27 @@ TEST_CASE("dataplane tap: two cores, one queue each: datagrams from 16 kernel so
   CHECK(forwarded == cores[1].frames_forwarded);
   CHECK(cores[1].frames_forwarded <= cores[1].rx_packets);
   CHECK(test::ping(stack_ip, 3, 1s).received == 3);
+}
+
+TEST_CASE("dataplane tap: busy polling serves like adaptive and never sleeps while idle") {
+  tap_stack t{link_kind::tap, 1, "busy"};
+  if (!t.ready) return;
+  test::udp_socket sock;
+  REQUIRE(sock.bind(kernel_ip, 0));
+  std::mt19937 rng{99};
+  std::vector<std::byte> out(max_datagram_payload), in(2048);
+  std::size_t ok = 0;
+  for (int i = 0; i < 1000; ++i)
+    if (echoes_random(sock, rng, out, in)) ++ok;
+  CHECK(ok == 1000);
+  CHECK(test::ping(stack_ip, 3, 1s).received == 3);
+  // Idle for half a second. The adaptive mode would spin 256 passes, then
+  // sleep 1 us doubling to 200 us: at most ~2 800 passes in that time. A
+  // busy core keeps polling (one pass is a read on the tap: about a
+  // microsecond, even sharing its CPU it makes tens of thousands).
+  const std::uint64_t idle0 = t.stats().idle_polls;
+  std::this_thread::sleep_for(500ms);
+  const std::uint64_t idle = t.stats().idle_polls - idle0;
+  MESSAGE("idle passes in 500 ms: " << idle);
+  CHECK(idle > 10000);
 }
