@@ -3,11 +3,14 @@
 // notifications reach app worker actors in order; nothing is left.
 
 #include "actors/session_worker.hpp"
+#include "dataplane/boundary.hpp"
 #include "shm/fifo_segment.hpp"
 
 #include <caf/scheduler/test_coordinator.hpp>
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -96,6 +99,62 @@ struct test_system {
     sched->run();
     REQUIRE(got);
     return out;
+  }
+};
+
+namespace dp = actorstack::dataplane;
+
+// Two session workers with udp over two simulated data-plane cores: the
+// test holds every (worker, core) ring, pops what the workers command and
+// plays the cores' events (then rings the worker's doorbell).
+struct udp_workers {
+  static constexpr std::uint32_t cores = 2;
+  test_system& t;
+  std::vector<session_worker_actor> w;
+  std::vector<std::vector<std::unique_ptr<dp::channel<dp::command>>>> commands;  // [worker][core]
+  std::vector<std::vector<std::unique_ptr<dp::channel<dp::event>>>> events;
+
+  explicit udp_workers(test_system& sys) : t(sys) {
+    std::vector<caf::actor> all;
+    for (std::uint32_t i = 0; i < 2; ++i) {
+      session_worker_config c;
+      c.index = i;
+      c.ct_fifos = t.fifos;
+      if (i > 0) c.first_worker = all[0];
+      commands.emplace_back();
+      events.emplace_back();
+      for (std::uint32_t k = 0; k < cores; ++k) {
+        commands[i].push_back(std::make_unique<dp::channel<dp::command>>(64));
+        events[i].push_back(std::make_unique<dp::channel<dp::event>>(64));
+        c.dp_links.push_back({commands[i][k].get(), events[i][k].get()});
+      }
+      c.udp.worker = i;
+      c.udp.workers = 2;
+      c.udp.local_ip = 0x0a000002;
+      c.udp.rx_fifo_size = c.udp.tx_fifo_size = 16 * 1024;
+      c.udp.segment_size = 8u << 20;
+      w.push_back(spawn_session_worker(*t.sys, c));
+      t.spawned.push_back(caf::actor_cast<caf::actor>(w.back()));
+      all.push_back(t.spawned.back());
+    }
+    for (auto& x : w) caf::anon_send(x, all);
+  }
+  std::vector<dp::command> take(std::uint32_t worker, std::uint32_t core) {
+    std::vector<dp::command> out;
+    dp::command c;
+    while (commands[worker][core]->pop(c)) out.push_back(c);
+    return out;
+  }
+  std::size_t pending_commands() {
+    std::size_t n = 0;
+    for (std::uint32_t i = 0; i < w.size(); ++i)
+      for (std::uint32_t k = 0; k < cores; ++k) n += take(i, k).size();
+    return n;
+  }
+  void core_says(std::uint32_t worker, std::uint32_t core, dp::event ev) {
+    REQUIRE(events[worker][core]->push(ev));
+    caf::anon_send(w[worker], dataplane_atom_v);
+    t.sched->run();
   }
 };
 
@@ -222,4 +281,75 @@ TEST_CASE("session_worker actor: rpc runs on the worker, stale handles are ignor
   t.sched->run();
   CHECK(ran == 1);
   CHECK(t.stats(w).sessions == 0);
+}
+
+TEST_CASE("SPEC 5 session_worker actors: a request naming a moved session's old handle goes on to its new worker until the moved session ends") {
+  test_system t;
+  udp_workers u{t};
+  std::vector<app_notification> log;
+  auto app = t.recorder(&log);
+  for (auto& w : u.w) caf::anon_send(w, app_worker_atom_v, 4u, app, false, 0u, 0u);
+  // Worker 1 connects (its home core is 1), the app says yes.
+  caf::anon_send(u.w[1], net_connect_atom_v, 4u, *parse_uri("udp://10.0.0.1/5000"), std::uint64_t{7});
+  t.sched->run();
+  REQUIRE_FALSE(log.empty());
+  REQUIRE(log.back().kind == notification::connected);
+  const session_handle old = log.back().handle;
+  REQUIRE(old.worker() == 1);
+  caf::anon_send(u.w[1], connected_atom_v, old, true);
+  t.sched->run();
+  auto adds = u.take(1, 1);
+  REQUIRE(adds.size() == 1);
+  const std::uint32_t old_id = adds[0].id;
+  CHECK(u.pending_commands() == 1);  // the forwarding entry on core 0
+
+  // Core 0 sees its datagrams: the session moves to worker 0 (the actors
+  // carry the whole protocol), the app hears old -> new.
+  u.core_says(1, 0, {dp::event_kind::seen, old_id, old.value(), 0, 0});
+  auto moves = u.take(1, 1);
+  REQUIRE(moves.size() == 1);
+  REQUIRE(moves[0].kind == dp::command_kind::move);
+  const std::uint32_t new_id = moves[0].new_id;
+  auto told = std::find_if(log.begin(), log.end(), [](auto& n) { return n.kind == notification::migrate; });
+  REQUIRE(told != log.end());
+  CHECK(told->handle == old);
+  const session_handle moved = told->other;
+  CHECK(moved.value() == moves[0].new_session);
+  CHECK(moved.worker() == 0);
+  u.core_says(0, 0, {dp::event_kind::taken, new_id, moved.value(), 0, 0});
+  (void)u.pending_commands();  // core 1's forwarding entry under the new key
+  CHECK(t.stats(u.w[1]).sessions == 0);
+  CHECK(t.stats(u.w[0]).sessions == 1);
+
+  // The app has not read the migrate notification yet and asks worker 1 to
+  // close the old handle: worker 0 closes the moved session (removes on
+  // both cores, core 0 the owner).
+  caf::anon_send(u.w[1], close_atom_v, old);
+  t.sched->run();
+  CHECK(u.take(1, 0).empty());
+  CHECK(u.take(1, 1).empty());
+  for (std::uint32_t core = 0; core < udp_workers::cores; ++core) {
+    auto removes = u.take(0, core);
+    REQUIRE(removes.size() == 1);
+    CHECK(removes[0].kind == dp::command_kind::remove);
+    CHECK(removes[0].id == new_id);
+    CHECK(removes[0].to_core == 0);
+  }
+  u.core_says(0, 0, {dp::event_kind::removed, new_id, moved.value(), 0, 0});
+  CHECK(t.stats(u.w[0]).sessions == 0);
+  CHECK(t.stats(u.w[0]).udp_connections == 0);
+  // The moved session ended: a late request under the old name changes
+  // nothing, and its fifos went home to worker 1's segment, which goes once
+  // the app does (a pair still out would keep it).
+  caf::anon_send(u.w[1], reset_atom_v, old);
+  caf::anon_send(u.w[1], tx_atom_v, old);
+  t.sched->run();
+  CHECK(u.pending_commands() == 0);
+  CHECK(t.stats(u.w[0]).sessions == 0);
+  CHECK(t.stats(u.w[1]).udp_segments == 1);  // the app's segment, kept while it is attached
+  caf::anon_send(u.w[1], detach_atom_v, 4u);
+  caf::anon_send(u.w[0], detach_atom_v, 4u);
+  t.sched->run();
+  CHECK(t.stats(u.w[1]).udp_segments == 0);
+  CHECK(t.stats(u.w[0]).udp_segments == 0);
 }
