@@ -103,6 +103,10 @@ app_session_table::app_session_table(app_worker_context ctx)
     : impl_(std::make_unique<impl>(std::move(ctx))) {}
 app_session_table::~app_session_table() = default;
 
+void app_session_table::deliver(const std::vector<app_notification>& batch, app_handler& handler) {
+  for (const app_notification& n : batch) deliver(n, handler);
+}
+
 void app_session_table::deliver(const app_notification& n, app_handler& handler) {
   auto& st = *impl_;
   switch (n.kind) {

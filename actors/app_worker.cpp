@@ -30,6 +30,9 @@ app_worker_actor spawn_app_worker(caf::actor_system& sys, app_worker_context ctx
             [=](notify_atom, const app_notification& n) {
               self->state.sessions->deliver(n, *self->state.handler);
             },
+            [=](notify_atom, const std::vector<app_notification>& batch) {
+              self->state.sessions->deliver(batch, *self->state.handler);
+            },
             [=](detach_atom) {
               // Every session this app still holds is reset towards its
               // peer; the session layer cleans up without the app.

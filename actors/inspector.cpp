@@ -80,7 +80,7 @@ void on_down(self_pointer self, const caf::down_msg& msg) {
     case actor_role::service: return;  // only serves actorstack-ctl
     case actor_role::app_worker:
       // Detach its app; a detach already under way makes this a no-op.
-      if (st.root) self->send(st.root, app_down_atom_v, w.index);
+      if (st.root) self->send(st.root, app_down_atom_v, w.index, !msg.reason);
       return;
     case actor_role::ct_context:
       // A retired context ends normally (ct_segment_context.hpp): forget it.

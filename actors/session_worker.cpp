@@ -16,7 +16,11 @@ using self_pointer = session_worker_actor::pointer;
 
 // Notifications leave as typed messages to app worker actors. An app
 // worker's mailbox is ordered, which is what keeps "accept" before a racing
-// "close" (SPEC 9.2).
+// "close" (SPEC 9.2). Notifications for the same app worker in a row leave
+// as one message: a closing session alone tells its app closed, transport
+// cleanup and session cleanup in one turn, and a message costs far more
+// than a notification (about 9 notifications per ct connect, 4 to 5 of
+// them in such rows). The actor flushes at the end of every turn.
 class actor_notifier final : public session_layer::app_notifier {
  public:
   explicit actor_notifier(self_pointer self) : self_(self) {}
@@ -24,7 +28,22 @@ class actor_notifier final : public session_layer::app_notifier {
   void add(std::uint32_t index, app_worker_actor a, bool tuning, std::uint32_t rx_size, std::uint32_t tx_size) {
     apps_[index] = {std::move(a), tuning, rx_size, tx_size};
   }
-  void remove(std::uint32_t index) { apps_.erase(index); }
+  void remove(std::uint32_t index) {
+    flush();  // told before it went
+    apps_.erase(index);
+  }
+  /// Sends what this turn held: one notification as itself, several as
+  /// one vector.
+  void flush() {
+    if (held_.empty()) return;
+    if (auto it = apps_.find(held_for_); it != apps_.end()) {
+      if (held_.size() == 1)
+        self_->send(it->second.actor, notify_atom_v, held_.front());
+      else
+        self_->send(it->second.actor, notify_atom_v, std::move(held_));
+    }
+    held_.clear();
+  }
   std::uint64_t dropped() const noexcept { return dropped_; }
 
   void accept(const wsession& s) override {
@@ -118,12 +137,13 @@ class actor_notifier final : public session_layer::app_notifier {
     return n;
   }
   bool send(std::uint32_t app_worker, const app_notification& n) {
-    auto it = apps_.find(app_worker);
-    if (it == apps_.end()) {
+    if (apps_.find(app_worker) == apps_.end()) {
       ++dropped_;
       return false;
     }
-    self_->send(it->second.actor, notify_atom_v, n);
+    if (!held_.empty() && held_for_ != app_worker) flush();
+    held_for_ = app_worker;
+    held_.push_back(n);
     return true;
   }
 
@@ -136,6 +156,8 @@ class actor_notifier final : public session_layer::app_notifier {
   self_pointer self_;
   std::unordered_map<std::uint32_t, app_entry> apps_;
   std::uint64_t dropped_ = 0;
+  std::vector<app_notification> held_;  // this turn's, all for held_for_
+  std::uint32_t held_for_ = 0;
 };
 
 // What leaves the cut-through part of this worker.
@@ -282,8 +304,11 @@ bool pass_on(stateful_self self, Atom atom, session_handle h) {
   return true;
 }
 
+// Every turn ends here: the notifications it held leave, and a run is
+// queued if work is left.
 void schedule(stateful_self self) {
   auto& st = self->state;
+  st.apps->flush();
   if (st.run_scheduled || !st.has_work()) return;
   st.run_scheduled = true;
   self->send(self, run_atom_v);
@@ -461,6 +486,7 @@ session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker
         [=](subscribe_atom, session_handle h, std::uint32_t app_worker,
             bool add) -> caf::result<bool> {
           auto r = self->state.sessions->subscribe(h, app_worker, add);
+          after();
           if (!r) return caf::make_error(caf::sec::runtime_error, r.error().message());
           return true;
         },
@@ -481,6 +507,7 @@ session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker
           const auto got = s.udp->adopt(m);
           self->send(caf::actor_cast<session_worker_actor>(s.workers[m.from_worker]), migrate_atom_v, m.from_id,
                      s.cfg.index, got.handle, got.id);
+          after();
         },
         [=](migrate_atom, std::uint32_t id, std::uint32_t worker, session_handle handle, std::uint32_t new_id) {
           auto& s = self->state;
@@ -505,6 +532,7 @@ session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker
           auto& s = self->state;
           s.moved.erase(origin.value());
           if (s.udp) s.udp->take_back(app_worker, rx, tx);
+          after();
         },
         [=](run_atom) { run(self); },
         [=](dataplane_atom) {
@@ -520,6 +548,7 @@ session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker
           session_layer::transport* tp = s.transports.find(remote.proto);
           if (tp == nullptr) {
             s.sessions->connect_failed(app_worker, opaque, errc::not_supported);
+            after();
             return;
           }
           session_layer::connect_args args{remote, app_worker, opaque};
@@ -530,11 +559,13 @@ session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker
         },
         [=](listen_atom, std::uint32_t app_worker, const endpoint& ep) -> caf::result<session_handle> {
           auto h = self->state.sessions->listen(app_worker, ep);
+          after();
           if (!h) return caf::make_error(caf::sec::invalid_argument, h.error().message());
           return *h;
         },
         [=](listen_atom, session_handle listener, std::uint32_t app_worker) {
           (void)self->state.sessions->hand_over_listener(listener, app_worker);
+          after();
         },
         [=](sessions_atom) {
           auto& s = self->state;

@@ -31,6 +31,7 @@ namespace actorstack {
 namespace {
 
 constexpr auto control_timeout = std::chrono::seconds(10);
+constexpr auto app_worker_stop_bound = std::chrono::seconds(2);
 
 // A control call from the app's (or the operator's) thread.
 template <class T, class Handle, class... Ts>
@@ -42,10 +43,11 @@ result<T> ask(caf::actor_system& sys, const Handle& dest, Ts&&... xs) {
 class application_impl final : public application {
  public:
   application_impl(caf::actor_system& sys, stack_root_actor root, app_reservation r,
-                   std::uint32_t workers, std::vector<session_worker_actor> session_workers,
+                   std::vector<app_worker_actor> app_workers, std::vector<session_worker_actor> session_workers,
                    std::shared_ptr<const std::atomic<bool>> running)
-      : sys_(sys), root_(std::move(root)), r_(r), workers_(workers),
-        session_workers_(std::move(session_workers)), running_(std::move(running)) {}
+      : sys_(sys), root_(std::move(root)), r_(r), workers_(static_cast<std::uint32_t>(app_workers.size())),
+        app_workers_(std::move(app_workers)), session_workers_(std::move(session_workers)),
+        running_(std::move(running)) {}
 
   std::uint32_t index() const noexcept override { return r_.app; }
   std::uint32_t worker_index(std::uint32_t i) const noexcept override { return r_.first_worker + i; }
@@ -93,6 +95,7 @@ class application_impl final : public application {
   result<void> detach() override {
     if (!*running_) return unexpected{errc::invalid_argument, "the stack is stopped"};
     if (detached_) return {};
+    stop_app_workers();
     auto r = ask<bool>(sys_, root_, detach_atom_v, r_.app);
     if (!r) return unexpected{r.error()};
     detached_ = true;
@@ -100,6 +103,30 @@ class application_impl final : public application {
   }
 
  private:
+  // The app's workers stop before the stack reclaims their sessions: each
+  // finishes the handler it may be running, resets what it holds (its ends
+  // shut) and quits. Reclaiming first freed fifos — and could unmap their
+  // segment — under a handler still writing to them when the detach came
+  // from another thread. An app worker that ignores the stop (a user's
+  // actor) or the caller being one of them (a handler that detaches) only
+  // costs the bounded wait.
+  void stop_app_workers() {
+    caf::scoped_actor self{sys_};
+    for (const auto& a : app_workers_) {
+      self->monitor(a);
+      self->send(a, detach_atom_v);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + app_worker_stop_bound;
+    for (std::size_t left = app_workers_.size(); left > 0;) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) break;
+      bool late = false;
+      self->receive([&](caf::down_msg&) { --left; },
+                    caf::after(deadline - now) >> [&] { late = true; });
+      if (late) break;
+    }
+  }
+
   result<void> change_subscription(session_handle h, std::uint32_t worker, bool add) {
     if (!*running_) return unexpected{errc::invalid_argument, "the stack is stopped"};
     if (worker >= workers_) return unexpected{errc::invalid_argument, "no such app worker"};
@@ -115,6 +142,7 @@ class application_impl final : public application {
   stack_root_actor root_;
   app_reservation r_;
   std::uint32_t workers_;
+  std::vector<app_worker_actor> app_workers_;
   std::vector<session_worker_actor> session_workers_;
   std::shared_ptr<const std::atomic<bool>> running_;  // false once the stack stopped
   bool detached_ = false;
@@ -430,7 +458,7 @@ class stack_impl final : public stack {
     }
     auto ok = ask<bool>(sys_, root_, app_worker_atom_v, r->app, actors);
     if (!ok) return unexpected{ok.error()};
-    return std::unique_ptr<application>{new application_impl(sys_, root_, *r, opts.workers, workers_, running_)};
+    return std::unique_ptr<application>{new application_impl(sys_, root_, *r, std::move(actors), workers_, running_)};
   }
 
   // The session workers, as an app worker context names them.

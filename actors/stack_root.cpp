@@ -404,7 +404,10 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
               return true;
             },
             [=](detach_atom, std::uint32_t app) -> caf::result<bool> {
-              if (!detach_app(self, app)) return caf::make_error(caf::sec::invalid_argument, "no_such_app");
+              if (app >= self->state.apps.size()) return caf::make_error(caf::sec::invalid_argument, "no_such_app");
+              // Already detached is done: the app's workers stop first, and
+              // their end detaches it on their behalf (app_down).
+              (void)detach_app(self, app);
               return true;
             },
             [=](apps_atom) {
@@ -435,17 +438,19 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
             [=](watch_atom, caf::actor& inspector) {
               self->state.inspector = caf::actor_cast<inspector_actor>(inspector);
             },
-            [=](app_down_atom, std::uint32_t app_worker) {
-              // An app worker ended without its app detaching: detach the app
-              // on its behalf (a no-op when a detach got there first).
-              // A deleted worker's end is no news.
+            [=](app_down_atom, std::uint32_t app_worker, bool normally) {
+              // An app worker ended: detach the app on its behalf (a no-op
+              // when a detach got there first). A detaching app stops its
+              // workers before it asks (application::detach), so a normal
+              // end is no news; a failed one is logged. A deleted worker's
+              // end is no news either.
               auto& st = self->state;
               if (!app_worker_of(st, app_worker)) return;
               const std::uint32_t app = st.app_of_worker[app_worker];
               const std::string name = st.apps[app].opts.name;
-              if (auto listeners = detach_app(self, app))
+              if (auto listeners = detach_app(self, app); listeners && !normally)
                 log_line("app worker " + std::to_string(app_worker) + " of app '" + name +
-                         "' ended: app detached, " + std::to_string(*listeners) +
+                         "' failed: app detached, " + std::to_string(*listeners) +
                          " listener(s) removed, its sessions reset on every worker");
             },
             [=](ct_alloc_atom, const ct_alloc_request& req) {

@@ -90,6 +90,57 @@ caf::result<void> forward_answer(self_pointer self, Atom atom, session_handle h,
   return r;
 }
 
+// One notification on its way to the app: the gateway keeps its view of
+// what the app holds, passes segments' memfds first, io through the shared
+// queue. False: the app's connection broke (the gateway quit).
+bool relay(self_pointer self, app_notification n) {
+  auto& st = self->state;
+  switch (n.kind) {
+    case notification::segment_add:
+      if (!send_segment(st, n.segment)) {
+        self->quit(caf::exit_reason::remote_link_unreachable);
+        return false;
+      }
+      st.segment_of[n.segment.base] = n.segment.id;
+      break;
+    case notification::segment_del: st.segment_of.erase(n.segment.base); break;
+    case notification::accept:
+    case notification::listened:
+    case notification::connected:
+      if (n.kind == notification::connected && (n.err != errc::none || !n.handle.valid())) break;
+      if (!locate_fifos(st, n)) {
+        // Never happens while segment_add precedes its fifos
+        // (SPEC 9.3); refuse rather than hand out a dangling name.
+        log_line("remote app worker " + std::to_string(st.cfg.ctx.index) + ": session " +
+                 n.handle.to_string() + " names a segment the app was not given");
+        if (n.kind == notification::accept)
+          self->send(st.workers[n.handle.worker()], accept_atom_v, n.handle, false);
+        else if (n.kind == notification::connected)
+          self->send(st.workers[n.handle.worker()], connected_atom_v, n.handle, false);
+        return true;
+      }
+      st.owned.insert(n.handle.value());
+      break;
+    case notification::migrate:
+      if (st.owned.erase(n.handle.value()) > 0) {
+        st.owned.insert(n.other.value());
+        st.old_names[n.handle.value()] = n.other.value();
+      }
+      break;
+    case notification::cleanup_session:
+      st.owned.erase(n.handle.value());
+      std::erase_if(st.old_names, [&](const auto& kv) { return kv.second == n.handle.value(); });
+      break;
+    case notification::rx:
+    case notification::tx:
+      if (post_io(st, n)) return true;
+      break;
+    default: break;
+  }
+  caf::anon_send(st.cfg.remote, notify_atom_v, std::move(n));
+  return true;
+}
+
 }  // namespace
 
 remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway_config cfg) {
@@ -109,51 +160,10 @@ remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway
           self->quit(caf::exit_reason::remote_link_unreachable);
         });
         return {
-            [=](notify_atom, app_notification n) {
-              auto& st = self->state;
-              switch (n.kind) {
-                case notification::segment_add:
-                  if (!send_segment(st, n.segment)) {
-                    self->quit(caf::exit_reason::remote_link_unreachable);
-                    return;
-                  }
-                  st.segment_of[n.segment.base] = n.segment.id;
-                  break;
-                case notification::segment_del: st.segment_of.erase(n.segment.base); break;
-                case notification::accept:
-                case notification::listened:
-                case notification::connected:
-                  if (n.kind == notification::connected && (n.err != errc::none || !n.handle.valid())) break;
-                  if (!locate_fifos(st, n)) {
-                    // Never happens while segment_add precedes its fifos
-                    // (SPEC 9.3); refuse rather than hand out a dangling name.
-                    log_line("remote app worker " + std::to_string(st.cfg.ctx.index) + ": session " +
-                             n.handle.to_string() + " names a segment the app was not given");
-                    if (n.kind == notification::accept)
-                      self->send(st.workers[n.handle.worker()], accept_atom_v, n.handle, false);
-                    else if (n.kind == notification::connected)
-                      self->send(st.workers[n.handle.worker()], connected_atom_v, n.handle, false);
-                    return;
-                  }
-                  st.owned.insert(n.handle.value());
-                  break;
-                case notification::migrate:
-                  if (st.owned.erase(n.handle.value()) > 0) {
-                    st.owned.insert(n.other.value());
-                    st.old_names[n.handle.value()] = n.other.value();
-                  }
-                  break;
-                case notification::cleanup_session:
-                  st.owned.erase(n.handle.value());
-                  std::erase_if(st.old_names, [&](const auto& kv) { return kv.second == n.handle.value(); });
-                  break;
-                case notification::rx:
-                case notification::tx:
-                  if (post_io(st, n)) return;
-                  break;
-                default: break;
-              }
-              caf::anon_send(st.cfg.remote, notify_atom_v, std::move(n));
+            [=](notify_atom, app_notification& n) { relay(self, std::move(n)); },
+            [=](notify_atom, std::vector<app_notification>& batch) {
+              for (auto& n : batch)
+                if (!relay(self, std::move(n))) return;
             },
             [=](detach_atom) {
               // Detached (by the app or the stack): like an in-process app

@@ -5,8 +5,9 @@
 ///
 /// An app worker is any actor that handles `app_worker_actor`'s messages:
 /// the stack's notifications (accept, connected, data, close, cleanup,
-/// migrate, segments, fifo tuning) and `detach`. Such an actor embeds an
-/// `app_session_table` and passes every notification to its deliver(),
+/// migrate, segments, fifo tuning), one at a time or several in a row, and
+/// `detach`. Such an actor embeds an `app_session_table` and passes every
+/// notification (or batch) to its deliver(),
 /// which keeps the app's view of its sessions, re-validates each
 /// notification at delivery (SPEC 9.1), calls an app_handler, and sends the
 /// handler's answers back to the session's worker. Around that the actor
@@ -25,8 +26,11 @@
 
 namespace actorstack {
 
-/// The messages every app worker handles.
+/// The messages every app worker handles. A session worker that tells one
+/// app worker several things in one turn (a closing session's closed and
+/// cleanups, say) sends them as one vector, in order.
 using app_worker_actor = caf::typed_actor<caf::reacts_to<notify_atom, app_notification>,
+                                          caf::reacts_to<notify_atom, std::vector<app_notification>>,
                                           caf::reacts_to<detach_atom>>;
 
 /// What an app worker needs to answer the stack.
@@ -49,6 +53,8 @@ class app_session_table {
   /// this worker does not hold, or one the app closed, is dropped (counted)
   /// unless it is that session's cleanup or migration.
   void deliver(const app_notification& n, app_handler& handler);
+  /// The same for each of a batch, in order.
+  void deliver(const std::vector<app_notification>& batch, app_handler& handler);
   /// Resets every held session towards its peer and forgets them all: what
   /// an app worker does when told to detach.
   void reset_all();

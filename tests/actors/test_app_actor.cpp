@@ -30,6 +30,10 @@ counting_app spawn_counting_app(caf::actor_system& sys, const app_worker_context
               ++self->state.notifications;
               self->state.sessions->deliver(n, *self->state.handler);
             },
+            [=](notify_atom, const std::vector<app_notification>& batch) {
+              self->state.notifications += batch.size();
+              self->state.sessions->deliver(batch, *self->state.handler);
+            },
             [=](detach_atom) {
               self->state.sessions->reset_all();
               self->quit();

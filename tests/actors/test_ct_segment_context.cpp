@@ -49,7 +49,11 @@ struct context_fixture {
   app_worker_actor recorder(std::vector<app_notification>* log) {
     auto a = sys->spawn(
         [](app_worker_actor::pointer, std::vector<app_notification>* log) -> app_worker_actor::behavior_type {
-          return {[log](notify_atom, const app_notification& n) { log->push_back(n); }, [](detach_atom) {}};
+          return {[log](notify_atom, const app_notification& n) { log->push_back(n); },
+                  [log](notify_atom, const std::vector<app_notification>& b) {
+                    log->insert(log->end(), b.begin(), b.end());
+                  },
+                  [](detach_atom) {}};
         },
         log);
     spawned.push_back(caf::actor_cast<caf::actor>(a));

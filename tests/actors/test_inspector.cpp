@@ -26,7 +26,7 @@ struct inspector_fixture {
     sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
     root = caf::actor_cast<stack_root_actor>(sys->spawn(
         [](caf::event_based_actor*, std::vector<std::uint32_t>* log) -> caf::behavior {
-          return {[log](app_down_atom, std::uint32_t w) { log->push_back(w); }};
+          return {[log](app_down_atom, std::uint32_t w, bool) { log->push_back(w); }};
         },
         &app_downs));
     inspector = spawn_inspector(*sys, root);

@@ -62,15 +62,23 @@ struct test_system {
 
   std::vector<caf::actor> spawned;
 
-  // An app worker that records what it is told.
-  app_worker_actor recorder(std::vector<app_notification>* log) {
+  // An app worker that records what it is told (and, if asked, how many
+  // notifications each message carried).
+  app_worker_actor recorder(std::vector<app_notification>* log, std::vector<std::size_t>* messages = nullptr) {
     auto a = sys->spawn(
-        [](app_worker_actor::pointer, std::vector<app_notification>* log)
+        [](app_worker_actor::pointer, std::vector<app_notification>* log, std::vector<std::size_t>* messages)
             -> app_worker_actor::behavior_type {
-          return {[log](notify_atom, const app_notification& n) { log->push_back(n); },
+          return {[=](notify_atom, const app_notification& n) {
+                    log->push_back(n);
+                    if (messages) messages->push_back(1);
+                  },
+                  [=](notify_atom, const std::vector<app_notification>& b) {
+                    log->insert(log->end(), b.begin(), b.end());
+                    if (messages) messages->push_back(b.size());
+                  },
                   [](detach_atom) {}};
         },
-        log);
+        log, messages);
     spawned.push_back(caf::actor_cast<caf::actor>(a));
     return a;
   }
@@ -352,4 +360,44 @@ TEST_CASE("SPEC 5 session_worker actors: a request naming a moved session's old 
   t.sched->run();
   CHECK(t.stats(u.w[1]).udp_segments == 0);
   CHECK(t.stats(u.w[0]).udp_segments == 0);
+}
+
+TEST_CASE("session_worker actor: notifications in a row for one app worker leave as one message, in order") {
+  test_system t;
+  std::vector<app_notification> server_log, client_log;
+  std::vector<std::size_t> server_msgs, client_msgs;
+  auto w = t.worker(0);
+  caf::anon_send(w, app_worker_atom_v, 5u, t.recorder(&server_log, &server_msgs), false, 65536u, 65536u);
+  caf::anon_send(w, app_worker_atom_v, 6u, t.recorder(&client_log, &client_msgs), false, 65536u, 65536u);
+  caf::anon_send(w, ct_connect_atom_v, connect_req(1));
+  t.sched->run();
+  REQUIRE(server_log.size() == 1);
+  caf::anon_send(w, accept_atom_v, server_log[0].handle, true);
+  t.sched->run();
+  REQUIRE(client_log.size() == 1);
+  caf::anon_send(w, connected_atom_v, client_log[0].handle, true);
+  caf::anon_send(w, close_atom_v, client_log[0].handle);
+  t.sched->run();
+  caf::anon_send(w, close_atom_v, server_log[0].handle);
+  t.sched->run();
+  CHECK(t.stats(w).sessions == 0);
+  // Each side ends with closed, transport cleanup and session cleanup, in
+  // that order; the server's three leave in one message.
+  auto tail = [](const std::vector<app_notification>& log) {
+    std::vector<notification> out;
+    for (std::size_t i = log.size() >= 3 ? log.size() - 3 : 0; i < log.size(); ++i) out.push_back(log[i].kind);
+    return out;
+  };
+  const std::vector<notification> ending{notification::transport_closed, notification::cleanup_transport,
+                                         notification::cleanup_session};
+  CHECK(tail(server_log) == ending);
+  CHECK(tail(client_log) == ending);
+  std::size_t server_total = 0;
+  for (auto n : server_msgs) server_total += n;
+  CHECK(server_total == server_log.size());
+  CHECK(server_msgs.back() == 3);
+  CHECK(server_msgs.size() < server_log.size());
+  // A lone notification still travels as itself (the accept, the connected).
+  CHECK(server_msgs.front() == 1);
+  CHECK(client_msgs.front() == 1);
 }

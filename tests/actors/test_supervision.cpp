@@ -28,6 +28,9 @@ app_worker_actor spawn_silent_server(caf::actor_system& sys, const app_worker_co
         self->state.handler = std::make_unique<silent>(*ev);
         return {
             [=](notify_atom, const app_notification& n) { self->state.sessions->deliver(n, *self->state.handler); },
+            [=](notify_atom, const std::vector<app_notification>& b) {
+              self->state.sessions->deliver(b, *self->state.handler);
+            },
             [=](detach_atom) {
               self->state.sessions->reset_all();
               self->quit();
@@ -100,6 +103,7 @@ TEST_CASE("supervision: stop is bounded and names an actor that ignores it") {
             auto table = std::make_shared<app_session_table>(std::move(ctx));
             auto handler = std::make_shared<echo_server>(*ev);
             return {[=](notify_atom, const app_notification& n) { table->deliver(n, *handler); },
+                    [=](notify_atom, const std::vector<app_notification>& b) { table->deliver(b, *handler); },
                     [](detach_atom) {}};
           },
           ctx, &ev);
