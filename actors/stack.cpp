@@ -45,8 +45,7 @@ class application_impl final : public application {
   application_impl(caf::actor_system& sys, stack_root_actor root, app_reservation r,
                    std::vector<app_worker_actor> app_workers, std::vector<session_worker_actor> session_workers,
                    std::shared_ptr<const std::atomic<bool>> running)
-      : sys_(sys), root_(std::move(root)), r_(r), workers_(static_cast<std::uint32_t>(app_workers.size())),
-        app_workers_(std::move(app_workers)), session_workers_(std::move(session_workers)),
+      : sys_(sys), root_(std::move(root)), r_(r), app_workers_(std::move(app_workers)), session_workers_(std::move(session_workers)),
         running_(std::move(running)) {}
 
   std::uint32_t index() const noexcept override { return r_.app; }
@@ -64,7 +63,7 @@ class application_impl final : public application {
   }
   result<void> connect(const endpoint& remote, std::uint64_t opaque, std::uint32_t worker) override {
     if (!*running_) return unexpected{errc::invalid_argument, "the stack is stopped"};
-    if (worker >= workers_) return unexpected{errc::invalid_argument, "no such app worker"};
+    if (worker >= app_workers_.size()) return unexpected{errc::invalid_argument, "no such app worker"};
     connect_request req{r_.app, r_.first_worker + worker, remote, opaque};
     auto r = ask<bool>(sys_, root_, ct_connect_atom_v, req);
     if (!r) return unexpected{r.error()};
@@ -73,7 +72,7 @@ class application_impl final : public application {
   result<void> connect_async(const endpoint& remote, std::uint64_t opaque,
                              std::uint32_t worker) override {
     if (!*running_) return unexpected{errc::invalid_argument, "the stack is stopped"};
-    if (worker >= workers_) return unexpected{errc::invalid_argument, "no such app worker"};
+    if (worker >= app_workers_.size()) return unexpected{errc::invalid_argument, "no such app worker"};
     connect_request req{r_.app, r_.first_worker + worker, remote, opaque, true};
     caf::anon_send(root_, ct_connect_atom_v, req);
     return {};
@@ -129,7 +128,7 @@ class application_impl final : public application {
 
   result<void> change_subscription(session_handle h, std::uint32_t worker, bool add) {
     if (!*running_) return unexpected{errc::invalid_argument, "the stack is stopped"};
-    if (worker >= workers_) return unexpected{errc::invalid_argument, "no such app worker"};
+    if (worker >= app_workers_.size()) return unexpected{errc::invalid_argument, "no such app worker"};
     if (!h.valid() || h.worker() >= session_workers_.size())
       return unexpected{errc::invalid_session, "not a session handle"};
     auto r = ask<bool>(sys_, session_workers_[h.worker()], subscribe_atom_v, h,
@@ -141,8 +140,7 @@ class application_impl final : public application {
   caf::actor_system& sys_;
   stack_root_actor root_;
   app_reservation r_;
-  std::uint32_t workers_;
-  std::vector<app_worker_actor> app_workers_;
+  std::vector<app_worker_actor> app_workers_;  // by app worker number; their count is the app's
   std::vector<session_worker_actor> session_workers_;
   std::shared_ptr<const std::atomic<bool>> running_;  // false once the stack stopped
   bool detached_ = false;
