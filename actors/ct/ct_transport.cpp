@@ -230,9 +230,14 @@ bool ct_worker::handle_cleanups() {
     cleanups_.pop_front();
     connection* ct = get(index);
     if (ct == nullptr) continue;
+    // A tx event this worker has queued must reach the peer before the
+    // close does: later. The fifo's own event flag is not asked: an app
+    // killed between flagging a write and posting it would hold the
+    // cleanup (and its peer) for ever, and a live app's tx message always
+    // arrives before its close (same sender, same path).
     session* ss = worker_.get(ct->session);
-    if (ss != nullptr && ss->tx.valid() && ss->tx.has_event()) {
-      cleanups_.push_back(index);  // a tx event is still pending: later
+    if (ss != nullptr && ss->has(session_layer::flag_custom_tx)) {
+      cleanups_.push_back(index);
       continue;
     }
     postponed_cleanup(index);

@@ -145,6 +145,10 @@ class ct_worker final : public session_layer::transport, public session_layer::f
   void accepted(session_layer::session& s) override;
   void custom_tx(session_layer::session& s) override;
   void app_rx_evt(session_layer::session& s) override;
+  /// Nothing: a ct session's tx is its peer app's rx, read by that app
+  /// (maybe in another process, maybe right now). The peer hears the reset
+  /// and the bytes go with the fifo.
+  void discard_tx(session_layer::session&) override {}
 
   // ---- fifo provider (ct sessions' fifos come from their connection) ------------
   result<void> alloc_fifos(session_layer::session& s) override;

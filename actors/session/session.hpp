@@ -24,7 +24,6 @@ enum session_flag : std::uint32_t {
   flag_half_open = 1u << 4,           ///< an active open not yet connected
   flag_app_closed = 1u << 5,          ///< the app closed or reset: close is idempotent
   flag_rx_ready = 1u << 6,            ///< the app knows the session: rx callbacks may fire
-  flag_tx_evt_pending = 1u << 7,      ///< a tx event for the peer is in flight (ct cleanup waits)
 };
 
 struct session {

@@ -11,6 +11,11 @@ transport* session_worker_state::transport_of(const session& s) noexcept {
   return env_.transports->find(s.proto);
 }
 
+// A reset's unsent bytes go — dropped by the transport, their reader.
+void session_worker_state::discard_tx(session& s) {
+  if (transport* tp = transport_of(s)) tp->discard_tx(s);
+}
+
 fifo_provider& session_worker_state::fifos_of(const session& s) noexcept {
   fifo_provider* p = proto_fifos_[static_cast<unsigned>(s.proto)];
   return p != nullptr ? *p : *env_.fifos;
@@ -232,7 +237,7 @@ result<void> session_worker_state::app_reset(session_handle h) {
   // the app's close, or a session whose transport already closed would
   // wait for the app forever.
   if (s->state >= session_state::closing) return app_close(h);
-  if (s->tx.valid()) s->tx.drop_all();
+  discard_tx(*s);
   s->set(flag_app_closed);
   s->clear(flag_custom_fifo_tuning);
   s->state = session_state::closing;
@@ -280,7 +285,7 @@ void session_worker_state::transport_closing_notify(session_handle h) {
 void session_worker_state::transport_reset_notify(session_handle h) {
   session* s = pool_.get(h);
   if (s == nullptr) return;
-  if (s->tx.valid()) s->tx.drop_all();
+  discard_tx(*s);
   if (s->state >= session_state::transport_closing) return;
   s->state = session_state::transport_closing;
   env_.apps->reset(*s);
@@ -292,7 +297,7 @@ void session_worker_state::transport_closed_notify(session_handle h) {
   if (s->state == session_state::ready) {
     // FIN and RST in quick succession: the app never heard of the close.
     transport_closing_notify(h);
-    if (s->tx.valid()) s->tx.drop_all();
+    discard_tx(*s);
     s->state = session_state::transport_closed;
   } else if (s->state <= session_state::closing) {
     s->state = session_state::transport_closed;
@@ -320,13 +325,13 @@ void session_worker_state::transport_delete_notify(session_handle h) {
       lookup_del(*s);
       s->state = session_state::transport_deleted;
       env_.apps->cleanup(*s, cleanup_kind::transport);
-      if (s->tx.valid()) s->tx.drop_all();
+      discard_tx(*s);
       return;
     case session_state::app_closed:
       lookup_del(*s);
       s->state = session_state::transport_deleted;
       env_.apps->cleanup(*s, cleanup_kind::transport);
-      if (s->tx.valid()) s->tx.drop_all();
+      discard_tx(*s);
       post_ctrl({ctrl_kind::close, h, {}});  // both sides confirmed: final close
       return;
     case session_state::transport_deleted:

@@ -204,6 +204,7 @@ class session_worker_state {
 
  private:
   transport* transport_of(const session& s) noexcept;
+  void discard_tx(session& s);
   void transport_end(session& s, bool reset);
   void lookup_add(session& s);
   void lookup_del(session& s);

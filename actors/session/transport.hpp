@@ -55,6 +55,14 @@ class transport {
   virtual void custom_tx(session&) {}
   /// The app read rx data (cut-through: tell the peer it may send again).
   virtual void app_rx_evt(session&) {}
+  /// Drops the bytes the app wrote to `s` and nobody sent (a reset, SPEC
+  /// 2.5 / 2.7 - 2.9). Dropping is the consumer's act, and a fifo has one
+  /// consumer: the default suits a transport that reads tx on this worker.
+  /// One whose tx reader is another thread or process overrides it —
+  /// dropping under a running reader would hand its chunks back twice.
+  virtual void discard_tx(session& s) {
+    if (s.tx.valid()) s.tx.drop_all();
+  }
   /// One-line description of a connection for "show session".
   virtual std::string format(std::uint32_t connection, std::uint32_t worker) const = 0;
 };

@@ -107,6 +107,10 @@ class udp_transport final : public session_layer::transport, public session_laye
   void close(std::uint32_t connection, std::uint32_t worker) override;
   void cleanup(std::uint32_t connection, std::uint32_t worker) override;
   void custom_tx(session_layer::session& s) override;
+  /// Nothing here: the data-plane core reads a udp session's tx. The close
+  /// that follows removes its binding, so it reads no more, and the bytes
+  /// go with the fifo.
+  void discard_tx(session_layer::session&) override {}
   std::string format(std::uint32_t connection, std::uint32_t worker) const override;
 
   // ---- fifo_provider ------------------------------------------------------

@@ -285,16 +285,47 @@ TEST_CASE("SPEC 6 cleanup is postponed while a tx event is pending") {
   auto [client, server] = fx.established();
   auto& c = fx.at(client);
   REQUIRE(c.tx.enqueue(text("last words")).has_value());
-  CHECK(c.tx.set_event());  // written and flagged, not yet handled by the worker
+  CHECK(c.tx.set_event());
+  fx.w.post_custom_tx(c);  // the app's tx message arrived, its event is queued
   REQUIRE(fx.w.app_close(client).has_value());
-  fx.w.run_events();  // runs the programmed close: cleanup queued
+  // What an actor turn does, with the io budget spent before the tx event
+  // ran: the programmed close queues the cleanup, which must wait.
+  fx.w.run_events(0);
   CHECK(fx.ct.pending_cleanups() == 1);
   CHECK(fx.ct.handle_cleanups());  // postponed, re-posted
   CHECK(fx.w.get(client) != nullptr);
-  c.tx.unset_event();  // the tx event got delivered
+  fx.apps.clear();
+  fx.w.run_events();  // the tx event: the peer is told of the last words first
+  fx.w.flush_enqueue_events();
   CHECK_FALSE(fx.ct.handle_cleanups());
   CHECK(fx.w.get(client) == nullptr);
-  (void)server;
+  REQUIRE(fx.apps.events.size() >= 2);
+  CHECK(fx.apps.events[0].kind == "rx");
+  CHECK(fx.apps.events[0].handle == server);
+  CHECK(fx.apps.count("close") == 1);
+}
+
+TEST_CASE("SPEC 6 a writer killed between flagging a write and posting it does not hold its cleanup, the peer hears reset") {
+  // A remote client app killed right after its write set the fifo's event
+  // flag, before its tx message left: the flag stays set for good. The
+  // cleanup used to wait on that flag, so the pair (and its segment) stayed
+  // until the stack stopped, the server never hearing of it.
+  ct_fixture fx;
+  auto [client, server] = fx.established();
+  auto& c = fx.at(client);
+  REQUIRE(c.tx.enqueue(text("half sent")).has_value());
+  CHECK(c.tx.set_event());
+  fx.apps.clear();
+  CHECK(fx.w.app_worker_gone(client_wrk) == 1);
+  fx.pump();
+  CHECK(fx.w.get(client) == nullptr);
+  REQUIRE(fx.apps.count("reset") == 1);
+  CHECK(fx.at(server).state == S::transport_closing);
+  REQUIRE(fx.w.app_close(server).has_value());
+  fx.pump();
+  CHECK(fx.w.pool().live() == 0);
+  CHECK(fx.ct.connections() == 0);
+  CHECK(fx.sink.seg.fifo_count() == 0);
 }
 
 TEST_CASE("SPEC 6 cleanups run at most 100 per pass") {
@@ -317,6 +348,30 @@ TEST_CASE("SPEC 6 reset by the app is a reset for the peer") {
   fx.pump();
   CHECK(fx.apps.count("reset") == 1);
   (void)server;
+}
+
+TEST_CASE("SPEC 6 a reset leaves the peer's read end alone: the worker never reads a fifo the peer app reads") {
+  // A ct session's tx is its peer app's rx. Dropping it on reset (SPEC 2.5)
+  // from the worker raced the peer app reading it in its own process: two
+  // readers handed the same chunks back, and the client of a killed server
+  // crashed. The peer hears the reset; the bytes go with the fifo.
+  ct_fixture fx;
+  auto [client, server] = fx.established();
+  REQUIRE(fx.at(server).tx.enqueue(text("a reply the client is reading")).has_value());
+  const auto head = fx.at(client).rx.head_position();
+  const auto queued = fx.at(client).rx.max_dequeue();
+  fx.apps.clear();
+  REQUIRE(fx.w.app_reset(server).has_value());
+  fx.pump();
+  REQUIRE(fx.apps.count("reset") == 1);
+  CHECK(fx.apps.events.front().handle == client);
+  CHECK(fx.at(client).rx.head_position() == head);
+  CHECK(fx.at(client).rx.max_dequeue() == queued);
+  REQUIRE(fx.w.app_close(client).has_value());
+  fx.pump();
+  CHECK(fx.w.pool().live() == 0);
+  CHECK(fx.ct.connections() == 0);
+  CHECK(fx.sink.seg.fifo_count() == 0);
 }
 
 TEST_CASE("SPEC 6 a client app that says no to connected (or went before answering) resets the server, nothing left") {
