@@ -50,7 +50,6 @@ class udp_table {
                std::uint16_t dst_port) noexcept;
 
   bool owned(const entry& e) const noexcept { return e.binding.core == self_; }
-  std::uint32_t self_core() const noexcept { return self_; }
   std::size_t size() const noexcept { return by_id_.size(); }
   std::size_t listeners() const noexcept { return listeners_.size(); }
 

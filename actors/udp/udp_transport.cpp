@@ -219,11 +219,10 @@ void udp_transport::cleanup(std::uint32_t id, std::uint32_t) {
 void udp_transport::custom_tx(session& s) {
   if (s.connection >= conns_.size()) return;
   const conn& c = conns_[s.connection];
-  if (c.session != s.handle) return;
-  // Arriving: the new owner may not know our key yet and drops the kick;
-  // it looks at the tx fifo itself when the binding arrives.
-  if (c.state != conn_state::installed && c.state != conn_state::offered && c.state != conn_state::arriving)
-    return;
+  // A free connection names no session. Arriving: the new owner may not
+  // know our key yet and drops the kick; it looks at the tx fifo itself
+  // when the binding arrives.
+  if (c.session != s.handle || c.state == conn_state::removing) return;
   command cmd;
   cmd.kind = command_kind::tx;
   cmd.id = s.connection;
@@ -318,7 +317,7 @@ void udp_transport::on_seen(std::uint32_t id, std::uint32_t core) {
   c.settled = true;
   // The worker whose home that core is (several per core when workers
   // outnumber cores; then the lowest).
-  const std::uint32_t worker = core < cfg_.workers ? core : core % cfg_.workers;
+  const std::uint32_t worker = core % cfg_.workers;
   if (worker == cfg_.worker || migration_ == nullptr) {
     // Only the binding moves: same worker, same key.
     send_move(id, core, cfg_.worker, id, c.session);
