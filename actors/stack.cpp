@@ -587,8 +587,7 @@ result<std::unique_ptr<stack>> stack::create(caf::actor_system& sys, const stack
 result<std::unique_ptr<stack>> stack::create(const stack_config& cfg) {
   if (auto v = validate(cfg); !v) return unexpected{v.error()};
   auto owned = std::make_unique<owned_system>();
-  // One scheduler thread per worker (CAF's default is 4 on 2 cores).
-  owned->cfg.set("scheduler.max-threads", static_cast<int>(std::max(2u, effective_workers(cfg))));
+  configure_scheduler(owned->cfg, cfg);
   // The middleman lets publish_inspector serve actorstack-ctl; it only
   // opens a socket when asked to.
   owned->cfg.load<caf::io::middleman>();

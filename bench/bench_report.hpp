@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,13 +31,16 @@ double median_of(int reps, Fn&& fn) {
 /// Medians of the stack's case and its baseline, run alternately (stack,
 /// baseline, stack, ...): on a shared, noisy machine a quiet or busy
 /// spell then touches both sides alike instead of one. Without a
-/// baseline (profiling), only the stack's side runs.
+/// baseline (profiling), only the stack's side runs. With
+/// ACTORSTACK_BENCH_SAMPLES set, each pair goes to stderr as it is taken.
 template <class Fn, class Base>
 std::pair<double, double> paired_medians(int reps, Fn&& fn, Base&& base, bool with_baseline = true) {
   std::vector<double> values, baselines;
+  const bool show = std::getenv("ACTORSTACK_BENCH_SAMPLES") != nullptr;
   for (int i = 0; i < reps; ++i) {
     values.push_back(fn());
     if (with_baseline) baselines.push_back(base());
+    if (show) std::fprintf(stderr, "sample %d: %.4f %.4f\n", i, values.back(), with_baseline ? baselines.back() : 0.0);
   }
   return {median(std::move(values)), with_baseline ? median(std::move(baselines)) : 0.0};
 }

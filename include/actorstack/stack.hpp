@@ -21,6 +21,7 @@
 
 namespace caf {
 class actor_system;
+class actor_system_config;
 }
 
 namespace actorstack {
@@ -45,11 +46,18 @@ struct stack_counters {
   std::uint64_t udp_migrations = 0;
 };
 
+/// Sets the scheduler of `sys_cfg` as stack::create(cfg) sets its own:
+/// one scheduler thread per worker (at least 2), and idle threads that
+/// steal work at once for a short spell before backing off. Call it before
+/// constructing the actor system you embed the stack in; every other
+/// setting of `sys_cfg` is left alone.
+void configure_scheduler(caf::actor_system_config& sys_cfg, const stack_config& cfg);
+
 class stack {
  public:
   /// A stack inside `sys`, which must outlive it. Errors: bad_config.
   static result<std::unique_ptr<stack>> create(caf::actor_system& sys, const stack_config& cfg);
-  /// A stack with its own actor system (scheduler threads = workers).
+  /// A stack with its own actor system (its scheduler: configure_scheduler).
   static result<std::unique_ptr<stack>> create(const stack_config& cfg);
 
   /// Stops the stack (stop(5 s)) unless stop() ran already.

@@ -4,6 +4,9 @@
 
 #include "stack_fixture.hpp"
 
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
 using namespace stack_test;
 
 TEST_CASE("stack: an echo over cut-through through the public API, nothing left") {
@@ -175,6 +178,34 @@ TEST_CASE("stack: bad configuration is a typed error") {
   stack_config cfg;
   cfg.rx_fifo_size = 100;  // below 4 KiB
   CHECK(stack::create(cfg).code() == errc::bad_config);
+}
+
+TEST_CASE("stack: configure_scheduler gives an embedder's system the stack's scheduler, and a stack runs in it") {
+  auto cfg = small_config();
+  cfg.workers = 3;
+  caf::actor_system_config sys_cfg;
+  sys_cfg.set("logger.verbosity", caf::atom("quiet"));  // an embedder's own setting
+  configure_scheduler(sys_cfg, cfg);
+  CHECK(caf::get_or(sys_cfg, "scheduler.max-threads", std::size_t{0}) == 3);  // one per worker
+  CHECK(caf::get_or(sys_cfg, "work-stealing.aggressive-steal-interval", std::size_t{0}) == 1);
+  CHECK(caf::get_or(sys_cfg, "work-stealing.aggressive-poll-attempts", std::size_t{0}) == 1000);
+  CHECK(caf::get_or(sys_cfg, "logger.verbosity", caf::atom("")) == caf::atom("quiet"));  // left alone
+  cfg.workers = 1;
+  configure_scheduler(sys_cfg, cfg);
+  CHECK(caf::get_or(sys_cfg, "scheduler.max-threads", std::size_t{0}) == 2);  // never fewer than 2
+  caf::actor_system sys{sys_cfg};
+  CHECK(sys.scheduler().num_workers() == 2);
+  events ev;  // outlives the stack: handlers may still report while it stops
+  auto st = stack::create(sys, cfg);
+  REQUIRE(st.has_value());
+  auto server = (*st)->attach({}, [&](std::uint32_t) { return std::make_unique<echo_server>(ev); });
+  auto cli = (*st)->attach({}, [&](std::uint32_t) { return std::make_unique<client>(ev, "embedded"); });
+  const auto ep = *parse_uri("ct://127.0.0.1/7011");
+  REQUIRE((*server)->listen(ep).has_value());
+  REQUIRE((*cli)->connect(ep, 1).has_value());
+  REQUIRE(ev.wait_for("echoed"));
+  CHECK(ev.received == "embedded");
+  CHECK((*st)->stop().empty());
 }
 
 TEST_CASE("stack: connect_async reports every outcome through the handler") {
