@@ -191,6 +191,14 @@ void core_loop::handle_frame(rte_mbuf* m, bool from_wire) {
 bool core_loop::deliver_udp(const parsed_frame& p, rte_mbuf* m, bool from_wire) {
   const udp_fields& u = p.udp;
   udp_table::entry* e = table_.match(u.src_ip, u.src_port, u.dst_ip, u.dst_port);
+  // A worker tells its app "listening" (or "connected") once the binding
+  // is queued for every core, and the app's peer may send at once. A core
+  // that slept wakes to both the command and the datagram, and a pass
+  // receives before it reads commands: on a miss, the commands already
+  // queued are applied and the lookup is made again, so a datagram sent
+  // after a listen returned is never dropped for want of its binding.
+  // (Safe here: no table entry is held across frames.)
+  if (e == nullptr && apply_commands()) e = table_.match(u.src_ip, u.src_port, u.dst_ip, u.dst_port);
   if (e == nullptr) {
     counters_.drop(drop_reason::no_session);
     return true;

@@ -7,7 +7,8 @@
 /// (docs/architecture.md §4).
 ///
 /// Loop: rx burst → classify → ARP (answer, learn) / ICMP echo (answer in
-/// place) / UDP (into the matching session's rx fifo, or a counted drop) →
+/// place) / UDP (into the matching session's rx fifo; on a miss the queued
+/// commands are applied and the lookup repeated, then a counted drop) →
 /// commands from the workers (install, remove, "the app wrote") → drain
 /// tx fifos into mbufs (resolving next hops first) → tx burst → ring the
 /// doorbells of workers that got events.

@@ -1,0 +1,141 @@
+// One data-plane core driven pass by pass (core_loop::poll_once) on a
+// net_ring port, whose transmit side loops straight back to its receive
+// side: what a pass does with what is waiting when it starts, without
+// threads or timing.
+//
+// DPDK's EAL starts once per process; ctest runs each case as its own
+// process (see test_eal_port.cpp).
+#include "dataplane/core_loop.hpp"
+#include "dataplane/eal.hpp"
+#include "dataplane/packet/packet.hpp"
+#include "dataplane/port.hpp"
+#include "shm/fifo_segment.hpp"
+
+#include <actorstack/datagram.hpp>
+
+#include <doctest/doctest.h>
+
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+using namespace actorstack;
+using namespace actorstack::dataplane;
+
+namespace {
+
+constexpr std::uint32_t stack_ip = 0x0a4d0002;  // 10.77.0.2
+constexpr std::uint32_t peer_ip = 0x0a4d0001;   // 10.77.0.1
+constexpr mac_address stack_mac{0x02, 0, 0, 0, 0x4d, 0x02};
+constexpr mac_address peer_mac{0x02, 0, 0, 0, 0x4d, 0x01};
+
+struct counting_doorbell final : doorbell {
+  int rings = 0;
+  void ring() noexcept override { ++rings; }
+};
+
+// A UDP datagram from the peer to the stack, as the wire would bring it.
+std::vector<std::byte> udp_frame(std::uint16_t dst_port, const std::string& payload) {
+  std::vector<std::byte> f(udp_frame_overhead + payload.size());
+  std::memcpy(f.data() + udp_frame_overhead, payload.data(), payload.size());
+  udp_route r;
+  r.src_mac = peer_mac;
+  r.dst_mac = stack_mac;
+  r.src_ip = peer_ip;
+  r.dst_ip = stack_ip;
+  r.src_port = 40000;
+  r.dst_port = dst_port;
+  write_udp_headers(f, r, 1, std::span{f}.subspan(udp_frame_overhead));
+  return f;
+}
+
+// Puts `frame` on the port's receive side (net_ring: tx lands in rx).
+void arrive(const port& p, const std::vector<std::byte>& frame) {
+  rte_mbuf* m = rte_pktmbuf_alloc(p.pool());
+  REQUIRE(m != nullptr);
+  char* d = rte_pktmbuf_append(m, static_cast<std::uint16_t>(frame.size()));
+  REQUIRE(d != nullptr);
+  std::memcpy(d, frame.data(), frame.size());
+  REQUIRE(rte_eth_tx_burst(p.id(), 0, &m, 1) == 1);
+}
+
+}  // namespace
+
+TEST_CASE("dataplane core: a datagram that comes after its listener's add was queued is delivered in the pass that meets both") {
+  if (eal_running()) {
+    MESSAGE("EAL already started by another case in this process; run one case per process (ctest does)");
+    return;
+  }
+  eal_options o;
+  o.vdevs = {"net_ring0"};
+  auto eal = eal_init(o);
+  REQUIRE_MESSAGE(eal.has_value(), eal.error().message());
+  port_options po;
+  po.device = "net_ring0";
+  po.mbufs = 1023;
+  auto opened = port::open(po);
+  REQUIRE_MESSAGE(opened.has_value(), opened.error().message());
+  const port p = std::move(opened).value();
+
+  auto seg = shm::fifo_segment::create("core-loop-test", 1u << 20);
+  REQUIRE(seg.has_value());
+  auto rx = seg->alloc_fifo(64 * 1024);
+  auto tx = seg->alloc_fifo(64 * 1024);
+  REQUIRE(rx.has_value());
+  REQUIRE(tx.has_value());
+
+  channel<command> commands{64};
+  channel<event> events{64};
+  counting_doorbell bell;
+  core_setup setup;
+  setup.port_id = p.id();
+  setup.pool = p.pool();
+  setup.mac = stack_mac;
+  setup.address.ip = stack_ip;
+  setup.address.prefix_len = 24;
+  setup.workers.push_back({&commands, &events, &bell});
+  core_loop core{setup};
+
+  // The worker queues the listener's binding and tells its app, whose
+  // peer sends at once: when the core's next pass starts, the command and
+  // the datagram both wait. A pass receives before it reads commands.
+  command add;
+  add.kind = command_kind::add;
+  add.id = 7;
+  add.binding.id = 7;
+  add.binding.session = 42;
+  add.binding.rx = *rx;
+  add.binding.tx = *tx;
+  add.binding.local_port = 9000;
+  REQUIRE(commands.push(add));
+  arrive(p, udp_frame(9000, "first datagram"));
+
+  CHECK(core.poll_once());
+  CHECK(core.counters().dropped(drop_reason::no_session) == 0);
+  CHECK(core.counters().udp_rx_datagrams.get() == 1);
+  CHECK(core.connections() == 1);
+  REQUIRE(rx->max_dequeue() == datagram_header_size + 14);
+  datagram_header h;
+  REQUIRE(rx->dequeue(std::as_writable_bytes(std::span{&h, 1})).value_or(0) == sizeof h);
+  CHECK(h.length == 14);
+  CHECK(h.local_port == 9000);
+  CHECK(h.remote_port == 40000);
+  std::string payload(14, '\0');
+  REQUIRE(rx->dequeue(std::as_writable_bytes(std::span{payload})).value_or(0) == 14);
+  CHECK(payload == "first datagram");
+  // The worker hears of it: one rx event, and its doorbell.
+  event ev;
+  REQUIRE(events.pop(ev));
+  CHECK(ev.kind == event_kind::rx);
+  CHECK(ev.session == 42);
+  CHECK(bell.rings == 1);
+
+  // A datagram for a port nobody listens on is still a counted drop.
+  arrive(p, udp_frame(9001, "nobody"));
+  CHECK(core.poll_once());
+  CHECK(core.counters().dropped(drop_reason::no_session) == 1);
+  CHECK(core.counters().udp_rx_datagrams.get() == 1);
+}
