@@ -582,6 +582,9 @@ session_handle session_worker_state::migrate_in(const session& old, std::uint32_
   s.set(flag_is_migrating);
   s.clear(flag_rx_ready);
   s.clear(flag_rx_evt);
+  // The old worker's flag: a tx event queued *there*. None is queued here,
+  // and a copied flag would swallow every tx event this worker is posted.
+  s.clear(flag_custom_tx);
   if (s.rx.valid()) s.rx.set_owner({h.index(), index()});
   if (s.tx.valid()) s.tx.set_owner({h.index(), index()});
   lookup_add(s);
@@ -613,6 +616,12 @@ void session_worker_state::migrate_finish(session_handle new_handle, migrate_out
     s->clear(flag_is_migrating);
     s->set(flag_rx_ready);
     rx_notify(new_handle);  // the app reads on the new worker from now on
+    // A write the app posted under the old handle may have reached the old
+    // worker after the session left it (a stale event, dropped there), and
+    // the tx fifo's flag then stays set: no later write would post again.
+    // One tx event here reaches the new owner; with nothing queued it only
+    // re-arms the flag.
+    post_custom_tx(*s);
     return;
   }
   transport_cleanup(new_handle);

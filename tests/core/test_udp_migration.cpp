@@ -231,6 +231,42 @@ TEST_CASE("SPEC 5 udp: a session whose datagrams arrive on another core moves to
   CHECK(w1.tp->counters().segments == segments_before - 1);  // the last pair came home
 }
 
+TEST_CASE("SPEC 5 udp: a write queued on the old worker when the session moved still reaches the new owner core, and later writes do too") {
+  carrier port;
+  worker_side w0{0, 2, &port};
+  worker_side w1{1, 2, &port};
+  auto [id, h] = connect_on(w1);
+  w1.drop_commands();
+  // The app wrote: its tx event waits on worker 1 when the move starts.
+  w1.w.post_custom_tx(*w1.w.get(h));
+  w1.core_says(0, {dp::event_kind::seen, id, h.value(), 0, 0});
+  REQUIRE(port.offers.size() == 1);
+  const auto got = w0.tp->adopt(port.offers.front().second);
+  port.offers.pop_front();
+  const auto handed = w1.tp->hand_over(id, 0, got.handle, got.id);
+  REQUIRE(handed.outcome == migrate_outcome::completed);
+  w1.w.run_events();  // the old handle's tx event is stale there now
+  w1.drop_commands();
+  // Worker 0 finishes the move: the held write is kicked to core 0.
+  w0.w.migrate_finish(got.handle, handed.outcome);
+  w0.w.run_events();
+  auto kick = w0.take(0);
+  REQUIRE(kick.size() == 1);
+  CHECK(kick[0].kind == dp::command_kind::tx);
+  CHECK(kick[0].id == got.id);
+  CHECK(kick[0].worker == 0);
+  w0.core_says(0, {dp::event_kind::taken, got.id, got.handle.value(), 0, 0});
+  w0.drop_commands();
+  // A later write on the new worker posts its own event (the old worker's
+  // "tx event queued" flag did not come along).
+  w0.w.post_custom_tx(*w0.w.get(got.handle));
+  w0.w.run_events();
+  auto next = w0.take(0);
+  REQUIRE(next.size() == 1);
+  CHECK(next[0].kind == dp::command_kind::tx);
+  CHECK(next[0].id == got.id);
+}
+
 TEST_CASE("SPEC 5 / 9.4 udp: a session closed before the hand-over stays where it is, the new worker forgets its copy silently") {
   carrier port;
   worker_side w0{0, 2, &port};
