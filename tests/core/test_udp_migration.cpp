@@ -119,6 +119,18 @@ std::pair<std::uint32_t, session_handle> connect_on(worker_side& ws, std::uint32
   return {*id, h};
 }
 
+// Core 0 saw a datagram of worker 1's connection (id, h): worker 1 offers
+// the session to worker 0, which adopts it (a new session, flagged
+// migrating). The hand-over is the test's to make.
+udp::udp_transport::adopted adopt_on_seen(carrier& port, worker_side& w0, worker_side& w1, std::uint32_t id,
+                                          session_handle h) {
+  w1.core_says(0, {dp::event_kind::seen, id, h.value(), 0, 0});
+  REQUIRE(port.offers.size() == 1);
+  const auto got = w0.tp->adopt(port.offers.front().second);
+  port.offers.pop_front();
+  return got;
+}
+
 }  // namespace
 
 TEST_CASE("SPEC 5 udp: with two cores a connection is installed on both, owned by its worker's home core") {
@@ -239,10 +251,7 @@ TEST_CASE("SPEC 5 udp: a write queued on the old worker when the session moved s
   w1.drop_commands();
   // The app wrote: its tx event waits on worker 1 when the move starts.
   w1.w.post_custom_tx(*w1.w.get(h));
-  w1.core_says(0, {dp::event_kind::seen, id, h.value(), 0, 0});
-  REQUIRE(port.offers.size() == 1);
-  const auto got = w0.tp->adopt(port.offers.front().second);
-  port.offers.pop_front();
+  const auto got = adopt_on_seen(port, w0, w1, id, h);
   const auto handed = w1.tp->hand_over(id, 0, got.handle, got.id);
   REQUIRE(handed.outcome == migrate_outcome::completed);
   w1.w.run_events();  // the old handle's tx event is stale there now
@@ -273,9 +282,7 @@ TEST_CASE("SPEC 5 / 9.4 udp: a session closed before the hand-over stays where i
   worker_side w1{1, 2, &port};
   auto [id, h] = connect_on(w1);
   w1.drop_commands();
-  w1.core_says(0, {dp::event_kind::seen, id, h.value(), 0, 0});
-  REQUIRE(port.offers.size() == 1);
-  const auto got = w0.tp->adopt(port.offers.front().second);
+  const auto got = adopt_on_seen(port, w0, w1, id, h);
   // The app closes on the old worker while the offer travels: the
   // connection is removed where it is (core 1 still owns it).
   REQUIRE(w1.w.app_close(h).has_value());
