@@ -88,10 +88,13 @@ session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker
 
 }  // namespace actorstack
 
+// Local-only payloads (process-local pointers and fifos). Never a type that
+// crosses processes (endpoint, session_handle, ...): this macro makes its
+// save/load no-ops in every file that includes it, and the linker may keep
+// that copy (tests/actors/test_wire_types.cpp checks).
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::ct::pending_connect)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<actorstack::ct::pending_connect>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::ct::ct_fifo_pair)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<actorstack::ct::ct_release>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::endpoint)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::udp::udp_migrant)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::shm::fifo)

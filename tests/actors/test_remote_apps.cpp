@@ -85,6 +85,7 @@ struct echo_server_thread {
       for (const auto& p : open) e.push_back({p.s, p.buf.empty() ? client::readable : client::writable, 0});
       if (!app->poll(e, 20ms)) return;
       while (auto s = app->accept(listener)) {
+        accepted.fetch_add(1);
         (void)app->set_nonblocking(*s, true);
         open.push_back({*s, {}});
       }
@@ -110,6 +111,7 @@ struct echo_server_thread {
   std::unique_ptr<client::app> app;
   client::sock listener = -1;
   std::atomic<bool> stop{false};
+  std::atomic<int> accepted{0};
   std::thread worker;
 };
 
@@ -264,6 +266,42 @@ TEST_CASE("remote apps: two attached apps echo through the stack, nothing is lef
   CHECK(eventually(*s.st, [](const stack_counters& c) {
     return c.sessions == 0 && c.ct_segments == 0 && c.apps == 0 && c.fifos == 0;
   }));
+}
+
+TEST_CASE("remote apps: attached apps listening on different ports and addresses are each reached only by their own endpoint") {
+  served_stack s{"ports"};
+  // Two ports on one address and the same port on another address: three
+  // listeners of three apps (each listen once arrived as ct://0.0.0.0/0,
+  // so the second app's listen failed and every connect reached the first).
+  const std::vector<std::string> uris{"ct://127.0.0.1/7201", "ct://127.0.0.1/7202", "ct://127.0.0.2/7201"};
+  std::vector<std::unique_ptr<echo_server_thread>> servers;
+  for (const auto& u : uris) servers.push_back(std::make_unique<echo_server_thread>(s.path, u));
+  auto shown = s.st->show("listeners");
+  REQUIRE(shown);
+  for (const auto& u : uris) CHECK_MESSAGE(shown->find(u) != std::string::npos, *shown);
+  CHECK(shown->find("0.0.0.0") == std::string::npos);
+
+  auto c = client::app::attach({.socket_path = s.path, .name = "prober"});
+  REQUIRE(c);
+  for (std::size_t i = 0; i < uris.size(); ++i) {
+    CAPTURE(uris[i]);
+    CHECK(echo_once(**c, uris[i], "to " + uris[i]) == "to " + uris[i]);
+    for (std::size_t j = 0; j < servers.size(); ++j) CHECK(servers[j]->accepted.load() == (j <= i ? 1 : 0));
+  }
+  // Nobody listens on these: refused, and no listener hears of it.
+  for (const char* nobody : {"ct://127.0.0.1/7203", "ct://127.0.0.2/7202", "ct://127.0.0.3/7201"}) {
+    CAPTURE(nobody);
+    auto r = (*c)->connect(nobody);
+    REQUIRE(!r);
+    CHECK(r.error().code == errc::no_route);
+  }
+  for (const auto& srv : servers) CHECK(srv->accepted.load() == 1);
+  // A second app cannot take an endpoint that is listened on, but can
+  // take a free one.
+  auto other = client::app::attach({.socket_path = s.path, .name = "late"});
+  REQUIRE(other);
+  CHECK((*other)->listen(uris[1]).error().code == errc::already_listening);
+  CHECK((*other)->listen("ct://127.0.0.1/7203"));
 }
 
 TEST_CASE("remote apps: a refused connect and a bad uri are typed errors") {

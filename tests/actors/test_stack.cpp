@@ -49,6 +49,47 @@ TEST_CASE("stack: listen twice on one endpoint is already_listening, unknown tar
   CHECK((*cli)->connect(ep, 1, 7).code() == errc::invalid_argument);  // no such app worker
 }
 
+// An echo server that says which listener accepted.
+struct named_echo : echo_server {
+  std::string name;
+  named_echo(events& e, std::string n) : echo_server(e), name(std::move(n)) {}
+  bool on_accept(session&) override {
+    ev.add("accepted by " + name);
+    return true;
+  }
+};
+
+TEST_CASE("stack: apps listening on different ports and addresses are each reached only by their own endpoint") {
+  events ev;  // outlives the stack: handlers may still report while it stops
+  auto st = stack::create(small_config());
+  REQUIRE(st.has_value());
+  const std::vector<std::string> uris{"ct://127.0.0.1/7011", "ct://127.0.0.1/7012", "ct://127.0.0.2/7011"};
+  std::vector<std::unique_ptr<application>> servers;
+  for (const auto& u : uris) {
+    auto a = (*st)->attach({.name = u}, [&ev, u](std::uint32_t) { return std::make_unique<named_echo>(ev, u); });
+    REQUIRE(a.has_value());
+    REQUIRE((*a)->listen(*parse_uri(u)).has_value());
+    servers.push_back(std::move(*a));
+  }
+  auto cli = (*st)->attach({.name = "client"}, [&](std::uint32_t) { return std::make_unique<client>(ev); });
+  REQUIRE(cli.has_value());
+  for (std::size_t i = 0; i < uris.size(); ++i) {
+    CAPTURE(uris[i]);
+    REQUIRE((*cli)->connect(*parse_uri(uris[i]), i).has_value());
+    REQUIRE(ev.wait_for("connected " + std::to_string(i)));
+    CHECK(ev.wait_for("accepted by " + uris[i]));
+  }
+  {
+    std::lock_guard lock{ev.mu};
+    for (const auto& u : uris) CHECK(std::count(ev.log.begin(), ev.log.end(), "accepted by " + u) == 1);
+  }
+  for (const char* nobody : {"ct://127.0.0.1/7013", "ct://127.0.0.2/7012", "ct://127.0.0.3/7011"}) {
+    CAPTURE(nobody);
+    CHECK((*cli)->connect(*parse_uri(nobody), 99).code() == errc::no_route);
+  }
+  CHECK(!ev.saw("connected 99"));
+}
+
 TEST_CASE("stack: a refusing server gives the client refused, nothing left") {
   events ev;  // outlives the stack: handlers may still report while it stops
   auto st = stack::create(small_config());
