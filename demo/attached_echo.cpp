@@ -26,8 +26,7 @@ using namespace actorstack;
 using clock_type = std::chrono::steady_clock;
 constexpr std::size_t chunk = 64 * 1024;
 
-std::atomic<bool> stop_requested{false};
-void on_signal(int) { stop_requested.store(true); }
+std::atomic<bool> workers_stop{false};  // one worker failing stops them all
 
 // What the server still owes a session: bytes read, not yet echoed.
 struct pending_echo {
@@ -47,14 +46,14 @@ int serve(client::app& app, client::sock listener, server_totals& totals) {
   std::uint64_t& accepted = totals.accepted;
   std::uint64_t& echoed = totals.echoed;
   std::vector<client::poll_entry> entries;
-  while (!stop_requested.load()) {
+  while (!workers_stop.load() && !stop_requested()) {
     entries.assign(1, {listener, client::readable, 0});
     for (const auto& p : sessions)
       entries.push_back({p.s, p.have > p.sent ? std::uint32_t{client::writable} : std::uint32_t{client::readable}, 0});
     auto ready = app.poll(entries, std::chrono::milliseconds(200));
     if (!ready) {
       std::fprintf(stderr, "actorstack-echo: %s\n", ready.error().message().c_str());
-      stop_requested.store(true);  // one worker failing stops them all
+      workers_stop.store(true);
       return 1;
     }
     for (;;) {
@@ -123,8 +122,6 @@ int run_server(client::app& app, const options& opt) {
     (void)w->set_nonblocking(*l, true);
     listeners.push_back(*l);
   }
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
   std::fprintf(stderr, "actorstack-echo: attached server on %s (%u app worker(s)), until SIGINT/SIGTERM\n",
                opt.uri.c_str(), n);
   std::vector<server_totals> totals(n);
@@ -175,12 +172,12 @@ int run_client(client::app& app, const options& opt) {
   std::uint64_t verify_errors = 0, done = 0, failures = 0;
   std::vector<client::poll_entry> entries;
   const auto deadline = clock_type::now() + std::chrono::minutes(10);
-  while (done < clients.size() && clock_type::now() < deadline) {
+  while (done < clients.size() && !stop_requested() && clock_type::now() < deadline) {
     entries.clear();
     for (const auto& c : clients)
       if (!c.closed)
         entries.push_back({c.s, client::readable | (c.sent < opt.bytes ? std::uint32_t{client::writable} : 0u), 0});
-    if (auto r = app.poll(entries, std::chrono::milliseconds(1000)); !r) {
+    if (auto r = app.poll(entries, std::chrono::milliseconds(100)); !r) {
       std::fprintf(stderr, "actorstack-echo: %s\n", r.error().message().c_str());
       return 1;
     }
@@ -188,7 +185,7 @@ int run_client(client::app& app, const options& opt) {
       if (c.closed) continue;
       while (c.sent < opt.bytes && !c.failed) {
         const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, opt.bytes - c.sent));
-        for (std::size_t i = 0; i < want; ++i) out[i] = pattern(c.id, c.sent + i);
+        fill_pattern(c.id, c.sent, std::span{out}.first(want));
         auto w = app.write(c.s, std::span{out}.first(want));
         if (!w) c.failed = w.error().code != errc::would_block;
         if (!w || *w == 0) break;
@@ -204,9 +201,7 @@ int run_client(client::app& app, const options& opt) {
           c.failed = true;  // end of stream before every byte came back
           break;
         }
-        if (opt.verify)
-          for (std::size_t i = 0; i < *r; ++i)
-            if (in[i] != pattern(c.id, c.received + i)) ++verify_errors;
+        if (opt.verify && !matches_pattern(c.id, c.received, std::span{in}.first(*r))) ++verify_errors;
         c.received += *r;
       }
       if (c.failed) {
@@ -226,6 +221,10 @@ int run_client(client::app& app, const options& opt) {
     }
   }
   const double duration = std::chrono::duration<double>(clock_type::now() - t0).count();
+  const bool interrupted = done < clients.size() && stop_requested();
+  if (interrupted)
+    for (auto& c : clients)
+      if (!c.closed) (void)app.reset(c.s);
   // The stack deletes a segment shortly after both sides left it, and says
   // so: wait (bounded) for every del-segment before counting leftovers.
   auto left = app.counters();
@@ -241,11 +240,12 @@ int run_client(client::app& app, const options& opt) {
   if (opt.json) {
     std::printf("{\"transport\":\"ct\",\"attached\":true,\"clients\":%u,\"workers\":0,\"bytes_total\":%llu,"
                 "\"duration_s\":%.4f,\"gbps\":%.3f,\"connects_per_s\":%.0f,\"verify_errors\":%llu,"
-                "\"sessions_left\":%llu,\"segments_left\":%llu,\"clients_done\":%llu,\"clients_failed\":%llu}\n",
+                "\"sessions_left\":%llu,\"segments_left\":%llu,\"clients_done\":%llu,\"clients_failed\":%llu,\"interrupted\":%s}\n",
                 opt.clients, static_cast<unsigned long long>(total), duration, gbps,
                 connect_s > 0 ? opt.clients / connect_s : 0.0, static_cast<unsigned long long>(verify_errors),
                 static_cast<unsigned long long>(left.sessions), static_cast<unsigned long long>(left.segments_mapped),
-                static_cast<unsigned long long>(done - failures), static_cast<unsigned long long>(failures));
+                static_cast<unsigned long long>(done - failures), static_cast<unsigned long long>(failures),
+                interrupted ? "true" : "false");
   } else {
     std::printf("actorstack-echo (attached): %u client(s), %llu bytes echoed in %.3f s: %.3f Gbit/s; verify errors %llu; "
                 "left: %llu sessions, %llu segments\n",
@@ -253,7 +253,8 @@ int run_client(client::app& app, const options& opt) {
                 static_cast<unsigned long long>(verify_errors), static_cast<unsigned long long>(left.sessions),
                 static_cast<unsigned long long>(left.segments_mapped));
   }
-  return ok ? 0 : 1;
+  if (interrupted) return exit_interrupted;
+  return ok ? exit_ok : exit_failed;
 }
 
 }  // namespace

@@ -1,39 +1,32 @@
 // actorstack-echo: an echo server and N echo clients in one process, talking
 // through the stack over cut-through (like VPP's builtin echo apps). Every
-// byte is checked when --verify is on (the default with no arguments);
-// afterwards every session, fifo and segment must be gone.
+// byte is checked when --verify is on (the default); afterwards every
+// session, fifo and segment must be gone. `--help` lists every option.
 //
-//   actorstack-echo [--uri ct://IP/PORT] [--clients N] [--bytes B] [--fifo-size S]
-//                   [--workers W] [--verify|--no-verify] [--json]
-//                   [--inspect-port P] [--metrics-port Q] [--hold SECONDS]
-//   actorstack-echo --uri udp://IP/PORT --role server|client --port VDEV --ip ADDR/PREFIX
-//                   [--gateway IP] [--datagram-size B] [--window N] [--poll-mode busy|adaptive]
-//                   [--lcores L] [--clients N] [--bytes B] [--verify] [--json]
+// Over udp:// the data plane (DPDK) carries the datagrams (udp_echo.cpp);
+// with --attach the server or the clients are apps attached to
+// actorstack-stackd (attached_echo.cpp). --baseline runs the same echo over
+// kernel TCP loopback in the same run (kernel_echo.cpp).
 //
-// Over udp:// the data plane (DPDK) carries the datagrams: the server
-// echoes until SIGINT/SIGTERM, then prints its counters; the client sends
-// --bytes per client in datagrams, verifies every echoed byte and reports
-// loss (see udp_echo.cpp).
-//
-// --inspect-port publishes the stack's inspector for actorstack-ctl on
-// 127.0.0.1:P (0: any free port; the port is printed on stderr).
-// --metrics-port serves Prometheus metrics on 127.0.0.1:Q/metrics.
-// --hold keeps the verified client sessions open for that long (or until
-// SIGINT/SIGTERM) so they can be inspected, then detaches the clients.
+// SIGINT/SIGTERM end any run within a second: the summary says it was
+// interrupted and what was moved so far, the clients detach (their sessions
+// reset, the server closes its ends), and the exit status is 3.
 
 #include "demo/echo_options.hpp"
+#include "demo/kernel_echo.hpp"
+#include "tools/cli/cli.hpp"
 
 #include <actorstack/stack.hpp>
 
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <condition_variable>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <unistd.h>
 #include <mutex>
+#include <optional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,11 +37,11 @@ using clock_type = std::chrono::steady_clock;
 namespace {
 
 using echo::options;
-using echo::pattern;
+using echo::fill_pattern;
+using echo::matches_pattern;
 
-// SIGINT/SIGTERM end a --hold early.
-std::atomic<bool> interrupted{false};
-extern "C" void on_signal(int) { interrupted.store(true); }
+// Reads and writes per call, on both sides (the kernel baseline's too).
+constexpr std::size_t io_size = 64 * 1024;
 
 struct shared_state {
   options opt;
@@ -89,7 +82,7 @@ class echo_server final : public app_handler {
       (void)s.write({buf_.data(), *r});
     }
   }
-  std::vector<std::byte> buf_ = std::vector<std::byte>(256 * 1024);
+  std::vector<std::byte> buf_ = std::vector<std::byte>(io_size);
 };
 
 class echo_client final : public app_handler {
@@ -115,13 +108,8 @@ class echo_client final : public app_handler {
     for (;;) {
       auto r = s.read(buf_);
       if (!r || *r == 0) break;
-      if (st_.opt.verify) {
-        for (std::size_t i = 0; i < *r; ++i)
-          if (buf_[i] != pattern(s.user_data, p.received + i)) {
-            st_.verify_errors.fetch_add(1);
-            break;
-          }
-      }
+      if (st_.opt.verify && !matches_pattern(s.user_data, p.received, std::span{buf_}.first(*r)))
+        st_.verify_errors.fetch_add(1);
       p.received += *r;
       st_.bytes_progress.fetch_add(*r, std::memory_order_relaxed);
     }
@@ -150,7 +138,7 @@ class echo_client final : public app_handler {
         if (s.max_write() == 0) return;
         continue;
       }
-      for (std::size_t i = 0; i < want; ++i) buf_[i] = pattern(s.user_data, p.sent + i);
+      fill_pattern(s.user_data, p.sent, std::span{buf_}.first(want));
       auto r = s.write({buf_.data(), want});
       if (!r) return;
       p.sent += *r;
@@ -158,93 +146,74 @@ class echo_client final : public app_handler {
   }
   shared_state& st_;
   std::vector<progress> progress_;
-  std::vector<std::byte> buf_ = std::vector<std::byte>(256 * 1024);
+  std::vector<std::byte> buf_ = std::vector<std::byte>(io_size);
 };
-
-template <class T>
-bool parse_number(const char* text, T& out) {
-  std::string_view s{text};
-  std::uint64_t mult = 1;
-  if (!s.empty() && (s.back() == 'k' || s.back() == 'K')) mult = 1ull << 10;
-  if (!s.empty() && (s.back() == 'm' || s.back() == 'M')) mult = 1ull << 20;
-  if (!s.empty() && (s.back() == 'g' || s.back() == 'G')) mult = 1ull << 30;
-  if (mult != 1) s.remove_suffix(1);
-  std::uint64_t v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || end != s.data() + s.size() || s.empty()) return false;
-  out = static_cast<T>(v * mult);
-  return static_cast<std::uint64_t>(out) == v * mult;
-}
-
-int usage(const char* why) {
-  std::fprintf(stderr,
-               "actorstack-echo: %s\nusage: actorstack-echo [--uri ct://IP/PORT] [--clients N] "
-               "[--bytes B] [--fifo-size S] [--workers W] [--verify|--no-verify] [--json]\n"
-               "                       [--inspect-port P] [--metrics-port Q] [--hold SECONDS]\n"
-               "       actorstack-echo --uri udp://IP/PORT --role server|client --port VDEV --ip ADDR/PREFIX\n"
-               "                       [--gateway IP] [--datagram-size B] [--window N]\n"
-               "                       [--poll-mode busy|adaptive] [--cores C] [--lcores L] [--clients N] [--bytes B]\n"
-               "                       [--json]\n"
-               "       actorstack-echo --attach SOCKET --role server|client [--uri ct://IP/PORT]\n"
-               "                       [--clients N] [--bytes B] [--fifo-size S] [--verify|--no-verify] [--json]\n"
-               "                       [--workers W]  (server: W app workers, one thread each)\n",
-               why);
-  return 2;
-}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   options opt;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&](auto& out) {
-      if (i + 1 >= argc || !parse_number(argv[i + 1], out)) return false;
-      ++i;
-      return true;
-    };
-    if (a == "--uri" && i + 1 < argc) opt.uri = argv[++i];
-    else if (a == "--clients") { if (!value(opt.clients) || opt.clients == 0) return usage("--clients needs a positive number"); }
-    else if (a == "--bytes") { if (!value(opt.bytes) || opt.bytes == 0) return usage("--bytes needs a positive size"); }
-    else if (a == "--fifo-size") { if (!value(opt.fifo_size)) return usage("--fifo-size needs a size"); }
-    else if (a == "--workers") { if (!value(opt.workers)) return usage("--workers needs a number"); }
-    else if (a == "--verify") opt.verify = true;
-    else if (a == "--no-verify") opt.verify = false;
-    else if (a == "--json") opt.json = true;
-    else if (a == "--inspect-port") {
-      std::uint32_t port = 0;
-      if (!value(port) || port > 65535) return usage("--inspect-port needs a port number (0: any)");
-      opt.inspect_port = static_cast<int>(port);
-    }
-    else if (a == "--metrics-port") {
-      std::uint32_t port = 0;
-      if (!value(port) || port > 65535) return usage("--metrics-port needs a port number (0: any)");
-      opt.metrics_port = static_cast<int>(port);
-    }
-    else if (a == "--hold") { if (!value(opt.hold_s)) return usage("--hold needs seconds"); }
-    else if (a == "--role" && i + 1 < argc) opt.role = argv[++i];
-    else if (a == "--port" && i + 1 < argc) opt.port = argv[++i];
-    else if (a == "--ip" && i + 1 < argc) opt.ip = argv[++i];
-    else if (a == "--gateway" && i + 1 < argc) opt.gateway = argv[++i];
-    else if (a == "--poll-mode" && i + 1 < argc) opt.poll_mode = argv[++i];
-    else if (a == "--lcores" && i + 1 < argc) opt.lcores = argv[++i];
-    else if (a == "--cores") { if (!value(opt.cores) || opt.cores == 0) return usage("--cores needs a positive number"); }
-    else if (a == "--attach" && i + 1 < argc) opt.attach = argv[++i];
-    else if (a == "--datagram-size") {
-      if (!value(opt.datagram_size) || opt.datagram_size < 16 || opt.datagram_size > max_datagram_payload)
-        return usage("--datagram-size needs 16 .. 1472 bytes");
-    }
-    else if (a == "--window") { if (!value(opt.window) || opt.window == 0) return usage("--window needs a positive number"); }
-    else return usage(("unknown option " + a).c_str());
-  }
+  CLI::App app{"An echo server and clients over actorstack: cut-through in one process (default), udp:// over\n"
+               "a DPDK port, or as apps attached to actorstack-stackd (--attach). Every echoed byte is checked\n"
+               "with --verify; afterwards every session, fifo and segment must be gone.",
+               "actorstack-echo"};
+  app.option_defaults()->always_capture_default();
+  app.add_option("--uri", opt.uri, "Endpoint: ct://IP/PORT (cut-through) or udp://IP/PORT (data plane)");
+  app.add_option("--clients", opt.clients, "Echo clients (sessions)")->check(CLI::PositiveNumber);
+  cli::add_size(app, "--bytes", opt.bytes, "Bytes each client sends and gets back", 1);
+  cli::add_size(app, "--fifo-size", opt.fifo_size, "Session rx/tx fifo size (ct)", 4096);
+  app.add_option("--workers", opt.workers,
+                 "Session workers (0: one per core); with --attach --role server: app workers (threads)");
+  app.add_flag("--verify,!--no-verify", opt.verify, "Check every echoed byte against the sent pattern (default: on)")
+      ->default_str("");
+  app.add_flag("--json", opt.json, "Print the summary as one JSON object");
+  app.add_flag("--baseline", opt.baseline,
+               "ct only: also run the same echo over kernel TCP loopback (a writer and a reader thread per\n"
+               "client, 64 KiB reads and writes) and print both rates and their ratio");
+  app.add_option("--inspect-port", opt.inspect_port, "Publish the inspector for actorstack-ctl on 127.0.0.1:P (0: any)")
+      ->check(CLI::Range(0, 65535))
+      ->default_str("off");
+  app.add_option("--metrics-port", opt.metrics_port, "Serve Prometheus metrics on 127.0.0.1:Q/metrics (0: any)")
+      ->check(CLI::Range(0, 65535))
+      ->default_str("off");
+  app.add_option("--hold", opt.hold_s, "Keep the verified sessions open this long (seconds) for inspection");
+  const std::string other = "udp:// over DPDK, and --attach";
+  app.add_option("--role", opt.role, "server or client")->check(CLI::IsMember({"server", "client"}))->group(other);
+  app.add_option("--port", opt.port, "DPDK virtual device, e.g. net_tap0,iface=as0")->group(other);
+  app.add_option("--ip", opt.ip, "The stack's address on the port, ADDR/PREFIX")->group(other);
+  app.add_option("--gateway", opt.gateway, "Next hop for off-link peers")->group(other);
+  app.add_option("--datagram-size", opt.datagram_size, "Payload bytes per datagram")
+      ->check(CLI::Range(16u, static_cast<unsigned>(max_datagram_payload)))
+      ->group(other);
+  app.add_option("--window", opt.window, "Datagrams in flight per client (0: from the fifo size)")->group(other);
+  app.add_option("--poll-mode", opt.poll_mode, "Data-plane polling: busy or adaptive")
+      ->check(CLI::IsMember({"busy", "adaptive"}))
+      ->group(other);
+  app.add_option("--lcores", opt.lcores, "EAL lcore list for the data-plane cores")->group(other);
+  app.add_option("--cores", opt.cores, "Data-plane cores (one port queue pair each)")
+      ->check(CLI::PositiveNumber)
+      ->group(other);
+  app.add_option("--attach", opt.attach, "Run as an app attached to actorstack-stackd's Unix socket")->group(other);
+  cli::add_standard(app, "  0  every byte echoed (and verified), nothing left behind\n"
+                         "  1  a check failed: verify errors, failed connects, leftovers, or set-up\n"
+                         "  2  bad command line\n"
+                         "  3  interrupted by SIGINT/SIGTERM (the summary says what was moved)\n");
+  if (const int rc = cli::parse(app, argc, argv); rc >= 0) return rc;
+  auto usage = [](const std::string& why) {
+    std::fprintf(stderr, "actorstack-echo: %s\nRun with --help for the options.\n", why.c_str());
+    return echo::exit_usage;
+  };
+  echo::watch_stop_signals();
   auto ep = parse_uri(opt.uri);
-  if (!ep) return usage(ep.error().message().c_str());
+  if (!ep) return usage(ep.error().message());
   if (ep->proto == transport_proto::udp) {
     if (opt.role != "server" && opt.role != "client") return usage("udp:// needs --role server or --role client");
     if (opt.port.empty() || opt.ip.empty()) return usage("udp:// needs --port VDEV and --ip ADDR/PREFIX");
     return echo::run_udp(opt, *ep);
   }
   if (ep->proto != transport_proto::ct) return usage("the echo demo speaks ct:// and udp://");
+  if (opt.baseline && (!opt.attach.empty() || opt.clients > 64))
+    return usage("--baseline runs in-process over ct:// with at most 64 clients");
   if (!opt.attach.empty()) {
     if (opt.role != "server" && opt.role != "client") return usage("--attach needs --role server or --role client");
     return echo::run_attached(opt);
@@ -258,7 +227,7 @@ int main(int argc, char** argv) {
   shared_state shared;
   shared.opt = opt;
   auto st = stack::create(cfg);
-  if (!st) return usage(st.error().message().c_str());
+  if (!st) return usage(st.error().message());
 
   auto server = (*st)->attach({.name = "echo-server"}, [](std::uint32_t) { return std::make_unique<echo_server>(); });
   auto client = (*st)->attach({.name = "echo-client"},
@@ -302,9 +271,10 @@ int main(int argc, char** argv) {
     const auto deadline = clock_type::now() + std::chrono::minutes(10);
     std::unique_lock lock{shared.mu};
     auto all_done = [&] { return shared.finished.load() + shared.failed.load() >= opt.clients; };
-    while (!all_done() && clock_type::now() < deadline) {
-      shared.cv.wait_for(lock, std::chrono::milliseconds(500), all_done);
-      if (!progress || all_done()) continue;
+    auto ticks = 0;
+    while (!all_done() && !echo::stop_requested() && clock_type::now() < deadline) {
+      shared.cv.wait_for(lock, std::chrono::milliseconds(100), all_done);
+      if (!progress || all_done() || ++ticks % 5 != 0) continue;
       const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
       const auto sent = shared.bytes_progress.load();
       std::printf("\r  %llu MiB echoed, %.2f Gbit/s, %llu of %u clients done   ",
@@ -313,19 +283,20 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     }
     if (progress) std::printf("\r%*s\r", 70, "");
-    if (!all_done()) std::fprintf(stderr, "timed out waiting for the clients\n");
+    if (!all_done() && !echo::stop_requested()) std::fprintf(stderr, "timed out waiting for the clients\n");
   }
+  const bool interrupted = echo::stop_requested() && shared.finished.load() + shared.failed.load() < opt.clients;
   const double duration = std::chrono::duration<double>(clock_type::now() - t0).count();
   const double connect_s =
       std::chrono::duration<double>(clock_type::time_point{clock_type::duration{shared.last_connect_ns.load()}} - t0).count();
 
-  if (opt.hold_s > 0) {
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
+  if (interrupted) {
+    (void)(*client)->detach();  // resets the clients' sessions; the server closes its ends
+  } else if (opt.hold_s > 0) {
     std::fprintf(stderr, "actorstack-echo: holding %llu session(s) for %u s\n",
                  static_cast<unsigned long long>(2 * shared.finished.load()), opt.hold_s);
     const auto until = clock_type::now() + std::chrono::seconds(opt.hold_s);
-    while (!interrupted.load() && clock_type::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    while (!echo::stop_requested() && clock_type::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     (void)(*client)->detach();  // resets the held sessions; the server closes its ends
   }
 
@@ -339,22 +310,44 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 
-  const std::uint64_t total = shared.bytes_echoed.load();
+  // Interrupted: count what came back so far.
+  const std::uint64_t total = interrupted ? shared.bytes_progress.load() : shared.bytes_echoed.load();
   const double gbps = duration > 0 ? total * 8.0 / duration / 1e9 : 0;
   const double cps = connect_s > 0 ? opt.clients / connect_s : 0;
+  const auto workers = (*st)->workers();
+  // The baseline runs after the stack's echo, on the same machine, with
+  // the same clients, bytes, checks and read/write size.
+  std::optional<echo::kernel_echo_result> base;
+  if (opt.baseline && !interrupted) base = echo::run_kernel_echo(opt.clients, opt.bytes, opt.verify, io_size);
+  const bool base_ok = !base || (base->error.empty() && base->verify_errors == 0 && !base->interrupted);
+  const double ratio = base && base->gbps() > 0 ? gbps / base->gbps() : 0;
   if (opt.json) {
-    std::printf(
-        "{\"transport\":\"ct\",\"clients\":%u,\"workers\":%u,\"bytes_total\":%llu,\"duration_s\":%.4f,"
-        "\"gbps\":%.3f,\"connects_per_s\":%.1f,\"verify_errors\":%llu,\"connect_failures\":%llu,"
-        "\"sessions_left\":%llu,\"segments_left\":%llu,\"fifos_left\":%llu}\n",
-        opt.clients, (*st)->workers(), static_cast<unsigned long long>(total), duration, gbps, cps,
-        static_cast<unsigned long long>(shared.verify_errors.load()),
-        static_cast<unsigned long long>(shared.failed.load()),
-        static_cast<unsigned long long>(left.sessions), static_cast<unsigned long long>(left.ct_segments),
-        static_cast<unsigned long long>(left.fifos));
+    nlohmann::ordered_json j{{"transport", "ct"},
+                     {"clients", opt.clients},
+                     {"workers", workers},
+                     {"bytes_total", total},
+                     {"duration_s", duration},
+                     {"gbps", gbps},
+                     {"connects_per_s", cps},
+                     {"verify_errors", shared.verify_errors.load()},
+                     {"connect_failures", shared.failed.load()},
+                     {"sessions_left", left.sessions},
+                     {"segments_left", left.ct_segments},
+                     {"fifos_left", left.fifos},
+                     {"verified", opt.verify},
+                     {"interrupted", interrupted || (base && base->interrupted)}};
+    if (base) {
+      j["baseline_name"] = "kernel TCP loopback echo";
+      j["baseline_gbps"] = base->gbps();
+      j["baseline_bytes"] = base->bytes;
+      j["baseline_verify_errors"] = base->verify_errors;
+      j["ratio"] = ratio;
+      if (!base->error.empty()) j["baseline_error"] = base->error;
+    }
+    std::printf("%s\n", j.dump().c_str());
   } else {
-    std::printf("actorstack-echo over %s: %u client(s), %u worker(s)\n", opt.uri.c_str(), opt.clients,
-                (*st)->workers());
+    std::printf("actorstack-echo over %s: %u client(s), %u worker(s)%s\n", opt.uri.c_str(), opt.clients, workers,
+                interrupted ? ", INTERRUPTED" : "");
     std::printf("  echoed %llu bytes in %.3f s: %.2f Gbit/s, %.0f connects/s\n",
                 static_cast<unsigned long long>(total), duration, gbps, cps);
     std::printf("  verify errors: %llu%s, connect failures: %llu\n",
@@ -363,9 +356,16 @@ int main(int argc, char** argv) {
     std::printf("  left after the run: %llu sessions, %llu segments, %llu fifos\n",
                 static_cast<unsigned long long>(left.sessions), static_cast<unsigned long long>(left.ct_segments),
                 static_cast<unsigned long long>(left.fifos));
+    if (base && !base->error.empty()) std::printf("  baseline failed: %s\n", base->error.c_str());
+    else if (base)
+      std::printf("  kernel TCP loopback echo, same bytes: %.2f Gbit/s (verify errors %llu%s); stack / kernel = %.2fx\n",
+                  base->gbps(), static_cast<unsigned long long>(base->verify_errors),
+                  base->interrupted ? ", INTERRUPTED" : "", ratio);
   }
+  std::fflush(stdout);
+  if (interrupted || (base && base->interrupted)) return echo::exit_interrupted;
   const bool ok = shared.verify_errors.load() == 0 && shared.failed.load() == 0 &&
                   shared.finished.load() == opt.clients && left.sessions == 0 && left.ct_segments == 0 &&
-                  left.fifos == 0;
-  return ok ? 0 : 1;
+                  left.fifos == 0 && base_ok;
+  return ok ? echo::exit_ok : echo::exit_failed;
 }

@@ -2,6 +2,8 @@
 // What actorstack-echo's command line sets, shared by the cut-through run
 // (echo.cpp) and the UDP server/client over the data plane (udp_echo.cpp).
 
+#include "demo/pattern.hpp"
+
 #include <actorstack/endpoint.hpp>
 
 #include <cstddef>
@@ -18,6 +20,7 @@ struct options {
   std::uint32_t workers = 0;
   bool verify = true;
   bool json = false;
+  bool baseline = false;  // also run the kernel TCP loopback echo (ct)
   int inspect_port = -1;  // -1: not published
   int metrics_port = -1;  // -1: not served
   std::uint32_t hold_s = 0;
@@ -35,11 +38,17 @@ struct options {
   std::string attach;  // the daemon's Unix socket
 };
 
-// The byte at stream position `pos` of client `c`: cheap, position- and
-// client-dependent, so misplaced or cross-wired bytes are caught.
-inline std::byte pattern(std::uint64_t c, std::uint64_t pos) {
-  return static_cast<std::byte>((pos * 2654435761u + c * 40503u) >> 13);
-}
+// Set by SIGINT/SIGTERM once watch_stop_signals() ran: every run checks it
+// at least every 100 ms and ends early, saying so (exit code
+// exit_interrupted).
+bool stop_requested();
+void watch_stop_signals();
+
+// Exit codes, as --help lists them.
+constexpr int exit_ok = 0;
+constexpr int exit_failed = 1;       // verification, connects, leftovers, setup
+constexpr int exit_usage = 2;        // bad command line
+constexpr int exit_interrupted = 3;  // SIGINT/SIGTERM ended a client run early
 
 // The UDP server or client (udp_echo.cpp); returns the process exit code.
 int run_udp(const options& opt, const actorstack::endpoint& ep);

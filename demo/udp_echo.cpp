@@ -32,8 +32,6 @@ using clock_type = std::chrono::steady_clock;
 namespace echo {
 namespace {
 
-std::atomic<bool> stop_requested{false};
-extern "C" void on_stop_signal(int) { stop_requested.store(true); }
 
 constexpr std::size_t tag_size = 16;
 
@@ -170,11 +168,9 @@ int run_server(const options& opt, const endpoint& ep) {
     std::fprintf(stderr, "listen %s: %s\n", opt.uri.c_str(), listener.error().message().c_str());
     return 1;
   }
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
   std::fprintf(stderr, "actorstack-echo: udp server on %s (%s), until SIGINT/SIGTERM\n", opt.uri.c_str(),
                opt.port.c_str());
-  while (!stop_requested.load()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  while (!stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   (void)(*app)->stop_listen(*listener);
   if (opt.json) {
     std::printf("{\"transport\":\"udp\",\"role\":\"server\",\"datagrams_echoed\":%llu",
@@ -276,11 +272,8 @@ class udp_echo_client final : public app_handler {
     }
     if (sh_.opt.verify) {
       const std::uint64_t base = t.seq * size;
-      for (std::size_t i = tag_size; i < d.length; ++i)
-        if (buf_[i] != pattern(client, base + i)) {
-          sh_.verify_errors.fetch_add(1);
-          break;
-        }
+      if (!matches_pattern(client, base + tag_size, std::span{buf_}.subspan(tag_size, d.length - tag_size)))
+        sh_.verify_errors.fetch_add(1);
     }
     if (t.seq < f.lost_below && f.lost > 0) --f.lost;  // late, not lost after all
     ++f.received;
@@ -294,7 +287,7 @@ class udp_echo_client final : public app_handler {
       const tag t{static_cast<std::uint32_t>(s.user_data), 0, f.sent};
       std::memcpy(out_.data(), &t, tag_size);
       const std::uint64_t base = f.sent * size;
-      for (std::size_t i = tag_size; i < size; ++i) out_[i] = pattern(s.user_data, base + i);
+      fill_pattern(s.user_data, base + tag_size, std::span{out_}.subspan(tag_size, size - tag_size));
       if (!s.write({out_.data(), size})) {
         s.notify_on_space();
         if (s.max_write() < size + datagram_header_size) return;
@@ -346,7 +339,7 @@ int run_client(const options& opt, const endpoint& ep) {
   auto last_progress = clock_type::now();
   std::unique_lock lock{sh.mu};
   auto all_done = [&] { return sh.finished.load() + sh.failed.load() >= opt.clients; };
-  while (!all_done() && clock_type::now() < deadline) {
+  while (!all_done() && !stop_requested() && clock_type::now() < deadline) {
     sh.cv.wait_for(lock, std::chrono::milliseconds(100), all_done);
     const auto now_bytes = sh.bytes.load();
     if (now_bytes != last_bytes) {
@@ -360,7 +353,8 @@ int run_client(const options& opt, const endpoint& ep) {
   }
   lock.unlock();
   const double duration = std::chrono::duration<double>(clock_type::now() - t0).count();
-  if (!all_done()) std::fprintf(stderr, "timed out waiting for the clients\n");
+  const bool interrupted = !all_done() && stop_requested();
+  if (!all_done() && !interrupted) std::fprintf(stderr, "timed out waiting for the clients\n");
   (void)(*app)->detach();
   stack_counters left;
   for (int i = 0; i < 300; ++i) {
@@ -378,18 +372,18 @@ int run_client(const options& opt, const endpoint& ep) {
                 "\"duration_s\":%.4f,\"gbps\":%.3f,\"pps\":%.0f,\"datagram_size\":%u,\"window\":%u,"
                 "\"datagrams\":%llu,\"lost\":%llu,\"verify_errors\":%llu,\"connect_failures\":%llu,"
                 "\"sessions_left\":%llu,\"segments_left\":%llu,\"connections_left\":%llu,\"migrations\":%llu,"
-                "\"stall_pokes\":%llu",
+                "\"stall_pokes\":%llu,\"interrupted\":%s",
                 opt.clients, (*st)->workers(), (unsigned long long)bytes, duration, gbps, pps, opt.datagram_size,
                 sh.window, (unsigned long long)datagrams, (unsigned long long)sh.lost.load(),
                 (unsigned long long)sh.verify_errors.load(), (unsigned long long)sh.failed.load(),
                 (unsigned long long)left.sessions, (unsigned long long)left.udp_segments,
                 (unsigned long long)left.udp_connections, (unsigned long long)left.udp_migrations,
-                (unsigned long long)sh.stall_epoch.load());
+                (unsigned long long)sh.stall_epoch.load(), interrupted ? "true" : "false");
     print_dataplane(**st, true);
     std::printf("}\n");
   } else {
-    std::printf("actorstack-echo udp client to %s: %u client(s), %llu datagrams of %u B\n", opt.uri.c_str(),
-                opt.clients, (unsigned long long)datagrams, opt.datagram_size);
+    std::printf("actorstack-echo udp client to %s: %u client(s), %llu datagrams of %u B%s\n", opt.uri.c_str(),
+                opt.clients, (unsigned long long)datagrams, opt.datagram_size, interrupted ? ", INTERRUPTED" : "");
     std::printf("  %.3f s: %.3f Gbit/s, %.0f datagrams/s, lost %llu, verify errors %llu\n", duration, gbps, pps,
                 (unsigned long long)sh.lost.load(), (unsigned long long)sh.verify_errors.load());
     print_dataplane(**st, false);
@@ -399,7 +393,8 @@ int run_client(const options& opt, const endpoint& ep) {
                   sh.finished.load() == opt.clients && left.sessions == 0 && left.udp_segments == 0 &&
                   left.udp_connections == 0;
   auto stuck = (*st)->stop();
-  return ok && stuck.empty() ? 0 : 1;
+  if (interrupted) return exit_interrupted;
+  return ok && stuck.empty() ? exit_ok : exit_failed;
 }
 
 }  // namespace

@@ -20,6 +20,8 @@ packages=(
   libboost-dev                           # Boost.Lockfree
   doctest-dev                            # tests
   prometheus-cpp-dev                     # metrics exporter (issue: inspect a live stack)
+  libcli11-dev                           # command lines of echo, stackd, ctl
+  nlohmann-json3-dev                     # JSON output
 )
 missing=()
 for p in "${packages[@]}"; do

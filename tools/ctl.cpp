@@ -10,6 +10,7 @@
 // 2 bad usage.
 
 #include "actors/inspect_service.hpp"
+#include "tools/cli/cli.hpp"
 
 #include <caf/io/all.hpp>
 
@@ -25,77 +26,61 @@ using namespace actorstack;
 
 namespace {
 
-int usage(const char* why) {
-  std::fprintf(stderr,
-               "actorstack-ctl: %s\n"
-               "usage: actorstack-ctl --port P [--host H] [--timeout S] show "
-               "summary|workers|sessions|listeners|apps|ct|dataplane [--json] [--app N] [--state S] "
-               "[--transport T]\n"
-               "       actorstack-ctl --port P watch [TOPIC] [--interval S] [--count N] [--json]\n",
-               why);
-  return 2;
-}
-
-bool parse_number(const std::string& text, long& out) {
-  try {
-    std::size_t used = 0;
-    out = std::stol(text, &used);
-    return used == text.size() && out >= 0;
-  } catch (...) {
-    return false;
-  }
-}
-
 struct command {
   std::string host = "127.0.0.1";
-  long port = -1;
-  long timeout_s = 5;
+  std::uint16_t port = 0;
+  unsigned timeout_s = 5;
   std::string verb;
   std::string topic;
   std::string options;  // passed through to the stack
-  long interval_s = 1;
-  long count = 0;  // watch: 0 = until interrupted
+  unsigned interval_s = 1;
+  unsigned count = 0;  // watch: 0 = until interrupted
 };
+
+const std::vector<std::string> topics{"summary", "workers", "sessions", "listeners", "apps", "ct", "dataplane"};
 
 }  // namespace
 
 int main(int argc, char** argv) {
   command cmd;
-  std::vector<std::string> args(argv + 1, argv + argc);
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](long& out) {
-      if (i + 1 >= args.size() || !parse_number(args[i + 1], out)) return false;
-      ++i;
-      return true;
-    };
-    if (a == "--port") {
-      if (!value(cmd.port) || cmd.port > 65535) return usage("--port takes a port number");
-    } else if (a == "--timeout") {
-      if (!value(cmd.timeout_s) || cmd.timeout_s == 0) return usage("--timeout takes seconds (> 0)");
-    } else if (a == "--interval" && cmd.verb == "watch") {
-      if (!value(cmd.interval_s) || cmd.interval_s == 0) return usage("--interval takes seconds (> 0)");
-    } else if (a == "--count" && cmd.verb == "watch") {
-      if (!value(cmd.count)) return usage("--count takes a number");
-    } else if (a == "--host") {
-      if (i + 1 >= args.size()) return usage("--host takes a name or address");
-      cmd.host = args[++i];
-    } else if (cmd.verb.empty() && (a == "show" || a == "watch")) {
-      cmd.verb = a;
-    } else if (!cmd.verb.empty() && cmd.topic.empty() && a.rfind("--", 0) != 0) {
-      cmd.topic = a;
-    } else if (!cmd.verb.empty()) {
-      cmd.options += (cmd.options.empty() ? "" : " ") + a;  // the stack checks them
-    } else {
-      return usage(("unexpected '" + a + "'").c_str());
-    }
+  CLI::App app{"Looks into a running actorstack (actorstack-stackd --inspect-port, actorstack-echo\n"
+               "--inspect-port) over CAF's middleman: tables, or JSON with --json.",
+               "actorstack-ctl"};
+  app.option_defaults()->always_capture_default();
+  app.require_subcommand(1);
+  app.fallthrough();  // --port and friends after the subcommand too
+  app.add_option("--port", cmd.port, "The stack's inspector port")->required()->check(CLI::Range(1, 65535));
+  app.add_option("--host", cmd.host, "The stack's host");
+  app.add_option("--timeout", cmd.timeout_s, "Seconds to wait for an answer")->check(CLI::Range(1u, 3600u));
+  bool json = false;
+  std::string app_filter, state_filter, transport_filter;
+  auto* show = app.add_subcommand("show", "Print one view once");
+  auto* watch = app.add_subcommand("watch", "Print one view again and again (redrawn in place on a terminal)");
+  for (auto* sub : {show, watch}) {
+    sub->option_defaults()->always_capture_default();
+    auto* t = sub->add_option("topic", cmd.topic, "What to show")->check(CLI::IsMember(topics));
+    if (sub == show) t->required();
+    else t->default_str("summary");
+    sub->add_flag("--json", json, "JSON instead of a table");
+    sub->add_option("--app", app_filter, "sessions: only this app's (index)");
+    sub->add_option("--state", state_filter, "sessions: only in this state (e.g. ready)");
+    sub->add_option("--transport", transport_filter, "sessions: only this transport (ct, udp, tcp)");
   }
-  if (cmd.port < 0) return usage("--port is required");
-  if (cmd.verb.empty()) return usage("say show or watch");
-  if (cmd.topic.empty()) {
-    if (cmd.verb == "show") return usage("show what?");
-    cmd.topic = "summary";
-  }
+  watch->add_option("--interval", cmd.interval_s, "Seconds between views")->check(CLI::Range(1u, 3600u));
+  watch->add_option("--count", cmd.count, "Views to print (0: until interrupted)");
+  cli::add_standard(app, "  0  the stack answered\n"
+                         "  1  the stack is not reachable, or refused or did not answer the query\n"
+                         "  2  bad command line\n");
+  if (const int rc = cli::parse(app, argc, argv); rc >= 0) return rc;
+  cmd.verb = show->parsed() ? "show" : "watch";
+  if (cmd.topic.empty()) cmd.topic = "summary";
+  auto pass = [&](const char* name, const std::string& value) {
+    if (!value.empty()) cmd.options += std::string{cmd.options.empty() ? "" : " "} + name + " " + value;
+  };
+  if (json) cmd.options = "--json";
+  pass("--app", app_filter);
+  pass("--state", state_filter);
+  pass("--transport", transport_filter);
 
   caf::actor_system_config cfg;
   cfg.load<caf::io::middleman>();
@@ -103,7 +88,8 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
   auto svc = sys.middleman().remote_actor<inspect_service>(cmd.host, static_cast<std::uint16_t>(cmd.port));
   if (!svc) {
-    std::fprintf(stderr, "actorstack-ctl: no stack inspector at %s:%ld: %s\n", cmd.host.c_str(), cmd.port,
+    std::fprintf(stderr, "actorstack-ctl: no stack inspector at %s:%u: %s\n", cmd.host.c_str(),
+                 static_cast<unsigned>(cmd.port),
                  sys.render(svc.error()).c_str());
     return 1;
   }
@@ -122,7 +108,7 @@ int main(int argc, char** argv) {
               std::fprintf(stderr, "actorstack-ctl: %s\n", sys.render(e).c_str());
               rc = 1;
             });
-    if (rc != 0 || cmd.verb == "show" || (cmd.count > 0 && round + 1 >= cmd.count)) break;
+    if (rc != 0 || cmd.verb == "show" || (cmd.count > 0 && static_cast<unsigned>(round) + 1 >= cmd.count)) break;
     std::this_thread::sleep_for(std::chrono::seconds(cmd.interval_s));
   }
   return rc;

@@ -3,11 +3,12 @@
 // include/actorstack/client.hpp); actorstack-ctl inspects it on
 // --inspect-port, Prometheus scrapes --metrics-port. Stops cleanly on
 // SIGINT/SIGTERM.
+#include "tools/cli/cli.hpp"
+
 #include <actorstack/config.hpp>
 #include <actorstack/stack.hpp>
 
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -22,21 +23,9 @@ namespace {
 std::atomic<bool> stop_requested{false};
 void on_signal(int) { stop_requested.store(true); }
 
-int usage(const std::string& why) {
-  std::fprintf(stderr,
-               "actorstack-stackd: %s\n"
-               "usage: actorstack-stackd --socket PATH [--inspect-port P] [--metrics-port Q] [--workers W]\n"
-               "                         [--fifo-size S] [--config FILE]\n",
-               why.c_str());
-  return 2;
-}
-
-bool number(std::string_view text, std::uint32_t& out, std::uint32_t max) {
-  std::uint32_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size() || v > max) return false;
-  out = v;
-  return true;
+int fail(const std::string& why) {
+  std::fprintf(stderr, "actorstack-stackd: %s\n", why.c_str());
+  return 1;
 }
 
 }  // namespace
@@ -45,28 +34,36 @@ int main(int argc, char** argv) {
   std::string socket_path, config_file;
   int inspect_port = -1, metrics_port = -1;
   std::uint32_t workers = 0, fifo_size = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view a = argv[i];
-    const bool has_value = i + 1 < argc;
-    std::uint32_t v = 0;
-    if (a == "--socket" && has_value) socket_path = argv[++i];
-    else if (a == "--config" && has_value) config_file = argv[++i];
-    else if (a == "--inspect-port" && has_value && number(argv[i + 1], v, 65535)) { inspect_port = static_cast<int>(v); ++i; }
-    else if (a == "--metrics-port" && has_value && number(argv[i + 1], v, 65535)) { metrics_port = static_cast<int>(v); ++i; }
-    else if (a == "--workers" && has_value && number(argv[i + 1], v, 64)) { workers = v; ++i; }
-    else if (a == "--fifo-size" && has_value && number(argv[i + 1], v, 1u << 30)) { fifo_size = v; ++i; }
-    else return usage("bad or unknown option " + std::string{a});
-  }
-  if (socket_path.empty()) return usage("--socket PATH is required");
+  CLI::App app{"The actorstack host stack as a daemon: applications in other processes attach through its Unix\n"
+               "socket (libactorstack-client); actorstack-ctl inspects it. Stops cleanly on SIGINT/SIGTERM.",
+               "actorstack-stackd"};
+  app.option_defaults()->always_capture_default();
+  app.add_option("--socket", socket_path, "Unix socket apps attach through")->required();
+  app.add_option("--config", config_file, "Stack configuration file (docs: include/actorstack/config.hpp)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--inspect-port", inspect_port, "Publish the inspector for actorstack-ctl on 127.0.0.1:P (0: any)")
+      ->check(CLI::Range(0, 65535))
+      ->default_str("off");
+  app.add_option("--metrics-port", metrics_port, "Serve Prometheus metrics on 127.0.0.1:Q/metrics (0: any)")
+      ->check(CLI::Range(0, 65535))
+      ->default_str("off");
+  app.add_option("--workers", workers, "Session workers (0: from the configuration, else one per core)")
+      ->check(CLI::Range(0u, 64u));
+  actorstack::cli::add_size(app, "--fifo-size", fifo_size, "Default session fifo size (0: from the configuration)", 0,
+                            1u << 30);
+  actorstack::cli::add_standard(app, "  0  stopped cleanly after SIGINT/SIGTERM\n"
+                                     "  1  could not start (configuration, socket, ports), or did not stop cleanly\n"
+                                     "  2  bad command line\n");
+  if (const int rc = actorstack::cli::parse(app, argc, argv); rc >= 0) return rc;
 
   actorstack::stack_config cfg;
   if (!config_file.empty()) {
     std::ifstream in{config_file};
-    if (!in) return usage("cannot read " + config_file);
+    if (!in) return fail("cannot read " + config_file);
     std::stringstream text;
     text << in.rdbuf();
     auto loaded = actorstack::parse_config(text.str());
-    if (!loaded) return usage(config_file + ": " + loaded.error().message());
+    if (!loaded) return fail(config_file + ": " + loaded.error().message());
     cfg = *loaded;
   }
   if (workers > 0) cfg.workers = workers;
