@@ -359,8 +359,17 @@ std::size_t memif_frame_len(std::uint32_t i) { return 60 + (i * 37) % 1455; }  /
 /// The memif client: waits until the parent's server listens (one byte on
 /// `ready_fd`), starts its own EAL, echoes every frame back until it has
 /// echoed `memif_frames` or 20 s passed, then waits for the parent to say
-/// it is done (EOF on `ready_fd`) before it disconnects. Runs in a forked
+/// it is done (EOF on `ready_fd`) and disconnects first. Runs in a forked
 /// child of a process with no EAL; never returns.
+///
+/// Why the child closes first: DPDK 22.11's memif driver handles a peer's
+/// disconnect on its control thread and unmaps the rings there, with no
+/// lock against the application's threads. A side that closes its own port
+/// while its control thread is still tearing down after the peer's
+/// disconnect frees the same regions twice (the child crashed ~1 run in 8
+/// when the parent closed first). So exactly one side closes while the
+/// other is connected and idle, and the other closes only after it has
+/// seen the disconnect through (link down, the closing process gone).
 [[noreturn]] void memif_echo_child(const std::string& sock, int ready_fd) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test
   const auto deadline = clock_type::now() + 20s;
@@ -393,9 +402,8 @@ std::size_t memif_frame_len(std::uint32_t i) { return 60 + (i * 37) % 1455; }  /
     echoed += send_all(p.id(), in, k);
   }
   // Disconnecting now would drop the echoes still in the ring to the
-  // server, and the server's rx may race memif's disconnect handling (we
-  // saw both: lost tail frames and a SIGSEGV in the server). Wait until the
-  // parent has read everything and closed its side (EOF on the pipe).
+  // server. Wait until the parent has read everything and stopped polling
+  // (EOF on the pipe); it keeps its port open until this process is gone.
   pfd.revents = 0;
   (void)::poll(&pfd, 1, 20000);
   p = port{};
@@ -502,11 +510,17 @@ TEST_CASE("dataplane port: memif between two processes echoes 1000 frames byte-e
   CHECK(bad == 0);
   CHECK(dup == 0);
 
-  // Close our side first, while the child is idle, then let it go (EOF on
-  // its pipe): neither side polls a ring while the other disconnects.
-  p = port{};
+  // Stop polling, let the child disconnect first (EOF on its pipe) and
+  // exit; close our side only once our control thread has handled that:
+  // the link is down and the child is gone (see memif_echo_child).
   ::close(std::exchange(ready_writer.fd, -1));
   REQUIRE(child_proc.wait_for(10s));
+  for (int i = 0; i < 500 && p.link_up(); ++i) std::this_thread::sleep_for(10ms);
+  CHECK(!p.link_up());
+  // The driver marks the link down as its teardown starts: give the rest of
+  // it (unmapping a few regions) a moment before our own close.
+  std::this_thread::sleep_for(50ms);
+  p = port{};
   CHECK(WIFEXITED(child_proc.status));
   CHECK(WEXITSTATUS(child_proc.status) == 0);
   // memif's socket is abstract by default: nothing was ever created in /tmp.
