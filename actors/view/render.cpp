@@ -1,5 +1,7 @@
 #include "actors/view/render.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
@@ -10,25 +12,10 @@ namespace {
 
 // ---- JSON -------------------------------------------------------------------
 
+// A JSON string from any bytes an app put in a name: nlohmann-json escapes
+// it, and bytes that are not UTF-8 become U+FFFD instead of invalid JSON.
 std::string quoted(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
+  return nlohmann::json(std::string{s}).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // Builds one JSON object field by field, in order.
@@ -62,8 +49,53 @@ std::string counts(const std::map<std::string, std::uint64_t>& m) {
 
 // ---- tables -------------------------------------------------------------------
 
-// Left-aligned columns as wide as their widest cell.
-std::string table(const std::vector<std::string>& head, const std::vector<std::vector<std::string>>& rows) {
+// The length of the UTF-8 sequence at the start of `s` that is printable
+// text, or 0: control characters (C0, DEL, C1: a terminal would act on
+// them), bytes that are not UTF-8, overlong and surrogate encodings.
+std::size_t printable_sequence(std::string_view s) {
+  const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char c = b(0);
+  if (c >= 0x20 && c < 0x7f) return 1;
+  std::size_t len = 0;
+  std::uint32_t cp = 0;
+  if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f;
+  else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0f;
+  else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07;
+  else return 0;
+  if (s.size() < len) return 0;
+  for (std::size_t i = 1; i < len; ++i) {
+    if ((b(i) & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (b(i) & 0x3f);
+  }
+  const bool overlong = (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
+  if (overlong || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f)) return 0;
+  return len;
+}
+
+// A table cell as it may reach a terminal: printable text kept, anything
+// else shown as \xNN, so an app's name cannot move the cursor, recolour or
+// retitle the operator's terminal.
+std::string printable(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  while (!s.empty()) {
+    if (const std::size_t n = printable_sequence(s); n > 0) {
+      out.append(s.substr(0, n));
+      s.remove_prefix(n);
+      continue;
+    }
+    char buf[5];
+    std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(s[0]));
+    out += buf;
+    s.remove_prefix(1);
+  }
+  return out;
+}
+
+// Left-aligned columns as wide as their widest cell; every cell printable.
+std::string table(const std::vector<std::string>& head, std::vector<std::vector<std::string>> rows) {
+  for (auto& r : rows)
+    for (auto& cell : r) cell = printable(cell);
   std::vector<std::size_t> width(head.size());
   for (std::size_t c = 0; c < head.size(); ++c) width[c] = head[c].size();
   for (const auto& r : rows)

@@ -4,6 +4,9 @@
 #include "actors/view/render.hpp"
 
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
 
 using namespace actorstack;
 using namespace actorstack::view;
@@ -136,4 +139,45 @@ TEST_CASE("show: unknown topics and options are clear errors") {
   CHECK(parse_show_options({"--colour"}).code() == errc::invalid_argument);
   CHECK(parse_show_options({"--app"}).code() == errc::invalid_argument);
   CHECK(parse_show_options({"--app", "x1"}).code() == errc::invalid_argument);
+}
+
+TEST_CASE("show: any bytes in an app's name give valid JSON and a table without terminal controls") {
+  snapshot s = sample();
+  // Quotes and backslashes, a colour escape, a window-title OSC, a C1 CSI,
+  // a newline and carriage return, DEL, and bytes that are not UTF-8.
+  const std::string evil = "a\"b\\c\x1b[31mred\x1b]0;title\x07\xc2\x9b" "2J\n\r\x7f\xff\xfe\xc0\xaf end";
+  s.apps[0].name = evil;
+  s.listeners[0].app_name = evil;
+  const std::string nice = "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x90\x98";  // café ✓ 🐘: printable UTF-8 stays
+  s.apps[1].name = nice;
+  auto render_topic = [&](const std::string& topic, std::vector<std::string> args) {
+    auto o = parse_show_options(args);
+    REQUIRE(o.has_value());
+    auto r = render(topic, *o, s);
+    REQUIRE(r.has_value());
+    return *r;
+  };
+  for (const char* topic : {"apps", "listeners"}) {
+    CAPTURE(topic);
+    const auto j = nlohmann::json::parse(render_topic(topic, {"--json"}), nullptr, false);
+    REQUIRE(!j.is_discarded());
+    const auto text = render_topic(topic, {});
+    for (unsigned char c : text) {
+      CHECK(c != 0x1b);
+      CHECK(c != 0x07);
+      CHECK(c != 0x7f);
+      CHECK((c >= 0x20 || c == '\n'));
+    }
+    CHECK(text.find("\xc2\x9b") == std::string::npos);
+    CHECK(text.find("\\x1b[31mred") != std::string::npos);  // shown, not obeyed
+    // A header and one line per row: the newline and CR in the name did not break a row.
+    const auto rows = std::string{topic} == "apps" ? s.apps.size() : s.listeners.size();
+    CHECK(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) == 1 + rows);
+  }
+  const auto apps = nlohmann::json::parse(render_topic("apps", {"--json"}));
+  CHECK(apps[1]["name"] == nice);
+  const std::string got = apps[0]["name"];
+  CHECK(got.rfind("a\"b\\c\x1b[31mred", 0) == 0);  // valid UTF-8 kept exactly, escaped in the JSON text
+  CHECK(got.find("\xef\xbf\xbd") != std::string::npos);  // the bytes that are not UTF-8: U+FFFD
+  CHECK(render_topic("apps", {}).find(nice) != std::string::npos);
 }
