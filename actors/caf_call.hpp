@@ -4,6 +4,8 @@
 /// public API and the client library. A request waits at most its timeout,
 /// and a CAF error comes back in the stack's own error vocabulary.
 
+#include "actors/caf_error.hpp"
+
 #include <actorstack/error.hpp>
 #include <actorstack/result.hpp>
 
@@ -14,11 +16,6 @@
 #include <utility>
 
 namespace actorstack {
-
-/// Keeps the errc a reply's text names ("invalid_session: ..."), maps a
-/// request timeout to errc::timeout and anything else to invalid_argument
-/// (with the rendered text as detail).
-error from_caf(caf::actor_system& sys, const caf::error& e);
 
 /// Asks `dest` and waits (from `self`, a blocking actor) for a reply of
 /// type T, at most `timeout`.

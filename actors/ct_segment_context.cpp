@@ -1,3 +1,4 @@
+#include "actors/caf_error.hpp"
 #include "actors/ct_segment_context.hpp"
 
 #include "shm/fifo_segment.hpp"
@@ -222,7 +223,7 @@ ct_fifo_actor spawn_ct_segment_context(caf::actor_system& sys, ct_segment_contex
             [=](ct_alloc_atom, const ct_alloc_request& req) -> caf::result<ct::ct_fifo_pair> {
               std::optional<segment_info> added;
               auto r = self->state.alloc(req, added);
-              if (!r) return caf::make_error(caf::sec::runtime_error, r.error().message());
+              if (!r) return to_caf(r.error());
               // Both apps hear of the segment before the reply lets the
               // worker send the accept (SPEC 9.3): in one process a send
               // enqueues at once, so causal order is mailbox order.

@@ -1,3 +1,4 @@
+#include "actors/caf_error.hpp"
 #include "actors/inspector.hpp"
 
 #include "actors/ct_segment_context.hpp"
@@ -160,14 +161,14 @@ void gather(self_pointer self, Then then) {
 
 caf::result<std::string> show(self_pointer self, const std::string& topic, const std::vector<std::string>& args) {
   auto opts = view::parse_show_options(args);
-  if (!opts) return caf::make_error(caf::sec::invalid_argument, opts.error().message());
+  if (!opts) return to_caf(opts.error());
   auto rp = self->make_response_promise<std::string>();
   gather(self, [=, o = *opts](const view::snapshot& snap) mutable {
     auto text = view::render(topic, o, snap);
     if (text)
       rp.deliver(*text);
     else
-      rp.deliver(caf::make_error(caf::sec::invalid_argument, text.error().message()));
+      rp.deliver(to_caf(text.error()));
   });
   return rp;
 }

@@ -1,3 +1,4 @@
+#include "actors/caf_error.hpp"
 #include "actors/session_worker.hpp"
 
 #include "actors/log.hpp"
@@ -487,7 +488,7 @@ session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker
             bool add) -> caf::result<bool> {
           auto r = self->state.sessions->subscribe(h, app_worker, add);
           after();
-          if (!r) return caf::make_error(caf::sec::runtime_error, r.error().message());
+          if (!r) return to_caf(r.error());
           return true;
         },
         [=](detach_atom, std::uint32_t index) {
@@ -560,7 +561,7 @@ session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker
         [=](listen_atom, std::uint32_t app_worker, const endpoint& ep) -> caf::result<session_handle> {
           auto h = self->state.sessions->listen(app_worker, ep);
           after();
-          if (!h) return caf::make_error(caf::sec::invalid_argument, h.error().message());
+          if (!h) return to_caf(h.error());
           return *h;
         },
         [=](listen_atom, session_handle listener, std::uint32_t app_worker) {

@@ -592,7 +592,7 @@ result<std::unique_ptr<stack>> stack::create(const stack_config& cfg) {
   // opens a socket when asked to.
   owned->cfg.load<caf::io::middleman>();
   // Apps in other processes exchange these types with the stack.
-  owned->cfg.add_message_types<caf::id_block::actorstack>();
+  add_actorstack_types(owned->cfg);
   owned->sys = std::make_unique<caf::actor_system>(owned->cfg);
   auto& ref = *owned->sys;
   // After the actor system: EAL pins the calling thread, and threads

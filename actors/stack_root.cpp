@@ -1,3 +1,4 @@
+#include "actors/caf_error.hpp"
 #include "actors/stack_root.hpp"
 
 #include "actors/ct_segment_context.hpp"
@@ -51,9 +52,6 @@ struct stack_root_state {
 
 using self_pointer = stack_root_actor::stateful_pointer<stack_root_state>;
 
-caf::error to_caf(const error& e) { return caf::make_error(caf::sec::runtime_error, e.message()); }
-
-caf::error invalid(const char* why) { return caf::make_error(caf::sec::invalid_argument, why); }
 
 // The actor of a global app worker index (invalid if unknown, deleted or
 // detached).
@@ -232,15 +230,14 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
             [=](app_worker_atom, const app_options& opts) -> caf::result<app_reservation> {
               auto& st = self->state;
               if (opts.workers == 0 || opts.workers > 64)
-                return caf::make_error(caf::sec::invalid_argument, "app workers must be 1..64");
+                return to_caf(errc::invalid_argument, "app workers must be 1..64");
               // 0 takes the stack's size; anything else within the bounds
               // every fifo obeys (config.hpp).
               const auto bad_size = [&](std::uint32_t size) {
                 return size != 0 && (size < 4096 || size > st.cfg.cfg.max_fifo_size);
               };
               if (bad_size(opts.rx_fifo_size) || bad_size(opts.tx_fifo_size))
-                return caf::make_error(caf::sec::invalid_argument,
-                                       "app fifo sizes must be 4096..session.max-fifo-size (or 0)");
+                return to_caf(errc::invalid_argument, "app fifo sizes must be 4096..session.max-fifo-size (or 0)");
               app_reservation r;
               r.app = static_cast<std::uint32_t>(st.apps.size());
               r.first_worker = st.next_app_worker;
@@ -255,7 +252,7 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
             [=](app_worker_atom, std::uint32_t app,
                 std::vector<app_worker_actor>& actors) -> caf::result<bool> {
               auto& st = self->state;
-              if (app >= st.apps.size()) return invalid("no such app");
+              if (app >= st.apps.size()) return to_caf(errc::no_such_app, "no such app");
               auto& rec = st.apps[app];
               for (std::uint32_t i = 0; i < actors.size(); ++i) {
                 rec.workers[rec.first_worker + i] = actors[i];
@@ -268,8 +265,8 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
             // actor exists.
             [=](add_worker_atom, std::uint32_t app) -> caf::result<app_reservation> {
               auto& st = self->state;
-              if (app >= st.apps.size() || !st.apps[app].live) return invalid("no_such_app");
-              if (st.apps[app].workers.size() >= 64) return invalid("app workers must be 1..64");
+              if (app >= st.apps.size() || !st.apps[app].live) return to_caf(errc::no_such_app, "no such app");
+              if (st.apps[app].workers.size() >= 64) return to_caf(errc::invalid_argument, "app workers must be 1..64");
               app_reservation r{app, st.next_app_worker++};
               st.app_of_worker.push_back(app);
               return r;
@@ -280,7 +277,7 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
               // Detached in between: the caller stops the actor.
               if (app >= st.apps.size() || !st.apps[app].live || index >= st.app_of_worker.size() ||
                   st.app_of_worker[index] != app || st.apps[app].workers.count(index) > 0 || !actor)
-                return invalid("no_such_app");
+                return to_caf(errc::no_such_app, "no such app");
               auto& rec = st.apps[app];
               rec.workers[index] = actor;
               announce_worker(self, rec, index, actor);
@@ -293,11 +290,11 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
             // the app (detach).
             [=](del_worker_atom, std::uint32_t app, std::uint32_t index) -> caf::result<bool> {
               auto& st = self->state;
-              if (app >= st.apps.size() || !st.apps[app].live) return invalid("no_such_app");
+              if (app >= st.apps.size() || !st.apps[app].live) return to_caf(errc::no_such_app, "no such app");
               auto& rec = st.apps[app];
               auto it = rec.workers.find(index);
-              if (it == rec.workers.end()) return invalid("invalid_argument: not a worker of this app");
-              if (rec.workers.size() == 1) return invalid("invalid_argument: an app's last worker goes with detach");
+              if (it == rec.workers.end()) return to_caf(errc::invalid_argument, "not a worker of this app");
+              if (rec.workers.size() == 1) return to_caf(errc::invalid_argument, "an app's last worker goes with detach");
               for (const auto& l : st.tables.listeners())
                 if (l.ref.app_index == app) (void)leave_listener(self, l, index);
               drop_worker(self, index, it->second);
@@ -312,7 +309,7 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
               auto& st = self->state;
               if (app >= st.apps.size() || st.workers.empty() || !app_worker_of(st, app_worker) ||
                   st.app_of_worker[app_worker] != app)
-                return invalid("no such app");
+                return to_caf(errc::no_such_app, "no such app");
               const auto& rec = st.apps[app];
               const auto& opts = rec.opts;
               lookup::scope_flags scope{opts.local_scope, opts.global_scope};
@@ -320,10 +317,10 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
                 auto share = st.shares.find(found->listener.value());
                 if (whole_app || found->app_index != app || ep.proto != transport_proto::ct ||
                     share == st.shares.end())
-                  return invalid("already_listening");
+                  return to_caf(errc::already_listening, "an app listens there already");
                 auto& accepting = share->second.accepting;
                 if (std::find(accepting.begin(), accepting.end(), app_worker) != accepting.end())
-                  return invalid("already_listening");
+                  return to_caf(errc::already_listening, "an app listens there already");
                 accepting.push_back(app_worker);
                 return found->listener;
               }
@@ -364,11 +361,11 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
                 if (leave_listener(self, l, app_worker)) return true;
                 break;
               }
-              return invalid("no_listener");
+              return to_caf(errc::no_listener, "no such listener");
             },
             [=](ct_connect_atom, const connect_request& req) -> caf::result<bool> {
               auto& st = self->state;
-              if (req.app >= st.apps.size()) return caf::make_error(caf::sec::invalid_argument, "no such app");
+              if (req.app >= st.apps.size()) return to_caf(errc::no_such_app, "no such app");
               const auto& opts = st.apps[req.app].opts;
               // UDP goes to the network (the data plane): there is no
               // datagram cut-through, so the local tables are not asked.
@@ -390,7 +387,7 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
               if (!target) return refuse_connect(self, req, target.error());
               auto share = st.shares.find(target->listener.value());
               if (share == st.shares.end() || share->second.accepting.empty())
-                return invalid("no_such_app");
+                return to_caf(errc::no_such_app, "no such app");
               auto& accepting = share->second.accepting;
               ct::pending_connect pc;
               pc.client_app_worker = req.app_worker;
@@ -404,7 +401,7 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
               return true;
             },
             [=](detach_atom, std::uint32_t app) -> caf::result<bool> {
-              if (app >= self->state.apps.size()) return caf::make_error(caf::sec::invalid_argument, "no_such_app");
+              if (app >= self->state.apps.size()) return to_caf(errc::no_such_app, "no such app");
               // Already detached is done: the app's workers stop first, and
               // their end detaches it on their behalf (app_down).
               (void)detach_app(self, app);

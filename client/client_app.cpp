@@ -69,7 +69,7 @@ struct process_link {
     auto link = std::make_shared<process_link>();
     link->cfg.set("scheduler.max-threads", 1);
     link->cfg.load<caf::io::middleman>();
-    link->cfg.add_message_types<caf::id_block::actorstack>();
+    add_actorstack_types(link->cfg);
     link->sys = std::make_unique<caf::actor_system>(link->cfg);
     auto door = link->sys->middleman().remote_actor<attach_door_actor>("127.0.0.1", port);
     if (!door)

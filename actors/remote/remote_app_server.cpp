@@ -1,3 +1,4 @@
+#include "actors/caf_error.hpp"
 #include "actors/remote/remote_app_server.hpp"
 
 #include "actors/log.hpp"
@@ -65,10 +66,9 @@ attach_registry_actor::behavior_type registry_behavior(attach_registry_actor::st
       [=](attach_atom, const remote_attach_request& req) -> caf::result<remote_attach_reply> {
         auto it = self->state.by_token.find(req.token);
         if (it == self->state.by_token.end() || it->second.attached)
-          return caf::make_error(caf::sec::invalid_argument,
-                                 "bad_message: unknown or already used attach token (connect to the "
-                                 "stack's Unix socket first)");
-        if (!req.receiver) return caf::make_error(caf::sec::invalid_argument, "bad_message: no receiver actor");
+          return to_caf(errc::bad_message,
+                        "unknown or already used attach token (connect to the stack's Unix socket first)");
+        if (!req.receiver) return to_caf(errc::bad_message, "no receiver actor");
         // A worker add names its app and shows the secret that app was
         // given: no other process knows it (it travelled over the app's
         // own connection), so no process adds workers to another's app.
@@ -77,14 +77,13 @@ attach_registry_actor::behavior_type registry_behavior(attach_registry_actor::st
         if (req.join_secret != 0) {
           auto app = self->state.apps.find(req.join_app);
           if (app == self->state.apps.end() || app->second.secret != req.join_secret)
-            return caf::make_error(caf::sec::invalid_argument,
-                                   "bad_message: worker add for an app that is not this process's");
+            return to_caf(errc::bad_message, "worker add for an app that is not this process's");
           checked.name = app->second.name;
         }
         // Blocking (it asks the root): this actor is detached, its own
         // thread waits, nobody else does.
         auto r = self->state.attach(checked, it->second.channel);
-        if (!r) return caf::make_error(caf::sec::invalid_argument, r.error().message());
+        if (!r) return to_caf(r.error());
         if (req.join_secret == 0) {
           r->secret = fresh_token();
           self->state.apps[r->app] = {r->secret, checked.name};

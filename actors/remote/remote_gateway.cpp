@@ -1,3 +1,4 @@
+#include "actors/caf_error.hpp"
 #include "actors/remote/remote_gateway.hpp"
 
 #include "actors/log.hpp"
@@ -42,8 +43,7 @@ bool post_io(gateway_state& st, const app_notification& n) {
 using self_pointer = remote_gateway_actor::stateful_pointer<gateway_state>;
 
 caf::error not_owned(session_handle h) {
-  return caf::make_error(caf::sec::invalid_argument,
-                         "invalid_session: " + h.to_string() + " is not a session of this app worker");
+  return to_caf(errc::invalid_session, h.to_string() + " is not a session of this app worker");
 }
 
 // Tells the app where a notification's fifos live; false when the segment

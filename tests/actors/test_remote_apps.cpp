@@ -5,6 +5,7 @@
 // client speaks the protocol directly to try what the library never does.
 #include "stack_fixture.hpp"
 
+#include "actors/caf_error.hpp"
 #include "actors/remote/remote_gateway.hpp"
 #include "shm/fd_channel.hpp"
 
@@ -187,7 +188,7 @@ struct rogue_client {
     std::memcpy(&token, hello->payload.data() + 2, 8);
     cfg.set("scheduler.max-threads", 1);
     cfg.load<caf::io::middleman>();
-    cfg.add_message_types<caf::id_block::actorstack>();
+    add_actorstack_types(cfg);
     sys.emplace(cfg);
     auto d = sys->middleman().remote_actor<attach_door_actor>("127.0.0.1", port);
     REQUIRE(d);

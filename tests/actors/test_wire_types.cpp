@@ -7,6 +7,7 @@
 // every file that includes it, and the linker may keep that copy (remote
 // listens once all arrived as ct://0.0.0.0/0 that way).
 
+#include "actors/caf_error.hpp"
 #include "actors/inspect_service.hpp"
 #include "actors/remote/remote_gateway.hpp"
 #include "actors/session_worker.hpp"
@@ -37,7 +38,7 @@ static_assert(!caf::allowed_unsafe_message_type<remote_attach_reply>::value);
 
 struct wire {
   wire() {
-    cfg.add_message_types<caf::id_block::actorstack>();
+    add_actorstack_types(cfg);
     sys.emplace(cfg);
   }
   // Serializes `msg` and reads it back as a new message.
@@ -194,4 +195,23 @@ TEST_CASE("wire: the gateway's session requests and the inspector's show request
   REQUIRE(show.match_elements<show_atom, std::string, std::string>());
   CHECK(show.get_as<std::string>(1) == "sessions");
   CHECK(show.get_as<std::string>(2) == "--json");
+}
+
+TEST_CASE("wire: a stack error keeps its errc, detail and errno across processes, and text is never parsed for a code") {
+  wire w;
+  auto out = w.round_trip(caf::make_message(to_caf(error{errc::segment_alloc, 12, "segment exhausted"})));
+  REQUIRE(out.match_elements<caf::error>());
+  const error e = from_caf(*w.sys, out.get_as<caf::error>(0));
+  CHECK(e.code == errc::segment_alloc);
+  CHECK(e.sys_errno == 12);
+  REQUIRE(e.detail != nullptr);
+  CHECK(std::string{e.detail} == "segment exhausted");
+  CHECK(w.sys->render(out.get_as<caf::error>(0)) == "segment_alloc: segment exhausted");
+  // Whatever a foreign error's text says, it is not one of ours.
+  CHECK(from_caf(*w.sys, caf::make_error(caf::sec::invalid_argument, "no_route: looks typed")).code ==
+        errc::invalid_argument);
+  // A code past the vocabulary (a newer or hostile peer) is a bad message.
+  CHECK(from_caf(*w.sys, caf::error{250, error_category}).code == errc::bad_message);
+  CHECK(from_caf(*w.sys, caf::error{static_cast<std::uint8_t>(errc::no_route), error_category}).code ==
+        errc::no_route);
 }
