@@ -2,9 +2,20 @@
 // thread, notifications to the worker only when the peer needs them.
 #include <actorstack/session.hpp>
 
+#include "shm/fifo.hpp"
+
 #include <algorithm>
 
 namespace actorstack {
+
+namespace {
+// The session's fifos as the shared-memory layer handles them (a copy of
+// the same handle: the public header keeps them opaque).
+inline shm::fifo fifo(const fifo_ref& r) noexcept { return shm::fifo::from_ref(r); }
+}  // namespace
+
+std::size_t session::max_read() const noexcept { return closed_ ? 0 : fifo(rx_).max_dequeue(); }
+std::size_t session::max_write() const noexcept { return closed_ ? 0 : fifo(tx_).max_enqueue(); }
 
 // Once the app closed a session, the session layer may free its fifos at
 // any moment: from then on the app's end never touches them again.
@@ -15,36 +26,36 @@ result<std::size_t> session::read(std::span<std::byte> out) noexcept {
     if (!d) return unexpected{d.error()};
     return d->length;
   }
-  auto n = rx_.dequeue(out);
+  auto n = fifo(rx_).dequeue(out);
   // The peer asked to hear when room frees up (its dequeue notification):
   // only then does a read cost a message.
-  if (n && *n > 0 && rx_.want_deq_ntf() != 0 && control_ != nullptr) control_->post_app_rx(handle_);
+  if (n && *n > 0 && fifo(rx_).want_deq_ntf() != 0 && control_ != nullptr) control_->post_app_rx(handle_);
   return n;
 }
 
 result<std::size_t> session::peek(std::size_t offset, std::span<std::byte> out) const noexcept {
   if (closed_) return unexpected{errc::invalid_session, "session closed by the app"};
-  return rx_.peek(offset, out);
+  return fifo(rx_).peek(offset, out);
 }
 
 std::size_t session::drop(std::size_t n) noexcept {
   if (closed_) return 0;
-  const std::size_t k = rx_.drop(n);
-  if (k > 0 && rx_.want_deq_ntf() != 0 && control_ != nullptr) control_->post_app_rx(handle_);
+  const std::size_t k = fifo(rx_).drop(n);
+  if (k > 0 && fifo(rx_).want_deq_ntf() != 0 && control_ != nullptr) control_->post_app_rx(handle_);
   return k;
 }
 
 result<std::size_t> session::write(std::span<const std::byte> data) noexcept {
   if (closed_) return unexpected{errc::invalid_session, "session closed by the app"};
   if (datagram_) return send_to(endpoint{}, data);
-  auto n = tx_.enqueue(data);
+  auto n = fifo(tx_).enqueue(data);
   // Coalescing: only the write that sets the fifo's event flag posts —
   // and not even that one while the reader says it polls the fifo (an app
   // in another process that spins): the flag is dropped again so the
   // first write after the reader stops polling posts.
-  if (n && *n > 0 && tx_.set_event()) {
-    if (tx_.consumer_polling())
-      tx_.unset_event();
+  if (n && *n > 0 && fifo(tx_).set_event()) {
+    if (fifo(tx_).consumer_polling())
+      fifo(tx_).unset_event();
     else if (control_ != nullptr)
       control_->post_tx(handle_);
   }
@@ -52,7 +63,7 @@ result<std::size_t> session::write(std::span<const std::byte> data) noexcept {
 }
 
 void session::set_rx_polling(bool on) noexcept {
-  if (!closed_ && !datagram_) rx_.set_consumer_polling(on);
+  if (!closed_ && !datagram_) fifo(rx_).set_consumer_polling(on);
 }
 
 result<std::size_t> session::send_to(const endpoint& remote,
@@ -66,9 +77,9 @@ result<std::size_t> session::send_to(const endpoint& remote,
   h.remote = remote.ip;
   h.remote_port = remote.port;
   const std::span<const std::byte> parts[] = {std::as_bytes(std::span{&h, 1}), payload};
-  auto n = tx_.enqueue_gather(parts);
+  auto n = fifo(tx_).enqueue_gather(parts);
   if (!n) return unexpected{n.error()};
-  if (tx_.set_event() && control_ != nullptr) control_->post_tx(handle_);
+  if (fifo(tx_).set_event() && control_ != nullptr) control_->post_tx(handle_);
   return payload.size();
 }
 
@@ -76,37 +87,37 @@ result<datagram_info> session::recv_from(std::span<std::byte> out) noexcept {
   if (closed_) return unexpected{errc::invalid_session, "session closed by the app"};
   if (!datagram_) return unexpected{errc::invalid_argument, "not a datagram session"};
   datagram_header h;
-  auto got = rx_.peek(0, std::as_writable_bytes(std::span{&h, 1}));
+  auto got = fifo(rx_).peek(0, std::as_writable_bytes(std::span{&h, 1}));
   if (!got) return unexpected{got.error()};
   // The producer publishes header and payload together; anything less is
   // not a datagram yet.
-  if (*got < datagram_header_size || rx_.max_dequeue() < datagram_header_size + h.length)
+  if (*got < datagram_header_size || fifo(rx_).max_dequeue() < datagram_header_size + h.length)
     return unexpected{errc::fifo_empty, "no complete datagram"};
   datagram_info info;
   info.remote = endpoint{transport_proto::udp, h.remote, h.remote_port};
   info.local = endpoint{transport_proto::udp, h.local, h.local_port};
   info.length = std::min<std::size_t>(h.length, out.size());
   info.truncated = info.length < h.length;
-  if (info.length > 0) (void)rx_.peek(datagram_header_size, out.first(info.length));
-  const std::size_t n = rx_.drop(datagram_header_size + h.length);
-  if (n > 0 && rx_.want_deq_ntf() != 0 && control_ != nullptr) control_->post_app_rx(handle_);
+  if (info.length > 0) (void)fifo(rx_).peek(datagram_header_size, out.first(info.length));
+  const std::size_t n = fifo(rx_).drop(datagram_header_size + h.length);
+  if (n > 0 && fifo(rx_).want_deq_ntf() != 0 && control_ != nullptr) control_->post_app_rx(handle_);
   return info;
 }
 
 void session::notify_on_space(std::uint32_t min_room) noexcept {
   if (closed_) return;
-  tx_.set_deq_thresh(min_room);  // before the request: the consumer reads both
-  tx_.add_want_deq_ntf(shm::deq_ntf::on_every_dequeue);
+  fifo(tx_).set_deq_thresh(min_room);  // before the request: the consumer reads both
+  fifo(tx_).add_want_deq_ntf(shm::deq_ntf::on_every_dequeue);
 }
 
-std::uint32_t session::fifo_size(fifo_side s) const noexcept { return side(s).size(); }
-std::uint32_t session::fifo_max_size(fifo_side s) const noexcept { return side(s).max_size(); }
+std::uint32_t session::fifo_size(fifo_side s) const noexcept { return fifo(s == fifo_side::rx ? rx_ : tx_).size(); }
+std::uint32_t session::fifo_max_size(fifo_side s) const noexcept { return fifo(s == fifo_side::rx ? rx_ : tx_).max_size(); }
 
 result<void> session::resize(fifo_side s, std::uint32_t bytes) noexcept {
   if (closed_) return unexpected{errc::invalid_session, "session closed by the app"};
   // The size is one atomic word both ends read: safe from the app's side
   // whichever end produces (shm/fifo.hpp).
-  shm::fifo f = side(s);
+  shm::fifo f = fifo(s == fifo_side::rx ? rx_ : tx_);
   return f.set_size(bytes);
 }
 

@@ -17,7 +17,7 @@ struct detail::session_access {
   // next datagram notifies again (cut-through coalesces on the writer's
   // side instead).
   static void rx_seen(session& s) noexcept {
-    if (s.datagram_) s.rx_.unset_event();
+    if (s.datagram_) shm::fifo::from_ref(s.rx_).unset_event();
   }
 };
 

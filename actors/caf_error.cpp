@@ -1,6 +1,8 @@
 #include "actors/caf_error.hpp"
 
-#include <actorstack/messages.hpp>
+#include "actors/messages.hpp"
+
+#include <actorstack/stack.hpp>
 
 #include <string>
 
@@ -46,8 +48,11 @@ error from_caf(caf::actor_system& sys, const caf::error& e) {
 }
 
 void add_actorstack_types(caf::actor_system_config& cfg) {
+  cfg.add_message_types<caf::id_block::actorstack_api>();
   cfg.add_message_types<caf::id_block::actorstack>();
   cfg.add_error_category(error_category, render);
 }
+
+void add_message_types(caf::actor_system_config& cfg) { add_actorstack_types(cfg); }
 
 }  // namespace actorstack

@@ -4,7 +4,7 @@
 /// OPTIONS` answered with rendered text (a table, or JSON with `--json`).
 /// Only built-in types cross the wire, so neither side registers types.
 
-#include <actorstack/messages.hpp>
+#include "actors/messages.hpp"
 
 #include <caf/all.hpp>
 

@@ -5,7 +5,7 @@
 /// its own turn; the inspector only gathers and renders them. Local
 /// messages only: what crosses to actorstack-ctl is rendered text.
 
-#include <actorstack/messages.hpp>
+#include "actors/messages.hpp"
 
 #include <caf/all.hpp>
 

@@ -51,8 +51,8 @@ class actor_notifier final : public session_layer::app_notifier {
     app_notification n = base(notification::accept, s);
     n.proto = s.proto;
     n.other = s.listener;
-    n.rx = s.rx;
-    n.tx = s.tx;
+    n.rx = s.rx.to_ref();
+    n.tx = s.tx.to_ref();
     // Nobody left to decide (the app detached): the answer is no, so the
     // session is not left waiting forever (SPEC 9.7, detach mid-connect).
     if (!send(s.app_worker, n)) self_->send(self_, accept_atom_v, s.handle, false);
@@ -67,8 +67,8 @@ class actor_notifier final : public session_layer::app_notifier {
     if (s != nullptr) {
       n.proto = s->proto;
       n.handle = s->handle;
-      n.rx = s->rx;
-      n.tx = s->tx;
+      n.rx = s->rx.to_ref();
+      n.tx = s->tx.to_ref();
     }
     if (!send(app_worker, n) && s != nullptr) self_->send(self_, connected_atom_v, s->handle, false);
   }
@@ -86,8 +86,8 @@ class actor_notifier final : public session_layer::app_notifier {
   void listened(const wsession& s) override {
     app_notification n = base(notification::listened, s);
     n.proto = s.proto;
-    n.rx = s.rx;
-    n.tx = s.tx;
+    n.rx = s.rx.to_ref();
+    n.tx = s.tx.to_ref();
     send(s.app_worker, n);
   }
   void segment_added(std::uint32_t app_worker, const segment_info& seg) override {

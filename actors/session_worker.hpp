@@ -13,7 +13,7 @@
 #include "actors/inspection.hpp"
 
 #include <actorstack/app_worker.hpp>
-#include <actorstack/messages.hpp>
+#include "actors/messages.hpp"
 
 #include <caf/all.hpp>
 

@@ -472,8 +472,8 @@ class app_impl final : public app, private app_handler {
     auto rx = it->second.fifo_at(static_cast<shm::offset_t>(n.rx_offset));
     auto tx = it->second.fifo_at(static_cast<shm::offset_t>(n.tx_offset));
     if (!rx || !tx) return false;
-    n.rx = *rx;
-    n.tx = *tx;
+    n.rx = rx->to_ref();
+    n.tx = tx->to_ref();
     return true;
   }
 

@@ -9,7 +9,7 @@
 /// threads at once, its mailbox orders its turns) plus an eventfd the app
 /// can wait on. No lock between the two.
 
-#include <actorstack/messages.hpp>
+#include "actors/messages.hpp"
 
 #include <boost/lockfree/spsc_queue.hpp>
 

@@ -22,14 +22,21 @@ endif()
 
 # A precompiled header for CAF: its headers dominate compile time on small
 # machines (3-4 s per TU without, ~1 s with). Targets that use CAF call
-# actorstack_use_caf(<target>); the first such target builds the PCH and the
-# rest reuse it.
+# actorstack_use_caf(<target>); the first such target of a kind builds the
+# PCH and the rest of that kind reuse it. Libraries (-fPIC, they go into
+# the shared libraries) and executables (-fPIE) need one each: GCC refuses
+# a PCH made with the other setting.
 function(actorstack_use_caf target)
   target_link_libraries(${target} PRIVATE CAF::io CAF::core)
-  get_property(_pch_owner GLOBAL PROPERTY ACTORSTACK_CAF_PCH_OWNER)
+  get_target_property(_type ${target} TYPE)
+  set(_owner_property ACTORSTACK_CAF_PCH_OWNER_${_type})
+  if(NOT _type STREQUAL "EXECUTABLE")
+    set(_owner_property ACTORSTACK_CAF_PCH_OWNER_LIBRARY)
+  endif()
+  get_property(_pch_owner GLOBAL PROPERTY ${_owner_property})
   if(NOT _pch_owner)
     target_precompile_headers(${target} PRIVATE <caf/all.hpp> <caf/io/all.hpp>)
-    set_property(GLOBAL PROPERTY ACTORSTACK_CAF_PCH_OWNER ${target})
+    set_property(GLOBAL PROPERTY ${_owner_property} ${target})
   else()
     target_precompile_headers(${target} REUSE_FROM ${_pch_owner})
   endif()

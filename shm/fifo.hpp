@@ -16,11 +16,14 @@
 
 #include "shm/block_allocator.hpp"
 
+#include <actorstack/fifo_ref.hpp>
 #include <actorstack/result.hpp>
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
+#include <type_traits>
 
 namespace actorstack::shm {
 
@@ -57,6 +60,11 @@ class fifo {
   fifo() noexcept = default;
 
   bool valid() const noexcept { return hdr_ != nullptr; }
+
+  /// This handle as the public API carries it, and back (a copy of the
+  /// same handle: no state moves).
+  fifo_ref to_ref() const noexcept;
+  static fifo from_ref(const fifo_ref& r) noexcept;
   /// Where this fifo lives in its segment: the identity that travels
   /// between processes (see fifo_segment::fifo_at).
   offset_t offset() const noexcept;
@@ -186,3 +194,31 @@ class fifo {
 };
 
 }  // namespace actorstack::shm
+
+namespace actorstack {
+
+/// The shared-memory layer's view of a fifo_ref's bytes.
+struct fifo_ref_access {
+  static std::byte* bytes(fifo_ref& r) noexcept { return r.raw_; }
+  static const std::byte* bytes(const fifo_ref& r) noexcept { return r.raw_; }
+};
+
+namespace shm {
+
+static_assert(std::is_trivially_copyable_v<fifo> && sizeof(fifo) <= fifo_ref::storage_size,
+              "fifo_ref must be able to hold a fifo handle");
+
+inline fifo_ref fifo::to_ref() const noexcept {
+  fifo_ref r;
+  std::memcpy(fifo_ref_access::bytes(r), this, sizeof(fifo));
+  return r;
+}
+
+inline fifo fifo::from_ref(const fifo_ref& r) noexcept {
+  fifo f;
+  std::memcpy(static_cast<void*>(&f), fifo_ref_access::bytes(r), sizeof(fifo));
+  return f;
+}
+
+}  // namespace shm
+}  // namespace actorstack

@@ -1,5 +1,7 @@
 #include "actors/metrics/metrics.hpp"
 
+#include <actorstack/version.hpp>
+
 #include <map>
 #include <string>
 
@@ -34,6 +36,10 @@ std::vector<MetricFamily> families(const view::snapshot& s, bool up) {
   auto upf = family("actorstack_up", "1 when the stack answered this scrape", MetricType::Gauge);
   add(upf, {}, up ? 1 : 0);
   out.push_back(std::move(upf));
+  // Which build answers: 1, labelled with the version (Prometheus' *_build_info idiom).
+  auto build = family("actorstack_build_info", "The actorstack version serving these metrics", MetricType::Gauge);
+  add(build, {{"version", std::string{version()}}}, 1);
+  out.push_back(std::move(build));
   if (!up) return out;
 
   auto sessions = family("actorstack_sessions", "Sessions by worker and state (listeners included)", MetricType::Gauge);

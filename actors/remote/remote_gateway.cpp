@@ -50,11 +50,12 @@ caf::error not_owned(session_handle h) {
 // was never announced to it (it could not map them).
 bool locate_fifos(gateway_state& st, app_notification& n) {
   if (!n.rx.valid() || !n.tx.valid()) return false;
-  auto it = st.segment_of.find(reinterpret_cast<std::uintptr_t>(n.rx.segment_base()));
-  if (it == st.segment_of.end() || n.tx.segment_base() != n.rx.segment_base()) return false;
+  const auto rx = shm::fifo::from_ref(n.rx), tx = shm::fifo::from_ref(n.tx);
+  auto it = st.segment_of.find(reinterpret_cast<std::uintptr_t>(rx.segment_base()));
+  if (it == st.segment_of.end() || tx.segment_base() != rx.segment_base()) return false;
   n.fifo_segment = it->second;
-  n.rx_offset = n.rx.offset();
-  n.tx_offset = n.tx.offset();
+  n.rx_offset = rx.offset();
+  n.tx_offset = tx.offset();
   return true;
 }
 

@@ -15,7 +15,7 @@
 /// (`app_worker_actor::extend<...>`).
 
 #include <actorstack/app.hpp>
-#include <actorstack/messages.hpp>
+#include <actorstack/notification.hpp>
 
 #include <caf/all.hpp>
 

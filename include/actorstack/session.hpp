@@ -7,11 +7,10 @@
 /// callback until the cleanup callback, on the app worker's thread.
 
 #include <actorstack/datagram.hpp>
+#include <actorstack/fifo_ref.hpp>
 #include <actorstack/fifo_side.hpp>
 #include <actorstack/result.hpp>
 #include <actorstack/session_handle.hpp>
-
-#include "shm/fifo.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -34,14 +33,16 @@ class session_control {
 
 class session {
  public:
-  session(session_handle h, shm::fifo rx, shm::fifo tx, detail::session_control* control,
+  /// Made by the stack's app worker from an accept or connected
+  /// notification (its `rx` and `tx`).
+  session(session_handle h, fifo_ref rx, fifo_ref tx, detail::session_control* control,
           bool datagram = false) noexcept
       : handle_(h), rx_(rx), tx_(tx), control_(control), datagram_(datagram) {}
 
   session_handle handle() const noexcept { return handle_; }
   /// Bytes ready to read / room to write right now.
-  std::size_t max_read() const noexcept { return closed_ ? 0 : rx_.max_dequeue(); }
-  std::size_t max_write() const noexcept { return closed_ ? 0 : tx_.max_enqueue(); }
+  std::size_t max_read() const noexcept;
+  std::size_t max_write() const noexcept;
   /// True once the app called close() or reset(): every data call then
   /// fails with invalid_session, because the stack may free the fifos.
   bool closed() const noexcept { return closed_; }
@@ -100,11 +101,9 @@ class session {
 
  private:
   friend struct detail::session_access;  // the app worker re-keys a migrated session
-  const shm::fifo& side(fifo_side s) const noexcept { return s == fifo_side::rx ? rx_ : tx_; }
-
   session_handle handle_;
-  shm::fifo rx_;
-  shm::fifo tx_;
+  fifo_ref rx_;
+  fifo_ref tx_;
   detail::session_control* control_;
   bool datagram_ = false;
   bool closed_ = false;

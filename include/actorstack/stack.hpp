@@ -53,6 +53,12 @@ struct stack_counters {
 /// setting of `sys_cfg` is left alone.
 void configure_scheduler(caf::actor_system_config& sys_cfg, const stack_config& cfg);
 
+/// Registers the message types and error category that cross actor
+/// systems (attached apps, actorstack-ctl). stack::create(cfg) does it for
+/// its own system; an embedder whose stack serves remote apps or is
+/// inspected from another process calls it before constructing the system.
+void add_message_types(caf::actor_system_config& sys_cfg);
+
 class stack {
  public:
   /// A stack inside `sys`, which must outlive it. Errors: bad_config.
@@ -98,7 +104,7 @@ class stack {
   /// attach actor on 127.0.0.1:`port` (0: any free port); returns the port.
   /// A stale socket file is replaced, a live one is an error. The actor
   /// system must have a middleman (stack::create's has one) and the
-  /// actorstack message types registered (add_message_types, messages.hpp).
+  /// actorstack message types registered (add_message_types below).
   /// Errors: not_supported, invalid_argument (already serving, port taken,
   /// path too long), system (bind).
   virtual result<std::uint16_t> serve_remote_apps(const std::string& socket_path, std::uint16_t port = 0) = 0;

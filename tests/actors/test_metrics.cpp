@@ -5,6 +5,8 @@
 #include "exposition_check.hpp"
 #include "stack_fixture.hpp"
 
+#include <actorstack/version.hpp>
+
 #include <prometheus/text_serializer.h>
 
 #include <arpa/inet.h>
@@ -105,6 +107,8 @@ TEST_CASE("metrics: a stack that does not answer scrapes as actorstack_up 0") {
   CHECK(exposition_problem(text) == "");
   CHECK(text.find("actorstack_up 0") != std::string::npos);
   CHECK(text.find("actorstack_sessions") == std::string::npos);
+  // Even a stack that does not answer says which build serves the scrape.
+  CHECK(text.find("actorstack_build_info{version=\"" + std::string{version()} + "\"} 1") != std::string::npos);
 }
 
 TEST_CASE("metrics: a real scrape over loopback reads the live stack") {

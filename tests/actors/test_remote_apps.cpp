@@ -10,7 +10,7 @@
 #include "shm/fd_channel.hpp"
 
 #include <actorstack/client.hpp>
-#include <actorstack/messages.hpp>
+#include "actors/messages.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>

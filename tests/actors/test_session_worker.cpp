@@ -209,14 +209,14 @@ TEST_CASE("session_worker actor: ct connect, accept, connected, data, close — 
   t.sched->run();
 
   // Data: the client writes its tx (= the server's rx) and posts tx.
-  auto ctx = client_log[0].tx;
+  auto ctx = shm::fifo::from_ref(client_log[0].tx);
   const char hello[] = "hello";
   REQUIRE(ctx.enqueue(std::as_bytes(std::span{hello, 5})).has_value());
   CHECK(ctx.set_event());
   caf::anon_send(w, tx_atom_v, client);
   t.sched->run();
   REQUIRE(server_log.back().kind == notification::rx);
-  CHECK(read_all(server_log[0].rx) == "hello");
+  CHECK(read_all(shm::fifo::from_ref(server_log[0].rx)) == "hello");
 
   caf::anon_send(w, close_atom_v, client);
   t.sched->run();

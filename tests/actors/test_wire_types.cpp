@@ -13,7 +13,7 @@
 #include "actors/session_worker.hpp"
 #include "actors/stack_root.hpp"
 
-#include <actorstack/messages.hpp>
+#include "actors/messages.hpp"
 
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>

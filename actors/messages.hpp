@@ -1,18 +1,12 @@
 #pragma once
 /// \file
-/// The typed messages actors exchange (DESIGN §3, crossing owner boundaries
-/// by message). Atoms and payload types are defined once here. Payloads
-/// have `inspect()`; the few that hold process-local things (a fifo handle,
-/// a closure) are marked as local-only and get a wire form when they have
-/// to cross processes.
+/// The stack's internal actor protocol (DESIGN §3, crossing owner
+/// boundaries by message): atoms and payloads defined once here, after the
+/// public vocabulary (include/actorstack/notification.hpp). Payloads have
+/// `inspect()`; the few that hold process-local things (a closure) are
+/// marked local-only.
 
-#include <actorstack/endpoint.hpp>
-#include <actorstack/error.hpp>
-#include <actorstack/segment_info.hpp>
-#include <actorstack/fifo_side.hpp>
-#include <actorstack/session_handle.hpp>
-
-#include "shm/fifo.hpp"
+#include <actorstack/notification.hpp>
 
 #include <caf/all.hpp>
 
@@ -21,55 +15,6 @@
 #include <string>
 
 namespace actorstack {
-
-/// What an app worker is told (SPEC §2, §3, §5, §6). One message type with
-/// a kind keeps the app-worker interface small and ordered: everything a
-/// session worker says to one app worker arrives in the order it was said.
-enum class notification : std::uint8_t {
-  accept,            ///< a new session; answer with accept_reply
-  connected,         ///< an active open completed (err none) or failed
-  close,             ///< the peer is closing
-  reset,             ///< the peer reset
-  transport_closed,  ///< no more data either way
-  cleanup_transport, ///< the transport is gone; the session waits for the app
-  cleanup_session,   ///< the session is gone
-  migrate,           ///< the session moved: `other` is its new handle
-  rx,                ///< rx data to read (to a subscriber: its event)
-  tx,                ///< room to write again (to a subscriber: its event)
-  fifo_tuning,       ///< SPEC 4: `side`, `action`, `length`
-  segment_add,       ///< SPEC 6: `segment` was added
-  segment_del,       ///< SPEC 6: `segment` was deleted
-  listened,          ///< a datagram listener is ready: `rx`/`tx` are its fifos
-};
-
-struct app_notification {
-  notification kind = notification::rx;
-  session_handle handle;      ///< the session (invalid for a failed connect)
-  session_handle other;       ///< migrate: the new handle; accept: the listener
-  std::uint32_t app_worker = 0;
-  transport_proto proto = transport_proto::ct;  ///< accept/connected/listened: the session's transport
-  std::uint64_t opaque = 0;   ///< connected: the app's connect context
-  errc err = errc::none;      ///< connected: why it failed
-  fifo_side side = fifo_side::rx;            ///< fifo_tuning
-  fifo_action action = fifo_action::enqueued;
-  std::uint64_t length = 0;
-  segment_info segment;       ///< segment_add / segment_del
-  shm::fifo rx;               ///< accept/connected/listened: the session's fifos
-  shm::fifo tx;               ///  (handles in this process: not serialised)
-  /// The same fifos for an app in another process: the segment (as in its
-  /// segment_add) and the fifos' offsets in it. Set by the stack's gateway
-  /// to that app (actors/remote/), resolved by the client library.
-  std::uint64_t fifo_segment = 0;
-  std::uint64_t rx_offset = 0;
-  std::uint64_t tx_offset = 0;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, app_notification& x) {
-  return f(caf::meta::type_name("app_notification"), x.kind, x.handle, x.other, x.app_worker,
-           x.proto, x.opaque, x.err, x.side, x.action, x.length, x.segment, x.fifo_segment,
-           x.rx_offset, x.tx_offset);
-}
 
 /// An application in another process asks to attach (actors/remote/). The
 /// token proves it holds the Unix connection the stack greeted with it:
@@ -123,7 +68,7 @@ struct worker_rpc {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::worker_rpc)
 
-CAF_BEGIN_TYPE_ID_BLOCK(actorstack, caf::first_custom_type_id)
+CAF_BEGIN_TYPE_ID_BLOCK(actorstack, caf::id_block::actorstack_api::end)
   CAF_ADD_ATOM(actorstack, actorstack, close_atom, "close")
   CAF_ADD_ATOM(actorstack, actorstack, reset_atom, "reset")
   CAF_ADD_ATOM(actorstack, actorstack, rpc_atom, "rpc")
@@ -133,7 +78,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorstack, caf::first_custom_type_id)
   CAF_ADD_ATOM(actorstack, actorstack, rx_notify_atom, "rxnotify")
   CAF_ADD_ATOM(actorstack, actorstack, accept_atom, "accept")
   CAF_ADD_ATOM(actorstack, actorstack, connected_atom, "connected")
-  CAF_ADD_ATOM(actorstack, actorstack, notify_atom, "notify")
   CAF_ADD_ATOM(actorstack, actorstack, listen_atom, "listen")
   CAF_ADD_ATOM(actorstack, actorstack, stats_atom, "stats")
   CAF_ADD_ATOM(actorstack, actorstack, ct_connect_atom, "ctconnect")
@@ -142,7 +86,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorstack, caf::first_custom_type_id)
   CAF_ADD_ATOM(actorstack, actorstack, ct_release_atom, "ctrelease")
   CAF_ADD_ATOM(actorstack, actorstack, half_open_atom, "halfopen")
   CAF_ADD_ATOM(actorstack, actorstack, app_worker_atom, "appworker")
-  CAF_ADD_ATOM(actorstack, actorstack, detach_atom, "detach")
   CAF_ADD_ATOM(actorstack, actorstack, subscribe_atom, "subscribe")
   CAF_ADD_ATOM(actorstack, actorstack, ct_context_atom, "ctcontext")
   CAF_ADD_ATOM(actorstack, actorstack, ct_reap_atom, "ctreap")
@@ -171,10 +114,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorstack, caf::first_custom_type_id)
   CAF_ADD_ATOM(actorstack, actorstack, remote_connect_atom, "rconnect")
   CAF_ADD_ATOM(actorstack, actorstack, remote_detach_atom, "rdetach")
   // Types that cross processes (registered with add_message_types).
-  CAF_ADD_TYPE_ID(actorstack, (actorstack::session_handle))
-  CAF_ADD_TYPE_ID(actorstack, (actorstack::endpoint))
-  CAF_ADD_TYPE_ID(actorstack, (actorstack::segment_info))
-  CAF_ADD_TYPE_ID(actorstack, (actorstack::app_notification))
   CAF_ADD_TYPE_ID(actorstack, (actorstack::remote_attach_request))
   CAF_ADD_TYPE_ID(actorstack, (actorstack::remote_attach_reply))
 CAF_END_TYPE_ID_BLOCK(actorstack)
