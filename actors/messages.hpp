@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// The stack's internal actor protocol (DESIGN §3, crossing owner
+/// The stack's internal actor protocol (docs/architecture.md §3, crossing owner
 /// boundaries by message): atoms and payloads defined once here, after the
 /// public vocabulary (include/actorstack/notification.hpp). Payloads have
 /// `inspect()`; the few that hold process-local things (a closure) are
