@@ -14,7 +14,7 @@
 /// (normally) when its last segment is deleted — a daemon serving one
 /// short-lived client process after another keeps no context per client.
 
-#include "actors/inspection.hpp"
+#include "session/view/inspection.hpp"
 #include "actors/session_worker.hpp"
 
 #include <chrono>

@@ -2,7 +2,7 @@
 #include "actors/inspector.hpp"
 
 #include "actors/ct_segment_context.hpp"
-#include "actors/view/render.hpp"
+#include "session/view/render.hpp"
 #include "actors/log.hpp"
 
 #include <algorithm>

@@ -15,7 +15,7 @@
 
 #include "actors/inspect_service.hpp"
 #include "actors/stack_root.hpp"
-#include "actors/view/render.hpp"
+#include "session/view/render.hpp"
 
 #include <caf/all.hpp>
 

@@ -6,6 +6,8 @@
 /// `inspect()`; the few that hold process-local things (a closure) are
 /// marked local-only.
 
+#include "session/view/inspection.hpp"
+
 #include <actorstack/notification.hpp>
 
 #include <caf/all.hpp>
@@ -67,6 +69,12 @@ struct worker_rpc {
 }  // namespace actorstack
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::worker_rpc)
+// What actors report to the inspector: rendered to text before it leaves
+// the process (session/view/).
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::worker_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<actorstack::app_row>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<actorstack::listener_row>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::ct_context_report)
 
 CAF_BEGIN_TYPE_ID_BLOCK(actorstack, caf::id_block::actorstack_api::end)
   CAF_ADD_ATOM(actorstack, actorstack, close_atom, "close")

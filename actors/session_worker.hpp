@@ -8,9 +8,9 @@
 /// flush) the actor sends itself one `run` — its doorbell — and does a
 /// bounded amount per run, so other messages interleave.
 
-#include "actors/ct/ct_transport.hpp"
-#include "actors/udp/udp_transport.hpp"
-#include "actors/inspection.hpp"
+#include "session/ct/ct_transport.hpp"
+#include "session/udp/udp_transport.hpp"
+#include "session/view/inspection.hpp"
 
 #include <actorstack/app_worker.hpp>
 #include "actors/messages.hpp"

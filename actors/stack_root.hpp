@@ -1,13 +1,13 @@
 #pragma once
 /// \file
 /// The stack root actor: the application registry, the listener tables and
-/// the SPEC 6 connect decision (actors/lookup), and the routing of
+/// the SPEC 6 connect decision (session/lookup), and the routing of
 /// cut-through fifo requests to one ct_segment_context actor per (server
 /// app, client app worker, server app worker).
 
 #include "actors/app_worker.hpp"
-#include "actors/inspection.hpp"
-#include "actors/lookup/session_tables.hpp"
+#include "session/view/inspection.hpp"
+#include "session/lookup/session_tables.hpp"
 
 #include <actorstack/app.hpp>
 #include <actorstack/stack.hpp>

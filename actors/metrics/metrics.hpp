@@ -6,7 +6,7 @@
 /// into metric families. Names: `actorstack_` prefix, `_total` for
 /// counters, base units (bytes).
 
-#include "actors/view/render.hpp"
+#include "session/view/render.hpp"
 
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>

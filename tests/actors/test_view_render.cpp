@@ -1,7 +1,7 @@
 // What `show` renders from a snapshot of the actors' reports: the JSON
 // fields tools read, the filters, and clear errors.
 
-#include "actors/view/render.hpp"
+#include "session/view/render.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>

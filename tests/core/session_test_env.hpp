@@ -3,7 +3,7 @@
 // transport that records what the session layer asks of it, fifos from a
 // real segment (with injectable failure), and a lookup set.
 
-#include "actors/session/session_worker_state.hpp"
+#include "session/session_worker_state.hpp"
 #include "shm/fifo_segment.hpp"
 
 #include <doctest/doctest.h>

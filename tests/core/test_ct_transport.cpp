@@ -3,7 +3,7 @@
 // fifos, custom tx / app-rx notifications, close vs reset, postponed
 // cleanup, format strings.
 
-#include "actors/ct/ct_transport.hpp"
+#include "session/ct/ct_transport.hpp"
 #include "session_test_env.hpp"
 
 using namespace actorstack;

@@ -2,7 +2,7 @@
 // global), session rules, and the connect decision of SPEC §6. Every
 // outcome of `resolve_connect` has its own case, named after the SPEC rule.
 
-#include "actors/lookup/session_tables.hpp"
+#include "session/lookup/session_tables.hpp"
 
 #include <actorstack/endpoint.hpp>
 

@@ -7,7 +7,7 @@
 // order the actors would carry them. Also one worker with two cores (only
 // the binding moves) and the table's forwarding entries.
 
-#include "actors/udp/udp_transport.hpp"
+#include "session/udp/udp_transport.hpp"
 #include "dataplane/udp_table.hpp"
 #include "session_test_env.hpp"
 

@@ -1,4 +1,4 @@
-// The UDP transport's worker half (actors/udp/udp_transport) against a
+// The UDP transport's worker half (session/udp/udp_transport) against a
 // simulated data-plane core: the test pops the commands the worker sends
 // and pushes the events a core would. Checks the session-layer flows
 // (listen, connect, close, cleanup), the fifo hand-over rule (a fifo the
@@ -6,7 +6,7 @@
 // segment announced before the fifo that lives in it. Also the core's
 // connection table (dataplane/udp_table) on its own.
 
-#include "actors/udp/udp_transport.hpp"
+#include "session/udp/udp_transport.hpp"
 #include "dataplane/udp_table.hpp"
 #include "session_test_env.hpp"
 

@@ -5,7 +5,7 @@
 /// References stay valid across allocations (deque storage), so code may
 /// hold a `session&` while it allocates another.
 
-#include "actors/session/session.hpp"
+#include "session/session.hpp"
 
 #include <deque>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "actors/ct/ct_transport.hpp"
+#include "session/ct/ct_transport.hpp"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "actors/session/session_worker_state.hpp"
+#include "session/session_worker_state.hpp"
 
 #include <utility>
 

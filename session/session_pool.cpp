@@ -1,4 +1,4 @@
-#include "actors/session/session_pool.hpp"
+#include "session/session_pool.hpp"
 
 namespace actorstack::session_layer {
 

@@ -1,4 +1,4 @@
-#include "actors/udp/udp_transport.hpp"
+#include "session/udp/udp_transport.hpp"
 
 #include <string>
 

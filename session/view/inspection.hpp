@@ -5,10 +5,7 @@
 /// its own turn; the inspector only gathers and renders them. Local
 /// messages only: what crosses to actorstack-ctl is rendered text.
 
-#include "actors/messages.hpp"
-
-#include <caf/all.hpp>
-
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -39,7 +36,7 @@ struct worker_stats {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_stats& x) {
-  return f(caf::meta::type_name("worker_stats"), x.worker, x.sessions, x.ct_connections,
+  return f(x.worker, x.sessions, x.ct_connections,
            x.half_opens, x.pending_ctrl, x.pending_io, x.ctrl_events, x.io_events,
            x.stale_events, x.accepts, x.connects, x.refusals, x.dropped_notifications,
            x.udp_connections, x.udp_segments, x.udp_moved_in, x.rx_bytes, x.tx_bytes);
@@ -107,8 +104,3 @@ struct ct_context_report {
 };
 
 }  // namespace actorstack
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::worker_report)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<actorstack::app_row>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<actorstack::listener_row>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::ct_context_report)

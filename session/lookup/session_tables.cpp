@@ -1,4 +1,4 @@
-#include "actors/lookup/session_tables.hpp"
+#include "session/lookup/session_tables.hpp"
 
 #include <algorithm>
 #include <tuple>

@@ -25,7 +25,7 @@
 /// session freed. A connection moves at most once. Its fifos stay in the
 /// old worker's segment; the new worker gives them back when it is done.
 
-#include "actors/session/session_worker_state.hpp"
+#include "session/session_worker_state.hpp"
 #include "dataplane/boundary.hpp"
 
 #include "shm/fifo_segment.hpp"

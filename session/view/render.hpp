@@ -4,9 +4,10 @@
 /// table for people, or JSON (`--json`) for tools. Pure functions: the
 /// inspector gathers, this renders, tests check it without actors.
 
-#include "actors/inspection.hpp"
+#include "session/view/inspection.hpp"
 
 #include <actorstack/dataplane_stats.hpp>
+#include <actorstack/session_handle.hpp>
 #include <actorstack/result.hpp>
 
 #include <map>

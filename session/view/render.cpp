@@ -1,4 +1,4 @@
-#include "actors/view/render.hpp"
+#include "session/view/render.hpp"
 
 #include <nlohmann/json.hpp>
 

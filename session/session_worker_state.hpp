@@ -9,9 +9,9 @@
 /// Threading: one owner. Every method runs on the owning worker's turn.
 /// Other workers and apps reach it only through the actor's messages.
 
-#include "actors/session/app_notifier.hpp"
-#include "actors/session/session_pool.hpp"
-#include "actors/session/transport.hpp"
+#include "session/app_notifier.hpp"
+#include "session/session_pool.hpp"
+#include "session/transport.hpp"
 
 #include <deque>
 #include <functional>

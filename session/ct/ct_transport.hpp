@@ -13,7 +13,7 @@
 /// `begin_accept` then `fifos_ready`), fifo releases go back to it, and
 /// "half-open reusable" goes to the first worker.
 
-#include "actors/session/session_worker_state.hpp"
+#include "session/session_worker_state.hpp"
 
 #include <actorstack/endpoint.hpp>
 
