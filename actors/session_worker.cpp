@@ -229,20 +229,6 @@ class actor_udp_migration final : public udp::udp_migration_port {
   const std::vector<caf::actor>& workers_;
 };
 
-// Only cut-through exists so far; network transports bring their own
-// fifo providers and lookups with the data plane.
-class no_fifos final : public session_layer::fifo_provider {
- public:
-  result<void> alloc_fifos(wsession&) override {
-    return unexpected{errc::not_supported, "no segment manager for this transport"};
-  }
-  void free_fifos(wsession&) override {}
-};
-class no_lookup final : public session_layer::session_lookup {
- public:
-  void add(const wsession&) override {}
-  void del(const wsession&) override {}
-};
 class worker_transports final : public session_layer::transport_registry {
  public:
   session_layer::transport* ct = nullptr;
@@ -265,8 +251,6 @@ struct session_worker_actor_state {
   session_worker_config cfg;
   std::unique_ptr<actor_notifier> apps;
   std::unique_ptr<actor_ct_sink> sink;
-  no_fifos fifos;
-  no_lookup lookup;
   worker_transports transports;
   std::unique_ptr<session_layer::session_worker_state> sessions;
   std::unique_ptr<ct::ct_worker> ct;
@@ -413,7 +397,7 @@ session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker
     st.sink = std::make_unique<actor_ct_sink>(self, cfg.ct_fifos, cfg.first_worker);
     st.sessions = std::make_unique<session_layer::session_worker_state>(
         cfg.index, session_layer::session_worker_state::environment{
-                       st.apps.get(), &st.fifos, &st.transports, &st.lookup});
+                       st.apps.get(), &st.transports});
     st.ct = std::make_unique<ct::ct_worker>(*st.sessions, *st.sink);
     st.transports.ct = st.ct.get();
     if (!cfg.dp_links.empty()) {

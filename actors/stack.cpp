@@ -485,7 +485,7 @@ class stack_impl final : public stack {
     opts.tx_fifo_size = req.tx_fifo_size;
     opts.local_scope = req.local_scope;
     opts.global_scope = req.global_scope;
-    auto events = app_event_queue::create("as-events-" + opts.name);
+    auto events = app_event_queue::create("as-events-" + opts.name, event_queue_sizes());
     if (!events) return unexpected{events.error()};
     remote_gateway_actor gateway;
     auto app = attach_with(opts, [&](const app_worker_context& ctx, std::uint32_t) {
@@ -504,6 +504,11 @@ class stack_impl final : public stack {
                                caf::actor_cast<caf::actor>(gateway)};
   }
 
+  // Each attached app worker's io event queue (SPEC §8 lengths).
+  shm::event_queue_config event_queue_sizes() const {
+    return {cfg_.event_queue_length, effective_ctrl_queue_length(cfg_)};
+  }
+
   // Worker add: one more gateway for an attached remote app (the attach
   // actor checked the app's secret; `req.name` is the app's). The root
   // reserves its index, then registers it, which fails if the app
@@ -513,7 +518,7 @@ class stack_impl final : public stack {
     if (stopped_) return unexpected{errc::invalid_argument, "the stack is stopped"};
     auto r = ask<app_reservation>(sys_, root_, add_worker_atom_v, req.join_app);
     if (!r) return unexpected{r.error()};
-    auto events = app_event_queue::create("as-events-" + req.name);
+    auto events = app_event_queue::create("as-events-" + req.name, event_queue_sizes());
     if (!events) return unexpected{events.error()};
     remote_gateway_config gc{{r->first_worker, r->app, session_worker_handles()}, root_, req.receiver,
                              channel, *events, true};

@@ -329,6 +329,7 @@ class app_impl final : public app, private app_handler {
     c.notifications = notifications_;
     c.io_events = io_events_;
     c.late_wakeups = late_wakeups_;
+    c.io_event_capacity = events_.io_capacity();
     return c;
   }
 

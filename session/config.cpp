@@ -29,13 +29,6 @@
 namespace actorstack {
 namespace {
 
-// Ring entry sizes, for checking an explicit event-queue segment size: io
-// events are 16 bytes (docs/architecture.md, event queue) and control
-// entries 256 bytes (SPEC §8). Headers come on top, so the check is a lower
-// bound; the event queue layer has the final word when it lays them out.
-constexpr std::uint64_t io_event_bytes = 16;
-constexpr std::uint64_t ctrl_event_bytes = 256;
-
 // A suggestion is offered only for keys this close: far enough to catch a
 // dropped letter or a swapped pair plus '_' for '-', near enough that the
 // hint is not a random key.
@@ -45,7 +38,6 @@ enum class value_kind : std::uint8_t {
   count,    // plain decimal number (workers, ports)
   length,   // entry count; takes k/M/G like a size, written plain (2048)
   scaled,   // byte size: decimal with optional k/M/G binary suffix
-  boolean,  // true/false, on/off, yes/no, 1/0
   text,     // a string taken verbatim, checked by `check_text`
 };
 
@@ -99,7 +91,7 @@ std::string lcores_problem(std::string_view text);
       [](const stack_config& c) -> const std::string& { return c.field; },       \
       [](stack_config& c, std::string_view v) { c.field = v; }, check
 
-const std::array<key_spec, 19> keys{{
+const std::array<key_spec, 16> keys{{
     {"session.workers", value_kind::count, 0, stack_config::max_workers, false, false,
      "session handles carry 8 bits of worker index",
      ACTORSTACK_FIELD(workers, std::uint32_t)},
@@ -107,12 +99,6 @@ const std::array<key_spec, 19> keys{{
      nullptr, ACTORSTACK_FIELD(event_queue_length, std::uint32_t)},
     {"session.ctrl-queue-length", value_kind::length, queue_min, queue_max, true, true,
      nullptr, ACTORSTACK_FIELD(ctrl_queue_length, std::uint32_t)},
-    {"session.event-queues-in-segment", value_kind::boolean, 0, 1, true, false, nullptr,
-     ACTORSTACK_FIELD(event_queues_in_segment, bool)},
-    {"session.event-queue-segment-size", value_kind::scaled, 4 * kib, u64_max, true, false,
-     nullptr, ACTORSTACK_FIELD(event_queue_segment_size, std::uint64_t)},
-    {"session.enable", value_kind::boolean, 0, 1, true, false, nullptr,
-     ACTORSTACK_FIELD(enable, bool)},
     {"session.rx-fifo-size", value_kind::scaled, fifo_min, fifo_max, false, false,
      "fifo sizes are 31-bit", ACTORSTACK_FIELD(rx_fifo_size, std::uint32_t)},
     {"session.tx-fifo-size", value_kind::scaled, fifo_min, fifo_max, false, false,
@@ -380,7 +366,6 @@ result<void> unknown_key(std::string_view key) {
 // quote it: byte sizes that are whole GiB/MiB/KiB get their suffix;
 // lengths stay plain because "2048 entries" reads better than "2k".
 std::string format_value(const key_spec& k, std::uint64_t v) {
-  if (k.kind == value_kind::boolean) return v != 0 ? "true" : "false";
   if (k.kind == value_kind::scaled && v != 0) {
     if (v % gib == 0) return std::to_string(v / gib) + "G";
     if (v % mib == 0) return std::to_string(v / mib) + "M";
@@ -415,18 +400,6 @@ std::string range_problem(const key_spec& k, std::uint64_t v) {
 std::optional<std::string> parse_value(const key_spec& k, std::string_view text,
                                        std::uint64_t& out) {
   if (text.empty()) return "is empty";
-  if (k.kind == value_kind::boolean) {
-    const std::string t = fold(text);
-    if (t == "true" || t == "on" || t == "yes" || t == "1") {
-      out = 1;
-      return std::nullopt;
-    }
-    if (t == "false" || t == "off" || t == "no" || t == "0") {
-      out = 0;
-      return std::nullopt;
-    }
-    return "is not a boolean (use true/false, on/off, yes/no or 1/0)";
-  }
   if (text.front() == '-') return "is negative";
   const char* first = text.data();
   const char* last = first + text.size();
@@ -538,21 +511,6 @@ result<void> validate(const stack_config& cfg) {
                " bytes) do not fit in session.segment-size " +
                value_text(cfg, "session.segment-size") +
                " (a session's fifo pair is carved from one segment)");
-  // Only with explicit workers: with 0 the count depends on the machine the
-  // stack starts on, and a config file should not validate differently from
-  // host to host. The event queue layer rechecks with the real count.
-  if (cfg.event_queues_in_segment && cfg.event_queue_segment_size != 0 && cfg.workers != 0) {
-    const std::uint64_t need =
-        std::uint64_t{cfg.workers} * (std::uint64_t{cfg.event_queue_length} * io_event_bytes +
-                                      std::uint64_t{effective_ctrl_queue_length(cfg)} * ctrl_event_bytes);
-    if (cfg.event_queue_segment_size < need)
-      return bad("session.event-queue-segment-size " +
-                 value_text(cfg, "session.event-queue-segment-size") + " is smaller than the " +
-                 std::to_string(need) + " bytes the rings of " + std::to_string(cfg.workers) +
-                 " session.workers need (per worker: event-queue-length x " +
-                 std::to_string(io_event_bytes) + " + ctrl-queue-length x " +
-                 std::to_string(ctrl_event_bytes) + ")");
-  }
   // The fields are well-formed by now; what is left is how they fit.
   if (!cfg.dataplane_port.empty() && cfg.dataplane_ip.empty())
     return bad("dataplane.port is set but dataplane.ip is empty (the port needs an address, "
@@ -654,8 +612,6 @@ result<stack_config> config_from_args(int argc, const char* const* argv) {
           i + 1 < argc && argv[i + 1] != nullptr && std::string_view{argv[i + 1]}.substr(0, 2) != "--";
       if (next_is_value) {
         value = argv[++i];
-      } else if (k->kind == value_kind::boolean) {
-        value = "true";  // a lone boolean flag switches the feature on
       } else {
         return bad(where + ": option " + quoted(arg) + " needs a value");
       }

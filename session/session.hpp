@@ -37,7 +37,6 @@ struct session {
   shm::fifo rx;                               ///< peer/transport produces, app consumes
   shm::fifo tx;                               ///< app produces, peer/transport consumes
   std::uint64_t opaque = 0;                   ///< app's connect context
-  bool in_lookup = false;
 
   bool has(session_flag f) const noexcept { return (flags & f) != 0; }
   void set(session_flag f) noexcept { flags |= f; }

@@ -16,26 +16,22 @@ void session_worker_state::discard_tx(session& s) {
   if (transport* tp = transport_of(s)) tp->discard_tx(s);
 }
 
-fifo_provider& session_worker_state::fifos_of(const session& s) noexcept {
-  fifo_provider* p = proto_fifos_[static_cast<unsigned>(s.proto)];
-  return p != nullptr ? *p : *env_.fifos;
+fifo_provider* session_worker_state::fifos_of(const session& s) noexcept {
+  return proto_fifos_[static_cast<unsigned>(s.proto)];
+}
+
+result<void> session_worker_state::alloc_fifos(session& s) {
+  fifo_provider* p = fifos_of(s);
+  if (p == nullptr) return unexpected{errc::not_supported, "this transport has no fifos"};
+  return p->alloc_fifos(s);
+}
+
+void session_worker_state::free_fifos(session& s) {
+  if (fifo_provider* p = fifos_of(s)) p->free_fifos(s);
 }
 
 void session_worker_state::set_fifo_provider(transport_proto proto, fifo_provider* fifos) {
   proto_fifos_[static_cast<unsigned>(proto)] = fifos;
-}
-
-void session_worker_state::lookup_add(session& s) {
-  transport* tp = transport_of(s);
-  if (tp == nullptr || !tp->uses_lookup() || s.in_lookup) return;
-  env_.lookup->add(s);
-  s.in_lookup = true;
-}
-
-void session_worker_state::lookup_del(session& s) {
-  if (!s.in_lookup) return;
-  env_.lookup->del(s);
-  s.in_lookup = false;
 }
 
 // ---------------------------------------------------------------------------
@@ -53,7 +49,7 @@ result<session_handle> session_worker_state::listen(std::uint32_t app_worker,
   // in the listener's own fifos, so it gets a pair like any session.
   const bool datagram = tp->service() == service_type::datagram;
   if (datagram) {
-    if (auto r = fifos_of(s).alloc_fifos(s); !r) {
+    if (auto r = alloc_fifos(s); !r) {
       pool_.free(s);
       return unexpected{errc::alloc, r.error().detail};
     }
@@ -111,14 +107,13 @@ result<session_handle> session_worker_state::accept(transport_proto proto,
   s.listener = listener;
   s.app_worker = app_worker;
   if (env_.apps->wants_fifo_tuning(app_worker)) s.set(flag_custom_fifo_tuning);
-  if (auto r = fifos_of(s).alloc_fifos(s); !r) {
+  if (auto r = alloc_fifos(s); !r) {
     pool_.free(s);  // SPEC 9.7: free exactly what was allocated
     return unexpected{errc::alloc, r.error().detail};
   }
   s.rx.set_owner({s.handle.index(), index()});
   s.tx.set_owner({s.handle.index(), index()});
   if (s.has(flag_custom_fifo_tuning)) s.tx.add_want_deq_ntf(shm::deq_ntf::tuning);
-  lookup_add(s);
   s.state = session_state::accepting;
   ++counters_.accepts;
   env_.apps->accept(s);
@@ -163,7 +158,7 @@ result<session_handle> session_worker_state::connect_notify(transport_proto prot
   s.app_worker = app_worker;
   s.opaque = opaque;
   if (env_.apps->wants_fifo_tuning(app_worker)) s.set(flag_custom_fifo_tuning);
-  if (auto r = fifos_of(s).alloc_fifos(s); !r) {
+  if (auto r = alloc_fifos(s); !r) {
     pool_.free(s);
     env_.apps->connected(app_worker, opaque, nullptr, errc::alloc);
     return unexpected{errc::alloc, r.error().detail};
@@ -171,7 +166,6 @@ result<session_handle> session_worker_state::connect_notify(transport_proto prot
   s.rx.set_owner({s.handle.index(), index()});
   s.tx.set_owner({s.handle.index(), index()});
   if (s.has(flag_custom_fifo_tuning)) s.tx.add_want_deq_ntf(shm::deq_ntf::tuning);
-  lookup_add(s);
   s.state = half_open_has_fifos ? session_state::opened : session_state::ready;
   ++counters_.connects;
   env_.apps->connected(app_worker, opaque, &s, errc::none);
@@ -193,7 +187,6 @@ void session_worker_state::on_connected_reply(session_handle h, bool ok) {
   // Rejected: the app never owned it, so no cleanup notification; the
   // transport is reset so the peer learns, and its later notifications
   // find a stale handle.
-  lookup_del(*s);
   const std::uint32_t conn = s->connection;
   transport* tp = transport_of(*s);
   release_fifos(*s);
@@ -313,7 +306,6 @@ void session_worker_state::transport_delete_notify(session_handle h) {
   switch (s->state) {
     case session_state::created:
       // The app never heard of it (refused or not yet notified).
-      lookup_del(*s);
       release_fifos(*s);
       pool_.free(*s);
       return;
@@ -322,13 +314,11 @@ void session_worker_state::transport_delete_notify(session_handle h) {
     case session_state::closing:
     case session_state::transport_closed:
       // The transport is gone; the session waits for the app's close.
-      lookup_del(*s);
       s->state = session_state::transport_deleted;
       env_.apps->cleanup(*s, cleanup_kind::transport);
       discard_tx(*s);
       return;
     case session_state::app_closed:
-      lookup_del(*s);
       s->state = session_state::transport_deleted;
       env_.apps->cleanup(*s, cleanup_kind::transport);
       discard_tx(*s);
@@ -338,13 +328,11 @@ void session_worker_state::transport_delete_notify(session_handle h) {
       return;
     case session_state::closed:
       env_.apps->cleanup(*s, cleanup_kind::transport);
-      lookup_del(*s);
       free_with_fifos(*s);
       return;
     default:
       // Unexpected (listening, connecting, ready, opened): still never leak.
       env_.apps->cleanup(*s, cleanup_kind::transport);
-      lookup_del(*s);
       free_with_fifos(*s);
       return;
   }
@@ -377,7 +365,6 @@ void session_worker_state::transport_reset(session& s) { transport_end(s, true);
 void session_worker_state::transport_cleanup(session_handle h) {
   session* s = pool_.get(h);
   if (s == nullptr) return;
-  lookup_del(*s);  // before the transport goes: the lookup refers to it
   if (s->state != session_state::transport_deleted) {
     if (transport* tp = transport_of(*s)) tp->cleanup(s->connection, index());
   }
@@ -386,7 +373,6 @@ void session_worker_state::transport_cleanup(session_handle h) {
 
 void session_worker_state::free_with_fifos(session& s) {
   env_.apps->cleanup(s, cleanup_kind::session);
-  lookup_del(s);
   release_fifos(s);
   pool_.free(s);
 }
@@ -395,7 +381,7 @@ void session_worker_state::free_with_fifos(session& s) {
 void session_worker_state::release_fifos(session& s) {
   if (s.rx.valid()) counters_.rx_bytes_retired += s.rx.tail_position();
   if (s.tx.valid()) counters_.tx_bytes_retired += s.tx.tail_position();
-  fifos_of(s).free_fifos(s);
+  free_fifos(s);
 }
 
 session_worker_state::byte_totals session_worker_state::bytes() const {
@@ -477,7 +463,6 @@ void session_worker_state::handle_io(const io_event& ev) {
   transport* tp = transport_of(*s);
   switch (ev.kind) {
     case io_kind::tx:
-    case io_kind::tx_flush:
       s->clear(flag_custom_tx);
       if (tp != nullptr) tp->custom_tx(*s);
       return;
@@ -486,9 +471,6 @@ void session_worker_state::handle_io(const io_event& ev) {
       return;
     case io_kind::builtin_rx:
       rx_notify(ev.handle);
-      return;
-    case io_kind::builtin_tx:
-      env_.apps->tx(s->app_worker, *s);
       return;
   }
 }
@@ -578,7 +560,6 @@ session_handle session_worker_state::migrate_in(const session& old, std::uint32_
   s.handle = h;
   s.connection = new_connection;
   s.state = session_state::ready;
-  s.in_lookup = false;
   s.set(flag_is_migrating);
   s.clear(flag_rx_ready);
   s.clear(flag_rx_evt);
@@ -587,14 +568,12 @@ session_handle session_worker_state::migrate_in(const session& old, std::uint32_
   s.clear(flag_custom_tx);
   if (s.rx.valid()) s.rx.set_owner({h.index(), index()});
   if (s.tx.valid()) s.tx.set_owner({h.index(), index()});
-  lookup_add(s);
   return h;
 }
 
 migrate_outcome session_worker_state::migrate_out(session_handle old, session_handle new_handle) {
   session* s = pool_.get(old);
   if (s == nullptr) return migrate_outcome::gone;
-  lookup_del(*s);
   if (transport* tp = transport_of(*s)) tp->cleanup(s->connection, index());
   if (s->state >= session_state::transport_closing) {
     // Closed while migrating (SPEC 9.4): the app only ever knew the old
@@ -630,7 +609,6 @@ void session_worker_state::migrate_finish(session_handle new_handle, migrate_out
 void session_worker_state::migrate_abandon(session_handle new_handle) {
   session* s = pool_.get(new_handle);
   if (s == nullptr || !s->has(flag_is_migrating)) return;
-  lookup_del(*s);
   pool_.free(*s);
 }
 

@@ -19,19 +19,11 @@
 
 namespace actorstack::session_layer {
 
-/// Where a worker finds transports and the connection lookup.
+/// Where a worker finds its transports.
 class transport_registry {
  public:
   virtual ~transport_registry() = default;
   virtual transport* find(transport_proto proto) noexcept = 0;
-};
-
-/// The global connection lookup (5-tuple -> session), owned elsewhere.
-class session_lookup {
- public:
-  virtual ~session_lookup() = default;
-  virtual void add(const session& s) = 0;
-  virtual void del(const session& s) = 0;
 };
 
 class session_worker_state;
@@ -47,10 +39,8 @@ struct ctrl_event {
 /// Io events a worker handles itself.
 enum class io_kind : std::uint8_t {
   tx,          ///< the app posted tx: run the transport's custom tx
-  tx_flush,    ///< same, the app asks for a flush
   app_rx,      ///< the app read rx data: the transport's app-rx event
   builtin_rx,  ///< async rx notification: tell the app about rx data
-  builtin_tx,  ///< tell the app it may write again
 };
 struct io_event {
   io_kind kind = io_kind::tx;
@@ -80,9 +70,7 @@ class session_worker_state {
  public:
   struct environment {
     app_notifier* apps = nullptr;
-    fifo_provider* fifos = nullptr;
     transport_registry* transports = nullptr;
-    session_lookup* lookup = nullptr;
   };
 
   session_worker_state(std::uint32_t worker_index, environment env);
@@ -111,7 +99,7 @@ class session_worker_state {
 
   // ---- SPEC 2.1 accept ----------------------------------------------------
   /// The transport has a new connection for `listener`: creates the
-  /// session (created), gives it fifos, adds it to the lookup, notifies the
+  /// session (created), gives it fifos, notifies the
   /// app (accepting). Errors: alloc (no fifos; nothing is left behind),
   /// invalid_session (no such listener).
   result<session_handle> accept(transport_proto proto, std::uint32_t connection,
@@ -157,7 +145,8 @@ class session_worker_state {
   /// Tells the app (cleanup: session), frees the fifos, frees the session.
   void free_with_fifos(session& s);
   /// Registers the provider that owns the fifos of `proto`'s sessions
-  /// (cut-through); others use the environment's.
+  /// (each transport registers itself); a transport without one cannot
+  /// make sessions (not_supported).
   void set_fifo_provider(transport_proto proto, fifo_provider* fifos);
 
   // ---- SPEC 3 events ----------------------------------------------------------
@@ -206,12 +195,13 @@ class session_worker_state {
   transport* transport_of(const session& s) noexcept;
   void discard_tx(session& s);
   void transport_end(session& s, bool reset);
-  void lookup_add(session& s);
-  void lookup_del(session& s);
   bool notify_rx(session& s);
   void handle_ctrl(ctrl_event& ev);
   void handle_io(const io_event& ev);
-  fifo_provider& fifos_of(const session& s) noexcept;
+  fifo_provider* fifos_of(const session& s) noexcept;
+  // Through the session's transport's provider; none: not_supported.
+  result<void> alloc_fifos(session& s);
+  void free_fifos(session& s);
   void release_fifos(session& s);
 
   session_pool pool_;

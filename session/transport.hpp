@@ -32,9 +32,6 @@ class transport {
 
   virtual transport_proto proto() const noexcept = 0;
   virtual service_type service() const noexcept = 0;
-  /// Whether the session layer adds this transport's sessions to the
-  /// global connection lookup (cut-through finds its peers itself).
-  virtual bool uses_lookup() const noexcept { return true; }
 
   /// Starts listening for `listener`; returns the listener index.
   virtual result<std::uint32_t> start_listen(session_handle listener, const endpoint& local) = 0;

@@ -7,8 +7,8 @@
 
 namespace actorstack {
 
-result<std::shared_ptr<app_event_queue>> app_event_queue::create(const std::string& name) {
-  const shm::event_queue_config cfg;
+result<std::shared_ptr<app_event_queue>> app_event_queue::create(const std::string& name,
+                                                                 const shm::event_queue_config& cfg) {
   auto mem = shm::segment::create(name, shm::event_queue::required_bytes(cfg));
   if (!mem) return unexpected{mem.error()};
   auto q = shm::event_queue::create(mem->base(), mem->size(), cfg);

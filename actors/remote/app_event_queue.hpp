@@ -24,9 +24,12 @@ namespace actorstack {
 
 class app_event_queue {
  public:
-  /// A queue with SPEC 8's default capacities in a fresh memfd segment.
+  /// A queue in a fresh memfd segment.
   /// Errors: those of shm::segment::create and shm::event_queue::create.
-  static result<std::shared_ptr<app_event_queue>> create(const std::string& name);
+  /// `cfg`: the ring lengths (session.event-queue-length and
+  /// session.ctrl-queue-length); the memfd is sized for exactly them.
+  static result<std::shared_ptr<app_event_queue>> create(const std::string& name,
+                                                         const shm::event_queue_config& cfg);
 
   /// Hands the segment and the eventfd to the app (channel message
   /// `event_queue`: {u64 segment bytes} + memfd + eventfd). Errors: those of

@@ -87,6 +87,9 @@ struct client_counters {
   /// Waits that ended on the periodic recheck (at most 100 ms asleep)
   /// with what they waited for ready: wake-ups that never came. Expected 0.
   std::uint64_t late_wakeups = 0;
+  /// Io events the shared event queue from the stack holds
+  /// (the stack's session.event-queue-length); past that, events come by message.
+  std::uint64_t io_event_capacity = 0;
 };
 
 class app {

@@ -50,28 +50,17 @@ struct stack_config {
   /// process may run on (see `effective_workers`). At most `max_workers`.
   std::uint32_t workers = 0;
 
-  /// `session.event-queue-length`: io events per worker event queue. A
-  /// power of two (rings index with a mask), 16 .. 1<<20.
+  /// `session.event-queue-length`: io events (rx, tx) each attached app
+  /// worker's shared-memory event queue holds (its memfd is sized from the
+  /// two lengths); when it is full, events go by message instead. A power
+  /// of two (rings index with a mask), 16 .. 1<<20. In-process app workers
+  /// get their events as actor messages and have no such queue.
   std::uint32_t event_queue_length = 2048;
 
-  /// `session.ctrl-queue-length`: entries of each worker's control ring
-  /// (256 bytes each). 0 = half of `event_queue_length` (SPEC §8); else a
-  /// power of two, 16 .. 1<<20. See `effective_ctrl_queue_length`.
+  /// `session.ctrl-queue-length`: entries of that queue's control ring.
+  /// 0 = half of `event_queue_length` (SPEC §8); else a power of two,
+  /// 16 .. 1<<20. See `effective_ctrl_queue_length`.
   std::uint32_t ctrl_queue_length = 0;
-
-  /// `session.event-queues-in-segment`: true = event queues live in a memfd
-  /// segment, so external application processes can map them; false =
-  /// ordinary process memory (in-process apps only, no memfd needed).
-  bool event_queues_in_segment = true;
-
-  /// `session.event-queue-segment-size`: bytes of the segment holding the
-  /// event queues. 0 = computed from the queue lengths and worker count;
-  /// else at least 4 KiB, and (when `workers` is explicit) enough for the
-  /// rings of every worker.
-  std::uint64_t event_queue_segment_size = 0;
-
-  /// `session.enable`: enable the session layer when the stack starts.
-  bool enable = true;
 
   /// `session.rx-fifo-size`: default receive fifo bytes per session. An
   /// application may override it at attach. 4096 .. `max_fifo_size`.
@@ -166,10 +155,9 @@ result<void> set_config_value(stack_config& cfg, std::string_view key,
 
 /// Checks every field's range and the rules between fields:
 /// `max_fifo_size` >= `rx_fifo_size` and `tx_fifo_size`; `max_fifo_size`
-/// <= `segment_size`; a default rx+tx fifo pair fits in `segment_size`; an
-/// explicit `event_queue_segment_size` (with in-segment queues and explicit
-/// `workers`) holds all workers' rings. Errors are `errc::bad_config`
-/// naming the keys involved.
+/// <= `segment_size`; a default rx+tx fifo pair fits in `segment_size`;
+/// the data-plane keys agree. Errors are `errc::bad_config` naming the keys
+/// involved.
 result<void> validate(const stack_config& cfg);
 
 /// Parses INI-style text, starting from the defaults:
@@ -188,9 +176,8 @@ result<void> validate(const stack_config& cfg);
 result<stack_config> parse_config(std::string_view text);
 
 /// Builds a config from command-line options, starting from the defaults:
-/// `--section.name=value` or `--section.name value`; a boolean key given
-/// alone (`--session.enable` followed by another option or nothing) means
-/// true. `argv[0]` is the program name and is skipped, as `main` gets it.
+/// `--section.name=value` or `--section.name value`. `argv[0]` is the
+/// program name and is skipped, as `main` gets it.
 /// A later option overrides an earlier one (scripts append overrides).
 /// Anything that is not an option is `errc::bad_config` naming the
 /// argument's position. The result is validated.

@@ -132,7 +132,6 @@ class ct_worker final : public session_layer::transport, public session_layer::f
   session_layer::service_type service() const noexcept override {
     return session_layer::service_type::stream;
   }
-  bool uses_lookup() const noexcept override { return false; }
   result<std::uint32_t> start_listen(session_handle listener, const endpoint& local) override;
   result<void> stop_listen(std::uint32_t listener_index) override;
   /// Cut-through connects go through ct_half_opens on the first worker.

@@ -98,7 +98,6 @@ class udp_transport final : public session_layer::transport, public session_laye
   session_layer::service_type service() const noexcept override {
     return session_layer::service_type::datagram;
   }
-  bool uses_lookup() const noexcept override { return false; }  // the core has the 5-tuples
   result<std::uint32_t> start_listen(session_handle listener, const endpoint& local) override;
   result<void> stop_listen(std::uint32_t listener_index) override;
   /// UDP has no handshake: the connected session exists at once (its

@@ -42,8 +42,8 @@ std::string socket_path(const char* name) {
 }
 
 struct served_stack {
-  explicit served_stack(const char* name) : path(socket_path(name)) {
-    auto made = stack::create(small_config());
+  explicit served_stack(const char* name, stack_config cfg = small_config()) : path(socket_path(name)) {
+    auto made = stack::create(cfg);
     REQUIRE(made);
     st = std::move(*made);
     auto p = st->serve_remote_apps(path);
@@ -303,6 +303,28 @@ TEST_CASE("remote apps: attached apps listening on different ports and addresses
   REQUIRE(other);
   CHECK((*other)->listen(uris[1]).error().code == errc::already_listening);
   CHECK((*other)->listen("ct://127.0.0.1/7203"));
+}
+
+TEST_CASE("remote apps: session.event-queue-length sizes each attached app worker's event queue, and past it events come by message") {
+  stack_config cfg = small_config();
+  cfg.event_queue_length = 16;  // the smallest: a 300 KiB echo overflows it many times over
+  served_stack s{"evq", cfg};
+  const std::string uri = "ct://127.0.0.1/7300";
+  echo_server_thread server{s.path, uri};
+  auto c = client::app::attach({.socket_path = s.path, .name = "small-queue"});
+  REQUIRE(c);
+  CHECK((*c)->counters().io_event_capacity == 16);
+  CHECK(server.app->counters().io_event_capacity == 16);
+  std::string big(300 * 1024, 'q');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 19);
+  CHECK(echo_once(**c, uri, big) == big);
+  auto w = (*c)->add_worker();  // a worker add gets a queue of the same length
+  REQUIRE(w);
+  CHECK((*w)->counters().io_event_capacity == 16);
+  served_stack d{"evq-default"};
+  auto dflt = client::app::attach({.socket_path = d.path, .name = "default-queue"});
+  REQUIRE(dflt);
+  CHECK((*dflt)->counters().io_event_capacity == stack_config{}.event_queue_length);
 }
 
 TEST_CASE("remote apps: a refused connect and a bad uri are typed errors") {

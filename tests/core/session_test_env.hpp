@@ -72,11 +72,9 @@ struct recording_apps : app_notifier {
 
 struct recording_transport : transport {
   transport_proto proto_ = transport_proto::udp;
-  bool lookup_ = true;
   std::vector<std::string> calls;
   transport_proto proto() const noexcept override { return proto_; }
   service_type service() const noexcept override { return service_type::stream; }
-  bool uses_lookup() const noexcept override { return lookup_; }
   result<std::uint32_t> start_listen(session_handle, const endpoint&) override {
     calls.push_back("start_listen");
     return 7u;
@@ -121,13 +119,6 @@ struct segment_fifos : fifo_provider {
   }
 };
 
-struct set_lookup : session_lookup {
-  std::set<std::uint64_t> entries;
-  void add(const session& s) override { entries.insert(s.handle.value()); }
-  void del(const session& s) override { entries.erase(s.handle.value()); }
-  bool has(session_handle h) const { return entries.count(h.value()) != 0; }
-};
-
 struct one_transport : transport_registry {
   transport* tp = nullptr;
   transport* find(transport_proto p) noexcept override {
@@ -141,11 +132,13 @@ struct worker_fixture {
   recording_apps apps;
   recording_transport tp;
   segment_fifos fifos;
-  set_lookup lookup;
   one_transport registry;
   session_worker_state w;
 
-  worker_fixture() : registry{}, w{1, {&apps, &fifos, &registry, &lookup}} { registry.tp = &tp; }
+  worker_fixture() : registry{}, w{1, {&apps, &registry}} {
+    registry.tp = &tp;
+    w.set_fifo_provider(tp.proto(), &fifos);
+  }
 
   session& at(session_handle h) {
     session* s = w.get(h);

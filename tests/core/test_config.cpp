@@ -43,9 +43,6 @@ TEST_CASE("config (SPEC 8): defaults match the spec") {
   CHECK(c.event_queue_length == 2048);
   CHECK(c.ctrl_queue_length == 0);
   CHECK(effective_ctrl_queue_length(c) == 1024);  // half of the event queue
-  CHECK(c.event_queues_in_segment);
-  CHECK(c.event_queue_segment_size == 0);
-  CHECK(c.enable);
   CHECK(c.rx_fifo_size == 64 * 1024);
   CHECK(c.tx_fifo_size == 64 * 1024);
   CHECK(c.max_fifo_size == 4 * 1024 * 1024);
@@ -60,9 +57,6 @@ TEST_CASE("config (SPEC 8): every key can be set and read back") {
       "session.workers",
       "session.event-queue-length",
       "session.ctrl-queue-length",
-      "session.event-queues-in-segment",
-      "session.event-queue-segment-size",
-      "session.enable",
       "session.rx-fifo-size",
       "session.tx-fifo-size",
       "session.max-fifo-size",
@@ -83,9 +77,6 @@ TEST_CASE("config (SPEC 8): every key can be set and read back") {
   REQUIRE(set_config_value(c, "session.workers", "3"));
   REQUIRE(set_config_value(c, "session.event-queue-length", "4096"));
   REQUIRE(set_config_value(c, "session.ctrl-queue-length", "512"));
-  REQUIRE(set_config_value(c, "session.event-queues-in-segment", "false"));
-  REQUIRE(set_config_value(c, "session.event-queue-segment-size", "8388608"));
-  REQUIRE(set_config_value(c, "session.enable", "off"));
   REQUIRE(set_config_value(c, "session.rx-fifo-size", "131072"));
   REQUIRE(set_config_value(c, "session.tx-fifo-size", "32768"));
   REQUIRE(set_config_value(c, "session.max-fifo-size", "1048576"));
@@ -103,9 +94,6 @@ TEST_CASE("config (SPEC 8): every key can be set and read back") {
   CHECK(c.event_queue_length == 4096);
   CHECK(c.ctrl_queue_length == 512);
   CHECK(effective_ctrl_queue_length(c) == 512);
-  CHECK_FALSE(c.event_queues_in_segment);
-  CHECK(c.event_queue_segment_size == 8388608);
-  CHECK_FALSE(c.enable);
   CHECK(c.rx_fifo_size == 131072);
   CHECK(c.tx_fifo_size == 32768);
   CHECK(c.max_fifo_size == 1048576);
@@ -136,22 +124,6 @@ TEST_CASE("config (SPEC 8): sizes take binary k/M/G suffixes") {
   CHECK(c.segment_size == 3ull * 1024 * 1024);
   REQUIRE(set_config_value(c, "session.event-queue-length", "1k"));  // lengths too
   CHECK(c.event_queue_length == 1024);
-  REQUIRE(set_config_value(c, "session.event-queue-segment-size", "16G"));
-  CHECK(c.event_queue_segment_size == 16ull << 30);
-}
-
-TEST_CASE("config (SPEC 8): booleans accept true/false, on/off, yes/no, 1/0") {
-  for (std::string_view yes : {"true", "on", "yes", "1", "TRUE", "On"}) {
-    stack_config c;
-    c.enable = false;
-    REQUIRE(set_config_value(c, "session.enable", yes));
-    CHECK(c.enable);
-  }
-  for (std::string_view no : {"false", "off", "no", "0", "False", "NO"}) {
-    stack_config c;
-    REQUIRE(set_config_value(c, "session.enable", no));
-    CHECK_FALSE(c.enable);
-  }
 }
 
 TEST_CASE("config (SPEC 8): each kind of invalid value is bad_config naming the key") {
@@ -203,16 +175,9 @@ TEST_CASE("config (SPEC 8): each kind of invalid value is bad_config naming the 
     CHECK(contains(set_error("session.event-queue-length", "2M"),
                    "session.event-queue-length: '2M' is above the maximum 1048576"));
   }
-  SUBCASE("bad boolean") {
-    CHECK(contains(set_error("session.enable", "maybe"),
-                   "session.enable: 'maybe' is not a boolean"));
-    CHECK(contains(set_error("session.event-queues-in-segment", "2"),
-                   "session.event-queues-in-segment: '2' is not a boolean"));
-  }
   SUBCASE("zero is the documented special value where there is one") {
     CHECK(set_error("session.workers", "0").empty());
     CHECK(set_error("session.ctrl-queue-length", "0").empty());
-    CHECK(set_error("session.event-queue-segment-size", "0").empty());
     CHECK(set_error("inspect.port", "0").empty());
   }
 }
@@ -220,7 +185,7 @@ TEST_CASE("config (SPEC 8): each kind of invalid value is bad_config naming the 
 TEST_CASE("config (SPEC 8): unknown key is a clear error with the closest key") {
   CHECK(contains(set_error("session.worker", "2"),
                  "bad_config: unknown key 'session.worker' (did you mean 'session.workers'?)"));
-  CHECK(contains(set_error("sesison.enable", "1"), "(did you mean 'session.enable'?)"));
+  CHECK(contains(set_error("sesison.workers", "1"), "(did you mean 'session.workers'?)"));
   // Letter case and '_' for '-' cost nothing in the distance.
   CHECK(contains(set_error("session.event_queue_length", "16"),
                  "(did you mean 'session.event-queue-length'?)"));
@@ -245,7 +210,6 @@ TEST_CASE("config (SPEC 8): parse_config reads sections, comments and blank line
       "event-queue-length=4k ; trailing comment\n"
       "\r\n"
       "rx-fifo-size = 128k\r\n"
-      "enable = no\n"
       "inspect.port = 9000          # qualified inside a section\n"
       "[ inspect ]\n"
       "\t\n"
@@ -255,7 +219,6 @@ TEST_CASE("config (SPEC 8): parse_config reads sections, comments and blank line
   CHECK(r->event_queue_length == 4096);
   CHECK(effective_ctrl_queue_length(*r) == 2048);
   CHECK(r->rx_fifo_size == 128 * 1024);
-  CHECK_FALSE(r->enable);
   CHECK(r->inspect_port == 9000);
   CHECK(r->metrics_port == 9100);
   CHECK(r->tx_fifo_size == stack_config{}.tx_fifo_size);  // untouched keys keep defaults
@@ -286,7 +249,7 @@ TEST_CASE("config (SPEC 8): parse_config errors name the line") {
   check("[session]\n = 4\n", "line 2: missing name before '='");
   check("[session]\nworkers = 2\n\nworkers = 3\n",
         "line 4: session.workers is already set on line 2");
-  check("[session]\r\nenable = perhaps\r\n", "line 2: session.enable: 'perhaps' is not a boolean");
+  check("[session]\r\nworkers = many\r\n", "line 2: session.workers: 'many' is not a number");
   // Cross-field rules run at the end and name the keys.
   check("[session]\nrx-fifo-size = 8M\n",
         "session.rx-fifo-size '8M' is larger than session.max-fifo-size '4M'");
@@ -299,10 +262,7 @@ TEST_CASE("config (SPEC 8): to_string reads back to an equal config") {
   c.workers = 5;
   c.event_queue_length = 1u << 20;
   c.ctrl_queue_length = 16;
-  c.event_queues_in_segment = false;
-  c.event_queue_segment_size = 12345;  // not a whole KiB: written in bytes
-  c.enable = false;
-  c.rx_fifo_size = 4096 + 1;
+  c.rx_fifo_size = 4096 + 1;  // not a whole KiB: written in bytes
   c.tx_fifo_size = 3u * 1024 * 1024;
   c.max_fifo_size = 2147483647u;
   c.segment_size = 5ull << 30;
@@ -314,8 +274,7 @@ TEST_CASE("config (SPEC 8): to_string reads back to an equal config") {
   CHECK(contains(text, "tx-fifo-size = 3M\n"));
   CHECK(contains(text, "segment-size = 5G\n"));
   CHECK(contains(text, "event-queue-length = 1048576\n"));  // lengths stay plain
-  CHECK(contains(text, "event-queue-segment-size = 12345\n"));
-  CHECK(contains(text, "enable = false\n"));
+  CHECK(contains(text, "rx-fifo-size = 4097\n"));
   CHECK(contains(text, "[inspect]\nport = 65535\n"));
   auto back = parse_config(text);
   REQUIRE_MESSAGE(back.has_value(), message_of(back));
@@ -344,14 +303,6 @@ TEST_CASE("config (SPEC 8): config_from_args takes --key=value and --key value")
     CHECK(r->rx_fifo_size == 256 * 1024);
     CHECK(r->inspect_port == 9000);
   }
-  SUBCASE("a lone boolean flag means true") {
-    const char* argv[] = {"demo", "--session.enable=off", "--session.event-queues-in-segment=no",
-                          "--session.enable", "--session.workers=1"};
-    auto r = config_from_args(5, argv);
-    REQUIRE_MESSAGE(r.has_value(), message_of(r));
-    CHECK(r->enable);
-    CHECK_FALSE(r->event_queues_in_segment);
-  }
   SUBCASE("no options: defaults") {
     const char* argv[] = {"demo"};
     auto r = config_from_args(1, argv);
@@ -376,8 +327,8 @@ TEST_CASE("config (SPEC 8): config_from_args takes --key=value and --key value")
     CHECK(contains(error_of({"--session.worker", "2"}), "argument 1: unknown key 'session.worker'"));
     CHECK(contains(error_of({"--session.workers"}),
                    "argument 1: option '--session.workers' needs a value"));
-    CHECK(contains(error_of({"--session.workers", "--session.enable"}), "needs a value"));
-    CHECK(contains(error_of({"--session.enable", "--session.workers", "x"}),
+    CHECK(contains(error_of({"--session.workers", "--inspect.port"}), "needs a value"));
+    CHECK(contains(error_of({"--inspect.port=1", "--session.workers", "x"}),
                    "argument 2: session.workers: 'x' is not a number"));
     CHECK(contains(error_of({"--session.workers", "-1"}), "session.workers: '-1' is negative"));
     CHECK(contains(error_of({"--session.max-fifo-size=32k"}),
@@ -419,22 +370,6 @@ TEST_CASE("config (SPEC 8): validate checks fields and the rules between them") 
     CHECK(contains(message_of(validate(c)), "do not fit in session.segment-size '2M'"));
     c.rx_fifo_size = 1u << 20;
     c.tx_fifo_size = 1u << 20;
-    CHECK(validate(c).has_value());
-  }
-  SUBCASE("an explicit event-queue segment holds every worker's rings") {
-    stack_config c;
-    c.workers = 2;
-    c.event_queue_segment_size = 64 * 1024;
-    // 2 x (2048 x 16 + 1024 x 256) = 589824 bytes.
-    CHECK(contains(message_of(validate(c)),
-                   "session.event-queue-segment-size '64k' is smaller than the 589824 bytes"));
-    c.event_queue_segment_size = 589824;
-    CHECK(validate(c).has_value());
-    c.event_queue_segment_size = 64 * 1024;
-    c.event_queues_in_segment = false;  // unused in process memory
-    CHECK(validate(c).has_value());
-    c.event_queues_in_segment = true;
-    c.workers = 0;  // machine-dependent: rechecked at start, not here
     CHECK(validate(c).has_value());
   }
 }

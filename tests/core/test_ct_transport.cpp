@@ -48,11 +48,9 @@ struct ct_registry : session_layer::transport_registry {
 
 struct ct_fixture {
   recording_apps apps;
-  segment_fifos unused_fifos;
-  set_lookup lookup;
   ct_registry registry;
   segment_sink sink;
-  session_worker_state w{0, {&apps, &unused_fifos, &registry, &lookup}};
+  session_worker_state w{0, {&apps, &registry}};
   ct_worker ct{w, sink};
   ct_half_opens half_opens;
   endpoint server_ep = *parse_uri("ct://127.0.0.1/1234");
@@ -121,7 +119,6 @@ TEST_CASE("SPEC 6 accept: server session accepting, then client connected with c
   CHECK(fx.at(server).state == S::accepting);
   CHECK(fx.at(server).app_worker == server_wrk);
   CHECK(fx.sink.reusable.size() == 1);  // the half-open was copied and released
-  CHECK(fx.lookup.entries.empty());     // cut-through sessions stay out of the lookup
   fx.w.on_accept_reply(server, true);
   const auto& ev = fx.apps.events.back();
   REQUIRE(ev.kind == "connected");

@@ -38,7 +38,7 @@ TEST_CASE("session states are ordered as SPEC 2 lists them") {
   CHECK(to_string(S::transport_closing) == "transport_closing");
 }
 
-TEST_CASE("SPEC 2.1 accept: created with fifos and lookup, accepting, app notified") {
+TEST_CASE("SPEC 2.1 accept: created with fifos, accepting, app notified") {
   worker_fixture fx;
   auto h = fx.w.accept(transport_proto::udp, 3, session_handle{0, 9, 0}, 5);
   REQUIRE(h.has_value());
@@ -47,7 +47,6 @@ TEST_CASE("SPEC 2.1 accept: created with fifos and lookup, accepting, app notifi
   CHECK(s.rx.valid());
   CHECK(s.tx.valid());
   CHECK(s.rx.owner() == shm::fifo_owner{h->index(), 1});
-  CHECK(fx.lookup.has(*h));
   CHECK(fx.apps.kinds() == std::vector<std::string>{"accept"});
   fx.w.on_accept_reply(*h, true);
   CHECK(s.state == S::ready);
@@ -65,7 +64,6 @@ TEST_CASE("SPEC 2.1 accept: refused goes back to created, transport delete frees
   fx.w.transport_delete_notify(*h);
   CHECK(fx.w.get(*h) == nullptr);
   CHECK(fx.apps.events.empty());  // no notification for a refused session
-  CHECK_FALSE(fx.lookup.has(*h));
   CHECK(fx.fifos.seg.fifo_count() == 0);
 }
 
@@ -76,7 +74,6 @@ TEST_CASE("SPEC 2.1 / 9.7 accept: fifo allocation failure frees everything, allo
   CHECK(h.code() == errc::alloc);
   CHECK(fx.live() == 0);
   CHECK(fx.apps.events.empty());
-  CHECK(fx.lookup.entries.empty());
 }
 
 TEST_CASE("SPEC 2.2 active open: session only once connected, ready, app notified") {
@@ -87,7 +84,6 @@ TEST_CASE("SPEC 2.2 active open: session only once connected, ready, app notifie
   auto& s = fx.at(*h);
   CHECK(s.state == S::ready);
   CHECK(s.rx.valid());
-  CHECK(fx.lookup.has(*h));
   REQUIRE(fx.apps.events.size() == 1);
   CHECK(fx.apps.events[0].kind == "connected");
   CHECK(fx.apps.events[0].extra == 0xabc);
@@ -122,7 +118,6 @@ TEST_CASE("SPEC 2.2 active open: an app rejecting the session frees it with its 
   fx.w.on_connected_reply(*h, false);
   CHECK(fx.w.get(*h) == nullptr);
   CHECK(fx.fifos.seg.fifo_count() == 0);
-  CHECK_FALSE(fx.lookup.has(*h));
   CHECK(fx.tp.called("reset 4"));
   CHECK(fx.apps.events.empty());  // it never owned the session
 }
@@ -305,7 +300,6 @@ TEST_CASE("SPEC 2.9 transport delete notify: accepting/transport_closing/closing
     fx.w.transport_delete_notify(h);
     CHECK(s.state == S::transport_deleted);
     CHECK(fx.apps.kinds() == std::vector<std::string>{"cleanup_transport"});
-    CHECK_FALSE(fx.lookup.has(h));
     CHECK(s.tx.empty());
     CHECK(fx.w.get(h) != nullptr);  // waits for the app
   }
@@ -392,13 +386,12 @@ TEST_CASE("SPEC 2.10 session transport reset: same shape with a transport reset"
   CHECK(fx.at(a).state == S::closed);
 }
 
-TEST_CASE("SPEC 2.11 transport cleanup: lookup removed, transport cleaned unless deleted, freed") {
+TEST_CASE("SPEC 2.11 transport cleanup: transport cleaned unless deleted, freed") {
   worker_fixture fx;
   auto a = fx.accepted(3);
   fx.w.transport_cleanup(a);
   CHECK(fx.w.get(a) == nullptr);
   CHECK(fx.tp.called("cleanup 3"));
-  CHECK_FALSE(fx.lookup.has(a));
 
   auto b = fx.accepted(4);
   fx.w.transport_closing_notify(b);

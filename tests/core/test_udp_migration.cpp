@@ -56,8 +56,6 @@ struct carrier : udp::udp_migration_port {
 // One worker: its session state, its udp transport, its rings to each core.
 struct worker_side {
   segment_apps apps;
-  segment_fifos unused_fifos;
-  set_lookup lookup;
   udp_only registry;
   session_worker_state w;
   std::vector<std::unique_ptr<dp::channel<dp::command>>> commands;
@@ -65,7 +63,7 @@ struct worker_side {
   std::unique_ptr<udp::udp_transport> tp;
 
   worker_side(std::uint32_t index, std::uint32_t workers, udp::udp_migration_port* port)
-      : w{index, {&apps, &unused_fifos, &registry, &lookup}} {
+      : w{index, {&apps, &registry}} {
     std::vector<udp::core_link> links;
     for (std::uint32_t c = 0; c < cores; ++c) {
       commands.push_back(std::make_unique<dp::channel<dp::command>>(64));

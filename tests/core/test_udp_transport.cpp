@@ -45,10 +45,8 @@ constexpr std::uint32_t our_ip = 0x0a000002;  // 10.0.0.2
 
 struct udp_fixture {
   segment_recording_apps apps;
-  segment_fifos unused_fifos;  // the environment's default: udp brings its own
-  set_lookup lookup;
   udp_registry registry;
-  session_worker_state w{0, {&apps, &unused_fifos, &registry, &lookup}};
+  session_worker_state w{0, {&apps, &registry}};  // udp brings its own fifos
   dp::channel<dp::command> commands{64};
   dp::channel<dp::event> events{64};
   udp::udp_transport tp{w, apps, {{&commands, &events}}, config()};
