@@ -3,7 +3,7 @@
 // scoped actor, with a timeout so a caller never hangs.
 #include <actorstack/stack.hpp>
 
-#include "actors/app_worker.hpp"
+#include "actors/handler_app_worker.hpp"
 #include "actors/caf_call.hpp"
 #include "actors/ct_segment_context.hpp"
 #include "actors/inspector.hpp"
@@ -65,7 +65,7 @@ class application_impl final : public application {
     if (!*running_) return unexpected{errc::invalid_argument, "the stack is stopped"};
     if (worker >= app_workers_.size()) return unexpected{errc::invalid_argument, "no such app worker"};
     connect_request req{r_.app, r_.first_worker + worker, remote, opaque};
-    auto r = ask<bool>(sys_, root_, ct_connect_atom_v, req);
+    auto r = ask<bool>(sys_, root_, connect_atom_v, req);
     if (!r) return unexpected{r.error()};
     return {};
   }
@@ -74,7 +74,7 @@ class application_impl final : public application {
     if (!*running_) return unexpected{errc::invalid_argument, "the stack is stopped"};
     if (worker >= app_workers_.size()) return unexpected{errc::invalid_argument, "no such app worker"};
     connect_request req{r_.app, r_.first_worker + worker, remote, opaque, true};
-    caf::anon_send(root_, ct_connect_atom_v, req);
+    caf::anon_send(root_, connect_atom_v, req);
     return {};
   }
   result<void> notify_rx(session_handle h) override {
@@ -364,7 +364,7 @@ class stack_impl final : public stack {
     return attach_with(opts, [&](const app_worker_context& ctx, std::uint32_t i) -> app_worker_actor {
       auto handler = make_handler(i);
       if (!handler) return {};
-      return spawn_app_worker(sys_, ctx, std::move(handler));
+      return spawn_handler_app_worker(sys_, ctx, std::move(handler));
     });
   }
 

@@ -363,7 +363,7 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
               }
               return to_caf(errc::no_listener, "no such listener");
             },
-            [=](ct_connect_atom, const connect_request& req) -> caf::result<bool> {
+            [=](connect_atom, const connect_request& req) -> caf::result<bool> {
               auto& st = self->state;
               if (req.app >= st.apps.size()) return to_caf(errc::no_such_app, "no such app");
               const auto& opts = st.apps[req.app].opts;

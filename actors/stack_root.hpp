@@ -5,7 +5,7 @@
 /// cut-through fifo requests to one ct_segment_context actor per (server
 /// app, client app worker, server app worker).
 
-#include "actors/app_worker.hpp"
+#include "actors/handler_app_worker.hpp"
 #include "session/view/inspection.hpp"
 #include "session/lookup/session_tables.hpp"
 
@@ -43,7 +43,7 @@ using stack_root_actor = caf::typed_actor<
     caf::replies_to<listen_atom, std::uint32_t, std::uint32_t, endpoint, bool>::with<session_handle>,
     // stop listen (app, listener, app worker, for the whole app)
     caf::replies_to<close_atom, std::uint32_t, session_handle, std::uint32_t, bool>::with<bool>,
-    caf::replies_to<ct_connect_atom, connect_request>::with<bool>,
+    caf::replies_to<connect_atom, connect_request>::with<bool>,
     caf::replies_to<detach_atom, std::uint32_t>::with<bool>,
     caf::reacts_to<app_down_atom, std::uint32_t, bool>,  // an app worker ended (inspector; true: normally)
     caf::reacts_to<watch_atom, caf::actor>,        // the inspector: it watches the contexts too

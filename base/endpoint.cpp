@@ -1,5 +1,7 @@
 #include <actorstack/endpoint.hpp>
 
+#include "base/quote.hpp"
+
 #include <arpa/inet.h>
 
 #include <charconv>
@@ -17,23 +19,6 @@ std::string_view to_string(transport_proto p) noexcept {
 }
 
 namespace {
-
-// Quoted user text inside an interned error detail is capped so a caller
-// feeding huge garbage cannot make one error pin megabytes for the life of
-// the process.
-constexpr std::size_t max_quoted = 96;
-
-std::string quoted(std::string_view text) {
-  std::string out{"'"};
-  if (text.size() > max_quoted) {
-    out.append(text.substr(0, max_quoted));
-    out += "...";
-  } else {
-    out.append(text);
-  }
-  out += '\'';
-  return out;
-}
 
 }  // namespace
 

@@ -13,6 +13,8 @@
 // (`strip_comment`): "socket=/run/a#1" is a value, "4k # big" a value and a
 // comment.
 
+#include "base/quote.hpp"
+
 #include <actorstack/config.hpp>
 
 #include <sched.h>
@@ -209,25 +211,6 @@ std::string suggestion(std::string_view typed, const Candidates& candidates, Wra
   return out;
 }
 
-// 's' for messages. Control characters show as \xNN: a value with a
-// newline or NUL in it must not break (or, interned as a C string, cut) the
-// error text that reports it.
-std::string quoted(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      constexpr const char* hex = "0123456789abcdef";
-      out += "\\x";
-      out += hex[u >> 4];
-      out += hex[u & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  out += '\'';
-  return out;
-}
 
 // ---- text values ---------------------------------------------------------
 

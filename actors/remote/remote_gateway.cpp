@@ -197,7 +197,7 @@ remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway
             },
             [=](remote_connect_atom, const endpoint& remote, std::uint64_t opaque) -> caf::result<bool> {
               const auto& c = self->state.cfg;
-              return self->delegate(c.root, ct_connect_atom_v, connect_request{c.ctx.app, c.ctx.index, remote, opaque});
+              return self->delegate(c.root, connect_atom_v, connect_request{c.ctx.app, c.ctx.index, remote, opaque});
             },
             [=](remote_detach_atom) -> caf::result<bool> {
               const auto& c = self->state.cfg;

@@ -14,7 +14,7 @@ namespace {
 
 // A JSON string from any bytes an app put in a name: nlohmann-json escapes
 // it, and bytes that are not UTF-8 become U+FFFD instead of invalid JSON.
-std::string quoted(std::string_view s) {
+std::string json_string(std::string_view s) {
   return nlohmann::json(std::string{s}).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -22,11 +22,11 @@ std::string quoted(std::string_view s) {
 class object {
  public:
   object& num(std::string_view k, std::uint64_t v) { return raw(k, std::to_string(v)); }
-  object& str(std::string_view k, std::string_view v) { return raw(k, quoted(v)); }
+  object& str(std::string_view k, std::string_view v) { return raw(k, json_string(v)); }
   object& flag(std::string_view k, bool v) { return raw(k, v ? "true" : "false"); }
   object& raw(std::string_view k, std::string_view json) {
     out_ += out_.size() > 1 ? "," : "";
-    out_ += quoted(k) + ":" + std::string{json};
+    out_ += json_string(k) + ":" + std::string{json};
     return *this;
   }
   std::string done() { return out_ + "}"; }

@@ -1,4 +1,4 @@
-#include "actors/app_worker.hpp"
+#include "actors/handler_app_worker.hpp"
 
 namespace actorstack {
 
@@ -17,7 +17,7 @@ using self_pointer = own_app_worker_actor::stateful_pointer<app_worker_state>;
 
 }  // namespace
 
-app_worker_actor spawn_app_worker(caf::actor_system& sys, app_worker_context ctx,
+app_worker_actor spawn_handler_app_worker(caf::actor_system& sys, app_worker_context ctx,
                                   std::unique_ptr<app_handler> handler) {
   // Arguments, not captures (CAF 0.17.6, see spawn_session_worker). The
   // handler travels as a raw pointer the actor adopts at once.
