@@ -1,9 +1,12 @@
-// The public stack: spawns the root, the session workers and (per attach)
-// the app workers; blocking control calls are requests to the root from a
-// scoped actor, with a timeout so a caller never hangs.
+// The public stack: wires the root, the inspector, the session workers and
+// the data plane's rings together, spawns (per attach) the app workers, and
+// stops it all in order. Applications: application_impl.cpp; the data
+// plane's side: stack_dataplane.cpp.
 #include <actorstack/stack.hpp>
 
+#include "actors/application_impl.hpp"
 #include "actors/handler_app_worker.hpp"
+#include "actors/stack_dataplane.hpp"
 #include "actors/caf_call.hpp"
 #include "actors/ct_segment_context.hpp"
 #include "actors/inspector.hpp"
@@ -30,178 +33,12 @@ namespace actorstack {
 
 namespace {
 
-constexpr auto control_timeout = std::chrono::seconds(10);
-constexpr auto app_worker_stop_bound = std::chrono::seconds(2);
-
-// A control call from the app's (or the operator's) thread.
-template <class T, class Handle, class... Ts>
-result<T> ask(caf::actor_system& sys, const Handle& dest, Ts&&... xs) {
-  caf::scoped_actor self{sys};
-  return ask_from<T>(*self, sys, control_timeout, dest, std::forward<Ts>(xs)...);
-}
-
-class application_impl final : public application {
- public:
-  application_impl(caf::actor_system& sys, stack_root_actor root, app_reservation r,
-                   std::vector<app_worker_actor> app_workers, std::vector<session_worker_actor> session_workers,
-                   std::shared_ptr<const std::atomic<bool>> running)
-      : sys_(sys), root_(std::move(root)), r_(r), app_workers_(std::move(app_workers)), session_workers_(std::move(session_workers)),
-        running_(std::move(running)) {}
-
-  std::uint32_t index() const noexcept override { return r_.app; }
-  std::uint32_t worker_index(std::uint32_t i) const noexcept override { return r_.first_worker + i; }
-
-  result<session_handle> listen(const endpoint& local) override {
-    if (!*running_) return unexpected{errc::invalid_argument, "the stack is stopped"};
-    return ask<session_handle>(sys_, root_, listen_atom_v, r_.app, r_.first_worker, local, true);
-  }
-  result<void> stop_listen(session_handle listener) override {
-    if (!*running_) return unexpected{errc::invalid_argument, "the stack is stopped"};
-    auto r = ask<bool>(sys_, root_, close_atom_v, r_.app, listener, r_.first_worker, true);
-    if (!r) return unexpected{r.error()};
-    return {};
-  }
-  result<void> connect(const endpoint& remote, std::uint64_t opaque, std::uint32_t worker) override {
-    if (!*running_) return unexpected{errc::invalid_argument, "the stack is stopped"};
-    if (worker >= app_workers_.size()) return unexpected{errc::invalid_argument, "no such app worker"};
-    connect_request req{r_.app, r_.first_worker + worker, remote, opaque};
-    auto r = ask<bool>(sys_, root_, connect_atom_v, req);
-    if (!r) return unexpected{r.error()};
-    return {};
-  }
-  result<void> connect_async(const endpoint& remote, std::uint64_t opaque,
-                             std::uint32_t worker) override {
-    if (!*running_) return unexpected{errc::invalid_argument, "the stack is stopped"};
-    if (worker >= app_workers_.size()) return unexpected{errc::invalid_argument, "no such app worker"};
-    connect_request req{r_.app, r_.first_worker + worker, remote, opaque, true};
-    caf::anon_send(root_, connect_atom_v, req);
-    return {};
-  }
-  result<void> notify_rx(session_handle h) override {
-    if (!*running_) return unexpected{errc::invalid_argument, "the stack is stopped"};
-    if (!h.valid() || h.worker() >= session_workers_.size())
-      return unexpected{errc::invalid_session, "not a session handle"};
-    // A plain send: safe from any thread, and the worker re-validates.
-    caf::anon_send(session_workers_[h.worker()], rx_notify_atom_v, h);
-    return {};
-  }
-  result<void> subscribe(session_handle h, std::uint32_t worker) override {
-    return change_subscription(h, worker, true);
-  }
-  result<void> unsubscribe(session_handle h, std::uint32_t worker) override {
-    return change_subscription(h, worker, false);
-  }
-  result<void> detach() override {
-    if (!*running_) return unexpected{errc::invalid_argument, "the stack is stopped"};
-    if (detached_) return {};
-    stop_app_workers();
-    auto r = ask<bool>(sys_, root_, detach_atom_v, r_.app);
-    if (!r) return unexpected{r.error()};
-    detached_ = true;
-    return {};
-  }
-
- private:
-  // The app's workers stop before the stack reclaims their sessions: each
-  // finishes the handler it may be running, resets what it holds (its ends
-  // shut) and quits. Reclaiming first freed fifos — and could unmap their
-  // segment — under a handler still writing to them when the detach came
-  // from another thread. An app worker that ignores the stop (a user's
-  // actor) or the caller being one of them (a handler that detaches) only
-  // costs the bounded wait.
-  void stop_app_workers() {
-    caf::scoped_actor self{sys_};
-    for (const auto& a : app_workers_) {
-      self->monitor(a);
-      self->send(a, detach_atom_v);
-    }
-    const auto deadline = std::chrono::steady_clock::now() + app_worker_stop_bound;
-    for (std::size_t left = app_workers_.size(); left > 0;) {
-      const auto now = std::chrono::steady_clock::now();
-      if (now >= deadline) break;
-      bool late = false;
-      self->receive([&](caf::down_msg&) { --left; },
-                    caf::after(deadline - now) >> [&] { late = true; });
-      if (late) break;
-    }
-  }
-
-  result<void> change_subscription(session_handle h, std::uint32_t worker, bool add) {
-    if (!*running_) return unexpected{errc::invalid_argument, "the stack is stopped"};
-    if (worker >= app_workers_.size()) return unexpected{errc::invalid_argument, "no such app worker"};
-    if (!h.valid() || h.worker() >= session_workers_.size())
-      return unexpected{errc::invalid_session, "not a session handle"};
-    auto r = ask<bool>(sys_, session_workers_[h.worker()], subscribe_atom_v, h,
-                       r_.first_worker + worker, add);
-    if (!r) return unexpected{r.error()};
-    return {};
-  }
-
-  caf::actor_system& sys_;
-  stack_root_actor root_;
-  app_reservation r_;
-  std::vector<app_worker_actor> app_workers_;  // by app worker number; their count is the app's
-  std::vector<session_worker_actor> session_workers_;
-  std::shared_ptr<const std::atomic<bool>> running_;  // false once the stack stopped
-  bool detached_ = false;
-};
-
 // An actor system the stack owns, with its configuration: CAF 0.17 keeps a
 // reference to the config for the system's whole life.
 struct owned_system {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
 };
-
-// The data plane rings a worker by sending it one message.
-class actor_doorbell final : public dataplane::doorbell {
- public:
-  explicit actor_doorbell(caf::actor worker) : worker_(std::move(worker)) {}
-  void ring() noexcept override { caf::anon_send(worker_, dataplane_atom_v); }
-
- private:
-  caf::actor worker_;
-};
-
-// "10.0.0.2/24" -> address and prefix (validate() checked the form).
-result<dataplane::interface_address> interface_of(const stack_config& cfg) {
-  dataplane::interface_address a;
-  const std::string& text = cfg.dataplane_ip;
-  const auto slash = text.find('/');
-  auto ip = ip_address::parse(std::string_view{text}.substr(0, slash));
-  if (!ip || !ip->is_v4() || slash == std::string::npos)
-    return unexpected{errc::bad_config, intern("dataplane.ip: '" + text + "' is not ADDR/PREFIX")};
-  a.ip = ip->v4_host_order();
-  a.prefix_len = static_cast<unsigned>(std::stoul(text.substr(slash + 1)));
-  if (!cfg.dataplane_gateway.empty()) {
-    auto gw = ip_address::parse(cfg.dataplane_gateway);
-    if (!gw || !gw->is_v4())
-      return unexpected{errc::bad_config, intern("dataplane.gateway: '" + cfg.dataplane_gateway + "'")};
-    a.gateway = gw->v4_host_order();
-  }
-  return a;
-}
-
-// The data plane the config asks for (none when dataplane.port is empty).
-result<std::unique_ptr<dataplane::dataplane>> make_dataplane(const stack_config& cfg) {
-  if (cfg.dataplane_port.empty()) return std::unique_ptr<dataplane::dataplane>{};
-  auto addr = interface_of(cfg);
-  if (!addr) return unexpected{addr.error()};
-  dataplane::dataplane_config dc;
-  dc.vdevs = {cfg.dataplane_port};
-  dc.address = *addr;
-  dc.cores = cfg.dataplane_cores;
-  dc.mode = cfg.dataplane_poll_mode == "busy" ? dataplane::poll_mode::busy : dataplane::poll_mode::adaptive;
-  dc.mbufs = cfg.dataplane_mbufs;
-  dc.lcores = cfg.dataplane_lcores;
-  return dataplane::dataplane::create(dc, effective_workers(cfg));
-}
-
-std::string mac_text(const dataplane::mac_address& m) {
-  char buf[18];
-  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-  return buf;
-}
 
 class stack_impl final : public stack {
  public:
@@ -256,36 +93,7 @@ class stack_impl final : public stack {
   result<void> start_dataplane() { return dp_ ? dp_->launch() : result<void>{}; }
 
   std::vector<dataplane_core_stats> dataplane_stats() const override {
-    std::vector<dataplane_core_stats> out;
-    if (!dp_ || !dp_->running()) return out;
-    const auto& a = dp_->address();
-    for (unsigned c = 0; c < dp_->cores(); ++c) {
-      const auto x = dp_->counters(c);
-      dataplane_core_stats d;
-      d.core = c;
-      d.port = dp_->device().device();
-      d.mac = mac_text(dp_->device().mac());
-      d.address = ip_address::v4(a.ip).to_string() + "/" + std::to_string(a.prefix_len);
-      d.connections = dp_->connections(c);
-      d.rx_packets = x.rx_packets;
-      d.rx_bytes = x.rx_bytes;
-      d.tx_packets = x.tx_packets;
-      d.tx_bytes = x.tx_bytes;
-      d.arp_replies = x.arp_replies_sent;
-      d.arp_requests = x.arp_requests_sent;
-      d.icmp_echo_replies = x.icmp_echo_replies;
-      d.udp_rx_datagrams = x.udp_rx_datagrams;
-      d.udp_tx_datagrams = x.udp_tx_datagrams;
-      d.busy_polls = x.busy_polls;
-      d.idle_polls = x.idle_polls;
-      d.events_lost = x.events_lost;
-      d.frames_forwarded = x.frames_forwarded;
-      d.flows_taken = x.flows_taken;
-      for (std::size_t r = 0; r < dataplane::drop_reason_count; ++r)
-        d.drops[std::string{dataplane::to_string(static_cast<dataplane::drop_reason>(r))}] = x.drops[r];
-      out.push_back(std::move(d));
-    }
-    return out;
+    return dp_ ? core_stats(*dp_) : std::vector<dataplane_core_stats>{};
   }
 
   std::vector<std::string> stop(std::chrono::milliseconds bound) override {
@@ -456,7 +264,7 @@ class stack_impl final : public stack {
     }
     auto ok = ask<bool>(sys_, root_, app_worker_atom_v, r->app, actors);
     if (!ok) return unexpected{ok.error()};
-    return std::unique_ptr<application>{new application_impl(sys_, root_, *r, std::move(actors), workers_, running_)};
+    return make_application(sys_, root_, *r, std::move(actors), workers_, running_);
   }
 
   // The session workers, as an app worker context names them.
