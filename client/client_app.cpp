@@ -6,6 +6,8 @@
 #include "actors/caf_call.hpp"
 #include "actors/remote/remote_gateway.hpp"
 #include "client/inbox.hpp"
+#include "client/process_link.hpp"
+#include "client/sock_table.hpp"
 #include "shm/fd_channel.hpp"
 #include "shm/event_queue.hpp"
 #include "shm/fifo_segment.hpp"
@@ -33,21 +35,8 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-// What a sock is: a listener with its backlog, or a session.
-struct sock_state {
-  bool used = false;
-  bool listener = false;
-  bool nonblocking = false;
-  session_handle handle;
-  session* s = nullptr;  // held by the app session table until its cleanup
-  std::deque<sock> backlog;
-  bool connecting = false;
-  bool abandoned = false;  // connect() gave up waiting: refuse it when it comes
-  std::optional<errc> connect_error;
-  bool peer_closed = false;
-  bool peer_reset = false;
-  bool gone = false;  // cleaned up by the stack
-};
+using detail::process_link;
+using detail::sock_state;
 
 // Remaining time until `deadline` as a poll() timeout (-1: none).
 int poll_timeout(std::optional<clock::time_point> deadline) {
@@ -55,31 +44,6 @@ int poll_timeout(std::optional<clock::time_point> deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - clock::now()).count();
   return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 1'000'000));
 }
-
-// What a process's app workers share: one small actor system (one
-// scheduler thread for the receivers, the middleman's thread for the
-// connection) and the stack's attach actor. The last worker to go stops it.
-struct process_link {
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  attach_door_actor door;
-  std::uint16_t port = 0;
-
-  static result<std::shared_ptr<process_link>> connect(std::uint16_t port) {
-    auto link = std::make_shared<process_link>();
-    link->cfg.set("scheduler.max-threads", 1);
-    link->cfg.load<caf::io::middleman>();
-    add_actorstack_types(link->cfg);
-    link->sys = std::make_unique<caf::actor_system>(link->cfg);
-    auto door = link->sys->middleman().remote_actor<attach_door_actor>("127.0.0.1", port);
-    if (!door)
-      return unexpected{errc::disconnected,
-                        intern("cannot reach the stack's attach actor: " + link->sys->render(door.error()))};
-    link->door = std::move(*door);
-    link->port = port;
-    return link;
-  }
-};
 
 // Joining an attached app (worker add): which app, and the secret its
 // attach reply carried.
@@ -160,7 +124,7 @@ class app_impl final : public app, private app_handler {
     const sock l = new_sock();
     socks_[l].listener = true;
     socks_[l].handle = *h;
-    by_handle_[h->value()] = l;
+    socks_.bind(*h, l);
     return l;
   }
 
@@ -215,7 +179,7 @@ class app_impl final : public app, private app_handler {
     if (st->listener) {
       for (sock pending : st->backlog) (void)close(pending);
       const auto h = st->handle;
-      by_handle_.erase(h.value());
+      socks_.unbind(h);
       release(id);
       if (!attached_) return {};
       auto r = ask<bool>(remote_unlisten_atom_v, h);
@@ -324,7 +288,7 @@ class app_impl final : public app, private app_handler {
 
   client_counters counters() const noexcept override {
     client_counters c;
-    for (const auto& s : socks_) c.sessions += s.used ? 1 : 0;
+    c.sessions = socks_.open();
     c.segments_mapped = segments_.size();
     c.notifications = notifications_;
     c.io_events = io_events_;
@@ -492,13 +456,13 @@ class app_impl final : public app, private app_handler {
   // ---- app_handler: runs inside table_->deliver, on this thread -------------
 
   bool on_accept(session& s) override {
-    auto it = by_handle_.find(current_listener_.value());
-    if (it == by_handle_.end()) return false;  // the listener was closed
+    const auto listener = socks_.sock_of(current_listener_);
+    if (!listener) return false;  // the listener was closed
     const sock id = new_sock();
     socks_[id].handle = s.handle();
     socks_[id].s = &s;
-    by_handle_[s.handle().value()] = id;
-    socks_[it->second].backlog.push_back(id);
+    socks_.bind(s.handle(), id);
+    socks_[*listener].backlog.push_back(id);
     return true;
   }
   bool on_connected(session& s, std::uint64_t opaque) override {
@@ -511,7 +475,7 @@ class app_impl final : public app, private app_handler {
     }
     st->handle = s.handle();
     st->s = &s;
-    by_handle_[s.handle().value()] = static_cast<sock>(opaque);
+    socks_.bind(s.handle(), static_cast<sock>(opaque));
     return true;
   }
   void on_connect_failed(std::uint64_t opaque, errc why) override {
@@ -538,47 +502,20 @@ class app_impl final : public app, private app_handler {
     st->gone = true;
   }
   void on_migrate(session& s, session_handle old_handle) override {
-    auto it = by_handle_.find(old_handle.value());
-    if (it == by_handle_.end()) return;
-    const sock id = it->second;
-    by_handle_.erase(it);
-    by_handle_[s.handle().value()] = id;
-    socks_[id].handle = s.handle();
+    const auto id = socks_.sock_of(old_handle);
+    if (!id) return;
+    socks_.unbind(old_handle);
+    socks_.bind(s.handle(), *id);
+    socks_[*id].handle = s.handle();
   }
 
   // ---- socks ------------------------------------------------------------------
 
-  sock new_sock() {
-    sock id;
-    if (!free_.empty()) {
-      id = free_.back();
-      free_.pop_back();
-    } else {
-      id = static_cast<sock>(socks_.size());
-      socks_.emplace_back();
-    }
-    socks_[id] = sock_state{};
-    socks_[id].used = true;
-    return id;
-  }
-  void release(sock id) {
-    socks_[id] = sock_state{};
-    free_.push_back(id);
-  }
-  // The app let go of a session: later news about it is not for a sock.
-  void forget(sock id) {
-    auto it = by_handle_.find(socks_[id].handle.value());
-    if (it != by_handle_.end() && it->second == id) by_handle_.erase(it);
-    release(id);
-  }
-  sock_state* find(sock id) {
-    if (id < 0 || static_cast<std::size_t>(id) >= socks_.size() || !socks_[id].used) return nullptr;
-    return &socks_[id];
-  }
-  sock_state* by(session_handle h) {
-    auto it = by_handle_.find(h.value());
-    return it == by_handle_.end() ? nullptr : find(it->second);
-  }
+  sock new_sock() { return socks_.add(); }
+  void release(sock id) { socks_.release(id); }
+  void forget(sock id) { socks_.forget(id); }
+  sock_state* find(sock id) { return socks_.find(id); }
+  sock_state* by(session_handle h) { return socks_.by(h); }
 
   std::uint32_t readiness(const poll_entry& e, std::size_t want_room = SIZE_MAX) {
     auto* st = find(e.s);
@@ -720,9 +657,7 @@ class app_impl final : public app, private app_handler {
   shm::event_queue events_;
   int wake_fd_ = -1;  // epoll over the inbox's and the queue's eventfds
   std::unordered_map<std::uint64_t, shm::fifo_segment> segments_;
-  std::vector<sock_state> socks_;
-  std::vector<sock> free_;
-  std::unordered_map<std::uint64_t, sock> by_handle_;
+  detail::sock_table socks_;
   session_handle current_listener_;
   static constexpr unsigned spin_pauses = 64;
   static constexpr int recheck_ms = 100;

@@ -1,0 +1,24 @@
+#include "client/process_link.hpp"
+
+#include "actors/caf_error.hpp"
+
+#include <caf/io/all.hpp>
+
+namespace actorstack::client::detail {
+
+result<std::shared_ptr<process_link>> process_link::connect(std::uint16_t port) {
+  auto link = std::make_shared<process_link>();
+  link->cfg.set("scheduler.max-threads", 1);
+  link->cfg.load<caf::io::middleman>();
+  add_actorstack_types(link->cfg);
+  link->sys = std::make_unique<caf::actor_system>(link->cfg);
+  auto door = link->sys->middleman().remote_actor<attach_door_actor>("127.0.0.1", port);
+  if (!door)
+    return unexpected{errc::disconnected,
+                      intern("cannot reach the stack's attach actor: " + link->sys->render(door.error()))};
+  link->door = std::move(*door);
+  link->port = port;
+  return link;
+}
+
+}  // namespace actorstack::client::detail
