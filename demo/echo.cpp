@@ -18,6 +18,8 @@
 
 #include <actorstack/stack.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -26,7 +28,6 @@
 #include <unistd.h>
 #include <mutex>
 #include <optional>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
