@@ -229,9 +229,13 @@ result<eal_info> eal_init(const eal_options& opts) {
                       "eal_init: the DPDK EAL was already started in this process (it cannot restart)"};
 
   // rte_eal_init permutes argv and may keep pointers into it: give it a
-  // copy that lives as long as the process (deliberately never freed).
-  auto* keep = new std::vector<std::string>(args);
-  auto* argv = new std::vector<char*>;
+  // copy that lives as long as the process (deliberately never freed, and
+  // held by statics so it stays reachable: no leak to report). EAL starts
+  // once per process (g_attempted), so they are set once.
+  static std::vector<std::string>* keep = nullptr;
+  static std::vector<char*>* argv = nullptr;
+  keep = new std::vector<std::string>(args);
+  argv = new std::vector<char*>;
   for (auto& a : *keep) argv->push_back(a.data());
   argv->push_back(nullptr);
 
