@@ -15,6 +15,7 @@
 //
 // ACTORSTACK_BENCH_SAMPLES=1 prints every repetition's pair to stderr.
 
+#include "tools/cli/cli.hpp"
 #include "bench/bench_report.hpp"
 #include "bench/child_process.hpp"
 #include "bench/two_process.hpp"
@@ -324,27 +325,22 @@ int main(int argc, char** argv) {
   int reps = 3;
   std::string only;
   bool profile = false;
-  for (int i = 1; i < argc; i += 2) {
-    const std::string a = argv[i];
-    if (a == "--profile") {
-      profile = true;
-      --i;
-      continue;
-    }
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "%s needs a value\n", a.c_str());
-      return 2;
-    }
-    if (a == "--bytes") bytes = std::stoull(argv[i + 1]);
-    else if (a == "--connects") connects = std::stoull(argv[i + 1]);
-    else if (a == "--pairs") pairs = std::stoull(argv[i + 1]);
-    else if (a == "--reps") reps = std::stoi(argv[i + 1]);
-    else if (a == "--only") only = argv[i + 1];
-    else {
-      std::fprintf(stderr, "usage: actorstack-bench-ct [--bytes N] [--connects N] [--pairs N] [--reps R] [--only throughput|connects|session_bytes|throughput_2proc] [--profile]\n");
-      return 2;
-    }
-  }
+  CLI::App app{"Cut-through against the kernel, alternated in the same run: throughput (vs a Unix stream\n"
+               "socket), connects/s (vs TCP loopback), bytes per idle session pair, throughput between two\n"
+               "attached processes. One JSON line per case: the stack's median, the baseline's, the ratio.",
+               "actorstack-bench-ct"};
+  app.option_defaults()->always_capture_default();
+  cli::add_size(app, "--bytes", bytes, "Bytes per throughput run", 1);
+  app.add_option("--connects", connects, "Connects per connects run")->check(CLI::PositiveNumber);
+  app.add_option("--pairs", pairs, "Idle session pairs for session_bytes")->check(CLI::PositiveNumber);
+  app.add_option("--reps", reps, "Repetitions of each side; the medians are printed")->check(CLI::PositiveNumber);
+  app.add_option("--only", only, "Run one case")
+      ->check(CLI::IsMember({"throughput", "connects", "session_bytes", "throughput_2proc"}));
+  app.add_flag("--profile", profile, "The stack's side only, no baselines (to run under perf)");
+  cli::add_standard(app, "  0  every case ran (one JSON object per case on stdout)\n"
+                         "  1  a case could not run\n"
+                         "  2  bad command line\n");
+  if (const int rc = cli::parse(app, argc, argv); rc >= 0) return rc;
   if (only.empty() || only == "throughput") {
     const auto [v, b] = paired_medians(
         reps, [&] { return ct_gbps(bytes, 65536, 1u << 20); }, [&] { return uds_gbps(bytes, 65536); }, !profile);

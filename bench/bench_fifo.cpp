@@ -4,6 +4,7 @@
 //
 //   actorstack-bench-fifo [--bytes N] [--reps R] [--events N] [--only fifo|events]
 
+#include "tools/cli/cli.hpp"
 #include "bench/bench_report.hpp"
 #include "bench/event_cases.hpp"
 #include "shm/fifo_segment.hpp"
@@ -96,30 +97,18 @@ int main(int argc, char** argv) {
   std::size_t events = 20'000'000;
   int reps = 3;
   std::string only;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--bytes")
-      bytes = std::stoull(next());
-    else if (a == "--reps")
-      reps = std::stoi(next());
-    else if (a == "--events")
-      events = std::stoull(next());
-    else if (a == "--only")
-      only = next();
-    else {
-      std::fprintf(stderr,
-                   "usage: actorstack-bench-fifo [--bytes N] [--reps R] [--events N] "
-                   "[--only fifo|events]\n");
-      return 2;
-    }
-  }
+  CLI::App app{"The shared-memory fifo and event queue alone (no CAF, no stack) against memcpy and Boost's\n"
+               "lock-free SPSC queue in the same run. One JSON line per case (medians of --reps).",
+               "actorstack-bench-fifo"};
+  app.option_defaults()->always_capture_default();
+  cli::add_size(app, "--bytes", bytes, "Bytes per fifo run", 1);
+  app.add_option("--reps", reps, "Repetitions of each side; the medians are printed")->check(CLI::PositiveNumber);
+  app.add_option("--events", events, "Events per event-queue run")->check(CLI::PositiveNumber);
+  app.add_option("--only", only, "Run one group")->check(CLI::IsMember({"fifo", "events"}));
+  actorstack::cli::add_standard(app, "  0  every case ran (one JSON object per case on stdout)\n"
+                         "  1  a case could not run\n"
+                         "  2  bad command line\n");
+  if (const int rc = actorstack::cli::parse(app, argc, argv); rc >= 0) return rc;
   if (reps < 1 || bytes == 0 || events == 0) {
     std::fprintf(stderr, "--bytes, --events and --reps must be positive\n");
     return 2;

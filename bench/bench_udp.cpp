@@ -15,6 +15,7 @@
 // Cases: pps_64 (Mpps round trips, 64-byte payloads) and gbps_1400 (Gbit/s
 // of echoed payload, 1400-byte payloads).
 
+#include "tools/cli/cli.hpp"
 #include "bench/bench_report.hpp"
 #include "bench/child_process.hpp"
 
@@ -182,20 +183,21 @@ stack_result stack_echo(const settings& s, std::size_t size, int rep) {
 int main(int argc, char** argv) {
   settings s;
   s.echo = sibling("demo", "actorstack-echo");
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--echo") s.echo = next();
-    else if (a == "--reps") s.reps = std::max(1, std::atoi(next().c_str()));
-    else if (a == "--datagrams") s.datagrams = std::strtoull(next().c_str(), nullptr, 10);
-    else if (a == "--window") s.window = static_cast<unsigned>(std::max(1, std::atoi(next().c_str())));
-    else if (a == "--poll-mode") s.poll_mode = next();
-    else {
-      std::fprintf(stderr, "usage: actorstack-bench-udp [--echo PATH] [--reps N] [--datagrams N] [--window W] "
-                           "[--poll-mode busy|adaptive]\n");
-      return 2;
-    }
-  }
+  CLI::App app{"UDP echo over net_memif between two actorstack-echo processes against a kernel UDP echo,\n"
+               "alternated in the same run: 64-byte datagrams per second and 1400-byte Gbit/s. One JSON line\n"
+               "per case.",
+               "actorstack-bench-udp"};
+  app.option_defaults()->always_capture_default();
+  app.add_option("--echo", s.echo, "The actorstack-echo to run");
+  app.add_option("--reps", s.reps, "Repetitions of each side; the medians are printed")->check(CLI::PositiveNumber);
+  app.add_option("--datagrams", s.datagrams, "Datagrams per run")->check(CLI::PositiveNumber);
+  app.add_option("--window", s.window, "Datagrams in flight (0: as many as half the fifos hold)");
+  app.add_option("--poll-mode", s.poll_mode, "The echo processes' data-plane polling")
+      ->check(CLI::IsMember({"busy", "adaptive"}));
+  actorstack::cli::add_standard(app, "  0  every case ran (one JSON object per case on stdout)\n"
+                         "  1  a case could not run\n"
+                         "  2  bad command line\n");
+  if (const int rc = actorstack::cli::parse(app, argc, argv); rc >= 0) return rc;
   if (access(s.echo.c_str(), X_OK) != 0) {
     std::fprintf(stderr, "bench-udp: no echo demo at %s (give --echo PATH)\n", s.echo.c_str());
     return 2;

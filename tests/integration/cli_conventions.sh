@@ -4,9 +4,11 @@
 # its version, an unknown option or a bad value exits 2 and says what was
 # wrong, sizes take suffixes and refuse what overflows.
 #
-#   cli_conventions.sh <actorstack-echo> <actorstack-stackd> <actorstack-ctl> <version>
+#   cli_conventions.sh <actorstack-echo> <actorstack-stackd> <actorstack-ctl> <version> [bench...]
 set -u
 echo_bin=$1 stackd_bin=$2 ctl_bin=$3 version=$4
+shift 4
+benches=("$@")  # actorstack-bench-*: --help, --version and a bad option only (they run for minutes)
 fail() { echo "FAIL: $*"; exit 1; }
 
 expect_rc() {  # expect_rc CODE OUTFILE CMD...
@@ -16,7 +18,11 @@ expect_rc() {  # expect_rc CODE OUTFILE CMD...
 }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
-for bin in "$echo_bin" "$stackd_bin" "$ctl_bin"; do
+present_benches=()
+for b in "${benches[@]}"; do
+  if [ -x "$b" ]; then present_benches+=("$b"); else echo "not built here, skipped: $b"; fi
+done
+for bin in "$echo_bin" "$stackd_bin" "$ctl_bin" "${present_benches[@]}"; do
   name=$(basename "$bin")
   expect_rc 0 "$tmp/help" "$bin" --help
   grep -q "^Exit codes:" "$tmp/help" || fail "$name --help lists no exit codes"
