@@ -110,14 +110,14 @@ void session::notify_on_space(std::uint32_t min_room) noexcept {
   fifo(tx_).add_want_deq_ntf(shm::deq_ntf::on_every_dequeue);
 }
 
-std::uint32_t session::fifo_size(fifo_side s) const noexcept { return fifo(s == fifo_side::rx ? rx_ : tx_).size(); }
-std::uint32_t session::fifo_max_size(fifo_side s) const noexcept { return fifo(s == fifo_side::rx ? rx_ : tx_).max_size(); }
+std::uint32_t session::fifo_size(fifo_side s) const noexcept { return fifo(side(s)).size(); }
+std::uint32_t session::fifo_max_size(fifo_side s) const noexcept { return fifo(side(s)).max_size(); }
 
 result<void> session::resize(fifo_side s, std::uint32_t bytes) noexcept {
   if (closed_) return unexpected{errc::invalid_session, "session closed by the app"};
   // The size is one atomic word both ends read: safe from the app's side
   // whichever end produces (shm/fifo.hpp).
-  shm::fifo f = fifo(s == fifo_side::rx ? rx_ : tx_);
+  shm::fifo f = fifo(side(s));
   return f.set_size(bytes);
 }
 

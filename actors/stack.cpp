@@ -22,7 +22,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <chrono>
 #include <mutex>
 #include <optional>

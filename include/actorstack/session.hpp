@@ -101,6 +101,7 @@ class session {
 
  private:
   friend struct detail::session_access;  // the app worker re-keys a migrated session
+  const fifo_ref& side(fifo_side s) const noexcept { return s == fifo_side::rx ? rx_ : tx_; }
   session_handle handle_;
   fifo_ref rx_;
   fifo_ref tx_;
