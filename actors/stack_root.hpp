@@ -1,32 +1,20 @@
 #pragma once
 /// \file
-/// The stack root actor: the application registry, the listener tables and
-/// the SPEC 6 connect decision (session/lookup), and the routing of
-/// cut-through fifo requests to one ct_segment_context actor per (server
-/// app, client app worker, server app worker).
+/// The stack root actor: owns the stack's registry of apps, listeners and
+/// segment contexts (session/stack_root_state.hpp, where the decisions
+/// are) and turns its effects into messages: to the session workers, to
+/// app workers, and to one ct_segment_context actor per (server app,
+/// client app worker, server app worker), which it spawns.
 
 #include "actors/handler_app_worker.hpp"
 #include "session/view/inspection.hpp"
 #include "session/lookup/session_tables.hpp"
+#include "session/stack_root_state.hpp"
 
 #include <actorstack/app.hpp>
 #include <actorstack/stack.hpp>
 
 namespace actorstack {
-
-/// An app's index and the global index of its (first) new app worker.
-struct app_reservation {
-  std::uint32_t app = 0;
-  std::uint32_t first_worker = 0;
-};
-
-struct connect_request {
-  std::uint32_t app = 0;
-  std::uint32_t app_worker = 0;  ///< global index of the connecting worker
-  endpoint remote;
-  std::uint64_t opaque = 0;
-  bool report_to_app = false;  ///< errors go to the app worker, not a reply
-};
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, app_reservation& x) {

@@ -1,0 +1,316 @@
+#include "session/stack_root_state.hpp"
+
+#include <algorithm>
+
+namespace actorstack::session_layer {
+
+stack_root_state::stack_root_state(stack_config cfg, root_effects& effects)
+    : cfg_(std::move(cfg)), fx_(effects) {}
+
+// ---- the application registry ----------------------------------------------
+
+result<app_reservation> stack_root_state::reserve_app(const app_options& opts) {
+  if (opts.workers == 0 || opts.workers > max_app_workers)
+    return unexpected{errc::invalid_argument, "app workers must be 1..64"};
+  // 0 takes the stack's size; anything else within the bounds every fifo
+  // obeys (config.hpp).
+  const auto bad_size = [&](std::uint32_t size) {
+    return size != 0 && (size < 4096 || size > cfg_.max_fifo_size);
+  };
+  if (bad_size(opts.rx_fifo_size) || bad_size(opts.tx_fifo_size))
+    return unexpected{errc::invalid_argument, "app fifo sizes must be 4096..session.max-fifo-size (or 0)"};
+  app_reservation r;
+  r.app = static_cast<std::uint32_t>(apps_.size());
+  r.first_worker = next_app_worker_;
+  next_app_worker_ += opts.workers;
+  app_record rec{opts, r.first_worker, {}, true};
+  if (rec.opts.rx_fifo_size == 0) rec.opts.rx_fifo_size = cfg_.rx_fifo_size;
+  if (rec.opts.tx_fifo_size == 0) rec.opts.tx_fifo_size = cfg_.tx_fifo_size;
+  apps_.push_back(std::move(rec));
+  app_of_worker_.resize(next_app_worker_, r.app);
+  return r;
+}
+
+result<std::uint32_t> stack_root_state::add_app_workers(std::uint32_t app, std::uint32_t count) {
+  if (!live_app(app) || count > apps_[app].opts.workers || !apps_[app].workers.empty())
+    return unexpected{errc::no_such_app, "no such app"};
+  auto& rec = apps_[app];
+  for (std::uint32_t i = 0; i < count; ++i) rec.workers.insert(rec.first_worker + i);
+  return rec.first_worker;
+}
+
+result<app_reservation> stack_root_state::reserve_worker(std::uint32_t app) {
+  if (!live_app(app)) return unexpected{errc::no_such_app, "no such app"};
+  if (apps_[app].workers.size() >= max_app_workers)
+    return unexpected{errc::invalid_argument, "app workers must be 1..64"};
+  app_reservation r{app, next_app_worker_++};
+  app_of_worker_.push_back(app);
+  return r;
+}
+
+result<void> stack_root_state::add_worker(std::uint32_t app, std::uint32_t index) {
+  // Detached in between: the caller stops the worker it made.
+  if (!live_app(app) || index >= app_of_worker_.size() || app_of_worker_[index] != app ||
+      index < apps_[app].first_worker + apps_[app].opts.workers || apps_[app].workers.count(index) > 0)
+    return unexpected{errc::no_such_app, "no such app"};
+  apps_[app].workers.insert(index);
+  return {};
+}
+
+result<void> stack_root_state::del_worker(std::uint32_t app, std::uint32_t index) {
+  if (!live_app(app)) return unexpected{errc::no_such_app, "no such app"};
+  auto& rec = apps_[app];
+  if (rec.workers.count(index) == 0) return unexpected{errc::invalid_argument, "not a worker of this app"};
+  if (rec.workers.size() == 1)
+    return unexpected{errc::invalid_argument, "an app's last worker goes with detach"};
+  for (const auto& l : tables_.listeners())
+    if (l.ref.app_index == app) (void)leave_listener(l, index);
+  rec.workers.erase(index);
+  drop_worker(index);
+  return {};
+}
+
+result<void> stack_root_state::detach(std::uint32_t app) {
+  if (app >= apps_.size()) return unexpected{errc::no_such_app, "no such app"};
+  // Already detached is done: the app's workers stop first, and their end
+  // detaches it on their behalf (app_worker_down).
+  (void)detach_app(app);
+  return {};
+}
+
+std::optional<app_detached> stack_root_state::app_worker_down(std::uint32_t app_worker) {
+  if (!is_live(app_worker)) return std::nullopt;  // deleted, or its app detached first
+  const std::uint32_t app = app_of_worker_[app_worker];
+  std::string name = apps_[app].opts.name;
+  auto listeners = detach_app(app);
+  if (!listeners) return std::nullopt;
+  return app_detached{std::move(name), *listeners};
+}
+
+bool stack_root_state::is_live(std::uint32_t app_worker) const noexcept {
+  if (app_worker >= app_of_worker_.size()) return false;
+  const auto& rec = apps_[app_of_worker_[app_worker]];
+  return rec.live && rec.workers.count(app_worker) > 0;
+}
+
+const app_options* stack_root_state::options_of_worker(std::uint32_t app_worker) const noexcept {
+  if (app_worker >= app_of_worker_.size()) return nullptr;
+  return &apps_[app_of_worker_[app_worker]].opts;
+}
+
+void stack_root_state::drop_worker(std::uint32_t index) {
+  fx_.app_worker_dropped(index);
+  retire_contexts_of(index);
+}
+
+std::optional<std::size_t> stack_root_state::detach_app(std::uint32_t app) {
+  if (!live_app(app)) return std::nullopt;
+  auto& rec = apps_[app];
+  std::size_t removed = 0;
+  for (const auto& l : tables_.listeners()) {
+    if (l.ref.app_index != app) continue;
+    remove_listener(l);
+    ++removed;
+  }
+  tables_.del_app(app);
+  rec.live = false;
+  const auto workers = std::move(rec.workers);
+  rec.workers.clear();
+  for (std::uint32_t index : workers) drop_worker(index);
+  return removed;
+}
+
+// ---- listeners -------------------------------------------------------------
+
+void stack_root_state::remove_listener(const lookup::listener_entry& l) {
+  (void)tables_.del_listener(l.ns, l.local, l.scope);
+  --listener_count_;
+  shares_.erase(l.ref.listener.value());
+  fx_.close_listener(l.ref.listener);
+}
+
+// App worker `app_worker` stops accepting on listener `l`. The last one
+// takes the listener with it; otherwise, if it owned the listener's
+// session, another one takes that over first (its going would end it).
+// False: it was not accepting there.
+bool stack_root_state::leave_listener(const lookup::listener_entry& l, std::uint32_t app_worker) {
+  auto it = shares_.find(l.ref.listener.value());
+  if (it == shares_.end()) return false;
+  auto& share = it->second;
+  auto at = std::find(share.accepting.begin(), share.accepting.end(), app_worker);
+  if (at == share.accepting.end()) return false;
+  share.accepting.erase(at);
+  if (share.accepting.empty()) {
+    remove_listener(l);
+  } else if (share.owner == app_worker) {
+    share.owner = share.accepting.front();
+    fx_.move_listener(l.ref.listener, share.owner);
+  }
+  return true;
+}
+
+result<std::optional<session_handle>> stack_root_state::listen(std::uint32_t app, std::uint32_t app_worker,
+                                                               const endpoint& ep, bool whole_app) {
+  if (!live_app(app) || session_workers_ == 0 || !is_live(app_worker) || app_of_worker_[app_worker] != app)
+    return unexpected{errc::no_such_app, "no such app"};
+  const auto& opts = apps_[app].opts;
+  const lookup::scope_flags scope{opts.local_scope, opts.global_scope};
+  auto found = tables_.find_listener(opts.ns, ep, scope);
+  if (!found) return std::optional<session_handle>{};
+  auto share = shares_.find(found->listener.value());
+  if (whole_app || found->app_index != app || ep.proto != transport_proto::ct || share == shares_.end())
+    return unexpected{errc::already_listening, "an app listens there already"};
+  auto& accepting = share->second.accepting;
+  if (std::find(accepting.begin(), accepting.end(), app_worker) != accepting.end())
+    return unexpected{errc::already_listening, "an app listens there already"};
+  accepting.push_back(app_worker);
+  return std::optional<session_handle>{found->listener};
+}
+
+result<void> stack_root_state::listened(std::uint32_t app, std::uint32_t app_worker, const endpoint& ep,
+                                        bool whole_app, session_handle h) {
+  // The app may have detached while the listener session was made: the
+  // detach reached session worker 0 after the listen, and reset that
+  // session with the app worker's other ones.
+  if (!live_app(app)) return unexpected{errc::no_such_app, "no such app"};
+  const auto& opts = apps_[app].opts;
+  const lookup::scope_flags scope{opts.local_scope, opts.global_scope};
+  if (auto r = tables_.add_listener(opts.ns, ep, {h, app}, scope); !r) {
+    fx_.close_listener(h);  // another listen got there while this one was on its way
+    return r;
+  }
+  ++listener_count_;
+  listener_share share{app_worker, {app_worker}, 0};
+  if (whole_app) share.accepting.assign(apps_[app].workers.begin(), apps_[app].workers.end());
+  shares_[h.value()] = std::move(share);
+  return {};
+}
+
+result<void> stack_root_state::stop_listen(std::uint32_t app, session_handle listener, std::uint32_t app_worker,
+                                           bool whole_app) {
+  for (const auto& l : tables_.listeners()) {
+    if (l.ref.listener != listener || l.ref.app_index != app) continue;
+    if (whole_app) {
+      remove_listener(l);
+      return {};
+    }
+    if (leave_listener(l, app_worker)) return {};
+    break;
+  }
+  return unexpected{errc::no_listener, "no such listener"};
+}
+
+// ---- connects --------------------------------------------------------------
+
+// A connect that cannot go on. An asynchronous one hears it like any other
+// outcome (a failed "connected", to its own app worker); a blocking one
+// gets the error as its answer.
+result<void> stack_root_state::refuse_connect(const connect_request& req, const error& why) {
+  if (!req.report_to_app) return unexpected{why};
+  if (is_live(req.app_worker)) fx_.connect_failed(req.app_worker, req.opaque, why.code);
+  return {};
+}
+
+result<void> stack_root_state::connect(const connect_request& req) {
+  if (req.app >= apps_.size()) return unexpected{errc::no_such_app, "no such app"};
+  const auto& opts = apps_[req.app].opts;
+  // UDP goes to the network (the data plane): there is no datagram
+  // cut-through, so the local tables are not asked.
+  if (req.remote.proto == transport_proto::udp) {
+    if (!opts.global_scope)
+      return refuse_connect(req, error{errc::scope, 0, "application lacks global scope for udp"});
+    if (cfg_.dataplane_port.empty() || session_workers_ == 0)
+      return refuse_connect(req, error{errc::not_supported, 0, "this stack has no data plane (dataplane.port)"});
+    fx_.net_connect(next_net_worker_++ % session_workers_, req.app_worker, req.remote, req.opaque);
+    return {};
+  }
+  auto target = tables_.resolve_connect(opts.ns, req.app, {opts.local_scope, opts.global_scope}, req.remote);
+  if (!target) return refuse_connect(req, target.error());
+  auto share = shares_.find(target->listener.value());
+  if (share == shares_.end() || share->second.accepting.empty())
+    return unexpected{errc::no_such_app, "no such app"};
+  auto& accepting = share->second.accepting;
+  ct::pending_connect pc;
+  pc.client_app_worker = req.app_worker;
+  pc.opaque = req.opaque;
+  pc.remote = req.remote;
+  pc.listener = target->listener;
+  pc.server_app_worker = accepting[share->second.next++ % accepting.size()];
+  pc.context = context_for(pc.client_app_worker, pc.server_app_worker);
+  retire_if_orphaned(pc.client_app_worker, pc.server_app_worker);
+  fx_.ct_connect(pc);
+  return {};
+}
+
+// ---- cut-through segment contexts ------------------------------------------
+
+std::uint32_t stack_root_state::context_for(std::uint32_t client_app_worker, std::uint32_t server_app_worker) {
+  const std::uint32_t server_app =
+      server_app_worker < app_of_worker_.size() ? app_of_worker_[server_app_worker] : 0;
+  const context_key key{server_app, client_app_worker, server_app_worker};
+  if (auto it = context_of_.find(key); it != context_of_.end()) return it->second;
+  const std::uint32_t id = next_context_++;
+  context_of_[key] = id;
+  fx_.context_created(id, client_app_worker, server_app_worker);
+  return id;
+}
+
+// App worker `app_worker` is gone: no new pair will be asked of its
+// contexts (as client or server). They retire — each ends once its last
+// segment is deleted — and a connect still on its way makes a fresh one.
+void stack_root_state::retire_contexts_of(std::uint32_t app_worker) {
+  for (auto it = context_of_.begin(); it != context_of_.end();) {
+    const auto& [server_app, client, server] = it->first;
+    (void)server_app;
+    if (client != app_worker && server != app_worker) {
+      ++it;
+      continue;
+    }
+    fx_.context_retired(it->second);
+    it = context_of_.erase(it);
+  }
+}
+
+void stack_root_state::retire_if_orphaned(std::uint32_t client_app_worker, std::uint32_t server_app_worker) {
+  for (std::uint32_t w : {client_app_worker, server_app_worker})
+    if (!is_live(w)) retire_contexts_of(w);
+}
+
+void stack_root_state::forget_context(std::uint32_t id) {
+  for (auto k = context_of_.begin(); k != context_of_.end();)
+    k = k->second == id ? context_of_.erase(k) : std::next(k);
+}
+
+// ---- inspection ------------------------------------------------------------
+
+std::vector<app_row> stack_root_state::apps() const {
+  std::vector<app_row> out;
+  for (std::uint32_t i = 0; i < apps_.size(); ++i) {
+    const auto& a = apps_[i];
+    app_row row{i, a.opts.name, {}, a.live, a.opts.local_scope, a.opts.global_scope, a.opts.ns};
+    row.app_workers.assign(a.workers.begin(), a.workers.end());
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+std::vector<listener_row> stack_root_state::listeners() const {
+  std::vector<listener_row> out;
+  for (const auto& l : tables_.listeners()) {
+    listener_row row;
+    row.app = l.ref.app_index;
+    row.app_name = l.ref.app_index < apps_.size() ? apps_[l.ref.app_index].opts.name : "";
+    row.endpoint = l.local.to_string();
+    row.scope = l.scope.local && l.scope.global ? "local+global" : l.scope.local ? "local" : "global";
+    row.ns = l.ns;
+    row.handle = l.ref.listener.value();
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+std::uint64_t stack_root_state::live_apps() const noexcept {
+  return static_cast<std::uint64_t>(std::count_if(apps_.begin(), apps_.end(), [](const auto& a) { return a.live; }));
+}
+
+}  // namespace actorstack::session_layer
