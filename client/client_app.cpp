@@ -5,9 +5,11 @@
 
 #include "actors/caf_call.hpp"
 #include "actors/remote/remote_gateway.hpp"
+#include "client/attach_channel.hpp"
 #include "client/inbox.hpp"
 #include "client/process_link.hpp"
 #include "client/sock_table.hpp"
+#include "client/waiter.hpp"
 #include "shm/fd_channel.hpp"
 #include "shm/event_queue.hpp"
 #include "shm/fifo_segment.hpp"
@@ -19,9 +21,6 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include <poll.h>
-#include <sched.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -37,13 +36,6 @@ using clock = std::chrono::steady_clock;
 
 using detail::process_link;
 using detail::sock_state;
-
-// Remaining time until `deadline` as a poll() timeout (-1: none).
-int poll_timeout(std::optional<clock::time_point> deadline) {
-  if (!deadline) return -1;
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - clock::now()).count();
-  return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 1'000'000));
-}
 
 // Joining an attached app (worker add): which app, and the secret its
 // attach reply carried.
@@ -63,34 +55,25 @@ class app_impl final : public app, private app_handler {
     if (receiver_) caf::anon_send_exit(receiver_, caf::exit_reason::user_shutdown);
     table_.reset();
     segments_.clear();
-    if (wake_fd_ >= 0) ::close(wake_fd_);
   }
 
   result<void> start() {
-    auto ch = shm::fd_channel::connect(opts_.socket_path);
+    detail::stack_greeting hello;
+    auto ch = detail::greet(opts_.socket_path, opts_.timeout, hello);
     if (!ch) return unexpected{ch.error()};
     channel_ = std::move(*ch);
-    auto hello = channel_.receive(opts_.timeout);
-    if (!hello) return unexpected{hello.error()};
-    if (hello->type != static_cast<std::uint32_t>(channel_message_type::hello) || hello->payload.size() != 10)
-      return unexpected{errc::bad_message, "the stack's greeting is not a hello"};
-    std::uint16_t port = 0;
-    std::uint64_t token = 0;
-    std::memcpy(&port, hello->payload.data(), 2);
-    std::memcpy(&token, hello->payload.data() + 2, 8);
-
     if (!link_) {
-      auto link = process_link::connect(port);
+      auto link = process_link::connect(hello.port);
       if (!link) return unexpected{link.error()};
       link_ = std::move(*link);
-    } else if (link_->port != port) {
+    } else if (link_->port != hello.port) {
       return unexpected{errc::bad_message, "a worker add reached another stack than its app's"};
     }
     self_ = std::make_unique<caf::scoped_actor>(*link_->sys);
     receiver_ = detail::spawn_receiver(*link_->sys, box_);
 
     remote_attach_request req;
-    req.token = token;
+    req.token = hello.token;
     req.name = opts_.name;
     req.rx_fifo_size = opts_.rx_fifo_size;
     req.tx_fifo_size = opts_.tx_fifo_size;
@@ -279,7 +262,7 @@ class app_impl final : public app, private app_handler {
     }
   }
 
-  int event_fd() const noexcept override { return wake_fd_; }
+  int event_fd() const noexcept override { return waiter_.fd(); }
 
   result<void> process_events() override {
     drain_wakeups();
@@ -292,7 +275,7 @@ class app_impl final : public app, private app_handler {
     c.segments_mapped = segments_.size();
     c.notifications = notifications_;
     c.io_events = io_events_;
-    c.late_wakeups = late_wakeups_;
+    c.late_wakeups = waiter_.late_wakeups();
     c.io_event_capacity = events_.io_capacity();
     return c;
   }
@@ -340,41 +323,22 @@ class app_impl final : public app, private app_handler {
     if (n.kind == notification::segment_del) segments_.erase(n.segment.id);
   }
 
-  // The queue the stack posts this app's io events to: its segment and
-  // eventfd come on the Unix connection right after the attach reply. One
-  // epoll fd watches it and the inbox's eventfd: the app (or its own loop)
-  // waits on that alone.
+  // The queue the stack posts this app's io events to. One epoll fd
+  // watches its eventfd and the inbox's: the app (or its own loop) waits
+  // on that alone.
   result<void> take_event_queue() {
-    auto m = channel_.receive(opts_.timeout);
-    if (!m) return unexpected{m.error()};
-    std::uint64_t bytes = 0;
-    if (m->type != static_cast<std::uint32_t>(channel_message_type::event_queue) || m->fds.size() != 2 ||
-        m->payload.size() != sizeof bytes)
-      return unexpected{errc::bad_message, "the stack did not send an event queue after attach"};
-    std::memcpy(&bytes, m->payload.data(), sizeof bytes);
-    auto mem = shm::segment::map(m->fds[0], "events");
-    if (!mem) return unexpected{mem.error()};
-    if (mem->size() < bytes) return unexpected{errc::bad_message, "event queue segment smaller than announced"};
-    auto q = shm::event_queue::attach(mem->base(), mem->size(), m->fds[1]);
+    auto q = detail::receive_event_queue(channel_, opts_.timeout);
     if (!q) return unexpected{q.error()};
-    events_mem_ = std::move(*mem);
-    events_ = std::move(*q);
-    wake_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-    if (wake_fd_ < 0) return unexpected{errc::system, "epoll_create1", errno};
-    for (int fd : {box_->event_fd, events_.eventfd()}) {
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.fd = fd;
-      if (::epoll_ctl(wake_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) return unexpected{errc::system, "epoll_ctl", errno};
-    }
-    return {};
+    events_mem_ = std::move(q->mem);
+    events_ = std::move(q->queue);
+    return waiter_.watch({box_->event_fd, events_.eventfd()});
   }
 
   // After a wake-up: both eventfds read (and the queue disarmed) before
   // the rings are looked at, so news racing the drain leaves them readable.
   void drain_wakeups() noexcept {
     box_->clear();
-    if (wake_fd_ >= 0) events_.consume_wakeup();
+    if (waiter_.fd() >= 0) events_.consume_wakeup();
   }
 
   // Everything queued for this app: notifications from the inbox, io
@@ -393,7 +357,7 @@ class app_impl final : public app, private app_handler {
       }
     }
     std::array<shm::io_event, 64> batch;
-    if (wake_fd_ >= 0)
+    if (waiter_.fd() >= 0)
       for (std::size_t n; (n = events_.pop_io_batch(batch)) > 0;)
         for (std::size_t i = 0; i < n; ++i) take_io(batch[i]);
     return usable();
@@ -550,43 +514,14 @@ class app_impl final : public app, private app_handler {
   }
 
   // Waits until something in `interest` may be ready (or news arrives),
-  // then takes the news; the caller looks again either way. The peer
-  // writes and reads the shared fifos directly, so while data flows
-  // (progress in the last few ms) the caller is better off looking at the
-  // fifos again after a short spin than sleeping until the stack's
-  // notification makes its way here (through the stack's worker and two
-  // middleman hops). Idle apps sleep on the eventfd: no CPU burnt while
-  // nothing happens.
-  //
+  // then takes the news; the caller looks again either way (client/waiter.hpp).
   // `want_room`: what a writer among `interest` still has to write (its
   // sock counts as writable with that much room, or a quarter fifo).
   result<void> wait(std::span<const poll_entry> interest, std::optional<clock::time_point> deadline,
                     std::size_t want_room = SIZE_MAX) {
     if (auto r = usable(); !r) return r;
-    const auto now = clock::now();
-    if (now - last_progress_ < opts_.spin) {
-      // Look at the fifos between pauses (a few loads of fifo cursors):
-      // the peer's bytes show up there, not here, and reacting within a
-      // pause or two matters when a 64 KiB copy takes microseconds.
-      set_polling(true);
-      for (unsigned i = 0; i < spin_pauses && !news_waiting(); ++i) {
-        if (any_ready(interest, want_room)) return take_news();
-        spin_pause();
-      }
-      // Nothing yet: the peer may be waiting for this very CPU (two apps
-      // sharing a core). On a core of its own this returns at once.
-      sched_yield();
-      return take_news();
-    }
-    if (prepare_to_sleep(interest, want_room)) return take_news();
-    // Never asleep for good: a wake-up lost anywhere on its way (stack,
-    // gateway, middleman) costs at most one recheck period, and is counted.
-    pollfd p{wake_fd_, POLLIN, 0};
-    const int timeout = poll_timeout(deadline);
-    const bool capped = timeout < 0 || timeout > recheck_ms;
-    const int woke = ::poll(&p, 1, capped ? recheck_ms : timeout);
-    if (woke > 0) drain_wakeups();
-    if (woke == 0 && capped && any_ready(interest, want_room)) ++late_wakeups_;
+    interest_target t{*this, interest, want_room};
+    waiter_.wait(t, deadline);
     return take_news();
   }
   result<void> wait_for(sock id, std::uint32_t events, std::optional<clock::time_point> deadline,
@@ -594,9 +529,9 @@ class app_impl final : public app, private app_handler {
     const poll_entry e{.s = id, .events = events};
     return wait({&e, 1}, deadline, want_room);
   }
-  void progressed() noexcept { last_progress_ = clock::now(); }
+  void progressed() noexcept { waiter_.progressed(); }
   bool news_waiting() const noexcept {
-    return box_->ring.read_available() > 0 || (wake_fd_ >= 0 && !events_.empty());
+    return box_->ring.read_available() > 0 || (waiter_.fd() >= 0 && !events_.empty());
   }
 
   // While spinning, peers need not notify this app of new data
@@ -618,7 +553,7 @@ class app_impl final : public app, private app_handler {
     set_polling(false);
     // The stack rings the queue's eventfd only once armed (its own Dekker
     // pair, shm/event_queue.hpp); something already queued: do not sleep.
-    if (wake_fd_ >= 0 && !events_.prepare_wait()) return true;
+    if (waiter_.fd() >= 0 && !events_.prepare_wait()) return true;
     for (const auto& e : interest) {
       auto* st = find(e.s);
       if (st == nullptr || (e.events & writable) == 0 || st->s == nullptr || st->s->closed()) continue;
@@ -632,11 +567,19 @@ class app_impl final : public app, private app_handler {
       if (readiness(e, want_room) != 0) return true;
     return false;
   }
-  static void spin_pause() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-  }
+  // The caller's interest as the waiter sees it.
+  struct interest_target final : detail::wait_target {
+    interest_target(app_impl& app, std::span<const poll_entry> interest, std::size_t want_room)
+        : app(app), interest(interest), want_room(want_room) {}
+    bool news_waiting() override { return app.news_waiting(); }
+    bool any_ready() override { return app.any_ready(interest, want_room); }
+    void set_polling(bool on) override { app.set_polling(on); }
+    bool prepare_to_sleep() override { return app.prepare_to_sleep(interest, want_room); }
+    void drain_wakeups() override { app.drain_wakeups(); }
+    app_impl& app;
+    std::span<const poll_entry> interest;
+    std::size_t want_room;
+  };
 
   template <class T, class... Ts>
   result<T> ask(Ts&&... xs) {
@@ -645,6 +588,7 @@ class app_impl final : public app, private app_handler {
   }
 
   attach_options opts_;
+  detail::waiter waiter_{opts_.spin};  // sleeps on the inbox's and the event queue's eventfds
   shm::fd_channel channel_;
   std::shared_ptr<process_link> link_;  // declared before what lives in its actor system
   join_ticket join_;
@@ -655,16 +599,11 @@ class app_impl final : public app, private app_handler {
   std::unique_ptr<app_session_table> table_;
   shm::segment events_mem_;  // before the queue that lives in it
   shm::event_queue events_;
-  int wake_fd_ = -1;  // epoll over the inbox's and the queue's eventfds
   std::unordered_map<std::uint64_t, shm::fifo_segment> segments_;
   detail::sock_table socks_;
   session_handle current_listener_;
-  static constexpr unsigned spin_pauses = 64;
-  static constexpr int recheck_ms = 100;
-  clock::time_point last_progress_{};
   std::uint64_t notifications_ = 0;
   std::uint64_t io_events_ = 0;
-  std::uint64_t late_wakeups_ = 0;
   bool polling_ = false;
   bool attached_ = false;
 };
