@@ -14,6 +14,7 @@
 // comment.
 
 #include "base/quote.hpp"
+#include "base/size.hpp"
 
 #include <actorstack/config.hpp>
 
@@ -38,8 +39,8 @@ constexpr std::size_t max_suggestion_distance = 3;
 
 enum class value_kind : std::uint8_t {
   count,    // plain decimal number (workers, ports)
-  length,   // entry count; takes k/M/G like a size, written plain (2048)
-  scaled,   // byte size: decimal with optional k/M/G binary suffix
+  length,   // entry count; takes a size suffix (base/size.hpp), written plain (2048)
+  scaled,   // byte size (base/size.hpp): digits, optional K/M/G/T binary suffix
   text,     // a string taken verbatim, checked by `check_text`
 };
 
@@ -349,12 +350,7 @@ result<void> unknown_key(std::string_view key) {
 // quote it: byte sizes that are whole GiB/MiB/KiB get their suffix;
 // lengths stay plain because "2048 entries" reads better than "2k".
 std::string format_value(const key_spec& k, std::uint64_t v) {
-  if (k.kind == value_kind::scaled && v != 0) {
-    if (v % gib == 0) return std::to_string(v / gib) + "G";
-    if (v % mib == 0) return std::to_string(v / mib) + "M";
-    if (v % kib == 0) return std::to_string(v / kib) + "k";
-  }
-  return std::to_string(v);
+  return k.kind == value_kind::scaled ? format_size(v) : std::to_string(v);
 }
 
 // Why `v` is out of `k`'s range, or "" if it is in range.
@@ -379,38 +375,24 @@ std::string range_problem(const key_spec& k, std::uint64_t v) {
 }
 
 // Parses `text` as `k`'s kind, without the range check. On failure returns
-// the reason ("is not a number"), to be prefixed with key and text.
+// the reason ("is not a number"), to be prefixed with key and text. Sizes
+// and lengths take the stack's one size grammar (base/size.hpp).
 std::optional<std::string> parse_value(const key_spec& k, std::string_view text,
                                        std::uint64_t& out) {
+  if (k.kind != value_kind::count) {
+    auto v = parse_size(text);
+    if (!v) return std::string{v.error().detail};
+    out = *v;
+    return std::nullopt;
+  }
   if (text.empty()) return "is empty";
   if (text.front() == '-') return "is negative";
   const char* first = text.data();
   const char* last = first + text.size();
-  std::uint64_t v = 0;
-  const auto [ptr, ec] = std::from_chars(first, last, v);
+  const auto [ptr, ec] = std::from_chars(first, last, out);
   if (ec == std::errc::result_out_of_range) return "is too large";
-  if (ec != std::errc{} || ptr == first) {
-    return k.kind != value_kind::count ? "is not a number (use digits with an optional k, M or G suffix)"
-                                        : "is not a number";
-  }
-  const std::string_view rest{ptr, static_cast<std::size_t>(last - ptr)};
-  if (rest.empty()) {
-    out = v;
-    return std::nullopt;
-  }
-  if (k.kind == value_kind::count) return "is not a number (no suffix allowed)";
-  std::uint64_t unit = 0;
-  if (rest.size() == 1) {
-    switch (rest.front()) {
-      case 'k': case 'K': unit = kib; break;
-      case 'm': case 'M': unit = mib; break;
-      case 'g': case 'G': unit = gib; break;
-      default: break;
-    }
-  }
-  if (unit == 0) return "has an unknown suffix " + quoted(rest) + " (use k, M or G)";
-  if (v > u64_max / unit) return "is too large";
-  out = v * unit;
+  if (ec != std::errc{} || ptr == first) return "is not a number";
+  if (ptr != last) return "is not a number (no suffix allowed)";
   return std::nullopt;
 }
 

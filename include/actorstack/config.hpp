@@ -16,7 +16,8 @@
 ///
 /// Values:
 /// - numbers are decimal; byte sizes and queue lengths also take a binary
-///   suffix k/K, m/M, g/G (1k = 1024: `64k`, `4M`);
+///   suffix K, M, G or T, also spelt KB/KiB..., in any case (1K = 1024:
+///   `64k`, `4M`, `1GiB`), the same grammar as every binary's size options;
 /// - booleans are true/false, on/off, yes/no, 1/0 (any letter case);
 /// - text (the [dataplane] port, addresses, poll mode) is taken verbatim:
 ///   no quotes, no blanks or control characters inside, not starting with
@@ -118,7 +119,7 @@ struct stack_config {
   std::string dataplane_poll_mode = "adaptive";
 
   /// `dataplane.mbufs`: packet buffers in the port's pool (sizes EAL memory).
-  /// A plain number (no k/M/G), 1023 .. 1048575; DPDK pools use memory best
+  /// A plain number (no size suffix), 1023 .. 1048575; DPDK pools use memory best
   /// at 2^n - 1.
   std::uint32_t dataplane_mbufs = 8191;
 
@@ -184,7 +185,7 @@ result<stack_config> parse_config(std::string_view text);
 result<stack_config> config_from_args(int argc, const char* const* argv);
 
 /// The whole config as INI text, one `name = value` line per key under its
-/// `[section]`; byte sizes that are whole KiB/MiB/GiB use the k/M/G
+/// `[section]`; byte sizes that are whole KiB/MiB/GiB/TiB use the K/M/G/T
 /// suffixes (queue lengths stay plain numbers).
 /// `parse_config(to_string(c))` returns a config equal to `c` (for any `c`
 /// that passes `validate`).

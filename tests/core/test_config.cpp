@@ -4,6 +4,8 @@
 
 #include <actorstack/config.hpp>
 
+#include "base/size.hpp"
+
 #include <doctest/doctest.h>
 
 #include <set>
@@ -110,6 +112,41 @@ TEST_CASE("config (SPEC 8): every key can be set and read back") {
   CHECK(validate(c).has_value());
 }
 
+TEST_CASE("sizes: one grammar for the config and every binary's size options, each refusal with its reason") {
+  struct row {
+    const char* text;
+    std::uint64_t bytes;
+  };
+  for (const row& r : {row{"0", 0}, row{"4096", 4096}, row{"64k", 64 << 10}, row{"64K", 64 << 10},
+                       row{"64KB", 64 << 10}, row{"64KiB", 64 << 10}, row{"1mib", 1 << 20}, row{"2G", 2ull << 30},
+                       row{"1T", 1ull << 40}, row{"7b", 7}, row{"15E", 0}}) {
+    CAPTURE(r.text);
+    auto v = parse_size(r.text);
+    if (std::string_view{r.text} == "15E") {
+      CHECK_FALSE(v);  // no exabytes
+      continue;
+    }
+    REQUIRE(v);
+    CHECK(*v == r.bytes);
+    CHECK(parse_size(format_size(*v)).value() == *v);  // written back, read again
+  }
+  CHECK(format_size(64 << 10) == "64K");
+  CHECK(format_size(3ull << 40) == "3T");
+  CHECK(format_size(1000) == "1000");
+  CHECK(std::string_view{parse_size("").error().detail} == "is empty");
+  CHECK(std::string_view{parse_size("-4K").error().detail} == "is negative");
+  CHECK(std::string_view{parse_size("K").error().detail}.starts_with("is not a number"));
+  CHECK(std::string_view{parse_size("16777216T").error().detail} == "is too large");
+  CHECK(std::string_view{parse_size("18446744073709551616").error().detail} == "is too large");
+  CHECK(std::string_view{parse_size("4Q").error().detail}.starts_with("has an unknown suffix 'Q'"));
+  // The config reads the same spellings.
+  stack_config c;
+  REQUIRE(set_config_value(c, "session.segment-size", "1GiB"));
+  CHECK(c.segment_size == 1ull << 30);
+  REQUIRE(set_config_value(c, "session.segment-size", "1T"));
+  CHECK(c.segment_size == 1ull << 40);
+}
+
 TEST_CASE("config (SPEC 8): sizes take binary k/M/G suffixes") {
   stack_config c;
   REQUIRE(set_config_value(c, "session.rx-fifo-size", "64k"));
@@ -138,7 +175,8 @@ TEST_CASE("config (SPEC 8): each kind of invalid value is bad_config naming the 
   SUBCASE("unknown suffix") {
     CHECK(contains(set_error("session.segment-size", "64x"),
                    "session.segment-size: '64x' has an unknown suffix 'x'"));
-    CHECK(contains(set_error("session.segment-size", "64kb"), "unknown suffix 'kb'"));
+    CHECK(contains(set_error("session.segment-size", "64kk"), "unknown suffix 'kk'"));
+    CHECK(contains(set_error("session.segment-size", "64 M"), "unknown suffix ' M'"));
   }
   SUBCASE("overflow") {
     CHECK(contains(set_error("session.segment-size", "99999999999999999999"),
@@ -332,7 +370,7 @@ TEST_CASE("config (SPEC 8): config_from_args takes --key=value and --key value")
                    "argument 2: session.workers: 'x' is not a number"));
     CHECK(contains(error_of({"--session.workers", "-1"}), "session.workers: '-1' is negative"));
     CHECK(contains(error_of({"--session.max-fifo-size=32k"}),
-                   "session.rx-fifo-size '64k' is larger than session.max-fifo-size '32k'"));
+                   "session.rx-fifo-size '64K' is larger than session.max-fifo-size '32K'"));
   }
 }
 

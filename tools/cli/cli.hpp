@@ -1,10 +1,14 @@
 #pragma once
-// What actorstack's command-line programs share on top of CLI11: sizes
-// with binary suffixes ("64K", "1MiB", "4G") that fail loudly on overflow,
+// What actorstack's command-line programs share on top of CLI11: size
+// options in the stack's one size grammar (base/size.hpp: "64K", "1MiB",
+// "4G", loud on overflow),
 // `--version`, the exit codes in `--help`, and one parse step that maps
 // CLI11's outcomes onto them.
 
 #include <CLI/CLI.hpp>
+
+#include "base/quote.hpp"
+#include "base/size.hpp"
 
 #include <actorstack/result.hpp>
 
@@ -15,14 +19,6 @@
 
 namespace actorstack::cli {
 
-/// A byte count: digits, then optionally K, M, G or T (powers of 1024,
-/// "KiB"/"KB" spellings too, any case). Errors: invalid_argument naming the
-/// text (empty, not a number, unknown suffix, more than 2^64-1).
-result<std::uint64_t> parse_size(std::string_view text);
-
-/// "64K", "1M", "4G" when exact, else the plain number.
-std::string format_size(std::uint64_t bytes);
-
 /// Adds a size option bound to `out`, accepting min..max (inclusive) and
 /// showing the current value as its default.
 template <class T>
@@ -32,7 +28,7 @@ CLI::Option* add_size(CLI::App& app, const std::string& name, T& out, const std:
       name,
       [&out, name, min, max](const std::string& text) {
         auto v = parse_size(text);
-        if (!v) throw CLI::ValidationError(name, v.error().message());
+        if (!v) throw CLI::ValidationError(name, actorstack::quoted(text) + " " + v.error().detail);
         if (*v < min || *v > max)
           throw CLI::ValidationError(name, text + " is out of range " + format_size(min) + ".." + format_size(max));
         out = static_cast<T>(*v);
