@@ -2,6 +2,7 @@
 #include "actors/remote/remote_app_server.hpp"
 
 #include "actors/log.hpp"
+#include "base/secret.hpp"
 
 #include <caf/io/all.hpp>
 
@@ -13,7 +14,6 @@
 #include <array>
 #include <atomic>
 #include <cstring>
-#include <random>
 #include <string_view>
 #include <optional>
 #include <thread>
@@ -53,6 +53,7 @@ struct attach_fn_holder {
 };
 
 std::uint64_t fresh_token();
+auto find_token(registry_state& st, std::uint64_t token) -> decltype(st.by_token.begin());
 
 attach_registry_actor::behavior_type registry_behavior(attach_registry_actor::stateful_pointer<registry_state> self,
                                                        attach_fn_holder* holder) {
@@ -64,7 +65,7 @@ attach_registry_actor::behavior_type registry_behavior(attach_registry_actor::st
   });
   return {
       [=](attach_atom, const remote_attach_request& req) -> caf::result<remote_attach_reply> {
-        auto it = self->state.by_token.find(req.token);
+        auto it = find_token(self->state, req.token);
         if (it == self->state.by_token.end() || it->second.attached)
           return to_caf(errc::bad_message,
                         "unknown or already used attach token (connect to the stack's Unix socket first)");
@@ -76,7 +77,7 @@ attach_registry_actor::behavior_type registry_behavior(attach_registry_actor::st
         checked.name = req.name.empty() ? "remote" : req.name.substr(0, 64);  // shows in actorstack-ctl
         if (req.join_secret != 0) {
           auto app = self->state.apps.find(req.join_app);
-          if (app == self->state.apps.end() || app->second.secret != req.join_secret)
+          if (app == self->state.apps.end() || !secrets_equal(app->second.secret, req.join_secret))
             return to_caf(errc::bad_message, "worker add for an app that is not this process's");
           checked.name = app->second.name;
         }
@@ -110,11 +111,16 @@ attach_registry_actor::behavior_type registry_behavior(attach_registry_actor::st
   };
 }
 
-std::uint64_t fresh_token() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::uint64_t t = 0;
-  while (t == 0) t = rng();
-  return t;
+std::uint64_t fresh_token() { return random_secret(); }
+
+// The entry of an attach token a remote process shows: every entry is
+// compared, each in constant time, so how long the answer takes does not
+// depend on how close a guess came (a hash lookup's would).
+auto find_token(registry_state& st, std::uint64_t token) -> decltype(st.by_token.begin()) {
+  auto found = st.by_token.end();
+  for (auto it = st.by_token.begin(); it != st.by_token.end(); ++it)
+    if (secrets_equal(it->first, token)) found = it;
+  return found;
 }
 
 }  // namespace
