@@ -21,17 +21,22 @@ result<std::byte*> map_shared(int fd, std::size_t size) {
   return static_cast<std::byte*>(p);
 }
 
+constexpr int fixed_size_seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+
 }  // namespace
 
 result<segment> segment::create(const std::string& name, std::size_t size) {
   if (size == 0) return unexpected{errc::invalid_argument, "segment size 0"};
   size = round_to_page(size);
-  int fd = ::memfd_create(name.empty() ? "actorstack" : name.c_str(), MFD_CLOEXEC);
+  int fd = ::memfd_create(name.empty() ? "actorstack" : name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) return unexpected{errc::segment_create, "memfd_create", errno};
-  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+  // Sealed at its size: a process it is shared with cannot shrink it (every
+  // mapping would take SIGBUS past the new end) nor grow it, and nobody can
+  // lift the seals.
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0 || ::fcntl(fd, F_ADD_SEALS, fixed_size_seals) != 0) {
     int e = errno;
     ::close(fd);
-    return unexpected{errc::segment_create, "ftruncate", e};
+    return unexpected{errc::segment_create, "ftruncate/seal", e};
   }
   auto base = map_shared(fd, size);
   if (!base) {
@@ -42,6 +47,13 @@ result<segment> segment::create(const std::string& name, std::size_t size) {
 }
 
 result<segment> segment::map(int fd, std::string name) {
+  // Only a segment whose size nobody can change: one that could shrink
+  // under the mapping would turn the sender's ftruncate into this
+  // process's SIGBUS.
+  const int seals = ::fcntl(fd, F_GET_SEALS);
+  if (seals < 0 && errno == EBADF) return unexpected{errc::segment_map, "fcntl(F_GET_SEALS)", errno};
+  if (seals < 0 || (seals & fixed_size_seals) != fixed_size_seals)
+    return unexpected{errc::bad_layout, "segment fd not sealed against resizing"};
   struct stat st {};
   if (::fstat(fd, &st) != 0) return unexpected{errc::segment_map, "fstat", errno};
   if (st.st_size <= 0) return unexpected{errc::bad_layout, "empty segment fd"};

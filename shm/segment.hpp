@@ -27,7 +27,8 @@ class segment {
   /// Maps an existing segment from its fd. The fd is duplicated, so the
   /// caller keeps ownership of `fd`. The size is read from the fd.
   /// Errors: segment_map (fstat/mmap/dup failed, with errno), bad_layout
-  /// (the fd is empty).
+  /// (the fd is empty, or not sealed against resizing: only segments made
+  /// by `create` map).
   static result<segment> map(int fd, std::string name = {});
 
   segment() noexcept = default;

@@ -3,7 +3,11 @@
 
 #include "test_support.hpp"
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
+
+#include <cerrno>
 #include <vector>
 
 using namespace actorstack;
@@ -29,6 +33,36 @@ TEST_CASE("segment: size 0 and bad fds are typed errors") {
   CHECK(segment::map(p[0]).code() == errc::bad_layout);  // not a memory fd: size 0
   ::close(p[0]);
   ::close(p[1]);
+}
+
+TEST_CASE("segment: sealed at its size, an ftruncate by whoever holds the fd fails and nothing faults") {
+  auto a = segment::create("sealed", 1u << 16);
+  REQUIRE(a.has_value());
+  const int seals = ::fcntl(a->fd(), F_GET_SEALS);
+  CHECK((seals & F_SEAL_SHRINK) != 0);
+  CHECK((seals & F_SEAL_GROW) != 0);
+  CHECK((seals & F_SEAL_SEAL) != 0);
+  // What a hostile app would do with the fd it was sent.
+  CHECK(::ftruncate(a->fd(), 4096) != 0);
+  CHECK(errno == EPERM);
+  CHECK(::ftruncate(a->fd(), 1u << 20) != 0);
+  CHECK(::ftruncate(a->fd(), 0) != 0);
+  CHECK(::fcntl(a->fd(), F_ADD_SEALS, 0) != 0);  // no unsealing, no new seals
+  a->base()[(1u << 16) - 1] = std::byte{1};      // the last byte is still there
+  CHECK(a->base()[(1u << 16) - 1] == std::byte{1});
+}
+
+TEST_CASE("segment: an fd that could be resized under the mapping is refused (bad_layout)") {
+  const int unsealed = ::memfd_create("unsealed", MFD_CLOEXEC);
+  REQUIRE(unsealed >= 0);
+  REQUIRE(::ftruncate(unsealed, 1u << 16) == 0);
+  CHECK(segment::map(unsealed).code() == errc::bad_layout);
+  const int shrink_only = ::memfd_create("shrink-only", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  REQUIRE(::ftruncate(shrink_only, 1u << 16) == 0);
+  REQUIRE(::fcntl(shrink_only, F_ADD_SEALS, F_SEAL_SHRINK) == 0);  // may still grow
+  CHECK(segment::map(shrink_only).code() == errc::bad_layout);
+  ::close(unsealed);
+  ::close(shrink_only);
 }
 
 TEST_CASE("segment: a second mapping of the fd sees the same bytes at another address") {
