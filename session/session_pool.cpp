@@ -38,8 +38,15 @@ void session_pool::free(session& s) noexcept {
   sl.live = false;
   sl.generation = (sl.generation + 1) & session_handle::generation_mask;
   sl.s = session{};
-  free_.push_back(index);
   --live_;
+  // A generation that wrapped would make a handle from 2^24 reuses ago
+  // name the slot's next session: the slot retires instead (a few hundred
+  // bytes per 16 million sessions of one slot).
+  if (sl.generation == 0) {
+    ++retired_;
+    return;
+  }
+  free_.push_back(index);
 }
 
 }  // namespace actorstack::session_layer

@@ -1,7 +1,8 @@
 #pragma once
 /// \file
 /// One worker's sessions. Slots are reused; each reuse bumps the slot's
-/// generation so a stale handle is detected, never aliased (SPEC §1, §9.1).
+/// generation so a stale handle is detected, never aliased (SPEC §1, §9.1);
+/// a slot whose generation would wrap is retired, never reused.
 /// References stay valid across allocations (deque storage), so code may
 /// hold a `session&` while it allocates another.
 
@@ -26,6 +27,8 @@ class session_pool {
   void free(session& s) noexcept;
 
   std::size_t live() const noexcept { return live_; }
+  /// Slots retired because their generation ran out.
+  std::uint64_t retired() const noexcept { return retired_; }
   std::uint32_t worker() const noexcept { return worker_; }
 
   template <class Fn>
@@ -49,6 +52,7 @@ class session_pool {
   std::deque<slot> slots_;
   std::vector<std::uint32_t> free_;
   std::size_t live_ = 0;
+  std::uint64_t retired_ = 0;
 };
 
 }  // namespace actorstack::session_layer

@@ -26,6 +26,31 @@ TEST_CASE("session handle: generation detects a stale handle, never aliases") {
   CHECK(session_handle::from_value(b.handle.value()) == b.handle);
 }
 
+TEST_CASE("session handle: a slot reused 2^24 times retires, so no stale handle ever names a new session") {
+  session_pool pool{0};
+  const session_handle first = pool.alloc().handle;
+  CHECK(first.generation() == 0);
+  // Every later handle of the slot, one per generation.
+  session_handle last = first;
+  pool.free(*pool.get(first));
+  std::uint32_t unexpected_handles = 0;  // counted, not asserted: 16 million of them
+  for (std::uint32_t g = 1; g <= session_handle::generation_mask; ++g) {
+    session& s = pool.alloc();
+    unexpected_handles += s.handle.index() != first.index() || s.handle.generation() != g;
+    last = s.handle;
+    pool.free(s);
+  }
+  CHECK(unexpected_handles == 0);
+  CHECK(pool.retired() == 1);
+  // The generation would wrap to the first handle's: the slot is not reused.
+  session& next = pool.alloc();
+  CHECK(next.handle.index() != first.index());
+  CHECK(pool.get(first) == nullptr);
+  CHECK(pool.get(last) == nullptr);
+  CHECK(pool.get(next.handle) == &next);
+  CHECK(pool.live() == 1);
+}
+
 TEST_CASE("session states are ordered as SPEC 2 lists them") {
   CHECK(S::created < S::listening);
   CHECK(S::ready < S::opened);
