@@ -220,15 +220,16 @@ class stack_impl final : public stack {
     return ports.empty() ? port : static_cast<std::uint16_t>(ports.front());
   }
 
-  result<std::uint16_t> serve_remote_apps(const std::string& socket_path, std::uint16_t port) override {
+  using stack::serve_remote_apps;
+  result<std::uint16_t> serve_remote_apps(const remote_apps_options& opts) override {
     if (stopped_) return unexpected{errc::invalid_argument, "the stack is stopped"};
     if (remote_apps_) return unexpected{errc::invalid_argument, "remote apps are already served"};
     auto server = remote_app_server::start(
         sys_,
-        [this](const remote_attach_request& req, std::shared_ptr<shm::fd_channel> channel) {
-          return attach_remote(req, std::move(channel));
+        [this](const remote_attach_request& req, std::shared_ptr<shm::fd_channel> channel, const app_origin& origin) {
+          return attach_remote(req, std::move(channel), origin);
         },
-        socket_path, port);
+        opts);
     if (!server) return unexpected{server.error()};
     remote_apps_ = std::move(*server);
     return remote_apps_->port();
@@ -248,10 +249,12 @@ class stack_impl final : public stack {
   // `own`: the stack spawned these actors (they answer the inspector's
   // mailbox queries); user-written ones are only asked what their
   // interface promises.
+  // `origin`: the process the app lives in (this one unless attached).
   template <class MakeActor>
-  result<std::unique_ptr<application>> attach_with(const app_options& opts, MakeActor&& make, bool own = true) {
+  result<std::unique_ptr<application>> attach_with(const app_options& opts, MakeActor&& make, bool own = true,
+                                                   app_origin origin = {::getpid(), ::getuid(), false}) {
     if (stopped_) return unexpected{errc::invalid_argument, "the stack is stopped"};
-    auto r = ask<app_reservation>(sys_, root_, app_worker_atom_v, opts);
+    auto r = ask<app_reservation>(sys_, root_, app_worker_atom_v, opts, origin);
     if (!r) return unexpected{r.error()};
     const auto session_workers = session_worker_handles();
     std::vector<app_worker_actor> actors;
@@ -282,8 +285,8 @@ class stack_impl final : public stack {
   // Runs on the remote attach actor's own thread (detached): a gateway
   // stands in for each app worker in the other process. The attach actor
   // gives the app's name (checked, bounded).
-  result<remote_attach_reply> attach_remote(const remote_attach_request& req,
-                                            std::shared_ptr<shm::fd_channel> channel) {
+  result<remote_attach_reply> attach_remote(const remote_attach_request& req, std::shared_ptr<shm::fd_channel> channel,
+                                            const app_origin& origin) {
     if (req.join_secret != 0) return add_remote_worker(req, std::move(channel));
     app_options opts;
     opts.name = req.name;
@@ -295,10 +298,13 @@ class stack_impl final : public stack {
     auto events = app_event_queue::create("as-events-" + opts.name, event_queue_sizes());
     if (!events) return unexpected{events.error()};
     remote_gateway_actor gateway;
-    auto app = attach_with(opts, [&](const app_worker_context& ctx, std::uint32_t) {
-      gateway = spawn_remote_gateway(sys_, {ctx, root_, req.receiver, channel, *events});
-      return caf::actor_cast<app_worker_actor>(gateway);
-    });
+    auto app = attach_with(
+        opts,
+        [&](const app_worker_context& ctx, std::uint32_t) {
+          gateway = spawn_remote_gateway(sys_, {ctx, root_, req.receiver, channel, *events});
+          return caf::actor_cast<app_worker_actor>(gateway);
+        },
+        true, origin);
     if (!app) return unexpected{app.error()};
     // Before the reply: the app reads it right after (nothing else is sent
     // on its connection until it listens or connects).
@@ -306,7 +312,8 @@ class stack_impl final : public stack {
       (void)(*app)->detach();
       return unexpected{sent.error()};
     }
-    log_line("remote app '" + opts.name + "' attached as app " + std::to_string((*app)->index()));
+    log_line("remote app '" + opts.name + "' attached as app " + std::to_string((*app)->index()) + " (pid " +
+             std::to_string(origin.pid) + ", uid " + std::to_string(origin.uid) + ")");
     return remote_attach_reply{(*app)->index(), (*app)->worker_index(0), n_workers_,
                                caf::actor_cast<caf::actor>(gateway)};
   }

@@ -271,7 +271,9 @@ stack_root_actor::behavior_type root_behavior(self_pointer self, stack_root_conf
   auto& reg = *st.registry;
   auto& out = *st.out;
   return {
-      [&reg](app_worker_atom, const app_options& opts) { return reply(reg.reserve_app(opts)); },
+      [&reg](app_worker_atom, const app_options& opts, const app_origin& origin) {
+        return reply(reg.reserve_app(opts, origin));
+      },
       [=](app_worker_atom, std::uint32_t app, std::vector<app_worker_actor>& actors) {
         return add_app_workers(self, app, actors);
       },

@@ -9,7 +9,7 @@ stack_root_state::stack_root_state(stack_config cfg, root_effects& effects)
 
 // ---- the application registry ----------------------------------------------
 
-result<app_reservation> stack_root_state::reserve_app(const app_options& opts) {
+result<app_reservation> stack_root_state::reserve_app(const app_options& opts, app_origin origin) {
   if (opts.workers == 0 || opts.workers > max_app_workers)
     return unexpected{errc::invalid_argument, "app workers must be 1..64"};
   // 0 takes the stack's size; anything else within the bounds every fifo
@@ -23,7 +23,7 @@ result<app_reservation> stack_root_state::reserve_app(const app_options& opts) {
   r.app = static_cast<std::uint32_t>(apps_.size());
   r.first_worker = next_app_worker_;
   next_app_worker_ += opts.workers;
-  app_record rec{opts, r.first_worker, {}, true};
+  app_record rec{opts, origin, r.first_worker, {}, true};
   if (rec.opts.rx_fifo_size == 0) rec.opts.rx_fifo_size = cfg_.rx_fifo_size;
   if (rec.opts.tx_fifo_size == 0) rec.opts.tx_fifo_size = cfg_.tx_fifo_size;
   apps_.push_back(std::move(rec));
@@ -287,7 +287,8 @@ std::vector<app_row> stack_root_state::apps() const {
   std::vector<app_row> out;
   for (std::uint32_t i = 0; i < apps_.size(); ++i) {
     const auto& a = apps_[i];
-    app_row row{i, a.opts.name, {}, a.live, a.opts.local_scope, a.opts.global_scope, a.opts.ns};
+    app_row row{i, a.opts.name, {}, a.live, a.opts.local_scope, a.opts.global_scope, a.opts.ns,
+                a.origin.pid, a.origin.uid, a.origin.attached};
     row.app_workers.assign(a.workers.begin(), a.workers.end());
     out.push_back(std::move(row));
   }

@@ -38,6 +38,13 @@ struct app_reservation {
   std::uint32_t first_worker = 0;
 };
 
+/// Which process an app lives in (`show apps`).
+struct app_origin {
+  std::int32_t pid = 0;
+  std::uint32_t uid = 0;
+  bool attached = false;  ///< in another process (libactorstack-client)
+};
+
 struct connect_request {
   std::uint32_t app = 0;
   std::uint32_t app_worker = 0;  ///< global index of the connecting worker
@@ -97,7 +104,7 @@ class stack_root_state {
   // ---- the application registry ----------------------------------------
   /// A new app and the indices of its `opts.workers` app workers; its fifo
   /// sizes resolved against the stack's. Errors: invalid_argument.
-  result<app_reservation> reserve_app(const app_options& opts);
+  result<app_reservation> reserve_app(const app_options& opts, app_origin origin = {});
   /// The reserved app workers of `app` exist and take sessions from now.
   /// Returns the first one's index. Errors: no_such_app.
   result<std::uint32_t> add_app_workers(std::uint32_t app, std::uint32_t count);
@@ -168,6 +175,7 @@ class stack_root_state {
  private:
   struct app_record {
     app_options opts;
+    app_origin origin;
     std::uint32_t first_worker = 0;        // the workers it attached with: first_worker + i
     std::set<std::uint32_t> workers;       // live, by global index (workers come and go)
     bool live = true;

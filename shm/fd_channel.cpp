@@ -134,12 +134,13 @@ int connect_retrying(int fd, const sockaddr_un& addr) {
   return rc;
 }
 
-/// True if `path` is a socket file nobody listens on: a previous listener
-/// died without unlinking it. A regular file also refuses connections, so
-/// check the file type first — never delete something that is not ours.
+/// True if `path` is a socket file of this user that nobody listens on: a
+/// previous listener died without unlinking it. A regular file also refuses
+/// connections, so check the file type first, and the owner — never delete
+/// something that is not ours.
 bool is_stale_socket(const std::string& path, const sockaddr_un& addr) {
   struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) return false;
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_uid != ::geteuid()) return false;
   auto probe = new_socket();
   if (!probe) return false;
   return connect_retrying(probe->get(), addr) != 0 && errno == ECONNREFUSED;
@@ -333,9 +334,10 @@ result<std::pair<int, unsigned>> peer_credentials(const fd_channel& ch) {
 
 // ---- fd_listener --------------------------------------------------------------
 
-result<fd_listener> fd_listener::bind(const std::string& path) {
+result<fd_listener> fd_listener::bind(const std::string& path, file_access access) {
   sockaddr_un addr;
   if (auto ok = make_address(path, addr); !ok) return unexpected{ok.error()};
+  if (access.mode > 0777) return unexpected{errc::invalid_argument, "fd_listener: socket mode beyond 0777"};
   // Non-blocking, so accept() can report would_block; accepted channels
   // are blocking sockets (fd_channel never relies on the kernel to wait).
   auto s = new_socket(SOCK_NONBLOCK);
@@ -353,6 +355,17 @@ result<fd_listener> fd_listener::bind(const std::string& path) {
   }
   if (rc != 0) return unexpected{errc::system, "fd_listener: bind", bind_errno};
 
+  // Nobody can connect before listen(): set who may, then listen.
+  const char* failed = nullptr;
+  if (access.group >= 0 && ::lchown(path.c_str(), static_cast<uid_t>(-1), static_cast<gid_t>(access.group)) != 0)
+    failed = "fd_listener: chown (socket group)";
+  else if (::chmod(path.c_str(), static_cast<mode_t>(access.mode)) != 0)
+    failed = "fd_listener: chmod (socket mode)";
+  if (failed != nullptr) {
+    const int e = errno;
+    ::unlink(path.c_str());
+    return unexpected{errc::system, failed, e};
+  }
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) {
     const int e = errno;

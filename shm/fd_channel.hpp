@@ -105,12 +105,22 @@ class fd_channel {
 /// created (only if the path still names that socket).
 class fd_listener {
  public:
-  /// Errors: invalid_argument (path empty or too long for sun_path),
-  /// system (with errno: EADDRINUSE if a live listener or a non-socket
-  /// file holds the path, EACCES, ...). A stale socket file at `path`
-  /// (connect() gives ECONNREFUSED: its listener died without unlinking)
-  /// is removed and the bind retried once.
-  static result<fd_listener> bind(const std::string& path);
+  /// Who may connect, as the socket file's owner, group and mode say.
+  struct file_access {
+    std::uint32_t mode = 0660;  ///< permission bits of the socket file
+    std::int64_t group = -1;    ///< its group (a gid), -1: the process's
+  };
+
+  /// Errors: invalid_argument (path empty or too long for sun_path, mode
+  /// beyond 0777), system (with errno: EADDRINUSE if a live listener, a
+  /// non-socket file or another user's socket file holds the path,
+  /// EACCES, EPERM from chown, ...). A stale socket file of this process's
+  /// user at `path` (connect() gives ECONNREFUSED: its listener died
+  /// without unlinking) is removed and the bind retried once. The file gets
+  /// `access` before the socket listens, so no connection is accepted
+  /// under looser permissions.
+  static result<fd_listener> bind(const std::string& path, file_access access);
+  static result<fd_listener> bind(const std::string& path) { return bind(path, file_access{}); }
 
   fd_listener(fd_listener&& other) noexcept;
   fd_listener& operator=(fd_listener&& other) noexcept;

@@ -8,6 +8,8 @@
 #include <actorstack/config.hpp>
 #include <actorstack/stack.hpp>
 
+#include <grp.h>
+
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -15,6 +17,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 #include <string_view>
 #include <thread>
 
@@ -31,7 +34,8 @@ int fail(const std::string& why) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string socket_path, config_file;
+  std::string socket_path, config_file, socket_mode = "0660", socket_group;
+  std::vector<std::uint32_t> allowed_uids;
   int inspect_port = -1, metrics_port = -1;
   std::uint32_t workers = 0, fifo_size = 0;
   CLI::App app{"The actorstack host stack as a daemon: applications in other processes attach through its Unix\n"
@@ -39,6 +43,15 @@ int main(int argc, char** argv) {
                "actorstack-stackd"};
   app.option_defaults()->always_capture_default();
   app.add_option("--socket", socket_path, "Unix socket apps attach through")->required();
+  app.add_option("--socket-mode", socket_mode, "Permission bits of the socket file (octal)")
+      ->check([](const std::string& m) {
+        return !m.empty() && m.size() <= 4 && m.find_first_not_of("01234567") == std::string::npos
+                   ? std::string{}
+                   : std::string{"an octal mode such as 0660"};
+      });
+  app.add_option("--socket-group", socket_group, "Group of the socket file (name or gid)")->default_str("the daemon's");
+  app.add_option("--allow-uid", allowed_uids, "Only processes of this uid may attach (repeatable)")
+      ->default_str("any uid the socket's mode admits");
   app.add_option("--config", config_file, "Stack configuration file (docs: include/actorstack/config.hpp)")
       ->check(CLI::ExistingFile);
   app.add_option("--inspect-port", inspect_port, "Publish the inspector for actorstack-ctl on 127.0.0.1:P (0: any)")
@@ -86,7 +99,20 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);  // an app that vanished must not take the daemon with it
-  auto port = (*st)->serve_remote_apps(socket_path);
+  actorstack::remote_apps_options remote;
+  remote.socket_path = socket_path;
+  remote.socket_mode = static_cast<std::uint32_t>(std::stoul(socket_mode, nullptr, 8));
+  remote.allowed_uids = allowed_uids;
+  if (!socket_group.empty()) {
+    if (socket_group.find_first_not_of("0123456789") == std::string::npos) {
+      remote.socket_group = std::stoll(socket_group);
+    } else if (const group* g = ::getgrnam(socket_group.c_str())) {
+      remote.socket_group = g->gr_gid;
+    } else {
+      return fail("--socket-group: no group " + actorstack::quoted(socket_group));
+    }
+  }
+  auto port = (*st)->serve_remote_apps(remote);
   if (!port) {
     std::fprintf(stderr, "actorstack-stackd: %s\n", port.error().message().c_str());
     return 1;

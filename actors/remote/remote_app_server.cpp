@@ -11,6 +11,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstring>
@@ -28,13 +29,14 @@ namespace {
 /// cannot forge a greeting or a hang-up.
 using attach_registry_actor =
     caf::typed_actor<caf::replies_to<attach_atom, remote_attach_request>::with<remote_attach_reply>,
-                     caf::reacts_to<hello_atom, std::uint64_t, int>,
+                     caf::reacts_to<hello_atom, std::uint64_t, int, app_origin>,
                      caf::reacts_to<hangup_atom, std::uint64_t>>;
 
 struct registry_state {
   static inline const char* name = "remote_attach";
   struct entry {
     std::shared_ptr<shm::fd_channel> channel;
+    app_origin origin;      // the process at the other end
     caf::actor gateway;     // while attached
     bool attached = false;  // a token attaches once
   };
@@ -83,7 +85,7 @@ attach_registry_actor::behavior_type registry_behavior(attach_registry_actor::st
         }
         // Blocking (it asks the root): this actor is detached, its own
         // thread waits, nobody else does.
-        auto r = self->state.attach(checked, it->second.channel);
+        auto r = self->state.attach(checked, it->second.channel, it->second.origin);
         if (!r) return to_caf(r.error());
         if (req.join_secret == 0) {
           r->secret = fresh_token();
@@ -96,8 +98,10 @@ attach_registry_actor::behavior_type registry_behavior(attach_registry_actor::st
         self->monitor(r->gateway);  // a detached app's hang-up is no news
         return *r;
       },
-      [=](hello_atom, std::uint64_t token, int fd) {
-        self->state.by_token[token].channel = std::make_shared<shm::fd_channel>(fd);
+      [=](hello_atom, std::uint64_t token, int fd, const app_origin& origin) {
+        auto& e = self->state.by_token[token];
+        e.channel = std::make_shared<shm::fd_channel>(fd);
+        e.origin = origin;
       },
       [=](hangup_atom, std::uint64_t token) {
         auto it = self->state.by_token.find(token);
@@ -128,6 +132,8 @@ auto find_token(registry_state& st, std::uint64_t token) -> decltype(st.by_token
 struct remote_app_server::impl {
   caf::actor_system* sys = nullptr;
   std::optional<shm::fd_listener> listener;
+  std::vector<std::uint32_t> allowed_uids;  // empty: any
+  std::atomic<std::uint64_t> refused{0};
   std::uint16_t port = 0;
   attach_registry_actor registry;
   attach_door_actor door;
@@ -149,6 +155,20 @@ struct remote_app_server::impl {
           log_line("remote apps: accept on " + listener->path() + ": " + ch.error().message());
         return;
       }
+      // Who is at the other end, from the kernel (it cannot be forged).
+      auto cred = shm::peer_credentials(*ch);
+      if (!cred) {
+        log_line("remote apps: SO_PEERCRED on a new connection: " + cred.error().message() + "; hung up");
+        continue;
+      }
+      const app_origin origin{cred->first, cred->second, true};
+      if (!allowed_uids.empty() &&
+          std::find(allowed_uids.begin(), allowed_uids.end(), origin.uid) == allowed_uids.end()) {
+        refused.fetch_add(1, std::memory_order_relaxed);
+        log_line("remote apps: uid " + std::to_string(origin.uid) + " (pid " + std::to_string(origin.pid) +
+                 ") may not attach; hung up");
+        continue;  // the channel closes: the process reads a hang-up, no hello
+      }
       const std::uint64_t token = fresh_token();
       std::array<std::byte, 10> hello{};
       std::memcpy(hello.data(), &port, 2);
@@ -158,7 +178,7 @@ struct remote_app_server::impl {
       // The registry hears the token before the app does: the app's attach
       // (over the middleman, another path) may otherwise overtake it and be
       // refused as an unknown token — seen under load in the test suite.
-      caf::anon_send(registry, hello_atom_v, token, dup_fd);
+      caf::anon_send(registry, hello_atom_v, token, dup_fd, origin);
       if (!ch->send(static_cast<std::uint32_t>(channel_message_type::hello), hello)) {
         caf::anon_send(registry, hangup_atom_v, token);
         continue;
@@ -215,14 +235,15 @@ struct remote_app_server::impl {
 remote_app_server::remote_app_server(std::unique_ptr<impl> p) noexcept : impl_(std::move(p)) {}
 
 result<std::unique_ptr<remote_app_server>> remote_app_server::start(caf::actor_system& sys, remote_attach_fn attach,
-                                                                    const std::string& socket_path,
-                                                                    std::uint16_t port) {
+                                                                    const remote_apps_options& opts) {
   if (!sys.has_middleman())
     return unexpected{errc::not_supported, "the actor system has no middleman (load caf::io::middleman)"};
-  auto listener = shm::fd_listener::bind(socket_path);
+  auto listener = shm::fd_listener::bind(opts.socket_path, {opts.socket_mode, opts.socket_group});
   if (!listener) return unexpected{listener.error()};
+  const std::uint16_t port = opts.port;
   auto p = std::make_unique<impl>();
   p->sys = &sys;
+  p->allowed_uids = opts.allowed_uids;
   p->listener.emplace(std::move(*listener));
   p->wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (p->wake_fd < 0) return unexpected{error{errc::system, errno, "remote apps: eventfd"}};
@@ -267,6 +288,7 @@ remote_app_server::~remote_app_server() {
 }
 
 std::uint16_t remote_app_server::port() const noexcept { return impl_->port; }
+std::uint64_t remote_app_server::refused_connections() const noexcept { return impl_->refused.load(std::memory_order_relaxed); }
 const std::string& remote_app_server::socket_path() const noexcept { return impl_->listener->path(); }
 caf::actor remote_app_server::attach_actor() const { return caf::actor_cast<caf::actor>(impl_->door); }
 

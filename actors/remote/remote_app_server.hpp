@@ -17,8 +17,10 @@
 /// only by message.
 
 #include "actors/remote/remote_gateway.hpp"
+#include "session/stack_root_state.hpp"
 
 #include <actorstack/result.hpp>
+#include <actorstack/stack.hpp>
 
 #include <functional>
 #include <memory>
@@ -26,18 +28,22 @@
 
 namespace actorstack {
 
-/// Attaches one remote app; `channel` is its Unix connection.
-using remote_attach_fn = std::function<result<remote_attach_reply>(const remote_attach_request&,
-                                                                   std::shared_ptr<shm::fd_channel> channel)>;
+/// Attaches one remote app; `channel` is its Unix connection, `origin` the
+/// process at its other end (SO_PEERCRED).
+using remote_attach_fn = std::function<result<remote_attach_reply>(
+    const remote_attach_request&, std::shared_ptr<shm::fd_channel> channel, const app_origin& origin)>;
 
 class remote_app_server {
  public:
-  /// Binds `socket_path`, publishes the attach actor on 127.0.0.1:`port`
-  /// (0: any free port) and starts the Unix side's thread. Errors:
-  /// not_supported (no middleman), system / invalid_argument (the path),
-  /// invalid_argument (the port).
+  /// Binds `opts.socket_path` with its access, publishes the attach actor
+  /// on 127.0.0.1:`opts.port` (0: any free port) and starts the Unix
+  /// side's thread; a process whose uid is not allowed is hung up on
+  /// before it is greeted. Errors: not_supported (no middleman), system /
+  /// invalid_argument (the path), invalid_argument (the port).
   static result<std::unique_ptr<remote_app_server>> start(caf::actor_system& sys, remote_attach_fn attach,
-                                                          const std::string& socket_path, std::uint16_t port = 0);
+                                                          const remote_apps_options& opts);
+  /// Connections hung up on because their uid is not allowed.
+  std::uint64_t refused_connections() const noexcept;
   /// Stops the thread (the socket file is removed), and the attach actor.
   ~remote_app_server();
   remote_app_server(const remote_app_server&) = delete;

@@ -59,6 +59,17 @@ void configure_scheduler(caf::actor_system_config& sys_cfg, const stack_config& 
 /// inspected from another process calls it before constructing the system.
 void add_message_types(caf::actor_system_config& sys_cfg);
 
+/// Where apps in other processes attach, and who may.
+struct remote_apps_options {
+  std::string socket_path;
+  std::uint16_t port = 0;            ///< the attach actor's loopback port (0: any free one)
+  std::uint32_t socket_mode = 0660;  ///< the socket file's permission bits
+  std::int64_t socket_group = -1;    ///< the socket file's group (a gid); -1: the daemon's
+  /// Only processes of these uids may attach (checked with SO_PEERCRED at
+  /// connect); empty: whoever the file's mode lets connect.
+  std::vector<std::uint32_t> allowed_uids;
+};
+
 class stack {
  public:
   /// A stack inside `sys`, which must outlive it. Errors: bad_config.
@@ -99,15 +110,24 @@ class stack {
   /// already serving).
   virtual result<std::uint16_t> serve_metrics(std::uint16_t port) = 0;
   /// Serves applications in other processes (libactorstack-client,
-  /// include/actorstack/client.hpp): binds a Unix socket at `socket_path`
-  /// (segment fds go there; its hang-up detaches the app) and publishes the
-  /// attach actor on 127.0.0.1:`port` (0: any free port); returns the port.
-  /// A stale socket file is replaced, a live one is an error. The actor
+  /// include/actorstack/client.hpp): binds a Unix socket at
+  /// `opts.socket_path` (segment fds go there; its hang-up detaches the
+  /// app) and publishes the attach actor on 127.0.0.1:`opts.port` (0: any
+  /// free port); returns the port. A stale socket file of this user is
+  /// replaced; a live one, or another user's, is an error. The actor
   /// system must have a middleman (stack::create's has one) and the
   /// actorstack message types registered (add_message_types below).
   /// Errors: not_supported, invalid_argument (already serving, port taken,
-  /// path too long), system (bind).
-  virtual result<std::uint16_t> serve_remote_apps(const std::string& socket_path, std::uint16_t port = 0) = 0;
+  /// path too long, mode beyond 0777), system (bind, chown, chmod).
+  virtual result<std::uint16_t> serve_remote_apps(const remote_apps_options& opts) = 0;
+  /// The same with the default socket access (0660, the daemon's group,
+  /// any uid).
+  result<std::uint16_t> serve_remote_apps(const std::string& socket_path, std::uint16_t port = 0) {
+    remote_apps_options opts;
+    opts.socket_path = socket_path;
+    opts.port = port;
+    return serve_remote_apps(opts);
+  }
   /// Per data-plane core counters, read live; empty without a data plane
   /// (`dataplane.port` unset).
   virtual std::vector<dataplane_core_stats> dataplane_stats() const = 0;

@@ -68,6 +68,9 @@ struct app_row {
   bool local_scope = true;
   bool global_scope = true;
   std::uint32_t ns = 0;
+  std::int32_t pid = 0;   ///< the process it lives in
+  std::uint32_t uid = 0;  ///< that process's user (SO_PEERCRED for attached apps)
+  bool attached = false;  ///< in another process
 };
 
 /// A listener as the root's tables hold it.

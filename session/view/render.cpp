@@ -287,15 +287,20 @@ std::string apps(const show_options& o, const snapshot& s) {
           .num("workers", a.app_workers.size())
           .flag("live", a.live)
           .str("scope", scope)
-          .num("ns", a.ns);
+          .num("ns", a.ns)
+          .num("pid", static_cast<std::uint64_t>(a.pid))
+          .num("uid", a.uid)
+          .flag("attached", a.attached);
       if (mailbox) obj.num("mailbox", *mailbox);
       items.push_back(obj.done());
     } else {
       rows.push_back({n(a.index), a.name, worker_list(a.app_workers), a.live ? "attached" : "detached", scope, n(a.ns),
+                      n(static_cast<std::uint64_t>(a.pid)), n(a.uid), a.attached ? "process" : "in-stack",
                       mailbox ? n(*mailbox) : "-"});
     }
   }
-  return listing(o, items, {"app", "name", "app workers", "status", "scope", "ns", "mailbox"}, rows);
+  return listing(o, items, {"app", "name", "app workers", "status", "scope", "ns", "pid", "uid", "where", "mailbox"},
+                 rows);
 }
 
 std::string ct(const show_options& o, const snapshot& s) {

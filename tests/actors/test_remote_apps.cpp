@@ -42,11 +42,13 @@ std::string socket_path(const char* name) {
 }
 
 struct served_stack {
-  explicit served_stack(const char* name, stack_config cfg = small_config()) : path(socket_path(name)) {
+  explicit served_stack(const char* name, stack_config cfg = small_config(), remote_apps_options opts = {})
+      : path(socket_path(name)) {
     auto made = stack::create(cfg);
     REQUIRE(made);
     st = std::move(*made);
-    auto p = st->serve_remote_apps(path);
+    opts.socket_path = path;
+    auto p = st->serve_remote_apps(opts);
     REQUIRE(p);
     port = *p;
   }
@@ -325,6 +327,43 @@ TEST_CASE("remote apps: session.event-queue-length sizes each attached app worke
   auto dflt = client::app::attach({.socket_path = d.path, .name = "default-queue"});
   REQUIRE(dflt);
   CHECK((*dflt)->counters().io_event_capacity == stack_config{}.event_queue_length);
+}
+
+TEST_CASE("remote apps: show apps names each attached app's process (pid and uid from SO_PEERCRED)") {
+  served_stack s{"creds"};
+  auto c = client::app::attach({.socket_path = s.path, .name = "whoami"});
+  REQUIRE(c);
+  auto shown = s.st->show("apps", {"--json"});
+  REQUIRE(shown);
+  const std::string expect = "\"name\":\"whoami\",\"app_workers\":[0],\"workers\":1,\"live\":true,"
+                             "\"scope\":\"local+global\",\"ns\":0,\"pid\":" +
+                             std::to_string(::getpid()) + ",\"uid\":" + std::to_string(::getuid()) +
+                             ",\"attached\":true";
+  CHECK_MESSAGE(shown->find(expect) != std::string::npos, *shown);
+  // An app of the stack's own process says so.
+  auto local = s.st->attach(app_options{.name = "inside"}, [](std::uint32_t) { return std::make_unique<app_handler>(); });
+  REQUIRE(local);
+  shown = s.st->show("apps", {"--json"});
+  REQUIRE(shown);
+  CHECK_MESSAGE(shown->find("\"name\":\"inside\"") != std::string::npos, *shown);
+  CHECK_MESSAGE(shown->find("\"attached\":false") != std::string::npos, *shown);
+}
+
+TEST_CASE("remote apps: with an allow-list, a process of another uid is hung up on before it is greeted") {
+  remote_apps_options only_others;
+  only_others.allowed_uids = {::getuid() + 4242};
+  served_stack s{"allow", small_config(), only_others};
+  auto refused = client::app::attach({.socket_path = s.path, .name = "outsider", .timeout = std::chrono::seconds(2)});
+  REQUIRE_FALSE(refused);
+  auto shown = s.st->show("apps");
+  REQUIRE(shown);
+  CHECK(shown->find("outsider") == std::string::npos);
+  // Its own uid on the list: admitted.
+  remote_apps_options mine;
+  mine.allowed_uids = {::getuid() + 4242, ::getuid()};
+  served_stack t{"allow-mine", small_config(), mine};
+  auto admitted = client::app::attach({.socket_path = t.path, .name = "insider"});
+  CHECK(admitted);
 }
 
 TEST_CASE("remote apps: a refused connect and a bad uri are typed errors") {

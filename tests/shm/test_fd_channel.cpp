@@ -13,6 +13,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -377,6 +378,54 @@ TEST_CASE("fd_channel: malformed messages are bad_message, leak no fds, and the 
   ::close(mem);
   // Everything that arrived with a rejected message was closed.
   CHECK(open_fd_count() == fds_before);
+}
+
+TEST_CASE("fd_listener: the socket file is 0660 by default, or the mode and group asked for, before anyone connects") {
+  temp_dir dir;
+  const auto mode_of = [](const std::string& p) {
+    struct stat st {};
+    REQUIRE(::lstat(p.c_str(), &st) == 0);
+    return st;
+  };
+  const mode_t saved = ::umask(0);  // whatever the umask, the mode is what was asked
+  {
+    auto l = fd_listener::bind(dir.path + "/default.sock");
+    REQUIRE(l.has_value());
+    CHECK((mode_of(l->path()).st_mode & 07777) == 0660);
+  }
+  {
+    auto l = fd_listener::bind(dir.path + "/private.sock", {0600, 4242});
+    REQUIRE(l.has_value());
+    const auto st = mode_of(l->path());
+    CHECK((st.st_mode & 07777) == 0600);
+    CHECK(st.st_gid == 4242u);
+  }
+  ::umask(saved);
+  auto bad = fd_listener::bind(dir.path + "/bad.sock", {01777, -1});
+  CHECK(bad.code() == errc::invalid_argument);
+  CHECK_FALSE(std::filesystem::exists(dir.path + "/bad.sock"));
+}
+
+TEST_CASE("fd_listener: a dead socket file of another user is left alone, never replaced") {
+  temp_dir dir;
+  const std::string theirs = dir.path + "/theirs.sock";
+  {
+    const int s = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    REQUIRE(s >= 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, theirs.c_str(), theirs.size() + 1);
+    REQUIRE(::bind(s, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0);
+    ::close(s);
+  }
+  // Owned by someone else (the tests run as root, so chown works).
+  REQUIRE(::lchown(theirs.c_str(), ::geteuid() + 4242, static_cast<gid_t>(-1)) == 0);
+  auto l = fd_listener::bind(theirs);
+  REQUIRE_FALSE(l.has_value());
+  CHECK(l.error().sys_errno == EADDRINUSE);
+  struct stat st {};
+  REQUIRE(::lstat(theirs.c_str(), &st) == 0);
+  CHECK(st.st_uid == ::geteuid() + 4242);
 }
 
 TEST_CASE("fd_channel: a listener on a path accepts, identifies its peer and cleans up") {
