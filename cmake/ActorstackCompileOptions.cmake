@@ -15,8 +15,15 @@ elseif(ACTORSTACK_SANITIZE STREQUAL "thread")
   # one). The fifo's store-load fences are what the normal and ASan runs and
   # the fifo model tests exercise; TSan checks everything around them.
   set(_san -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan)
+elseif(ACTORSTACK_SANITIZE STREQUAL "fuzzer")
+  # libFuzzer's coverage hooks everywhere, its main only in the fuzz
+  # targets (fuzz/CMakeLists.txt); address+undefined catch what they find.
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "ACTORSTACK_SANITIZE=fuzzer needs clang (-DCMAKE_CXX_COMPILER=clang++)")
+  endif()
+  set(_san -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
 elseif(NOT ACTORSTACK_SANITIZE STREQUAL "")
-  message(FATAL_ERROR "ACTORSTACK_SANITIZE must be '', 'address' or 'thread'")
+  message(FATAL_ERROR "ACTORSTACK_SANITIZE must be '', 'address', 'thread' or 'fuzzer'")
 endif()
 if(_san)
   target_compile_options(actorstack_options INTERFACE ${_san})

@@ -22,6 +22,7 @@ packages=(
   prometheus-cpp-dev                     # metrics exporter (issue: inspect a live stack)
   libcli11-dev                           # command lines of echo, stackd, ctl
   nlohmann-json3-dev                     # JSON output
+  clang libclang-rt-14-dev               # libFuzzer targets (fuzz/, run by CI)
 )
 missing=()
 for p in "${packages[@]}"; do

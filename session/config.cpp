@@ -68,7 +68,6 @@ struct key_spec {
 
 constexpr std::uint64_t kib = 1024;
 constexpr std::uint64_t mib = 1024 * kib;
-constexpr std::uint64_t gib = 1024 * mib;
 constexpr std::uint64_t u64_max = std::numeric_limits<std::uint64_t>::max();
 constexpr std::uint64_t fifo_min = 4 * kib;
 constexpr std::uint64_t fifo_max = (std::uint64_t{1} << 31) - 1;
