@@ -254,7 +254,7 @@ class stack_impl final : public stack {
   result<std::unique_ptr<application>> attach_with(const app_options& opts, MakeActor&& make, bool own = true,
                                                    app_origin origin = {::getpid(), ::getuid(), false}) {
     if (stopped_) return unexpected{errc::invalid_argument, "the stack is stopped"};
-    auto r = ask<app_reservation>(sys_, root_, app_worker_atom_v, opts, origin);
+    auto r = ask<app_reservation>(sys_, root_, app_worker_atom_v, opts, origin.pid, origin.uid, origin.attached);
     if (!r) return unexpected{r.error()};
     const auto session_workers = session_worker_handles();
     std::vector<app_worker_actor> actors;

@@ -271,8 +271,8 @@ stack_root_actor::behavior_type root_behavior(self_pointer self, stack_root_conf
   auto& reg = *st.registry;
   auto& out = *st.out;
   return {
-      [&reg](app_worker_atom, const app_options& opts, const app_origin& origin) {
-        return reply(reg.reserve_app(opts, origin));
+      [&reg](app_worker_atom, const app_options& opts, std::int32_t pid, std::uint32_t uid, bool attached) {
+        return reply(reg.reserve_app(opts, {pid, uid, attached}));
       },
       [=](app_worker_atom, std::uint32_t app, std::vector<app_worker_actor>& actors) {
         return add_app_workers(self, app, actors);

@@ -22,7 +22,8 @@ typename Inspector::result_type inspect(Inspector& f, app_reservation& x) {
 }
 
 using stack_root_actor = caf::typed_actor<
-    caf::replies_to<app_worker_atom, app_options, app_origin>::with<app_reservation>,
+    // (options, the process it lives in: pid, uid, attached from another process)
+    caf::replies_to<app_worker_atom, app_options, std::int32_t, std::uint32_t, bool>::with<app_reservation>,
     caf::replies_to<app_worker_atom, std::uint32_t, std::vector<app_worker_actor>>::with<bool>,
     caf::replies_to<add_worker_atom, std::uint32_t>::with<app_reservation>,  // reserve one more
     caf::replies_to<add_worker_atom, std::uint32_t, std::uint32_t, app_worker_actor>::with<bool>,
@@ -53,7 +54,6 @@ stack_root_actor spawn_stack_root(caf::actor_system& sys, stack_root_config cfg)
 }  // namespace actorstack
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::app_options)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::app_origin)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::connect_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::stack_counters)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<actorstack::app_worker_actor>)

@@ -29,7 +29,8 @@ namespace {
 /// cannot forge a greeting or a hang-up.
 using attach_registry_actor =
     caf::typed_actor<caf::replies_to<attach_atom, remote_attach_request>::with<remote_attach_reply>,
-                     caf::reacts_to<hello_atom, std::uint64_t, int, app_origin>,
+                     // (token, the connection's fd, its process: pid, uid)
+                     caf::reacts_to<hello_atom, std::uint64_t, int, std::int32_t, std::uint32_t>,
                      caf::reacts_to<hangup_atom, std::uint64_t>>;
 
 struct registry_state {
@@ -98,10 +99,10 @@ attach_registry_actor::behavior_type registry_behavior(attach_registry_actor::st
         self->monitor(r->gateway);  // a detached app's hang-up is no news
         return *r;
       },
-      [=](hello_atom, std::uint64_t token, int fd, const app_origin& origin) {
+      [=](hello_atom, std::uint64_t token, int fd, std::int32_t pid, std::uint32_t uid) {
         auto& e = self->state.by_token[token];
         e.channel = std::make_shared<shm::fd_channel>(fd);
-        e.origin = origin;
+        e.origin = {pid, uid, true};
       },
       [=](hangup_atom, std::uint64_t token) {
         auto it = self->state.by_token.find(token);
@@ -178,7 +179,7 @@ struct remote_app_server::impl {
       // The registry hears the token before the app does: the app's attach
       // (over the middleman, another path) may otherwise overtake it and be
       // refused as an unknown token — seen under load in the test suite.
-      caf::anon_send(registry, hello_atom_v, token, dup_fd, origin);
+      caf::anon_send(registry, hello_atom_v, token, dup_fd, origin.pid, origin.uid);
       if (!ch->send(static_cast<std::uint32_t>(channel_message_type::hello), hello)) {
         caf::anon_send(registry, hangup_atom_v, token);
         continue;
