@@ -221,8 +221,10 @@ class stack_impl final : public stack {
   }
 
   using stack::serve_remote_apps;
-  result<std::uint16_t> serve_remote_apps(const remote_apps_options& opts) override {
+  result<std::uint16_t> serve_remote_apps(const remote_apps_options& options) override {
     if (stopped_) return unexpected{errc::invalid_argument, "the stack is stopped"};
+    remote_apps_options opts = options;
+    if (opts.max_attach_per_uid == 0) opts.max_attach_per_uid = cfg_.quota_attach_per_uid;
     if (remote_apps_) return unexpected{errc::invalid_argument, "remote apps are already served"};
     auto server = remote_app_server::start(
         sys_,

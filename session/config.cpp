@@ -93,7 +93,7 @@ std::string lcores_problem(std::string_view text);
       [](const stack_config& c) -> const std::string& { return c.field; },       \
       [](stack_config& c, std::string_view v) { c.field = v; }, check
 
-const std::array<key_spec, 16> keys{{
+const std::array<key_spec, 18> keys{{
     {"session.workers", value_kind::count, 0, stack_config::max_workers, false, false,
      "session handles carry 8 bits of worker index",
      ACTORSTACK_FIELD(workers, std::uint32_t)},
@@ -126,6 +126,10 @@ const std::array<key_spec, 16> keys{{
      ACTORSTACK_FIELD(inspect_port, std::uint16_t)},
     {"metrics.port", value_kind::count, 0, 65535, true, false, "ports are 16-bit",
      ACTORSTACK_FIELD(metrics_port, std::uint16_t)},
+    {"quota.listeners", value_kind::count, 1, 1u << 20, false, false, nullptr,
+     ACTORSTACK_FIELD(quota_listeners, std::uint32_t)},
+    {"quota.attach-per-uid", value_kind::count, 1, 1u << 16, false, false, nullptr,
+     ACTORSTACK_FIELD(quota_attach_per_uid, std::uint32_t)},
 }};
 
 #undef ACTORSTACK_FIELD

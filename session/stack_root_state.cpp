@@ -125,6 +125,7 @@ std::optional<std::size_t> stack_root_state::detach_app(std::uint32_t app) {
 void stack_root_state::remove_listener(const lookup::listener_entry& l) {
   (void)tables_.del_listener(l.ns, l.local, l.scope);
   --listener_count_;
+  if (l.ref.app_index < apps_.size()) --apps_[l.ref.app_index].listeners;
   shares_.erase(l.ref.listener.value());
   fx_.close_listener(l.ref.listener);
 }
@@ -156,7 +157,13 @@ result<std::optional<session_handle>> stack_root_state::listen(std::uint32_t app
   const auto& opts = apps_[app].opts;
   const lookup::scope_flags scope{opts.local_scope, opts.global_scope};
   auto found = tables_.find_listener(opts.ns, ep, scope);
-  if (!found) return std::optional<session_handle>{};
+  if (!found) {
+    if (apps_[app].listeners >= cfg_.quota_listeners) {
+      ++apps_[app].quota_refusals;
+      return unexpected{errc::quota, "the app holds quota.listeners listeners"};
+    }
+    return std::optional<session_handle>{};
+  }
   auto share = shares_.find(found->listener.value());
   if (whole_app || found->app_index != app || ep.proto != transport_proto::ct || share == shares_.end())
     return unexpected{errc::already_listening, "an app listens there already"};
@@ -180,6 +187,7 @@ result<void> stack_root_state::listened(std::uint32_t app, std::uint32_t app_wor
     return r;
   }
   ++listener_count_;
+  ++apps_[app].listeners;
   listener_share share{app_worker, {app_worker}, 0};
   if (whole_app) share.accepting.assign(apps_[app].workers.begin(), apps_[app].workers.end());
   shares_[h.value()] = std::move(share);
@@ -287,8 +295,8 @@ std::vector<app_row> stack_root_state::apps() const {
   std::vector<app_row> out;
   for (std::uint32_t i = 0; i < apps_.size(); ++i) {
     const auto& a = apps_[i];
-    app_row row{i, a.opts.name, {}, a.live, a.opts.local_scope, a.opts.global_scope, a.opts.ns,
-                a.origin.pid, a.origin.uid, a.origin.attached};
+    app_row row{i,           a.opts.name,     {},          a.live,           a.opts.local_scope, a.opts.global_scope,
+                a.opts.ns,   a.origin.pid,    a.origin.uid, a.origin.attached, a.quota_refusals};
     row.app_workers.assign(a.workers.begin(), a.workers.end());
     out.push_back(std::move(row));
   }

@@ -137,7 +137,7 @@ class stack_root_state {
   /// where its app already listens (a stream transport) joins that
   /// listener, which is the answer. Nothing (and no error): a listener
   /// session must be opened on session worker 0, then `listened`.
-  /// Errors: no_such_app, already_listening.
+  /// Errors: no_such_app, already_listening, quota (quota.listeners).
   result<std::optional<session_handle>> listen(std::uint32_t app, std::uint32_t app_worker,
                                                const endpoint& ep, bool whole_app);
   /// Second half: the listener session `h` exists. Errors: the tables'
@@ -179,6 +179,8 @@ class stack_root_state {
     std::uint32_t first_worker = 0;        // the workers it attached with: first_worker + i
     std::set<std::uint32_t> workers;       // live, by global index (workers come and go)
     bool live = true;
+    std::uint32_t listeners = 0;           // held now (quota.listeners)
+    std::uint64_t quota_refusals = 0;
   };
   // The app workers a listener's connections go to, round robin: those
   // that listen on it (an in-process app listens with all of its workers;

@@ -134,6 +134,7 @@ struct remote_app_server::impl {
   caf::actor_system* sys = nullptr;
   std::optional<shm::fd_listener> listener;
   std::vector<std::uint32_t> allowed_uids;  // empty: any
+  std::uint32_t max_per_uid = 0;            // connections of one uid at once
   std::atomic<std::uint64_t> refused{0};
   std::uint16_t port = 0;
   attach_registry_actor registry;
@@ -145,6 +146,7 @@ struct remote_app_server::impl {
   struct connection {
     std::uint64_t token;
     shm::fd_channel channel;
+    std::uint32_t uid;
   };
   std::vector<connection> connections;  // the thread's
 
@@ -170,6 +172,14 @@ struct remote_app_server::impl {
                  ") may not attach; hung up");
         continue;  // the channel closes: the process reads a hang-up, no hello
       }
+      const auto same_uid = std::count_if(connections.begin(), connections.end(),
+                                          [&](const connection& c) { return c.uid == origin.uid; });
+      if (static_cast<std::uint64_t>(same_uid) >= max_per_uid) {
+        refused.fetch_add(1, std::memory_order_relaxed);
+        log_line("remote apps: uid " + std::to_string(origin.uid) + " holds " + std::to_string(same_uid) +
+                 " connections (quota.attach-per-uid); pid " + std::to_string(origin.pid) + " hung up");
+        continue;
+      }
       const std::uint64_t token = fresh_token();
       std::array<std::byte, 10> hello{};
       std::memcpy(hello.data(), &port, 2);
@@ -184,7 +194,7 @@ struct remote_app_server::impl {
         caf::anon_send(registry, hangup_atom_v, token);
         continue;
       }
-      connections.push_back({token, std::move(*ch)});
+      connections.push_back({token, std::move(*ch), origin.uid});
     }
   }
 
@@ -245,6 +255,7 @@ result<std::unique_ptr<remote_app_server>> remote_app_server::start(caf::actor_s
   auto p = std::make_unique<impl>();
   p->sys = &sys;
   p->allowed_uids = opts.allowed_uids;
+  p->max_per_uid = opts.max_attach_per_uid == 0 ? ~std::uint32_t{0} : opts.max_attach_per_uid;
   p->listener.emplace(std::move(*listener));
   p->wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (p->wake_fd < 0) return unexpected{error{errc::system, errno, "remote apps: eventfd"}};

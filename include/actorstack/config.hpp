@@ -137,6 +137,16 @@ struct stack_config {
   /// `metrics.port`: TCP port of the metrics endpoint; 0 = disabled.
   std::uint16_t metrics_port = 0;
 
+  // ---- [quota]: what one app, or one user, may hold ------------------------
+
+  /// `quota.listeners`: listeners one app may have at once (a listen past
+  /// it fails with errc::quota).
+  std::uint32_t quota_listeners = 1024;
+
+  /// `quota.attach-per-uid`: processes of one uid attached (or waiting to)
+  /// through the Unix socket at once; one more is hung up on.
+  std::uint32_t quota_attach_per_uid = 256;
+
   /// Field-wise equality (used by the to_string/parse_config round trip).
   friend bool operator==(const stack_config&, const stack_config&) = default;
 };

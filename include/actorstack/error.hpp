@@ -53,6 +53,7 @@ enum class errc : std::uint8_t {
   disconnected,     ///< the other end of a channel hung up (or the stack is gone)
   bad_message,      ///< a malformed, oversized or unexpected control message
   would_block,      ///< non-blocking call: nothing to do now, try after a wait
+  quota,            ///< the app (or its user) reached a limit the stack sets (quota.*)
 };
 
 /// Stable, lower-case name of an error code ("queue_full").

@@ -68,6 +68,9 @@ struct remote_apps_options {
   /// Only processes of these uids may attach (checked with SO_PEERCRED at
   /// connect); empty: whoever the file's mode lets connect.
   std::vector<std::uint32_t> allowed_uids;
+  /// Processes of one uid connected at once; one more is hung up on.
+  /// 0: the stack's `quota.attach-per-uid`.
+  std::uint32_t max_attach_per_uid = 0;
 };
 
 class stack {

@@ -71,6 +71,7 @@ struct app_row {
   std::int32_t pid = 0;   ///< the process it lives in
   std::uint32_t uid = 0;  ///< that process's user (SO_PEERCRED for attached apps)
   bool attached = false;  ///< in another process
+  std::uint64_t quota_refusals = 0;  ///< calls refused for a quota (errc::quota)
 };
 
 /// A listener as the root's tables hold it.

@@ -290,16 +290,18 @@ std::string apps(const show_options& o, const snapshot& s) {
           .num("ns", a.ns)
           .num("pid", static_cast<std::uint64_t>(a.pid))
           .num("uid", a.uid)
-          .flag("attached", a.attached);
+          .flag("attached", a.attached)
+          .num("quota_refusals", a.quota_refusals);
       if (mailbox) obj.num("mailbox", *mailbox);
       items.push_back(obj.done());
     } else {
       rows.push_back({n(a.index), a.name, worker_list(a.app_workers), a.live ? "attached" : "detached", scope, n(a.ns),
                       n(static_cast<std::uint64_t>(a.pid)), n(a.uid), a.attached ? "process" : "in-stack",
-                      mailbox ? n(*mailbox) : "-"});
+                      n(a.quota_refusals), mailbox ? n(*mailbox) : "-"});
     }
   }
-  return listing(o, items, {"app", "name", "app workers", "status", "scope", "ns", "pid", "uid", "where", "mailbox"},
+  return listing(o, items,
+                 {"app", "name", "app workers", "status", "scope", "ns", "pid", "uid", "where", "quota refusals", "mailbox"},
                  rows);
 }
 

@@ -27,6 +27,7 @@
 #include <future>
 #include <optional>
 #include <random>
+#include <thread>
 
 #include <pthread.h>
 #include <sched.h>
@@ -364,6 +365,26 @@ TEST_CASE("remote apps: with an allow-list, a process of another uid is hung up 
   served_stack t{"allow-mine", small_config(), mine};
   auto admitted = client::app::attach({.socket_path = t.path, .name = "insider"});
   CHECK(admitted);
+}
+
+TEST_CASE("remote apps: quota.attach-per-uid hangs up on one process too many of a user, until one leaves") {
+  stack_config cfg = small_config();
+  cfg.quota_attach_per_uid = 2;
+  served_stack s{"per-uid", cfg};
+  auto first = client::app::attach({.socket_path = s.path, .name = "first"});
+  auto second = client::app::attach({.socket_path = s.path, .name = "second"});
+  REQUIRE(first);
+  REQUIRE(second);
+  auto third = client::app::attach({.socket_path = s.path, .name = "third", .timeout = std::chrono::seconds(2)});
+  REQUIRE_FALSE(third);
+  (*first).reset();  // detaches and hangs up: its place is free again
+  std::unique_ptr<client::app> later;
+  for (int i = 0; i < 200 && !later; ++i) {
+    auto again = client::app::attach({.socket_path = s.path, .name = "later", .timeout = std::chrono::seconds(2)});
+    if (again) later = std::move(*again);
+    else std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(later != nullptr);
 }
 
 TEST_CASE("remote apps: a refused connect and a bad uri are typed errors") {

@@ -81,9 +81,9 @@ TEST_CASE("show ct, apps, listeners, workers, dataplane render every row") {
   CHECK(show("apps").find("3,5,6") != std::string::npos);
   CHECK(show("apps", {"--json"}).find("\"app_workers\":[3,5,6],\"workers\":3") != std::string::npos);
   const auto apps_json = show("apps", {"--json"});
-  CHECK(apps_json.find("\"name\":\"server\",\"app_workers\":[0],\"workers\":1,\"live\":true,\"scope\":\"local+global\",\"ns\":0,\"pid\":4321,\"uid\":1000,\"attached\":true,\"mailbox\":9") !=
+  CHECK(apps_json.find("\"name\":\"server\",\"app_workers\":[0],\"workers\":1,\"live\":true,\"scope\":\"local+global\",\"ns\":0,\"pid\":4321,\"uid\":1000,\"attached\":true,\"quota_refusals\":0,\"mailbox\":9") !=
         std::string::npos);
-  CHECK(apps_json.find("\"name\":\"client\",\"app_workers\":[1],\"workers\":1,\"live\":true,\"scope\":\"local+global\",\"ns\":0,\"pid\":0,\"uid\":0,\"attached\":false}") !=
+  CHECK(apps_json.find("\"name\":\"client\",\"app_workers\":[1],\"workers\":1,\"live\":true,\"scope\":\"local+global\",\"ns\":0,\"pid\":0,\"uid\":0,\"attached\":false,\"quota_refusals\":0}") !=
         std::string::npos);  // unknown: no mailbox field
   CHECK(show("listeners", {"--json"}).find("\"endpoint\":\"ct://127.0.0.1/1234\"") != std::string::npos);
   CHECK(show("workers", {"--json"}).find("\"worker\":1") != std::string::npos);

@@ -72,6 +72,8 @@ TEST_CASE("config (SPEC 8): every key can be set and read back") {
       "dataplane.lcores",
       "inspect.port",
       "metrics.port",
+      "quota.listeners",
+      "quota.attach-per-uid",
   };
   CHECK(config_keys() == expected);
 

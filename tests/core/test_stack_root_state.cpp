@@ -397,3 +397,35 @@ TEST_CASE("stack root: a context that ended is forgotten, the next pair makes a 
   CHECK(f.root.context_for(0, 1) == id + 1);
   CHECK(f.fx.take() == std::vector<std::string>{"context 0 0->1", "context 1 0->1"});
 }
+
+TEST_CASE("stack root: quota.listeners caps one app's listeners with errc::quota, counted, joining is free, a freed one counts again") {
+  recorded_effects fx;
+  stack_config cfg;
+  cfg.quota_listeners = 2;
+  stack_root_state root{cfg, fx};
+  root.set_session_workers(1);
+  app_options two;
+  two.workers = 2;
+  auto a = root.reserve_app(two);
+  REQUIRE(root.add_app_workers(a->app, 2));
+  auto b = root.reserve_app(app_options{});
+  REQUIRE(root.add_app_workers(b->app, 1));
+  auto listen = [&](std::uint32_t app, std::uint32_t worker, const char* uri, std::uint64_t h) -> result<void> {
+    auto plan = root.listen(app, worker, ep(uri), false);
+    if (!plan) return unexpected{plan.error()};
+    if (*plan) return {};
+    return root.listened(app, worker, ep(uri), false, session_handle::from_value(h));
+  };
+  REQUIRE(listen(a->app, 0, "ct://0.0.0.0/1", 1));
+  REQUIRE(listen(a->app, 0, "ct://0.0.0.0/2", 2));
+  auto third = listen(a->app, 0, "ct://0.0.0.0/3", 3);
+  REQUIRE_FALSE(third);
+  CHECK(third.error().code == errc::quota);
+  CHECK(root.apps()[a->app].quota_refusals == 1);
+  REQUIRE(listen(a->app, 1, "ct://0.0.0.0/2", 0));  // its second worker joins: no new listener
+  REQUIRE(listen(b->app, 2, "ct://0.0.0.0/3", 4));  // another app has its own quota
+  REQUIRE(root.stop_listen(a->app, session_handle::from_value(1), 0, true));
+  REQUIRE(listen(a->app, 0, "ct://0.0.0.0/3", 5).error().code == errc::already_listening);
+  REQUIRE(listen(a->app, 0, "ct://0.0.0.0/4", 5));
+  CHECK(root.apps()[a->app].quota_refusals == 1);
+}
