@@ -51,6 +51,8 @@ offset_t block_allocator::pop(unsigned cls) noexcept {
   for (;;) {
     offset_t off = unpack_offset(h);
     if (off == 0) return 0;
+    // A head another process wrote: this class is unusable, never followed.
+    if (!in_bounds(off, cls)) return 0;
     auto* blk = reinterpret_cast<free_block*>(base_ + off);
     std::uint64_t next = blk->next.load(std::memory_order_relaxed);
     if (head.compare_exchange_weak(h, pack(unpack_tag(h) + 1, next), std::memory_order_acquire,
@@ -62,6 +64,7 @@ offset_t block_allocator::pop(unsigned cls) noexcept {
 }
 
 void block_allocator::push(offset_t off, unsigned cls) noexcept {
+  if (!in_bounds(off, cls)) return;
   auto& head = state_->free_heads[cls];
   auto* blk = reinterpret_cast<free_block*>(base_ + off);
   state_->cached_bytes.fetch_add(block_class_bytes(cls), std::memory_order_relaxed);
@@ -78,7 +81,9 @@ offset_t block_allocator::carve(unsigned cls) noexcept {
   const std::uint64_t bytes = block_class_bytes(cls);
   std::uint64_t cur = state_->bump.load(std::memory_order_relaxed);
   for (;;) {
-    if (state_->end - cur < bytes) return 0;
+    // The bump pointer is shared: only a value within this process's own
+    // bounds is carved from.
+    if (cur < begin() || cur > end() || (cur & 63) != 0 || end() - cur < bytes) return 0;
     if (state_->bump.compare_exchange_weak(cur, cur + bytes, std::memory_order_relaxed))
       return cur;
   }
@@ -105,13 +110,14 @@ void block_allocator::deallocate(offset_t off, unsigned cls) noexcept {
 }
 
 std::size_t block_allocator::free_bytes() const noexcept {
-  return state_->end - state_->bump.load(std::memory_order_relaxed);
+  const std::uint64_t cur = state_->bump.load(std::memory_order_relaxed);
+  return cur >= begin() && cur <= end() ? end() - cur : 0;
 }
 
 std::size_t block_allocator::cached_bytes() const noexcept {
   return state_->cached_bytes.load(std::memory_order_relaxed);
 }
 
-std::size_t block_allocator::capacity() const noexcept { return state_->end - state_->begin; }
+std::size_t block_allocator::capacity() const noexcept { return end() > begin() ? end() - begin() : 0; }
 
 }  // namespace actorstack::shm

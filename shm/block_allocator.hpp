@@ -12,6 +12,13 @@
 /// list (the ABA problem). Blocks are never coalesced; a request whose class
 /// is empty and that the bump pointer cannot serve splits a larger free
 /// block instead.
+///
+/// The state is shared with other processes, so it is input: every offset
+/// read from it (a free-list head, the bump pointer) is checked against
+/// bounds this process knows on its own (its mapping), never against the
+/// `begin`/`end` stored in the segment. A corrupted list or bump pointer
+/// makes allocations of that class fail; it never makes this process read
+/// or write outside [begin, end) of the segment.
 
 #include "shm/segment.hpp"
 
@@ -35,8 +42,8 @@ inline constexpr std::size_t block_class_bytes(unsigned cls) noexcept {
 
 /// The allocator's shared state, embedded in a segment header.
 struct block_allocator_state {
-  std::uint64_t begin = 0;  ///< first carvable offset (64-aligned)
-  std::uint64_t end = 0;    ///< one past the last carvable offset
+  std::uint64_t begin = 0;  ///< first carvable offset (64-aligned); informational, never trusted
+  std::uint64_t end = 0;    ///< one past the last carvable offset; informational, never trusted
   alignas(64) std::atomic<std::uint64_t> bump{0};
   std::atomic<std::uint64_t> cached_bytes{0};  ///< bytes sitting on free lists
   alignas(64) std::array<std::atomic<std::uint64_t>, block_class_count> free_heads{};
@@ -48,16 +55,25 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
 class block_allocator {
  public:
   block_allocator() noexcept = default;
-  block_allocator(std::byte* base, block_allocator_state* state) noexcept
-      : base_(base), state_(state) {}
+  /// Over the mapping at `base`, blocks within [begin, end): bounds the
+  /// caller knows (the header size, its mapping's size).
+  /// Bounds are packed into one word (begin below 4 MiB, end below 256
+  /// TiB) so a fifo handle stays 32 bytes (fifo_ref).
+  block_allocator(std::byte* base, block_allocator_state* state, std::uint64_t begin, std::uint64_t end) noexcept
+      : base_(base), state_(state), bounds_((((begin + 63) >> 6) & 0xffff) | (end << 16)) {}
+
+  /// Where this process maps the segment.
+  std::byte* base() const noexcept { return base_; }
 
   /// Initialises fresh state covering [begin, end) of the segment.
   static void init(block_allocator_state& st, std::uint64_t begin, std::uint64_t end) noexcept;
 
   /// Allocates a block of class `cls`; returns its offset, or 0 when the
-  /// segment is exhausted.
+  /// segment is exhausted (or its shared state is corrupt). A returned
+  /// block always lies within [begin, end).
   offset_t allocate(unsigned cls) noexcept;
-  /// Returns a block of class `cls` to its free list.
+  /// Returns a block of class `cls` to its free list (ignored unless it
+  /// lies within [begin, end), 64-aligned).
   void deallocate(offset_t off, unsigned cls) noexcept;
 
   /// Bytes never carved yet.
@@ -74,8 +90,17 @@ class block_allocator {
   void push(offset_t off, unsigned cls) noexcept;
   offset_t carve(unsigned cls) noexcept;
 
+  std::uint64_t begin() const noexcept { return (bounds_ & 0xffff) << 6; }
+  std::uint64_t end() const noexcept { return bounds_ >> 16; }
+  /// Whether a block of class `cls` at `off` lies in bounds.
+  bool in_bounds(offset_t off, unsigned cls) const noexcept {
+    return cls < block_class_count && off >= begin() && (off & 63) == 0 && off <= end() &&
+           end() - off >= block_class_bytes(cls);
+  }
+
   std::byte* base_ = nullptr;
   block_allocator_state* state_ = nullptr;
+  std::uint64_t bounds_ = 0;  // this process's begin / 64 (16 bits) and end (48 bits), not the shared state's
 };
 
 }  // namespace actorstack::shm

@@ -24,14 +24,14 @@ inline bool chunk_contains(const chunk* c, std::uint64_t pos) noexcept {
 
 }  // namespace
 
-chunk* fifo::chunk_at(offset_t off) const noexcept { return reinterpret_cast<chunk*>(base_ + off); }
+chunk* fifo::chunk_at(offset_t off) const noexcept { return reinterpret_cast<chunk*>(alloc_.base() + off); }
 
 offset_t fifo::off_of(const chunk* c) const noexcept {
-  return static_cast<offset_t>(reinterpret_cast<const std::byte*>(c) - base_);
+  return static_cast<offset_t>(reinterpret_cast<const std::byte*>(c) - alloc_.base());
 }
 
 offset_t fifo::offset() const noexcept {
-  return static_cast<offset_t>(reinterpret_cast<const std::byte*>(hdr_) - base_);
+  return static_cast<offset_t>(reinterpret_cast<const std::byte*>(hdr_) - alloc_.base());
 }
 
 // Chunk size for growth: the whole logical size (4 KiB .. 4 MiB). Measured
@@ -66,7 +66,7 @@ std::size_t fifo::reserve_storage(std::uint64_t tail, std::uint64_t end) noexcep
       --cls;  // settle for a smaller chunk: partial progress beats none
     }
     if (off == 0) break;
-    auto* c = new (base_ + off) chunk{};
+    auto* c = new (alloc_.base() + off) chunk{};
     c->start = last_end;
     c->length = static_cast<std::uint32_t>(block_class_bytes(cls) - sizeof(chunk));
     c->size_class = cls;

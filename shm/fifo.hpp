@@ -70,7 +70,7 @@ class fifo {
   offset_t offset() const noexcept;
   /// Where this process maps the fifo's segment: with offset(), names the
   /// fifo to another process that maps the same segment.
-  const std::byte* segment_base() const noexcept { return base_; }
+  const std::byte* segment_base() const noexcept { return alloc_.base(); }
 
   // ---- producer -----------------------------------------------------------
   /// Appends up to `data.size()` bytes; returns how many were taken.
@@ -172,8 +172,7 @@ class fifo {
 
  private:
   friend class fifo_segment;
-  fifo(std::byte* base, block_allocator alloc, detail::fifo_header* hdr) noexcept
-      : base_(base), alloc_(alloc), hdr_(hdr) {}
+  fifo(block_allocator alloc, detail::fifo_header* hdr) noexcept : alloc_(alloc), hdr_(hdr) {}
 
   detail::chunk* chunk_at(offset_t off) const noexcept;
   offset_t off_of(const detail::chunk* c) const noexcept;
@@ -188,8 +187,7 @@ class fifo {
   std::uint64_t collect_ooo(std::uint64_t tail, std::uint64_t new_tail) noexcept;
   std::uint32_t refcount_release() noexcept;
 
-  std::byte* base_ = nullptr;
-  block_allocator alloc_{};
+  block_allocator alloc_{};  // knows the mapping (base, this process's bounds)
   detail::fifo_header* hdr_ = nullptr;
 };
 

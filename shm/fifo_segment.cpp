@@ -22,8 +22,10 @@ constexpr std::uint32_t first_chunk_bytes = 4096;
 
 fifo_segment::header* fifo_segment::hdr() const noexcept { return mem_.at<header>(0); }
 
+// Bounds from this process's own knowledge (the header's size, the
+// mapping's), never from the shared header another process can write.
 block_allocator fifo_segment::allocator() const noexcept {
-  return block_allocator{mem_.base(), &hdr()->blocks};
+  return block_allocator{mem_.base(), &hdr()->blocks, sizeof(header), mem_.size()};
 }
 
 result<fifo_segment> fifo_segment::create(const std::string& name, std::size_t size) {
@@ -73,7 +75,7 @@ result<fifo> fifo_segment::alloc_fifo(std::uint32_t size, std::uint32_t max_size
   // No fence: the offset reaches another thread or process only through a
   // message, queue or fd handoff, which already orders these writes.
   hdr()->fifos.fetch_add(1, std::memory_order_relaxed);
-  return fifo{mem_.base(), blocks, h};
+  return fifo{blocks, h};
 }
 
 result<fifo_pair> fifo_segment::alloc_fifo_pair(std::uint32_t rx_size, std::uint32_t tx_size,
@@ -102,12 +104,11 @@ std::uint32_t fifo_segment::free_fifo(fifo& f) noexcept {
 }
 
 result<fifo> fifo_segment::fifo_at(offset_t off) const noexcept {
-  const auto& st = hdr()->blocks;
-  if (off < st.begin || off % 64 != 0 || off + sizeof(detail::fifo_header) > st.end)
+  if (off < sizeof(header) || off % 64 != 0 || off > mem_.size() || mem_.size() - off < sizeof(detail::fifo_header))
     return unexpected{errc::bad_layout, "fifo offset outside segment"};
   auto* h = mem_.at<detail::fifo_header>(off);
   if (h->magic != detail::fifo_magic) return unexpected{errc::bad_layout, "no fifo at offset"};
-  return fifo{mem_.base(), allocator(), h};
+  return fifo{allocator(), h};
 }
 
 result<offset_t> fifo_segment::alloc_block(std::size_t bytes) noexcept {

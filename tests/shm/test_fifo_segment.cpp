@@ -194,3 +194,60 @@ TEST_CASE("fifo segment: raw blocks for other shared structures") {
   seg->free_block(*b, 100000);
   CHECK(seg->available_bytes() > before);
 }
+
+TEST_CASE("block allocator: free-list heads, links and the bump pointer scribbled by another process never lead outside the segment") {
+  constexpr std::size_t seg_size = 1u << 20;
+  auto seg = fifo_segment::create("scribbled", seg_size);
+  REQUIRE(seg.has_value());
+  std::byte* base = seg->memory().base();
+  std::uint64_t rng = 0x9e3779b97f4a7c15ull;  // fixed seed: the same scribbles every run
+  auto next = [&] {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+  };
+  std::vector<std::pair<offset_t, std::size_t>> held;
+  std::size_t handed_out = 0;
+  for (int round = 0; round < 2000; ++round) {
+    // What a hostile app could write: words of the allocator's state in
+    // the segment header (free-list heads, bump pointer, bounds), and the
+    // link word of blocks it freed.
+    for (int k = 0; k < 3; ++k) {
+      const std::size_t at = 64 + (next() % (960 / 8)) * 8;
+      std::uint64_t word = next();
+      switch (next() % 4) {
+        case 0: word &= 0xffffffffffull; break;            // a plausible offset index
+        case 1: word = seg_size + (next() % 4096) * 64; break;  // just past the end
+        case 2: word = next() % 64; break;                 // inside the header
+        default: break;                                     // anything
+      }
+      std::memcpy(base + at, &word, sizeof word);
+    }
+    if (!held.empty() && next() % 3 == 0) {
+      const auto [off, bytes] = held[next() % held.size()];
+      const std::uint64_t word = next();
+      std::memcpy(base + off, &word, sizeof word);  // the free-list link of a block about to be freed
+    }
+    for (int k = 0; k < 8; ++k) {
+      const std::size_t bytes = std::size_t{64} << (next() % 10);
+      auto off = seg->alloc_block(bytes);
+      if (!off) continue;
+      ++handed_out;
+      // Every block handed out lies in the segment, past its header, aligned.
+      REQUIRE(*off >= 64);
+      REQUIRE(*off % 64 == 0);
+      REQUIRE(*off + bytes <= seg_size);
+      std::memset(base + *off, 0xa5, bytes);  // and may be written whole
+      held.emplace_back(*off, bytes);
+    }
+    while (held.size() > 16) {
+      seg->free_block(held.front().first, held.front().second);
+      held.erase(held.begin());
+    }
+  }
+  CHECK(handed_out > 0);
+  // Offsets outside the segment are never taken back onto a free list.
+  seg->free_block(seg_size + 4096, 64);
+  seg->free_block(13, 64);
+}
