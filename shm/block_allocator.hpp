@@ -64,6 +64,9 @@ class block_allocator {
 
   /// Where this process maps the segment.
   std::byte* base() const noexcept { return base_; }
+  /// This process's bounds of the blocks: [begin, end) of the mapping.
+  std::uint64_t begin() const noexcept { return (bounds_ & 0xffff) << 6; }
+  std::uint64_t end() const noexcept { return bounds_ >> 16; }
 
   /// Initialises fresh state covering [begin, end) of the segment.
   static void init(block_allocator_state& st, std::uint64_t begin, std::uint64_t end) noexcept;
@@ -90,8 +93,6 @@ class block_allocator {
   void push(offset_t off, unsigned cls) noexcept;
   offset_t carve(unsigned cls) noexcept;
 
-  std::uint64_t begin() const noexcept { return (bounds_ & 0xffff) << 6; }
-  std::uint64_t end() const noexcept { return bounds_ >> 16; }
   /// Whether a block of class `cls` at `off` lies in bounds.
   bool in_bounds(offset_t off, unsigned cls) const noexcept {
     return cls < block_class_count && off >= begin() && (off & 63) == 0 && off <= end() &&

@@ -17,14 +17,32 @@ namespace {
 constexpr std::uint32_t max_chunk_bytes = 4u << 20;  // 4 MiB
 constexpr std::uint32_t min_chunk_bytes = 4096;
 
-// Bytes of `c` at or after `pos` (0 when pos lies outside c).
-inline bool chunk_contains(const chunk* c, std::uint64_t pos) noexcept {
-  return pos - c->start < c->length;
-}
-
 }  // namespace
 
-chunk* fifo::chunk_at(offset_t off) const noexcept { return reinterpret_cast<chunk*>(alloc_.base() + off); }
+// The other side of a fifo may be another process that writes anything
+// into the segment: every chunk offset is checked against this process's
+// own bounds before it is followed, a chunk's length is read once and
+// clipped to the mapping, and every walk along the list is bounded. A fifo
+// found inconsistent stops (bad_layout, or nothing freed); it never makes
+// this process touch memory outside the segment or loop forever.
+
+chunk* fifo::chunk_at(offset_t off) const noexcept {
+  const std::uint64_t end = alloc_.end();
+  if (off < alloc_.begin() || (off & 63) != 0 || off > end || end - off < sizeof(chunk)) return nullptr;
+  return reinterpret_cast<chunk*>(alloc_.base() + off);
+}
+
+// The data bytes of `c` this process may touch: its length as read now,
+// never past the mapping.
+std::uint64_t fifo::data_length(const chunk* c) const noexcept {
+  const std::uint64_t room = alloc_.end() - off_of(c) - sizeof(chunk);
+  return std::min<std::uint64_t>(c->length, room);
+}
+
+bool fifo::contains(const chunk* c, std::uint64_t pos) const noexcept { return pos - c->start < data_length(c); }
+
+// More steps than a list within the segment can have.
+std::size_t fifo::max_walk() const noexcept { return (alloc_.end() - alloc_.begin()) / sizeof(chunk) + 1; }
 
 offset_t fifo::off_of(const chunk* c) const noexcept {
   return static_cast<offset_t>(reinterpret_cast<const std::byte*>(c) - alloc_.base());
@@ -53,7 +71,8 @@ std::uint32_t fifo::min_alloc() const noexcept {
 // the segment is exhausted).
 std::size_t fifo::reserve_storage(std::uint64_t tail, std::uint64_t end) noexcept {
   chunk* last = chunk_at(hdr_->last_chunk);
-  std::uint64_t last_end = last->start + last->length;
+  if (last == nullptr) return tail;  // inconsistent: no storage
+  std::uint64_t last_end = last->start + data_length(last);
   while (end - tail > last_end - tail) {
     const std::uint64_t need = (end - last_end) + sizeof(chunk);
     const std::uint64_t want =
@@ -83,27 +102,33 @@ std::size_t fifo::reserve_storage(std::uint64_t tail, std::uint64_t end) noexcep
   return end - tail <= last_end - tail ? end : last_end;
 }
 
-void fifo::copy_in(chunk* c, std::uint64_t pos, const std::byte* src, std::size_t n) noexcept {
-  while (!chunk_contains(c, pos)) c = chunk_at(c->next.load(std::memory_order_relaxed));
-  while (n > 0) {
+bool fifo::copy_in(chunk* c, std::uint64_t pos, const std::byte* src, std::size_t n) noexcept {
+  for (std::size_t steps = max_walk(); n > 0; --steps) {
+    if (c == nullptr || steps == 0) return false;
     const std::uint64_t at = pos - c->start;
-    const std::size_t k = std::min<std::size_t>(n, c->length - at);
-    std::memcpy(c->data() + at, src, k);
-    src += k;
-    pos += k;
-    n -= k;
-    if (n > 0) c = chunk_at(c->next.load(std::memory_order_relaxed));
+    const std::uint64_t len = data_length(c);
+    if (at < len) {
+      const std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>(n, len - at));
+      std::memcpy(c->data() + at, src, k);
+      src += k;
+      pos += k;
+      n -= k;
+      if (n == 0) break;
+    }
+    c = chunk_at(c->next.load(std::memory_order_relaxed));
   }
+  return true;
 }
 
 // Moves the producer's cursor to the chunk holding `tail`, before `tail` is
 // published: until then the consumer cannot free anything the walk reads.
 void fifo::advance_tail_cursor(std::uint64_t tail) noexcept {
   chunk* c = chunk_at(hdr_->tail_chunk);
-  while (!chunk_contains(c, tail)) {
-    offset_t next = c->next.load(std::memory_order_relaxed);
-    if (next == 0) break;  // tail sits at the end of the last chunk
-    c = chunk_at(next);
+  if (c == nullptr) return;
+  for (std::size_t steps = max_walk(); steps > 0 && !contains(c, tail); --steps) {
+    chunk* next = chunk_at(c->next.load(std::memory_order_relaxed));
+    if (next == nullptr) break;  // tail sits at the end of the last chunk
+    c = next;
   }
   hdr_->tail_chunk = off_of(c);
 }
@@ -118,7 +143,7 @@ bool fifo::track_ooo(std::uint64_t start, std::uint64_t length, bool commit) noe
   std::array<ooo_range, detail::max_ooo_segments + 1> out{};
   std::size_t m = 0;
   bool placed = false;
-  for (std::uint32_t i = 0; i < hdr_->n_ooo; ++i) {
+  for (std::uint32_t i = 0; i < ooo_count(); ++i) {
     const ooo_range r = hdr_->ooo[i];
     const std::uint64_t rlo = r.start - tail;
     const std::uint64_t rhi = rlo + r.length;
@@ -148,7 +173,8 @@ bool fifo::track_ooo(std::uint64_t start, std::uint64_t length, bool commit) noe
 // Extends the new tail over every tracked range it reaches and forgets them.
 std::uint64_t fifo::collect_ooo(std::uint64_t tail, std::uint64_t new_tail) noexcept {
   std::uint32_t used = 0;
-  while (used < hdr_->n_ooo) {
+  const std::uint32_t n_ooo = ooo_count();
+  while (used < n_ooo) {
     const ooo_range r = hdr_->ooo[used];
     const std::uint64_t rlo = r.start - tail;
     if (rlo > new_tail - tail) break;
@@ -157,8 +183,8 @@ std::uint64_t fifo::collect_ooo(std::uint64_t tail, std::uint64_t new_tail) noex
     ++used;
   }
   if (used > 0) {
-    std::copy(hdr_->ooo.begin() + used, hdr_->ooo.begin() + hdr_->n_ooo, hdr_->ooo.begin());
-    hdr_->n_ooo -= used;
+    std::copy(hdr_->ooo.begin() + used, hdr_->ooo.begin() + n_ooo, hdr_->ooo.begin());
+    hdr_->n_ooo = n_ooo - used;
   }
   return new_tail;
 }
@@ -171,7 +197,7 @@ result<std::size_t> fifo::enqueue(std::span<const std::byte> data) noexcept {
   std::size_t n = std::min(data.size(), room);
   n = std::min<std::size_t>(n, reserve_storage(tail, tail + n) - tail);
   if (n == 0) return unexpected{errc::fifo_no_memory, "segment exhausted"};
-  copy_in(chunk_at(hdr_->tail_chunk), tail, data.data(), n);
+  if (!copy_in(chunk_at(hdr_->tail_chunk), tail, data.data(), n)) return unexpected{errc::bad_layout, "fifo chunks"};
   std::uint64_t new_tail = tail + n;
   if (hdr_->n_ooo > 0) new_tail = collect_ooo(tail, new_tail);
   advance_tail_cursor(new_tail);
@@ -191,7 +217,8 @@ result<std::size_t> fifo::enqueue_gather(
   std::uint64_t pos = tail;
   for (const auto& p : parts) {
     if (p.empty()) continue;
-    copy_in(chunk_at(hdr_->tail_chunk), pos, p.data(), p.size());
+    if (!copy_in(chunk_at(hdr_->tail_chunk), pos, p.data(), p.size()))
+      return unexpected{errc::bad_layout, "fifo chunks"};
     pos += p.size();
   }
   std::uint64_t new_tail = tail + total;
@@ -212,7 +239,8 @@ result<std::size_t> fifo::enqueue_with_offset(std::size_t offset,
   const std::uint64_t end = start + data.size();
   if (reserve_storage(tail, end) != end)
     return unexpected{errc::fifo_no_memory, "segment exhausted"};
-  copy_in(chunk_at(hdr_->tail_chunk), start, data.data(), data.size());
+  if (!copy_in(chunk_at(hdr_->tail_chunk), start, data.data(), data.size()))
+    return unexpected{errc::bad_layout, "fifo chunks"};
   if (offset > 0) {
     track_ooo(start, data.size(), true);
     return data.size();
@@ -231,36 +259,54 @@ std::size_t fifo::max_enqueue() const noexcept {
   return used >= size ? 0 : size - used;
 }
 
-std::size_t fifo::ooo_segment_count() const noexcept { return hdr_->n_ooo; }
+std::size_t fifo::ooo_segment_count() const noexcept { return ooo_count(); }
+
+std::uint32_t fifo::ooo_count() const noexcept {
+  return std::min<std::uint32_t>(hdr_->n_ooo, detail::max_ooo_segments);
+}
 
 // ---------------------------------------------------------------------------
 // consumer
 
-void fifo::copy_out(chunk* c, std::uint64_t pos, std::byte* dst, std::size_t n) const noexcept {
-  while (!chunk_contains(c, pos)) c = chunk_at(c->next.load(std::memory_order_acquire));
-  while (n > 0) {
+bool fifo::copy_out(chunk* c, std::uint64_t pos, std::byte* dst, std::size_t n) const noexcept {
+  for (std::size_t steps = max_walk(); n > 0; --steps) {
+    if (c == nullptr || steps == 0) return false;
     const std::uint64_t at = pos - c->start;
-    const std::size_t k = std::min<std::size_t>(n, c->length - at);
-    std::memcpy(dst, c->data() + at, k);
-    dst += k;
-    pos += k;
-    n -= k;
-    if (n > 0) c = chunk_at(c->next.load(std::memory_order_acquire));
+    const std::uint64_t len = data_length(c);
+    if (at < len) {
+      const std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>(n, len - at));
+      std::memcpy(dst, c->data() + at, k);
+      dst += k;
+      pos += k;
+      n -= k;
+      if (n == 0) break;
+    }
+    c = chunk_at(c->next.load(std::memory_order_acquire));
   }
+  return true;
 }
 
 // Returns every chunk the head has fully passed to the segment, except the
 // last one (the producer may still append after it).
 void fifo::release_consumed_chunks(std::uint64_t head) noexcept {
   chunk* c = chunk_at(hdr_->head_chunk);
-  while (!chunk_contains(c, head)) {
-    const offset_t next = c->next.load(std::memory_order_acquire);
-    if (next == 0) break;
-    hdr_->chunk_bytes.fetch_sub(block_class_bytes(c->size_class), std::memory_order_relaxed);
-    alloc_.deallocate(off_of(c), c->size_class);
-    c = chunk_at(next);
+  if (c == nullptr) return;
+  for (std::size_t steps = max_walk(); steps > 0 && !contains(c, head); --steps) {
+    chunk* next = chunk_at(c->next.load(std::memory_order_acquire));
+    if (next == nullptr) break;  // the last chunk stays (or the list is broken: keep it)
+    release_chunk(c);
+    c = next;
   }
   hdr_->head_chunk = off_of(c);
+}
+
+// Gives one chunk back to the segment (the allocator ignores a class or
+// offset that does not fit).
+void fifo::release_chunk(chunk* c) noexcept {
+  const std::uint32_t cls = c->size_class;
+  if (cls >= block_class_count) return;
+  hdr_->chunk_bytes.fetch_sub(block_class_bytes(cls), std::memory_order_relaxed);
+  alloc_.deallocate(off_of(c), cls);
 }
 
 result<std::size_t> fifo::dequeue(std::span<std::byte> out) noexcept {
@@ -269,7 +315,7 @@ result<std::size_t> fifo::dequeue(std::span<std::byte> out) noexcept {
   const std::uint64_t avail = hdr_->tail.load(std::memory_order_acquire) - head;
   if (avail == 0) return unexpected{errc::fifo_empty};
   const std::size_t n = std::min<std::uint64_t>(out.size(), avail);
-  copy_out(chunk_at(hdr_->head_chunk), head, out.data(), n);
+  if (!copy_out(chunk_at(hdr_->head_chunk), head, out.data(), n)) return unexpected{errc::bad_layout, "fifo chunks"};
   hdr_->head.store(head + n, std::memory_order_release);
   release_consumed_chunks(head + n);
   return n;
@@ -281,7 +327,8 @@ result<std::size_t> fifo::peek(std::size_t offset, std::span<std::byte> out) con
   if (avail == 0) return unexpected{errc::fifo_empty};
   if (offset >= avail || out.empty()) return std::size_t{0};
   const std::size_t n = std::min<std::uint64_t>(out.size(), avail - offset);
-  copy_out(chunk_at(hdr_->head_chunk), head + offset, out.data(), n);
+  if (!copy_out(chunk_at(hdr_->head_chunk), head + offset, out.data(), n))
+    return unexpected{errc::bad_layout, "fifo chunks"};
   return n;
 }
 
@@ -318,12 +365,12 @@ result<void> fifo::reset_positions(std::uint64_t pos) noexcept {
   if (max_dequeue() != 0 || hdr_->n_ooo != 0)
     return unexpected{errc::invalid_argument, "fifo not empty"};
   chunk* first = chunk_at(hdr_->head_chunk);
-  offset_t off = first->next.load(std::memory_order_acquire);
-  while (off != 0) {  // keep one chunk; the rest is re-taken on demand
-    chunk* c = chunk_at(off);
-    off = c->next.load(std::memory_order_acquire);
-    hdr_->chunk_bytes.fetch_sub(block_class_bytes(c->size_class), std::memory_order_relaxed);
-    alloc_.deallocate(off_of(c), c->size_class);
+  if (first == nullptr) return unexpected{errc::bad_layout, "fifo chunks"};
+  chunk* c = chunk_at(first->next.load(std::memory_order_acquire));
+  for (std::size_t steps = max_walk(); c != nullptr && steps > 0; --steps) {  // keep one chunk; the rest is re-taken on demand
+    chunk* next = chunk_at(c->next.load(std::memory_order_acquire));
+    release_chunk(c);
+    c = next;
   }
   first->next.store(0, std::memory_order_relaxed);
   first->start = pos;
@@ -345,13 +392,11 @@ std::size_t fifo::allocated_bytes() const noexcept {
 }
 
 void fifo::free_all_chunks() noexcept {
-  offset_t off = hdr_->head_chunk;
-  while (off != 0) {
-    chunk* c = chunk_at(off);
-    const offset_t next = c->next.load(std::memory_order_acquire);
-    hdr_->chunk_bytes.fetch_sub(block_class_bytes(c->size_class), std::memory_order_relaxed);
-    alloc_.deallocate(off, c->size_class);
-    off = next;
+  chunk* c = chunk_at(hdr_->head_chunk);
+  for (std::size_t steps = max_walk(); c != nullptr && steps > 0; --steps) {
+    chunk* next = chunk_at(c->next.load(std::memory_order_acquire));
+    release_chunk(c);
+    c = next;
   }
   hdr_->head_chunk = hdr_->tail_chunk = hdr_->last_chunk = 0;
 }
@@ -426,7 +471,7 @@ void fifo::reset_has_deq_ntf() noexcept { hdr_->has_deq_ntf.store(0, std::memory
 // read by anyone posting events.
 
 result<void> fifo::add_subscriber(std::uint32_t app_worker) noexcept {
-  const std::uint32_t n = hdr_->n_subscribers.load(std::memory_order_acquire);
+  const std::uint32_t n = static_cast<std::uint32_t>(subscriber_count());
   for (std::uint32_t i = 0; i < n; ++i)
     if (hdr_->subscribers[i].load(std::memory_order_relaxed) == app_worker) return {};
   if (n >= detail::max_subscribers) return unexpected{errc::subscribers_full};
@@ -436,7 +481,7 @@ result<void> fifo::add_subscriber(std::uint32_t app_worker) noexcept {
 }
 
 void fifo::del_subscriber(std::uint32_t app_worker) noexcept {
-  const std::uint32_t n = hdr_->n_subscribers.load(std::memory_order_acquire);
+  const std::uint32_t n = static_cast<std::uint32_t>(subscriber_count());
   for (std::uint32_t i = 0; i < n; ++i) {
     if (hdr_->subscribers[i].load(std::memory_order_relaxed) != app_worker) continue;
     hdr_->subscribers[i].store(hdr_->subscribers[n - 1].load(std::memory_order_relaxed),
@@ -446,11 +491,12 @@ void fifo::del_subscriber(std::uint32_t app_worker) noexcept {
   }
 }
 
+// The count is shared memory: never more than the array holds.
 std::size_t fifo::subscriber_count() const noexcept {
-  return hdr_->n_subscribers.load(std::memory_order_acquire);
+  return std::min<std::size_t>(hdr_->n_subscribers.load(std::memory_order_acquire), detail::max_subscribers);
 }
 std::uint32_t fifo::subscriber(std::size_t i) const noexcept {
-  return hdr_->subscribers[i].load(std::memory_order_relaxed);
+  return i < detail::max_subscribers ? hdr_->subscribers[i].load(std::memory_order_relaxed) : 0;
 }
 
 // ---------------------------------------------------------------------------

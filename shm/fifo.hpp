@@ -174,12 +174,17 @@ class fifo {
   friend class fifo_segment;
   fifo(block_allocator alloc, detail::fifo_header* hdr) noexcept : alloc_(alloc), hdr_(hdr) {}
 
-  detail::chunk* chunk_at(offset_t off) const noexcept;
+  detail::chunk* chunk_at(offset_t off) const noexcept;  // nullptr: not a chunk this process may touch
   offset_t off_of(const detail::chunk* c) const noexcept;
+  std::uint64_t data_length(const detail::chunk* c) const noexcept;
+  bool contains(const detail::chunk* c, std::uint64_t pos) const noexcept;
+  std::size_t max_walk() const noexcept;
+  std::uint32_t ooo_count() const noexcept;
+  void release_chunk(detail::chunk* c) noexcept;
   std::uint32_t min_alloc() const noexcept;
   std::size_t reserve_storage(std::uint64_t from, std::uint64_t end) noexcept;
-  void copy_in(detail::chunk* c, std::uint64_t pos, const std::byte* src, std::size_t n) noexcept;
-  void copy_out(detail::chunk* c, std::uint64_t pos, std::byte* dst, std::size_t n) const noexcept;
+  bool copy_in(detail::chunk* c, std::uint64_t pos, const std::byte* src, std::size_t n) noexcept;
+  bool copy_out(detail::chunk* c, std::uint64_t pos, std::byte* dst, std::size_t n) const noexcept;
   void advance_tail_cursor(std::uint64_t tail) noexcept;
   void release_consumed_chunks(std::uint64_t head) noexcept;
   void free_all_chunks() noexcept;
