@@ -44,6 +44,29 @@ bool fifo::contains(const chunk* c, std::uint64_t pos) const noexcept { return p
 // More steps than a list within the segment can have.
 std::size_t fifo::max_walk() const noexcept { return (alloc_.end() - alloc_.begin()) / sizeof(chunk) + 1; }
 
+// Calls `piece(data, k)` for each stretch of the stream bytes [pos, pos +
+// n) as the chunks from `c` on hold them, in order. False when the list
+// ends, leaves the segment or runs longer than it can before all n bytes
+// were found.
+template <class Piece>
+bool fifo::walk_range(chunk* c, std::uint64_t pos, std::size_t n, std::memory_order link_order,
+                      Piece&& piece) const noexcept {
+  for (std::size_t steps = max_walk(); n > 0; --steps) {
+    if (c == nullptr || steps == 0) return false;
+    const std::uint64_t at = pos - c->start;
+    const std::uint64_t len = data_length(c);
+    if (at < len) {
+      const std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>(n, len - at));
+      piece(c->data() + at, k);
+      pos += k;
+      n -= k;
+      if (n == 0) break;
+    }
+    c = chunk_at(c->next.load(link_order));
+  }
+  return true;
+}
+
 offset_t fifo::off_of(const chunk* c) const noexcept {
   return static_cast<offset_t>(reinterpret_cast<const std::byte*>(c) - alloc_.base());
 }
@@ -103,21 +126,10 @@ std::size_t fifo::reserve_storage(std::uint64_t tail, std::uint64_t end) noexcep
 }
 
 bool fifo::copy_in(chunk* c, std::uint64_t pos, const std::byte* src, std::size_t n) noexcept {
-  for (std::size_t steps = max_walk(); n > 0; --steps) {
-    if (c == nullptr || steps == 0) return false;
-    const std::uint64_t at = pos - c->start;
-    const std::uint64_t len = data_length(c);
-    if (at < len) {
-      const std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>(n, len - at));
-      std::memcpy(c->data() + at, src, k);
-      src += k;
-      pos += k;
-      n -= k;
-      if (n == 0) break;
-    }
-    c = chunk_at(c->next.load(std::memory_order_relaxed));
-  }
-  return true;
+  return walk_range(c, pos, n, std::memory_order_relaxed, [&](std::byte* at, std::size_t k) {
+    std::memcpy(at, src, k);
+    src += k;
+  });
 }
 
 // Moves the producer's cursor to the chunk holding `tail`, before `tail` is
@@ -269,21 +281,10 @@ std::uint32_t fifo::ooo_count() const noexcept {
 // consumer
 
 bool fifo::copy_out(chunk* c, std::uint64_t pos, std::byte* dst, std::size_t n) const noexcept {
-  for (std::size_t steps = max_walk(); n > 0; --steps) {
-    if (c == nullptr || steps == 0) return false;
-    const std::uint64_t at = pos - c->start;
-    const std::uint64_t len = data_length(c);
-    if (at < len) {
-      const std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>(n, len - at));
-      std::memcpy(dst, c->data() + at, k);
-      dst += k;
-      pos += k;
-      n -= k;
-      if (n == 0) break;
-    }
-    c = chunk_at(c->next.load(std::memory_order_acquire));
-  }
-  return true;
+  return walk_range(c, pos, n, std::memory_order_acquire, [&](const std::byte* at, std::size_t k) {
+    std::memcpy(dst, at, k);
+    dst += k;
+  });
 }
 
 // Returns every chunk the head has fully passed to the segment, except the

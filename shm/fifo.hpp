@@ -179,6 +179,9 @@ class fifo {
   std::uint64_t data_length(const detail::chunk* c) const noexcept;
   bool contains(const detail::chunk* c, std::uint64_t pos) const noexcept;
   std::size_t max_walk() const noexcept;
+  template <class Piece>
+  bool walk_range(detail::chunk* c, std::uint64_t pos, std::size_t n, std::memory_order link_order,
+                  Piece&& piece) const noexcept;
   std::uint32_t ooo_count() const noexcept;
   void release_chunk(detail::chunk* c) noexcept;
   std::uint32_t min_alloc() const noexcept;

@@ -380,6 +380,21 @@ TEST_CASE("fd_channel: malformed messages are bad_message, leak no fds, and the 
   CHECK(open_fd_count() == fds_before);
 }
 
+namespace {
+
+// A socket file whose listener died without unlinking it.
+void make_dead_socket_file(const std::string& path) {
+  const int s = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  REQUIRE(s >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  REQUIRE(::bind(s, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0);
+  ::close(s);
+}
+
+}  // namespace
+
 TEST_CASE("fd_listener: the socket file is 0660 by default, or the mode and group asked for, before anyone connects") {
   temp_dir dir;
   const auto mode_of = [](const std::string& p) {
@@ -409,15 +424,7 @@ TEST_CASE("fd_listener: the socket file is 0660 by default, or the mode and grou
 TEST_CASE("fd_listener: a dead socket file of another user is left alone, never replaced") {
   temp_dir dir;
   const std::string theirs = dir.path + "/theirs.sock";
-  {
-    const int s = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    REQUIRE(s >= 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, theirs.c_str(), theirs.size() + 1);
-    REQUIRE(::bind(s, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0);
-    ::close(s);
-  }
+  make_dead_socket_file(theirs);
   // Owned by someone else (the tests run as root, so chown works).
   REQUIRE(::lchown(theirs.c_str(), ::geteuid() + 4242, static_cast<gid_t>(-1)) == 0);
   auto l = fd_listener::bind(theirs);
@@ -481,15 +488,7 @@ TEST_CASE("fd_channel: a listener on a path accepts, identifies its peer and cle
 
   // A stale socket file (its listener died without unlinking) is replaced.
   const std::string stale = dir.path + "/stale.sock";
-  {
-    const int s = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    REQUIRE(s >= 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, stale.c_str(), stale.size() + 1);
-    REQUIRE(::bind(s, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0);
-    ::close(s);
-  }
+  make_dead_socket_file(stale);
   REQUIRE(std::filesystem::is_socket(stale));
   {
     auto l = fd_listener::bind(stale);
