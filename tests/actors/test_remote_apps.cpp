@@ -25,6 +25,7 @@
 #include <cstring>
 #include <filesystem>
 #include <future>
+#include <map>
 #include <optional>
 #include <random>
 #include <thread>
@@ -385,6 +386,82 @@ TEST_CASE("remote apps: quota.attach-per-uid hangs up on one process too many of
     else std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   CHECK(later != nullptr);
+}
+
+namespace {
+
+// Where this process maps each cut-through segment ("ct-<context>-<n>"),
+// read from /proc/self/maps: one range per segment name.
+std::map<std::string, std::pair<std::byte*, std::size_t>> ct_segment_mappings() {
+  std::map<std::string, std::pair<std::byte*, std::size_t>> out;
+  std::FILE* f = std::fopen("/proc/self/maps", "r");
+  REQUIRE(f != nullptr);
+  char line[512];
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    const char* name = std::strstr(line, "/memfd:ct-");
+    if (name == nullptr) continue;
+    unsigned long lo = 0, hi = 0;
+    if (std::sscanf(line, "%lx-%lx", &lo, &hi) != 2) continue;
+    std::string n{name + 7};
+    n = n.substr(0, n.find_first_of(" \n"));
+    out.emplace(n, std::pair{reinterpret_cast<std::byte*>(lo), static_cast<std::size_t>(hi - lo)});
+  }
+  std::fclose(f);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("remote apps: a peer scribbling its cut-through segment breaks only its own connection, the stack and a bystander pair go on") {
+  served_stack s{"scribble"};
+  echo_server_thread victim{s.path, "ct://127.0.0.1/7400"};
+  auto hostile = client::app::attach({.socket_path = s.path, .name = "hostile"});
+  REQUIRE(hostile);
+  auto hs = (*hostile)->connect("ct://127.0.0.1/7400");
+  REQUIRE(hs);
+  REQUIRE((*hostile)->write(*hs, text("hello")));
+  CHECK(read_exactly(**hostile, *hs, 5) == "hello");
+  const auto theirs = ct_segment_mappings();  // the hostile pair's segments, and only those so far
+  REQUIRE_FALSE(theirs.empty());
+
+  // What a hostile app can do to memory it shares: write anything
+  // anywhere in it — segment header, allocator, fifo headers, chunks, data.
+  std::uint64_t rng = 0xc0ffee1234567ull;  // fixed seed
+  auto next = [&] {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+  };
+  for (const auto& [name, range] : theirs) {
+    const auto [base, size] = range;
+    for (int k = 0; k < 20000; ++k) {
+      const std::size_t at = (next() % std::min<std::size_t>(size, 1u << 20)) & ~std::size_t{7};
+      const std::uint64_t word = next() % 3 == 0 ? next() % size : next();
+      std::memcpy(base + at, &word, sizeof word);
+    }
+  }
+  // The hostile app goes on using its session: whatever it gets, nothing crashes.
+  (void)(*hostile)->set_nonblocking(*hs, true);
+  std::array<std::byte, 4096> junk{};
+  for (int i = 0; i < 50; ++i) {
+    (void)(*hostile)->write(*hs, junk);
+    (void)(*hostile)->read(*hs, junk);
+  }
+
+  // An unrelated pair through the same stack: every byte exact.
+  echo_server_thread other{s.path, "ct://127.0.0.1/7401"};
+  auto bystander = client::app::attach({.socket_path = s.path, .name = "bystander"});
+  REQUIRE(bystander);
+  std::string big(1 << 20, 'x');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + (i * 7) % 23);
+  CHECK(echo_once(**bystander, "ct://127.0.0.1/7401", big) == big);
+  // The hostile app leaves; the stack still serves newcomers.
+  (void)(*hostile)->close(*hs);
+  hostile->reset();
+  auto late = client::app::attach({.socket_path = s.path, .name = "late"});
+  REQUIRE(late);
+  CHECK(echo_once(**late, "ct://127.0.0.1/7401", "still here") == "still here");
 }
 
 TEST_CASE("remote apps: a refused connect and a bad uri are typed errors") {
