@@ -27,6 +27,9 @@ struct gateway_state {
   std::unordered_map<std::uint64_t, std::uint64_t> old_names;
   /// Segment base in this process -> segment id, from segment_add.
   std::unordered_map<std::uintptr_t, std::uint64_t> segment_of;
+  /// Messages only the stack's own actors may send that came from
+  /// elsewhere (another process, or anonymous).
+  std::uint64_t refused_foreign = 0;
 };
 
 // An rx / tx event for a session the app holds goes through the app's
@@ -41,6 +44,22 @@ bool post_io(gateway_state& st, const app_notification& n) {
 }
 
 using self_pointer = remote_gateway_actor::stateful_pointer<gateway_state>;
+
+// What happened to the app's sessions (notifications), its detach and
+// inspection come from the stack's own actors, in this process: a message
+// of that kind from anyone else (an attached process reaching this actor
+// through the middleman, or a sender that hides itself) is refused,
+// counted and logged. Without this, any process connected to the attach
+// port could detach an app by naming its gateway.
+bool from_the_stack(self_pointer self, const char* what) {
+  const auto& sender = self->current_sender();
+  if (sender && sender->node() == self->node()) return true;
+  auto& st = self->state;
+  if (st.refused_foreign++ < 8)
+    log_line("remote app worker " + std::to_string(st.cfg.ctx.index) + ": refused '" + what +
+             "' from outside the stack (" + (sender ? to_string(sender->node()) : std::string{"anonymous"}) + ")");
+  return false;
+}
 
 caf::error not_owned(session_handle h) {
   return to_caf(errc::invalid_session, h.to_string() + " is not a session of this app worker");
@@ -161,12 +180,16 @@ remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway
           self->quit(caf::exit_reason::remote_link_unreachable);
         });
         return {
-            [=](notify_atom, app_notification& n) { relay(self, std::move(n)); },
+            [=](notify_atom, app_notification& n) {
+              if (from_the_stack(self, "notify")) relay(self, std::move(n));
+            },
             [=](notify_atom, std::vector<app_notification>& batch) {
+              if (!from_the_stack(self, "notify")) return;
               for (auto& n : batch)
                 if (!relay(self, std::move(n))) return;
             },
             [=](detach_atom) {
+              if (!from_the_stack(self, "detach")) return;
               // Detached (by the app or the stack): like an in-process app
               // worker, reset what it still holds, then tell the app.
               auto& st = self->state;
@@ -179,7 +202,10 @@ remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway
               caf::anon_send(st.cfg.remote, detach_atom_v);
               self->quit();
             },
-            [=](mailbox_atom) -> std::uint64_t { return self->mailbox().size(); },
+            [=](mailbox_atom) -> caf::result<std::uint64_t> {
+              if (!from_the_stack(self, "mailbox")) return to_caf(errc::invalid_argument, "not from the stack");
+              return self->mailbox().size();
+            },
             [=](tx_atom a, session_handle h) { return forward(self, a, h); },
             [=](app_rx_atom a, session_handle h) { return forward(self, a, h); },
             [=](rx_notify_atom a, session_handle h) { return forward(self, a, h); },

@@ -464,6 +464,35 @@ TEST_CASE("remote apps: a peer scribbling its cut-through segment breaks only it
   CHECK(echo_once(**late, "ct://127.0.0.1/7401", "still here") == "still here");
 }
 
+TEST_CASE("remote apps: a gateway refuses the stack's own messages (detach, notifications, inspection) from an attached process") {
+  served_stack s{"foreign"};
+  rogue_client rogue{s.path};
+  auto reply = rogue.attach(rogue.token);
+  REQUIRE(std::holds_alternative<remote_attach_reply>(reply));
+  rogue.gateway = std::get<remote_attach_reply>(reply).gateway;
+  {
+    // From the rogue's own node, as any process on the attach port could
+    // (it could name another app's gateway the same way).
+    caf::scoped_actor self{*rogue.sys};
+    self->send(rogue.gateway, detach_atom_v);
+    app_notification forged;
+    forged.kind = notification::reset;
+    forged.handle = session_handle{0, 0, 0};
+    self->send(rogue.gateway, notify_atom_v, forged);
+  }
+  caf::anon_send(rogue.gateway, detach_atom_v);  // and hiding who sends
+  CHECK(rogue.ask_gateway<std::uint64_t>(mailbox_atom_v).find("not from the stack") != std::string::npos);
+  // Still attached, still served: its own requests work.
+  auto ep = parse_uri("ct://127.0.0.1/7450");
+  REQUIRE(ep);
+  CHECK(rogue.ask_gateway<session_handle>(remote_listen_atom_v, *ep) == "");
+  auto shown = s.st->show("apps", {"--json"});
+  REQUIRE(shown);
+  CHECK_MESSAGE(shown->find("\"name\":\"rogue\",\"app_workers\":[0],\"workers\":1,\"live\":true") != std::string::npos,
+                *shown);
+  CHECK(rogue.ask_gateway<bool>(remote_detach_atom_v) == "");  // the app's own detach still works
+}
+
 TEST_CASE("remote apps: a refused connect and a bad uri are typed errors") {
   served_stack s{"errors"};
   auto c = client::app::attach({.socket_path = s.path, .name = "lonely"});
