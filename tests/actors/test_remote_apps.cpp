@@ -4,6 +4,7 @@
 // actor system (as a separate process would), and a hand-made "rogue"
 // client speaks the protocol directly to try what the library never does.
 #include "stack_fixture.hpp"
+#include "tests/xorshift.hpp"
 
 #include "actors/caf_error.hpp"
 #include "actors/remote/remote_gateway.hpp"
@@ -426,13 +427,7 @@ TEST_CASE("remote apps: a peer scribbling its cut-through segment breaks only it
 
   // What a hostile app can do to memory it shares: write anything
   // anywhere in it — segment header, allocator, fifo headers, chunks, data.
-  std::uint64_t rng = 0xc0ffee1234567ull;  // fixed seed
-  auto next = [&] {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-  };
+  actorstack::test::xorshift next{0xc0ffee1234567ull};  // fixed seed
   for (const auto& [name, range] : theirs) {
     const auto [base, size] = range;
     for (int k = 0; k < 20000; ++k) {

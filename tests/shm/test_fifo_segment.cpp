@@ -2,6 +2,7 @@
 // exhaustion.
 
 #include "test_support.hpp"
+#include "tests/xorshift.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -202,13 +203,7 @@ TEST_CASE("block allocator: free-list heads, links and the bump pointer scribble
   auto seg = fifo_segment::create("scribbled", seg_size);
   REQUIRE(seg.has_value());
   std::byte* base = seg->memory().base();
-  std::uint64_t rng = 0x9e3779b97f4a7c15ull;  // fixed seed: the same scribbles every run
-  auto next = [&] {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-  };
+  actorstack::test::xorshift next{0x9e3779b97f4a7c15ull};  // fixed seed: the same scribbles every run
   std::vector<std::pair<offset_t, std::size_t>> held;
   std::size_t handed_out = 0;
   for (int round = 0; round < 2000; ++round) {
@@ -260,13 +255,7 @@ TEST_CASE("fifo: headers and chunks scribbled by the other side never make this 
   // error, or bytes that are only as good as the other side left them) and
   // every access stays in the mapping (ASan checks that in CI's ASan pass).
   constexpr std::size_t seg_size = 1u << 20;
-  std::uint64_t rng = 0x2545f4914f6cdd1dull;  // fixed seed
-  auto next = [&] {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-  };
+  actorstack::test::xorshift next{0x2545f4914f6cdd1dull};  // fixed seed
   std::size_t errors = 0, moved = 0;
   for (int trial = 0; trial < 40; ++trial) {
     auto seg = fifo_segment::create("scribbled-fifo", seg_size);
