@@ -67,6 +67,11 @@ class block_allocator {
   /// This process's bounds of the blocks: [begin, end) of the mapping.
   std::uint64_t begin() const noexcept { return (bounds_ & 0xffff) << 6; }
   std::uint64_t end() const noexcept { return bounds_ >> 16; }
+  /// Whether `bytes` at `off` (64-aligned) lie within [begin, end): the one
+  /// test every offset read from shared memory passes before it is used.
+  bool holds(offset_t off, std::size_t bytes) const noexcept {
+    return off >= begin() && (off & 63) == 0 && off <= end() && end() - off >= bytes;
+  }
 
   /// Initialises fresh state covering [begin, end) of the segment.
   static void init(block_allocator_state& st, std::uint64_t begin, std::uint64_t end) noexcept;
@@ -95,8 +100,7 @@ class block_allocator {
 
   /// Whether a block of class `cls` at `off` lies in bounds.
   bool in_bounds(offset_t off, unsigned cls) const noexcept {
-    return cls < block_class_count && off >= begin() && (off & 63) == 0 && off <= end() &&
-           end() - off >= block_class_bytes(cls);
+    return cls < block_class_count && holds(off, block_class_bytes(cls));
   }
 
   std::byte* base_ = nullptr;

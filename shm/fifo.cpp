@@ -27,9 +27,7 @@ constexpr std::uint32_t min_chunk_bytes = 4096;
 // this process touch memory outside the segment or loop forever.
 
 chunk* fifo::chunk_at(offset_t off) const noexcept {
-  const std::uint64_t end = alloc_.end();
-  if (off < alloc_.begin() || (off & 63) != 0 || off > end || end - off < sizeof(chunk)) return nullptr;
-  return reinterpret_cast<chunk*>(alloc_.base() + off);
+  return alloc_.holds(off, sizeof(chunk)) ? reinterpret_cast<chunk*>(alloc_.base() + off) : nullptr;
 }
 
 // The data bytes of `c` this process may touch: its length as read now,

@@ -104,7 +104,7 @@ std::uint32_t fifo_segment::free_fifo(fifo& f) noexcept {
 }
 
 result<fifo> fifo_segment::fifo_at(offset_t off) const noexcept {
-  if (off < sizeof(header) || off % 64 != 0 || off > mem_.size() || mem_.size() - off < sizeof(detail::fifo_header))
+  if (!allocator().holds(off, sizeof(detail::fifo_header)))
     return unexpected{errc::bad_layout, "fifo offset outside segment"};
   auto* h = mem_.at<detail::fifo_header>(off);
   if (h->magic != detail::fifo_magic) return unexpected{errc::bad_layout, "no fifo at offset"};

@@ -135,7 +135,6 @@ struct remote_app_server::impl {
   std::optional<shm::fd_listener> listener;
   std::vector<std::uint32_t> allowed_uids;  // empty: any
   std::uint32_t max_per_uid = 0;            // connections of one uid at once
-  std::atomic<std::uint64_t> refused{0};
   std::uint16_t port = 0;
   attach_registry_actor registry;
   attach_door_actor door;
@@ -167,7 +166,6 @@ struct remote_app_server::impl {
       const app_origin origin{cred->first, cred->second, true};
       if (!allowed_uids.empty() &&
           std::find(allowed_uids.begin(), allowed_uids.end(), origin.uid) == allowed_uids.end()) {
-        refused.fetch_add(1, std::memory_order_relaxed);
         log_line("remote apps: uid " + std::to_string(origin.uid) + " (pid " + std::to_string(origin.pid) +
                  ") may not attach; hung up");
         continue;  // the channel closes: the process reads a hang-up, no hello
@@ -175,7 +173,6 @@ struct remote_app_server::impl {
       const auto same_uid = std::count_if(connections.begin(), connections.end(),
                                           [&](const connection& c) { return c.uid == origin.uid; });
       if (static_cast<std::uint64_t>(same_uid) >= max_per_uid) {
-        refused.fetch_add(1, std::memory_order_relaxed);
         log_line("remote apps: uid " + std::to_string(origin.uid) + " holds " + std::to_string(same_uid) +
                  " connections (quota.attach-per-uid); pid " + std::to_string(origin.pid) + " hung up");
         continue;
@@ -300,7 +297,6 @@ remote_app_server::~remote_app_server() {
 }
 
 std::uint16_t remote_app_server::port() const noexcept { return impl_->port; }
-std::uint64_t remote_app_server::refused_connections() const noexcept { return impl_->refused.load(std::memory_order_relaxed); }
 const std::string& remote_app_server::socket_path() const noexcept { return impl_->listener->path(); }
 caf::actor remote_app_server::attach_actor() const { return caf::actor_cast<caf::actor>(impl_->door); }
 

@@ -42,9 +42,6 @@ class remote_app_server {
   /// invalid_argument (the path), invalid_argument (the port).
   static result<std::unique_ptr<remote_app_server>> start(caf::actor_system& sys, remote_attach_fn attach,
                                                           const remote_apps_options& opts);
-  /// Connections hung up on: their uid is not allowed, or holds its
-  /// quota of connections.
-  std::uint64_t refused_connections() const noexcept;
   /// Stops the thread (the socket file is removed), and the attach actor.
   ~remote_app_server();
   remote_app_server(const remote_app_server&) = delete;
