@@ -71,6 +71,11 @@ TEST_CASE("cross-process: a forked child streams verified data and events throug
   auto q = event_queue::create(seg->memory().base() + *qoff, qbytes, cfg);
   REQUIRE(q.has_value());
 
+  // Armed before the child exists, as a consumer about to sleep: the
+  // child's first post must ring the doorbell. (Checking only that the
+  // parent happened to sleep later failed under TSan, where the parent kept
+  // finding data and never slept.)
+  REQUIRE(q->prepare_wait());
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) ::_exit(child_main(seg->fd(), f->offset(), *qoff, qbytes, q->eventfd()));
@@ -123,5 +128,5 @@ TEST_CASE("cross-process: a forked child streams verified data and events throug
   CHECK(mismatches == 0);
   CHECK(event_order_errors == 0);
   CHECK(events > 0);
-  CHECK(q->doorbells() > 0);  // the parent did sleep and was woken
+  CHECK(q->doorbells() > 0);  // a post found the parent armed and woke it
 }
