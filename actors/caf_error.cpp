@@ -10,7 +10,7 @@ namespace actorstack {
 
 namespace {
 
-constexpr auto last_errc = static_cast<std::uint8_t>(errc::quota);
+constexpr auto last_errc = static_cast<std::uint8_t>(errc::reset);
 
 std::string render(std::uint8_t code, caf::atom_value, const caf::message& ctx) {
   std::string out = code <= last_errc ? std::string{to_string(static_cast<errc>(code))} : "unknown error code";

@@ -45,6 +45,7 @@ std::string_view to_string(errc code) noexcept {
     case errc::bad_message: return "bad_message";
     case errc::would_block: return "would_block";
     case errc::quota: return "quota";
+    case errc::reset: return "reset";
   }
   return "unknown";
 }

@@ -271,6 +271,16 @@ std::size_t fifo::max_enqueue() const noexcept {
 
 std::size_t fifo::ooo_segment_count() const noexcept { return ooo_count(); }
 
+fifo::ooo_span fifo::ooo_segment(std::size_t i) const noexcept {
+  if (i >= ooo_count()) return {};
+  const ooo_range r = hdr_->ooo[i];
+  const std::uint64_t tail = hdr_->tail.load(std::memory_order_relaxed);
+  const std::uint64_t size = hdr_->size.load(std::memory_order_relaxed);
+  const std::uint64_t lo = r.start - tail;
+  if (lo >= size) return {};
+  return {r.start, std::min(r.length, size - lo)};
+}
+
 std::uint32_t fifo::ooo_count() const noexcept {
   return std::min<std::uint32_t>(hdr_->n_ooo, detail::max_ooo_segments);
 }

@@ -94,6 +94,15 @@ class fifo {
   std::size_t max_enqueue() const noexcept;
   /// Number of tracked out-of-order ranges.
   std::size_t ooo_segment_count() const noexcept;
+  /// Out-of-order range `i` (< ooo_segment_count()), as stream positions,
+  /// ascending. A TCP receiver builds its SACK blocks from them. Read on
+  /// the producer side; a range whose bounds another process scribbled is
+  /// clipped to the fifo's size past the tail.
+  struct ooo_span {
+    std::uint64_t start = 0;
+    std::uint64_t length = 0;
+  };
+  ooo_span ooo_segment(std::size_t i) const noexcept;
 
   // ---- consumer -----------------------------------------------------------
   /// Moves up to `out.size()` bytes out. Errors: fifo_empty.

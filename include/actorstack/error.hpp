@@ -54,6 +54,8 @@ enum class errc : std::uint8_t {
   bad_message,      ///< a malformed, oversized or unexpected control message
   would_block,      ///< non-blocking call: nothing to do now, try after a wait
   quota,            ///< the app (or its user) reached a limit the stack sets (quota.*)
+  // --- TCP ---
+  reset,            ///< the peer reset the connection (TCP RST)
 };
 
 /// Stable, lower-case name of an error code ("queue_full").

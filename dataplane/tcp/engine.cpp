@@ -1,0 +1,386 @@
+// The TCP engine's table of connections and listeners, its control calls
+// and its timers. Segment arrival is in input.cpp, sending in output.cpp.
+
+#include "dataplane/tcp/engine.hpp"
+
+#include "dataplane/tcp/tcb.hpp"
+
+namespace actorstack::tcp {
+
+std::string_view to_string(state s) noexcept {
+  switch (s) {
+    case state::closed: return "CLOSED";
+    case state::listen: return "LISTEN";
+    case state::syn_sent: return "SYN-SENT";
+    case state::syn_received: return "SYN-RECEIVED";
+    case state::established: return "ESTABLISHED";
+    case state::fin_wait_1: return "FIN-WAIT-1";
+    case state::fin_wait_2: return "FIN-WAIT-2";
+    case state::close_wait: return "CLOSE-WAIT";
+    case state::closing: return "CLOSING";
+    case state::last_ack: return "LAST-ACK";
+    case state::time_wait: return "TIME-WAIT";
+  }
+  return "?";
+}
+
+std::string_view to_string(abort_reason r) noexcept {
+  switch (r) {
+    case abort_reason::peer_reset: return "peer_reset";
+    case abort_reason::timeout: return "timeout";
+    case abort_reason::app_reset: return "app_reset";
+    case abort_reason::data_after_close: return "data_after_close";
+    case abort_reason::refused_by_app: return "refused_by_app";
+    case abort_reason::count_: break;
+  }
+  return "?";
+}
+
+namespace {
+std::uint64_t listener_key(std::uint32_t ip, std::uint16_t port) noexcept {
+  return (std::uint64_t{ip} << 16) | port;
+}
+}  // namespace
+
+std::size_t engine::tuple_hash::operator()(const four_tuple& t) const noexcept {
+  std::uint64_t h = (std::uint64_t{t.remote_ip} << 32 | t.local_ip) * 0x9e3779b97f4a7c15ULL;
+  h ^= (std::uint64_t{t.remote_port} << 16 | t.local_port) + (h >> 29);
+  return static_cast<std::size_t>(h * 0xbf58476d1ce4e5b9ULL);
+}
+
+engine::engine(const config& cfg, app_side& app, wire& out, isn_generator isn, std::uint64_t now_us)
+    : cfg_(cfg), app_(app), wire_(out), isn_(isn), wheel_(1000, 4096, now_us), now_us_(now_us) {
+  if (cfg_.mss < 64) cfg_.mss = 64;
+}
+
+engine::~engine() = default;
+
+// ---- the table ----------------------------------------------------------------
+
+engine::tcb* engine::find(conn_id c) {
+  if (c.index >= conns_.size()) return nullptr;
+  tcb& t = conns_[c.index];
+  return t.in_use && t.generation == c.generation ? &t : nullptr;
+}
+
+const engine::tcb* engine::find(conn_id c) const {
+  return const_cast<engine*>(this)->find(c);
+}
+
+engine::tcb& engine::alloc_conn(const four_tuple& t, tcp::state s) {
+  std::uint32_t index;
+  if (!free_.empty()) {
+    index = free_.back();
+    free_.pop_back();
+  } else {
+    index = static_cast<std::uint32_t>(conns_.size());
+    conns_.emplace_back();
+    wheel_.reserve(conns_.size() * timers_per_conn);
+  }
+  tcb& c = conns_[index];
+  const std::uint32_t gen = c.generation + 1;
+  c = tcb{};
+  c.generation = gen;
+  c.in_use = true;
+  c.state = s;
+  c.tuple = t;
+  c.rtt = rtt_estimator(cfg_.rto);
+  c.nodelay = !cfg_.nagle;
+  by_tuple_[t] = index;
+  ++live_;
+  return c;
+}
+
+void engine::free_conn(tcb& c) {
+  const auto index = static_cast<std::uint32_t>(&c - conns_.data());
+  for (std::uint32_t t = 0; t < timers_per_conn; ++t) wheel_.cancel(index * timers_per_conn + t);
+  if (c.passive && c.state == state::syn_received) {
+    if (auto it = listeners_.find(c.listener_key); it != listeners_.end() && it->second.half_open > 0)
+      --it->second.half_open;
+  }
+  by_tuple_.erase(c.tuple);
+  const std::uint32_t gen = c.generation;
+  c = tcb{};
+  c.generation = gen;  // a stale conn_id or timer finds the slot free or reused
+  free_.push_back(index);
+  --live_;
+}
+
+engine::listener* engine::find_listener(std::uint32_t ip, std::uint16_t port) {
+  if (auto it = listeners_.find(listener_key(ip, port)); it != listeners_.end()) return &it->second;
+  if (auto it = listeners_.find(listener_key(0, port)); it != listeners_.end()) return &it->second;
+  return nullptr;
+}
+
+// ---- control ----------------------------------------------------------------------
+
+result<void> engine::listen(std::uint32_t ip, std::uint16_t port, std::uint64_t cookie, std::uint32_t rx_window) {
+  if (port == 0) return unexpected{errc::invalid_argument, "port 0"};
+  auto [it, fresh] = listeners_.try_emplace(listener_key(ip, port), listener{cookie, rx_window, 0});
+  if (!fresh) return unexpected{errc::already_listening};
+  return {};
+}
+
+void engine::unlisten(std::uint32_t ip, std::uint16_t port) {
+  const std::uint64_t key = listener_key(ip, port);
+  if (listeners_.erase(key) == 0) return;
+  for (tcb& c : conns_)
+    if (c.in_use && c.passive && c.state == state::syn_received && c.listener_key == key) {
+      send_rst(c);
+      free_conn(c);
+    }
+}
+
+result<conn_id> engine::connect(const four_tuple& t, std::uint64_t cookie, std::uint32_t rx_window,
+                                std::uint64_t now_us) {
+  now_us_ = now_us;
+  if (t.local_port == 0 || t.remote_port == 0) return unexpected{errc::invalid_argument, "port 0"};
+  if (by_tuple_.contains(t)) return unexpected{errc::already_listening, "4-tuple in use"};
+  tcb& c = alloc_conn(t, state::syn_sent);
+  c.cookie = cookie;
+  c.rx_window = rx_window;
+  c.iss = isn_.next(t, now_us);
+  c.snd_una = c.iss;
+  c.snd_nxt = c.iss;
+  c.snd_max = c.iss;
+  c.tx_base = c.iss + 1;
+  c.recover = c.iss;
+  ++stats_.active_opens;
+  send_syn(c, now_us);
+  return conn_id{static_cast<std::uint32_t>(&c - conns_.data()), c.generation};
+}
+
+void engine::app_sent(conn_id id, std::uint64_t now_us) {
+  now_us_ = now_us;
+  if (tcb* c = find(id); c != nullptr && c->has_fifos) mark_pending(*c);
+}
+
+void engine::app_read(conn_id id, std::uint64_t now_us) {
+  now_us_ = now_us;
+  tcb* c = find(id);
+  if (c == nullptr || !c->has_fifos) return;
+  // Receiver silly-window avoidance (SPEC-TCP 6.3): announce the window
+  // only once it opened by min(MSS, half the fifo) beyond what the peer
+  // was last told.
+  const std::uint32_t now_wnd = receive_window(*c);
+  const std::uint32_t told = seq_diff(c->rcv_adv, c->rcv_nxt);
+  const std::uint32_t step = std::min<std::uint32_t>(cfg_.mss, c->rx.size() / 2);
+  if (now_wnd >= told + step) {
+    c->ack_now = true;
+    mark_pending(*c);
+  }
+}
+
+void engine::app_close(conn_id id, std::uint64_t now_us) {
+  now_us_ = now_us;
+  tcb* c = find(id);
+  if (c == nullptr || c->app_closed) return;
+  c->app_closed = true;
+  if (c->has_fifos && c->rx.max_dequeue() > 0) {
+    // Unread data: reset, as Linux does on close() (SPEC-TCP 2.5); the
+    // session hears released() and may go.
+    abort(*c, abort_reason::app_reset, errc::none, true, now_us);
+    return;
+  }
+  switch (c->state) {
+    case state::syn_sent:
+      free_conn(*c);
+      return;
+    case state::established: c->state = state::fin_wait_1; break;
+    case state::close_wait: c->state = state::last_ack; break;
+    default: break;
+  }
+  mark_pending(*c);
+}
+
+void engine::app_abort(conn_id id, std::uint64_t now_us) {
+  now_us_ = now_us;
+  tcb* c = find(id);
+  if (c == nullptr) return;
+  c->has_fifos = false;  // the caller frees them on return: no event
+  abort(*c, abort_reason::app_reset, errc::none, true, now_us);
+}
+
+void engine::set_nodelay(conn_id id, bool on) {
+  if (tcb* c = find(id)) c->nodelay = on;
+}
+
+// Ends a connection that did not close in order. The app hears `app_error`
+// unless it asked for this itself (errc::none).
+void engine::abort(tcb& c, abort_reason why, errc app_error, bool send_reset, std::uint64_t) {
+  ++stats_.aborts[static_cast<std::size_t>(why)];
+  if (send_reset && c.state != state::syn_sent && c.state != state::time_wait) send_rst(c);
+  const bool had_session = c.has_fifos;
+  const std::uint64_t session = c.session;
+  const bool active_open = c.state == state::syn_sent || (c.state == state::syn_received && !c.passive);
+  const std::uint64_t cookie = c.cookie;
+  const bool app_closed = c.app_closed;
+  free_conn(c);
+  if (had_session && app_closed) app_.released(session);  // it waits for nothing else
+  else if (app_error == errc::none) return;
+  else if (had_session) app_.reset(session, app_error);
+  else if (active_open) app_.connect_failed(cookie, app_error);
+}
+
+void engine::release_fifos(tcb& c) {
+  if (!c.has_fifos) return;
+  c.has_fifos = false;
+  c.rx = {};
+  c.tx = {};
+  app_.released(c.session);
+}
+
+void engine::enter_time_wait(tcb& c, std::uint64_t now_us) {
+  c.state = state::time_wait;
+  cancel(c, timer::retransmit);
+  cancel(c, timer::delayed_ack);
+  // TIME-WAIT holds no fifos and no session (SPEC-TCP 2.6): every byte we
+  // sent was acknowledged (our FIN was), the peer sends nothing new.
+  release_fifos(c);
+  arm(c, timer::wait, now_us + cfg_.time_wait_us);
+}
+
+void engine::mark_pending(tcb& c) {
+  if (c.pending) return;
+  c.pending = true;
+  pending_.push_back(static_cast<std::uint32_t>(&c - conns_.data()));
+}
+
+void engine::flush(std::uint64_t now_us) {
+  now_us_ = now_us;
+  // output() may end a connection and free its slot; a slot reused in the
+  // same flush is pending again only if marked anew.
+  for (std::size_t i = 0; i < pending_.size(); ++i) {
+    tcb& c = conns_[pending_[i]];
+    if (!c.in_use || !c.pending) continue;
+    c.pending = false;
+    output(c, now_us);
+  }
+  pending_.clear();
+}
+
+// ---- timers ---------------------------------------------------------------------------
+
+void engine::arm(tcb& c, timer t, std::uint64_t when_us) {
+  const auto index = static_cast<std::uint32_t>(&c - conns_.data());
+  wheel_.arm(index * timers_per_conn + static_cast<std::uint32_t>(t), when_us);
+}
+
+void engine::cancel(tcb& c, timer t) {
+  const auto index = static_cast<std::uint32_t>(&c - conns_.data());
+  wheel_.cancel(index * timers_per_conn + static_cast<std::uint32_t>(t));
+}
+
+void engine::advance(std::uint64_t now_us) {
+  now_us_ = now_us;
+  expired_.clear();
+  wheel_.advance(now_us, expired_);
+  for (const auto id : expired_) on_timer(id, now_us);
+  flush(now_us);
+}
+
+void engine::on_timer(std::uint32_t id, std::uint64_t now_us) {
+  tcb& c = conns_[id / timers_per_conn];
+  if (!c.in_use) return;  // freed since (its timers were cancelled; belt and braces)
+  switch (static_cast<timer>(id % timers_per_conn)) {
+    case timer::retransmit:
+      if (c.persisting) on_persist_timer(c, now_us);
+      else on_retransmit_timer(c, now_us);
+      break;
+    case timer::delayed_ack:
+      if (c.ack_delayed) {
+        c.ack_now = true;
+        mark_pending(c);
+      }
+      break;
+    case timer::wait:
+      // FIN-WAIT-2 or TIME-WAIT ran out (SPEC-TCP 2.6).
+      if (c.state == state::fin_wait_2) release_fifos(c);
+      free_conn(c);
+      break;
+    case timer::count_: break;
+  }
+}
+
+void engine::on_retransmit_timer(tcb& c, std::uint64_t now_us) {
+  const bool opening = c.state == state::syn_sent || c.state == state::syn_received;
+  const std::uint32_t limit = opening ? cfg_.syn_retries : cfg_.data_retries;
+  if (c.retries >= limit) {
+    // SPEC-TCP 2.2 / 2.7: out of retries. A passive half-open just goes.
+    abort(c, abort_reason::timeout, c.passive && opening ? errc::none : errc::timeout,
+          !opening, now_us);
+    return;
+  }
+  ++c.retries;
+  ++stats_.retransmits_timeout;
+  c.rtt.backoff();
+  c.rtt_timing = false;  // Karn: never time a retransmitted segment
+  if (opening) {
+    send_syn(c, now_us);
+    return;
+  }
+  // Go back to the first unacknowledged byte with a loss window (RFC 5681
+  // §3.1, RFC 6298 5.4-5.6); what the peer SACKed is forgotten (RFC 2018 §8).
+  c.cc->on_timeout(c.flight());
+  c.in_recovery = false;
+  c.dupacks = 0;
+  c.recover = c.snd_max;
+  c.sacked_count = 0;
+  c.snd_nxt = c.snd_una;
+  retransmit_first(c, now_us);
+  arm(c, timer::retransmit, now_us + c.rtt.rto_us());
+}
+
+void engine::on_persist_timer(tcb& c, std::uint64_t now_us) {
+  // A peer that keeps answering probes is never given up on (SPEC-TCP 6.4).
+  send_probe(c, now_us);
+  if (!c.persisting) return;  // the window allowed data: back to retransmission
+  c.persist_backoff = std::min<std::uint32_t>(c.persist_backoff + 1, 16);
+  const std::uint64_t wait = std::min<std::uint64_t>(std::uint64_t{c.rtt.rto_us()} << c.persist_backoff, cfg_.rto.max_us);
+  arm(c, timer::retransmit, now_us + wait);
+}
+
+// ---- inspection -----------------------------------------------------------------------
+
+conn_info engine::snapshot(const tcb& c) const {
+  conn_info i;
+  i.id = conn_id{static_cast<std::uint32_t>(&c - conns_.data()), c.generation};
+  i.tuple = c.tuple;
+  i.state = c.state;
+  i.snd_una = c.snd_una;
+  i.snd_nxt = c.snd_nxt;
+  i.snd_wnd = c.snd_wnd;
+  i.rcv_nxt = c.rcv_nxt;
+  i.rcv_wnd = seq_diff(c.rcv_adv, c.rcv_nxt);
+  i.cwnd = c.cc ? c.cc->cwnd() : 0;
+  i.ssthresh = c.cc ? c.cc->ssthresh() : 0;
+  i.rto_us = c.rtt.rto_us();
+  i.srtt_us = c.rtt.srtt_us();
+  i.mss = effective_mss(c);
+  i.snd_shift = c.snd_shift;
+  i.rcv_shift = c.rcv_shift;
+  i.timestamps = c.ts_on;
+  i.sack = c.sack_on;
+  i.has_fifos = c.has_fifos;
+  i.session = c.session;
+  return i;
+}
+
+std::optional<conn_info> engine::info(conn_id id) const {
+  if (const tcb* c = find(id)) return snapshot(*c);
+  return std::nullopt;
+}
+
+void engine::for_each(const std::function<void(const conn_info&)>& f) const {
+  for (const tcb& c : conns_)
+    if (c.in_use) f(snapshot(c));
+}
+
+std::array<std::size_t, state_count> engine::connections_per_state() const {
+  std::array<std::size_t, state_count> n{};
+  for (const tcb& c : conns_)
+    if (c.in_use) ++n[static_cast<std::size_t>(c.state)];
+  return n;
+}
+
+}  // namespace actorstack::tcp
