@@ -13,10 +13,16 @@
 
 #include "shm/fifo.hpp"
 
+#include <actorstack/error.hpp>
+
 #include <boost/lockfree/spsc_queue.hpp>
 
 #include <atomic>
 #include <cstdint>
+
+namespace actorstack::shm {
+class fifo_segment;
+}
 
 namespace actorstack::dataplane {
 
@@ -46,6 +52,29 @@ struct udp_binding {
   bool connected = false;
 };
 
+/// A TCP request from a worker; the core's TCP engine carries it out
+/// (dataplane/tcp/engine.hpp, SPEC-TCP). Connections are named by the
+/// engine's (index, generation), which tcp_established reports.
+struct tcp_request {
+  std::uint32_t local_ip = 0;   ///< listen: 0 = any of ours; connect: 0 = the port's
+  std::uint32_t remote_ip = 0;  ///< connect
+  std::uint16_t local_port = 0;
+  std::uint16_t remote_port = 0;
+  /// listen / connect: names them in tcp_established / tcp_connect_failed.
+  /// Unique per core among live listeners and pending connects.
+  std::uint64_t cookie = 0;
+  std::uint32_t conn = 0;        ///< per-connection requests: the engine's index...
+  std::uint32_t generation = 0;  ///< ...and generation
+  /// listen / connect: the segment the core carves the connection's fifos
+  /// from once it is established (the app worker's; its allocator is
+  /// lock-free). The worker keeps it mapped while the listener or the
+  /// connect lives, and until every connection it made is gone.
+  shm::fifo_segment* fifos_from = nullptr;
+  std::uint32_t rx_fifo_size = 0;
+  std::uint32_t tx_fifo_size = 0;
+  bool nodelay = false;  ///< tcp_sent: Nagle off for this connection (sticky)
+};
+
 enum class command_kind : std::uint8_t {
   add,     ///< install `binding` (owned here if binding.core is this core, else forwarding)
   remove,  ///< uninstall (id, worker); the owner answers event_kind::removed
@@ -54,6 +83,13 @@ enum class command_kind : std::uint8_t {
   /// (new_worker, new_id) and session `new_session`. This core keeps a
   /// forwarding entry; the new owner answers event_kind::taken to new_worker.
   move,
+  tcp_listen,    ///< tcp: accept connections to (local_ip, local_port)
+  tcp_unlisten,  ///< tcp: stop; half-open connections of the listener go
+  tcp_connect,   ///< tcp: open (local, remote); the answer is tcp_established or tcp_connect_failed
+  tcp_sent,      ///< tcp: the app queued bytes on (conn, generation)
+  tcp_read,      ///< tcp: the app read from (conn, generation): the window may open
+  tcp_close,     ///< tcp: orderly close; tcp_released follows
+  tcp_abort,     ///< tcp: RST now; the core never touches the fifos again, no event follows
 };
 
 struct command {
@@ -65,6 +101,7 @@ struct command {
   std::uint32_t new_worker = 0;   ///< move only
   std::uint32_t new_id = 0;       ///< move only
   std::uint64_t new_session = 0;  ///< move only
+  tcp_request tcp;                ///< tcp_* only
 };
 
 enum class event_kind : std::uint8_t {
@@ -77,6 +114,14 @@ enum class event_kind : std::uint8_t {
   /// binding: the worker may move the connection there.
   seen,
   taken,  ///< a moved binding arrived: this core (`core`) owns (id) now
+  // TCP (`id`, `generation`: the engine's connection; `session`: the cookie)
+  tcp_established,     ///< a connection is up: `rx`/`tx` carved, `session` = the listen's or connect's cookie
+  tcp_connect_failed,  ///< the connect `session` failed: `error` refused / timeout / alloc
+  tcp_rx,              ///< new in-order bytes in the rx fifo (coalesced by its event flag)
+  tcp_tx_space,        ///< acknowledged bytes left the tx fifo (`bytes`), and its producer asked
+  tcp_peer_closed,     ///< the peer's FIN: no more bytes will arrive
+  tcp_reset,           ///< the connection is gone (`error` reset / timeout): its fifos are the worker's
+  tcp_released,        ///< after tcp_close: the core is done with the fifos
 };
 
 struct event {
@@ -85,6 +130,14 @@ struct event {
   std::uint64_t session = 0;
   std::uint32_t bytes = 0;
   std::uint32_t core = 0;  ///< seen, taken
+  std::uint32_t generation = 0;  ///< tcp_*: with `id`, the engine's connection
+  errc error = errc::none;       ///< tcp_connect_failed, tcp_reset
+  shm::fifo rx{};                ///< tcp_established
+  shm::fifo tx{};                ///< tcp_established
+  std::uint32_t local_ip = 0;    ///< tcp_established
+  std::uint32_t remote_ip = 0;   ///< tcp_established
+  std::uint16_t local_port = 0;  ///< tcp_established
+  std::uint16_t remote_port = 0; ///< tcp_established
 };
 
 /// Wakes a worker whose event ring went non-empty. Called from a core's

@@ -48,6 +48,7 @@ core_loop::core_loop(core_setup setup) : setup_(std::move(setup)), table_(setup_
   overflow_.resize(setup_.workers.size());
   handoff_overflow_.resize(setup_.to_cores.size());
   arp_retry_ticks_ = rte_get_tsc_hz() / 1000 * arp_retry_ms;
+  tcp_ = std::make_unique<core_tcp>(*this, setup_.tcp);
 }
 
 core_loop::~core_loop() {
@@ -83,6 +84,7 @@ bool core_loop::poll_once() {
   bool work = receive();
   work |= receive_handoffs();
   work |= apply_commands();
+  work |= tcp_->poll();
   if (!arp_wait_.empty()) retry_arp_waiters();
   work |= drain_tx_fifos();
   work |= flush_tx();
@@ -185,6 +187,14 @@ void core_loop::handle_frame(rte_mbuf* m, bool from_wire) {
     case frame_kind::udp:
       if (deliver_udp(p, m, from_wire)) rte_pktmbuf_free(m);
       return;
+    case frame_kind::tcp:
+      // TCP lives on the core whose queue brings its segments (one rx
+      // queue: core 0); SPEC-TCP 1.2's hand-over between cores is not
+      // built yet.
+      if (setup_.address.on_link(p.tcp.src_ip) && !neighbors_.find(p.tcp.src_ip)) learn(p.tcp.src_ip, p.tcp.src_mac);
+      tcp_->input(frame_of(m).subspan(p.tcp.segment_offset, p.tcp.segment_length), p.tcp.src_ip, p.tcp.dst_ip);
+      rte_pktmbuf_free(m);
+      return;
   }
 }
 
@@ -275,10 +285,17 @@ bool core_loop::apply_commands() {
           if (auto* e = table_.find(c.worker, c.id); e != nullptr && table_.owned(*e)) queue_tx(*e);
           break;
         case command_kind::move: move(c); break;
+        case command_kind::tcp_listen:
+        case command_kind::tcp_unlisten:
+        case command_kind::tcp_connect:
+        case command_kind::tcp_sent:
+        case command_kind::tcp_read:
+        case command_kind::tcp_close:
+        case command_kind::tcp_abort: tcp_->apply(w, c); break;
       }
     }
   }
-  connections_.store(table_.size(), std::memory_order_relaxed);
+  connections_.store(table_.size() + tcp_->connections(), std::memory_order_relaxed);
   return work;
 }
 

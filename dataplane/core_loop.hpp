@@ -20,6 +20,7 @@
 #include "dataplane/boundary.hpp"
 #include "dataplane/core_counters.hpp"
 #include "dataplane/core_handoff.hpp"
+#include "dataplane/core_tcp.hpp"
 #include "dataplane/neighbors.hpp"
 #include "dataplane/udp_table.hpp"
 
@@ -27,6 +28,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <vector>
 
 struct rte_mbuf;
@@ -71,6 +73,7 @@ struct core_setup {
   /// core's own index; empty with one core).
   std::vector<channel<handoff>*> to_cores;
   std::vector<channel<handoff>*> from_cores;
+  tcp::config tcp;  ///< this core's TCP engine (SPEC-TCP 9.3)
 };
 
 class core_loop {
@@ -92,8 +95,12 @@ class core_loop {
   /// Installed connections, readable from any thread.
   std::uint64_t connections() const noexcept { return connections_.load(std::memory_order_relaxed); }
   std::uint32_t index() const noexcept { return setup_.index; }
+  /// This core's TCP engine. Its counters and connections are this core's
+  /// thread's to read (tests read them once the core stopped).
+  const core_tcp& tcp() const noexcept { return *tcp_; }
 
  private:
+  friend class core_tcp;
   struct tx_ref {
     std::uint32_t worker;
     std::uint32_t id;
@@ -141,6 +148,7 @@ class core_loop {
   std::uint16_t ip_id_ = 0;
   std::uint64_t arp_retry_ticks_ = 0;
   std::atomic<std::uint64_t> connections_{0};
+  std::unique_ptr<core_tcp> tcp_;
 };
 
 }  // namespace actorstack::dataplane

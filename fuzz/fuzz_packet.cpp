@@ -21,6 +21,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case frame_kind::udp:
         if (std::size_t{p.udp.payload_offset} + p.udp.payload_length > size) std::abort();
         break;
+      case frame_kind::tcp:
+        if (std::size_t{p.tcp.segment_offset} + p.tcp.segment_length > size) std::abort();
+        break;
       case frame_kind::icmp_echo: {
         if (std::size_t{p.ip_offset} + p.ip_length > size) std::abort();
         std::vector<std::byte> reply = frame;

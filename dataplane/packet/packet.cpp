@@ -130,6 +130,7 @@ constexpr std::uint16_t flag_mf = 0x2000;
 constexpr std::uint16_t offset_mask = 0x1fff;
 constexpr std::uint8_t proto_icmp = 1;
 constexpr std::uint8_t proto_udp = 17;
+constexpr std::uint8_t proto_tcp = 6;
 constexpr std::uint8_t default_ttl = 64;
 constexpr std::uint32_t broadcast = 0xffffffff;
 }  // namespace ipv4
@@ -300,6 +301,18 @@ parsed_frame classify_ipv4(std::span<const std::byte> frame, const local_address
       return classify_icmp(ip);
     case ipv4::proto_udp:
       return classify_udp(frame, ip);
+    case ipv4::proto_tcp: {
+      if (!to_us) return dropped(drop_reason::not_for_us);  // TCP is never broadcast
+      if (ip.size() < ipv4_header_size + 20) return dropped(drop_reason::truncated);
+      parsed_frame p;
+      p.kind = frame_kind::tcp;
+      p.tcp.src_mac = load_mac(frame, eth::src);
+      p.tcp.src_ip = load32(ip, ipv4::src);
+      p.tcp.dst_ip = dst;
+      p.tcp.segment_offset = static_cast<std::uint16_t>(eth_header_size + ipv4_header_size);
+      p.tcp.segment_length = static_cast<std::uint16_t>(ip.size() - ipv4_header_size);
+      return p;
+    }
     default:
       return dropped(drop_reason::unknown_protocol);
   }
@@ -397,6 +410,26 @@ std::size_t make_icmp_echo_reply(std::span<std::byte> frame, const parsed_frame&
   store16(msg, icmp::checksum, checksum_of(msg));
 
   return std::size_t{p.ip_offset} + p.ip_length;
+}
+
+void write_ipv4_headers(std::span<std::byte> out, const ipv4_route& r, std::uint8_t protocol,
+                        std::uint16_t ip_id, std::size_t payload_length) noexcept {
+  assert(out.size() >= ipv4_frame_overhead);
+  store_mac(out, eth::dst, r.dst_mac);
+  store_mac(out, eth::src, r.src_mac);
+  store16(out, eth::type, eth::type_ipv4);
+  const std::span<std::byte> ip = out.subspan(eth_header_size, ipv4_header_size);
+  store8(ip, ipv4::version_ihl, 0x45);
+  store8(ip, ipv4::tos, 0);
+  store16(ip, ipv4::total_length, static_cast<std::uint16_t>(ipv4_header_size + payload_length));
+  store16(ip, ipv4::id, ip_id);
+  store16(ip, ipv4::flags_fragment, ipv4::flag_df);
+  store8(ip, ipv4::ttl, ipv4::default_ttl);
+  store8(ip, ipv4::protocol, protocol);
+  store16(ip, ipv4::checksum, 0);
+  store32(ip, ipv4::src, r.src_ip);
+  store32(ip, ipv4::dst, r.dst_ip);
+  store16(ip, ipv4::checksum, checksum_of(ip));
 }
 
 void write_udp_headers(std::span<std::byte> out, const udp_route& r, std::uint16_t ip_id,

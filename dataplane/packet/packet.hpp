@@ -44,6 +44,7 @@ enum class frame_kind : std::uint8_t {
   arp_reply,     ///< an answer (or gratuitous ARP): learn the sender
   icmp_echo,     ///< ping to our address: answer it in place
   udp,           ///< a datagram to our address: hand it to the UDP transport
+  tcp,           ///< a TCP segment to our address: hand it to the TCP engine
 };
 
 struct arp_fields {
@@ -66,11 +67,22 @@ struct udp_fields {
   std::uint16_t payload_length = 0;
 };
 
+/// Where a TCP segment sits in its frame. Its header, options and
+/// checksum are the TCP engine's to check (dataplane/tcp/segment.hpp).
+struct tcp_fields {
+  mac_address src_mac{};
+  std::uint32_t src_ip = 0;
+  std::uint32_t dst_ip = 0;
+  std::uint16_t segment_offset = 0;  ///< TCP header start in the frame
+  std::uint16_t segment_length = 0;  ///< up to the IPv4 total length
+};
+
 struct parsed_frame {
   frame_kind kind = frame_kind::drop;
   drop_reason reason = drop_reason::malformed;  ///< meaningful for kind == drop
   arp_fields arp;                               ///< arp_request / arp_reply
   udp_fields udp;                               ///< udp
+  tcp_fields tcp;                               ///< tcp
   /// icmp_echo: where the IPv4 header starts and the IPv4 total length
   /// (the frame may carry Ethernet padding past it).
   std::uint16_t ip_offset = 0;
@@ -103,6 +115,8 @@ struct parsed_frame {
 ///   payload length: bad_length; checksum non-zero and wrong (pseudo
 ///   header included): bad_checksum; zero checksum means "none" and is
 ///   accepted; destination port 0: malformed.
+/// - TCP: addressed to 255.255.255.255: not_for_us; shorter than 20
+///   bytes: truncated; everything else is the TCP engine's to judge.
 /// - any other IPv4 protocol: unknown_protocol.
 parsed_frame classify(std::span<const std::byte> frame, const local_addresses& us) noexcept;
 
@@ -138,6 +152,24 @@ struct udp_route {
 /// be at most max_udp_payload.
 void write_udp_headers(std::span<std::byte> out, const udp_route& r, std::uint16_t ip_id,
                        std::span<const std::byte> payload) noexcept;
+
+/// Ethernet + IPv4 headers in front of every IPv4 payload we send.
+inline constexpr std::size_t ipv4_frame_overhead = eth_header_size + ipv4_header_size;
+
+/// The addresses of one outgoing IPv4 packet.
+struct ipv4_route {
+  mac_address src_mac{};
+  mac_address dst_mac{};
+  std::uint32_t src_ip = 0;
+  std::uint32_t dst_ip = 0;
+};
+
+/// Writes Ethernet + IPv4 headers (ipv4_frame_overhead bytes) into `out`
+/// for `payload_length` bytes of protocol `protocol` (6: TCP) placed right
+/// after them. IPv4: no options, DF set, TTL 64, identification `ip_id`,
+/// header checksum filled in. The payload's own checksum is its own.
+void write_ipv4_headers(std::span<std::byte> out, const ipv4_route& r, std::uint8_t protocol,
+                        std::uint16_t ip_id, std::size_t payload_length) noexcept;
 
 /// The Internet checksum (RFC 1071) of `data`, folded, not complemented,
 /// starting from `initial` (for pseudo headers).

@@ -86,8 +86,8 @@ class app_side {
   virtual void connect_failed(std::uint64_t cookie, errc why) = 0;
   /// New in-order bytes sit in the rx fifo.
   virtual void readable(std::uint64_t session) = 0;
-  /// Acknowledged bytes left the tx fifo.
-  virtual void writable(std::uint64_t session) = 0;
+  /// `bytes` acknowledged bytes left the tx fifo.
+  virtual void writable(std::uint64_t session, std::uint32_t bytes) = 0;
   /// The peer's FIN: no more bytes will arrive (SPEC-TCP 2.3).
   virtual void peer_closed(std::uint64_t session) = 0;
   /// The connection is gone (`reset`: peer RST; `timeout`: retries ran

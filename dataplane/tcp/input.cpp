@@ -374,7 +374,7 @@ void engine::on_new_ack(tcb& c, const segment& s, std::uint32_t acked, std::uint
     const std::uint32_t n = seq_diff(data_acked_to, c.tx_base);
     if (c.has_fifos) c.tx.drop(n);
     c.tx_base = data_acked_to;
-    if (c.has_fifos) app_.writable(c.session);
+    if (c.has_fifos) app_.writable(c.session, n);
   }
   // RTT: from the echoed timestamp, else from the one timed segment (Karn).
   if (c.ts_on && s.opt.has_timestamps && s.opt.ts_ecr != 0) {

@@ -290,6 +290,10 @@ bool udp_transport::drain_events(std::size_t budget) {
         case event_kind::taken:
           if (current) on_taken(ev.id);
           break;
+        default:
+          // tcp_*: only a worker that sent tcp_* commands hears them, and
+          // this one sends none.
+          break;
       }
     }
   }

@@ -522,14 +522,49 @@ TEST_CASE("dataplane packet: drop IPv4 for another address") {
   CHECK(drop_of(udp_frame(4, r), none) == drop_reason::not_for_us);
 }
 
-TEST_CASE("dataplane packet: drop IPv4 protocols other than ICMP and UDP") {
-  for (std::uint8_t proto : {6, 0, 41, 58, 132, 255}) {
+TEST_CASE("dataplane packet: drop IPv4 protocols other than ICMP, UDP and TCP") {
+  for (std::uint8_t proto : {0, 41, 58, 132, 255}) {
     CAPTURE(proto);
     bytes f = udp_frame(20);
     put8(f, ip_at + 9, proto);
     fix_ipv4_checksum(f);
     CHECK(drop_of(f) == drop_reason::unknown_protocol);
   }
+}
+
+TEST_CASE("dataplane packet: a TCP segment to our address goes to the TCP engine, cut to the IPv4 total length; broadcast or short is dropped") {
+  bytes f = udp_frame(40);  // 8 + 40 bytes of IPv4 payload, relabelled TCP
+  put8(f, ip_at + 9, 6);
+  fix_ipv4_checksum(f);
+  f.resize(f.size() + 6);  // Ethernet padding past the IPv4 total length
+  const parsed_frame p = classify(f, us);
+  REQUIRE(p.kind == frame_kind::tcp);
+  CHECK(p.tcp.segment_offset == ip_at + ipv4_header_size);
+  CHECK(p.tcp.segment_length == 48);
+  CHECK(p.tcp.src_ip == peer_ip);
+  CHECK(p.tcp.dst_ip == us.ip);
+  bytes short_one = udp_frame(4);  // 12 bytes: no TCP header fits
+  put8(short_one, ip_at + 9, 6);
+  fix_ipv4_checksum(short_one);
+  CHECK(drop_of(short_one) == drop_reason::truncated);
+  udp_route r = peer_to_us();
+  r.dst_ip = 0xffffffff;
+  bytes bcast = udp_frame(40, r);
+  put8(bcast, ip_at + 9, 6);
+  fix_ipv4_checksum(bcast);
+  CHECK(drop_of(bcast) == drop_reason::not_for_us);
+}
+
+TEST_CASE("dataplane packet: IPv4 headers for any protocol carry DF, TTL 64, the length and a valid checksum") {
+  bytes out(ipv4_frame_overhead);
+  ipv4_route r{our_mac, peer_mac, our_ip, peer_ip};
+  write_ipv4_headers(out, r, 6, 77, 1000);
+  CHECK(get16(out, 12) == 0x0800);
+  CHECK(get16(out, ip_at + 2) == 1020);
+  CHECK(get16(out, ip_at + 6) == 0x4000);
+  CHECK(out[ip_at + 8] == std::byte{64});
+  CHECK(out[ip_at + 9] == std::byte{6});
+  CHECK(ones_complement_sum(std::span(out).subspan(ip_at, ipv4_header_size)) == 0xffff);
 }
 
 // ---- drops: ICMP and UDP -------------------------------------------------------------
@@ -664,6 +699,9 @@ void check_consistent(const bytes& f, const parsed_frame& p) {
       break;
     case frame_kind::udp:
       REQUIRE(std::size_t{p.udp.payload_offset} + p.udp.payload_length <= f.size());
+      break;
+    case frame_kind::tcp:
+      REQUIRE(std::size_t{p.tcp.segment_offset} + p.tcp.segment_length <= f.size());
       break;
     case frame_kind::icmp_echo: {
       REQUIRE(std::size_t{p.ip_offset} + p.ip_length <= f.size());

@@ -244,7 +244,7 @@ TEST_CASE("dataplane tap: bad input is dropped under its reason and the stack ke
   send(test::set_fragment(base().udp(), true, 0), "fragment");
   send(test::set_fragment(base().udp(), false, 64), "fragment");
   send(test::add_ip_options(base().udp()), "ip_options");
-  send(test::set_protocol(base().udp(), 6), "unknown_protocol");
+  send(test::set_protocol(base().udp(), 132), "unknown_protocol");  // SCTP
   {
     auto b = base();
     b.dst_port = 9;  // nobody listens there

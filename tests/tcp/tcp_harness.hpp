@@ -83,7 +83,7 @@ struct recording_app : tcp::app_side {
     events.push_back("connect_failed " + std::string(to_string(why)));
   }
   void readable(std::uint64_t) override {}
-  void writable(std::uint64_t) override {}
+  void writable(std::uint64_t, std::uint32_t) override {}
   void peer_closed(std::uint64_t s) override { events.push_back("peer_closed " + std::to_string(s)); }
   void reset(std::uint64_t s, errc why) override {
     events.push_back("reset " + std::to_string(s) + " " + std::string(to_string(why)));

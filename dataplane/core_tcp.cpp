@@ -1,0 +1,281 @@
+// The TCP engine inside a data-plane core (see core_tcp.hpp).
+
+#include "dataplane/core_tcp.hpp"
+
+#include "dataplane/core_loop.hpp"
+#include "shm/fifo_segment.hpp"
+
+#include <rte_cycles.h>
+#include <rte_mbuf.h>
+
+namespace actorstack::dataplane {
+
+namespace {
+
+// A segment waits this long for its next hop's MAC, then it is dropped
+// (counted no_neighbor; TCP sends it again). At most this many wait.
+constexpr std::uint64_t arp_hold_us = 1'000'000;
+constexpr std::size_t max_held = 256;
+constexpr std::uint8_t proto_tcp = 6;
+
+std::uint64_t pack(tcp::conn_id id) noexcept { return std::uint64_t{id.generation} << 32 | id.index; }
+tcp::conn_id unpack(std::uint64_t v) noexcept {
+  return {static_cast<std::uint32_t>(v), static_cast<std::uint32_t>(v >> 32)};
+}
+std::uint64_t listener_key(std::uint32_t ip, std::uint16_t port) noexcept {
+  return std::uint64_t{ip} << 16 | port;
+}
+
+}  // namespace
+
+core_tcp::core_tcp(core_loop& core, const tcp::config& cfg)
+    : core_(core), engine_(cfg, *this, *this, tcp::isn_generator(), 0) {
+  tsc_per_us_ = rte_get_tsc_hz() / 1'000'000;
+  if (tsc_per_us_ == 0) tsc_per_us_ = 1;
+}
+
+core_tcp::~core_tcp() {
+  for (const held_frame& h : held_) rte_pktmbuf_free(h.m);
+  if (building_ != nullptr) rte_pktmbuf_free(building_);
+}
+
+std::uint64_t core_tcp::now_us() const noexcept { return rte_get_tsc_cycles() / tsc_per_us_; }
+
+// ---- commands ---------------------------------------------------------------------
+
+void core_tcp::apply(std::uint32_t worker, const command& c) {
+  const tcp_request& r = c.tcp;
+  const std::uint64_t now = now_us();
+  const tcp::conn_id id{r.conn, r.generation};
+  switch (c.kind) {
+    case command_kind::tcp_listen: {
+      const std::uint64_t key = listener_key(r.local_ip, r.local_port);
+      if (!engine_.listen(r.local_ip, r.local_port, r.cookie, r.rx_fifo_size)) {
+        event ev;
+        ev.kind = event_kind::tcp_connect_failed;  // the listen's answer: refused
+        ev.session = r.cookie;
+        ev.error = errc::already_listening;
+        core_.post(worker, ev);
+        return;
+      }
+      listeners_[r.cookie] = origin{worker, r.fifos_from, r.rx_fifo_size, r.tx_fifo_size};
+      listener_cookie_[key] = r.cookie;
+      return;
+    }
+    case command_kind::tcp_unlisten: {
+      const std::uint64_t key = listener_key(r.local_ip, r.local_port);
+      engine_.unlisten(r.local_ip, r.local_port);
+      if (auto it = listener_cookie_.find(key); it != listener_cookie_.end()) {
+        listeners_.erase(it->second);
+        listener_cookie_.erase(it);
+      }
+      return;
+    }
+    case command_kind::tcp_connect: {
+      const tcp::four_tuple t{r.local_ip != 0 ? r.local_ip : core_.us_.ip, r.remote_ip, r.local_port, r.remote_port};
+      connects_[r.cookie] = origin{worker, r.fifos_from, r.rx_fifo_size, r.tx_fifo_size};
+      auto opened = engine_.connect(t, r.cookie, r.rx_fifo_size, now);
+      if (!opened) {
+        connects_.erase(r.cookie);
+        event ev;
+        ev.kind = event_kind::tcp_connect_failed;
+        ev.session = r.cookie;
+        ev.error = opened.error().code;
+        core_.post(worker, ev);
+      }
+      return;
+    }
+    case command_kind::tcp_sent:
+      if (r.nodelay) engine_.set_nodelay(id, true);
+      engine_.app_sent(id, now);
+      return;
+    case command_kind::tcp_read: engine_.app_read(id, now); return;
+    case command_kind::tcp_close: engine_.app_close(id, now); return;
+    case command_kind::tcp_abort:
+      engine_.app_abort(id, now);
+      if (id.index < conns_.size() && conns_[id.index].generation == id.generation) conns_[id.index] = conn{};
+      return;
+    default: return;
+  }
+}
+
+void core_tcp::input(std::span<const std::byte> segment, std::uint32_t src_ip, std::uint32_t dst_ip) {
+  engine_.input(segment, src_ip, dst_ip, now_us());
+}
+
+bool core_tcp::poll() {
+  const std::uint64_t before = engine_.stats().segments_out;
+  engine_.advance(now_us());  // fires timers, then flushes the burst's output
+  const bool sent_held = !held_.empty() && send_held();
+  return engine_.stats().segments_out != before || sent_held;
+}
+
+// ---- the wire: segments into mbufs ------------------------------------------------------
+
+std::span<std::byte> core_tcp::begin_segment(std::size_t tcp_bytes) {
+  if (building_ != nullptr) rte_pktmbuf_free(building_);  // abandoned (the engine had nothing to put in it)
+  building_ = rte_pktmbuf_alloc(core_.setup_.pool);
+  if (building_ == nullptr) return {};
+  const std::size_t room = static_cast<std::size_t>(building_->buf_len - building_->data_off);
+  if (ipv4_frame_overhead + tcp_bytes > room) {
+    rte_pktmbuf_free(building_);
+    building_ = nullptr;
+    return {};
+  }
+  return {rte_pktmbuf_mtod(building_, std::byte*) + ipv4_frame_overhead, tcp_bytes};
+}
+
+void core_tcp::end_segment(std::uint32_t src_ip, std::uint32_t dst_ip, std::size_t tcp_bytes) {
+  rte_mbuf* m = building_;
+  building_ = nullptr;
+  if (m == nullptr) return;
+  const std::size_t len = ipv4_frame_overhead + tcp_bytes;
+  m->data_len = static_cast<std::uint16_t>(len);
+  m->pkt_len = static_cast<std::uint32_t>(len);
+  const interface_address& a = core_.setup_.address;
+  const std::uint32_t next_hop = a.on_link(dst_ip) ? dst_ip : a.gateway;
+  if (next_hop == 0) {
+    core_.counters_.drop(drop_reason::no_neighbor);
+    rte_pktmbuf_free(m);
+    return;
+  }
+  ipv4_route r;
+  r.src_mac = core_.us_.mac;
+  r.src_ip = src_ip;
+  r.dst_ip = dst_ip;
+  const std::span<std::byte> frame{rte_pktmbuf_mtod(m, std::byte*), len};
+  if (auto mac = core_.neighbors_.find(next_hop)) {
+    r.dst_mac = *mac;
+    write_ipv4_headers(frame, r, proto_tcp, core_.ip_id_++, tcp_bytes);
+    core_.push_tx(m);
+    return;
+  }
+  // The MAC comes with the ARP answer: the frame waits for it (or for a
+  // second), so a first SYN to a new neighbour does not cost an RTO.
+  write_ipv4_headers(frame, r, proto_tcp, core_.ip_id_++, tcp_bytes);
+  if (held_.size() >= max_held) {
+    core_.counters_.drop(drop_reason::no_neighbor);
+    rte_pktmbuf_free(m);
+    return;
+  }
+  if (core_.neighbors_.should_request(next_hop, core_.now(), core_.arp_retry_ticks_)) core_.send_arp_request(next_hop);
+  held_.push_back({m, next_hop, now_us()});
+}
+
+bool core_tcp::send_held() {
+  bool sent = false;
+  const std::uint64_t now = now_us();
+  for (std::size_t n = held_.size(); n > 0; --n) {
+    held_frame h = held_.front();
+    held_.pop_front();
+    if (auto mac = core_.neighbors_.find(h.next_hop)) {
+      std::memcpy(rte_pktmbuf_mtod(h.m, std::byte*), mac->data(), mac->size());  // Ethernet destination
+      core_.push_tx(h.m);
+      sent = true;
+    } else if (now - h.since_us > arp_hold_us) {
+      core_.counters_.drop(drop_reason::no_neighbor);
+      rte_pktmbuf_free(h.m);
+    } else {
+      if (core_.neighbors_.should_request(h.next_hop, core_.now(), core_.arp_retry_ticks_))
+        core_.send_arp_request(h.next_hop);
+      held_.push_back(h);
+    }
+  }
+  return sent;
+}
+
+// ---- the app side: what happened, as events --------------------------------------------------
+
+core_tcp::conn* core_tcp::conn_of(std::uint64_t session) {
+  const tcp::conn_id id = unpack(session);
+  if (id.index >= conns_.size()) return nullptr;
+  conn& c = conns_[id.index];
+  return c.live && c.generation == id.generation ? &c : nullptr;
+}
+
+void core_tcp::post_conn(std::uint64_t session, event ev) {
+  conn* c = conn_of(session);
+  if (c == nullptr) return;
+  const tcp::conn_id id = unpack(session);
+  ev.id = id.index;
+  ev.generation = id.generation;
+  core_.post(c->worker, ev);
+}
+
+std::optional<tcp::session_fifos> core_tcp::established(const tcp::established_info& info) {
+  auto& table = info.passive ? listeners_ : connects_;
+  auto it = table.find(info.cookie);
+  if (it == table.end() || it->second.seg == nullptr) return std::nullopt;  // its listener or connect went
+  const origin o = it->second;
+  if (!info.passive) connects_.erase(it);
+  // Fifos only now, never for a half-open (SPEC-TCP 2.1), from the app
+  // worker's segment (its allocator is lock-free: the worker may allocate
+  // there at the same time).
+  auto pair = o.seg->alloc_fifo_pair(o.rx_size, o.tx_size);
+  if (!pair) {
+    if (!info.passive) {
+      event ev;
+      ev.kind = event_kind::tcp_connect_failed;
+      ev.session = info.cookie;
+      ev.error = errc::alloc;
+      core_.post(o.worker, ev);
+    }
+    return std::nullopt;
+  }
+  if (info.id.index >= conns_.size()) conns_.resize(info.id.index + 1);
+  conns_[info.id.index] = conn{true, info.id.generation, o.worker, pair->rx, pair->tx};
+  event ev;
+  ev.kind = event_kind::tcp_established;
+  ev.id = info.id.index;
+  ev.generation = info.id.generation;
+  ev.session = info.cookie;
+  ev.rx = pair->rx;
+  ev.tx = pair->tx;
+  ev.local_ip = info.tuple.local_ip;
+  ev.remote_ip = info.tuple.remote_ip;
+  ev.local_port = info.tuple.local_port;
+  ev.remote_port = info.tuple.remote_port;
+  core_.post(o.worker, ev);
+  return tcp::session_fifos{pair->rx, pair->tx, pack(info.id)};
+}
+
+void core_tcp::connect_failed(std::uint64_t cookie, errc why) {
+  auto it = connects_.find(cookie);
+  if (it == connects_.end()) return;
+  event ev;
+  ev.kind = event_kind::tcp_connect_failed;
+  ev.session = cookie;
+  ev.error = why;
+  core_.post(it->second.worker, ev);
+  connects_.erase(it);
+}
+
+void core_tcp::readable(std::uint64_t session) {
+  conn* c = conn_of(session);
+  // One event until the worker re-arms the flag (as UDP's rx).
+  if (c != nullptr && c->rx.set_event()) post_conn(session, event{event_kind::tcp_rx});
+}
+
+void core_tcp::writable(std::uint64_t session, std::uint32_t bytes) {
+  conn* c = conn_of(session);
+  if (c == nullptr || !c->tx.needs_deq_ntf(bytes)) return;
+  event ev{event_kind::tcp_tx_space};
+  ev.bytes = bytes;
+  post_conn(session, ev);
+}
+
+void core_tcp::peer_closed(std::uint64_t session) { post_conn(session, event{event_kind::tcp_peer_closed}); }
+
+void core_tcp::reset(std::uint64_t session, errc why) {
+  event ev{event_kind::tcp_reset};
+  ev.error = why;
+  post_conn(session, ev);
+  if (conn* c = conn_of(session)) *c = conn{};
+}
+
+void core_tcp::released(std::uint64_t session) {
+  post_conn(session, event{event_kind::tcp_released});
+  if (conn* c = conn_of(session)) *c = conn{};
+}
+
+}  // namespace actorstack::dataplane

@@ -1,0 +1,93 @@
+#pragma once
+/// \file
+/// The TCP engine inside one data-plane core (SPEC-TCP 1.1): it owns the
+/// core's tcp::engine and is that engine's wire (segments become mbufs with
+/// Ethernet and IPv4 headers, held briefly while ARP resolves the next
+/// hop) and its app side (what happens to a connection becomes an event
+/// for the worker that asked for it). Worker commands arrive here from the
+/// core's command pass; received segments from its rx pass.
+
+#include "dataplane/boundary.hpp"
+#include "dataplane/tcp/engine.hpp"
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+struct rte_mbuf;
+
+namespace actorstack::dataplane {
+
+class core_loop;
+
+class core_tcp final : public tcp::wire, public tcp::app_side {
+ public:
+  core_tcp(core_loop& core, const tcp::config& cfg);
+  ~core_tcp() override;
+
+  /// A worker's tcp_* command.
+  void apply(std::uint32_t worker, const command& c);
+  /// A received segment (the IPv4 payload) from `src_ip` to `dst_ip`.
+  void input(std::span<const std::byte> segment, std::uint32_t src_ip, std::uint32_t dst_ip);
+  /// Once per pass: timers, the burst's coalesced ACKs and data, and the
+  /// segments that waited for ARP. True if it sent anything.
+  bool poll();
+
+  const tcp::counters& counters() const noexcept { return engine_.stats(); }
+  std::size_t connections() const noexcept { return engine_.connection_count(); }
+  const tcp::engine& engine() const noexcept { return engine_; }
+
+  // ---- tcp::wire ----------------------------------------------------------
+  std::span<std::byte> begin_segment(std::size_t tcp_bytes) override;
+  void end_segment(std::uint32_t src_ip, std::uint32_t dst_ip, std::size_t tcp_bytes) override;
+
+  // ---- tcp::app_side --------------------------------------------------------
+  std::optional<tcp::session_fifos> established(const tcp::established_info& info) override;
+  void connect_failed(std::uint64_t cookie, errc why) override;
+  void readable(std::uint64_t session) override;
+  void writable(std::uint64_t session, std::uint32_t bytes) override;
+  void peer_closed(std::uint64_t session) override;
+  void reset(std::uint64_t session, errc why) override;
+  void released(std::uint64_t session) override;
+
+ private:
+  /// Who asked for a listener or a connect, and where its fifos come from.
+  struct origin {
+    std::uint32_t worker = 0;
+    shm::fifo_segment* seg = nullptr;
+    std::uint32_t rx_size = 0;
+    std::uint32_t tx_size = 0;
+  };
+  /// What the core remembers of an established connection, by engine index.
+  struct conn {
+    bool live = false;
+    std::uint32_t generation = 0;
+    std::uint32_t worker = 0;
+    shm::fifo rx;
+    shm::fifo tx;
+  };
+  struct held_frame {
+    rte_mbuf* m;
+    std::uint32_t next_hop;
+    std::uint64_t since_us;
+  };
+
+  conn* conn_of(std::uint64_t session);
+  void post_conn(std::uint64_t session, event ev);
+  std::uint64_t now_us() const noexcept;
+  bool send_held();
+
+  core_loop& core_;
+  tcp::engine engine_;
+  std::unordered_map<std::uint64_t, origin> listeners_;  // by cookie
+  std::unordered_map<std::uint64_t, std::uint64_t> listener_cookie_;  // (ip << 16 | port) -> cookie
+  std::unordered_map<std::uint64_t, origin> connects_;   // by cookie
+  std::vector<conn> conns_;
+  rte_mbuf* building_ = nullptr;  // between begin_segment and end_segment
+  std::deque<held_frame> held_;   // waiting for a next hop's MAC
+  std::uint64_t tsc_per_us_ = 1;
+};
+
+}  // namespace actorstack::dataplane
