@@ -49,6 +49,15 @@ core_loop::core_loop(core_setup setup) : setup_(std::move(setup)), table_(setup_
   handoff_overflow_.resize(setup_.to_cores.size());
   arp_retry_ticks_ = rte_get_tsc_hz() / 1000 * arp_retry_ms;
   tcp_ = std::make_unique<core_tcp>(*this, setup_.tcp);
+  if (setup_.impair.enabled()) {
+    rx_impair_ = std::make_unique<impairment_stage>(setup_.impair, 2 * setup_.index + 1, setup_.pool);
+    tx_impair_ = std::make_unique<impairment_stage>(setup_.impair, 2 * setup_.index + 2, setup_.pool);
+  }
+}
+
+impairment_counters core_loop::impaired(bool rx) const noexcept {
+  const auto& stage = rx ? rx_impair_ : tx_impair_;
+  return stage ? stage->counters() : impairment_counters{};
 }
 
 core_loop::~core_loop() {
@@ -87,6 +96,7 @@ bool core_loop::poll_once() {
   work |= tcp_->poll();
   if (!arp_wait_.empty()) retry_arp_waiters();
   work |= drain_tx_fifos();
+  release_impaired();
   work |= flush_tx();
   ring_doorbells();
   return work;
@@ -98,8 +108,23 @@ bool core_loop::poll_once() {
 bool core_loop::receive() {
   std::array<rte_mbuf*, burst> pkts;
   const std::uint16_t n = rte_eth_rx_burst(setup_.port_id, setup_.queue, pkts.data(), burst);
+  if (rx_impair_) {
+    impaired_.clear();
+    const std::uint64_t t = now();
+    for (std::uint16_t i = 0; i < n; ++i) rx_impair_->process(pkts[i], t, impaired_);
+    rx_impair_->release(t, impaired_);
+    for (rte_mbuf* m : impaired_) handle_frame(m, true);
+    return n > 0 || !impaired_.empty();
+  }
   for (std::uint16_t i = 0; i < n; ++i) handle_frame(pkts[i], true);
   return n > 0;
+}
+
+void core_loop::release_impaired() {
+  if (!tx_impair_ || tx_impair_->idle()) return;
+  std::vector<rte_mbuf*> out;
+  tx_impair_->release(now(), out);
+  for (rte_mbuf* m : out) push_tx_now(m);
 }
 
 bool core_loop::receive_handoffs() {
@@ -459,6 +484,16 @@ void core_loop::send_arp_request(std::uint32_t ip) {
 }
 
 void core_loop::push_tx(rte_mbuf* m) {
+  if (!tx_impair_) {
+    push_tx_now(m);
+    return;
+  }
+  std::vector<rte_mbuf*> out;
+  tx_impair_->process(m, now(), out);
+  for (rte_mbuf* f : out) push_tx_now(f);
+}
+
+void core_loop::push_tx_now(rte_mbuf* m) {
   if (tx_count_ == tx_batch_.size()) flush_tx();
   if (tx_count_ == tx_batch_.size()) {
     // Only replies (ARP, ICMP) get here with the port stuck; fifo data

@@ -21,6 +21,7 @@
 #include "dataplane/core_counters.hpp"
 #include "dataplane/core_handoff.hpp"
 #include "dataplane/core_tcp.hpp"
+#include "dataplane/impairment_stage.hpp"
 #include "dataplane/neighbors.hpp"
 #include "dataplane/udp_table.hpp"
 
@@ -74,6 +75,9 @@ struct core_setup {
   std::vector<channel<handoff>*> to_cores;
   std::vector<channel<handoff>*> from_cores;
   tcp::config tcp;  ///< this core's TCP engine (SPEC-TCP 9.3)
+  /// Faults on demand, applied to every frame received and sent (each
+  /// direction its own seeded sequence, salted by the core's index).
+  impairment_config impair;
 };
 
 class core_loop {
@@ -98,6 +102,9 @@ class core_loop {
   /// This core's TCP engine. Its counters and connections are this core's
   /// thread's to read (tests read them once the core stopped).
   const core_tcp& tcp() const noexcept { return *tcp_; }
+  /// What the impairment stage did to received (rx) or sent frames; zeros
+  /// without one. The core's thread's to read, as tcp().
+  impairment_counters impaired(bool rx) const noexcept;
 
  private:
   friend class core_tcp;
@@ -127,7 +134,10 @@ class core_loop {
   void retry_arp_waiters();
   void queue_tx(udp_table::entry& e);
   void send_arp_request(std::uint32_t ip);
+  /// Queues a frame to send (through the tx impairment stage, if any).
   void push_tx(rte_mbuf* m);
+  void push_tx_now(rte_mbuf* m);
+  void release_impaired();
   bool flush_tx();
   void post(std::uint32_t worker, const event& ev);
   void ring_doorbells();
@@ -149,6 +159,9 @@ class core_loop {
   std::uint64_t arp_retry_ticks_ = 0;
   std::atomic<std::uint64_t> connections_{0};
   std::unique_ptr<core_tcp> tcp_;
+  std::unique_ptr<impairment_stage> rx_impair_;
+  std::unique_ptr<impairment_stage> tx_impair_;
+  std::vector<rte_mbuf*> impaired_;  // scratch: what a stage let through
 };
 
 }  // namespace actorstack::dataplane

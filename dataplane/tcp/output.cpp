@@ -151,7 +151,12 @@ void engine::send_ack(tcb& c, std::uint64_t now_us) {
 }
 
 bool engine::send_data(tcb& c, seq_t seq, std::uint32_t len, bool fin, std::uint64_t now_us) {
-  const options o = segment_options(c, now_us);
+  options o = segment_options(c, now_us);
+  // Options count against the MSS (RFC 6691): a full segment has no room
+  // for SACK blocks, which then ride on the pure ACKs only. Sending them
+  // anyway made 1500-byte IPv4 packets that the link refuses.
+  const std::uint32_t room = std::min<std::uint32_t>(cfg_.mss, c.peer_mss);
+  while (o.sack_count > 0 && options_size(o) + len > room) --o.sack_count;
   const bool last = seq + len == data_end(c);
   const header_fields h{c.tuple.local_port, c.tuple.remote_port, seq, c.rcv_nxt,
                         static_cast<std::uint8_t>(flags::ack | (fin ? flags::fin : 0) |

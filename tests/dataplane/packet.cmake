@@ -2,5 +2,5 @@
 # This file is include()d from tests/dataplane/, so a relative source would
 # resolve against that directory; name it from this file's own location.
 actorstack_test(actorstack-test-packet LABEL core
-  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_packet.cpp
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_packet.cpp ${CMAKE_CURRENT_LIST_DIR}/test_impairment.cpp
   LIBS actorstack_packet)

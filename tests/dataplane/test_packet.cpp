@@ -532,7 +532,7 @@ TEST_CASE("dataplane packet: drop IPv4 protocols other than ICMP, UDP and TCP") 
   }
 }
 
-TEST_CASE("dataplane packet: a TCP segment to our address goes to the TCP engine, cut to the IPv4 total length; broadcast or short is dropped") {
+TEST_CASE("dataplane packet: a TCP segment to our address goes to the TCP engine, cut to the IPv4 total length, broadcast or short is dropped") {
   bytes f = udp_frame(40);  // 8 + 40 bytes of IPv4 payload, relabelled TCP
   put8(f, ip_at + 9, 6);
   fix_ipv4_checksum(f);

@@ -735,3 +735,61 @@ TEST_CASE("TCP 2.6: simultaneous close: both FIN-WAIT-1, both CLOSING, both TIME
   CHECK(l.a.app.heard("released 1"));
   CHECK(l.b.app.heard("released 1"));
 }
+
+TEST_CASE("TCP 5.4 5.1: options count against the MSS: a full data segment sent while SACK blocks are owed carries none and still fits the MTU") {
+  host h(tcp::config{}, 5);
+  const auto synack = open_from_script(h, 1000, syn_options(true, false, true, true)).parsed();
+  tcp::options ts;
+  ts.has_timestamps = true, ts.ts_val = 2000, ts.ts_ecr = synack.opt.ts_val;
+  finish_open(h, 1000, synack, 0, ts);
+  const std::uint32_t una = synack.seq + 1;
+  // An island beyond a hole: the engine owes SACK blocks from now on.
+  h.eng.input(craft(ip_a, ip_b, {client_port, server_port, 1501, una, ack, 65535}, ts, pattern(100, 1)).bytes, ip_a, ip_b, 1);
+  h.eng.flush(1);
+  REQUIRE(h.wire.pop().parsed().opt.sack_count == 1);  // the duplicate ACK carries it
+  REQUIRE(h.app.fifos.at(1).tx.enqueue(pattern(5000, 2)));
+  h.eng.app_sent(conn_of(h, 1), 2);
+  h.eng.flush(2);
+  REQUIRE(h.wire.sent.size() >= 3);
+  std::size_t full = 0;
+  while (!h.wire.sent.empty()) {
+    const auto f = h.wire.pop();
+    CHECK(f.bytes.size() <= tcp::header_size + 1400);  // the peer's MSS: options included
+    const auto s = f.parsed();
+    if (s.payload.size() == 1400 - 12) {
+      ++full;
+      CHECK(s.opt.sack_count == 0);
+    }
+  }
+  CHECK(full >= 3);
+}
+
+TEST_CASE("TCP 3.3: a pure ACK whose sequence number sits at the right edge of the window still acknowledges (Linux's bounds, the edge included)") {
+  host h(tcp::config{}, 5, 16 * 1024);
+  const auto synack = open_from_script(h, 1000, syn_options(true, false, false, false)).parsed();
+  finish_open(h, 1000, synack);
+  const std::uint32_t una = synack.seq + 1;
+  REQUIRE(h.app.fifos.at(1).tx.enqueue(pattern(1000, 3)));
+  h.eng.app_sent(conn_of(h, 1), 1);
+  h.eng.flush(1);
+  h.wire.sent.clear();
+  const auto before = h.eng.info(conn_of(h, 1));
+  REQUIRE(before);
+  REQUIRE(before->snd_una == una);
+  // The peer filled the window (its bytes beyond our room were dropped):
+  // its ACK now carries seq = RCV.NXT + RCV.WND.
+  const std::uint32_t edge = before->rcv_nxt + before->rcv_wnd;
+  h.eng.input(craft(ip_a, ip_b, {client_port, server_port, edge, una + 1000, ack, 65535}).bytes, ip_a, ip_b, 2);
+  h.eng.flush(2);
+  CHECK(h.eng.info(conn_of(h, 1))->snd_una == una + 1000);
+  CHECK(h.app.fifos.at(1).tx.max_dequeue() == 0);
+  // One further is out of the window: answered by an ACK, not taken.
+  REQUIRE(h.app.fifos.at(1).tx.enqueue(pattern(500, 4)));
+  h.eng.app_sent(conn_of(h, 1), 3);
+  h.eng.flush(3);
+  h.wire.sent.clear();
+  h.eng.input(craft(ip_a, ip_b, {client_port, server_port, edge + 1, una + 1500, ack, 65535}).bytes, ip_a, ip_b, 4);
+  h.eng.flush(4);
+  CHECK(h.eng.info(conn_of(h, 1))->snd_una == una + 1000);
+  CHECK(h.eng.stats().unacceptable == 1);
+}
