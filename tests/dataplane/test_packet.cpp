@@ -722,7 +722,7 @@ TEST_CASE("dataplane packet: classify survives random frames") {
   std::mt19937_64 rng(20240611);
   std::uniform_int_distribution<std::size_t> length(0, 1600);
   bytes f;
-  std::size_t kinds[5] = {};
+  std::size_t kinds[static_cast<std::size_t>(frame_kind::tcp) + 1] = {};  // tcp is the last kind
   for (int i = 0; i < 100'000; ++i) {
     f.resize(length(rng));
     for (std::size_t j = 0; j < f.size(); j += 8) {

@@ -7,6 +7,8 @@
 #include "dataplane/core_loop.hpp"
 #include "dataplane/eal.hpp"
 #include "dataplane/port.hpp"
+#include "dataplane/packet/packet.hpp"
+#include "dataplane/tcp/segment.hpp"
 #include "shm/fifo_segment.hpp"
 #include "tests/dataplane/kernel_side.hpp"
 
@@ -23,6 +25,8 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <random>
 #include <map>
 #include <optional>
 #include <thread>
@@ -537,11 +541,21 @@ namespace {
 
 // The kernel's client echoes `bytes` through the stack over an impaired
 // link; fails the case unless every byte comes back exactly once.
-void echo_through(const char* impair_text, std::uint16_t port, std::size_t bytes) {
+void echo_through(const char* impair_text, std::uint16_t port, std::size_t bytes, const char* kernel_sysctl = nullptr) {
   auto impair = parse_impairment(impair_text);
   REQUIRE(impair.has_value());
   tcp_tap t(tcp::config{}, *impair);
   if (!t.ready) return;
+  if (kernel_sysctl != nullptr) {
+    // "name=value" for this namespace's kernel (net.ipv4.tcp_* are per namespace).
+    const std::string kv = kernel_sysctl;
+    const auto eq = kv.find('=');
+    std::ofstream{"/proc/sys/net/ipv4/" + kv.substr(0, eq)} << kv.substr(eq + 1);
+    std::ifstream in{"/proc/sys/net/ipv4/" + kv.substr(0, eq)};
+    std::string now;
+    in >> now;
+    REQUIRE(now == kv.substr(eq + 1));
+  }
   stack_app app{t};
   t.listen(port, 1);
   const auto data = pattern(bytes, static_cast<std::uint32_t>(impair->seed));
@@ -618,4 +632,175 @@ TEST_CASE("TCP 8 kernel interop through the impairment stage: 1 % corruption, se
 }
 TEST_CASE("TCP 8 kernel interop through the impairment stage: everything at once with 2 ms delay, seed 8") {
   echo_through("loss=2%,dup=1%,reorder=2%,corrupt=1%,delay=2,seed=8", 7108, 2u << 20);
+}
+
+TEST_CASE("TCP 5.6 kernel interop with the kernel's SACK off (net.ipv4.tcp_sack=0), through 2 % loss") {
+  echo_through("loss=2%,seed=11", 7111, 2u << 20, "tcp_sack=0");
+}
+TEST_CASE("TCP 5.6 kernel interop with the kernel's timestamps off (net.ipv4.tcp_timestamps=0), through 2 % loss") {
+  echo_through("loss=2%,seed=12", 7112, 2u << 20, "tcp_timestamps=0");
+}
+TEST_CASE("TCP 5.6 kernel interop with the kernel's window scaling off (net.ipv4.tcp_window_scaling=0), through 2 % loss") {
+  echo_through("loss=2%,seed=13", 7113, 2u << 20, "tcp_window_scaling=0");
+}
+
+TEST_CASE("TCP 6.4 kernel interop: a kernel receiver with a tiny SO_RCVBUF that reads slowly forces zero windows, and every byte still arrives") {
+  tcp_tap t;
+  if (!t.ready) return;
+  ksock listener;
+  int one = 1;
+  ::setsockopt(listener.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  int tiny = 2048;  // the kernel doubles it, and keeps a minimum
+  ::setsockopt(listener.fd, SOL_SOCKET, SO_RCVBUF, &tiny, sizeof tiny);
+  const sockaddr_in a = ksock::addr(kernel_ip_text, 6003);
+  REQUIRE(::bind(listener.fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(listener.fd, 4) == 0);
+  std::vector<std::byte> received;
+  std::thread server([&] {
+    const int fd = accept_once(listener.fd);
+    if (fd < 0) return;
+    std::vector<std::byte> buf(512);
+    for (;;) {
+      const ssize_t n = recv_once(fd, buf.data(), buf.size());
+      if (n <= 0) break;
+      received.insert(received.end(), buf.begin(), buf.begin() + n);
+      // Slow at first, then a pause longer than any RTO: the window closes
+      // and stays closed, so the stack must probe it.
+      if (received.size() < 32 * 1024) std::this_thread::sleep_for(2ms);
+      if (received.size() >= 16 * 1024 && received.size() < 16 * 1024 + 512) std::this_thread::sleep_for(1500ms);
+    }
+    ::close(fd);
+  });
+  stack_app app{t};
+  app.echo = false;
+  app.auto_close = false;
+  app.to_send = pattern(512 * 1024, 21);
+  t.connect(45003, 6003, 3);
+  REQUIRE(app.run_until([&] { return !app.conns.empty() && app.conns.begin()->second.sent == app.to_send.size(); }, 60s));
+  // Everything queued; close once it is all acknowledged (FIN after the data).
+  auto& c = app.conns.begin()->second;
+  REQUIRE(app.run_until([&] { return c.tx.max_dequeue() == 0; }, 60s));
+  c.closed = true;
+  t.send_tcp(command_kind::tcp_close, c.index, c.gen);
+  REQUIRE(app.run_until([&] { return app.released == 1; }, 30s));
+  server.join();
+  CHECK(received == app.to_send);
+  t.stop = true;
+  t.runner.join();
+  CHECK(t.core->tcp().counters().window_probes > 0);
+}
+
+namespace {
+
+// A TCP frame from the kernel's side of the tap to the stack, built with
+// the engine's own codec; `mutate` breaks it after the checksum is right.
+test::frame tcp_frame(const mac_address& from, const mac_address& to, const tcp::header_fields& h,
+                      const tcp::options& o = {}, std::size_t payload = 0,
+                      const std::function<void(std::vector<std::byte>&)>& mutate = {}) {
+  std::vector<std::byte> f(ipv4_frame_overhead + tcp::header_size + tcp::options_size(o) + payload, std::byte{0x5a});
+  const std::span<std::byte> seg = std::span(f).subspan(ipv4_frame_overhead);
+  tcp::write_header(seg, h, o);
+  tcp::finish_checksum(seg, kernel_ip, stack_ip);
+  write_ipv4_headers(f, ipv4_route{from, to, kernel_ip, stack_ip}, 6, 1, seg.size());
+  if (mutate) mutate(f);
+  test::frame out(f.size());
+  std::memcpy(out.data(), f.data(), f.size());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("TCP 3.1 3.2 4.2 4.3 bad input over the tap: corrupt, malformed and hostile segments are dropped and counted while an established connection beside them keeps echoing byte-exact") {
+  tcp_tap t;
+  if (!t.ready) return;
+  stack_app app{t};
+  t.listen(7004, 1);
+  const auto kmac = test::interface_mac(t.iface);
+  REQUIRE(kmac.has_value());
+  mac_address from{}, to = t.p->mac();
+  std::copy(kmac->begin(), kmac->end(), from.begin());
+  test::raw_link raw(t.iface);
+  REQUIRE(raw.ok());
+
+  // The connection beside: 8 MiB echoed while the garbage flies.
+  const auto data = pattern(8u << 20, 31);
+  std::optional<std::vector<std::byte>> got;
+  std::atomic<std::uint16_t> client_port{0};
+  std::atomic<bool> flood_started{false};
+  std::thread client([&] {
+    ksock s;
+    s.timeouts(60);
+    if (s.connect_to(stack_ip_text, 7004) != 0) return;
+    sockaddr_in local{};
+    socklen_t len = sizeof local;
+    ::getsockname(s.fd, reinterpret_cast<sockaddr*>(&local), &len);
+    client_port = ntohs(local.sin_port);
+    while (!flood_started.load()) std::this_thread::sleep_for(1ms);  // the garbage flies while the bytes do
+    got = kernel_roundtrip(s.fd, data);
+  });
+  REQUIRE(app.run_until([&] { return app.established == 1 && client_port.load() != 0; }));
+  const std::uint16_t cp = client_port.load();
+
+  using tcp::header_fields;
+  namespace fl = tcp::flags;
+  tcp::options bad_len0;  // an MSS option whose length byte we zero below
+  bad_len0.has_mss = true, bad_len0.mss = 1460;
+  std::vector<test::frame> garbage = {
+      // bad checksum (one payload bit)
+      tcp_frame(from, to, {40001, 7004, 1, 0, fl::syn, 1000}, {}, 10, [](auto& f) { f.back() ^= std::byte{1}; }),
+      // data offset < 5, and past the packet (checksums fixed by hand below)
+      tcp_frame(from, to, {40002, 7004, 1, 0, fl::syn, 1000}, {}, 0, [](auto& f) { f[ipv4_frame_overhead + 12] = std::byte{0x40}; }),
+      tcp_frame(from, to, {40003, 7004, 1, 0, fl::syn, 1000}, {}, 0, [](auto& f) { f[ipv4_frame_overhead + 12] = std::byte{0xf0}; }),
+      // option length 0, 1, and past the header
+      tcp_frame(from, to, {40004, 7004, 1, 0, fl::syn, 1000}, bad_len0, 0, [](auto& f) { f[ipv4_frame_overhead + 21] = std::byte{0}; }),
+      tcp_frame(from, to, {40005, 7004, 1, 0, fl::syn, 1000}, bad_len0, 0, [](auto& f) { f[ipv4_frame_overhead + 21] = std::byte{1}; }),
+      tcp_frame(from, to, {40006, 7004, 1, 0, fl::syn, 1000}, bad_len0, 0, [](auto& f) { f[ipv4_frame_overhead + 21] = std::byte{9}; }),
+      // SYN+FIN, SYN+RST, no flags at all
+      tcp_frame(from, to, {40007, 7004, 1, 0, fl::syn | fl::fin, 1000}),
+      tcp_frame(from, to, {40008, 7004, 1, 0, fl::syn | fl::rst, 1000}),
+      tcp_frame(from, to, {40009, 7004, 1, 0, 0, 1000}),
+  };
+  // The checksum-sensitive mutations above break the checksum too; fix
+  // those that are meant to fail a later rule.
+  for (std::size_t i = 1; i < garbage.size(); ++i) {
+    auto& f = garbage[i];
+    std::span<std::byte> seg{reinterpret_cast<std::byte*>(f.data()) + ipv4_frame_overhead, f.size() - ipv4_frame_overhead};
+    tcp::finish_checksum(seg, kernel_ip, stack_ip);
+  }
+  // Blind attacks on the live connection: RSTs and SYNs with sequence
+  // numbers an off-path attacker would guess, ACKs of data never sent.
+  std::mt19937 rng(5);
+  for (int i = 0; i < 50; ++i) {
+    garbage.push_back(tcp_frame(from, to, {cp, 7004, static_cast<std::uint32_t>(rng()), 0, fl::rst, 0}));
+    garbage.push_back(tcp_frame(from, to, {cp, 7004, static_cast<std::uint32_t>(rng()), 0, fl::syn, 1000}));
+    garbage.push_back(tcp_frame(from, to, {cp, 7004, static_cast<std::uint32_t>(rng()), static_cast<std::uint32_t>(rng()), fl::ack, 1000}, {}, 100));
+  }
+  // Segments to closed ports: each answered by one RST.
+  for (std::uint16_t p = 0; p < 5; ++p) garbage.push_back(tcp_frame(from, to, {40100, static_cast<std::uint16_t>(9000 + p), 5, 0, fl::syn, 1000}));
+  std::atomic<bool> flood_done{false};
+  std::thread flood([&] {
+    flood_started = true;
+    for (int round = 0; round < 4; ++round)
+      for (const auto& f : garbage) {
+        raw.send_frame(f);
+        std::this_thread::sleep_for(100us);
+      }
+    flood_done = true;
+  });
+  REQUIRE(app.run_until([&] { return flood_done.load() && app.released == 1; }, 90s));
+  flood.join();
+  client.join();
+  REQUIRE(got.has_value());
+  CHECK(*got == data);
+  CHECK(app.resets == 0);
+  t.stop = true;
+  t.runner.join();
+  const auto& k = t.core->tcp().counters();
+  CHECK(k.bad_checksum == 4);
+  CHECK(k.malformed == 4 * 8);
+  CHECK(k.rst_out >= 4 * 5);
+  // Once the echo is over, a blind SYN naming its 4-tuple is simply a new
+  // connection attempt: passive opens may be more than one.
+  CHECK(k.passive_opens >= 1);
+  CHECK(k.challenge_acks + k.unacceptable > 0);  // the blind RSTs and SYNs that met the live connection
 }
