@@ -47,6 +47,8 @@ result<std::unique_ptr<dataplane::dataplane>> make_dataplane(const stack_config&
   dc.mode = cfg.dataplane_poll_mode == "busy" ? dataplane::poll_mode::busy : dataplane::poll_mode::adaptive;
   dc.mbufs = cfg.dataplane_mbufs;
   dc.lcores = cfg.dataplane_lcores;
+  if (auto impair = dataplane::parse_impairment(cfg.dataplane_impair)) dc.impair = *impair;
+  else return unexpected{impair.error()};
   return dataplane::dataplane::create(dc, effective_workers(cfg));
 }
 

@@ -12,6 +12,7 @@
 /// does not own to their owner over a core-to-core ring
 /// (dataplane/core_handoff.hpp, docs/architecture.md §6).
 
+#include "dataplane/impairment.hpp"
 #include "dataplane/boundary.hpp"
 #include "dataplane/core_counters.hpp"
 #include "dataplane/core_loop.hpp"
@@ -39,6 +40,7 @@ struct dataplane_config {
   std::string lcores;       ///< explicit EAL --lcores; empty = computed
   std::string file_prefix;  ///< empty = per process
   std::vector<std::string> eal_args;
+  impairment_config impair;  ///< faults on demand on every core (dataplane.impair)
 };
 
 class dataplane {

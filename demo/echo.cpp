@@ -191,6 +191,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"busy", "adaptive"}))
       ->group(other);
   app.add_option("--lcores", opt.lcores, "EAL lcore list for the data-plane cores")->group(other);
+  app.add_option("--impair", opt.impair,
+                 "Faults on every frame each core receives and sends (tests): loss=P,dup=P,reorder=P,\n"
+                 "corrupt=P,truncate=P,delay=MS,seed=S (P as 0.01 or 1%)")
+      ->group(other);
   app.add_option("--cores", opt.cores, "Data-plane cores (one port queue pair each)")
       ->check(CLI::PositiveNumber)
       ->group(other);

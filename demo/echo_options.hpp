@@ -33,6 +33,7 @@ struct options {
   std::uint32_t window = 0;            // datagrams in flight per client; 0 = from the fifo size
   std::string poll_mode = "adaptive";
   std::string lcores;
+  std::string impair;  ///< dataplane.impair
   std::uint32_t cores = 1;             // data-plane cores (one port queue pair each)
   // --attach: a separate process attached to a stack daemon
   std::string attach;  // the daemon's Unix socket

@@ -52,6 +52,7 @@ stack_config config_of(const options& opt) {
   cfg.dataplane_gateway = opt.gateway;
   cfg.dataplane_poll_mode = opt.poll_mode;
   cfg.dataplane_lcores = opt.lcores;
+  cfg.dataplane_impair = opt.impair;
   cfg.dataplane_cores = opt.cores;
   return cfg;
 }

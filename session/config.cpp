@@ -13,6 +13,7 @@
 // (`strip_comment`): "socket=/run/a#1" is a value, "4k # big" a value and a
 // comment.
 
+#include "dataplane/impairment.hpp"
 #include "base/quote.hpp"
 #include "base/size.hpp"
 
@@ -79,6 +80,7 @@ std::string ip_prefix_problem(std::string_view text);
 std::string gateway_problem(std::string_view text);
 std::string poll_mode_problem(std::string_view text);
 std::string lcores_problem(std::string_view text);
+std::string impair_problem(std::string_view text);
 
 // The fields are narrower than uint64; the range check guarantees the
 // value fits before `set` is called.
@@ -93,7 +95,7 @@ std::string lcores_problem(std::string_view text);
       [](const stack_config& c) -> const std::string& { return c.field; },       \
       [](stack_config& c, std::string_view v) { c.field = v; }, check
 
-const std::array<key_spec, 18> keys{{
+const std::array<key_spec, 19> keys{{
     {"session.workers", value_kind::count, 0, stack_config::max_workers, false, false,
      "session handles carry 8 bits of worker index",
      ACTORSTACK_FIELD(workers, std::uint32_t)},
@@ -122,6 +124,7 @@ const std::array<key_spec, 18> keys{{
     {"dataplane.mbufs", value_kind::count, 1023, 1048575, false, false, nullptr,
      ACTORSTACK_FIELD(dataplane_mbufs, std::uint32_t)},
     {"dataplane.lcores", value_kind::text, ACTORSTACK_TEXT_FIELD(dataplane_lcores, lcores_problem)},
+    {"dataplane.impair", value_kind::text, ACTORSTACK_TEXT_FIELD(dataplane_impair, impair_problem)},
     {"inspect.port", value_kind::count, 0, 65535, true, false, "ports are 16-bit",
      ACTORSTACK_FIELD(inspect_port, std::uint16_t)},
     {"metrics.port", value_kind::count, 0, 65535, true, false, "ports are 16-bit",
@@ -328,6 +331,13 @@ std::string lcores_problem(std::string_view text) {
              ", which an EAL --lcores value does not use (digits, ',', '-', '@', '(' and ')')";
   }
   return {};
+}
+
+// The impairment stage's own parser decides (dataplane/impairment.hpp).
+std::string impair_problem(std::string_view text) {
+  auto parsed = dataplane::parse_impairment(text);
+  if (parsed) return {};
+  return parsed.error().detail != nullptr ? parsed.error().detail : "is not an impairment";
 }
 
 // ---- sections, errors, values --------------------------------------------

@@ -129,6 +129,12 @@ struct stack_config {
   /// ("0@1,(1-2)@(2-3)").
   std::string dataplane_lcores;
 
+  /// `dataplane.impair`: faults on demand for tests (SPEC-TCP 8), on every
+  /// frame each core receives and sends: "loss=P,dup=P,reorder=P,
+  /// corrupt=P,truncate=P,delay=MS,seed=S", any subset, P a fraction (0.01)
+  /// or a percentage (1%), the same faults for the same seed. Empty: none.
+  std::string dataplane_impair;
+
   // ---- [inspect], [metrics] ----------------------------------------------
 
   /// `inspect.port`: TCP port of the inspector endpoint; 0 = disabled.

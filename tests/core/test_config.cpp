@@ -70,6 +70,7 @@ TEST_CASE("config (SPEC 8): every key can be set and read back") {
       "dataplane.poll-mode",
       "dataplane.mbufs",
       "dataplane.lcores",
+      "dataplane.impair",
       "inspect.port",
       "metrics.port",
       "quota.listeners",
@@ -456,6 +457,7 @@ TEST_CASE("config: dataplane defaults") {
                  "poll-mode = adaptive\n"
                  "mbufs = 8191\n"
                  "lcores =\n"
+                 "impair =\n"
                  "\n[inspect]\n"));
 }
 
@@ -784,4 +786,21 @@ TEST_CASE("config: dataplane typos get a suggestion") {
   r = parse_config("[dataplane]\nip-address = 10.0.0.2/24\n");
   REQUIRE_FALSE(r.has_value());
   CHECK(contains(r.error().message(), "line 2: unknown key 'dataplane.ip-address'"));
+}
+
+TEST_CASE("config: dataplane.impair takes the impairment text, refuses a bad one with the reason, and round-trips") {
+  stack_config c;
+  REQUIRE(set_config_value(c, "dataplane.impair", "loss=1%,reorder=0.05,seed=9"));
+  CHECK(c.dataplane_impair == "loss=1%,reorder=0.05,seed=9");
+  for (const char* bad : {"loss=2", "lose=0.1", "delay=x", "seed"}) {
+    CAPTURE(bad);
+    auto r = set_config_value(c, "dataplane.impair", bad);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == errc::bad_config);
+    CHECK(std::string{r.error().detail}.find("dataplane.impair") != std::string::npos);
+  }
+  CHECK(c.dataplane_impair == "loss=1%,reorder=0.05,seed=9");  // a refused value changes nothing
+  auto back = parse_config(to_string(c));
+  REQUIRE(back);
+  CHECK(back->dataplane_impair == c.dataplane_impair);
 }

@@ -9,7 +9,7 @@ actorstack_use_caf(actorstack-test-udp-tap)
 
 # TCP (issue: TCP) against the kernel over net_tap: one data-plane core
 # driven through its rings as a worker drives it, kernel sockets opposite.
-actorstack_test(actorstack-test-tcp-tap LABEL dataplane
+actorstack_test(actorstack-test-tcp-tap LABEL dataplane SERIAL
   SOURCES ${PROJECT_SOURCE_DIR}/tests/dataplane/test_tcp_tap.cpp
   LIBS actorstack_dataplane actorstack_kernel_side)
 target_link_libraries(actorstack-test-tcp-tap PRIVATE PkgConfig::DPDK)

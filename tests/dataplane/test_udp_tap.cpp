@@ -73,7 +73,7 @@ struct tap_stack {
   std::unique_ptr<application> app;
 
   explicit tap_stack(link_kind kind = link_kind::tap, std::uint32_t cores = 1,
-                     std::string poll_mode = "adaptive") {
+                     std::string poll_mode = "adaptive", std::string impair = {}) {
     std::string why;
     if (!test::enter_fresh_netns(&why)) {
       MESSAGE("skipped: no network namespace (" << why << ")");
@@ -91,6 +91,7 @@ struct tap_stack {
       cfg.dataplane_port = "net_af_packet0,iface=" + dpdk_end;
     }
     cfg.dataplane_ip = std::string{stack_ip} + "/24";
+    cfg.dataplane_impair = std::move(impair);
     auto s = stack::create(cfg);
     REQUIRE_MESSAGE(s.has_value(), s.error().message());
     st = std::move(*s);
@@ -467,4 +468,19 @@ TEST_CASE("dataplane tap: busy polling serves like adaptive and never sleeps whi
   const std::uint64_t idle = t.stats().idle_polls - idle0;
   MESSAGE("idle passes in 500 ms: " << idle);
   CHECK(idle > 10000);
+}
+
+TEST_CASE("dataplane: dataplane.impair reaches the cores: with loss=100% on every frame (ARP included) the kernel gets no echo where it otherwise would") {
+  {
+    tap_stack t(link_kind::tap, 1, "adaptive", "loss=100%,seed=1");
+    if (!t.ready) return;
+    test::udp_socket sock;
+    std::vector<std::byte> out(64, std::byte{1}), in(2048);
+    for (int i = 0; i < 5; ++i) {
+      REQUIRE(sock.send_to(stack_ip, echo_port, out));
+      CHECK_FALSE(sock.recv(in, 200ms).has_value());
+    }
+    CHECK(t.stats().udp_rx_datagrams == 0);  // the stage dropped every frame before the stack saw it
+    CHECK(t.stats().rx_packets == 0);
+  }
 }
