@@ -412,6 +412,12 @@ result<std::unique_ptr<stack>> stack::create(const stack_config& cfg) {
   // The middleman lets publish_inspector serve actorstack-ctl; it only
   // opens a socket when asked to.
   owned->cfg.load<caf::io::middleman>();
+  // The middleman's utility actor scheduled, not on a thread of its own:
+  // CAF 0.17 could deadlock at shutdown waiting for a detached actor's
+  // thread (~actor_system in await_detached_threads; CAF issue #1196,
+  // fixed only in 0.18). Seen here as a rare hang at the end of the
+  // remote-apps tests under ASan.
+  owned->cfg.set("middleman.attach-utility-actors", true);
   // Apps in other processes exchange these types with the stack.
   add_actorstack_types(owned->cfg);
   owned->sys = std::make_unique<caf::actor_system>(owned->cfg);

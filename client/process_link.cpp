@@ -10,6 +10,9 @@ result<std::shared_ptr<process_link>> process_link::connect(std::uint16_t port) 
   auto link = std::make_shared<process_link>();
   link->cfg.set("scheduler.max-threads", 1);
   link->cfg.load<caf::io::middleman>();
+  // Scheduled, not detached: CAF 0.17's shutdown could hang on a detached
+  // utility actor (see actors/stack.cpp).
+  link->cfg.set("middleman.attach-utility-actors", true);
   add_actorstack_types(link->cfg);
   link->sys = std::make_unique<caf::actor_system>(link->cfg);
   auto door = link->sys->middleman().remote_actor<attach_door_actor>("127.0.0.1", port);

@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config cfg;
   cfg.load<caf::io::middleman>();
+  cfg.set("middleman.attach-utility-actors", true);  // no detached thread to hang the exit (actors/stack.cpp)
   cfg.set("scheduler.max-threads", 1);
   caf::actor_system sys{cfg};
   auto svc = sys.middleman().remote_actor<inspect_service>(cmd.host, static_cast<std::uint16_t>(cmd.port));

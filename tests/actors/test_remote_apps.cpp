@@ -193,6 +193,7 @@ struct rogue_client {
     std::memcpy(&token, hello->payload.data() + 2, 8);
     cfg.set("scheduler.max-threads", 1);
     cfg.load<caf::io::middleman>();
+    cfg.set("middleman.attach-utility-actors", true);  // as the client library (actors/stack.cpp says why)
     add_actorstack_types(cfg);
     sys.emplace(cfg);
     auto d = sys->middleman().remote_actor<attach_door_actor>("127.0.0.1", port);
