@@ -388,7 +388,6 @@ void engine::on_new_ack(tcb& c, const segment& s, std::uint32_t acked, std::uint
     c.rtt_timing = false;
   }
   c.retries = 0;
-  const seq_t old_una = c.snd_una;
   c.snd_una = s.ack;
   if (seq_lt(c.snd_nxt, c.snd_una)) c.snd_nxt = c.snd_una;  // after a go-back or an accepted probe
   // Forget SACK blocks now below snd_una.
@@ -420,7 +419,6 @@ void engine::on_new_ack(tcb& c, const segment& s, std::uint32_t acked, std::uint
       c.cc->on_ack(acked);
     }
   }
-  (void)old_una;
   if (c.snd_una == c.snd_max) {
     if (!c.persisting) cancel(c, timer::retransmit);
   } else if (!c.persisting) {

@@ -201,7 +201,6 @@ bool engine::retransmit_hole(tcb& c, std::uint64_t now_us) {
   // SACKed bytes are never sent again, SPEC-TCP 5.4).
   if (c.sacked_count == 0) return false;
   seq_t seq = seq_max(c.retx_next, c.snd_una);
-  const seq_t highest = c.sacked[c.sacked_count - 1].right;
   for (std::uint8_t i = 0; i < c.sacked_count; ++i) {
     const sack_block& b = c.sacked[i];
     if (seq_lt(seq, b.left)) {
@@ -216,7 +215,6 @@ bool engine::retransmit_hole(tcb& c, std::uint64_t now_us) {
     }
     if (seq_lt(seq, b.right)) seq = b.right;
   }
-  (void)highest;
   return false;
 }
 
