@@ -122,9 +122,9 @@ bool core_loop::receive() {
 
 void core_loop::release_impaired() {
   if (!tx_impair_ || tx_impair_->idle()) return;
-  std::vector<rte_mbuf*> out;
-  tx_impair_->release(now(), out);
-  for (rte_mbuf* m : out) push_tx_now(m);
+  impaired_tx_.clear();
+  tx_impair_->release(now(), impaired_tx_);
+  for (rte_mbuf* m : impaired_tx_) push_tx_now(m);
 }
 
 bool core_loop::receive_handoffs() {
@@ -488,9 +488,10 @@ void core_loop::push_tx(rte_mbuf* m) {
     push_tx_now(m);
     return;
   }
-  std::vector<rte_mbuf*> out;
-  tx_impair_->process(m, now(), out);
-  for (rte_mbuf* f : out) push_tx_now(f);
+  // push_tx_now never comes back here, so one scratch list serves.
+  impaired_tx_.clear();
+  tx_impair_->process(m, now(), impaired_tx_);
+  for (rte_mbuf* f : impaired_tx_) push_tx_now(f);
 }
 
 void core_loop::push_tx_now(rte_mbuf* m) {

@@ -161,7 +161,8 @@ class core_loop {
   std::unique_ptr<core_tcp> tcp_;
   std::unique_ptr<impairment_stage> rx_impair_;
   std::unique_ptr<impairment_stage> tx_impair_;
-  std::vector<rte_mbuf*> impaired_;  // scratch: what a stage let through
+  std::vector<rte_mbuf*> impaired_;     // scratch: what the rx stage let through
+  std::vector<rte_mbuf*> impaired_tx_;  // scratch: what the tx stage let through
 };
 
 }  // namespace actorstack::dataplane

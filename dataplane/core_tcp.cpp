@@ -51,11 +51,7 @@ void core_tcp::apply(std::uint32_t worker, const command& c) {
     case command_kind::tcp_listen: {
       const std::uint64_t key = listener_key(r.local_ip, r.local_port);
       if (!engine_.listen(r.local_ip, r.local_port, r.cookie, r.rx_fifo_size)) {
-        event ev;
-        ev.kind = event_kind::tcp_connect_failed;  // the listen's answer: refused
-        ev.session = r.cookie;
-        ev.error = errc::already_listening;
-        core_.post(worker, ev);
+        post_failed(worker, r.cookie, errc::already_listening);  // the listen's answer: refused
         return;
       }
       listeners_[r.cookie] = origin{worker, r.fifos_from, r.rx_fifo_size, r.tx_fifo_size};
@@ -77,11 +73,7 @@ void core_tcp::apply(std::uint32_t worker, const command& c) {
       auto opened = engine_.connect(t, r.cookie, r.rx_fifo_size, now);
       if (!opened) {
         connects_.erase(r.cookie);
-        event ev;
-        ev.kind = event_kind::tcp_connect_failed;
-        ev.session = r.cookie;
-        ev.error = opened.error().code;
-        core_.post(worker, ev);
+        post_failed(worker, r.cookie, opened.error().code);
       }
       return;
     }
@@ -186,6 +178,13 @@ bool core_tcp::send_held() {
 
 // ---- the app side: what happened, as events --------------------------------------------------
 
+void core_tcp::post_failed(std::uint32_t worker, std::uint64_t cookie, errc why) {
+  event ev{event_kind::tcp_connect_failed};
+  ev.session = cookie;
+  ev.error = why;
+  core_.post(worker, ev);
+}
+
 core_tcp::conn* core_tcp::conn_of(std::uint64_t session) {
   const tcp::conn_id id = unpack(session);
   if (id.index >= conns_.size()) return nullptr;
@@ -213,13 +212,7 @@ std::optional<tcp::session_fifos> core_tcp::established(const tcp::established_i
   // there at the same time).
   auto pair = o.seg->alloc_fifo_pair(o.rx_size, o.tx_size);
   if (!pair) {
-    if (!info.passive) {
-      event ev;
-      ev.kind = event_kind::tcp_connect_failed;
-      ev.session = info.cookie;
-      ev.error = errc::alloc;
-      core_.post(o.worker, ev);
-    }
+    if (!info.passive) post_failed(o.worker, info.cookie, errc::alloc);
     return std::nullopt;
   }
   if (info.id.index >= conns_.size()) conns_.resize(info.id.index + 1);
@@ -242,11 +235,7 @@ std::optional<tcp::session_fifos> core_tcp::established(const tcp::established_i
 void core_tcp::connect_failed(std::uint64_t cookie, errc why) {
   auto it = connects_.find(cookie);
   if (it == connects_.end()) return;
-  event ev;
-  ev.kind = event_kind::tcp_connect_failed;
-  ev.session = cookie;
-  ev.error = why;
-  core_.post(it->second.worker, ev);
+  post_failed(it->second.worker, cookie, why);
   connects_.erase(it);
 }
 

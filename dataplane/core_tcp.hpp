@@ -74,6 +74,8 @@ class core_tcp final : public tcp::wire, public tcp::app_side {
     std::uint64_t since_us;
   };
 
+  /// tcp_connect_failed for the listen or connect `cookie` of `worker`.
+  void post_failed(std::uint32_t worker, std::uint64_t cookie, errc why);
   conn* conn_of(std::uint64_t session);
   void post_conn(std::uint64_t session, event ev);
   std::uint64_t now_us() const noexcept;

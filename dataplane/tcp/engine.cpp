@@ -116,7 +116,8 @@ engine::listener* engine::find_listener(std::uint32_t ip, std::uint16_t port) {
 
 result<void> engine::listen(std::uint32_t ip, std::uint16_t port, std::uint64_t cookie, std::uint32_t rx_window) {
   if (port == 0) return unexpected{errc::invalid_argument, "port 0"};
-  auto [it, fresh] = listeners_.try_emplace(listener_key(ip, port), listener{cookie, rx_window, 0});
+  const std::uint64_t key = listener_key(ip, port);
+  auto [it, fresh] = listeners_.try_emplace(key, listener{key, cookie, rx_window, 0});
   if (!fresh) return unexpected{errc::already_listening};
   return {};
 }
@@ -264,6 +265,11 @@ void engine::flush(std::uint64_t now_us) {
 void engine::arm(tcb& c, timer t, std::uint64_t when_us) {
   const auto index = static_cast<std::uint32_t>(&c - conns_.data());
   wheel_.arm(index * timers_per_conn + static_cast<std::uint32_t>(t), when_us);
+}
+
+bool engine::armed(const tcb& c, timer t) const {
+  const auto index = static_cast<std::uint32_t>(&c - conns_.data());
+  return wheel_.armed(index * timers_per_conn + static_cast<std::uint32_t>(t));
 }
 
 void engine::cancel(tcb& c, timer t) {

@@ -162,6 +162,7 @@ class engine {
  private:
   struct tcb;
   struct listener {
+    std::uint64_t key = 0;  ///< its key in listeners_: (ip << 16) | port, ip 0 for any
     std::uint64_t cookie = 0;
     std::uint32_t rx_window = 0;
     std::uint32_t half_open = 0;
@@ -179,6 +180,7 @@ class engine {
   void free_conn(tcb& c);
   listener* find_listener(std::uint32_t ip, std::uint16_t port);
   void arm(tcb& c, timer t, std::uint64_t when_us);
+  bool armed(const tcb& c, timer t) const;
   void cancel(tcb& c, timer t);
   void on_timer(std::uint32_t id, std::uint64_t now_us);
   void on_retransmit_timer(tcb& c, std::uint64_t now_us);
@@ -190,8 +192,8 @@ class engine {
   conn_info snapshot(const tcb& c) const;
 
   // input.cpp: segment arrival (RFC 9293 §3.10.7)
-  void on_listen(listener& l, std::uint64_t listener_key, const segment& s, const four_tuple& t,
-                 std::optional<seq_t> iss, std::uint64_t now_us);
+  void on_listen(listener& l, const segment& s, const four_tuple& t, std::optional<seq_t> iss,
+                 std::uint64_t now_us);
   void on_syn_sent(tcb& c, const segment& s, std::uint64_t now_us);
   void on_synchronized(tcb& c, const segment& s, std::uint64_t now_us);
   bool acceptable(const tcb& c, const segment& s) const;

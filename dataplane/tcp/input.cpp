@@ -9,16 +9,6 @@
 
 namespace actorstack::tcp {
 
-namespace {
-
-std::uint8_t shift_for(std::uint32_t window) noexcept {
-  std::uint8_t shift = 0;
-  while (shift < max_window_shift && (std::uint64_t{0xffff} << shift) < window) ++shift;
-  return shift;
-}
-
-}  // namespace
-
 void engine::input(std::span<const std::byte> bytes, std::uint32_t src_ip, std::uint32_t dst_ip,
                    std::uint64_t now_us) {
   now_us_ = now_us;
@@ -44,10 +34,8 @@ void engine::input(std::span<const std::byte> bytes, std::uint32_t src_ip, std::
     else on_synchronized(c, s, now_us);
     return;
   }
-  const std::uint64_t key = (std::uint64_t{dst_ip} << 16) | s.dst_port;
   if (listener* l = find_listener(dst_ip, s.dst_port)) {
-    const std::uint64_t k = listeners_.contains(key) ? key : s.dst_port;
-    on_listen(*l, k, s, t, std::nullopt, now_us);
+    on_listen(*l, s, t, std::nullopt, now_us);
     return;
   }
   send_reset_for(s, dst_ip, src_ip);  // SPEC-TCP 3.2: nobody here
@@ -55,8 +43,8 @@ void engine::input(std::span<const std::byte> bytes, std::uint32_t src_ip, std::
 
 // ---- LISTEN ----------------------------------------------------------------------
 
-void engine::on_listen(listener& l, std::uint64_t key, const segment& s, const four_tuple& t,
-                       std::optional<seq_t> iss, std::uint64_t now_us) {
+void engine::on_listen(listener& l, const segment& s, const four_tuple& t, std::optional<seq_t> iss,
+                       std::uint64_t now_us) {
   if (s.has(flags::rst)) return;
   if (s.has(flags::ack)) {
     send_reset_for(s, t.local_ip, t.remote_ip);
@@ -69,7 +57,7 @@ void engine::on_listen(listener& l, std::uint64_t key, const segment& s, const f
   }
   tcb& c = alloc_conn(t, state::syn_received);
   c.passive = true;
-  c.listener_key = key;
+  c.listener_key = l.key;
   c.cookie = l.cookie;
   c.rx_window = l.rx_window;
   ++l.half_open;
@@ -90,10 +78,9 @@ void engine::on_listen(listener& l, std::uint64_t key, const segment& s, const f
 void engine::take_peer_options(tcb& c, const segment& s) {
   c.peer_mss = s.opt.has_mss ? std::max<std::uint16_t>(s.opt.mss, 64) : 536;
   // Window scaling only when both sides sent the option (SPEC-TCP 5.2).
-  const bool passive_offer = c.passive;
-  if (cfg_.window_scaling && s.opt.has_window_shift && (passive_offer || c.offered_shift)) {
+  if (cfg_.window_scaling && s.opt.has_window_shift && (c.passive || c.offered_shift)) {
     c.snd_shift = std::min(s.opt.window_shift, max_window_shift);
-    c.rcv_shift = shift_for(c.rx_window);
+    c.rcv_shift = window_shift_for(c.rx_window);
     c.offered_shift = true;
   } else {
     c.snd_shift = 0;
@@ -184,8 +171,7 @@ void engine::on_synchronized(tcb& c, const segment& s, std::uint64_t now_us) {
       const seq_t iss = c.snd_max + 65535 + 2;  // above anything the old incarnation sent
       free_conn(c);
       if (listener* l = find_listener(t.local_ip, t.local_port)) {
-        const std::uint64_t exact = (std::uint64_t{t.local_ip} << 16) | t.local_port;
-        on_listen(*l, listeners_.contains(exact) ? exact : t.local_port, s, t, iss, now_us);
+        on_listen(*l, s, t, iss, now_us);
       } else {
         send_reset_for(s, t.local_ip, t.remote_ip);
       }

@@ -117,10 +117,8 @@ void engine::send_syn(tcb& c, std::uint64_t now_us) {
   } else {
     if (cfg_.window_scaling) {
       c.offered_shift = true;
-      std::uint8_t shift = 0;
-      while (shift < max_window_shift && (std::uint64_t{0xffff} << shift) < c.rx_window) ++shift;
-      c.rcv_shift = shift;
-      o.has_window_shift = true, o.window_shift = shift;
+      c.rcv_shift = window_shift_for(c.rx_window);
+      o.has_window_shift = true, o.window_shift = c.rcv_shift;
     }
     if (cfg_.timestamps) o.has_timestamps = true, o.ts_val = ts_now(now_us), o.ts_ecr = 0;
     o.sack_permitted = cfg_.sack;
@@ -293,8 +291,7 @@ void engine::output(tcb& c, std::uint64_t now_us) {
       const bool fin = c.app_closed && len == unsent;
       if (!send_data(c, c.snd_nxt, len, fin, now_us)) break;
       c.snd_nxt += len + (fin ? 1 : 0);
-      if (!wheel_.armed(static_cast<std::uint32_t>(&c - conns_.data()) * timers_per_conn))
-        arm(c, timer::retransmit, now_us + c.rtt.rto_us());
+      if (!armed(c, timer::retransmit)) arm(c, timer::retransmit, now_us + c.rtt.rto_us());
     }
     if (c.app_closed && c.snd_nxt == end && !(c.fin_sent && seq_gt(c.snd_nxt, c.fin_seq))) {
       // A bare FIN: every byte went, the FIN did not.

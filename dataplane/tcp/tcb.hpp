@@ -14,6 +14,14 @@
 
 namespace actorstack::tcp {
 
+/// The smallest window shift that lets a window of `window` bytes be
+/// advertised (RFC 7323 §2.3: at most 14).
+inline std::uint8_t window_shift_for(std::uint32_t window) noexcept {
+  std::uint8_t shift = 0;
+  while (shift < max_window_shift && (std::uint64_t{0xffff} << shift) < window) ++shift;
+  return shift;
+}
+
 struct engine::tcb {
   std::uint32_t generation = 0;
   bool in_use = false;
