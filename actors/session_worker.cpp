@@ -16,11 +16,12 @@ class worker_transports final : public session_layer::transport_registry {
  public:
   session_layer::transport* ct = nullptr;
   session_layer::transport* udp = nullptr;  // null without a data plane
+  session_layer::transport* tcp = nullptr;  // null without a data plane
   session_layer::transport* find(transport_proto p) noexcept override {
     switch (p) {
       case transport_proto::ct: return ct;
       case transport_proto::udp: return udp;
-      case transport_proto::tcp: return nullptr;
+      case transport_proto::tcp: return tcp;
     }
     return nullptr;
   }
@@ -37,7 +38,10 @@ struct session_worker_actor_state {
   worker_transports transports;
   std::unique_ptr<session_layer::session_worker_state> sessions;
   std::unique_ptr<ct::ct_worker> ct;
-  std::unique_ptr<udp::udp_transport> udp;  // with a data plane only
+  // With a data plane only: the segments of both network transports, then the transports.
+  std::unique_ptr<net::app_segments> segments;
+  std::unique_ptr<udp::udp_transport> udp;
+  std::unique_ptr<tcp::tcp_transport> tcp;
   std::unique_ptr<actor_udp_migration> migration;
   // Sessions that moved to another worker, by old handle: the app may
   // still name them so until it read the migrate notification, and what it
@@ -50,7 +54,7 @@ struct session_worker_actor_state {
 
   bool has_work() const {
     return sessions->has_events() || sessions->pending_rx_notifications() > 0 ||
-           (udp && udp->has_deferred()) ||
+           (udp && udp->has_deferred()) || (tcp && tcp->has_deferred()) ||
            ct->pending_cleanups() > 0 || ct->queued_connects() > 0 || sink->has_releases() ||
            std::any_of(outgoing.begin(), outgoing.end(), [](auto& v) { return !v.empty(); });
   }
@@ -128,6 +132,7 @@ void run(stateful_self self) {
             });
   }
   if (st.udp) st.udp->flush_commands();
+  if (st.tcp) st.tcp->flush_commands();
   for (std::uint32_t index : st.sink->reusable_here) st.half_opens.mark_reusable(index);
   st.sink->reusable_here.clear();
   st.sessions->flush_enqueue_events();
@@ -147,8 +152,10 @@ worker_stats stats_of(session_worker_actor_state& s) {
   out.ct_connections = s.ct->connections();
   if (s.udp) {
     out.udp_connections = s.udp->connections();
-    out.udp_segments = s.udp->counters().segments;
+    out.udp_segments = s.segments->count();
     out.udp_moved_in = s.udp->counters().moved_in;
+    out.tcp_connections = s.tcp->connections();
+    out.tcp_listeners = s.tcp->listeners();
   }
   out.half_opens = s.half_opens.live();
   out.pending_ctrl = s.sessions->pending_ctrl();
@@ -209,7 +216,8 @@ caf::result<bool> on_subscribe(stateful_self self, session_handle h, std::uint32
 void on_app_worker_gone(stateful_self self, std::uint32_t index) {
   auto& s = self->state;
   s.apps->remove(index);
-  if (s.udp) s.udp->app_worker_gone(index);
+  if (s.tcp) s.tcp->app_worker_gone(index);
+  if (s.segments) s.segments->app_worker_gone(index);
   if (auto n = s.sessions->app_worker_gone(index); n > 0)
     log_line("worker " + std::to_string(s.cfg.index) + ": reset " + std::to_string(n) +
              " session(s) of app worker " + std::to_string(index));
@@ -261,12 +269,18 @@ void on_moved_gone(stateful_self self, session_handle origin, std::uint32_t app_
   schedule(self);
 }
 
-// The core's events: rx and tx-space notifications are batched into this
-// worker's lists and flushed by run().
+// The cores' events, to the transport each belongs to: rx and tx-space
+// notifications are batched into this worker's lists and flushed by run().
 void on_dataplane(stateful_self self) {
   auto& s = self->state;
   if (!s.udp) return;
-  if (s.udp->drain_events()) self->send(self, dataplane_atom_v);
+  const bool more = net::drain_core_events(s.cfg.dp_links, 1024, [&](std::uint32_t core, const dataplane::event& ev) {
+    if (net::is_tcp_event(ev.kind))
+      s.tcp->on_event(core, ev);
+    else
+      s.udp->on_event(core, ev);
+  });
+  if (more) self->send(self, dataplane_atom_v);
   schedule(self);
 }
 
@@ -307,6 +321,9 @@ worker_report report(stateful_self self) {
                                                      : s.ct->format(x.connection, w);
     else if (x.proto == transport_proto::udp && s.udp)
       row.text = s.udp->format(x.connection, w);
+    else if (x.proto == transport_proto::tcp && s.tcp)
+      row.text = x.state == session_state::listening ? s.tcp->format_listener(x.connection, w)
+                                                     : s.tcp->format(x.connection, w);
     if (row.text.empty())  // a session whose transport is gone
       row.text = "[" + std::to_string(w) + ":" + std::to_string(x.handle.index()) + "][" + row.transport + "] -";
     ++out.by_state[row.state];
@@ -327,8 +344,12 @@ void init(stateful_self self, const session_worker_config& cfg) {
   st.transports.ct = st.ct.get();
   if (!cfg.dp_links.empty()) {
     st.migration = std::make_unique<actor_udp_migration>(self, st.workers);
-    st.udp = std::make_unique<udp::udp_transport>(*st.sessions, *st.apps, cfg.dp_links, cfg.udp, st.migration.get());
+    st.segments = std::make_unique<net::app_segments>(*st.apps, cfg.segments);
+    st.udp = std::make_unique<udp::udp_transport>(*st.sessions, *st.apps, cfg.dp_links, *st.segments, cfg.udp,
+                                                  st.migration.get());
+    st.tcp = std::make_unique<tcp::tcp_transport>(*st.sessions, cfg.dp_links, *st.segments, cfg.tcp);
     st.transports.udp = st.udp.get();
+    st.transports.tcp = st.tcp.get();
   }
 }
 

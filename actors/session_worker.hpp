@@ -9,6 +9,7 @@
 /// bounded amount per run, so other messages interleave.
 
 #include "session/ct/ct_transport.hpp"
+#include "session/tcp/tcp_transport.hpp"
 #include "session/udp/udp_transport.hpp"
 #include "session/view/inspection.hpp"
 
@@ -62,7 +63,7 @@ using session_worker_actor = caf::typed_actor<
     caf::reacts_to<std::vector<caf::actor>>,              // all workers (first worker)
     caf::reacts_to<run_atom>,                             // the doorbell
     caf::reacts_to<dataplane_atom>,                       // the data plane's doorbell: events
-    caf::reacts_to<net_connect_atom, std::uint32_t, endpoint, std::uint64_t>,  // udp connect
+    caf::reacts_to<net_connect_atom, std::uint32_t, endpoint, std::uint64_t>,  // udp or tcp connect
     // SPEC §5, a udp session moving between workers (udp/udp_transport.hpp):
     caf::reacts_to<migrate_atom, udp::udp_migrant>,  // new worker: take it
     // old worker: adopted (old id, new worker, new handle, new id)
@@ -80,8 +81,10 @@ struct session_worker_config {
   ct_fifo_actor ct_fifos;                  ///< carves ct pairs
   caf::actor first_worker;                 ///< invalid for the first worker itself
   /// The data plane's channels, one per core (empty: no data plane).
-  std::vector<udp::core_link> dp_links;
+  std::vector<net::core_link> dp_links;
+  net::app_segments_config segments;  ///< where udp and tcp sessions' fifos live
   udp::udp_worker_config udp;
+  tcp::tcp_worker_config tcp;
 };
 
 session_worker_actor spawn_session_worker(caf::actor_system& sys, session_worker_config cfg);

@@ -62,13 +62,17 @@ class stack_impl final : public stack {
       if (dp_) {
         for (std::uint32_t c = 0; c < dp_->cores(); ++c)
           wc.dp_links.push_back({&dp_->commands(i, c), &dp_->events(i, c)});
+        wc.segments.worker = i;
+        wc.segments.rx_fifo_size = cfg.rx_fifo_size;
+        wc.segments.tx_fifo_size = cfg.tx_fifo_size;
+        wc.segments.max_fifo_size = cfg.max_fifo_size;
+        wc.segments.segment_size = cfg.segment_size;
         wc.udp.worker = i;
         wc.udp.workers = n_workers_;
         wc.udp.local_ip = dp_->address().ip;
-        wc.udp.rx_fifo_size = cfg.rx_fifo_size;
-        wc.udp.tx_fifo_size = cfg.tx_fifo_size;
-        wc.udp.max_fifo_size = cfg.max_fifo_size;
-        wc.udp.segment_size = cfg.segment_size;
+        wc.tcp.worker = i;
+        wc.tcp.workers = n_workers_;
+        wc.tcp.local_ip = dp_->address().ip;
       }
       workers.push_back(spawn_session_worker(sys_, wc));
       if (dp_) {

@@ -82,6 +82,9 @@ std::vector<dataplane_core_stats> core_stats(const dataplane::dataplane& dp) {
     d.flows_taken = x.flows_taken;
     for (std::size_t r = 0; r < dataplane::drop_reason_count; ++r)
       d.drops[std::string{dataplane::to_string(static_cast<dataplane::drop_reason>(r))}] = x.drops[r];
+    for (auto& [name, value] : dp.tcp_counters(c)) d.tcp[name] = value;
+    if (dp.config().impair.enabled())
+      for (auto& [name, value] : dp.impairment(c)) d.impaired[name] = value;
     out.push_back(std::move(d));
   }
   return out;

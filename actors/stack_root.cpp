@@ -237,6 +237,8 @@ caf::result<stack_counters> stats(self_pointer self) {
       acc->udp_connections += s.udp_connections;
       acc->udp_segments += s.udp_segments;
       acc->udp_migrations += s.udp_moved_in;
+      acc->tcp_connections += s.tcp_connections;
+      acc->tcp_listeners += s.tcp_listeners;
       acc->half_opens += s.half_opens;
       acc->accepts += s.accepts;
       acc->connects += s.connects;

@@ -89,7 +89,7 @@ enum class command_kind : std::uint8_t {
   tcp_sent,      ///< tcp: the app queued bytes on (conn, generation)
   tcp_read,      ///< tcp: the app read from (conn, generation): the window may open
   tcp_close,     ///< tcp: orderly close; tcp_released follows
-  tcp_abort,     ///< tcp: RST now; the core never touches the fifos again, no event follows
+  tcp_abort,     ///< tcp: RST now; tcp_released follows (unless a tcp_reset was already on its way)
 };
 
 struct command {
@@ -121,7 +121,8 @@ enum class event_kind : std::uint8_t {
   tcp_tx_space,        ///< acknowledged bytes left the tx fifo (`bytes`), and its producer asked
   tcp_peer_closed,     ///< the peer's FIN: no more bytes will arrive
   tcp_reset,           ///< the connection is gone (`error` reset / timeout): its fifos are the worker's
-  tcp_released,        ///< after tcp_close: the core is done with the fifos
+  tcp_released,        ///< after tcp_close or tcp_abort: the core is done with the fifos
+  tcp_unlistened,      ///< after tcp_unlisten (`session`: the listen's cookie): nothing more is carved for it
 };
 
 struct event {

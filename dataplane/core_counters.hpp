@@ -16,6 +16,7 @@ namespace actorstack::dataplane {
 class counter {
  public:
   void add(std::uint64_t n = 1) noexcept { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void set(std::uint64_t n) noexcept { v_.store(n, std::memory_order_relaxed); }
   std::uint64_t get() const noexcept { return v_.load(std::memory_order_relaxed); }
 
  private:

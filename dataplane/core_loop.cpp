@@ -41,7 +41,27 @@ ip_address v4(std::uint32_t host_order) noexcept { return ip_address::v4(host_or
 
 }  // namespace
 
-core_loop::core_loop(core_setup setup) : setup_(std::move(setup)), table_(setup_.index) {
+namespace {
+// What the impairment stage counts, per direction, by name.
+constexpr const char* impairment_fields[] = {"frames", "dropped", "duplicated", "reordered",
+                                             "corrupted", "truncated", "delayed"};
+std::vector<std::string> impairment_names() {
+  std::vector<std::string> out;
+  for (const char* dir : {"rx_", "tx_"})
+    for (const char* f : impairment_fields) out.push_back(std::string{dir} + f);
+  return out;
+}
+void append(std::vector<std::uint64_t>& out, const impairment_counters& c) {
+  out.insert(out.end(), {c.frames, c.dropped, c.duplicated, c.reordered, c.corrupted, c.truncated, c.delayed});
+}
+}  // namespace
+
+core_loop::core_loop(core_setup setup)
+    : setup_(std::move(setup)),
+      table_(setup_.index),
+      tcp_published_(tcp::counter_names()),
+      impair_published_(impairment_names()) {
+  publish_ticks_ = rte_get_tsc_hz() / 1000;  // every millisecond
   us_.mac = setup_.mac;
   us_.ip = setup_.address.ip;
   posted_.assign(setup_.workers.size(), false);
@@ -99,7 +119,20 @@ bool core_loop::poll_once() {
   release_impaired();
   work |= flush_tx();
   ring_doorbells();
+  if (const std::uint64_t t = now(); t - last_publish_ >= publish_ticks_) {
+    last_publish_ = t;
+    publish();
+  }
   return work;
+}
+
+void core_loop::publish() {
+  tcp_published_.publish(tcp::counter_values(tcp_->counters(), tcp_->engine().connections_per_state()));
+  if (!rx_impair_) return;
+  std::vector<std::uint64_t> v;
+  append(v, impaired(true));
+  append(v, impaired(false));
+  impair_published_.publish(v);
 }
 
 // ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@
 #include "dataplane/core_counters.hpp"
 #include "dataplane/core_handoff.hpp"
 #include "dataplane/core_tcp.hpp"
+#include "dataplane/published_counters.hpp"
 #include "dataplane/impairment_stage.hpp"
 #include "dataplane/neighbors.hpp"
 #include "dataplane/udp_table.hpp"
@@ -105,6 +106,13 @@ class core_loop {
   /// What the impairment stage did to received (rx) or sent frames; zeros
   /// without one. The core's thread's to read, as tcp().
   impairment_counters impaired(bool rx) const noexcept;
+  /// The TCP engine's counters and the impairment stage's (`rx_dropped`,
+  /// `tx_corrupted`...), as last published (at most a millisecond old):
+  /// any thread may read them.
+  std::vector<std::pair<std::string, std::uint64_t>> tcp_counters() const { return tcp_published_.read(); }
+  std::vector<std::pair<std::string, std::uint64_t>> impairment_counters_published() const {
+    return impair_published_.read();
+  }
 
  private:
   friend class core_tcp;
@@ -142,6 +150,8 @@ class core_loop {
   void post(std::uint32_t worker, const event& ev);
   void ring_doorbells();
   std::uint64_t now() const noexcept;
+  /// Copies the plain counters (TCP, impairment) where other threads read them.
+  void publish();
 
   core_setup setup_;
   local_addresses us_;
@@ -163,6 +173,10 @@ class core_loop {
   std::unique_ptr<impairment_stage> tx_impair_;
   std::vector<rte_mbuf*> impaired_;     // scratch: what the rx stage let through
   std::vector<rte_mbuf*> impaired_tx_;  // scratch: what the tx stage let through
+  published_counters tcp_published_;
+  published_counters impair_published_;
+  std::uint64_t publish_ticks_ = 0;
+  std::uint64_t last_publish_ = 0;
 };
 
 }  // namespace actorstack::dataplane

@@ -65,6 +65,11 @@ void core_tcp::apply(std::uint32_t worker, const command& c) {
         listeners_.erase(it->second);
         listener_cookie_.erase(it);
       }
+      // From here on nothing is carved from the listener's segment: the
+      // worker may let it go.
+      event ev{event_kind::tcp_unlistened};
+      ev.session = r.cookie;
+      core_.post(worker, ev);
       return;
     }
     case command_kind::tcp_connect: {
@@ -77,15 +82,30 @@ void core_tcp::apply(std::uint32_t worker, const command& c) {
       }
       return;
     }
-    case command_kind::tcp_sent:
+    case command_kind::tcp_sent: {
+      conn* c = conn_of(pack(id));
+      if (c == nullptr) return;
+      // Re-arm the app's tx notification before the engine looks at the
+      // fifo: a write racing this either posts again or is seen now.
+      c->tx.unset_event();
       if (r.nodelay) engine_.set_nodelay(id, true);
       engine_.app_sent(id, now);
       return;
-    case command_kind::tcp_read: engine_.app_read(id, now); return;
+    }
+    case command_kind::tcp_read: {
+      conn* c = conn_of(pack(id));
+      if (c == nullptr) return;
+      c->rx.del_want_deq_ntf(shm::deq_ntf::on_every_dequeue);  // one read, one message
+      engine_.app_read(id, now);
+      watch_window(pack(id));
+      return;
+    }
     case command_kind::tcp_close: engine_.app_close(id, now); return;
     case command_kind::tcp_abort:
+      if (conn_of(pack(id)) == nullptr) return;  // ended meanwhile: its reset or release is on its way
       engine_.app_abort(id, now);
-      if (id.index < conns_.size() && conns_[id.index].generation == id.generation) conns_[id.index] = conn{};
+      // The fifos are the worker's again (SPEC-TCP 2.5).
+      released(pack(id));
       return;
     default: return;
   }
@@ -95,9 +115,33 @@ void core_tcp::input(std::span<const std::byte> segment, std::uint32_t src_ip, s
   engine_.input(segment, src_ip, dst_ip, now_us());
 }
 
+// The receive window runs low: from now on the app's reads tell the core
+// (each read posts app-rx while the rx fifo asks for it), so the window
+// reopens without waiting for the peer's probe. Set before the check in
+// poll(): an app that drained everything before it saw the flag is caught
+// there.
+void core_tcp::watch_window(std::uint64_t session) {
+  conn* c = conn_of(session);
+  if (c == nullptr || c->rx.max_enqueue() >= c->rx.size() / 2) return;
+  c->rx.add_want_deq_ntf(shm::deq_ntf::on_every_dequeue);
+  window_checks_.push_back(session);
+}
+
 bool core_tcp::poll() {
   const std::uint64_t before = engine_.stats().segments_out;
-  engine_.advance(now_us());  // fires timers, then flushes the burst's output
+  const std::uint64_t now = now_us();
+  if (!window_checks_.empty()) {
+    // The flag is up now; an app that read everything before it saw it
+    // posts nothing, so look once.
+    checking_.swap(window_checks_);
+    for (std::uint64_t session : checking_)
+      if (conn* c = conn_of(session); c != nullptr && c->rx.max_enqueue() >= c->rx.size() / 2) {
+        c->rx.del_want_deq_ntf(shm::deq_ntf::on_every_dequeue);
+        engine_.app_read(unpack(session), now);
+      }
+    checking_.clear();
+  }
+  engine_.advance(now);  // fires timers, then flushes the burst's output
   const bool sent_held = !held_.empty() && send_held();
   return engine_.stats().segments_out != before || sent_held;
 }
@@ -242,7 +286,9 @@ void core_tcp::connect_failed(std::uint64_t cookie, errc why) {
 void core_tcp::readable(std::uint64_t session) {
   conn* c = conn_of(session);
   // One event until the worker re-arms the flag (as UDP's rx).
-  if (c != nullptr && c->rx.set_event()) post_conn(session, event{event_kind::tcp_rx});
+  if (c == nullptr) return;
+  if (c->rx.set_event()) post_conn(session, event{event_kind::tcp_rx});
+  watch_window(session);
 }
 
 void core_tcp::writable(std::uint64_t session, std::uint32_t bytes) {

@@ -78,6 +78,7 @@ class core_tcp final : public tcp::wire, public tcp::app_side {
   void post_failed(std::uint32_t worker, std::uint64_t cookie, errc why);
   conn* conn_of(std::uint64_t session);
   void post_conn(std::uint64_t session, event ev);
+  void watch_window(std::uint64_t session);
   std::uint64_t now_us() const noexcept;
   bool send_held();
 
@@ -89,6 +90,8 @@ class core_tcp final : public tcp::wire, public tcp::app_side {
   std::vector<conn> conns_;
   rte_mbuf* building_ = nullptr;  // between begin_segment and end_segment
   std::deque<held_frame> held_;   // waiting for a next hop's MAC
+  std::vector<std::uint64_t> window_checks_;  // sessions whose app must tell us of reads
+  std::vector<std::uint64_t> checking_;
   std::uint64_t tsc_per_us_ = 1;
 };
 

@@ -72,6 +72,13 @@ class dataplane {
   unsigned cores() const noexcept { return static_cast<unsigned>(links_.size()); }
   core_counters_snapshot counters(unsigned core) const;
   std::uint64_t connections(unsigned core) const { return cores_[core]->connections(); }
+  /// The core's TCP counters and impairment counters, by name (core_loop.hpp).
+  std::vector<std::pair<std::string, std::uint64_t>> tcp_counters(unsigned core) const {
+    return cores_.at(core)->tcp_counters();
+  }
+  std::vector<std::pair<std::string, std::uint64_t>> impairment(unsigned core) const {
+    return cores_.at(core)->impairment_counters_published();
+  }
   const port& device() const noexcept { return port_; }
   const interface_address& address() const noexcept { return cfg_.address; }
   const dataplane_config& config() const noexcept { return cfg_; }

@@ -3,7 +3,8 @@
 // byte is checked when --verify is on (the default); afterwards every
 // session, fifo and segment must be gone. `--help` lists every option.
 //
-// Over udp:// the data plane (DPDK) carries the datagrams (udp_echo.cpp);
+// Over udp:// and tcp:// the data plane (DPDK) carries the datagrams or the
+// segments (udp_echo.cpp, tcp_echo.cpp);
 // with --attach the server or the clients are apps attached to
 // actorstack-stackd (attached_echo.cpp). --baseline runs the same echo over
 // kernel TCP loopback in the same run (kernel_echo.cpp).
@@ -14,6 +15,7 @@
 
 #include "demo/echo_options.hpp"
 #include "demo/kernel_echo.hpp"
+#include "demo/stream_echo.hpp"
 #include "tools/cli/cli.hpp"
 
 #include <actorstack/stack.hpp>
@@ -38,131 +40,24 @@ using clock_type = std::chrono::steady_clock;
 namespace {
 
 using echo::options;
-using echo::fill_pattern;
-using echo::matches_pattern;
-
-// Reads and writes per call, on both sides (the kernel baseline's too).
-constexpr std::size_t io_size = 64 * 1024;
-
-struct shared_state {
-  options opt;
-  std::atomic<std::uint64_t> connected{0};
-  std::atomic<std::uint64_t> finished{0};
-  std::atomic<std::uint64_t> failed{0};
-  std::atomic<std::uint64_t> verify_errors{0};
-  std::atomic<std::uint64_t> bytes_echoed{0};
-  std::atomic<std::uint64_t> bytes_progress{0};  // echoed so far, all clients
-  std::atomic<std::int64_t> last_connect_ns{0};
-  std::mutex mu;
-  std::condition_variable cv;
-  void done_one() {
-    std::lock_guard lock{mu};
-    cv.notify_all();
-  }
-};
-
-// Echoes what it reads, never reading more than it can write back; when
-// its tx is full it asks for a dequeue notification and resumes on_tx.
-class echo_server final : public app_handler {
- public:
-  void on_rx(session& s) override { pump(s); }
-  void on_tx(session& s) override { pump(s); }
-
- private:
-  void pump(session& s) {
-    for (;;) {
-      const std::size_t n = std::min({s.max_read(), s.max_write(), buf_.size()});
-      if (n == 0) {
-        if (s.max_read() == 0) return;
-        s.notify_on_space();
-        if (s.max_write() == 0) return;  // re-checked: the reader may have been quick
-        continue;
-      }
-      auto r = s.read({buf_.data(), n});
-      if (!r) return;
-      (void)s.write({buf_.data(), *r});
-    }
-  }
-  std::vector<std::byte> buf_ = std::vector<std::byte>(io_size);
-};
-
-class echo_client final : public app_handler {
- public:
-  explicit echo_client(shared_state& st) : st_(st) {}
-
-  bool on_connected(session& s, std::uint64_t opaque) override {
-    s.user_data = opaque;
-    progress_.resize(std::max<std::size_t>(progress_.size(), opaque + 1));
-    st_.connected.fetch_add(1);
-    st_.last_connect_ns.store(clock_type::now().time_since_epoch().count());
-    send(s);
-    return true;
-  }
-  void on_connect_failed(std::uint64_t, errc why) override {
-    std::fprintf(stderr, "connect failed: %s\n", std::string{to_string(why)}.c_str());
-    st_.failed.fetch_add(1);
-    st_.done_one();
-  }
-  void on_tx(session& s) override { send(s); }
-  void on_rx(session& s) override {
-    auto& p = progress_[s.user_data];
-    for (;;) {
-      auto r = s.read(buf_);
-      if (!r || *r == 0) break;
-      if (st_.opt.verify && !matches_pattern(s.user_data, p.received, std::span{buf_}.first(*r)))
-        st_.verify_errors.fetch_add(1);
-      p.received += *r;
-      st_.bytes_progress.fetch_add(*r, std::memory_order_relaxed);
-    }
-    if (p.received >= st_.opt.bytes && !p.closed) {
-      p.closed = true;
-      st_.bytes_echoed.fetch_add(p.received);
-      if (st_.opt.hold_s == 0) (void)s.close();  // held sessions go with the app's detach
-      st_.finished.fetch_add(1);
-      st_.done_one();
-    }
-  }
-  void on_close(session& s) override { (void)s.close(); }
-
- private:
-  struct progress {
-    std::uint64_t sent = 0;
-    std::uint64_t received = 0;
-    bool closed = false;
-  };
-  void send(session& s) {
-    auto& p = progress_[s.user_data];
-    while (p.sent < st_.opt.bytes) {
-      const std::size_t want = std::min<std::uint64_t>({st_.opt.bytes - p.sent, buf_.size(), s.max_write()});
-      if (want == 0) {
-        s.notify_on_space();
-        if (s.max_write() == 0) return;
-        continue;
-      }
-      fill_pattern(s.user_data, p.sent, std::span{buf_}.first(want));
-      auto r = s.write({buf_.data(), want});
-      if (!r) return;
-      p.sent += *r;
-    }
-  }
-  shared_state& st_;
-  std::vector<progress> progress_;
-  std::vector<std::byte> buf_ = std::vector<std::byte>(io_size);
-};
+using echo::shared_state;
+using echo::echo_server;
+using echo::echo_client;
+using echo::io_size;
 
 }  // namespace
 
 int main(int argc, char** argv) {
   options opt;
-  CLI::App app{"An echo server and clients over actorstack: cut-through in one process (default), udp:// over\n"
-               "a DPDK port, or as apps attached to actorstack-stackd (--attach). Every echoed byte is checked\n"
+  CLI::App app{"An echo server and clients over actorstack: cut-through in one process (default), udp:// or\n"
+               "tcp:// over a DPDK port, or as apps attached to actorstack-stackd (--attach). Every echoed byte is checked\n"
                "with --verify; afterwards every session, fifo and segment must be gone.",
                "actorstack-echo"};
   app.option_defaults()->always_capture_default();
-  app.add_option("--uri", opt.uri, "Endpoint: ct://IP/PORT (cut-through) or udp://IP/PORT (data plane)");
+  app.add_option("--uri", opt.uri, "Endpoint: ct://IP/PORT (cut-through), udp://IP/PORT or tcp://IP/PORT (data plane)");
   app.add_option("--clients", opt.clients, "Echo clients (sessions)")->check(CLI::PositiveNumber);
   cli::add_size(app, "--bytes", opt.bytes, "Bytes each client sends and gets back", 1);
-  cli::add_size(app, "--fifo-size", opt.fifo_size, "Session rx/tx fifo size (ct)", 4096);
+  cli::add_size(app, "--fifo-size", opt.fifo_size, "Session rx/tx fifo size", 4096);
   app.add_option("--workers", opt.workers,
                  "Session workers (0: one per core); with --attach --role server: app workers (threads)");
   app.add_flag("--verify,!--no-verify", opt.verify, "Check every echoed byte against the sent pattern (default: on)")
@@ -178,7 +73,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 65535))
       ->default_str("off");
   app.add_option("--hold", opt.hold_s, "Keep the verified sessions open this long (seconds) for inspection");
-  const std::string other = "udp:// over DPDK, and --attach";
+  const std::string other = "udp:// and tcp:// over DPDK, and --attach";
   app.add_option("--role", opt.role, "server or client")->check(CLI::IsMember({"server", "client"}))->group(other);
   app.add_option("--port", opt.port, "DPDK virtual device, e.g. net_tap0,iface=as0")->group(other);
   app.add_option("--ip", opt.ip, "The stack's address on the port, ADDR/PREFIX")->group(other);
@@ -211,12 +106,13 @@ int main(int argc, char** argv) {
   echo::watch_stop_signals();
   auto ep = parse_uri(opt.uri);
   if (!ep) return usage(ep.error().message());
-  if (ep->proto == transport_proto::udp) {
-    if (opt.role != "server" && opt.role != "client") return usage("udp:// needs --role server or --role client");
-    if (opt.port.empty() || opt.ip.empty()) return usage("udp:// needs --port VDEV and --ip ADDR/PREFIX");
-    return echo::run_udp(opt, *ep);
+  if (ep->proto == transport_proto::udp || ep->proto == transport_proto::tcp) {
+    const std::string scheme{to_string(ep->proto)};
+    if (opt.role != "server" && opt.role != "client") return usage(scheme + ":// needs --role server or --role client");
+    if (opt.port.empty() || opt.ip.empty()) return usage(scheme + ":// needs --port VDEV and --ip ADDR/PREFIX");
+    return ep->proto == transport_proto::udp ? echo::run_udp(opt, *ep) : echo::run_tcp(opt, *ep);
   }
-  if (ep->proto != transport_proto::ct) return usage("the echo demo speaks ct:// and udp://");
+  if (ep->proto != transport_proto::ct) return usage("the echo demo speaks ct://, udp:// and tcp://");
   if (opt.baseline && (!opt.attach.empty() || opt.clients > 64))
     return usage("--baseline runs in-process over ct:// with at most 64 clients");
   if (!opt.attach.empty()) {

@@ -1,6 +1,7 @@
 #pragma once
 // What actorstack-echo's command line sets, shared by the cut-through run
-// (echo.cpp) and the UDP server/client over the data plane (udp_echo.cpp).
+// (echo.cpp) and the UDP and TCP servers/clients over the data plane
+// (udp_echo.cpp, tcp_echo.cpp).
 
 #include "demo/pattern.hpp"
 
@@ -24,7 +25,7 @@ struct options {
   int inspect_port = -1;  // -1: not published
   int metrics_port = -1;  // -1: not served
   std::uint32_t hold_s = 0;
-  // udp:// only
+  // udp:// and tcp:// (and --attach)
   std::string role;              // server | client
   std::string port;              // EAL vdev, e.g. net_tap0,iface=as0
   std::string ip;                // our address, ADDR/PREFIX
@@ -53,6 +54,8 @@ constexpr int exit_interrupted = 3;  // SIGINT/SIGTERM ended a client run early
 
 // The UDP server or client (udp_echo.cpp); returns the process exit code.
 int run_udp(const options& opt, const actorstack::endpoint& ep);
+// The TCP server or client (tcp_echo.cpp); returns the process exit code.
+int run_tcp(const options& opt, const actorstack::endpoint& ep);
 // The ct server or client attached to a stack daemon (attached_echo.cpp).
 int run_attached(const options& opt);
 

@@ -9,6 +9,7 @@
 // datagrams: a client that hears nothing for a while counts what is in
 // flight as lost and goes on, and the run fails if anything was lost.
 
+#include "demo/dataplane_run.hpp"
 #include "demo/echo_options.hpp"
 
 #include <actorstack/stack.hpp>
@@ -41,58 +42,6 @@ struct tag {
   std::uint64_t seq;
 };
 static_assert(sizeof(tag) == tag_size);
-
-stack_config config_of(const options& opt) {
-  stack_config cfg;
-  cfg.workers = opt.workers;
-  cfg.rx_fifo_size = cfg.tx_fifo_size = opt.fifo_size;
-  cfg.max_fifo_size = std::max(cfg.max_fifo_size, opt.fifo_size);
-  cfg.dataplane_port = opt.port;
-  cfg.dataplane_ip = opt.ip;
-  cfg.dataplane_gateway = opt.gateway;
-  cfg.dataplane_poll_mode = opt.poll_mode;
-  cfg.dataplane_lcores = opt.lcores;
-  cfg.dataplane_impair = opt.impair;
-  cfg.dataplane_cores = opt.cores;
-  return cfg;
-}
-
-void print_dataplane(const stack& st, bool json) {
-  const auto cores = st.dataplane_stats();
-  if (json) std::printf(",\"dataplane\":[");
-  for (const auto& d : cores) {
-    if (json) {
-      std::printf("%s{\"core\":%u,\"rx_packets\":%llu,\"tx_packets\":%llu,\"udp_rx\":%llu,"
-                  "\"udp_tx\":%llu,\"arp_replies\":%llu,\"icmp_echo_replies\":%llu,\"frames_forwarded\":%llu,"
-                  "\"flows_taken\":%llu,\"drops\":{",
-                  d.core == 0 ? "" : ",", d.core, (unsigned long long)d.rx_packets, (unsigned long long)d.tx_packets,
-                  (unsigned long long)d.udp_rx_datagrams, (unsigned long long)d.udp_tx_datagrams,
-                  (unsigned long long)d.arp_replies, (unsigned long long)d.icmp_echo_replies,
-                  (unsigned long long)d.frames_forwarded, (unsigned long long)d.flows_taken);
-      bool first = true;
-      for (const auto& [reason, n] : d.drops) {
-        std::printf("%s\"%s\":%llu", first ? "" : ",", reason.c_str(), (unsigned long long)n);
-        first = false;
-      }
-      std::printf("}}");
-      continue;
-    }
-    std::printf("  data plane core %u on %s (%s, %s): rx %llu pkts / %llu B, tx %llu pkts / %llu B\n", d.core,
-                d.port.c_str(), d.mac.c_str(), d.address.c_str(), (unsigned long long)d.rx_packets,
-                (unsigned long long)d.rx_bytes, (unsigned long long)d.tx_packets, (unsigned long long)d.tx_bytes);
-    std::printf("    udp rx %llu, udp tx %llu, arp replies %llu, icmp echo replies %llu\n",
-                (unsigned long long)d.udp_rx_datagrams, (unsigned long long)d.udp_tx_datagrams,
-                (unsigned long long)d.arp_replies, (unsigned long long)d.icmp_echo_replies);
-    std::string drops;
-    for (const auto& [reason, n] : d.drops)
-      if (n > 0) drops += " " + reason + "=" + std::to_string(n);
-    std::printf("    drops:%s\n", drops.empty() ? " none" : drops.c_str());
-    if (cores.size() > 1)
-      std::printf("    %llu frame(s) forwarded to their owner core, %llu connection(s) taken over\n",
-                  (unsigned long long)d.frames_forwarded, (unsigned long long)d.flows_taken);
-  }
-  if (json) std::printf("]");
-}
 
 // ---------------------------------------------------------------------------
 // server
@@ -128,27 +77,6 @@ class udp_echo_server final : public app_handler {
   std::optional<datagram_info> held_;
   std::vector<std::byte> buf_ = std::vector<std::byte>(max_datagram_payload);
 };
-
-// --inspect-port / --metrics-port, as for the cut-through demo.
-bool expose(stack& st, const options& opt) {
-  if (opt.inspect_port >= 0) {
-    auto port = st.publish_inspector(static_cast<std::uint16_t>(opt.inspect_port));
-    if (!port) {
-      std::fprintf(stderr, "actorstack-echo: %s\n", port.error().message().c_str());
-      return false;
-    }
-    std::fprintf(stderr, "actorstack-echo: inspector on 127.0.0.1:%u\n", static_cast<unsigned>(*port));
-  }
-  if (opt.metrics_port >= 0) {
-    auto port = st.serve_metrics(static_cast<std::uint16_t>(opt.metrics_port));
-    if (!port) {
-      std::fprintf(stderr, "actorstack-echo: %s\n", port.error().message().c_str());
-      return false;
-    }
-    std::fprintf(stderr, "actorstack-echo: metrics on http://127.0.0.1:%u/metrics\n", static_cast<unsigned>(*port));
-  }
-  return true;
-}
 
 int run_server(const options& opt, const endpoint& ep) {
   std::atomic<std::uint64_t> echoed{0};

@@ -227,12 +227,24 @@ result<void> stack_root_state::connect(const connect_request& req) {
   if (req.remote.proto == transport_proto::udp) {
     if (!opts.global_scope)
       return refuse_connect(req, error{errc::scope, 0, "application lacks global scope for udp"});
-    if (cfg_.dataplane_port.empty() || session_workers_ == 0)
+    if (!has_dataplane())
       return refuse_connect(req, error{errc::not_supported, 0, "this stack has no data plane (dataplane.port)"});
     fx_.net_connect(next_net_worker_++ % session_workers_, req.app_worker, req.remote, req.opaque);
     return {};
   }
   auto target = tables_.resolve_connect(opts.ns, req.app, {opts.local_scope, opts.global_scope}, req.remote);
+  // SPEC-TCP 9.4: tcp goes cut-through where §6 finds a listener on this
+  // stack, else out on the wire. A wildcard listener stands for this
+  // stack's own addresses only: a connect to another host's port 80 is
+  // not caught by a local 0.0.0.0:80.
+  if (req.remote.proto == transport_proto::tcp && has_dataplane() &&
+      (target ? (is_wildcard_listener(target->listener) && !is_ours(req.remote.ip))
+              : target.error().code == errc::local_connect)) {
+    if (!opts.global_scope)
+      return refuse_connect(req, error{errc::scope, 0, "application lacks global scope for tcp"});
+    fx_.net_connect(next_net_worker_++ % session_workers_, req.app_worker, req.remote, req.opaque);
+    return {};
+  }
   if (!target) return refuse_connect(req, target.error());
   auto share = shares_.find(target->listener.value());
   if (share == shares_.end() || share->second.accepting.empty())
@@ -248,6 +260,21 @@ result<void> stack_root_state::connect(const connect_request& req) {
   retire_if_orphaned(pc.client_app_worker, pc.server_app_worker);
   fx_.ct_connect(pc);
   return {};
+}
+
+bool stack_root_state::has_dataplane() const noexcept { return !cfg_.dataplane_port.empty() && session_workers_ > 0; }
+
+bool stack_root_state::is_ours(const ip_address& ip) const {
+  if (ip.is_loopback() || ip.is_any()) return true;
+  const std::string_view text = cfg_.dataplane_ip;
+  auto ours = ip_address::parse(text.substr(0, text.find('/')));
+  return ours && *ours == ip;
+}
+
+bool stack_root_state::is_wildcard_listener(session_handle listener) const {
+  for (const auto& l : tables_.listeners())
+    if (l.ref.listener == listener) return l.local.ip.is_any();
+  return false;
 }
 
 // ---- cut-through segment contexts ------------------------------------------

@@ -152,7 +152,10 @@ class stack_root_state {
   // ---- connects --------------------------------------------------------
   /// SPEC §6: udp goes to the network (round robin over the session
   /// workers); anything else is resolved in the tables and goes to the
-  /// listener's next accepting app worker through its segment context.
+  /// listener's next accepting app worker through its segment context —
+  /// except tcp that finds no listener here (or only a wildcard one while
+  /// the target is another host), which goes to the network when the stack
+  /// has a data plane (SPEC-TCP 9.4).
   /// A refusal is the error, or with `report_to_app` a connect_failed.
   result<void> connect(const connect_request& req);
 
@@ -194,6 +197,10 @@ class stack_root_state {
   using context_key = std::tuple<std::uint32_t, std::uint32_t, std::uint32_t>;
 
   bool live_app(std::uint32_t app) const noexcept { return app < apps_.size() && apps_[app].live; }
+  bool has_dataplane() const noexcept;
+  /// Loopback, the wildcard, or the data plane's address.
+  bool is_ours(const ip_address& ip) const;
+  bool is_wildcard_listener(session_handle listener) const;
   void remove_listener(const lookup::listener_entry& l);
   bool leave_listener(const lookup::listener_entry& l, std::uint32_t app_worker);
   result<void> refuse_connect(const connect_request& req, const error& why);

@@ -136,8 +136,24 @@ std::vector<MetricFamily> families(const view::snapshot& s, bool up) {
   auto handed = family("actorstack_dataplane_handoffs_total",
                        "Between cores: frames forwarded to their connection's owner, connections taken over",
                        MetricType::Counter);
+  auto tcp = family("actorstack_dataplane_tcp_total",
+                    "TCP engine events (SPEC-TCP 9.1): segments, bytes, retransmits, RSTs, aborts, ...",
+                    MetricType::Counter);
+  auto tcp_states = family("actorstack_dataplane_tcp_connections", "TCP connections in each RFC state",
+                           MetricType::Gauge);
+  auto impaired = family("actorstack_dataplane_impaired_frames_total",
+                         "Frames the impairment stage (dataplane.impair) saw, dropped, duplicated, ...",
+                         MetricType::Counter);
   for (const auto& d : s.dataplane) {
     const std::string core = std::to_string(d.core);
+    for (const auto& [name, count] : d.tcp) {
+      if (name.starts_with("state_"))
+        add(tcp_states, {{"core", core}, {"state", name.substr(6)}}, count);
+      else
+        add(tcp, {{"core", core}, {"counter", name}}, count);
+    }
+    for (const auto& [name, count] : d.impaired)
+      add(impaired, {{"core", core}, {"direction", name.substr(0, 2)}, {"action", name.substr(3)}}, count);
     add(packets, {{"core", core}, {"direction", "rx"}}, d.rx_packets);
     add(packets, {{"core", core}, {"direction", "tx"}}, d.tx_packets);
     add(octets, {{"core", core}, {"direction", "rx"}}, d.rx_bytes);
@@ -151,7 +167,8 @@ std::vector<MetricFamily> families(const view::snapshot& s, bool up) {
     add(handed, {{"core", core}, {"kind", "frame"}}, d.frames_forwarded);
     add(handed, {{"core", core}, {"kind", "connection"}}, d.flows_taken);
   }
-  for (auto* f : {&packets, &octets, &datagrams, &drops, &polls, &conns, &handed}) out.push_back(std::move(*f));
+  for (auto* f : {&packets, &octets, &datagrams, &drops, &polls, &conns, &handed, &tcp, &tcp_states, &impaired})
+    out.push_back(std::move(*f));
   return out;
 }
 

@@ -6,7 +6,9 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace actorstack::tcp {
 
@@ -46,5 +48,11 @@ struct counters {
   std::uint64_t tx_no_room = 0;    ///< a segment could not be sent (no buffer)
   std::array<std::uint64_t, abort_reason_count> aborts{};
 };
+
+/// Every counter as a flat list, for inspection and metrics: the fields
+/// above by name, `aborts_<reason>`, then `state_<RFC STATE>` (connections
+/// in each state now). counter_values() gives them in the same order.
+const std::vector<std::string>& counter_names();
+std::vector<std::uint64_t> counter_values(const counters& c, const std::array<std::size_t, 11>& per_state);
 
 }  // namespace actorstack::tcp

@@ -24,18 +24,6 @@ std::string_view to_string(state s) noexcept {
   return "?";
 }
 
-std::string_view to_string(abort_reason r) noexcept {
-  switch (r) {
-    case abort_reason::peer_reset: return "peer_reset";
-    case abort_reason::timeout: return "timeout";
-    case abort_reason::app_reset: return "app_reset";
-    case abort_reason::data_after_close: return "data_after_close";
-    case abort_reason::refused_by_app: return "refused_by_app";
-    case abort_reason::count_: break;
-  }
-  return "?";
-}
-
 namespace {
 std::uint64_t listener_key(std::uint32_t ip, std::uint16_t port) noexcept {
   return (std::uint64_t{ip} << 16) | port;

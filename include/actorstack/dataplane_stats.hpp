@@ -27,6 +27,13 @@ struct dataplane_core_stats {
   std::uint64_t frames_forwarded = 0, flows_taken = 0;
   /// Every drop reason, zero or not: "truncated", "bad_checksum", "no_session", ...
   std::map<std::string, std::uint64_t> drops;
+  /// The core's TCP engine (SPEC-TCP 9.1), every counter zero or not:
+  /// "segments_in", "retransmits_fast", "aborts_timeout", "state_ESTABLISHED"
+  /// (connections in that state now), ...
+  std::map<std::string, std::uint64_t> tcp;
+  /// What the impairment stage (dataplane.impair) did: "rx_dropped",
+  /// "tx_corrupted", ...; empty without one.
+  std::map<std::string, std::uint64_t> impaired;
 
   std::uint64_t dropped(const std::string& reason) const {
     auto it = drops.find(reason);

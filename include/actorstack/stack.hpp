@@ -39,11 +39,13 @@ struct stack_counters {
   std::uint64_t connects = 0;
   std::uint64_t refusals = 0;
   std::uint64_t udp_connections = 0;  ///< udp listeners and 5-tuples (data plane)
-  std::uint64_t udp_segments = 0;     ///< segments holding udp fifos (one per worker and app worker)
+  std::uint64_t udp_segments = 0;     ///< segments holding udp and tcp fifos (one per worker and app worker)
   std::uint64_t ct_contexts = 0;      ///< cut-through segment contexts alive (see ct_segment_context.hpp)
   /// Connected udp sessions that moved to another worker because their
   /// datagrams arrive on another data-plane core (SPEC §5), ever.
   std::uint64_t udp_migrations = 0;
+  std::uint64_t tcp_connections = 0;  ///< tcp connections with a session (until the data plane let go)
+  std::uint64_t tcp_listeners = 0;    ///< tcp listeners (data plane)
 };
 
 /// Sets the scheduler of `sys_cfg` as stack::create(cfg) sets its own:

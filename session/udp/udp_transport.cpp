@@ -11,9 +11,6 @@ using dataplane::event;
 using dataplane::event_kind;
 
 namespace {
-// Segment ids share one space with cut-through's (context << 32 | index):
-// the top bit marks a network transport's per-app segment.
-constexpr std::uint64_t network_segment_bit = std::uint64_t{1} << 63;
 constexpr std::uint16_t ephemeral_first = 49152;
 constexpr std::uint32_t ephemeral_count = 65536 - ephemeral_first;
 
@@ -22,13 +19,8 @@ std::string text(const endpoint& e) { return e.ip.to_string() + ":" + std::to_st
 
 udp_transport::udp_transport(session_layer::session_worker_state& sessions,
                              session_layer::app_notifier& apps, std::vector<core_link> cores,
-                             udp_worker_config cfg, udp_migration_port* migration)
-    : sessions_(sessions),
-      apps_(apps),
-      cores_(std::move(cores)),
-      cfg_(cfg),
-      migration_(migration),
-      deferred_(cores_.size()) {
+                             net::app_segments& segments, udp_worker_config cfg, udp_migration_port* migration)
+    : sessions_(sessions), apps_(apps), cores_(std::move(cores)), segments_(segments), cfg_(cfg), migration_(migration) {
   sessions_.set_fifo_provider(transport_proto::udp, this);
 }
 
@@ -125,24 +117,8 @@ void udp_transport::remove(std::uint32_t id) {
   for (std::uint32_t core = 0; core < cores(); ++core) send(core, cmd);
 }
 
-void udp_transport::send(std::uint32_t core, const command& c) {
-  // Order matters (add before tx before remove): once one command waits,
-  // the rest queue behind it.
-  auto& waiting = deferred_[core];
-  if (waiting.empty() && cores_[core].commands->push(c)) return;
-  ++counters_.commands_deferred;
-  waiting.push_back(c);
-}
-
-bool udp_transport::flush_commands() {
-  bool left = false;
-  for (std::uint32_t core = 0; core < cores(); ++core) {
-    auto& waiting = deferred_[core];
-    while (!waiting.empty() && cores_[core].commands->push(waiting.front())) waiting.pop_front();
-    left |= !waiting.empty();
-  }
-  return left;
-}
+// Order matters (add before tx before remove): the queue keeps it.
+void udp_transport::send(std::uint32_t core, const command& c) { commands_.send(core, c); }
 
 std::uint16_t udp_transport::ephemeral_port() {
   // Each worker takes its own slice of the ephemeral range, so two workers
@@ -246,58 +222,40 @@ std::string udp_transport::format(std::uint32_t id, std::uint32_t worker) const 
 // core events
 
 bool udp_transport::drain_events(std::size_t budget) {
-  bool more = false;
-  for (core_link& link : cores_) {
-    auto& events = *link.events;
-    event ev;
-    for (std::size_t n = 0;; ++n) {
-      if (n == budget) {
-        more = true;
-        break;
+  return net::drain_core_events(cores_, budget, [this](std::uint32_t core, const event& ev) { on_event(core, ev); });
+}
+
+void udp_transport::on_event(std::uint32_t, const event& ev) {
+  if (ev.id >= conns_.size()) return;
+  conn& c = conns_[ev.id];
+  const bool current = c.state != conn_state::free && c.session.value() == ev.session;
+  switch (ev.kind) {
+    case event_kind::rx:
+      if (current && c.state != conn_state::removing)
+        if (session* s = sessions_.get(c.session)) sessions_.enqueue_notify(*s);
+      break;
+    case event_kind::tx_space:
+      if (current && c.state != conn_state::removing)
+        if (session* s = sessions_.get(c.session)) sessions_.dequeue_notify(*s, ev.bytes);
+      break;
+    case event_kind::removed: on_removed(ev.id); break;
+    case event_kind::add_failed:
+      // The 5-tuple was taken: the session cannot work; its peer never
+      // heard of it, so a reset tells only the app.
+      if (current) {
+        const session_handle h = c.session;
+        free_conn(ev.id);
+        sessions_.transport_reset_notify(h);
       }
-      if (!events.pop(ev)) {
-        // Empty: arm the doorbell, then look once more — an event pushed
-        // before the arm rang nobody.
-        events.arm();
-        if (events.empty() || !events.disarm()) break;
-        continue;
-      }
-      if (ev.id >= conns_.size()) continue;
-      conn& c = conns_[ev.id];
-      const bool current = c.state != conn_state::free && c.session.value() == ev.session;
-      switch (ev.kind) {
-        case event_kind::rx:
-          if (current && c.state != conn_state::removing)
-            if (session* s = sessions_.get(c.session)) sessions_.enqueue_notify(*s);
-          break;
-        case event_kind::tx_space:
-          if (current && c.state != conn_state::removing)
-            if (session* s = sessions_.get(c.session)) sessions_.dequeue_notify(*s, ev.bytes);
-          break;
-        case event_kind::removed: on_removed(ev.id); break;
-        case event_kind::add_failed:
-          // The 5-tuple was taken: the session cannot work; its peer never
-          // heard of it, so a reset tells only the app.
-          if (current) {
-            const session_handle h = c.session;
-            free_conn(ev.id);
-            sessions_.transport_reset_notify(h);
-          }
-          break;
-        case event_kind::seen:
-          if (current) on_seen(ev.id, ev.core);
-          break;
-        case event_kind::taken:
-          if (current) on_taken(ev.id);
-          break;
-        default:
-          // tcp_*: only a worker that sent tcp_* commands hears them, and
-          // this one sends none.
-          break;
-      }
-    }
+      break;
+    case event_kind::seen:
+      if (current) on_seen(ev.id, ev.core);
+      break;
+    case event_kind::taken:
+      if (current) on_taken(ev.id);
+      break;
+    default: break;  // tcp_*: the tcp transport's
   }
-  return more;
 }
 
 void udp_transport::on_removed(std::uint32_t id) {
@@ -409,36 +367,19 @@ void udp_transport::give_back(session_handle h, std::uint32_t app_worker, shm::f
     tx = {};
     return;
   }
-  release_fifos(app_worker, rx, tx);
+  segments_.release(app_worker, rx, tx);
 }
 
 void udp_transport::take_back(std::uint32_t app_worker, shm::fifo rx, shm::fifo tx) {
-  release_fifos(app_worker, rx, tx);
+  segments_.release(app_worker, rx, tx);
 }
 
 // ---------------------------------------------------------------------------
 // fifos
 
 result<void> udp_transport::alloc_fifos(session& s) {
-  auto it = segments_.find(s.app_worker);
-  if (it == segments_.end()) {
-    const std::string name = "as-udp-w" + std::to_string(cfg_.worker) + "-a" + std::to_string(s.app_worker);
-    auto seg = shm::fifo_segment::create(name, cfg_.segment_size);
-    if (!seg) return unexpected{errc::segment_alloc, seg.error().detail};
-    app_segment a;
-    a.seg = std::move(*seg);
-    a.id = network_segment_bit | (std::uint64_t{cfg_.worker} << 32) | s.app_worker;
-    it = segments_.emplace(s.app_worker, std::move(a)).first;
-    ++counters_.segments;
-    // Before the notification that names one of its fifos (SPEC 9.3).
-    apps_.segment_added(s.app_worker, {it->second.id, it->second.seg.name(), it->second.seg.size(),
-                                       it->second.seg.fd(),
-                                       reinterpret_cast<std::uintptr_t>(it->second.seg.memory().base())});
-  }
-  const session_layer::fifo_sizes wanted = apps_.fifo_sizes_of(s.app_worker);
-  auto pair = it->second.seg.alloc_fifo_pair(wanted.rx != 0 ? wanted.rx : cfg_.rx_fifo_size,
-                                             wanted.tx != 0 ? wanted.tx : cfg_.tx_fifo_size, cfg_.max_fifo_size);
-  if (!pair) return unexpected{errc::fifo_alloc, pair.error().detail};
+  auto pair = segments_.alloc_pair(s.app_worker);
+  if (!pair) return unexpected{pair.error()};
   s.rx = pair->rx;
   s.tx = pair->tx;
   return {};
@@ -460,29 +401,6 @@ void udp_transport::free_fifos(session& s) {
   give_back(s.handle, s.app_worker, s.rx, s.tx);
   s.rx = {};
   s.tx = {};
-}
-
-void udp_transport::release_fifos(std::uint32_t app_worker, shm::fifo& rx, shm::fifo& tx) {
-  auto it = segments_.find(app_worker);
-  if (it == segments_.end()) return;
-  if (rx.valid()) it->second.seg.free_fifo(rx);
-  if (tx.valid()) it->second.seg.free_fifo(tx);
-  maybe_drop_segment(app_worker);
-}
-
-void udp_transport::app_worker_gone(std::uint32_t app_worker) {
-  auto it = segments_.find(app_worker);
-  if (it == segments_.end()) return;
-  it->second.app_gone = true;
-  maybe_drop_segment(app_worker);
-}
-
-void udp_transport::maybe_drop_segment(std::uint32_t app_worker) {
-  auto it = segments_.find(app_worker);
-  if (it == segments_.end() || it->second.seg.fifo_count() > 0) return;
-  if (!it->second.app_gone) return;  // kept for the app's next sessions
-  segments_.erase(it);
-  --counters_.segments;
 }
 
 }  // namespace actorstack::udp

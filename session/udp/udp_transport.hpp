@@ -12,8 +12,7 @@
 /// frees a udp session's fifos only after the core confirmed the removal
 /// (event `removed`). Until then they wait here.
 ///
-/// Fifos come from one segment per app worker, created on first use and
-/// announced to the app (segment_add) before anything names it (SPEC 9.3).
+/// Fifos come from the worker's segment per app worker (net::app_segments).
 ///
 /// Several data-plane cores: each connection has an owner core (at first
 /// this worker's home core, worker % cores) and every other core a
@@ -25,13 +24,11 @@
 /// session freed. A connection moves at most once. Its fifos stay in the
 /// old worker's segment; the new worker gives them back when it is done.
 
+#include "session/net/app_segments.hpp"
+#include "session/net/core_link.hpp"
 #include "session/session_worker_state.hpp"
-#include "dataplane/boundary.hpp"
-
-#include "shm/fifo_segment.hpp"
 
 #include <cstdint>
-#include <deque>
 #include <unordered_map>
 #include <vector>
 
@@ -41,24 +38,14 @@ struct udp_worker_config {
   std::uint32_t worker = 0;
   std::uint32_t workers = 1;
   std::uint32_t local_ip = 0;  ///< the data plane's address (host order)
-  std::uint32_t rx_fifo_size = 64 * 1024;
-  std::uint32_t tx_fifo_size = 64 * 1024;
-  std::uint32_t max_fifo_size = 4 * 1024 * 1024;
-  std::uint64_t segment_size = 128ull << 20;
 };
 
 struct udp_worker_counters {
   std::uint64_t connections = 0;   ///< installed or being installed
-  std::uint64_t commands_deferred = 0;  ///< the command ring was full: retried later
-  std::uint64_t segments = 0;
   std::uint64_t moved_in = 0;   ///< connections another worker handed to this one
 };
 
-/// This worker's channels to one data-plane core.
-struct core_link {
-  dataplane::channel<dataplane::command>* commands = nullptr;
-  dataplane::channel<dataplane::event>* events = nullptr;
-};
+using net::core_link;
 
 /// A connected session moving to another worker, as the new worker needs it.
 struct udp_migrant {
@@ -88,8 +75,9 @@ class udp_transport final : public session_layer::transport, public session_laye
   /// `cores`: this worker's links to every data-plane core, by core index.
   /// `migration`: null when sessions never move between workers (one
   /// worker, one core, unit tests).
+  /// `segments`: the worker's, shared with its other network transport.
   udp_transport(session_layer::session_worker_state& sessions, session_layer::app_notifier& apps,
-                std::vector<core_link> cores, udp_worker_config cfg,
+                std::vector<core_link> cores, net::app_segments& segments, udp_worker_config cfg,
                 udp_migration_port* migration = nullptr);
   ~udp_transport() override;
 
@@ -116,19 +104,16 @@ class udp_transport final : public session_layer::transport, public session_laye
   result<void> alloc_fifos(session_layer::session& s) override;
   void free_fifos(session_layer::session& s) override;
 
-  /// Drains the core's events (the worker's doorbell); true if it should
-  /// be called again (it stopped at its budget, or events raced the arm).
+  /// One event of core `core` (the worker drains the rings: net/core_link.hpp).
+  void on_event(std::uint32_t core, const dataplane::event& ev);
+  /// Drains the cores' events, all for this transport (unit tests; the
+  /// worker drains for both network transports); true if it should be
+  /// called again.
   bool drain_events(std::size_t budget = 1024);
   /// Retries commands the ring could not take; true if some still wait.
-  bool flush_commands();
-  bool has_deferred() const noexcept {
-    for (const auto& d : deferred_)
-      if (!d.empty()) return true;
-    return false;
-  }
-
-  /// The app worker is gone: its segment goes once its last fifo does.
-  void app_worker_gone(std::uint32_t app_worker);
+  bool flush_commands() { return commands_.flush(); }
+  bool has_deferred() const noexcept { return commands_.has_deferred(); }
+  std::uint64_t commands_deferred() const noexcept { return commands_.deferred(); }
 
   // ---- moving a session between workers (SPEC §5) -------------------------
   struct adopted {
@@ -180,11 +165,6 @@ class udp_transport final : public session_layer::transport, public session_laye
     std::uint32_t worker;  ///< where it came from (and where its fifos live)
     session_handle origin;
   };
-  struct app_segment {
-    shm::fifo_segment seg;
-    std::uint64_t id = 0;
-    bool app_gone = false;
-  };
 
   std::uint32_t alloc_conn();
   void free_conn(std::uint32_t id);
@@ -203,22 +183,20 @@ class udp_transport final : public session_layer::transport, public session_laye
   void give_back(session_handle h, std::uint32_t app_worker, shm::fifo& rx, shm::fifo& tx);
   void send(std::uint32_t core, const dataplane::command& c);
   dataplane::udp_binding binding_of(std::uint32_t id) const;
-  void release_fifos(std::uint32_t app_worker, shm::fifo& rx, shm::fifo& tx);
-  void maybe_drop_segment(std::uint32_t app_worker);
   void on_removed(std::uint32_t id);
   std::uint16_t ephemeral_port();
 
   session_layer::session_worker_state& sessions_;
   session_layer::app_notifier& apps_;
   std::vector<core_link> cores_;
+  net::app_segments& segments_;
+  net::command_queue commands_{cores_};
   udp_worker_config cfg_;
   udp_migration_port* migration_;
   std::vector<conn> conns_;
   std::vector<std::uint32_t> free_ids_;
   std::size_t live_ = 0;
-  std::vector<std::deque<dataplane::command>> deferred_;  ///< per core
   std::unordered_map<std::uint64_t, arrival> arrivals_;   ///< sessions that moved here, by handle
-  std::unordered_map<std::uint32_t, app_segment> segments_;
   std::uint16_t next_port_ = 0;
   udp_worker_counters counters_;
 };

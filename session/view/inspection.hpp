@@ -28,8 +28,10 @@ struct worker_stats {
   std::uint64_t refusals = 0;
   std::uint64_t dropped_notifications = 0;  ///< app worker unknown at delivery
   std::uint64_t udp_connections = 0;  ///< udp listeners and 5-tuples this worker installed
-  std::uint64_t udp_segments = 0;     ///< per-app segments holding udp fifos
+  std::uint64_t udp_segments = 0;     ///< per-app segments holding network (udp, tcp) fifos
   std::uint64_t udp_moved_in = 0;     ///< udp sessions another worker handed here (SPEC §5)
+  std::uint64_t tcp_connections = 0;  ///< tcp connections with a session here (until the core let go)
+  std::uint64_t tcp_listeners = 0;    ///< tcp listeners opened here
   std::uint64_t rx_bytes = 0;  ///< into its sessions' rx fifos, ever
   std::uint64_t tx_bytes = 0;  ///< into its sessions' tx fifos, ever
 };
@@ -39,7 +41,7 @@ typename Inspector::result_type inspect(Inspector& f, worker_stats& x) {
   return f(x.worker, x.sessions, x.ct_connections,
            x.half_opens, x.pending_ctrl, x.pending_io, x.ctrl_events, x.io_events,
            x.stale_events, x.accepts, x.connects, x.refusals, x.dropped_notifications,
-           x.udp_connections, x.udp_segments, x.udp_moved_in, x.rx_bytes, x.tx_bytes);
+           x.udp_connections, x.udp_segments, x.udp_moved_in, x.tcp_connections, x.tcp_listeners, x.rx_bytes, x.tx_bytes);
 }
 
 /// One session as `show sessions` lists it (SPEC 6 format strings).

@@ -41,6 +41,15 @@ std::string array(const std::vector<std::string>& items) {
   return out + "]";
 }
 
+// "  tcp: segments_in 12 rst_out 1" (the counters that are not zero), or
+// "  tcp: none".
+std::string nonzero(const std::string& label, const std::map<std::string, std::uint64_t>& m) {
+  std::string out;
+  for (const auto& [name, count] : m)
+    if (count > 0) out += " " + name + " " + std::to_string(count);
+  return label + (out.empty() ? std::string{" none"} : out) + "\n";
+}
+
 std::string counts(const std::map<std::string, std::uint64_t>& m) {
   object o;
   for (const auto& [k, v] : m) o.num(k, v);
@@ -400,6 +409,8 @@ std::string dataplane(const show_options& o, const snapshot& s) {
                           .num("frames_forwarded", d.frames_forwarded)
                           .num("flows_taken", d.flows_taken)
                           .raw("drops", counts(d.drops))
+                          .raw("tcp", counts(d.tcp))
+                          .raw("impaired", counts(d.impaired))
                           .done());
       continue;
     }
@@ -419,6 +430,8 @@ std::string dataplane(const show_options& o, const snapshot& s) {
     for (const auto& [reason, count] : d.drops)
       if (count > 0) drops += " " + reason + " " + n(count);
     out += "  drops:" + (drops.empty() ? std::string{" none"} : drops) + "\n";
+    out += nonzero("  tcp:", d.tcp);
+    if (!d.impaired.empty()) out += nonzero("  impaired:", d.impaired);
   }
   return o.json ? array(items) + "\n" : out;
 }

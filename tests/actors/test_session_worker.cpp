@@ -139,8 +139,9 @@ struct udp_workers {
       c.udp.worker = i;
       c.udp.workers = 2;
       c.udp.local_ip = 0x0a000002;
-      c.udp.rx_fifo_size = c.udp.tx_fifo_size = 16 * 1024;
-      c.udp.segment_size = 8u << 20;
+      c.segments.worker = i;
+      c.segments.rx_fifo_size = c.segments.tx_fifo_size = 16 * 1024;
+      c.segments.segment_size = 8u << 20;
       w.push_back(spawn_session_worker(*t.sys, c));
       t.spawned.push_back(caf::actor_cast<caf::actor>(w.back()));
       all.push_back(t.spawned.back());

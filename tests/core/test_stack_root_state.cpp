@@ -57,6 +57,7 @@ struct root_fixture {
   stack_root_state root{[] {
                           stack_config c;
                           c.dataplane_port = "net_memif0";
+                          c.dataplane_ip = "10.0.0.2/24";
                           return c;
                         }(),
                         fx};
@@ -324,6 +325,36 @@ TEST_CASE("SPEC 6 connect: udp without global scope is scope, without a data pla
   auto r = no_dataplane.reserve_app(app_options{});
   REQUIRE(no_dataplane.add_app_workers(r->app, 1));
   CHECK(no_dataplane.connect({r->app, 0, ep("udp://10.0.0.2/53"), 0, false}).error().code == errc::not_supported);
+}
+
+TEST_CASE("TCP 9.4 connect: tcp to a listener on this stack is cut-through, anything else goes out on the wire") {
+  root_fixture f;
+  auto server = f.attach("server");
+  auto client = f.attach("client");
+  REQUIRE(f.listen(server.app, server.first_worker, "tcp://10.0.0.2/80"));
+  REQUIRE(f.listen(server.app, server.first_worker, "tcp://0.0.0.0/81"));
+  (void)f.fx.take();
+  REQUIRE(f.connect(client.app, client.first_worker, "tcp://10.0.0.2/80", false, 1));
+  REQUIRE(f.connect(client.app, client.first_worker, "tcp://10.0.0.2/81", false, 2));  // a wildcard, our address
+  REQUIRE(f.connect(client.app, client.first_worker, "tcp://127.0.0.1/81", false, 3));
+  auto log = f.fx.take();
+  REQUIRE(log.size() == 4);  // a context, then three cut-through connects
+  CHECK(log[1].starts_with("ct connect"));
+  CHECK(log[2].starts_with("ct connect"));
+  CHECK(log[3].starts_with("ct connect"));
+  // Another host: its port 81 is not our wildcard's; port 80 has no listener here.
+  REQUIRE(f.connect(client.app, client.first_worker, "tcp://10.0.0.9/81", false, 4));
+  REQUIRE(f.connect(client.app, client.first_worker, "tcp://10.0.0.9/80", false, 5));
+  CHECK(f.fx.take() == std::vector<std::string>{"net connect 1 on worker 0 to tcp://10.0.0.9/81 #4",
+                                                "net connect 1 on worker 1 to tcp://10.0.0.9/80 #5"});
+  // No data plane: only cut-through (the §6 error otherwise).
+  recorded_effects fx;
+  stack_root_state no_dataplane{stack_config{}, fx};
+  no_dataplane.set_session_workers(1);
+  auto r = no_dataplane.reserve_app(app_options{});
+  REQUIRE(no_dataplane.add_app_workers(r->app, 1));
+  CHECK(no_dataplane.connect({r->app, 0, ep("tcp://10.0.0.9/80"), 0, false}).error().code == errc::local_connect);
+  CHECK(fx.take().empty());
 }
 
 TEST_CASE("stack root: detach closes the app's listeners first, then drops its workers and retires their contexts") {

@@ -60,10 +60,19 @@ struct worker_side {
   session_worker_state w;
   std::vector<std::unique_ptr<dp::channel<dp::command>>> commands;
   std::vector<std::unique_ptr<dp::channel<dp::event>>> events;
+  net::app_segments segments;
   std::unique_ptr<udp::udp_transport> tp;
 
+  static net::app_segments_config segments_config(std::uint32_t index) {
+    net::app_segments_config c;
+    c.worker = index;
+    c.rx_fifo_size = c.tx_fifo_size = 16 * 1024;
+    c.segment_size = 8u << 20;
+    return c;
+  }
+
   worker_side(std::uint32_t index, std::uint32_t workers, udp::udp_migration_port* port)
-      : w{index, {&apps, &registry}} {
+      : w{index, {&apps, &registry}}, segments{apps, segments_config(index)} {
     std::vector<udp::core_link> links;
     for (std::uint32_t c = 0; c < cores; ++c) {
       commands.push_back(std::make_unique<dp::channel<dp::command>>(64));
@@ -74,9 +83,7 @@ struct worker_side {
     cfg.worker = index;
     cfg.workers = workers;
     cfg.local_ip = our_ip;
-    cfg.rx_fifo_size = cfg.tx_fifo_size = 16 * 1024;
-    cfg.segment_size = 8u << 20;
-    tp = std::make_unique<udp::udp_transport>(w, apps, links, cfg, port);
+    tp = std::make_unique<udp::udp_transport>(w, apps, links, segments, cfg, port);
     registry.udp = tp.get();
   }
   std::vector<dp::command> take(std::uint32_t core) {
@@ -164,7 +171,7 @@ TEST_CASE("SPEC 5 udp: a session whose datagrams arrive on another core moves to
   w1.drop_commands();
   session* old_s = w1.w.get(h);
   const shm::fifo rx = old_s->rx;
-  const auto segments_before = w1.tp->counters().segments;
+  const auto segments_before = w1.segments.count();
 
   // Core 0 saw one of its datagrams: worker 1 offers it to worker 0.
   w1.core_says(0, {dp::event_kind::seen, id, h.value(), 0, 0});
@@ -201,7 +208,7 @@ TEST_CASE("SPEC 5 udp: a session whose datagrams arrive on another core moves to
   CHECK(w1.apps.events.back().extra == got.handle.value());
   CHECK(w1.w.get(h) == nullptr);
   CHECK(w1.tp->connections() == 0);
-  CHECK(w1.tp->counters().segments == segments_before);  // the fifos still live there
+  CHECK(w1.segments.count() == segments_before);  // the fifos still live there
 
   // Worker 0 finishes: the app reads on the new worker from now on.
   w0.w.migrate_finish(got.handle, handed.outcome);
@@ -235,10 +242,10 @@ TEST_CASE("SPEC 5 udp: a session whose datagrams arrive on another core moves to
   CHECK(d.worker == 1);
   CHECK(d.origin == h);
   CHECK(d.rx.offset() == rx.offset());
-  w1.tp->app_worker_gone(4);
-  CHECK(w1.tp->counters().segments == segments_before);  // one pair still out
+  w1.segments.app_worker_gone(4);
+  CHECK(w1.segments.count() == segments_before);  // one pair still out
   w1.tp->take_back(d.app_worker, d.rx, d.tx);
-  CHECK(w1.tp->counters().segments == segments_before - 1);  // the last pair came home
+  CHECK(w1.segments.count() == segments_before - 1);  // the last pair came home
 }
 
 TEST_CASE("SPEC 5 udp: a write queued on the old worker when the session moved still reaches the new owner core, and later writes do too") {

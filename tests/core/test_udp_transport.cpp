@@ -49,7 +49,8 @@ struct udp_fixture {
   session_worker_state w{0, {&apps, &registry}};  // udp brings its own fifos
   dp::channel<dp::command> commands{64};
   dp::channel<dp::event> events{64};
-  udp::udp_transport tp{w, apps, {{&commands, &events}}, config()};
+  net::app_segments segments{apps, segments_config()};
+  udp::udp_transport tp{w, apps, {{&commands, &events}}, segments, config()};
 
   udp_fixture() { registry.udp = &tp; }
 
@@ -58,6 +59,10 @@ struct udp_fixture {
     c.worker = 0;
     c.workers = 2;
     c.local_ip = our_ip;
+    return c;
+  }
+  static net::app_segments_config segments_config() {
+    net::app_segments_config c;
     c.rx_fifo_size = c.tx_fifo_size = 16 * 1024;
     c.segment_size = 8u << 20;
     return c;
@@ -113,7 +118,7 @@ TEST_CASE("udp transport: an app's own fifo sizes win over the transport's") {
   REQUIRE(plain.has_value());
   CHECK(fx.w.get(*own)->rx.size() == 32 * 1024);
   CHECK(fx.w.get(*own)->tx.size() == 8 * 1024);
-  CHECK(fx.w.get(*plain)->rx.size() == 16 * 1024);  // udp_worker_config's
+  CHECK(fx.w.get(*plain)->rx.size() == 16 * 1024);  // app_segments_config's
   CHECK(fx.w.get(*plain)->tx.size() == 16 * 1024);
 }
 
@@ -218,7 +223,7 @@ TEST_CASE("udp transport: a full command ring defers commands in order, never dr
   std::vector<session_handle> hs;
   for (std::uint16_t p = 1; p <= 80; ++p) hs.push_back(*fx.w.listen(1, udp_ep(0, p)));
   CHECK(fx.tp.has_deferred());
-  CHECK(fx.tp.counters().commands_deferred > 0);
+  CHECK(fx.tp.commands_deferred() > 0);
   std::vector<dp::command> all = fx.take_commands();
   while (fx.tp.flush_commands()) {
     auto more = fx.take_commands();

@@ -1,0 +1,413 @@
+#include "session/tcp/tcp_transport.hpp"
+
+#include <algorithm>
+
+namespace actorstack::tcp {
+
+using session_layer::session;
+using dataplane::command;
+using dataplane::command_kind;
+using dataplane::event;
+using dataplane::event_kind;
+
+namespace {
+
+// A connect whose 4-tuple the core still has (a TIME-WAIT of ours) tries
+// another local port, as Linux's connect() does, at most this often.
+constexpr std::uint32_t max_port_tries = 8;
+
+std::string text(const endpoint& e) { return e.ip.to_string() + ":" + std::to_string(e.port); }
+
+endpoint v4_endpoint(std::uint32_t ip, std::uint16_t port) {
+  return endpoint{transport_proto::tcp, ip_address::v4(ip), port};
+}
+
+}  // namespace
+
+tcp_transport::tcp_transport(session_layer::session_worker_state& sessions, std::vector<net::core_link> cores,
+                             net::app_segments& segments, tcp_worker_config cfg)
+    : sessions_(sessions), cores_(std::move(cores)), segments_(segments), cfg_(cfg) {
+  sessions_.set_fifo_provider(transport_proto::tcp, this);
+}
+
+tcp_transport::~tcp_transport() = default;
+
+// ---------------------------------------------------------------------------
+// bookkeeping
+
+std::uint32_t tcp_transport::alloc_conn() {
+  ++live_;
+  if (!free_ids_.empty()) {
+    const std::uint32_t id = free_ids_.back();
+    free_ids_.pop_back();
+    conns_[id] = conn{};
+    conns_[id].in_use = true;
+    return id;
+  }
+  conns_.emplace_back().in_use = true;
+  return static_cast<std::uint32_t>(conns_.size() - 1);
+}
+
+void tcp_transport::free_conn(std::uint32_t id) {
+  conns_[id] = conn{};
+  free_ids_.push_back(id);
+  --live_;
+}
+
+tcp_transport::conn* tcp_transport::conn_of(std::uint32_t core, const event& ev) {
+  auto it = by_engine_.find(engine_key(core, ev.id));
+  if (it == by_engine_.end()) return nullptr;
+  conn& c = conns_[it->second];
+  return c.in_use && c.generation == ev.generation ? &c : nullptr;
+}
+
+std::uint64_t tcp_transport::next_cookie() noexcept {
+  // Unique among every worker's listeners and connects on a core.
+  return std::uint64_t{cfg_.worker} << 40 | ++cookie_seq_;
+}
+
+std::uint16_t tcp_transport::ephemeral_port() {
+  // Each worker takes its own slice of the range, so two workers never
+  // pick the same local port for the same peer.
+  const std::uint32_t range = std::max<std::uint32_t>(1, cfg_.ephemeral_last - cfg_.ephemeral_first + 1u);
+  const std::uint32_t slice = std::max<std::uint32_t>(1, range / std::max(1u, cfg_.workers));
+  const std::uint32_t base = cfg_.ephemeral_first + (cfg_.worker * slice) % range;
+  return static_cast<std::uint16_t>(base + next_port_++ % slice);
+}
+
+void tcp_transport::send_conn(const conn& c, command_kind k, bool nodelay) {
+  command cmd;
+  cmd.kind = k;
+  cmd.worker = cfg_.worker;
+  cmd.tcp.conn = c.engine_index;
+  cmd.tcp.generation = c.generation;
+  cmd.tcp.nodelay = nodelay;
+  commands_.send(c.core, cmd);
+}
+
+void tcp_transport::send_connect(std::uint64_t cookie, const pending_connect& pc) {
+  auto seg = segments_.segment_of(pc.app_worker);
+  if (!seg) return;  // made when the connect began; it is held
+  const session_layer::fifo_sizes sizes = segments_.sizes_of(pc.app_worker);
+  command cmd;
+  cmd.kind = command_kind::tcp_connect;
+  cmd.worker = cfg_.worker;
+  cmd.tcp.local_ip = cfg_.local_ip;
+  cmd.tcp.remote_ip = pc.remote.ip.v4_host_order();
+  cmd.tcp.local_port = pc.local_port;
+  cmd.tcp.remote_port = pc.remote.port;
+  cmd.tcp.cookie = cookie;
+  cmd.tcp.fifos_from = *seg;
+  cmd.tcp.rx_fifo_size = sizes.rx;
+  cmd.tcp.tx_fifo_size = sizes.tx;
+  commands_.send(pc.core, cmd);
+}
+
+// ---------------------------------------------------------------------------
+// transport
+
+result<std::uint32_t> tcp_transport::start_listen(session_handle listener_session, const endpoint& local) {
+  session* s = sessions_.get(listener_session);
+  if (s == nullptr) return unexpected{errc::invalid_session, "no listener session"};
+  if (!local.ip.is_v4()) return unexpected{errc::not_supported, "tcp over IPv6 is not supported yet"};
+  if (!local.ip.is_any() && local.ip.v4_host_order() != cfg_.local_ip)
+    return unexpected{errc::no_route, "not an address of this stack's data plane"};
+  if (local.port == 0) return unexpected{errc::invalid_argument, "a tcp listener needs a port"};
+  auto seg = segments_.segment_of(s->app_worker);
+  if (!seg) return unexpected{seg.error()};
+  const session_layer::fifo_sizes sizes = segments_.sizes_of(s->app_worker);
+  std::uint32_t index = 0;
+  while (index < listeners_.size() && listeners_[index].in_use) ++index;
+  if (index == listeners_.size()) listeners_.emplace_back();
+  listener& l = listeners_[index];
+  l = listener{true, false, listener_session, s->app_worker, next_cookie(), local, 0};
+  listener_of_cookie_[l.cookie] = index;
+  ++listeners_live_;
+  command cmd;
+  cmd.kind = command_kind::tcp_listen;
+  cmd.worker = cfg_.worker;
+  cmd.tcp.local_ip = local.ip.v4_host_order();
+  cmd.tcp.local_port = local.port;
+  cmd.tcp.cookie = l.cookie;
+  cmd.tcp.fifos_from = *seg;
+  cmd.tcp.rx_fifo_size = sizes.rx;
+  cmd.tcp.tx_fifo_size = sizes.tx;
+  // Every core: a SYN may arrive on any queue (SPEC-TCP 1.2). Each one
+  // may carve from the segment until it confirms the unlisten.
+  for (std::uint32_t core = 0; core < cores(); ++core) {
+    segments_.hold(s->app_worker);
+    commands_.send(core, cmd);
+  }
+  return index;
+}
+
+result<void> tcp_transport::stop_listen(std::uint32_t index) {
+  if (index >= listeners_.size() || !listeners_[index].in_use || listeners_[index].stopping)
+    return unexpected{errc::no_listener};
+  listener& l = listeners_[index];
+  l.stopping = true;
+  l.acks_due = cores();
+  --listeners_live_;
+  command cmd;
+  cmd.kind = command_kind::tcp_unlisten;
+  cmd.worker = cfg_.worker;
+  cmd.tcp.local_ip = l.local.ip.v4_host_order();
+  cmd.tcp.local_port = l.local.port;
+  cmd.tcp.cookie = l.cookie;
+  for (std::uint32_t core = 0; core < cores(); ++core) commands_.send(core, cmd);
+  return {};
+}
+
+result<std::uint32_t> tcp_transport::connect(const session_layer::connect_args& args) {
+  const endpoint& r = args.remote;
+  if (!r.ip.is_v4()) return unexpected{errc::not_supported, "tcp over IPv6 is not supported yet"};
+  if (r.ip.is_any() || r.port == 0) return unexpected{errc::invalid_argument, "a tcp connect needs an address and a port"};
+  if (!segments_.segment_of(args.app_worker)) return unexpected{errc::segment_alloc, "no segment for the app's fifos"};
+  pending_connect pc;
+  pc.app_worker = args.app_worker;
+  pc.opaque = args.opaque;
+  pc.remote = r;
+  pc.local_port = ephemeral_port();
+  pc.core = cfg_.worker % cores();  // this worker's home core
+  const std::uint64_t cookie = next_cookie();
+  connects_[cookie] = pc;
+  segments_.hold(args.app_worker);  // the core carves the pair from it on ESTABLISHED
+  send_connect(cookie, pc);
+  return static_cast<std::uint32_t>(cookie);
+}
+
+void tcp_transport::close(std::uint32_t id, std::uint32_t) {
+  if (id >= conns_.size() || !conns_[id].in_use) return;
+  conn& c = conns_[id];
+  if (c.core_done || c.close_sent) return;
+  c.close_sent = true;
+  c.closed_after_peer = c.peer_closed;
+  send_conn(c, command_kind::tcp_close);
+}
+
+void tcp_transport::reset(std::uint32_t id, std::uint32_t) {
+  if (id >= conns_.size() || !conns_[id].in_use) return;
+  conn& c = conns_[id];
+  if (c.core_done) return;
+  // An abort after a close still cuts the orderly close short (SPEC 2.5).
+  c.close_sent = true;
+  send_conn(c, command_kind::tcp_abort);
+}
+
+void tcp_transport::cleanup(std::uint32_t id, std::uint32_t worker) { reset(id, worker); }
+
+void tcp_transport::custom_tx(session& s) {
+  if (s.connection >= conns_.size()) return;
+  const conn& c = conns_[s.connection];
+  if (!c.in_use || c.session != s.handle || c.core_done) return;
+  send_conn(c, command_kind::tcp_sent, cfg_.nodelay);
+}
+
+void tcp_transport::app_rx_evt(session& s) {
+  if (s.connection >= conns_.size()) return;
+  const conn& c = conns_[s.connection];
+  if (!c.in_use || c.session != s.handle || c.core_done) return;
+  send_conn(c, command_kind::tcp_read);
+}
+
+std::string tcp_transport::format(std::uint32_t id, std::uint32_t worker) const {
+  if (id >= conns_.size() || !conns_[id].in_use) return {};
+  const conn& c = conns_[id];
+  std::string out = "[" + std::to_string(worker) + ":" + std::to_string(c.session.index()) + "][T] " +
+                    text(c.local) + "->" + text(c.remote) + " ";
+  if (c.core_done) out += "CLOSED";
+  else if (c.close_sent) out += c.closed_after_peer ? "LAST-ACK" : "FIN-WAIT-1";
+  else out += c.peer_closed ? "CLOSE-WAIT" : "ESTABLISHED";
+  if (cores() > 1) out += " core " + std::to_string(c.core);
+  return out;
+}
+
+std::string tcp_transport::format_listener(std::uint32_t index, std::uint32_t worker) const {
+  if (index >= listeners_.size() || !listeners_[index].in_use) return {};
+  const listener& l = listeners_[index];
+  return "[" + std::to_string(worker) + ":" + std::to_string(l.session.index()) + "][T] " + text(l.local) +
+         "->*:0 " + (l.stopping ? "CLOSED" : "LISTEN");
+}
+
+// ---------------------------------------------------------------------------
+// fifos
+
+result<void> tcp_transport::alloc_fifos(session& s) {
+  if (!handing_) return unexpected{errc::not_supported, "tcp fifos come from the data-plane core"};
+  s.rx = handing_over_.rx;
+  s.tx = handing_over_.tx;
+  return {};
+}
+
+void tcp_transport::free_fifos(session& s) {
+  const std::uint32_t id = s.connection;
+  s.rx = {};
+  s.tx = {};
+  if (id >= conns_.size() || !conns_[id].in_use || conns_[id].session != s.handle) return;
+  conn& c = conns_[id];
+  if (c.core_done) {
+    segments_.release(c.app_worker, c.rx, c.tx);
+    free_conn(id);
+    return;
+  }
+  // The core may still write them: they go when it lets go. A session
+  // that goes before its connection did takes the connection along.
+  c.session_gone = true;
+  c.session = {};
+  if (!c.close_sent) {
+    c.close_sent = true;
+    send_conn(c, command_kind::tcp_abort);
+  }
+}
+
+void tcp_transport::app_worker_gone(std::uint32_t app_worker) { gone_app_workers_.insert(app_worker); }
+
+// ---------------------------------------------------------------------------
+// core events
+
+bool tcp_transport::drain_events(std::size_t budget) {
+  return net::drain_core_events(cores_, budget, [this](std::uint32_t core, const event& ev) { on_event(core, ev); });
+}
+
+void tcp_transport::on_event(std::uint32_t core, const event& ev) {
+  switch (ev.kind) {
+    case event_kind::tcp_established: on_established(core, ev); return;
+    case event_kind::tcp_connect_failed: on_connect_failed(ev); return;
+    case event_kind::tcp_unlistened: on_unlistened(ev); return;
+    default: break;
+  }
+  conn* c = conn_of(core, ev);
+  if (c == nullptr) return;  // ended meanwhile
+  const auto id = static_cast<std::uint32_t>(c - conns_.data());
+  session* s = c->session_gone ? nullptr : sessions_.get(c->session);
+  switch (ev.kind) {
+    case event_kind::tcp_rx:
+      if (s != nullptr) {
+        // Re-armed before the app hears it: bytes the core enqueues from
+        // now on post again, those before are read with this notification.
+        c->rx.unset_event();
+        sessions_.enqueue_notify(*s);
+      }
+      return;
+    case event_kind::tcp_tx_space:
+      if (s != nullptr) sessions_.dequeue_notify(*s, ev.bytes);
+      return;
+    case event_kind::tcp_peer_closed:
+      c->peer_closed = true;
+      if (s != nullptr) sessions_.transport_closing_notify(s->handle);
+      return;
+    case event_kind::tcp_reset: on_core_done(id, true); return;
+    case event_kind::tcp_released: on_core_done(id, false); return;
+    default: return;
+  }
+}
+
+void tcp_transport::on_established(std::uint32_t core, const event& ev) {
+  const std::uint32_t id = alloc_conn();
+  {
+    conn& c = conns_[id];
+    c.core = core;
+    c.engine_index = ev.id;
+    c.generation = ev.generation;
+    c.local = v4_endpoint(ev.local_ip, ev.local_port);
+    c.remote = v4_endpoint(ev.remote_ip, ev.remote_port);
+    c.rx = ev.rx;
+    c.tx = ev.tx;
+  }
+  by_engine_[engine_key(core, ev.id)] = id;
+  // Whose is it: a listener's or a connect's (ev.session is the cookie).
+  result<session_handle> made = unexpected{errc::no_listener};
+  std::uint32_t app_worker = 0;
+  bool passive = false;
+  if (auto l = listener_of_cookie_.find(ev.session); l != listener_of_cookie_.end()) {
+    const listener& li = listeners_[l->second];
+    app_worker = li.app_worker;
+    passive = true;
+    if (!li.stopping && gone_app_workers_.count(app_worker) == 0) {
+      conns_[id].app_worker = app_worker;
+      handing_ = true;
+      handing_over_ = {ev.rx, ev.tx};
+      made = sessions_.accept(transport_proto::tcp, id, li.session, app_worker);
+    }
+  } else if (auto p = connects_.find(ev.session); p != connects_.end()) {
+    const pending_connect pc = p->second;
+    connects_.erase(p);
+    app_worker = pc.app_worker;
+    conns_[id].app_worker = app_worker;
+    if (gone_app_workers_.count(app_worker) == 0) {
+      handing_ = true;
+      handing_over_ = {ev.rx, ev.tx};
+      made = sessions_.connect_notify(transport_proto::tcp, id, app_worker, pc.opaque);
+    }
+    segments_.unhold(app_worker);  // the core carved what it will carve for this connect
+  }
+  handing_ = false;
+  handing_over_ = {};
+  conns_[id].app_worker = app_worker;
+  if (!made) {
+    refuse(id);
+    return;
+  }
+  conns_[id].session = *made;
+  ++(passive ? counters_.accepted : counters_.connected);
+}
+
+void tcp_transport::refuse(std::uint32_t id) {
+  conn& c = conns_[id];
+  ++counters_.refused_by_app;
+  c.session_gone = true;
+  c.session = {};
+  c.close_sent = true;
+  send_conn(c, command_kind::tcp_abort);
+}
+
+void tcp_transport::on_connect_failed(const event& ev) {
+  auto p = connects_.find(ev.session);
+  if (p == connects_.end()) return;  // a listen the core refused: its unlisten still confirms
+  pending_connect& pc = p->second;
+  if (ev.error == errc::already_listening && ++pc.tries < max_port_tries) {
+    // The 4-tuple is taken (our own TIME-WAIT, another worker's connect).
+    ++counters_.port_retries;
+    pc.local_port = ephemeral_port();
+    send_connect(ev.session, pc);
+    return;
+  }
+  const pending_connect done = pc;
+  connects_.erase(p);
+  ++counters_.connect_failures;
+  if (gone_app_workers_.count(done.app_worker) == 0) sessions_.connect_failed(done.app_worker, done.opaque, ev.error);
+  segments_.unhold(done.app_worker);
+}
+
+void tcp_transport::on_unlistened(const event& ev) {
+  auto it = listener_of_cookie_.find(ev.session);
+  if (it == listener_of_cookie_.end()) return;
+  listener& l = listeners_[it->second];
+  segments_.unhold(l.app_worker);
+  if (l.acks_due > 0 && --l.acks_due > 0) return;
+  listener_of_cookie_.erase(it);
+  l = listener{};
+}
+
+void tcp_transport::on_core_done(std::uint32_t id, bool reset) {
+  conn& c = conns_[id];
+  c.core_done = true;
+  by_engine_.erase(engine_key(c.core, c.engine_index));  // the core may reuse the index now
+  if (c.session_gone) {
+    segments_.release(c.app_worker, c.rx, c.tx);
+    free_conn(id);
+    return;
+  }
+  const session_handle h = c.session;
+  if (sessions_.get(h) == nullptr) {  // freed without its fifos (cannot happen; never leak)
+    segments_.release(c.app_worker, c.rx, c.tx);
+    free_conn(id);
+    return;
+  }
+  // The session layer takes it from here; its last step frees the fifos
+  // (free_fifos above), now that the core let go.
+  if (reset) sessions_.transport_reset_notify(h);
+  sessions_.transport_delete_notify(h);
+}
+
+}  // namespace actorstack::tcp

@@ -1,0 +1,179 @@
+#pragma once
+/// \file
+/// The TCP transport as one session worker sees it (SPEC-TCP, SPEC §1).
+/// The data-plane core owns every connection (its engine: TCB, timers,
+/// segments); this class is the worker's half, as udp_transport is UDP's:
+/// session-layer calls become tcp_* commands, the core's tcp_* events
+/// become session-layer calls.
+///
+/// Fifos: a connection's pair is carved by the core, from the app worker's
+/// segment (net::app_segments), only when it reaches ESTABLISHED (SPEC-TCP
+/// 2.1); the session gets that pair. From then on the core produces into
+/// rx and consumes tx until it says it let go (`tcp_released` after a close
+/// or an abort, `tcp_reset` when the connection died); only then do the
+/// fifos go back to the segment. A listener or a pending connect holds the
+/// segment, since the core may carve from it at any time.
+///
+/// Where connections live: a listener listens on every core and its
+/// connections' sessions live on this worker (session worker 0, where the
+/// stack opens listeners); an active open goes to this worker's home core
+/// (worker % cores).
+///
+/// `show sessions` gives a connection's RFC state as this worker knows it
+/// from the events: ESTABLISHED, CLOSE-WAIT (the peer's FIN), FIN-WAIT-1 or
+/// LAST-ACK (the app closed first or second). The core's counters give the
+/// exact number of connections in each state.
+
+#include "session/net/app_segments.hpp"
+#include "session/net/core_link.hpp"
+#include "session/session_worker_state.hpp"
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace actorstack::tcp {
+
+struct tcp_worker_config {
+  std::uint32_t worker = 0;
+  std::uint32_t workers = 1;
+  std::uint32_t local_ip = 0;  ///< the data plane's address (host order)
+  /// Local ports for active opens: this worker takes its own slice.
+  std::uint16_t ephemeral_first = 49152;
+  std::uint16_t ephemeral_last = 65535;
+  bool nodelay = false;  ///< Nagle off for every connection
+};
+
+struct tcp_worker_counters {
+  std::uint64_t accepted = 0;          ///< passive connections handed to apps
+  std::uint64_t connected = 0;         ///< active opens that succeeded
+  std::uint64_t connect_failures = 0;  ///< active opens that did not
+  std::uint64_t port_retries = 0;      ///< a connect's 4-tuple was in use: another local port
+  std::uint64_t refused_by_app = 0;    ///< connections nobody took (listener gone, app gone, no session)
+};
+
+class tcp_transport final : public session_layer::transport, public session_layer::fifo_provider {
+ public:
+  tcp_transport(session_layer::session_worker_state& sessions, std::vector<net::core_link> cores,
+                net::app_segments& segments, tcp_worker_config cfg);
+  ~tcp_transport() override;
+
+  // ---- transport --------------------------------------------------------
+  transport_proto proto() const noexcept override { return transport_proto::tcp; }
+  session_layer::service_type service() const noexcept override { return session_layer::service_type::stream; }
+  result<std::uint32_t> start_listen(session_handle listener, const endpoint& local) override;
+  result<void> stop_listen(std::uint32_t listener_index) override;
+  /// Sends the SYN; `connected` (or the failure) comes with the core's answer.
+  result<std::uint32_t> connect(const session_layer::connect_args& args) override;
+  void close(std::uint32_t connection, std::uint32_t worker) override;
+  void reset(std::uint32_t connection, std::uint32_t worker) override;
+  void cleanup(std::uint32_t connection, std::uint32_t worker) override;
+  void custom_tx(session_layer::session& s) override;
+  void app_rx_evt(session_layer::session& s) override;
+  /// Nothing here: the core reads a tcp session's tx, and after a reset it
+  /// reads no more; the bytes go with the fifo.
+  void discard_tx(session_layer::session&) override {}
+  std::string format(std::uint32_t connection, std::uint32_t worker) const override;
+  /// A listener's row: `[w:i][T] ip:port->*:0 LISTEN`.
+  std::string format_listener(std::uint32_t listener_index, std::uint32_t worker) const;
+
+  // ---- fifo_provider ------------------------------------------------------
+  /// Hands over the pair the core carved (there is no other way to get one).
+  result<void> alloc_fifos(session_layer::session& s) override;
+  void free_fifos(session_layer::session& s) override;
+
+  /// One tcp_* event of core `core`.
+  void on_event(std::uint32_t core, const dataplane::event& ev);
+  /// Drains the cores' events, all for this transport (unit tests).
+  bool drain_events(std::size_t budget = 1024);
+  bool flush_commands() { return commands_.flush(); }
+  bool has_deferred() const noexcept { return commands_.has_deferred(); }
+
+  /// The app worker is gone: its connects still on their way end as soon
+  /// as they are answered.
+  void app_worker_gone(std::uint32_t app_worker);
+
+  const tcp_worker_counters& counters() const noexcept { return counters_; }
+  std::size_t connections() const noexcept { return live_; }
+  std::size_t listeners() const noexcept { return listeners_live_; }
+  std::size_t pending_connects() const noexcept { return connects_.size(); }
+
+ private:
+  struct conn {
+    bool in_use = false;
+    bool core_done = false;     ///< released or reset: the fifos are ours again
+    bool session_gone = false;  ///< the session freed its fifos: free them when the core is done
+    bool peer_closed = false;
+    bool close_sent = false;    ///< tcp_close or tcp_abort went to the core
+    bool closed_after_peer = false;
+    session_handle session;
+    std::uint32_t app_worker = 0;
+    std::uint32_t core = 0;
+    std::uint32_t engine_index = 0;
+    std::uint32_t generation = 0;
+    endpoint local, remote;
+    shm::fifo rx, tx;
+  };
+  struct listener {
+    bool in_use = false;
+    bool stopping = false;
+    session_handle session;
+    std::uint32_t app_worker = 0;
+    std::uint64_t cookie = 0;
+    endpoint local;
+    std::uint32_t acks_due = 0;  ///< cores yet to confirm the unlisten
+  };
+  struct pending_connect {
+    std::uint32_t app_worker = 0;
+    std::uint64_t opaque = 0;
+    endpoint remote;
+    std::uint16_t local_port = 0;
+    std::uint32_t core = 0;
+    std::uint32_t tries = 0;
+  };
+
+  std::uint32_t cores() const noexcept { return static_cast<std::uint32_t>(cores_.size()); }
+  static std::uint64_t engine_key(std::uint32_t core, std::uint32_t index) noexcept {
+    return std::uint64_t{core} << 32 | index;
+  }
+  conn* conn_of(std::uint32_t core, const dataplane::event& ev);
+  std::uint32_t alloc_conn();
+  void free_conn(std::uint32_t id);
+  void send_conn(const conn& c, dataplane::command_kind k, bool nodelay = false);
+  void send_connect(std::uint64_t cookie, const pending_connect& pc);
+  std::uint16_t ephemeral_port();
+  std::uint64_t next_cookie() noexcept;
+
+  void on_established(std::uint32_t core, const dataplane::event& ev);
+  void on_connect_failed(const dataplane::event& ev);
+  void on_unlistened(const dataplane::event& ev);
+  /// The core let go of `id`'s fifos (`reset`: because the connection died).
+  void on_core_done(std::uint32_t id, bool reset);
+  /// An established connection nobody will own: RST, its fifos back on release.
+  void refuse(std::uint32_t id);
+
+  session_layer::session_worker_state& sessions_;
+  std::vector<net::core_link> cores_;
+  net::app_segments& segments_;
+  net::command_queue commands_{cores_};
+  tcp_worker_config cfg_;
+  std::vector<conn> conns_;
+  std::vector<std::uint32_t> free_ids_;
+  std::size_t live_ = 0;
+  std::unordered_map<std::uint64_t, std::uint32_t> by_engine_;  ///< (core, engine index) -> conn
+  std::vector<listener> listeners_;
+  std::size_t listeners_live_ = 0;
+  std::unordered_map<std::uint64_t, std::uint32_t> listener_of_cookie_;
+  std::unordered_map<std::uint64_t, pending_connect> connects_;  ///< by cookie
+  std::unordered_set<std::uint32_t> gone_app_workers_;
+  std::uint64_t cookie_seq_ = 0;
+  std::uint32_t next_port_ = 0;
+  /// The pair alloc_fifos() hands to the session being made now.
+  shm::fifo_pair handing_over_{};
+  bool handing_ = false;
+  tcp_worker_counters counters_;
+};
+
+}  // namespace actorstack::tcp

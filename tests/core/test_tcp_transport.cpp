@@ -1,0 +1,352 @@
+// The TCP transport's worker half (session/tcp/tcp_transport) against a
+// simulated data-plane core with two queues: the test pops the tcp_*
+// commands the worker sends and pushes the events a core's engine would.
+// Checks the session-layer flows of SPEC-TCP §2 (accept and connected on
+// ESTABLISHED, FIN, RST, close, abort), the fifo hand-over rule (a fifo the
+// core may write is freed only after the core let go) and the segment's
+// lifetime (held while a core may carve from it).
+
+#include "session/tcp/tcp_transport.hpp"
+#include "session_test_env.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace actorstack;
+using namespace actorstack::test;
+using namespace actorstack::session_layer;
+namespace dp = actorstack::dataplane;
+
+namespace {
+
+struct segment_recording_apps : recording_apps {
+  std::vector<segment_info> segments;
+  void segment_added(std::uint32_t app_worker, const segment_info& seg) override {
+    segments.push_back(seg);
+    events.push_back({"segment_add", {}, app_worker});
+  }
+};
+
+struct tcp_registry : transport_registry {
+  transport* tcp = nullptr;
+  transport* find(transport_proto p) noexcept override { return p == transport_proto::tcp ? tcp : nullptr; }
+};
+
+constexpr std::uint32_t our_ip = 0x0a000002;   // 10.0.0.2
+constexpr std::uint32_t peer_ip = 0x0a000001;  // 10.0.0.1
+constexpr std::uint32_t app = 3;
+
+struct tcp_fixture {
+  segment_recording_apps apps;
+  tcp_registry registry;
+  session_worker_state w{0, {&apps, &registry}};
+  dp::channel<dp::command> commands0{256}, commands1{256};
+  dp::channel<dp::event> events0{256}, events1{256};
+  net::app_segments segments{apps, segments_config()};
+  tcp::tcp_transport tp{w, {{&commands0, &events0}, {&commands1, &events1}}, segments, config()};
+  std::uint32_t next_engine_index = 7;
+
+  tcp_fixture() { registry.tcp = &tp; }
+
+  static net::app_segments_config segments_config() {
+    net::app_segments_config c;
+    c.rx_fifo_size = c.tx_fifo_size = 16 * 1024;
+    c.segment_size = 8u << 20;
+    return c;
+  }
+  static tcp::tcp_worker_config config() {
+    tcp::tcp_worker_config c;
+    c.worker = 0;
+    c.workers = 2;
+    c.local_ip = our_ip;
+    return c;
+  }
+
+  std::vector<dp::command> take(std::uint32_t core) {
+    std::vector<dp::command> out;
+    dp::command c;
+    while ((core == 0 ? commands0 : commands1).pop(c)) out.push_back(c);
+    return out;
+  }
+  shm::fifo_segment& seg() { return **segments.segment_of(app); }
+
+  // What the core's engine does on ESTABLISHED: carve the pair from the
+  // segment the listen or connect named, then say so.
+  struct carved {
+    std::uint32_t index, generation;
+    shm::fifo rx, tx;
+  };
+  carved establish(std::uint64_t cookie, std::uint16_t local_port, std::uint16_t remote_port,
+                   std::uint32_t core = 0) {
+    auto pair = seg().alloc_fifo_pair(16 * 1024, 16 * 1024);
+    REQUIRE(pair.has_value());
+    dp::event ev{dp::event_kind::tcp_established};
+    ev.id = next_engine_index++;
+    ev.generation = 1;
+    ev.session = cookie;
+    ev.rx = pair->rx;
+    ev.tx = pair->tx;
+    ev.local_ip = our_ip;
+    ev.remote_ip = peer_ip;
+    ev.local_port = local_port;
+    ev.remote_port = remote_port;
+    push(core, ev);
+    return {ev.id, ev.generation, pair->rx, pair->tx};
+  }
+  void conn_event(const carved& c, dp::event_kind k, errc why = errc::none, std::uint32_t core = 0) {
+    dp::event ev{k};
+    ev.id = c.index;
+    ev.generation = c.generation;
+    ev.error = why;
+    push(core, ev);
+  }
+  void push(std::uint32_t core, const dp::event& ev) {
+    REQUIRE((core == 0 ? events0 : events1).push(ev));
+    tp.drain_events();
+  }
+  // A listener on every core; returns its cookie.
+  std::pair<session_handle, std::uint64_t> listen(std::uint16_t port) {
+    auto h = w.listen(app, endpoint{transport_proto::tcp, ip_address::v4(0), port});
+    REQUIRE(h.has_value());
+    auto c0 = take(0);
+    auto c1 = take(1);
+    REQUIRE(c0.size() == 1);
+    REQUIRE(c1.size() == 1);
+    CHECK(c0[0].kind == dp::command_kind::tcp_listen);
+    CHECK(c0[0].tcp.cookie == c1[0].tcp.cookie);
+    return {*h, c0[0].tcp.cookie};
+  }
+  // An accepted, answered session.
+  std::pair<session_handle, carved> accepted(std::uint64_t cookie) {
+    const carved c = establish(cookie, 80, 40000);
+    REQUIRE(apps.count("accept") >= 1);
+    const session_handle h = apps.events.back().handle;
+    w.on_accept_reply(h, true);
+    return {h, c};
+  }
+};
+
+endpoint tcp_ep(std::uint32_t ip, std::uint16_t port) { return endpoint{transport_proto::tcp, ip_address::v4(ip), port}; }
+
+}  // namespace
+
+TEST_CASE("TCP 2.1 tcp transport: a listener listens on every core, accept comes with ESTABLISHED and its fifos") {
+  tcp_fixture fx;
+  auto [listener, cookie] = fx.listen(80);
+  // The segment is announced before anything names its fifos (SPEC 9.3),
+  // and the listen tells the cores where to carve from.
+  REQUIRE(fx.apps.kinds() == std::vector<std::string>{"segment_add"});
+  CHECK(fx.tp.listeners() == 1);
+  CHECK(fx.w.get(listener)->state == session_state::listening);
+  CHECK_FALSE(fx.w.get(listener)->rx.valid());  // a stream listener holds no fifos
+  // Nothing for a half-open: the app hears only ESTABLISHED.
+  const auto c = fx.establish(cookie, 80, 40000, 1);
+  REQUIRE(fx.apps.count("accept") == 1);
+  session* s = fx.w.get(fx.apps.events.back().handle);
+  REQUIRE(s != nullptr);
+  CHECK(s->proto == transport_proto::tcp);
+  CHECK(s->state == session_state::accepting);
+  CHECK(s->rx.offset() == c.rx.offset());  // the core's pair, not a new one
+  CHECK(s->tx.offset() == c.tx.offset());
+  CHECK(fx.tp.connections() == 1);
+  CHECK(fx.tp.counters().accepted == 1);
+  // Its commands go to the core that owns it (core 1 here).
+  fx.w.on_accept_reply(s->handle, true);
+  fx.tp.custom_tx(*s);
+  auto cmds = fx.take(1);
+  REQUIRE(cmds.size() == 1);
+  CHECK(cmds[0].kind == dp::command_kind::tcp_sent);
+  CHECK(cmds[0].tcp.conn == c.index);
+  CHECK(cmds[0].tcp.generation == c.generation);
+  CHECK(fx.take(0).empty());
+  CHECK(fx.tp.format(s->connection, 0) == "[0:" + std::to_string(s->handle.index()) +
+                                              "][T] 10.0.0.2:80->10.0.0.1:40000 ESTABLISHED core 1");
+}
+
+TEST_CASE("TCP 2.2 tcp transport: connect goes to the home core, connected on ESTABLISHED, refused as connect failed") {
+  tcp_fixture fx;
+  auto r = fx.tp.connect({tcp_ep(peer_ip, 5201), app, 42});
+  REQUIRE(r.has_value());
+  auto cmds = fx.take(0);  // worker 0's home core
+  REQUIRE(cmds.size() == 1);
+  CHECK(cmds[0].kind == dp::command_kind::tcp_connect);
+  CHECK(cmds[0].tcp.remote_ip == peer_ip);
+  CHECK(cmds[0].tcp.remote_port == 5201);
+  CHECK(cmds[0].tcp.local_ip == our_ip);
+  CHECK(cmds[0].tcp.local_port >= 49152);
+  CHECK(cmds[0].tcp.fifos_from != nullptr);
+  CHECK(fx.tp.pending_connects() == 1);
+  CHECK(fx.apps.count("connected") == 0);  // not before the handshake
+  fx.establish(cmds[0].tcp.cookie, cmds[0].tcp.local_port, 5201);
+  REQUIRE(fx.apps.count("connected") == 1);
+  CHECK(fx.apps.events.back().err == errc::none);
+  CHECK(fx.apps.events.back().extra == 42);
+  CHECK(fx.tp.pending_connects() == 0);
+  // A second connect: RST in SYN-SENT.
+  REQUIRE(fx.tp.connect({tcp_ep(peer_ip, 5202), app, 43}).has_value());
+  cmds = fx.take(0);
+  REQUIRE(cmds.size() == 1);
+  dp::event failed{dp::event_kind::tcp_connect_failed};
+  failed.session = cmds[0].tcp.cookie;
+  failed.error = errc::refused;
+  fx.push(0, failed);
+  REQUIRE(fx.apps.count("connected") == 2);
+  CHECK(fx.apps.events.back().err == errc::refused);
+  CHECK(fx.apps.events.back().extra == 43);
+  CHECK(fx.tp.counters().connect_failures == 1);
+  // Bad targets never reach a core.
+  CHECK(fx.tp.connect({tcp_ep(0, 80), app, 1}).error().code == errc::invalid_argument);
+  CHECK(fx.tp.connect({tcp_ep(peer_ip, 0), app, 1}).error().code == errc::invalid_argument);
+  CHECK(fx.take(0).empty());
+}
+
+TEST_CASE("tcp transport: a connect whose 4-tuple is in use tries another local port") {
+  tcp_fixture fx;
+  REQUIRE(fx.tp.connect({tcp_ep(peer_ip, 5201), app, 1}).has_value());
+  auto first = fx.take(0);
+  REQUIRE(first.size() == 1);
+  dp::event busy{dp::event_kind::tcp_connect_failed};
+  busy.session = first[0].tcp.cookie;
+  busy.error = errc::already_listening;  // the engine's "4-tuple in use"
+  fx.push(0, busy);
+  auto again = fx.take(0);
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].kind == dp::command_kind::tcp_connect);
+  CHECK(again[0].tcp.cookie == first[0].tcp.cookie);
+  CHECK(again[0].tcp.local_port != first[0].tcp.local_port);
+  CHECK(fx.tp.counters().port_retries == 1);
+  CHECK(fx.apps.count("connected") == 0);
+}
+
+TEST_CASE("TCP 2.3 tcp transport: peer FIN, app close, release: the fifos go back only when the core let go") {
+  tcp_fixture fx;
+  auto [listener, cookie] = fx.listen(80);
+  auto [h, c] = fx.accepted(cookie);
+  const std::size_t fifos = fx.seg().fifo_count();
+  CHECK(fifos == 2);
+  fx.conn_event(c, dp::event_kind::tcp_peer_closed);
+  CHECK(fx.apps.count("close") == 1);
+  CHECK(fx.w.get(h)->state == session_state::transport_closing);
+  CHECK(fx.tp.format(fx.w.get(h)->connection, 0).find(" CLOSE-WAIT") != std::string::npos);
+  // The app closes: FIN goes out (tcp_close), the session waits.
+  REQUIRE(fx.w.app_close(h).has_value());
+  fx.w.run_events();
+  auto cmds = fx.take(0);
+  REQUIRE(cmds.size() == 1);
+  CHECK(cmds[0].kind == dp::command_kind::tcp_close);
+  REQUIRE(fx.w.get(h) != nullptr);
+  CHECK(fx.tp.format(fx.w.get(h)->connection, 0).find(" LAST-ACK") != std::string::npos);
+  CHECK(fx.seg().fifo_count() == fifos);  // the core still reads tx
+  fx.conn_event(c, dp::event_kind::tcp_released);
+  fx.w.run_events();
+  CHECK(fx.w.get(h) == nullptr);
+  CHECK(fx.seg().fifo_count() == 0);
+  CHECK(fx.tp.connections() == 0);
+}
+
+TEST_CASE("TCP 2.4 tcp transport: a peer's RST resets the session, its fifos go when the app closed") {
+  tcp_fixture fx;
+  auto [listener, cookie] = fx.listen(80);
+  auto [h, c] = fx.accepted(cookie);
+  fx.conn_event(c, dp::event_kind::tcp_reset, errc::reset);
+  CHECK(fx.apps.count("reset") == 1);
+  CHECK(fx.apps.count("cleanup_transport") == 1);
+  REQUIRE(fx.w.get(h) != nullptr);  // waits for the app
+  REQUIRE(fx.w.app_close(h).has_value());
+  fx.w.run_events();
+  CHECK(fx.w.get(h) == nullptr);
+  CHECK(fx.seg().fifo_count() == 0);
+  CHECK(fx.take(0).empty());  // the core already let go: nothing to tell it
+  // A late event of the dead connection finds nothing.
+  fx.conn_event(c, dp::event_kind::tcp_rx);
+  CHECK(fx.apps.count("rx") == 0);
+}
+
+TEST_CASE("TCP 2.5 tcp transport: app reset is an abort, refused accepts too, fifos wait for tcp_released") {
+  tcp_fixture fx;
+  auto [listener, cookie] = fx.listen(80);
+  auto [h, c] = fx.accepted(cookie);
+  REQUIRE(fx.w.app_reset(h).has_value());
+  fx.w.run_events();
+  auto cmds = fx.take(0);
+  REQUIRE(cmds.size() == 1);
+  CHECK(cmds[0].kind == dp::command_kind::tcp_abort);
+  CHECK(fx.seg().fifo_count() == 2);
+  fx.conn_event(c, dp::event_kind::tcp_released);
+  fx.w.run_events();
+  CHECK(fx.w.get(h) == nullptr);
+  CHECK(fx.seg().fifo_count() == 0);
+  // The app says no to the next one: RST, and the fifos after the release.
+  const auto c2 = fx.establish(cookie, 80, 40001);
+  const session_handle h2 = fx.apps.events.back().handle;
+  fx.w.on_accept_reply(h2, false);
+  cmds = fx.take(0);
+  REQUIRE(cmds.size() == 1);
+  CHECK(cmds[0].kind == dp::command_kind::tcp_abort);
+  CHECK(fx.seg().fifo_count() == 2);
+  fx.conn_event(c2, dp::event_kind::tcp_released);
+  CHECK(fx.w.get(h2) == nullptr);
+  CHECK(fx.seg().fifo_count() == 0);
+  CHECK(fx.tp.connections() == 0);
+}
+
+TEST_CASE("tcp transport: a stopped listener refuses late connections, its segment goes after every core let go") {
+  tcp_fixture fx;
+  auto [listener, cookie] = fx.listen(80);
+  REQUIRE(fx.w.stop_listen(listener).has_value());
+  CHECK(fx.take(0).at(0).kind == dp::command_kind::tcp_unlisten);
+  CHECK(fx.take(1).at(0).kind == dp::command_kind::tcp_unlisten);
+  CHECK(fx.tp.listeners() == 0);
+  // A handshake that completed before core 0 saw the unlisten.
+  const auto late = fx.establish(cookie, 80, 40002);
+  CHECK(fx.apps.count("accept") == 0);
+  auto cmds = fx.take(0);
+  REQUIRE(cmds.size() == 1);
+  CHECK(cmds[0].kind == dp::command_kind::tcp_abort);
+  CHECK(fx.tp.counters().refused_by_app == 1);
+  fx.segments.app_worker_gone(app);
+  fx.conn_event(late, dp::event_kind::tcp_released);
+  CHECK(fx.seg().fifo_count() == 0);
+  // Core 0 confirms; core 1 may still carve: the segment stays.
+  dp::event done{dp::event_kind::tcp_unlistened};
+  done.session = cookie;
+  fx.push(0, done);
+  CHECK(fx.segments.count() == 1);
+  fx.push(1, done);
+  CHECK(fx.segments.count() == 0);
+}
+
+TEST_CASE("tcp transport: tcp_rx re-arms the rx flag and batches one notification, app reads send tcp_read") {
+  tcp_fixture fx;
+  auto [listener, cookie] = fx.listen(80);
+  auto [h, c] = fx.accepted(cookie);
+  fx.apps.clear();
+  shm::fifo rx = c.rx;
+  REQUIRE(rx.set_event());  // what the core does before it posts
+  fx.conn_event(c, dp::event_kind::tcp_rx);
+  fx.conn_event(c, dp::event_kind::tcp_rx);
+  CHECK_FALSE(rx.has_event());  // the next enqueue posts again
+  fx.w.flush_enqueue_events();
+  CHECK(fx.apps.count("rx") == 1);
+  fx.tp.app_rx_evt(*fx.w.get(h));
+  auto cmds = fx.take(0);
+  REQUIRE(cmds.size() == 1);
+  CHECK(cmds[0].kind == dp::command_kind::tcp_read);
+}
+
+TEST_CASE("tcp transport: an app worker gone while its connect is on the way: the connection is reset on arrival") {
+  tcp_fixture fx;
+  REQUIRE(fx.tp.connect({tcp_ep(peer_ip, 5201), app, 1}).has_value());
+  auto cmds = fx.take(0);
+  REQUIRE(cmds.size() == 1);
+  fx.tp.app_worker_gone(app);
+  fx.segments.app_worker_gone(app);
+  CHECK(fx.segments.count() == 1);  // the core may still carve for the connect
+  const auto c = fx.establish(cmds[0].tcp.cookie, cmds[0].tcp.local_port, 5201);
+  CHECK(fx.apps.count("connected") == 0);
+  auto abort = fx.take(0);
+  REQUIRE(abort.size() == 1);
+  CHECK(abort[0].kind == dp::command_kind::tcp_abort);
+  fx.conn_event(c, dp::event_kind::tcp_released);
+  CHECK(fx.segments.count() == 0);
+  CHECK(fx.tp.connections() == 0);
+}
