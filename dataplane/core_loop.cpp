@@ -245,15 +245,40 @@ void core_loop::handle_frame(rte_mbuf* m, bool from_wire) {
     case frame_kind::udp:
       if (deliver_udp(p, m, from_wire)) rte_pktmbuf_free(m);
       return;
-    case frame_kind::tcp:
-      // TCP lives on the core whose queue brings its segments (one rx
-      // queue: core 0); SPEC-TCP 1.2's hand-over between cores is not
-      // built yet.
+    case frame_kind::tcp: {
+      // SPEC-TCP 1.2: a connection lives on the core whose queue brings its
+      // segments, except an active open, which lives where it was opened:
+      // its local port says which core that is (port % cores in the
+      // ephemeral range). Its segments that the port brings elsewhere are
+      // handed over, as UDP frames are.
       if (setup_.address.on_link(p.tcp.src_ip) && !neighbors_.find(p.tcp.src_ip)) learn(p.tcp.src_ip, p.tcp.src_mac);
+      if (from_wire && setup_.to_cores.size() > 1) {
+        const std::uint32_t owner = tcp_owner(frame_of(m).subspan(p.tcp.segment_offset, p.tcp.segment_length));
+        if (owner != setup_.index) {
+          handoff h;
+          h.kind = handoff_kind::frame;
+          h.frame = m;
+          if (hand_off(owner, h))
+            counters_.frames_forwarded.add();
+          else
+            rte_pktmbuf_free(m);  // counted handoff_full
+          return;
+        }
+      }
       tcp_->input(frame_of(m).subspan(p.tcp.segment_offset, p.tcp.segment_length), p.tcp.src_ip, p.tcp.dst_ip);
       rte_pktmbuf_free(m);
       return;
+    }
   }
+}
+
+std::uint32_t core_loop::tcp_owner(std::span<const std::byte> segment) const noexcept {
+  if (segment.size() < 4) return setup_.index;  // the engine counts it malformed
+  const auto dst_port = static_cast<std::uint16_t>(std::to_integer<unsigned>(segment[2]) << 8 |
+                                                   std::to_integer<unsigned>(segment[3]));
+  const tcp::config& c = setup_.tcp;
+  if (dst_port < c.ephemeral_first || dst_port > c.ephemeral_last) return setup_.index;
+  return dst_port % static_cast<std::uint32_t>(setup_.to_cores.size());
 }
 
 bool core_loop::deliver_udp(const parsed_frame& p, rte_mbuf* m, bool from_wire) {

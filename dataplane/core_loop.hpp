@@ -150,6 +150,8 @@ class core_loop {
   void post(std::uint32_t worker, const event& ev);
   void ring_doorbells();
   std::uint64_t now() const noexcept;
+  /// The core that owns the connection of a received TCP segment (SPEC-TCP 1.2).
+  std::uint32_t tcp_owner(std::span<const std::byte> segment) const noexcept;
   /// Copies the plain counters (TCP, impairment) where other threads read them.
   void publish();
 

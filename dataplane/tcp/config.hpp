@@ -26,6 +26,11 @@ struct config {
   bool sack = true;
   std::uint32_t challenge_acks_per_second = 1000;  ///< RFC 5961 §7, as Linux's default
   std::string congestion = "newreno";
+  /// Local ports of active opens. With several cores, a segment to a port
+  /// in this range belongs to core (port % cores), the core that opened it
+  /// (SPEC-TCP 1.2); the session side picks its ports so.
+  std::uint16_t ephemeral_first = 49152;
+  std::uint16_t ephemeral_last = 65535;
 };
 
 }  // namespace actorstack::tcp

@@ -66,13 +66,18 @@ std::uint64_t tcp_transport::next_cookie() noexcept {
   return std::uint64_t{cfg_.worker} << 40 | ++cookie_seq_;
 }
 
-std::uint16_t tcp_transport::ephemeral_port() {
+std::uint16_t tcp_transport::ephemeral_port(std::uint32_t core) {
   // Each worker takes its own slice of the range, so two workers never
-  // pick the same local port for the same peer.
+  // pick the same local port for the same peer; within it, a port of the
+  // connection's core (port % cores == core: SPEC-TCP 1.2, the cores hand
+  // its segments to that one).
   const std::uint32_t range = std::max<std::uint32_t>(1, cfg_.ephemeral_last - cfg_.ephemeral_first + 1u);
   const std::uint32_t slice = std::max<std::uint32_t>(1, range / std::max(1u, cfg_.workers));
   const std::uint32_t base = cfg_.ephemeral_first + (cfg_.worker * slice) % range;
-  return static_cast<std::uint16_t>(base + next_port_++ % slice);
+  for (std::uint32_t tries = 0;; ++tries) {
+    const auto port = static_cast<std::uint16_t>(base + next_port_++ % slice);
+    if (port % cores() == core || tries >= slice) return port;
+  }
 }
 
 void tcp_transport::send_conn(const conn& c, command_kind k, bool nodelay) {
@@ -167,8 +172,8 @@ result<std::uint32_t> tcp_transport::connect(const session_layer::connect_args& 
   pc.app_worker = args.app_worker;
   pc.opaque = args.opaque;
   pc.remote = r;
-  pc.local_port = ephemeral_port();
   pc.core = cfg_.worker % cores();  // this worker's home core
+  pc.local_port = ephemeral_port(pc.core);
   const std::uint64_t cookie = next_cookie();
   connects_[cookie] = pc;
   segments_.hold(args.app_worker);  // the core carves the pair from it on ESTABLISHED
@@ -368,7 +373,7 @@ void tcp_transport::on_connect_failed(const event& ev) {
   if (ev.error == errc::already_listening && ++pc.tries < max_port_tries) {
     // The 4-tuple is taken (our own TIME-WAIT, another worker's connect).
     ++counters_.port_retries;
-    pc.local_port = ephemeral_port();
+    pc.local_port = ephemeral_port(pc.core);
     send_connect(ev.session, pc);
     return;
   }

@@ -17,7 +17,8 @@
 /// Where connections live: a listener listens on every core and its
 /// connections' sessions live on this worker (session worker 0, where the
 /// stack opens listeners); an active open goes to this worker's home core
-/// (worker % cores).
+/// (worker % cores) with a local port that names that core (port % cores),
+/// so whichever queue brings its segments, they reach it (SPEC-TCP 1.2).
 ///
 /// `show sessions` gives a connection's RFC state as this worker knows it
 /// from the events: ESTABLISHED, CLOSE-WAIT (the peer's FIN), FIN-WAIT-1 or
@@ -143,7 +144,7 @@ class tcp_transport final : public session_layer::transport, public session_laye
   void free_conn(std::uint32_t id);
   void send_conn(const conn& c, dataplane::command_kind k, bool nodelay = false);
   void send_connect(std::uint64_t cookie, const pending_connect& pc);
-  std::uint16_t ephemeral_port();
+  std::uint16_t ephemeral_port(std::uint32_t core);
   std::uint64_t next_cookie() noexcept;
 
   void on_established(std::uint32_t core, const dataplane::event& ev);

@@ -9,6 +9,7 @@
 #include "dataplane/eal.hpp"
 #include "dataplane/packet/packet.hpp"
 #include "dataplane/port.hpp"
+#include "dataplane/tcp/segment.hpp"
 #include "shm/fifo_segment.hpp"
 
 #include <actorstack/datagram.hpp>
@@ -62,7 +63,82 @@ void arrive(const port& p, const std::vector<std::byte>& frame) {
   REQUIRE(rte_eth_tx_burst(p.id(), 0, &m, 1) == 1);
 }
 
+// A TCP RST from the peer to the stack's `dst_port` (an RST to no
+// connection: the engine counts it and answers nothing).
+std::vector<std::byte> tcp_rst_frame(std::uint16_t dst_port) {
+  std::vector<std::byte> f(ipv4_frame_overhead + 20);
+  tcp::header_fields h;
+  h.src_port = 40000;
+  h.dst_port = dst_port;
+  h.seq = 1;
+  h.flags = tcp::flags::rst;
+  const std::span<std::byte> seg = std::span{f}.subspan(ipv4_frame_overhead);
+  tcp::write_header(seg, h, {});
+  tcp::finish_checksum(seg, peer_ip, stack_ip);
+  ipv4_route r;
+  r.src_mac = peer_mac;
+  r.dst_mac = stack_mac;
+  r.src_ip = peer_ip;
+  r.dst_ip = stack_ip;
+  write_ipv4_headers(f, r, 6, 1, 20);
+  return f;
+}
+
+bool start_eal_with_ring(std::optional<port>& out) {
+  if (eal_running()) {
+    MESSAGE("EAL already started by another case in this process; run one case per process (ctest does)");
+    return false;
+  }
+  eal_options o;
+  o.vdevs = {"net_ring0"};
+  auto eal = eal_init(o);
+  REQUIRE_MESSAGE(eal.has_value(), eal.error().message());
+  port_options po;
+  po.device = "net_ring0";
+  po.mbufs = 1023;
+  auto opened = port::open(po);
+  REQUIRE_MESSAGE(opened.has_value(), opened.error().message());
+  out.emplace(std::move(opened).value());
+  return true;
+}
+
 }  // namespace
+
+TEST_CASE("TCP 1.2 dataplane cores: a segment to an ephemeral port goes to the core that port names, others stay") {
+  std::optional<port> p;
+  if (!start_eal_with_ring(p)) return;
+  // Two cores on one queue (net_ring has one), driven pass by pass: what
+  // core 0 receives, and what it hands core 1.
+  channel<handoff> zero_to_one{64}, one_to_zero{64};
+  auto setup_of = [&](std::uint32_t index) {
+    core_setup s;
+    s.index = index;
+    s.port_id = p->id();
+    s.pool = p->pool();
+    s.mac = stack_mac;
+    s.address.ip = stack_ip;
+    s.address.prefix_len = 24;
+    s.to_cores = index == 0 ? std::vector<channel<handoff>*>{nullptr, &zero_to_one}
+                            : std::vector<channel<handoff>*>{&one_to_zero, nullptr};
+    s.from_cores = index == 0 ? std::vector<channel<handoff>*>{nullptr, &one_to_zero}
+                              : std::vector<channel<handoff>*>{&zero_to_one, nullptr};
+    return s;
+  };
+  core_loop core0{setup_of(0)};
+  core_loop core1{setup_of(1)};
+  const auto tcp_in = [](const core_loop& c) { return c.tcp().counters().segments_in; };
+
+  arrive(*p, tcp_rst_frame(49153));  // odd: core 1 opened it
+  arrive(*p, tcp_rst_frame(49152));  // even: core 0's
+  arrive(*p, tcp_rst_frame(80));     // not ephemeral: whoever receives it
+  core0.poll_once();
+  CHECK(core0.counters().frames_forwarded.get() == 1);
+  CHECK(tcp_in(core0) == 2);
+  core1.poll_once();
+  CHECK(tcp_in(core1) == 1);
+  CHECK(core1.counters().frames_forwarded.get() == 0);  // handed over frames are not handed on
+  CHECK(core0.counters().dropped(drop_reason::handoff_full) == 0);
+}
 
 TEST_CASE("dataplane core: a datagram that comes after its listener's add was queued is delivered in the pass that meets both") {
   if (eal_running()) {

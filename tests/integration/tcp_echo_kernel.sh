@@ -6,7 +6,8 @@
 #     the server echoes the rest and closes its side (SPEC-TCP 2.3);
 #  2. while a kernel client holds a connection, actorstack-ctl shows it as
 #     a [T] session in ESTABLISHED (SPEC-TCP 9.2) and the listener in LISTEN;
-#  3. the stack's echo clients (4, 2 MiB each) -> a kernel echo server;
+#  3. the stack's echo clients (4, 2 MiB each) -> a kernel echo server,
+#     then 8 clients on two data-plane cores (SPEC-TCP 1.2);
 #  4. a connect to a closed kernel port fails `refused` (SPEC-TCP 2.2).
 #   tcp_echo_kernel.sh <actorstack-echo> <actorstack-ctl>
 set -euo pipefail
@@ -148,6 +149,21 @@ for f in verify_errors connect_failures sessions_left connections_left segments_
   [ "$(field "$f" "$out")" = 0 ] || fail "$f = $(field "$f" "$out")"
 done
 [ "$(field bytes_total "$out")" = $((4 * 2 * 1024 * 1024)) ] || fail "bytes_total"
+# Two data-plane cores: the kernel answers on whichever tap queue it
+# likes; a segment that reaches the other core is handed to the one its
+# local port names (SPEC-TCP 1.2).
+timeout 120 "$echo_bin" --uri "tcp://$kernel_ip/7101" --role client --port "net_tap0,iface=$iface" \
+  --ip "$stack_ip/24" --cores 2 --workers 2 --clients 8 --bytes 1m --verify --json >"$work/client.out" \
+  2>"$work/client.err" &
+client=$!
+kernel_side
+wait "$client" || fail "the stack's clients on two cores failed: $(cat "$work/client.out")"
+out=$(cat "$work/client.out")
+echo "client, two cores: $out"
+for f in verify_errors connect_failures sessions_left connections_left segments_left; do
+  [ "$(field "$f" "$out")" = 0 ] || fail "two cores: $f = $(field "$f" "$out")"
+done
+[ "$(field bytes_total "$out")" = $((8 * 1024 * 1024)) ] || fail "two cores: bytes_total"
 kill "$helper" 2>/dev/null || true
 helper=""
 
