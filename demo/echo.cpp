@@ -106,6 +106,12 @@ int main(int argc, char** argv) {
   echo::watch_stop_signals();
   auto ep = parse_uri(opt.uri);
   if (!ep) return usage(ep.error().message());
+  if (!opt.attach.empty() && ep->proto != transport_proto::udp) {
+    // The daemon owns the port: ct:// and tcp:// apps only attach.
+    if (opt.role != "server" && opt.role != "client") return usage("--attach needs --role server or --role client");
+    if (opt.baseline) return usage("--baseline runs in-process over ct:// with at most 64 clients");
+    return echo::run_attached(opt);
+  }
   if (ep->proto == transport_proto::udp || ep->proto == transport_proto::tcp) {
     const std::string scheme{to_string(ep->proto)};
     if (opt.role != "server" && opt.role != "client") return usage(scheme + ":// needs --role server or --role client");
@@ -113,12 +119,7 @@ int main(int argc, char** argv) {
     return ep->proto == transport_proto::udp ? echo::run_udp(opt, *ep) : echo::run_tcp(opt, *ep);
   }
   if (ep->proto != transport_proto::ct) return usage("the echo demo speaks ct://, udp:// and tcp://");
-  if (opt.baseline && (!opt.attach.empty() || opt.clients > 64))
-    return usage("--baseline runs in-process over ct:// with at most 64 clients");
-  if (!opt.attach.empty()) {
-    if (opt.role != "server" && opt.role != "client") return usage("--attach needs --role server or --role client");
-    return echo::run_attached(opt);
-  }
+  if (opt.baseline && opt.clients > 64) return usage("--baseline runs in-process over ct:// with at most 64 clients");
 
   stack_config cfg;
   cfg.workers = opt.workers;

@@ -37,7 +37,8 @@ int main(int argc, char** argv) {
   std::string socket_path, config_file, socket_mode = "0660", socket_group;
   std::vector<std::uint32_t> allowed_uids;
   int inspect_port = -1, metrics_port = -1;
-  std::uint32_t workers = 0, fifo_size = 0;
+  std::uint32_t workers = 0, fifo_size = 0, cores = 0;
+  std::string dp_port, dp_ip, dp_gateway, poll_mode, lcores, impair;
   CLI::App app{"The actorstack host stack as a daemon: applications in other processes attach through its Unix\n"
                "socket (libactorstack-client); actorstack-ctl inspects it. Stops cleanly on SIGINT/SIGTERM.",
                "actorstack-stackd"};
@@ -64,6 +65,20 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0u, 64u));
   actorstack::cli::add_size(app, "--fifo-size", fifo_size, "Default session fifo size (0: from the configuration)", 0,
                             1u << 30);
+  const std::string dataplane = "Data plane (udp:// and tcp:// for attached apps; each overrides its dataplane.* key)";
+  app.add_option("--port", dp_port, "DPDK virtual device, e.g. net_tap0,iface=as0 or net_memif0,role=server")
+      ->group(dataplane);
+  app.add_option("--ip", dp_ip, "The stack's address on the port, ADDR/PREFIX")->group(dataplane);
+  app.add_option("--gateway", dp_gateway, "Next hop for off-link peers")->group(dataplane);
+  app.add_option("--cores", cores, "Data-plane cores (one port queue pair each)")->check(CLI::Range(1u, 64u))->group(dataplane);
+  app.add_option("--poll-mode", poll_mode, "Data-plane polling: busy or adaptive")
+      ->check(CLI::IsMember({"busy", "adaptive"}))
+      ->group(dataplane);
+  app.add_option("--lcores", lcores, "EAL lcore list for the data-plane cores")->group(dataplane);
+  app.add_option("--impair", impair,
+                 "Faults on every frame each core receives and sends (tests): loss=P,dup=P,reorder=P,\n"
+                 "corrupt=P,truncate=P,delay=MS,seed=S (P as 0.01 or 1%)")
+      ->group(dataplane);
   actorstack::cli::add_standard(app, "  0  stopped cleanly after SIGINT/SIGTERM\n"
                                      "  1  could not start (configuration, socket, ports), or did not stop cleanly\n"
                                      "  2  bad command line\n");
@@ -81,6 +96,15 @@ int main(int argc, char** argv) {
   }
   if (workers > 0) cfg.workers = workers;
   if (fifo_size > 0) cfg.rx_fifo_size = cfg.tx_fifo_size = fifo_size;
+  if (!dp_port.empty()) cfg.dataplane_port = dp_port;
+  if (!dp_ip.empty()) cfg.dataplane_ip = dp_ip;
+  if (!dp_gateway.empty()) cfg.dataplane_gateway = dp_gateway;
+  if (cores > 0) cfg.dataplane_cores = cores;
+  if (!poll_mode.empty()) cfg.dataplane_poll_mode = poll_mode;
+  if (!lcores.empty()) cfg.dataplane_lcores = lcores;
+  if (!impair.empty()) cfg.dataplane_impair = impair;
+  // The overrides obey the configuration's rules (a port needs an address...).
+  if (auto valid = actorstack::validate(cfg); !valid) return fail(valid.error().message());
   auto st = actorstack::stack::create(cfg);
   if (!st) {
     std::fprintf(stderr, "actorstack-stackd: %s\n", st.error().message().c_str());

@@ -151,7 +151,12 @@ std::string summary(const show_options& o, const snapshot& s) {
       free_bytes += seg.bytes_free;
     }
   const auto apps = static_cast<std::uint64_t>(std::count_if(s.apps.begin(), s.apps.end(), [](auto& a) { return a.live; }));
-  std::uint64_t dp_rx = 0, dp_tx = 0, dp_drops = 0;
+  std::uint64_t dp_rx = 0, dp_tx = 0, dp_drops = 0, tcp_conns = 0, udp_conns = 0, net_segments = 0;
+  for (const auto& w : s.workers) {
+    tcp_conns += w.stats.tcp_connections;
+    udp_conns += w.stats.udp_connections;
+    net_segments += w.stats.udp_segments;
+  }
   for (const auto& d : s.dataplane) {
     dp_rx += d.rx_packets;
     dp_tx += d.tx_packets;
@@ -170,7 +175,13 @@ std::string summary(const show_options& o, const snapshot& s) {
         .num("segment_bytes_free", free_bytes)
         .num("dataplane_cores", s.dataplane.size())
         .num("root_mailbox", s.root_mailbox);
-    if (!s.dataplane.empty()) j.num("dataplane_rx_packets", dp_rx).num("dataplane_tx_packets", dp_tx).num("dataplane_drops", dp_drops);
+    if (!s.dataplane.empty())
+      j.num("dataplane_rx_packets", dp_rx)
+          .num("dataplane_tx_packets", dp_tx)
+          .num("dataplane_drops", dp_drops)
+          .num("tcp_connections", tcp_conns)
+          .num("udp_connections", udp_conns)
+          .num("network_segments", net_segments);
     return j.done() + "\n";
   }
   std::string out = "sessions " + n(sessions) + " (listeners " + n(s.listeners.size()) + ")";
@@ -180,7 +191,8 @@ std::string summary(const show_options& o, const snapshot& s) {
          " context(s), " + n(segments) + " segment(s), " + n(used) + " bytes used, " + n(free_bytes) + " free\n";
   if (!s.dataplane.empty())
     out += "data plane: " + n(s.dataplane.size()) + " core(s), rx " + n(dp_rx) + " pkts, tx " + n(dp_tx) +
-           " pkts, drops " + n(dp_drops) + "\n";
+           " pkts, drops " + n(dp_drops) + "; tcp connections " + n(tcp_conns) + ", udp connections " +
+           n(udp_conns) + ", segments " + n(net_segments) + "\n";
   return out;
 }
 
