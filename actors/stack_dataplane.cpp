@@ -49,7 +49,33 @@ result<std::unique_ptr<dataplane::dataplane>> make_dataplane(const stack_config&
   dc.lcores = cfg.dataplane_lcores;
   if (auto impair = dataplane::parse_impairment(cfg.dataplane_impair)) dc.impair = *impair;
   else return unexpected{impair.error()};
+  dc.tcp = tcp_config_of(cfg);
   return dataplane::dataplane::create(dc, effective_workers(cfg));
+}
+
+tcp::config tcp_config_of(const stack_config& cfg) {
+  tcp::config t;
+  t.mss = static_cast<std::uint16_t>(cfg.tcp_mss);
+  t.initial_window_segments = cfg.tcp_initial_window;
+  t.rto.min_us = cfg.tcp_rto_min_ms * 1000;
+  t.rto.initial_us = cfg.tcp_rto_initial_ms * 1000;
+  t.rto.max_us = cfg.tcp_rto_max_ms * 1000;
+  t.syn_retries = cfg.tcp_syn_retries;
+  t.data_retries = cfg.tcp_data_retries;
+  t.delayed_ack_us = cfg.tcp_delayed_ack_ms * 1000;
+  t.fin_wait_2_us = cfg.tcp_fin_wait_2_s * 1'000'000;
+  t.time_wait_us = cfg.tcp_time_wait_s * 1'000'000;
+  t.backlog = cfg.tcp_backlog;
+  t.nagle = cfg.tcp_nagle != 0;
+  t.window_scaling = cfg.tcp_window_scaling != 0;
+  t.timestamps = cfg.tcp_timestamps != 0;
+  t.sack = cfg.tcp_sack != 0;
+  t.congestion = cfg.tcp_congestion;
+  if (auto ports = parse_port_range(cfg.tcp_ephemeral_ports)) {  // validated with the config
+    t.ephemeral_first = ports->first;
+    t.ephemeral_last = ports->second;
+  }
+  return t;
 }
 
 void actor_doorbell::ring() noexcept { caf::anon_send(worker_, dataplane_atom_v); }

@@ -32,4 +32,7 @@ class actor_doorbell final : public dataplane::doorbell {
 /// Every core's counters, read live (atomics); empty before the cores run.
 std::vector<dataplane_core_stats> core_stats(const dataplane::dataplane& dp);
 
+/// The [tcp] keys as the data plane's TCP engines take them (SPEC-TCP 9.3).
+tcp::config tcp_config_of(const stack_config& cfg);
+
 }  // namespace actorstack

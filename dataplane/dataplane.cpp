@@ -83,6 +83,7 @@ result<void> dataplane::launch() {
     s.address = cfg_.address;
     s.mode = cfg_.mode;
     s.impair = cfg_.impair;
+    s.tcp = cfg_.tcp;
     for (auto& l : links_[c]) s.workers.push_back({l.commands.get(), l.events.get(), l.bell});
     if (links_.size() > 1) {
       for (unsigned other = 0; other < links_.size(); ++other) {

@@ -13,6 +13,7 @@
 /// (dataplane/core_handoff.hpp, docs/architecture.md §6).
 
 #include "dataplane/impairment.hpp"
+#include "dataplane/tcp/config.hpp"
 #include "dataplane/boundary.hpp"
 #include "dataplane/core_counters.hpp"
 #include "dataplane/core_loop.hpp"
@@ -41,6 +42,7 @@ struct dataplane_config {
   std::string file_prefix;  ///< empty = per process
   std::vector<std::string> eal_args;
   impairment_config impair;  ///< faults on demand on every core (dataplane.impair)
+  tcp::config tcp;           ///< every core's TCP engine ([tcp] keys)
 };
 
 class dataplane {

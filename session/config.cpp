@@ -81,6 +81,8 @@ std::string gateway_problem(std::string_view text);
 std::string poll_mode_problem(std::string_view text);
 std::string lcores_problem(std::string_view text);
 std::string impair_problem(std::string_view text);
+std::string port_range_problem(std::string_view text);
+std::string congestion_problem(std::string_view text);
 
 // The fields are narrower than uint64; the range check guarantees the
 // value fits before `set` is called.
@@ -95,7 +97,7 @@ std::string impair_problem(std::string_view text);
       [](const stack_config& c) -> const std::string& { return c.field; },       \
       [](stack_config& c, std::string_view v) { c.field = v; }, check
 
-const std::array<key_spec, 19> keys{{
+const std::array<key_spec, 36> keys{{
     {"session.workers", value_kind::count, 0, stack_config::max_workers, false, false,
      "session handles carry 8 bits of worker index",
      ACTORSTACK_FIELD(workers, std::uint32_t)},
@@ -125,6 +127,36 @@ const std::array<key_spec, 19> keys{{
      ACTORSTACK_FIELD(dataplane_mbufs, std::uint32_t)},
     {"dataplane.lcores", value_kind::text, ACTORSTACK_TEXT_FIELD(dataplane_lcores, lcores_problem)},
     {"dataplane.impair", value_kind::text, ACTORSTACK_TEXT_FIELD(dataplane_impair, impair_problem)},
+    {"tcp.mss", value_kind::count, 536, 9000, false, false, "jumbo frames end at 9000 bytes",
+     ACTORSTACK_FIELD(tcp_mss, std::uint32_t)},
+    {"tcp.initial-window", value_kind::count, 1, 64, false, false, nullptr,
+     ACTORSTACK_FIELD(tcp_initial_window, std::uint32_t)},
+    {"tcp.rto-min-ms", value_kind::count, 1, 600000, false, false, nullptr,
+     ACTORSTACK_FIELD(tcp_rto_min_ms, std::uint32_t)},
+    {"tcp.rto-initial-ms", value_kind::count, 1, 600000, false, false, nullptr,
+     ACTORSTACK_FIELD(tcp_rto_initial_ms, std::uint32_t)},
+    {"tcp.rto-max-ms", value_kind::count, 1, 600000, false, false, nullptr,
+     ACTORSTACK_FIELD(tcp_rto_max_ms, std::uint32_t)},
+    {"tcp.syn-retries", value_kind::count, 1, 32, false, false, nullptr,
+     ACTORSTACK_FIELD(tcp_syn_retries, std::uint32_t)},
+    {"tcp.data-retries", value_kind::count, 1, 64, false, false, nullptr,
+     ACTORSTACK_FIELD(tcp_data_retries, std::uint32_t)},
+    {"tcp.delayed-ack-ms", value_kind::count, 1, 500, false, false, "RFC 1122 allows at most 500 ms",
+     ACTORSTACK_FIELD(tcp_delayed_ack_ms, std::uint32_t)},
+    {"tcp.fin-wait-2-s", value_kind::count, 1, 3600, false, false, nullptr,
+     ACTORSTACK_FIELD(tcp_fin_wait_2_s, std::uint32_t)},
+    {"tcp.time-wait-s", value_kind::count, 1, 3600, false, false, nullptr,
+     ACTORSTACK_FIELD(tcp_time_wait_s, std::uint32_t)},
+    {"tcp.backlog", value_kind::count, 1, 65535, false, false, nullptr,
+     ACTORSTACK_FIELD(tcp_backlog, std::uint32_t)},
+    {"tcp.nagle", value_kind::count, 0, 1, false, false, "1 is on, 0 off", ACTORSTACK_FIELD(tcp_nagle, std::uint32_t)},
+    {"tcp.window-scaling", value_kind::count, 0, 1, false, false, "1 is on, 0 off",
+     ACTORSTACK_FIELD(tcp_window_scaling, std::uint32_t)},
+    {"tcp.timestamps", value_kind::count, 0, 1, false, false, "1 is on, 0 off",
+     ACTORSTACK_FIELD(tcp_timestamps, std::uint32_t)},
+    {"tcp.sack", value_kind::count, 0, 1, false, false, "1 is on, 0 off", ACTORSTACK_FIELD(tcp_sack, std::uint32_t)},
+    {"tcp.ephemeral-ports", value_kind::text, ACTORSTACK_TEXT_FIELD(tcp_ephemeral_ports, port_range_problem)},
+    {"tcp.congestion", value_kind::text, ACTORSTACK_TEXT_FIELD(tcp_congestion, congestion_problem)},
     {"inspect.port", value_kind::count, 0, 65535, true, false, "ports are 16-bit",
      ACTORSTACK_FIELD(inspect_port, std::uint16_t)},
     {"metrics.port", value_kind::count, 0, 65535, true, false, "ports are 16-bit",
@@ -316,6 +348,19 @@ std::string gateway_problem(std::string_view text) {
   return {};
 }
 
+std::string port_range_problem(std::string_view text) {
+  const auto range = parse_port_range(text);
+  if (!range) return "is not a port range FIRST-LAST (like 49152-65535)";
+  if (range->first < 1024) return "starts below 1024 (the well-known ports are not ephemeral)";
+  if (range->second < range->first + 63u) return "holds fewer than 64 ports";
+  return {};
+}
+
+std::string congestion_problem(std::string_view text) {
+  if (text == "newreno") return {};
+  return "is not a congestion control this stack has (newreno)";
+}
+
 std::string poll_mode_problem(std::string_view text) {
   if (text == "adaptive" || text == "busy") return {};
   return "is not a poll mode (use adaptive or busy, in lower case)";
@@ -489,6 +534,10 @@ result<void> validate(const stack_config& cfg) {
                " bytes) do not fit in session.segment-size " +
                value_text(cfg, "session.segment-size") +
                " (a session's fifo pair is carved from one segment)");
+  if (cfg.tcp_rto_min_ms > cfg.tcp_rto_initial_ms || cfg.tcp_rto_initial_ms > cfg.tcp_rto_max_ms)
+    return bad("tcp.rto-min-ms " + std::to_string(cfg.tcp_rto_min_ms) + ", tcp.rto-initial-ms " +
+               std::to_string(cfg.tcp_rto_initial_ms) + " and tcp.rto-max-ms " + std::to_string(cfg.tcp_rto_max_ms) +
+               " are not in order (min <= initial <= max)");
   // The fields are well-formed by now; what is left is how they fit.
   if (!cfg.dataplane_port.empty() && cfg.dataplane_ip.empty())
     return bad("dataplane.port is set but dataplane.ip is empty (the port needs an address, "
@@ -642,6 +691,21 @@ std::uint32_t effective_workers(const stack_config& cfg) {
 
 std::uint32_t effective_ctrl_queue_length(const stack_config& cfg) {
   return cfg.ctrl_queue_length != 0 ? cfg.ctrl_queue_length : cfg.event_queue_length / 2;
+}
+
+std::optional<std::pair<std::uint16_t, std::uint16_t>> parse_port_range(std::string_view text) {
+  const auto dash = text.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  const auto number = [](std::string_view t) -> std::optional<std::uint16_t> {
+    unsigned v = 0;
+    const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+    if (t.empty() || ec != std::errc{} || end != t.data() + t.size() || v == 0 || v > 65535) return std::nullopt;
+    return static_cast<std::uint16_t>(v);
+  };
+  const auto first = number(text.substr(0, dash));
+  const auto last = number(text.substr(dash + 1));
+  if (!first || !last || *first > *last) return std::nullopt;
+  return std::pair{*first, *last};
 }
 
 }  // namespace actorstack

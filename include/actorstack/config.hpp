@@ -32,7 +32,9 @@
 #include <actorstack/result.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -135,6 +137,50 @@ struct stack_config {
   /// or a percentage (1%), the same faults for the same seed. Empty: none.
   std::string dataplane_impair;
 
+  // ---- [tcp]: the data plane's TCP engines (SPEC-TCP 9.3) ---------------
+
+  /// `tcp.mss`: the largest segment payload we announce and send (the
+  /// interface MTU - 40 at most). 536 .. 9000.
+  std::uint32_t tcp_mss = 1460;
+  /// `tcp.initial-window`: the initial congestion window in segments (RFC
+  /// 6928). 1 .. 64.
+  std::uint32_t tcp_initial_window = 10;
+  /// `tcp.rto-min-ms`, `tcp.rto-initial-ms`, `tcp.rto-max-ms`: the
+  /// retransmission timeout's bounds and first value (RFC 6298), min <=
+  /// initial <= max. 1 .. 600000.
+  std::uint32_t tcp_rto_min_ms = 200;
+  std::uint32_t tcp_rto_initial_ms = 1000;
+  std::uint32_t tcp_rto_max_ms = 60000;
+  /// `tcp.syn-retries`: SYN (and SYN-ACK) retransmissions before a connect
+  /// fails with `timeout`. 1 .. 32.
+  std::uint32_t tcp_syn_retries = 6;
+  /// `tcp.data-retries`: retransmissions of the same data before the
+  /// connection is reset with `timeout`. 1 .. 64.
+  std::uint32_t tcp_data_retries = 15;
+  /// `tcp.delayed-ack-ms`: how long an ACK may wait for a second segment
+  /// or data to ride on. 1 .. 500.
+  std::uint32_t tcp_delayed_ack_ms = 40;
+  /// `tcp.fin-wait-2-s`, `tcp.time-wait-s`: how long those states last.
+  /// 1 .. 3600.
+  std::uint32_t tcp_fin_wait_2_s = 60;
+  std::uint32_t tcp_time_wait_s = 60;
+  /// `tcp.backlog`: half-open connections per listener; further SYNs are
+  /// dropped (counted). 1 .. 65535.
+  std::uint32_t tcp_backlog = 128;
+  /// `tcp.nagle`, `tcp.window-scaling`, `tcp.timestamps`, `tcp.sack`: 1 on,
+  /// 0 off. Nagle is the default of new connections; the others are what
+  /// the engine offers and accepts in a handshake.
+  std::uint32_t tcp_nagle = 1;
+  std::uint32_t tcp_window_scaling = 1;
+  std::uint32_t tcp_timestamps = 1;
+  std::uint32_t tcp_sack = 1;
+  /// `tcp.ephemeral-ports`: local ports of active opens, "FIRST-LAST"
+  /// (1024 .. 65535, at least 64 ports). Each session worker takes a slice.
+  std::string tcp_ephemeral_ports = "49152-65535";
+  /// `tcp.congestion`: the congestion control algorithm; "newreno" (RFC
+  /// 5681, 6582), the one built in.
+  std::string tcp_congestion = "newreno";
+
   // ---- [inspect], [metrics] ----------------------------------------------
 
   /// `inspect.port`: TCP port of the inspector endpoint; 0 = disabled.
@@ -169,6 +215,11 @@ struct stack_config {
 /// rules are `validate`'s.
 result<void> set_config_value(stack_config& cfg, std::string_view key,
                               std::string_view value);
+
+/// "49152-65535" as {49152, 65535}: two decimal port numbers, FIRST <=
+/// LAST, no blanks (`tcp.ephemeral-ports`). Nothing when the text is not
+/// such a range.
+std::optional<std::pair<std::uint16_t, std::uint16_t>> parse_port_range(std::string_view text);
 
 /// Checks every field's range and the rules between fields:
 /// `max_fifo_size` >= `rx_fifo_size` and `tx_fifo_size`; `max_fifo_size`

@@ -71,6 +71,23 @@ TEST_CASE("config (SPEC 8): every key can be set and read back") {
       "dataplane.mbufs",
       "dataplane.lcores",
       "dataplane.impair",
+      "tcp.mss",
+      "tcp.initial-window",
+      "tcp.rto-min-ms",
+      "tcp.rto-initial-ms",
+      "tcp.rto-max-ms",
+      "tcp.syn-retries",
+      "tcp.data-retries",
+      "tcp.delayed-ack-ms",
+      "tcp.fin-wait-2-s",
+      "tcp.time-wait-s",
+      "tcp.backlog",
+      "tcp.nagle",
+      "tcp.window-scaling",
+      "tcp.timestamps",
+      "tcp.sack",
+      "tcp.ephemeral-ports",
+      "tcp.congestion",
       "inspect.port",
       "metrics.port",
       "quota.listeners",
@@ -458,7 +475,59 @@ TEST_CASE("config: dataplane defaults") {
                  "mbufs = 8191\n"
                  "lcores =\n"
                  "impair =\n"
-                 "\n[inspect]\n"));
+                 "\n[tcp]\n"));
+}
+
+TEST_CASE("TCP 9.3 config: the [tcp] keys have the RFCs' defaults, take their values and refuse bad ones by name") {
+  const stack_config d;
+  CHECK(d.tcp_mss == 1460);
+  CHECK(d.tcp_initial_window == 10);
+  CHECK(d.tcp_rto_min_ms == 200);
+  CHECK(d.tcp_rto_initial_ms == 1000);
+  CHECK(d.tcp_rto_max_ms == 60000);
+  CHECK(d.tcp_time_wait_s == 60);
+  CHECK(d.tcp_ephemeral_ports == "49152-65535");
+  CHECK(d.tcp_congestion == "newreno");
+  CHECK(contains(to_string(d), "[tcp]\nmss = 1460\ninitial-window = 10\n"));
+
+  auto parsed = parse_config("[tcp]\nmss = 1400\nrto-min-ms = 50\nsack = 0\ntimestamps = 0\n"
+                             "ephemeral-ports = 32768-60999\ntime-wait-s = 5\nbacklog = 16\nnagle = 0\n");
+  REQUIRE_MESSAGE(parsed.has_value(), parsed.error().message());
+  CHECK(parsed->tcp_mss == 1400);
+  CHECK(parsed->tcp_rto_min_ms == 50);
+  CHECK(parsed->tcp_sack == 0);
+  CHECK(parsed->tcp_timestamps == 0);
+  CHECK(parsed->tcp_ephemeral_ports == "32768-60999");
+  CHECK(parsed->tcp_time_wait_s == 5);
+  CHECK(parsed->tcp_backlog == 16);
+  CHECK(parsed->tcp_nagle == 0);
+  CHECK(parse_config(to_string(*parsed)).value() == *parsed);  // the dump reads back
+
+  const std::pair<const char*, const char*> bad[] = {
+      {"tcp.mss", "535"},          {"tcp.mss", "9001"},          {"tcp.initial-window", "0"},
+      {"tcp.rto-min-ms", "0"},     {"tcp.syn-retries", "33"},    {"tcp.delayed-ack-ms", "501"},
+      {"tcp.time-wait-s", "0"},    {"tcp.backlog", "65536"},     {"tcp.sack", "2"},
+      {"tcp.nagle", "on"},         {"tcp.ephemeral-ports", "80-1000"},
+      {"tcp.ephemeral-ports", "60000-50000"}, {"tcp.ephemeral-ports", "50000-50010"},
+      {"tcp.ephemeral-ports", "50000"},       {"tcp.congestion", "cubic"},
+  };
+  for (const auto& [key, value] : bad) {
+    stack_config c;
+    auto r = set_config_value(c, key, value);
+    REQUIRE_MESSAGE(!r.has_value(), key << " = " << value);
+    CHECK(r.error().code == errc::bad_config);
+    CHECK_MESSAGE(contains(r.error().message(), key), r.error().message());
+    CHECK(c == stack_config{});  // unchanged
+  }
+  // Between keys: the RTO's bounds must be in order.
+  stack_config c;
+  c.tcp_rto_min_ms = 2000;  // above the initial 1000
+  auto v = validate(c);
+  REQUIRE_FALSE(v.has_value());
+  CHECK(contains(v.error().message(), "tcp.rto-min-ms"));
+  CHECK(parse_port_range("1024-65535") == std::pair<std::uint16_t, std::uint16_t>{1024, 65535});
+  CHECK_FALSE(parse_port_range("1024 - 65535"));
+  CHECK_FALSE(parse_port_range("0-100"));
 }
 
 TEST_CASE("config: dataplane keys via set_config_value") {
