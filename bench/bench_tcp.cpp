@@ -73,7 +73,10 @@ struct settings {
   std::string role = "bench";
   std::string sock;
   std::string kase;
-  std::string poll_mode = "busy";
+  // Adaptive: two stacks' polling cores on two CPUs would starve the apps
+  // and workers that share them (bulk swung between 7 and 15 Gbit/s busy,
+  // held 13-15 adaptive; cps was higher too; rr_64 a little lower).
+  std::string poll_mode = "adaptive";
   std::string only;  // run only this case
   std::uint64_t bytes = 1ull << 30;
   std::uint32_t conns = 1;
@@ -782,7 +785,7 @@ int main(int argc, char** argv) {
   }
   if (!s.only.empty() && s.only != "bulk" && s.only != "rr_64_1" && s.only != "rr_64_32" && s.only != "cps" &&
       s.only != "conn_bytes") {
-    std::fprintf(stderr, "actorstack-bench-tcp: --case: no case %s\n", quoted(s.only).c_str());
+    std::fprintf(stderr, "actorstack-bench-tcp: --case: no case %s\n", actorstack::quoted(s.only).c_str());
     return 2;
   }
   return run_bench(s);

@@ -564,6 +564,11 @@ void core_loop::push_tx_now(rte_mbuf* m) {
   tx_batch_[tx_count_++] = m;
 }
 
+bool core_loop::tx_room() {
+  if (tx_count_ == tx_batch_.size()) flush_tx();
+  return tx_count_ < tx_batch_.size();
+}
+
 bool core_loop::flush_tx() {
   if (tx_count_ == 0) return false;
   const std::uint16_t sent = rte_eth_tx_burst(setup_.port_id, setup_.queue, tx_batch_.data(), tx_count_);

@@ -144,6 +144,9 @@ class core_loop {
   void send_arp_request(std::uint32_t ip);
   /// Queues a frame to send (through the tx impairment stage, if any).
   void push_tx(rte_mbuf* m);
+  /// Whether one more frame fits the tx batch (flushing it to the port
+  /// first if it is full): TCP sends nothing it would have to drop.
+  bool tx_room();
   void push_tx_now(rte_mbuf* m);
   void release_impaired();
   bool flush_tx();

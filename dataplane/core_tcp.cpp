@@ -150,6 +150,8 @@ bool core_tcp::poll() {
 
 std::span<std::byte> core_tcp::begin_segment(std::size_t tcp_bytes) {
   if (building_ != nullptr) rte_pktmbuf_free(building_);  // abandoned (the engine had nothing to put in it)
+  building_ = nullptr;
+  if (!core_.tx_room()) return {};  // the port's queue is full: the engine retries next pass
   building_ = rte_pktmbuf_alloc(core_.setup_.pool);
   if (building_ == nullptr) return {};
   const std::size_t room = static_cast<std::size_t>(building_->buf_len - building_->data_off);

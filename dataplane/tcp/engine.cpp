@@ -237,6 +237,9 @@ void engine::mark_pending(tcb& c) {
 
 void engine::flush(std::uint64_t now_us) {
   now_us_ = now_us;
+  for (const std::uint32_t i : blocked_)
+    if (conns_[i].in_use) mark_pending(conns_[i]);
+  blocked_.clear();
   // output() may end a connection and free its slot; a slot reused in the
   // same flush is pending again only if marked anew.
   for (std::size_t i = 0; i < pending_.size(); ++i) {

@@ -240,6 +240,9 @@ class engine {
   std::unordered_map<four_tuple, std::uint32_t, tuple_hash> by_tuple_;
   std::unordered_map<std::uint64_t, listener> listeners_;  // (ip << 16) | port
   std::vector<std::uint32_t> pending_;
+  /// Connections whose output stopped because the wire had no room: they
+  /// go on at the next flush (the core drained its tx queue meanwhile).
+  std::vector<std::uint32_t> blocked_;
   std::vector<timer_wheel::timer_id> expired_;
   counters stats_;
   std::uint64_t challenge_window_start_us_ = 0;

@@ -289,7 +289,12 @@ void engine::output(tcb& c, std::uint64_t now_us) {
         if (!((all_queued && nagle_ok) || sws_ok)) break;
       }
       const bool fin = c.app_closed && len == unsent;
-      if (!send_data(c, c.snd_nxt, len, fin, now_us)) break;
+      if (!send_data(c, c.snd_nxt, len, fin, now_us)) {
+        // No room on the wire now (the port's queue is full): nothing was
+        // sent, so nothing is lost; this connection goes on next flush.
+        blocked_.push_back(static_cast<std::uint32_t>(&c - conns_.data()));
+        break;
+      }
       c.snd_nxt += len + (fin ? 1 : 0);
       if (!armed(c, timer::retransmit)) arm(c, timer::retransmit, now_us + c.rtt.rto_us());
     }
