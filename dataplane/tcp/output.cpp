@@ -272,6 +272,7 @@ void engine::output(tcb& c, std::uint64_t now_us) {
     // lets one new segment out beyond cwnd.
     const std::uint32_t extra = !c.in_recovery && c.dupacks < 3 ? c.dupacks * mss : 0;
     const std::uint32_t wnd = std::min<std::uint32_t>(c.cc->cwnd() + extra, c.snd_wnd);
+    bool blocked = false;
     while (seq_lt(c.snd_nxt, end)) {
       const std::uint32_t unsent = seq_diff(end, c.snd_nxt);
       const std::uint32_t flight = c.flight();
@@ -293,6 +294,7 @@ void engine::output(tcb& c, std::uint64_t now_us) {
         // No room on the wire now (the port's queue is full): nothing was
         // sent, so nothing is lost; this connection goes on next flush.
         blocked_.push_back(static_cast<std::uint32_t>(&c - conns_.data()));
+        blocked = true;
         break;
       }
       c.snd_nxt += len + (fin ? 1 : 0);
@@ -309,7 +311,8 @@ void engine::output(tcb& c, std::uint64_t now_us) {
     // under what sender SWS avoidance lets out): the persist timer probes
     // or, with some window, overrides SWS avoidance once it fires (RFC
     // 9293 §3.8.6.2.1's override timeout; SPEC-TCP 6.4).
-    if (seq_lt(c.snd_nxt, data_end(c)) && c.snd_una == c.snd_max) {
+    // (Not when the wire had no room: the window is open, the port full.)
+    if (!blocked && seq_lt(c.snd_nxt, data_end(c)) && c.snd_una == c.snd_max) {
       c.persisting = true;
       c.persist_backoff = 0;
       arm(c, timer::retransmit, now_us + c.rtt.rto_us());

@@ -190,6 +190,27 @@ TEST_CASE("TCP 1.3 6.1: 4 MiB each way between two engines arrive byte-exact, in
   CHECK(l.a.app.fifos.at(1).tx.max_dequeue() == 0);  // acknowledged bytes left the tx fifo
 }
 
+TEST_CASE("TCP 6.1: a wire without room holds the data back, the next flush sends it, nothing is lost") {
+  wire_link l;
+  handshake(l);
+  const auto data = pattern(6 * 1448, 9);  // full segments: Nagle holds none back
+  auto& tx = l.a.app.fifos.at(1).tx;
+  REQUIRE(tx.enqueue(data).value_or(0) == data.size());
+  l.a.wire.full = true;  // the port's queue is full
+  l.a.eng.app_sent(l.a.app.conns.at(1), l.now);
+  l.a.eng.flush(l.now);
+  CHECK(l.a.wire.sent.empty());
+  CHECK(l.a.eng.stats().tx_no_room >= 1);
+  // The port drained; no app call, no timer: the next flush goes on.
+  l.a.wire.full = false;
+  l.a.eng.flush(l.now);
+  std::size_t payload = 0;
+  for (const auto& f : l.a.wire.sent) payload += f.parsed().payload.size();
+  CHECK(payload == data.size());
+  CHECK(l.a.eng.stats().retransmits_timeout == 0);
+  CHECK(l.a.eng.stats().retransmits_fast == 0);
+}
+
 TEST_CASE("TCP 7.2: one lost segment is repaired by fast retransmit, without a timeout") {
   wire_link l;
   handshake(l);
