@@ -36,23 +36,12 @@ tcp_transport::~tcp_transport() = default;
 // bookkeeping
 
 std::uint32_t tcp_transport::alloc_conn() {
-  ++live_;
-  if (!free_ids_.empty()) {
-    const std::uint32_t id = free_ids_.back();
-    free_ids_.pop_back();
-    conns_[id] = conn{};
-    conns_[id].in_use = true;
-    return id;
-  }
-  conns_.emplace_back().in_use = true;
-  return static_cast<std::uint32_t>(conns_.size() - 1);
+  const std::uint32_t id = conns_.alloc();
+  conns_[id].in_use = true;
+  return id;
 }
 
-void tcp_transport::free_conn(std::uint32_t id) {
-  conns_[id] = conn{};
-  free_ids_.push_back(id);
-  --live_;
-}
+void tcp_transport::free_conn(std::uint32_t id) { conns_.free(id); }
 
 tcp_transport::conn* tcp_transport::conn_of(std::uint32_t core, const event& ev) {
   auto it = by_engine_.find(engine_key(core, ev.id));
@@ -283,7 +272,7 @@ void tcp_transport::on_event(std::uint32_t core, const event& ev) {
   }
   conn* c = conn_of(core, ev);
   if (c == nullptr) return;  // ended meanwhile
-  const auto id = static_cast<std::uint32_t>(c - conns_.data());
+  const auto id = conns_.index_of(*c);
   session* s = c->session_gone ? nullptr : sessions_.get(c->session);
   switch (ev.kind) {
     case event_kind::tcp_rx:

@@ -27,6 +27,7 @@
 
 #include "session/net/app_segments.hpp"
 #include "session/net/core_link.hpp"
+#include "session/net/slot_table.hpp"
 #include "session/session_worker_state.hpp"
 
 #include <cstdint>
@@ -97,7 +98,7 @@ class tcp_transport final : public session_layer::transport, public session_laye
   void app_worker_gone(std::uint32_t app_worker);
 
   const tcp_worker_counters& counters() const noexcept { return counters_; }
-  std::size_t connections() const noexcept { return live_; }
+  std::size_t connections() const noexcept { return conns_.live(); }
   std::size_t listeners() const noexcept { return listeners_live_; }
   std::size_t pending_connects() const noexcept { return connects_.size(); }
 
@@ -160,9 +161,7 @@ class tcp_transport final : public session_layer::transport, public session_laye
   net::app_segments& segments_;
   net::command_queue commands_{cores_};
   tcp_worker_config cfg_;
-  std::vector<conn> conns_;
-  std::vector<std::uint32_t> free_ids_;
-  std::size_t live_ = 0;
+  net::slot_table<conn> conns_;
   std::unordered_map<std::uint64_t, std::uint32_t> by_engine_;  ///< (core, engine index) -> conn
   std::vector<listener> listeners_;
   std::size_t listeners_live_ = 0;

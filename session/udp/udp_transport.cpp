@@ -29,23 +29,9 @@ udp_transport::~udp_transport() = default;
 // ---------------------------------------------------------------------------
 // connections
 
-std::uint32_t udp_transport::alloc_conn() {
-  ++live_;
-  if (!free_ids_.empty()) {
-    const std::uint32_t id = free_ids_.back();
-    free_ids_.pop_back();
-    conns_[id] = conn{};
-    return id;
-  }
-  conns_.emplace_back();
-  return static_cast<std::uint32_t>(conns_.size() - 1);
-}
+std::uint32_t udp_transport::alloc_conn() { return conns_.alloc(); }
 
-void udp_transport::free_conn(std::uint32_t id) {
-  conns_[id] = conn{};
-  free_ids_.push_back(id);
-  --live_;
-}
+void udp_transport::free_conn(std::uint32_t id) { conns_.free(id); }
 
 dataplane::udp_binding udp_transport::binding_of(std::uint32_t id) const {
   const conn& c = conns_[id];

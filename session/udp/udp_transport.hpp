@@ -26,6 +26,7 @@
 
 #include "session/net/app_segments.hpp"
 #include "session/net/core_link.hpp"
+#include "session/net/slot_table.hpp"
 #include "session/session_worker_state.hpp"
 
 #include <cstdint>
@@ -137,7 +138,7 @@ class udp_transport final : public session_layer::transport, public session_laye
   /// Old worker: fifos of a session that moved away come back.
   void take_back(std::uint32_t app_worker, shm::fifo rx, shm::fifo tx);
   const udp_worker_counters& counters() const noexcept { return counters_; }
-  std::size_t connections() const noexcept { return live_; }
+  std::size_t connections() const noexcept { return conns_.live(); }
 
  private:
   enum class conn_state : std::uint8_t {
@@ -193,9 +194,7 @@ class udp_transport final : public session_layer::transport, public session_laye
   net::command_queue commands_{cores_};
   udp_worker_config cfg_;
   udp_migration_port* migration_;
-  std::vector<conn> conns_;
-  std::vector<std::uint32_t> free_ids_;
-  std::size_t live_ = 0;
+  net::slot_table<conn> conns_;
   std::unordered_map<std::uint64_t, arrival> arrivals_;   ///< sessions that moved here, by handle
   std::uint16_t next_port_ = 0;
   udp_worker_counters counters_;

@@ -20,6 +20,7 @@
 #include <rte_mbuf.h>
 
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -141,20 +142,9 @@ TEST_CASE("TCP 1.2 dataplane cores: a segment to an ephemeral port goes to the c
 }
 
 TEST_CASE("dataplane core: a datagram that comes after its listener's add was queued is delivered in the pass that meets both") {
-  if (eal_running()) {
-    MESSAGE("EAL already started by another case in this process; run one case per process (ctest does)");
-    return;
-  }
-  eal_options o;
-  o.vdevs = {"net_ring0"};
-  auto eal = eal_init(o);
-  REQUIRE_MESSAGE(eal.has_value(), eal.error().message());
-  port_options po;
-  po.device = "net_ring0";
-  po.mbufs = 1023;
-  auto opened = port::open(po);
-  REQUIRE_MESSAGE(opened.has_value(), opened.error().message());
-  const port p = std::move(opened).value();
+  std::optional<port> ring;
+  if (!start_eal_with_ring(ring)) return;
+  const port& p = *ring;
 
   auto seg = shm::fifo_segment::create("core-loop-test", 1u << 20);
   REQUIRE(seg.has_value());
