@@ -23,6 +23,7 @@ packages=(
   libcli11-dev                           # command lines of echo, stackd, ctl
   nlohmann-json3-dev                     # JSON output
   clang libclang-rt-14-dev               # libFuzzer targets (fuzz/, run by CI)
+  iproute2 python3                       # tests: namespaces, taps and veths; the kernel-side TCP peers
 )
 missing=()
 for p in "${packages[@]}"; do
