@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <string>
 #include <thread>
 
 using namespace actorstack;
@@ -115,7 +116,9 @@ int run_client(const options& opt, const endpoint& ep) {
                              {"segments_left", left.udp_segments},
                              {"verified", opt.verify},
                              {"interrupted", interrupted}};
-    std::printf("%s", j.dump().substr(0, j.dump().size() - 1).c_str());
+    std::string text = j.dump();
+    text.pop_back();  // the closing brace: the data plane's member follows
+    std::printf("%s", text.c_str());
     print_dataplane(**st, true);
     std::printf("}\n");
   } else {

@@ -85,7 +85,24 @@ bool drain_core_events(const std::vector<core_link>& cores, std::size_t budget, 
 
 /// Whether an event belongs to the tcp transport (else udp).
 inline bool is_tcp_event(dataplane::event_kind k) noexcept {
-  return k >= dataplane::event_kind::tcp_established;
+  using dataplane::event_kind;
+  switch (k) {
+    case event_kind::tcp_established:
+    case event_kind::tcp_connect_failed:
+    case event_kind::tcp_rx:
+    case event_kind::tcp_tx_space:
+    case event_kind::tcp_peer_closed:
+    case event_kind::tcp_reset:
+    case event_kind::tcp_released:
+    case event_kind::tcp_unlistened: return true;
+    case event_kind::rx:
+    case event_kind::tx_space:
+    case event_kind::removed:
+    case event_kind::add_failed:
+    case event_kind::seen:
+    case event_kind::taken: return false;
+  }
+  return false;
 }
 
 }  // namespace actorstack::net

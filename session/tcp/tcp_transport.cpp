@@ -227,7 +227,7 @@ std::string tcp_transport::format_listener(std::uint32_t index, std::uint32_t wo
 // fifos
 
 result<void> tcp_transport::alloc_fifos(session& s) {
-  if (!handing_) return unexpected{errc::not_supported, "tcp fifos come from the data-plane core"};
+  if (!handing_over_.rx.valid()) return unexpected{errc::not_supported, "tcp fifos come from the data-plane core"};
   s.rx = handing_over_.rx;
   s.tx = handing_over_.tx;
   return {};
@@ -310,32 +310,25 @@ void tcp_transport::on_established(std::uint32_t core, const event& ev) {
   }
   by_engine_[engine_key(core, ev.id)] = id;
   // Whose is it: a listener's or a connect's (ev.session is the cookie).
+  // Whichever session is made now gets the core's pair (alloc_fifos).
   result<session_handle> made = unexpected{errc::no_listener};
   std::uint32_t app_worker = 0;
   bool passive = false;
+  handing_over_ = {ev.rx, ev.tx};
   if (auto l = listener_of_cookie_.find(ev.session); l != listener_of_cookie_.end()) {
     const listener& li = listeners_[l->second];
     app_worker = li.app_worker;
     passive = true;
-    if (!li.stopping && gone_app_workers_.count(app_worker) == 0) {
-      conns_[id].app_worker = app_worker;
-      handing_ = true;
-      handing_over_ = {ev.rx, ev.tx};
+    if (!li.stopping && gone_app_workers_.count(app_worker) == 0)
       made = sessions_.accept(transport_proto::tcp, id, li.session, app_worker);
-    }
   } else if (auto p = connects_.find(ev.session); p != connects_.end()) {
     const pending_connect pc = p->second;
     connects_.erase(p);
     app_worker = pc.app_worker;
-    conns_[id].app_worker = app_worker;
-    if (gone_app_workers_.count(app_worker) == 0) {
-      handing_ = true;
-      handing_over_ = {ev.rx, ev.tx};
+    if (gone_app_workers_.count(app_worker) == 0)
       made = sessions_.connect_notify(transport_proto::tcp, id, app_worker, pc.opaque);
-    }
     segments_.unhold(app_worker);  // the core carved what it will carve for this connect
   }
-  handing_ = false;
   handing_over_ = {};
   conns_[id].app_worker = app_worker;
   if (!made) {

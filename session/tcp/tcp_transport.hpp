@@ -170,9 +170,9 @@ class tcp_transport final : public session_layer::transport, public session_laye
   std::unordered_set<std::uint32_t> gone_app_workers_;
   std::uint64_t cookie_seq_ = 0;
   std::uint32_t next_port_ = 0;
-  /// The pair alloc_fifos() hands to the session being made now.
+  /// The pair alloc_fifos() hands to the session being made now (none
+  /// between events).
   shm::fifo_pair handing_over_{};
-  bool handing_ = false;
   tcp_worker_counters counters_;
 };
 
