@@ -47,6 +47,7 @@ std::size_t session::drop(std::size_t n) noexcept {
 
 result<std::size_t> session::write(std::span<const std::byte> data) noexcept {
   if (closed_) return unexpected{errc::invalid_session, "session closed by the app"};
+  if (write_shut_) return unexpected{errc::invalid_session, "the app shut down writing"};
   if (datagram_) return send_to(endpoint{}, data);
   auto n = fifo(tx_).enqueue(data);
   // Coalescing: only the write that sets the fifo's event flag posts —
@@ -126,6 +127,15 @@ result<void> session::close() noexcept {
   if (closed_) return {};  // idempotent: the worker heard it once
   closed_ = true;
   control_->close(handle_);
+  return {};
+}
+
+result<void> session::shutdown() noexcept {
+  if (control_ == nullptr || closed_) return unexpected{errc::invalid_session};
+  if (datagram_) return unexpected{errc::invalid_argument, "a datagram session has no stream to end"};
+  if (write_shut_) return {};
+  write_shut_ = true;
+  control_->shutdown(handle_);
   return {};
 }
 

@@ -9,9 +9,14 @@
 
 namespace actorstack {
 
-// The one place outside `session` that may change its handle.
+// The one place outside `session` that may change its handle (or say
+// where it runs).
 struct detail::session_access {
   static void rebind(session& s, session_handle h) noexcept { s.handle_ = h; }
+  static void set_endpoints(session& s, const endpoint_pair& ends, transport_proto transport) noexcept {
+    s.ends_ = ends;
+    s.transport_ = transport;
+  }
   // A network transport sets the rx fifo's flag when it enqueues and posts
   // only then; the app clears it as it takes the notification, so the
   // next datagram notifies again (cut-through coalesces on the writer's
@@ -33,6 +38,7 @@ class control_impl final : public detail::session_control {
   void post_app_rx(session_handle h) override { send(h, app_rx_atom_v); }
   void close(session_handle h) override { send(h, close_atom_v); }
   void reset(session_handle h) override { send(h, reset_atom_v); }
+  void shutdown(session_handle h) override { send(h, shutdown_atom_v); }
   void answer_accept(session_handle h, bool ok) {
     if (h.worker() < workers_.size()) caf::anon_send(workers_[h.worker()], accept_atom_v, h, ok);
   }
@@ -70,6 +76,7 @@ struct app_session_table::impl {
     }
     auto s = std::make_unique<session>(n.handle, n.rx, n.tx, &control,
                                        n.proto == transport_proto::udp);
+    detail::session_access::set_endpoints(*s, n.ends, n.proto);
     auto* raw = s.get();
     sessions[n.handle.value()] = std::move(s);
     const bool ok = n.kind == notification::accept ? handler.on_accept(*raw)

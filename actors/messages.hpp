@@ -125,4 +125,5 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorstack, caf::id_block::actorstack_api::end)
   // Types that cross processes (registered with add_message_types).
   CAF_ADD_TYPE_ID(actorstack, (actorstack::remote_attach_request))
   CAF_ADD_TYPE_ID(actorstack, (actorstack::remote_attach_reply))
+  CAF_ADD_ATOM(actorstack, actorstack, shutdown_atom, "shutdown")
 CAF_END_TYPE_ID_BLOCK(actorstack)

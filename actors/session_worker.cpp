@@ -362,6 +362,9 @@ session_worker_actor::behavior_type worker_behavior(stateful_self self, session_
   return {
       [=](close_atom a, session_handle h) { on_session(self, a, h, [](state& s, auto h) { (void)s.app_close(h); }); },
       [=](reset_atom a, session_handle h) { on_session(self, a, h, [](state& s, auto h) { (void)s.app_reset(h); }); },
+      [=](shutdown_atom a, session_handle h) {
+        on_session(self, a, h, [](state& s, auto h) { (void)s.app_shutdown(h); });
+      },
       [=](tx_atom a, session_handle h) {
         on_session(self, a, h, [](state& s, auto h) {
           if (auto* x = s.get(h)) s.post_custom_tx(*x);

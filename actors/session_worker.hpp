@@ -46,6 +46,7 @@ using ct_fifo_actor =
 using session_worker_actor = caf::typed_actor<
     caf::reacts_to<close_atom, session_handle>,           // app close (SPEC 2.4)
     caf::reacts_to<reset_atom, session_handle>,           // app reset (SPEC 2.5)
+    caf::reacts_to<shutdown_atom, session_handle>,        // app half-close (docs/behaviour.md)
     caf::reacts_to<rpc_atom, worker_rpc>,                 // run a function here (SPEC 3)
     caf::reacts_to<tx_atom, session_handle>,              // the app posted tx: custom tx
     caf::reacts_to<app_rx_atom, session_handle>,          // the app read: app-rx event

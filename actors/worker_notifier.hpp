@@ -51,6 +51,7 @@ class actor_notifier final : public session_layer::app_notifier {
     app_notification n = base(notification::accept, s);
     n.proto = s.proto;
     n.other = s.listener;
+    n.ends = {s.local, s.remote};
     n.rx = s.rx.to_ref();
     n.tx = s.tx.to_ref();
     // Nobody left to decide (the app detached): the answer is no, so the
@@ -67,6 +68,7 @@ class actor_notifier final : public session_layer::app_notifier {
     if (s != nullptr) {
       n.proto = s->proto;
       n.handle = s->handle;
+      n.ends = {s->local, s->remote};
       n.rx = s->rx.to_ref();
       n.tx = s->tx.to_ref();
     }

@@ -23,6 +23,7 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <deque>
 #include <optional>
@@ -107,6 +108,7 @@ class app_impl final : public app, private app_handler {
     const sock l = new_sock();
     socks_[l].listener = true;
     socks_[l].handle = *h;
+    socks_[l].ends.local = *ep;
     socks_.bind(*h, l);
     return l;
   }
@@ -129,17 +131,51 @@ class app_impl final : public app, private app_handler {
     }
   }
 
-  result<sock> connect(std::string_view uri) override {
+  result<sock> connect_start(std::string_view uri) override {
     if (auto r = usable(); !r) return unexpected{r.error()};
     auto ep = parse_uri(uri);
     if (!ep) return unexpected{ep.error()};
     const sock c = new_sock();
     socks_[c].connecting = true;
+    socks_[c].ends.remote = *ep;
     auto ok = ask<bool>(remote_connect_atom_v, *ep, static_cast<std::uint64_t>(c));
     if (!ok) {
       release(c);
       return unexpected{ok.error()};
     }
+    return c;
+  }
+
+  result<void> status(sock id) override {
+    if (auto r = take_news(); !r) return r;
+    auto* st = find(id);
+    if (st == nullptr) return unexpected{errc::invalid_session, "status: not an open sock"};
+    if (st->connecting) return unexpected{errc::would_block, "connecting"};
+    if (st->connect_error) return unexpected{*st->connect_error, "connect failed"};
+    if (st->peer_reset) return unexpected{errc::reset, "the peer reset the connection"};
+    return {};
+  }
+
+  result<sock_info> info(sock id) override {
+    auto* st = find(id);
+    if (st == nullptr) return unexpected{errc::invalid_session, "info: not an open sock"};
+    if (st->connecting) return unexpected{errc::would_block, "connecting"};
+    sock_info i;
+    i.ends = st->ends;
+    i.transport = st->listener ? st->ends.local.proto : st->transport;
+    if (st->s != nullptr && !st->s->closed()) {
+      i.rx_fifo_size = st->s->fifo_size(fifo_side::rx);
+      i.tx_fifo_size = st->s->fifo_size(fifo_side::tx);
+      i.readable = st->s->max_read();
+      i.writable = st->s->max_write();
+    }
+    return i;
+  }
+
+  result<sock> connect(std::string_view uri) override {
+    auto started = connect_start(uri);
+    if (!started) return started;
+    const sock c = *started;
     const auto deadline = clock::now() + opts_.timeout;
     while (socks_[c].connecting) {
       if (clock::now() >= deadline) {
@@ -174,6 +210,13 @@ class app_impl final : public app, private app_handler {
     return {};
   }
 
+  result<void> shutdown(sock id) override {
+    auto* st = find(id);
+    if (st == nullptr || st->listener || st->s == nullptr)
+      return unexpected{errc::invalid_session, "shutdown: not an open session"};
+    return st->s->shutdown();
+  }
+
   result<void> reset(sock id) override {
     auto* st = find(id);
     if (st == nullptr || st->listener) return unexpected{errc::invalid_session, "reset: not an open session"};
@@ -203,8 +246,25 @@ class app_impl final : public app, private app_handler {
         }
         if (!n && n.error().code != errc::fifo_empty) return unexpected{n.error()};
       }
+      if (st->peer_reset) return unexpected{errc::reset, "read: the peer reset the connection"};
       if (st->peer_closed || st->gone || out.empty()) return std::size_t{0};
       if (st->nonblocking) return unexpected{errc::would_block, "read: nothing to read"};
+      if (auto r = wait_for(id, readable, std::nullopt); !r) return unexpected{r.error()};
+    }
+  }
+
+  result<std::size_t> peek(sock id, std::size_t offset, std::span<std::byte> out) override {
+    for (;;) {
+      auto* st = find(id);
+      if (st == nullptr || st->listener) return unexpected{errc::invalid_session, "peek: not an open session"};
+      if (st->s != nullptr) {
+        auto n = st->s->peek(offset, out);
+        if (n && *n > 0) return *n;
+        if (!n && n.error().code != errc::fifo_empty) return unexpected{n.error()};
+      }
+      if (st->peer_reset) return unexpected{errc::reset, "peek: the peer reset the connection"};
+      if (st->peer_closed || st->gone || out.empty()) return std::size_t{0};
+      if (st->nonblocking) return unexpected{errc::would_block, "peek: nothing to read"};
       if (auto r = wait_for(id, readable, std::nullopt); !r) return unexpected{r.error()};
     }
   }
@@ -237,6 +297,11 @@ class app_impl final : public app, private app_handler {
   }
 
   result<std::size_t> poll(std::span<poll_entry> entries, std::chrono::milliseconds timeout) override {
+    return poll(entries, {}, timeout);
+  }
+
+  result<std::size_t> poll(std::span<poll_entry> entries, std::span<pollfd> fds,
+                           std::chrono::milliseconds timeout) override {
     std::optional<clock::time_point> deadline;
     if (timeout.count() >= 0) deadline = clock::now() + timeout;
     bool prepared = false;
@@ -246,6 +311,11 @@ class app_impl final : public app, private app_handler {
       for (auto& e : entries) {
         e.revents = readiness(e);
         if (e.revents != 0) ++ready;
+      }
+      if (!fds.empty()) {
+        const int k = ::poll(fds.data(), fds.size(), 0);
+        if (k < 0 && errno != EINTR) return unexpected{errc::system, "poll", errno};
+        if (k > 0) ready += static_cast<std::size_t>(k);
       }
       if (ready > 0) return ready;
       if (deadline && clock::now() >= *deadline) {
@@ -258,7 +328,8 @@ class app_impl final : public app, private app_handler {
         }
         return ready;
       }
-      if (auto r = wait(entries, deadline); !r) return unexpected{r.error()};
+      if (auto r = wait(entries, deadline, SIZE_MAX, fds); !r) return unexpected{r.error()};
+      if (opts_.interruptible && waiter_.interrupted()) return unexpected{errc::system, "poll", EINTR};
     }
   }
 
@@ -425,6 +496,8 @@ class app_impl final : public app, private app_handler {
     const sock id = new_sock();
     socks_[id].handle = s.handle();
     socks_[id].s = &s;
+    socks_[id].ends = s.endpoints();
+    socks_[id].transport = s.transport();
     socks_.bind(s.handle(), id);
     socks_[*listener].backlog.push_back(id);
     return true;
@@ -439,6 +512,8 @@ class app_impl final : public app, private app_handler {
     }
     st->handle = s.handle();
     st->s = &s;
+    st->ends = s.endpoints();
+    st->transport = s.transport();
     socks_.bind(s.handle(), static_cast<sock>(opaque));
     return true;
   }
@@ -518,10 +593,10 @@ class app_impl final : public app, private app_handler {
   // `want_room`: what a writer among `interest` still has to write (its
   // sock counts as writable with that much room, or a quarter fifo).
   result<void> wait(std::span<const poll_entry> interest, std::optional<clock::time_point> deadline,
-                    std::size_t want_room = SIZE_MAX) {
+                    std::size_t want_room = SIZE_MAX, std::span<pollfd> kernel = {}) {
     if (auto r = usable(); !r) return r;
     interest_target t{*this, interest, want_room};
-    waiter_.wait(t, deadline);
+    waiter_.wait(t, deadline, kernel);
     return take_news();
   }
   result<void> wait_for(sock id, std::uint32_t events, std::optional<clock::time_point> deadline,

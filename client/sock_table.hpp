@@ -27,6 +27,8 @@ struct sock_state {
   bool peer_closed = false;
   bool peer_reset = false;
   bool gone = false;  // cleaned up by the stack
+  endpoint_pair ends;  // a listener: its local endpoint only
+  transport_proto transport = transport_proto::ct;
 };
 
 class sock_table {

@@ -44,12 +44,15 @@ result<void> waiter::watch(std::initializer_list<int> eventfds) {
   return {};
 }
 
-void waiter::wait(wait_target& t, std::optional<clock::time_point> deadline) {
+void waiter::wait(wait_target& t, std::optional<clock::time_point> deadline, std::span<pollfd> kernel) {
+  interrupted_ = false;
   if (clock::now() - last_progress_ < spin_) {
     // Look at the fifos between pauses (a few loads of fifo cursors): the
     // peer's bytes show up there, not in a notification, and reacting
     // within a pause or two matters when a 64 KiB copy takes microseconds.
     t.set_polling(true);
+    // The caller's kernel fds cost a syscall to look at: once per spin.
+    if (!kernel.empty() && ::poll(kernel.data(), kernel.size(), 0) > 0) return;
     for (unsigned i = 0; i < spin_pauses && !t.news_waiting(); ++i) {
       if (t.any_ready()) return;
       spin_pause();
@@ -62,11 +65,13 @@ void waiter::wait(wait_target& t, std::optional<clock::time_point> deadline) {
   if (t.prepare_to_sleep()) return;
   // Never asleep for good: a wake-up lost anywhere on its way costs at
   // most one recheck period, and is counted.
-  pollfd p{epoll_fd_, POLLIN, 0};
+  sleep_on_.assign(1, pollfd{epoll_fd_, POLLIN, 0});
+  sleep_on_.insert(sleep_on_.end(), kernel.begin(), kernel.end());
   const int timeout = poll_timeout(deadline);
   const bool capped = timeout < 0 || timeout > recheck_ms;
-  const int woke = ::poll(&p, 1, capped ? recheck_ms : timeout);
-  if (woke > 0) t.drain_wakeups();
+  const int woke = ::poll(sleep_on_.data(), sleep_on_.size(), capped ? recheck_ms : timeout);
+  interrupted_ = woke < 0 && errno == EINTR;
+  if (woke > 0 && sleep_on_[0].revents != 0) t.drain_wakeups();
   if (woke == 0 && capped && t.any_ready()) ++late_wakeups_;
 }
 

@@ -11,10 +11,14 @@
 
 #include <actorstack/result.hpp>
 
+#include <poll.h>
+
 #include <chrono>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
+#include <vector>
 
 namespace actorstack::client::detail {
 
@@ -56,8 +60,12 @@ class waiter {
 
   /// Returns once something in `t` may be ready, news arrived, a spin
   /// ended or the deadline passed; the caller takes the news and looks
-  /// again either way.
-  void wait(wait_target& t, std::optional<clock::time_point> deadline);
+  /// again either way. `kernel`: the caller's own fds, waited on in the
+  /// same sleep (their revents are the caller's to look at).
+  void wait(wait_target& t, std::optional<clock::time_point> deadline, std::span<pollfd> kernel = {});
+
+  /// The last wait's sleep was cut short by a signal (EINTR).
+  bool interrupted() const noexcept { return interrupted_; }
 
   /// Sleeps that ran out their recheck period although something was
   /// ready: a wake-up lost on its way (the stack, gateway, middleman).
@@ -71,6 +79,8 @@ class waiter {
   int epoll_fd_ = -1;
   clock::time_point last_progress_{};
   std::uint64_t late_wakeups_ = 0;
+  bool interrupted_ = false;
+  std::vector<pollfd> sleep_on_;  // the epoll fd and the caller's kernel fds
 };
 
 }  // namespace actorstack::client::detail

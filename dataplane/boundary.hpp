@@ -89,6 +89,7 @@ enum class command_kind : std::uint8_t {
   tcp_sent,      ///< tcp: the app queued bytes on (conn, generation)
   tcp_read,      ///< tcp: the app read from (conn, generation): the window may open
   tcp_close,     ///< tcp: orderly close; tcp_released follows
+  tcp_shutdown,  ///< tcp: half-close (FIN after the queued bytes), still receiving
   tcp_abort,     ///< tcp: RST now; tcp_released follows (unless a tcp_reset was already on its way)
 };
 

@@ -374,6 +374,7 @@ bool core_loop::apply_commands() {
         case command_kind::tcp_sent:
         case command_kind::tcp_read:
         case command_kind::tcp_close:
+        case command_kind::tcp_shutdown:
         case command_kind::tcp_abort: tcp_->apply(w, c); break;
       }
     }

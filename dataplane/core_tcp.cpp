@@ -101,6 +101,7 @@ void core_tcp::apply(std::uint32_t worker, const command& c) {
       return;
     }
     case command_kind::tcp_close: engine_.app_close(id, now); return;
+    case command_kind::tcp_shutdown: engine_.app_shutdown(id, now); return;
     case command_kind::tcp_abort:
       if (conn_of(pack(id)) == nullptr) return;  // ended meanwhile: its reset or release is on its way
       engine_.app_abort(id, now);

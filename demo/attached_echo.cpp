@@ -79,7 +79,10 @@ int serve(client::app& app, client::sock listener, server_totals& totals) {
         }
         p.have = p.sent = 0;
         auto r = app.read(p.s, p.buf);
-        if (!r) break;
+        if (!r) {
+          if (r.error().code != errc::would_block) p.eof = true;  // reset: nothing more will come
+          break;
+        }
         if (*r == 0) {
           p.eof = true;
           break;

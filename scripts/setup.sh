@@ -24,6 +24,7 @@ packages=(
   nlohmann-json3-dev                     # JSON output
   clang libclang-rt-14-dev               # libFuzzer targets (fuzz/, run by CI)
   iproute2 python3                       # tests: namespaces, taps and veths; the kernel-side TCP peers
+  socat iperf3 curl                      # tests: unmodified programs on the stack (actorstack-run)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -24,6 +24,7 @@ enum session_flag : std::uint32_t {
   flag_half_open = 1u << 4,           ///< an active open not yet connected
   flag_app_closed = 1u << 5,          ///< the app closed or reset: close is idempotent
   flag_rx_ready = 1u << 6,            ///< the app knows the session: rx callbacks may fire
+  flag_app_shut_tx = 1u << 7,         ///< the app half-closed: its transport was told once
 };
 
 struct session {
@@ -37,6 +38,10 @@ struct session {
   shm::fifo rx;                               ///< peer/transport produces, app consumes
   shm::fifo tx;                               ///< app produces, peer/transport consumes
   std::uint64_t opaque = 0;                   ///< app's connect context
+  /// Where the connection runs, as its transport named it at accept or
+  /// connect (the app's getsockname / getpeername).
+  endpoint local;
+  endpoint remote;
 
   bool has(session_flag f) const noexcept { return (flags & f) != 0; }
   void set(session_flag f) noexcept { flags |= f; }

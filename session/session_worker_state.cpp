@@ -40,10 +40,18 @@ void session_worker_state::set_fifo_provider(transport_proto proto, fifo_provide
 result<session_handle> session_worker_state::listen(std::uint32_t app_worker,
                                                     const endpoint& local) {
   transport* tp = env_.transports->find(local.proto);
+  transport_proto serves = local.proto;
+  // A tcp listener the wire cannot reach — no data plane, or a loopback
+  // address — still takes this stack's own tcp connects (SPEC-TCP 9.4):
+  // cut-through serves it alone, as a kernel's lo serves 127.0.0.1.
+  if (local.proto == transport_proto::tcp && (tp == nullptr || local.ip.is_loopback())) {
+    tp = env_.transports->find(transport_proto::ct);
+    serves = transport_proto::ct;
+  }
   if (tp == nullptr) return unexpected{errc::not_supported, "no transport for protocol"};
   session& s = pool_.alloc();
   s.state = session_state::listening;
-  s.proto = local.proto;
+  s.proto = serves;
   s.app_worker = app_worker;
   // A datagram listener is connectionless: every peer's datagrams arrive
   // in the listener's own fifos, so it gets a pair like any session.
@@ -100,11 +108,14 @@ result<void> session_worker_state::hand_over_listener(session_handle listener, s
 result<session_handle> session_worker_state::accept(transport_proto proto,
                                                     std::uint32_t connection,
                                                     session_handle listener,
-                                                    std::uint32_t app_worker) {
+                                                    std::uint32_t app_worker,
+                                                    const endpoint_pair& ends) {
   session& s = pool_.alloc();
   s.proto = proto;
   s.connection = connection;
   s.listener = listener;
+  s.local = ends.local;
+  s.remote = ends.remote;
   s.app_worker = app_worker;
   if (env_.apps->wants_fifo_tuning(app_worker)) s.set(flag_custom_fifo_tuning);
   if (auto r = alloc_fifos(s); !r) {
@@ -150,9 +161,12 @@ result<session_handle> session_worker_state::connect_notify(transport_proto prot
                                                             std::uint32_t connection,
                                                             std::uint32_t app_worker,
                                                             std::uint64_t opaque,
-                                                            bool half_open_has_fifos) {
+                                                            bool half_open_has_fifos,
+                                                            const endpoint_pair& ends) {
   session& s = pool_.alloc();
   s.state = session_state::connecting;
+  s.local = ends.local;
+  s.remote = ends.remote;
   s.proto = proto;
   s.connection = connection;
   s.app_worker = app_worker;
@@ -220,6 +234,16 @@ result<void> session_worker_state::app_close(session_handle h) {
     s->tx.del_want_deq_ntf(static_cast<shm::deq_ntf>(0xffffffffu));
   s->state = session_state::closing;
   post_ctrl({ctrl_kind::close, h, {}});
+  return {};
+}
+
+result<void> session_worker_state::app_shutdown(session_handle h) {
+  session* s = pool_.get(h);
+  if (s == nullptr || s->state == session_state::listening) return unexpected{errc::invalid_session};
+  if (s->has(flag_app_closed) || s->has(flag_app_shut_tx)) return {};
+  s->set(flag_app_shut_tx);
+  // Behind the app's last tx event, like a close (handle_ctrl).
+  post_ctrl({ctrl_kind::shutdown, h, {}});
   return {};
 }
 
@@ -448,10 +472,16 @@ void session_worker_state::handle_ctrl(ctrl_event& ev) {
     ++counters_.stale_events;
     return;
   }
-  if (ev.kind == ctrl_kind::close)
-    transport_close(*s);
-  else
-    transport_reset(*s);
+  switch (ev.kind) {
+    case ctrl_kind::close: transport_close(*s); return;
+    case ctrl_kind::reset: transport_reset(*s); return;
+    case ctrl_kind::shutdown:
+      // A close that overtook it says everything (the FIN is in the close).
+      if (s->has(flag_app_closed) || s->state >= session_state::transport_deleted) return;
+      if (transport* tp = transport_of(*s)) tp->shutdown(s->connection, index());
+      return;
+    case ctrl_kind::rpc: return;
+  }
 }
 
 void session_worker_state::handle_io(const io_event& ev) {

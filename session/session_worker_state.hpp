@@ -29,7 +29,7 @@ class transport_registry {
 class session_worker_state;
 
 /// Control events run first, without budget (SPEC §3).
-enum class ctrl_kind : std::uint8_t { rpc, close, reset };
+enum class ctrl_kind : std::uint8_t { rpc, close, reset, shutdown };
 struct ctrl_event {
   ctrl_kind kind = ctrl_kind::rpc;
   session_handle handle;
@@ -101,9 +101,11 @@ class session_worker_state {
   /// The transport has a new connection for `listener`: creates the
   /// session (created), gives it fifos, notifies the
   /// app (accepting). Errors: alloc (no fifos; nothing is left behind),
-  /// invalid_session (no such listener).
+  /// invalid_session (no such listener). `ends`: the connection's local
+  /// and remote endpoints, told to the app.
   result<session_handle> accept(transport_proto proto, std::uint32_t connection,
-                                session_handle listener, std::uint32_t app_worker);
+                                session_handle listener, std::uint32_t app_worker,
+                                const endpoint_pair& ends = {});
   /// The app's answer. Refused: back to created and the transport is told
   /// (it deletes the connection, which frees the session silently).
   void on_accept_reply(session_handle h, bool accepted);
@@ -114,7 +116,7 @@ class session_worker_state {
   /// Errors: alloc (the app is told "connect failed" with alloc).
   result<session_handle> connect_notify(transport_proto proto, std::uint32_t connection,
                                         std::uint32_t app_worker, std::uint64_t opaque,
-                                        bool half_open_has_fifos = false);
+                                        bool half_open_has_fifos = false, const endpoint_pair& ends = {});
   /// The active open failed: the app gets the error and no session.
   void connect_failed(std::uint32_t app_worker, std::uint64_t opaque, errc err);
   /// The app's answer; a rejection frees the session with its fifos.
@@ -123,6 +125,11 @@ class session_worker_state {
   // ---- SPEC 2.4 / 2.5 app close and reset -----------------------------------
   result<void> app_close(session_handle h);
   result<void> app_reset(session_handle h);
+  /// Half-close: the app writes no more; the peer reads what was written,
+  /// then end of stream, and this side goes on reading until the peer
+  /// closes. Idempotent; nothing once the app closed. Errors:
+  /// invalid_session (no such session, or a listener).
+  result<void> app_shutdown(session_handle h);
 
   /// The app worker is gone (detached, or its actor died): every session it
   /// owned is reset as if the app had asked (SPEC 2.5), its listeners stop.

@@ -42,6 +42,10 @@ class transport {
   /// Orderly close / abortive reset of a connection the app closed.
   virtual void close(std::uint32_t connection, std::uint32_t worker) = 0;
   virtual void reset(std::uint32_t connection, std::uint32_t worker) { close(connection, worker); }
+  /// Half-close of a connection whose app shut down its sending side: the
+  /// peer gets end of stream after the bytes already written; what the
+  /// peer sends still arrives. Datagram transports have nothing to do.
+  virtual void shutdown(std::uint32_t connection, std::uint32_t worker) { (void)connection, (void)worker; }
   /// Frees the connection without further notifications.
   virtual void cleanup(std::uint32_t connection, std::uint32_t worker) = 0;
   /// The app accepted the session `s` this transport created (cut-through:

@@ -211,6 +211,7 @@ remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway
             [=](rx_notify_atom a, session_handle h) { return forward(self, a, h); },
             [=](close_atom a, session_handle h) { return forward(self, a, h); },
             [=](reset_atom a, session_handle h) { return forward(self, a, h); },
+            [=](shutdown_atom a, session_handle h) { return forward(self, a, h); },
             [=](accept_atom a, session_handle h, bool ok) { return forward_answer(self, a, h, ok); },
             [=](connected_atom a, session_handle h, bool ok) { return forward_answer(self, a, h, ok); },
             [=](remote_listen_atom, const endpoint& ep) -> caf::result<session_handle> {

@@ -34,6 +34,7 @@ using remote_gateway_actor = app_worker_actor::extend<
     caf::replies_to<app_rx_atom, session_handle>::with<void>,
     caf::replies_to<close_atom, session_handle>::with<void>,
     caf::replies_to<reset_atom, session_handle>::with<void>,
+    caf::replies_to<shutdown_atom, session_handle>::with<void>,
     caf::replies_to<rx_notify_atom, session_handle>::with<void>,
     caf::replies_to<accept_atom, session_handle, bool>::with<void>,
     caf::replies_to<connected_atom, session_handle, bool>::with<void>,

@@ -177,8 +177,27 @@ void engine::app_close(conn_id id, std::uint64_t now_us) {
       return;
     case state::established: c->state = state::fin_wait_1; break;
     case state::close_wait: c->state = state::last_ack; break;
+    case state::fin_wait_2:
+      // Shut down earlier, our FIN acknowledged, the app now gone too:
+      // as if it had closed in the first place (below, input.cpp).
+      release_fifos(*c);
+      arm(*c, timer::wait, now_us + cfg_.fin_wait_2_us);
+      return;
     default: break;
   }
+  mark_pending(*c);
+}
+
+void engine::app_shutdown(conn_id id, std::uint64_t now_us) {
+  now_us_ = now_us;
+  tcb* c = find(id);
+  if (c == nullptr || c->sending_done()) return;
+  switch (c->state) {
+    case state::established: c->state = state::fin_wait_1; break;
+    case state::close_wait: c->state = state::last_ack; break;
+    default: return;  // not open for sending (a SYN in flight, or closing already)
+  }
+  c->tx_shut = true;
   mark_pending(*c);
 }
 

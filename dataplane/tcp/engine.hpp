@@ -135,6 +135,10 @@ class engine {
   /// Orderly close: FIN after every queued byte; with unread rx data, RST
   /// instead (SPEC-TCP 2.5). released() follows once the fifos are free.
   void app_close(conn_id c, std::uint64_t now_us);
+  /// Half-close (shutdown(SHUT_WR)): FIN after every queued byte; what
+  /// the peer sends still reaches the rx fifo until its own FIN. A later
+  /// app_close() ends it as usual.
+  void app_shutdown(conn_id c, std::uint64_t now_us);
   /// RST now. The engine never touches the fifos again; no event follows.
   void app_abort(conn_id c, std::uint64_t now_us);
   /// Nagle off (true) or on for one connection (SPEC-TCP 6.2).

@@ -340,8 +340,13 @@ bool engine::on_ack(tcb& c, const segment& s, std::uint64_t now_us) {
         cancel(c, timer::retransmit);
         // Everything we sent arrived and the app closed for good: the fifos
         // may go; what still arrives is answered by RST (data_after_close).
-        release_fifos(c);
-        arm(c, timer::wait, now_us + cfg_.fin_wait_2_us);
+        // After a half-close the app still reads: FIN-WAIT-2 lasts until
+        // the peer's FIN, untimed (as Linux leaves a socket that is not
+        // orphaned).
+        if (c.app_closed) {
+          release_fifos(c);
+          arm(c, timer::wait, now_us + cfg_.fin_wait_2_us);
+        }
         break;
       case state::closing: enter_time_wait(c, now_us); return false;
       case state::last_ack:

@@ -285,11 +285,11 @@ void engine::output(tcb& c, std::uint64_t now_us) {
         // avoidance: nor is a segment cut short by the window sent unless
         // it is half the largest window the peer offered.
         const bool all_queued = len == unsent;
-        const bool nagle_ok = c.nodelay || flight == 0 || c.app_closed;
+        const bool nagle_ok = c.nodelay || flight == 0 || c.sending_done();
         const bool sws_ok = len >= c.max_snd_wnd / 2;
         if (!((all_queued && nagle_ok) || sws_ok)) break;
       }
-      const bool fin = c.app_closed && len == unsent;
+      const bool fin = c.sending_done() && len == unsent;
       if (!send_data(c, c.snd_nxt, len, fin, now_us)) {
         // No room on the wire now (the port's queue is full): nothing was
         // sent, so nothing is lost; this connection goes on next flush.
@@ -300,7 +300,7 @@ void engine::output(tcb& c, std::uint64_t now_us) {
       c.snd_nxt += len + (fin ? 1 : 0);
       if (!armed(c, timer::retransmit)) arm(c, timer::retransmit, now_us + c.rtt.rto_us());
     }
-    if (c.app_closed && c.snd_nxt == end && !(c.fin_sent && seq_gt(c.snd_nxt, c.fin_seq))) {
+    if (c.sending_done() && c.snd_nxt == end && !(c.fin_sent && seq_gt(c.snd_nxt, c.fin_seq))) {
       // A bare FIN: every byte went, the FIN did not.
       if (send_data(c, c.snd_nxt, 0, true, now_us)) {
         c.snd_nxt += 1;

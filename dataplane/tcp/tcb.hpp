@@ -68,6 +68,11 @@ struct engine::tcb {
 
   // ---- close ----
   bool app_closed = false;   ///< the app closed: FIN after the queued bytes
+  /// The app shut its sending side (shutdown(SHUT_WR)): FIN after the
+  /// queued bytes, and what arrives still goes to the app.
+  bool tx_shut = false;
+  /// No byte will be queued after the ones in the tx fifo: a FIN follows them.
+  bool sending_done() const noexcept { return app_closed || tx_shut; }
   bool fin_sent = false;
   seq_t fin_seq = 0;         ///< our FIN's sequence number, once sent
   bool peer_fin = false;     ///< the peer's FIN was received in order

@@ -34,7 +34,10 @@
 ///
 /// If the stack goes away, every call fails with errc::disconnected.
 
+#include <actorstack/endpoint.hpp>
 #include <actorstack/result.hpp>
+
+#include <poll.h>
 
 #include <chrono>
 #include <cstddef>
@@ -63,6 +66,10 @@ struct attach_options {
   /// microseconds while data flows; 0 never spins (no CPU burnt waiting,
   /// every wait costs a notification through the stack).
   std::chrono::microseconds spin = std::chrono::milliseconds(2);
+  /// poll() ends with errc::system (EINTR) when a signal interrupts its
+  /// sleep, as poll(2) does (the preload library needs it); off, it sleeps
+  /// on until something is ready or its timeout passes.
+  bool interruptible = false;
 };
 
 /// poll() interest and results.
@@ -79,6 +86,18 @@ struct poll_entry {
   std::uint32_t revents = 0;  ///< what is ready (set by poll)
 };
 
+/// A sock as app::info() sees it.
+struct sock_info {
+  endpoint_pair ends;            ///< a listener: only `local`
+  /// What carries the session: ct (another app on this stack), tcp (the
+  /// wire); a listener: the protocol it listens for.
+  transport_proto transport = transport_proto::ct;
+  std::uint32_t rx_fifo_size = 0;  ///< 0 for a listener
+  std::uint32_t tx_fifo_size = 0;
+  std::size_t readable = 0;      ///< bytes queued to read
+  std::size_t writable = 0;      ///< room in the tx fifo
+};
+
 struct client_counters {
   std::uint64_t sessions = 0;          ///< open socks (listeners included)
   std::uint64_t segments_mapped = 0;   ///< segments mapped right now
@@ -91,6 +110,12 @@ struct client_counters {
   /// (the stack's session.event-queue-length); past that, events come by message.
   std::uint64_t io_event_capacity = 0;
 };
+
+/// True on the threads this library starts for its own work (its actor
+/// system's: the connection to the stack runs on them). A layer that
+/// interposes the socket calls (libactorstack-preload) hands their calls
+/// to the kernel.
+bool is_library_thread() noexcept;
 
 class app {
  public:
@@ -124,9 +149,27 @@ class app {
   /// Connects to `uri` and waits for the outcome. Errors: refused, alloc,
   /// filtered, no_route, scope, local_connect, timeout, ...
   virtual result<sock> connect(std::string_view uri) = 0;
+  /// Starts connecting to `uri` and returns at once (a non-blocking
+  /// socket's connect): the sock polls writable once connected, failed
+  /// once the connect failed; status() says which. Errors: as connect
+  /// for what is refused before anything is sent (invalid_argument, ...).
+  virtual result<sock> connect_start(std::string_view uri) = 0;
+  /// What a sock's connection is (a socket's SO_ERROR): fine once
+  /// connected (or a listener); would_block while a connect_start is
+  /// under way; the connect's error once it failed; reset after the peer
+  /// reset it. Errors: invalid_session (not an open sock), and those.
+  virtual result<void> status(sock s) = 0;
+  /// What a sock is right now (getsockname, getpeername, FIONREAD,
+  /// SO_RCVBUF, ...). Errors: invalid_session, would_block (a connect
+  /// under way).
+  virtual result<sock_info> info(sock s) = 0;
+  /// Copies up to out.size() readable bytes starting `offset` bytes in,
+  /// without consuming them (recv's MSG_PEEK); blocking as read.
+  virtual result<std::size_t> peek(sock s, std::size_t offset, std::span<std::byte> out) = 0;
   /// Reads up to out.size() bytes; 0 once the peer closed and everything
   /// was read. Blocks while nothing is readable (non-blocking: would_block).
-  /// Errors: invalid_session (not open), would_block.
+  /// Errors: invalid_session (not open), would_block, reset (the peer reset
+  /// the connection: never read as a clean end of stream).
   virtual result<std::size_t> read(sock s, std::span<std::byte> out) = 0;
   /// Writes; a blocking sock writes everything (waiting for room), a
   /// non-blocking one what fits (would_block when nothing does). Errors:
@@ -134,6 +177,10 @@ class app {
   virtual result<std::size_t> write(sock s, std::span<const std::byte> data) = 0;
   /// Orderly close (a listener stops listening). Idempotent for the app.
   virtual result<void> close(sock s) = 0;
+  /// Half-close (shutdown(SHUT_WR)): no more writes from this side; the
+  /// peer reads what was written, then end of stream; reads here go on
+  /// until the peer closes. Errors: invalid_session (not an open session).
+  virtual result<void> shutdown(sock s) = 0;
   /// Abortive close: unsent data is dropped, the peer sees a reset.
   virtual result<void> reset(sock s) = 0;
   virtual result<void> set_nonblocking(sock s, bool on) = 0;
@@ -141,6 +188,13 @@ class app {
   /// Waits until one of `entries` is ready or `timeout` passes (negative:
   /// forever); returns how many are ready (0 on timeout).
   virtual result<std::size_t> poll(std::span<poll_entry> entries, std::chrono::milliseconds timeout) = 0;
+  /// The same over socks and the caller's own kernel fds together, in
+  /// one wait (no busy loop while idle): `fds` as for ::poll(2), their
+  /// revents set; the count includes both. With
+  /// attach_options::interruptible, a signal that interrupts the sleep
+  /// ends it: errc::system with EINTR.
+  virtual result<std::size_t> poll(std::span<poll_entry> entries, std::span<pollfd> fds,
+                                   std::chrono::milliseconds timeout) = 0;
   /// Readable when notifications wait (after a poll() that found nothing
   /// ready); an epoll fd, fit for the caller's own epoll.
   virtual int event_fd() const noexcept = 0;

@@ -111,6 +111,18 @@ struct endpoint {
   }
 };
 
+/// Both ends of a connection, as seen from this side: `local` is what
+/// getsockname says, `remote` what getpeername says.
+struct endpoint_pair {
+  endpoint local;
+  endpoint remote;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, endpoint_pair& x) {
+    return f(x.local, x.remote);
+  }
+};
+
 /// Parses `PROTO://IP/PORT`; IPv6 may be bracketed (`udp://[::1]/53`).
 /// Errors: invalid_argument, with a detail naming the URI and the bad part
 /// (missing "://", unknown protocol, missing or bad address, unclosed

@@ -58,13 +58,17 @@ struct app_notification {
   std::uint64_t fifo_segment = 0;
   std::uint64_t rx_offset = 0;
   std::uint64_t tx_offset = 0;
+  /// accept/connected: the connection's endpoints from this app's side
+  /// (a cut-through client's local port is its connection's name, as a
+  /// kernel's ephemeral port is).
+  endpoint_pair ends;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, app_notification& x) {
   return f(caf::meta::type_name("app_notification"), x.kind, x.handle, x.other, x.app_worker,
            x.proto, x.opaque, x.err, x.side, x.action, x.length, x.segment, x.fifo_segment,
-           x.rx_offset, x.tx_offset);
+           x.rx_offset, x.tx_offset, x.ends);
 }
 
 }  // namespace actorstack

@@ -7,6 +7,7 @@
 /// callback until the cleanup callback, on the app worker's thread.
 
 #include <actorstack/datagram.hpp>
+#include <actorstack/endpoint.hpp>
 #include <actorstack/fifo_ref.hpp>
 #include <actorstack/fifo_side.hpp>
 #include <actorstack/result.hpp>
@@ -28,6 +29,7 @@ class session_control {
   virtual void post_app_rx(session_handle h) = 0;  ///< data read: the peer may write
   virtual void close(session_handle h) = 0;
   virtual void reset(session_handle h) = 0;
+  virtual void shutdown(session_handle h) = 0;    ///< half-close
 };
 }  // namespace detail
 
@@ -93,14 +95,30 @@ class session {
   /// Orderly close (SPEC 2.4); idempotent. Errors: invalid_session.
   /// After it the session only hears its cleanup.
   result<void> close() noexcept;
+  /// Half-close (a socket's shutdown(SHUT_WR)): this side writes no more
+  /// — writes fail with invalid_session from now on — and the peer reads
+  /// what was written, then end of stream. Reads go on until the peer
+  /// closes; close() (or reset()) still ends the session. Idempotent.
+  /// Errors: invalid_session (closed).
+  result<void> shutdown() noexcept;
+  /// True once shutdown() was called.
+  bool write_shut() const noexcept { return write_shut_; }
   /// Abortive close (SPEC 2.5): unsent data is dropped.
   result<void> reset() noexcept;
+
+  /// Where this session runs: its local and remote endpoints, as the
+  /// transport named them at accept or connect (getsockname /
+  /// getpeername). Empty for a datagram listener.
+  const endpoint_pair& endpoints() const noexcept { return ends_; }
+  /// The transport that carries it: ct (cut-through, another app on this
+  /// stack, whatever the uri said), tcp (the wire) or udp.
+  transport_proto transport() const noexcept { return transport_; }
 
   /// Application context, untouched by the stack.
   std::uint64_t user_data = 0;
 
  private:
-  friend struct detail::session_access;  // the app worker re-keys a migrated session
+  friend struct detail::session_access;  // the app worker re-keys a migrated session, sets its endpoints
   const fifo_ref& side(fifo_side s) const noexcept { return s == fifo_side::rx ? rx_ : tx_; }
   session_handle handle_;
   fifo_ref rx_;
@@ -108,6 +126,9 @@ class session {
   detail::session_control* control_;
   bool datagram_ = false;
   bool closed_ = false;
+  bool write_shut_ = false;
+  endpoint_pair ends_;
+  transport_proto transport_ = transport_proto::ct;
 };
 
 }  // namespace actorstack

@@ -128,6 +128,19 @@ std::vector<fifo_need> ct_worker::begin_accepts(bool& more) {
   return need_fifos;
 }
 
+// The endpoints of a cut-through pair, as a kernel would name them: the
+// server is where the client connected (a wildcard address reads as
+// loopback), the client a port of the same address. That port names the
+// client's connection on its worker — unique among live pairs as an
+// ephemeral port is, never reserved anywhere (cut-through has no wire).
+static endpoint_pair ct_client_ends(const endpoint& connected_to, std::uint32_t client_conn, std::uint32_t worker) {
+  endpoint server = connected_to;
+  if (server.ip.is_any()) server.ip = server.ip.is_v4() ? ip_address::v4(0x7f000001) : ip_address::parse("::1").value();
+  endpoint client = server;
+  client.port = static_cast<std::uint16_t>(49152u + (worker * 4099u + client_conn) % 16384u);
+  return {client, server};
+}
+
 void ct_worker::fifos_ready(std::uint32_t server_conn, result<ct_fifo_pair> fifos) {
   connection* s = get(server_conn);
   if (s == nullptr) {
@@ -153,8 +166,9 @@ void ct_worker::fifos_ready(std::uint32_t server_conn, result<ct_fifo_pair> fifo
     return;
   }
   c->fifos = *fifos;
+  const endpoint_pair client = ct_client_ends(s->connect.remote, client_conn, worker_.index());
   auto h = worker_.accept(transport_proto::ct, server_conn, s->connect.listener,
-                          s->connect.server_app_worker);
+                          s->connect.server_app_worker, {client.remote, client.local});
   if (!h) {
     if (connection* cc = get(client_conn)) refuse_client(*cc, errc::alloc);
     free_connection(server_conn);
@@ -176,7 +190,8 @@ void ct_worker::accepted(session& ss) {
   c->half_open = false;
   const std::uint32_t client_conn = s->peer;
   auto h = worker_.connect_notify(transport_proto::ct, client_conn, c->connect.client_app_worker,
-                                  c->connect.opaque);
+                                  c->connect.opaque, false,
+                                  ct_client_ends(c->connect.remote, client_conn, worker_.index()));
   if (!h) {
     // The client already heard "alloc"; its side is gone, so is the server's.
     free_connection(client_conn);
@@ -208,6 +223,10 @@ void ct_worker::close_connection(std::uint32_t index, bool reset) {
 
 void ct_worker::close(std::uint32_t connection, std::uint32_t) { close_connection(connection, false); }
 
+void ct_worker::shutdown(std::uint32_t connection, std::uint32_t) {
+  if (get(connection) != nullptr) shutdowns_.push_back(connection);
+}
+
 void ct_worker::reset(std::uint32_t conn, std::uint32_t) {
   connection* ct = get(conn);
   if (ct == nullptr) return;
@@ -224,6 +243,22 @@ void ct_worker::reset(std::uint32_t conn, std::uint32_t) {
 }
 
 bool ct_worker::handle_cleanups() {
+  // Half-closes first, and like cleanups only once this side's queued tx
+  // event has reached the peer: the peer hears of the last bytes before
+  // it hears that no more will come.
+  for (std::size_t i = 0, n = shutdowns_.size(); i < n; ++i) {
+    const std::uint32_t index = shutdowns_.front();
+    shutdowns_.pop_front();
+    connection* ct = get(index);
+    if (ct == nullptr) continue;
+    session* ss = worker_.get(ct->session);
+    if (ss != nullptr && ss->has(session_layer::flag_custom_tx)) {
+      shutdowns_.push_back(index);
+      continue;
+    }
+    if (connection* peer = get(ct->peer); peer != nullptr && !peer->half_open)
+      worker_.transport_closing_notify(peer->session);
+  }
   const std::size_t n = std::min(cleanups_.size(), max_cleanups_per_run);
   for (std::size_t i = 0; i < n; ++i) {
     const std::uint32_t index = cleanups_.front();
@@ -242,7 +277,7 @@ bool ct_worker::handle_cleanups() {
     }
     postponed_cleanup(index);
   }
-  return !cleanups_.empty();
+  return !cleanups_.empty() || !shutdowns_.empty();
 }
 
 // This side is going: the peer hears it once, and the link is cut both

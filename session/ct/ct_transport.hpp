@@ -116,9 +116,10 @@ class ct_worker final : public session_layer::transport, public session_layer::f
   void fifos_ready(std::uint32_t server_conn, result<ct_fifo_pair> fifos);
 
   // ---- postponed cleanups ------------------------------------------------------
-  /// Runs up to 100 cleanups; true if more remain (the actor re-posts).
+  /// Runs up to 100 cleanups (and half-closes); true if more remain (the
+  /// actor re-posts).
   bool handle_cleanups();
-  std::size_t pending_cleanups() const noexcept { return cleanups_.size(); }
+  std::size_t pending_cleanups() const noexcept { return cleanups_.size() + shutdowns_.size(); }
 
   // ---- inspection ----------------------------------------------------------------
   std::size_t connections() const noexcept { return live_; }
@@ -139,6 +140,9 @@ class ct_worker final : public session_layer::transport, public session_layer::f
     return unexpected{errc::not_supported, "ct connects go through the half-open table"};
   }
   void close(std::uint32_t connection, std::uint32_t worker) override;
+  /// Half-close: the peer hears "closing" once the writes before it have
+  /// reached it; both sides stay linked, this one still reads.
+  void shutdown(std::uint32_t connection, std::uint32_t worker) override;
   void reset(std::uint32_t connection, std::uint32_t worker) override;
   void cleanup(std::uint32_t connection, std::uint32_t worker) override;
   void accepted(session_layer::session& s) override;
@@ -185,6 +189,7 @@ class ct_worker final : public session_layer::transport, public session_layer::f
   std::vector<listener> listeners_;
   std::deque<pending_connect> connects_;
   std::deque<std::uint32_t> cleanups_;
+  std::deque<std::uint32_t> shutdowns_;
 };
 
 }  // namespace actorstack::ct

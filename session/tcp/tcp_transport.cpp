@@ -179,6 +179,14 @@ void tcp_transport::close(std::uint32_t id, std::uint32_t) {
   send_conn(c, command_kind::tcp_close);
 }
 
+void tcp_transport::shutdown(std::uint32_t id, std::uint32_t) {
+  if (id >= conns_.size() || !conns_[id].in_use) return;
+  conn& c = conns_[id];
+  if (c.core_done || c.close_sent || c.shutdown_sent) return;
+  c.shutdown_sent = true;
+  send_conn(c, command_kind::tcp_shutdown);
+}
+
 void tcp_transport::reset(std::uint32_t id, std::uint32_t) {
   if (id >= conns_.size() || !conns_[id].in_use) return;
   conn& c = conns_[id];
@@ -320,13 +328,14 @@ void tcp_transport::on_established(std::uint32_t core, const event& ev) {
     app_worker = li.app_worker;
     passive = true;
     if (!li.stopping && gone_app_workers_.count(app_worker) == 0)
-      made = sessions_.accept(transport_proto::tcp, id, li.session, app_worker);
+      made = sessions_.accept(transport_proto::tcp, id, li.session, app_worker, {conns_[id].local, conns_[id].remote});
   } else if (auto p = connects_.find(ev.session); p != connects_.end()) {
     const pending_connect pc = p->second;
     connects_.erase(p);
     app_worker = pc.app_worker;
     if (gone_app_workers_.count(app_worker) == 0)
-      made = sessions_.connect_notify(transport_proto::tcp, id, app_worker, pc.opaque);
+      made = sessions_.connect_notify(transport_proto::tcp, id, app_worker, pc.opaque, false,
+                                        {conns_[id].local, conns_[id].remote});
     segments_.unhold(app_worker);  // the core carved what it will carve for this connect
   }
   handing_over_ = {};

@@ -70,6 +70,8 @@ class tcp_transport final : public session_layer::transport, public session_laye
   /// Sends the SYN; `connected` (or the failure) comes with the core's answer.
   result<std::uint32_t> connect(const session_layer::connect_args& args) override;
   void close(std::uint32_t connection, std::uint32_t worker) override;
+  /// The app half-closed: FIN after what it wrote (tcp_shutdown).
+  void shutdown(std::uint32_t connection, std::uint32_t worker) override;
   void reset(std::uint32_t connection, std::uint32_t worker) override;
   void cleanup(std::uint32_t connection, std::uint32_t worker) override;
   void custom_tx(session_layer::session& s) override;
@@ -109,6 +111,7 @@ class tcp_transport final : public session_layer::transport, public session_laye
     bool session_gone = false;  ///< the session freed its fifos: free them when the core is done
     bool peer_closed = false;
     bool close_sent = false;    ///< tcp_close or tcp_abort went to the core
+    bool shutdown_sent = false; ///< tcp_shutdown went to the core
     bool closed_after_peer = false;
     session_handle session;
     std::uint32_t app_worker = 0;

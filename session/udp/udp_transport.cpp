@@ -156,7 +156,8 @@ result<std::uint32_t> udp_transport::connect(const session_layer::connect_args& 
   // The session (and the app's "connected") exists before the core knows
   // the 5-tuple: a datagram that arrives first finds no session and is
   // dropped, as on any host where the socket is not bound yet.
-  auto h = sessions_.connect_notify(transport_proto::udp, id, args.app_worker, args.opaque);
+  auto h = sessions_.connect_notify(transport_proto::udp, id, args.app_worker, args.opaque, false,
+                                    {conns_[id].local, conns_[id].remote});
   if (!h) {
     free_conn(id);
     return unexpected{h.error()};

@@ -265,6 +265,63 @@ TEST_CASE("SPEC 6 close: no unread data -> the peer sees close, then both sides 
   CHECK(fx.sink.seg.fifo_count() == 0);
 }
 
+TEST_CASE("SPEC 6 half-close (app shutdown): the peer hears close after this side's last tx event, both still linked, then closes both ways") {
+  ct_fixture fx;
+  auto [client, server] = fx.established();
+  auto& c = fx.at(client);
+  REQUIRE(c.tx.enqueue(text("request")).has_value());
+  CHECK(c.tx.set_event());
+  fx.w.post_custom_tx(c);
+  fx.apps.clear();
+  REQUIRE(fx.w.app_shutdown(client).has_value());
+  REQUIRE(fx.w.app_shutdown(client).has_value());  // idempotent
+  // A worker turn: the half-close waits for the tx event ahead of it.
+  fx.w.run_events(0);
+  CHECK(fx.ct.pending_cleanups() == 1);
+  CHECK(fx.ct.handle_cleanups());  // postponed
+  CHECK(fx.apps.events.empty());
+  fx.w.run_events();
+  fx.w.flush_enqueue_events();
+  CHECK_FALSE(fx.ct.handle_cleanups());
+  fx.pump();
+  // The peer hears of the request before it hears the end of the stream, once.
+  REQUIRE(fx.apps.events.size() == 2);
+  CHECK(fx.apps.events[0].kind == "rx");
+  CHECK(fx.apps.events[1].kind == "close");
+  CHECK(fx.apps.events[1].handle == server);
+  CHECK(fx.at(server).state == S::transport_closing);
+  CHECK(fx.at(client).state == S::ready);  // this side reads on
+  // The server answers after the client's half-close, then closes.
+  REQUIRE(fx.at(server).tx.enqueue(text("answer")).has_value());
+  std::array<std::byte, 16> in{};
+  REQUIRE(fx.at(server).rx.dequeue(in).has_value());
+  fx.apps.clear();
+  REQUIRE(fx.w.app_close(server).has_value());
+  fx.pump();
+  CHECK(fx.apps.count("reset") == 0);
+  CHECK(fx.apps.count("close") == 1);
+  CHECK(fx.at(client).state == S::transport_closing);
+  auto n = fx.at(client).rx.dequeue(in);
+  REQUIRE(n.has_value());
+  CHECK(*n == 6);
+  REQUIRE(fx.w.app_close(client).has_value());
+  fx.pump();
+  CHECK(fx.w.pool().live() == 0);
+  CHECK(fx.ct.connections() == 0);
+  CHECK(fx.sink.seg.fifo_count() == 0);
+}
+
+TEST_CASE("SPEC 6 half-close of a listener or an unknown session is invalid_session, a closed session's is nothing") {
+  ct_fixture fx;
+  auto [client, server] = fx.established();
+  CHECK(fx.w.app_shutdown(session_handle{0, 999, 1}).error().code == errc::invalid_session);
+  REQUIRE(fx.w.app_close(client).has_value());
+  CHECK(fx.w.app_shutdown(client).has_value());
+  fx.pump();
+  (void)server;
+  CHECK(fx.apps.count("close") == 1);
+}
+
 TEST_CASE("SPEC 6 close with unread rx data -> the peer sees reset") {
   ct_fixture fx;
   auto [client, server] = fx.established();

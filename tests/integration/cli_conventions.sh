@@ -4,10 +4,10 @@
 # its version, an unknown option or a bad value exits 2 and says what was
 # wrong, sizes take suffixes and refuse what overflows.
 #
-#   cli_conventions.sh <actorstack-echo> <actorstack-stackd> <actorstack-ctl> <version> [bench...]
+#   cli_conventions.sh <actorstack-echo> <actorstack-stackd> <actorstack-ctl> <actorstack-run> <version> [bench...]
 set -u
-echo_bin=$1 stackd_bin=$2 ctl_bin=$3 version=$4
-shift 4
+echo_bin=$1 stackd_bin=$2 ctl_bin=$3 run_bin=$4 version=$5
+shift 5
 benches=("$@")  # actorstack-bench-*: --help, --version and a bad option only (they run for minutes)
 fail() { echo "FAIL: $*"; exit 1; }
 
@@ -22,7 +22,7 @@ present_benches=()
 for b in "${benches[@]}"; do
   if [ -x "$b" ]; then present_benches+=("$b"); else echo "not built here, skipped: $b"; fi
 done
-for bin in "$echo_bin" "$stackd_bin" "$ctl_bin" "${present_benches[@]}"; do
+for bin in "$echo_bin" "$stackd_bin" "$ctl_bin" "$run_bin" "${present_benches[@]}"; do
   name=$(basename "$bin")
   expect_rc 0 "$tmp/help" "$bin" --help
   grep -q "^Exit codes:" "$tmp/help" || fail "$name --help lists no exit codes"
@@ -71,4 +71,12 @@ expect_rc 2 "$tmp/nosock" "$stackd_bin"
 grep -q -- "--socket" "$tmp/nosock" || fail "stackd without --socket: $(cat "$tmp/nosock")"
 expect_rc 2 "$tmp/topic" "$ctl_bin" --port 1 show nonsense
 expect_rc 1 "$tmp/dead" "$ctl_bin" --port 1 --timeout 2 show summary
+"$run_bin" --help >"$tmp/run_help"
+for o in --attach --kernel-fallback --preload PROGRAM; do
+  grep -q -- "$o" "$tmp/run_help" || fail "actorstack-run --help lacks $o"
+done
+expect_rc 2 "$tmp/noprog" "$run_bin" --attach "$tmp/none.sock"
+grep -q "no program" "$tmp/noprog" || fail "actorstack-run without a program: $(cat "$tmp/noprog")"
+expect_rc 1 "$tmp/nostack" "$run_bin" --attach "$tmp/none.sock" -- true
+grep -q "no stack at" "$tmp/nostack" || fail "actorstack-run without a stack: $(cat "$tmp/nostack")"
 echo PASS

@@ -19,7 +19,8 @@ prefix="$work/prefix"
 cmake --install "$build" --prefix "$prefix" >"$work/install.log" 2>&1 || fail "install: $(tail -5 "$work/install.log")"
 for f in include/actorstack/stack.hpp include/actorstack/client.hpp lib/libactorstack.so.$version \
          lib/libactorstack-client.so.$version lib/cmake/actorstack/actorstackConfig.cmake \
-         lib/pkgconfig/actorstack-client.pc bin/actorstack-stackd bin/actorstack-echo bin/actorstack-ctl; do
+         lib/pkgconfig/actorstack-client.pc bin/actorstack-stackd bin/actorstack-echo bin/actorstack-ctl \
+         lib/libactorstack-preload.so bin/actorstack-run; do
   [ -e "$prefix/$f" ] || fail "not installed: $f"
 done
 [ "$(readlink "$prefix/lib/libactorstack.so")" = "libactorstack.so.${version%%.*}" ] || fail "no SONAME link"
@@ -58,6 +59,16 @@ for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.05; done
 out=$(timeout 60 "$work/attached_echo/attached_echo" "$sock") || fail "attached_echo exited non-zero: $out"
 [ "$out" = "echoed: hello through actorstack-stackd" ] || fail "attached_echo said: $out"
 echo "attached_echo (find_package): $out"
+
+# The installed actorstack-run loads the installed preload library.
+"$prefix/bin/actorstack-run" --help | grep -q -- "$prefix/lib/libactorstack-preload.so" ||
+  fail "the installed actorstack-run does not use the installed preload library"
+out=$(timeout 60 "$prefix/bin/actorstack-run" --attach "$sock" -- python3 -c \
+  'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(); print("listening on the stack:", s.getsockname()[1] > 0)') \
+  || fail "actorstack-run python3: $out"
+[ "$out" = "listening on the stack: True" ] || fail "actorstack-run python3 said: $out"
+grep -q "remote app 'python3' attached" "$work/stackd.log" || fail "the preloaded python3 never attached: $(cat "$work/stackd.log")"
+echo "actorstack-run (installed): $out"
 
 # pkg-config, as a Makefile would build the same program.
 flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs actorstack-client) || fail "pkg-config"

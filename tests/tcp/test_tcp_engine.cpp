@@ -291,6 +291,86 @@ TEST_CASE("TCP 2.3 2.6: orderly close both ways: FIN, CLOSE-WAIT, LAST-ACK, TIME
   CHECK(l.b.app.fifos.empty());
 }
 
+TEST_CASE("TCP 2.3: the app's own half-close (shutdown): FIN after its bytes, the peer's data still arrives, the peer's FIN ends it in TIME-WAIT") {
+  tcp::config cfg;
+  cfg.time_wait_us = 5'000'000;
+  cfg.fin_wait_2_us = 1'000'000;
+  wire_link l(cfg);
+  handshake(l);
+  const auto up = pattern(20'000, 11);
+  CHECK(transfer(l, l.a, l.b, up) == up);
+  const tcp::conn_id ac = conn_of(l.a, 1);
+  l.a.eng.app_shutdown(ac, l.now);
+  l.a.eng.flush(l.now);
+  l.pump();
+  CHECK(l.b.app.heard("peer_closed 1"));
+  CHECK(l.b.eng.info(conn_of(l.b, 1))->state == tcp::state::close_wait);
+  // Our FIN is acknowledged, but A still reads: FIN-WAIT-2 keeps the fifos
+  // and runs no timer (it would cut the peer's answer short).
+  CHECK(l.a.eng.info(ac)->state == tcp::state::fin_wait_2);
+  CHECK_FALSE(l.a.app.heard("released 1"));
+  l.tick(3'000'000);
+  REQUIRE(l.a.eng.info(ac));
+  CHECK(l.a.eng.info(ac)->state == tcp::state::fin_wait_2);
+  // B answers with data after A's FIN, then closes: A gets all of it.
+  const auto down = pattern(30'000, 12);
+  CHECK(transfer(l, l.b, l.a, down) == down);
+  l.b.eng.app_close(conn_of(l.b, 1), l.now);
+  l.b.eng.flush(l.now);
+  l.pump();
+  CHECK(l.a.app.heard("peer_closed 1"));
+  CHECK(l.a.app.heard("released 1"));  // TIME-WAIT: the core lets go, the app reads what is queued
+  CHECK(l.b.app.heard("released 1"));
+  CHECK(l.b.eng.connection_count() == 0);
+  l.tick(5'100'000);
+  CHECK(l.a.eng.connection_count() == 0);
+  CHECK(l.a.eng.stats().rst_out == 0);
+  CHECK(l.b.eng.stats().rst_out == 0);
+}
+
+TEST_CASE("TCP 2.3 2.6: shutdown, then close in FIN-WAIT-2: the fifos go at once and the FIN-WAIT-2 timer ends it") {
+  tcp::config cfg;
+  cfg.fin_wait_2_us = 1'000'000;
+  wire_link l(cfg);
+  handshake(l);
+  const tcp::conn_id ac = conn_of(l.a, 1);
+  l.a.eng.app_shutdown(ac, l.now);
+  l.a.eng.app_shutdown(ac, l.now);  // idempotent
+  l.a.eng.flush(l.now);
+  l.pump();
+  REQUIRE(l.a.eng.info(ac)->state == tcp::state::fin_wait_2);
+  CHECK_FALSE(l.a.app.heard("released 1"));
+  l.a.eng.app_close(ac, l.now);
+  CHECK(l.a.app.heard("released 1"));
+  l.tick(1'100'000);
+  CHECK(l.a.eng.connection_count() == 0);
+}
+
+TEST_CASE("TCP 2.3: shutdown in CLOSE-WAIT sends the FIN (LAST-ACK) and the ACK of it ends the connection") {
+  wire_link l;
+  handshake(l);
+  const auto up = pattern(5'000, 13);
+  REQUIRE(l.a.app.fifos.at(1).tx.enqueue(up));
+  l.a.eng.app_sent(conn_of(l.a, 1), l.now);
+  l.a.eng.app_close(conn_of(l.a, 1), l.now);
+  l.a.eng.flush(l.now);
+  l.pump();
+  const tcp::conn_id bc = conn_of(l.b, 1);
+  REQUIRE(l.b.eng.info(bc)->state == tcp::state::close_wait);
+  std::vector<std::byte> got(up.size());
+  auto n = l.b.app.fifos.at(1).rx.dequeue(got);
+  REQUIRE(n);
+  CHECK(*n == up.size());
+  CHECK(got == up);
+  l.b.eng.app_shutdown(bc, l.now);
+  CHECK(l.b.eng.info(bc)->state == tcp::state::last_ack);
+  l.b.eng.flush(l.now);
+  l.pump();
+  CHECK(l.b.app.heard("released 1"));
+  CHECK(l.b.eng.connection_count() == 0);
+  CHECK(l.b.eng.stats().rst_out == 0);
+}
+
 TEST_CASE("TCP 2.3 2.5: half-close: after the peer's FIN the app still writes, then closes, LAST-ACK ends on the ACK of our FIN") {
   host h(tcp::config{}, 5);
   const auto synack = open_from_script(h, 1000, tcp::options{}).parsed();

@@ -1,0 +1,36 @@
+#include "preload/errno_of.hpp"
+
+#include <cerrno>
+
+namespace actorstack::preload {
+
+int errno_of(errc code) noexcept {
+  switch (code) {
+    case errc::would_block: return EAGAIN;
+    case errc::refused:
+    case errc::no_listener:
+    case errc::local_connect: return ECONNREFUSED;  // nobody listens there (here, or through the wire)
+    case errc::reset: return ECONNRESET;
+    case errc::disconnected: return EPIPE;
+    case errc::timeout: return ETIMEDOUT;
+    case errc::no_route: return ENETUNREACH;
+    case errc::filtered: return EPERM;   // a session rule drops it, as a firewall would
+    case errc::scope: return EACCES;
+    case errc::already_listening: return EADDRINUSE;
+    case errc::invalid_argument: return EINVAL;
+    case errc::not_supported: return EOPNOTSUPP;
+    case errc::invalid_session: return ENOTCONN;
+    case errc::quota: return EMFILE;
+    case errc::alloc:
+    case errc::segment_alloc:
+    case errc::fifo_alloc:
+    case errc::fifo_no_memory:
+    case errc::fifo_full:
+    case errc::queue_full:
+    case errc::queue_contended: return ENOBUFS;
+    case errc::no_such_app: return ENOTCONN;
+    default: return EIO;
+  }
+}
+
+}  // namespace actorstack::preload

@@ -1,0 +1,269 @@
+// Moving bytes: read/write and their socket-call cousins, on stack
+// sockets straight to and from the shared fifos. Blocking as Linux: a
+// blocking read waits for something, a blocking write for room for all of
+// it; SO_RCVTIMEO / SO_SNDTIMEO are not honoured yet (docs/preload.md).
+
+#include "preload/errno_of.hpp"
+#include "preload/libc_calls.hpp"
+#include "preload/socket_ops.hpp"
+#include "preload/stack_link.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <optional>
+#include <span>
+
+using namespace actorstack;
+using namespace actorstack::preload;
+
+namespace {
+
+stack_link& link() { return stack_link::get(); }
+
+int wait_errno(const error& e) { return e.code == errc::system && e.sys_errno != 0 ? e.sys_errno : errno_of(e.code); }
+
+// A blocking call that made `total` bytes of progress so far waits for
+// `events`. Empty: go on; else what the call returns (the progress, or -1
+// with errno when there was none).
+std::optional<ssize_t> wait_for(stack_link& l, stack_link::guard& g, const stack_socket& s, std::uint32_t events,
+                                std::size_t total) {
+  client::poll_entry e{.s = s.sock, .events = events};
+  auto w = l.wait(g, {&e, 1}, {}, -1);
+  if (w && s.sock >= 0) return std::nullopt;
+  if (total > 0) return static_cast<ssize_t>(total);
+  return fail(!w ? wait_errno(w.error()) : EBADF);  // closed by another thread meanwhile
+}
+
+// Reads into `iov` (MSG_PEEK: copies without consuming). Returns bytes,
+// 0 at end of stream, or -1 with errno.
+ssize_t stream_read(int fd, std::span<const iovec> iov, int flags) {
+  held_socket call(fd);
+  stack_link& l = call.link;
+  stack_link::guard& g = call.lock;
+  l.note_thread();
+  auto& s = call.s;
+  if (unusable(s)) return fail(EBADF);
+  settle_connect(l, *s);
+  if (s->phase == socket_phase::connecting) return fail(EAGAIN);
+  if (s->phase != socket_phase::connected || s->sock < 0) return fail(s->phase == socket_phase::failed ? ECONNREFUSED : ENOTCONN);
+  if (s->shut_read) return 0;
+  std::size_t wanted = 0;
+  for (const auto& v : iov) wanted += v.iov_len;
+  if (wanted == 0) return 0;
+  const bool peek = (flags & MSG_PEEK) != 0;
+  const bool wait_all = (flags & MSG_WAITALL) != 0 && !peek;
+  const bool nonblocking = s->nonblocking || (flags & MSG_DONTWAIT) != 0;
+  std::size_t total = 0;
+  std::size_t index = 0, offset = 0;  // where in iov the next byte goes
+  for (;;) {
+    bool ended = false;
+    while (index < iov.size()) {
+      const iovec& v = iov[index];
+      if (offset == v.iov_len) {
+        ++index;
+        offset = 0;
+        continue;
+      }
+      std::span<std::byte> out{static_cast<std::byte*>(v.iov_base) + offset, v.iov_len - offset};
+      auto n = peek ? l.app().peek(s->sock, total, out) : l.app().read(s->sock, out);
+      if (!n) {
+        if (n.error().code == errc::would_block) break;
+        if (total > 0) return static_cast<ssize_t>(total);
+        return fail(errno_of(n.error().code));
+      }
+      if (*n == 0) {
+        ended = true;
+        break;
+      }
+      total += *n;
+      offset += *n;
+      if (*n < out.size()) break;  // drained for now
+    }
+    if (ended || total == wanted) return static_cast<ssize_t>(total);
+    if (total > 0 && !wait_all) return static_cast<ssize_t>(total);
+    if (nonblocking) {
+      if (total > 0) return static_cast<ssize_t>(total);
+      ++s->read_drained;
+      return fail(EAGAIN);
+    }
+    if (auto done = wait_for(l, g, *s, client::readable, total)) return *done;
+  }
+}
+
+// Writes `iov`; a blocking socket writes all of it. Sets `broken` when the
+// caller owes the thread a SIGPIPE (raised after the lock is let go).
+ssize_t stream_write(int fd, std::span<const iovec> iov, int flags, bool& broken) {
+  held_socket call(fd);
+  stack_link& l = call.link;
+  stack_link::guard& g = call.lock;
+  l.note_thread();
+  auto& s = call.s;
+  if (unusable(s)) return fail(EBADF);
+  settle_connect(l, *s);
+  if (s->phase == socket_phase::connecting) return fail(EAGAIN);
+  if (s->phase != socket_phase::connected || s->sock < 0) {
+    if (s->shut_write) {
+      broken = (flags & MSG_NOSIGNAL) == 0;
+      return fail(EPIPE);
+    }
+    return fail(ENOTCONN);
+  }
+  if (s->shut_write) {
+    broken = (flags & MSG_NOSIGNAL) == 0;
+    return fail(EPIPE);
+  }
+  std::size_t wanted = 0;
+  for (const auto& v : iov) wanted += v.iov_len;
+  if (wanted == 0) return 0;
+  const bool nonblocking = s->nonblocking || (flags & MSG_DONTWAIT) != 0;
+  std::size_t total = 0;
+  std::size_t index = 0, offset = 0;  // where in iov the next byte comes from
+  for (;;) {
+    while (index < iov.size()) {
+      const iovec& v = iov[index];
+      if (offset == v.iov_len) {
+        ++index;
+        offset = 0;
+        continue;
+      }
+      std::span<const std::byte> data{static_cast<const std::byte*>(v.iov_base) + offset, v.iov_len - offset};
+      auto n = l.app().write(s->sock, data);
+      if (!n) {
+        if (n.error().code == errc::would_block) break;
+        if (total > 0) return static_cast<ssize_t>(total);
+        if (n.error().code == errc::disconnected || n.error().code == errc::reset ||
+            n.error().code == errc::invalid_session) {
+          broken = (flags & MSG_NOSIGNAL) == 0;
+          return fail(EPIPE);
+        }
+        return fail(errno_of(n.error().code));
+      }
+      total += *n;
+      offset += *n;
+      if (*n < data.size()) break;  // the fifo is full
+    }
+    if (total == wanted) return static_cast<ssize_t>(total);
+    if (nonblocking) {
+      if (total > 0) return static_cast<ssize_t>(total);
+      ++s->write_filled;
+      return fail(EAGAIN);
+    }
+    if (auto done = wait_for(l, g, *s, client::writable, total)) return *done;
+  }
+}
+
+ssize_t write_and_signal(int fd, std::span<const iovec> iov, int flags) {
+  bool broken = false;
+  const ssize_t n = stream_write(fd, iov, flags, broken);
+  if (broken) {
+    const int e = errno;
+    ::pthread_kill(::pthread_self(), SIGPIPE);  // as the kernel does, unless MSG_NOSIGNAL
+    errno = e;
+  }
+  return n;
+}
+
+bool stack_fd(int fd) { return !passthrough() && link().fds.is_stack(fd); }
+
+}  // namespace
+
+extern "C" {
+
+ssize_t read(int fd, void* buf, size_t n) {
+  if (!stack_fd(fd)) return libc().read(fd, buf, n);
+  const iovec v{buf, n};
+  return stream_read(fd, {&v, 1}, 0);
+}
+
+ssize_t __read_chk(int fd, void* buf, size_t n, size_t buflen) {
+  if (n > buflen) ::abort();  // what glibc's fortified read does
+  return read(fd, buf, n);
+}
+
+ssize_t write(int fd, const void* buf, size_t n) {
+  if (!stack_fd(fd)) return libc().write(fd, buf, n);
+  const iovec v{const_cast<void*>(buf), n};
+  return write_and_signal(fd, {&v, 1}, 0);
+}
+
+ssize_t readv(int fd, const iovec* iov, int count) {
+  if (!stack_fd(fd)) return libc().readv(fd, iov, count);
+  if (count < 0 || count > IOV_MAX) return fail(EINVAL);
+  return stream_read(fd, {iov, static_cast<std::size_t>(count)}, 0);
+}
+
+ssize_t writev(int fd, const iovec* iov, int count) {
+  if (!stack_fd(fd)) return libc().writev(fd, iov, count);
+  if (count < 0 || count > IOV_MAX) return fail(EINVAL);
+  return write_and_signal(fd, {iov, static_cast<std::size_t>(count)}, 0);
+}
+
+ssize_t recv(int fd, void* buf, size_t n, int flags) {
+  if (!stack_fd(fd)) return libc().recv(fd, buf, n, flags);
+  if ((flags & MSG_OOB) != 0) return fail(EINVAL);  // no urgent data, as Linux says without any
+  const iovec v{buf, n};
+  return stream_read(fd, {&v, 1}, flags);
+}
+
+ssize_t __recv_chk(int fd, void* buf, size_t n, size_t buflen, int flags) {
+  if (n > buflen) ::abort();
+  return recv(fd, buf, n, flags);
+}
+
+ssize_t send(int fd, const void* buf, size_t n, int flags) {
+  if (!stack_fd(fd)) return libc().send(fd, buf, n, flags);
+  if ((flags & MSG_OOB) != 0) return fail(EOPNOTSUPP);
+  const iovec v{const_cast<void*>(buf), n};
+  return write_and_signal(fd, {&v, 1}, flags);
+}
+
+ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* addr, socklen_t* len) {
+  if (!stack_fd(fd)) return libc().recvfrom(fd, buf, n, flags, addr, len);
+  if ((flags & MSG_OOB) != 0) return fail(EINVAL);
+  const iovec v{buf, n};
+  const ssize_t r = stream_read(fd, {&v, 1}, flags);
+  if (r >= 0 && len != nullptr) *len = 0;  // a stream socket names no source (Linux leaves it empty)
+  (void)addr;
+  return r;
+}
+
+ssize_t __recvfrom_chk(int fd, void* buf, size_t n, size_t buflen, int flags, sockaddr* addr, socklen_t* len) {
+  if (n > buflen) ::abort();
+  return recvfrom(fd, buf, n, flags, addr, len);
+}
+
+ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* addr, socklen_t len) {
+  if (!stack_fd(fd)) return libc().sendto(fd, buf, n, flags, addr, len);
+  if ((flags & MSG_OOB) != 0) return fail(EOPNOTSUPP);
+  const iovec v{const_cast<void*>(buf), n};
+  return write_and_signal(fd, {&v, 1}, flags);  // a connected stream ignores the address, as Linux
+}
+
+ssize_t recvmsg(int fd, msghdr* msg, int flags) {
+  if (!stack_fd(fd)) return libc().recvmsg(fd, msg, flags);
+  if (msg == nullptr) return fail(EFAULT);
+  if ((flags & MSG_OOB) != 0) return fail(EINVAL);
+  if (msg->msg_iovlen > static_cast<std::size_t>(IOV_MAX)) return fail(EMSGSIZE);
+  const ssize_t r = stream_read(fd, {msg->msg_iov, msg->msg_iovlen}, flags);
+  if (r >= 0) {
+    msg->msg_namelen = 0;
+    msg->msg_controllen = 0;  // no ancillary data
+    msg->msg_flags = 0;
+  }
+  return r;
+}
+
+ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
+  if (!stack_fd(fd)) return libc().sendmsg(fd, msg, flags);
+  if (msg == nullptr) return fail(EFAULT);
+  if ((flags & MSG_OOB) != 0) return fail(EOPNOTSUPP);
+  if (msg->msg_controllen != 0) return fail(EOPNOTSUPP);  // no ancillary data on stack sockets
+  if (msg->msg_iovlen > static_cast<std::size_t>(IOV_MAX)) return fail(EMSGSIZE);
+  return write_and_signal(fd, {msg->msg_iov, msg->msg_iovlen}, flags);
+}
+
+}  // extern "C"

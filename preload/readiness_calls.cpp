@@ -1,0 +1,373 @@
+// Waiting on many fds at once — poll, ppoll, select, pselect, epoll — over
+// any mix of stack sockets and kernel fds, in one wait: the client
+// library sleeps on its eventfd and the kernel fds together, so an idle
+// program burns no CPU. Calls that name no stack socket go to the C
+// library unchanged.
+
+#include "preload/errno_of.hpp"
+#include "preload/libc_calls.hpp"
+#include "preload/socket_ops.hpp"
+#include "preload/stack_link.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdlib>
+#include <vector>
+
+using namespace actorstack;
+using namespace actorstack::preload;
+
+namespace {
+
+stack_link& link() { return stack_link::get(); }
+
+int wait_errno(const error& e) { return e.code == errc::system && e.sys_errno != 0 ? e.sys_errno : errno_of(e.code); }
+
+bool any_stack(const pollfd* fds, nfds_t n) {
+  const fd_table& t = link().fds;
+  for (nfds_t i = 0; i < n; ++i)
+    if (t.is_stack(fds[i].fd)) return true;
+  return false;
+}
+
+// poll(2) over stack sockets and kernel fds.
+int poll_mixed(pollfd* fds, nfds_t n, int timeout_ms) {
+  stack_link& l = link();
+  stack_link::guard g(l);
+  l.note_thread();
+  std::vector<client::poll_entry> entries;
+  std::vector<nfds_t> entry_of;      // entries[i] is fds[entry_of[i]]
+  std::vector<pollfd> kernel;
+  std::vector<nfds_t> kernel_of;
+  std::vector<std::shared_ptr<stack_socket>> sockets(n);
+  bool ready_now = false;            // a socket that answers by itself
+  for (nfds_t i = 0; i < n; ++i) {
+    fds[i].revents = 0;
+    if (fds[i].fd < 0) continue;
+    if (auto s = l.fds.get(fds[i].fd)) {
+      sockets[i] = s;
+      if (answers_alone(*s)) {
+        ready_now = ready_now || poll_revents(l, *s, fds[i].events, 0) != 0;
+        continue;
+      }
+      entries.push_back({.s = s->sock, .events = client_interest(fds[i].events)});
+      entry_of.push_back(i);
+    } else {
+      kernel.push_back(fds[i]);
+      kernel_of.push_back(i);
+    }
+  }
+  auto w = l.wait(g, entries, kernel, ready_now ? 0 : timeout_ms);
+  if (!w) return fail(wait_errno(w.error()));
+  int count = 0;
+  for (std::size_t k = 0; k < entries.size(); ++k) {
+    const nfds_t i = entry_of[k];
+    fds[i].revents = poll_revents(l, *sockets[i], fds[i].events, entries[k].revents);
+  }
+  for (nfds_t i = 0; i < n; ++i)
+    if (sockets[i] != nullptr && answers_alone(*sockets[i])) fds[i].revents = poll_revents(l, *sockets[i], fds[i].events, 0);
+  for (std::size_t k = 0; k < kernel.size(); ++k) fds[kernel_of[k]].revents = kernel[k].revents;
+  for (nfds_t i = 0; i < n; ++i)
+    if (fds[i].revents != 0) ++count;
+  return count;
+}
+
+int timeout_of(const timespec* ts) {
+  if (ts == nullptr) return -1;
+  const long long ms = static_cast<long long>(ts->tv_sec) * 1000 + ts->tv_nsec / 1'000'000;
+  return static_cast<int>(std::clamp<long long>(ms, 0, INT32_MAX));
+}
+
+// Runs `f` with `mask` as the thread's signal mask (ppoll / pselect /
+// epoll_pwait); the swap is not atomic with the wait, as it is in the
+// kernel: a signal in between is taken before the wait starts.
+template <class F>
+int with_mask(const sigset_t* mask, F&& f) {
+  if (mask == nullptr) return f();
+  sigset_t old;
+  ::pthread_sigmask(SIG_SETMASK, mask, &old);
+  const int r = f();
+  const int e = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = e;
+  return r;
+}
+
+// select(2) through poll_mixed.
+int select_mixed(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, int timeout_ms) {
+  std::vector<pollfd> p;
+  for (int fd = 0; fd < nfds; ++fd) {
+    short ev = 0;
+    if (rd != nullptr && FD_ISSET(fd, rd)) ev |= POLLIN;
+    if (wr != nullptr && FD_ISSET(fd, wr)) ev |= POLLOUT;
+    if (ex != nullptr && FD_ISSET(fd, ex)) ev |= POLLPRI;
+    if (ev != 0) p.push_back({fd, ev, 0});
+  }
+  const int r = poll_mixed(p.data(), p.size(), timeout_ms);
+  if (r < 0) return r;
+  if (rd != nullptr) FD_ZERO(rd);
+  if (wr != nullptr) FD_ZERO(wr);
+  if (ex != nullptr) FD_ZERO(ex);
+  int count = 0;
+  for (const auto& q : p) {
+    if ((q.revents & POLLNVAL) != 0) return fail(EBADF);
+    // select's "readable" includes errors and hang-ups, as Linux's does.
+    if (rd != nullptr && (q.events & POLLIN) != 0 && (q.revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      FD_SET(q.fd, rd);
+      ++count;
+    }
+    if (wr != nullptr && (q.events & POLLOUT) != 0 && (q.revents & (POLLOUT | POLLERR)) != 0) {
+      FD_SET(q.fd, wr);
+      ++count;
+    }
+    if (ex != nullptr && (q.events & POLLPRI) != 0 && (q.revents & POLLPRI) != 0) {
+      FD_SET(q.fd, ex);
+      ++count;
+    }
+  }
+  return count;
+}
+
+bool any_stack_in(int nfds, fd_set* rd, fd_set* wr, fd_set* ex) {
+  const fd_table& t = link().fds;
+  for (int fd = 0; fd < std::min(nfds, FD_SETSIZE); ++fd) {
+    if (!t.is_stack(fd)) continue;
+    if ((rd != nullptr && FD_ISSET(fd, rd)) || (wr != nullptr && FD_ISSET(fd, wr)) || (ex != nullptr && FD_ISSET(fd, ex)))
+      return true;
+  }
+  return false;
+}
+
+// ---- epoll -------------------------------------------------------------------
+
+bool is_epoll(int fd) {
+  return fd >= 0 && fd < fd_table::capacity && link().is_epoll[static_cast<std::size_t>(fd)].load(std::memory_order_acquire);
+}
+
+int track_epoll(int fd) {
+  if (fd < 0 || fd >= fd_table::capacity) return fd;
+  stack_link& l = link();
+  stack_link::guard g(l);
+  l.epolls[fd] = epoll_set{};
+  l.is_epoll[static_cast<std::size_t>(fd)].store(true, std::memory_order_release);
+  return fd;
+}
+
+std::uint32_t epoll_events_of(short revents) {
+  std::uint32_t e = 0;
+  if ((revents & POLLIN) != 0) e |= EPOLLIN | EPOLLRDNORM;
+  if ((revents & POLLOUT) != 0) e |= EPOLLOUT | EPOLLWRNORM;
+  if ((revents & POLLRDHUP) != 0) e |= EPOLLRDHUP;
+  if ((revents & POLLERR) != 0) e |= EPOLLERR;
+  if ((revents & POLLHUP) != 0) e |= EPOLLHUP;
+  return e;
+}
+
+short poll_events_of(std::uint32_t events) {
+  short p = 0;
+  if ((events & (EPOLLIN | EPOLLRDNORM)) != 0) p |= POLLIN;
+  if ((events & (EPOLLOUT | EPOLLWRNORM)) != 0) p |= POLLOUT;
+  if ((events & EPOLLRDHUP) != 0) p |= POLLRDHUP;
+  return p;
+}
+
+// Edge-triggered interests report a condition once. Readable counts as
+// new again once a read drained the socket (EAGAIN) after that report,
+// writable once a write filled it; what stopped being ready is no longer
+// "reported" either.
+void refresh_edges(epoll_interest& in, const stack_socket& s) {
+  if (s.read_drained != in.read_drained) in.reported &= ~static_cast<std::uint32_t>(EPOLLIN | EPOLLRDNORM);
+  if (s.write_filled != in.write_filled) in.reported &= ~static_cast<std::uint32_t>(EPOLLOUT | EPOLLWRNORM);
+  in.read_drained = s.read_drained;
+  in.write_filled = s.write_filled;
+}
+std::uint32_t edge_filter(epoll_interest& in, const stack_socket& s, std::uint32_t events) {
+  if ((in.events & EPOLLET) == 0) return events;
+  refresh_edges(in, s);
+  in.reported &= events;
+  return events & ~in.reported;
+}
+
+int epoll_wait_mixed(int epfd, epoll_event* out, int max, int timeout_ms) {
+  stack_link& l = link();
+  stack_link::guard g(l);
+  l.note_thread();
+  auto it = l.epolls.find(epfd);
+  if (it == l.epolls.end()) {
+    g.unlock();
+    return libc().epoll_wait(epfd, out, max, timeout_ms);
+  }
+  epoll_set& set = it->second;
+  std::erase_if(set.stack, [](const auto& kv) { return kv.second.socket.expired(); });
+  if (set.stack.empty()) {
+    g.unlock();
+    return libc().epoll_wait(epfd, out, max, timeout_ms);
+  }
+  using clock = std::chrono::steady_clock;
+  const auto deadline = clock::now() + std::chrono::milliseconds(std::max(timeout_ms, 0));
+  for (;;) {
+    std::vector<int> fds;
+    std::vector<std::shared_ptr<stack_socket>> sockets;
+    std::vector<client::poll_entry> entries;
+    bool ready_now = false;
+    for (auto& [fd, in] : set.stack) {
+      auto s = in.socket.lock();
+      if (!s || in.disarmed) continue;
+      // An edge already reported is not waited on again (no busy loop).
+      if ((in.events & EPOLLET) != 0) refresh_edges(in, *s);
+      const std::uint32_t want = in.events & ~in.reported;
+      fds.push_back(fd);
+      sockets.push_back(s);
+      if (answers_alone(*s)) {
+        ready_now = true;
+        entries.push_back({.s = -1, .events = 0});
+        continue;
+      }
+      entries.push_back({.s = s->sock, .events = client_interest(poll_events_of(want))});
+    }
+    std::array<pollfd, 1> kernel{pollfd{epfd, POLLIN, 0}};
+    int left = -1;
+    if (timeout_ms >= 0)
+      left = static_cast<int>(std::max<long long>(
+          0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count()));
+    // Entries answered alone are looked at below; the library skips them.
+    std::vector<client::poll_entry> asked;
+    std::vector<std::size_t> asked_of;
+    for (std::size_t k = 0; k < entries.size(); ++k)
+      if (entries[k].s >= 0) {
+        asked.push_back(entries[k]);
+        asked_of.push_back(k);
+      }
+    auto w = l.wait(g, asked, kernel, ready_now ? 0 : left);
+    if (!w) return fail(wait_errno(w.error()));
+    for (std::size_t a = 0; a < asked.size(); ++a) entries[asked_of[a]].revents = asked[a].revents;
+    it = l.epolls.find(epfd);
+    if (it == l.epolls.end()) return fail(EBADF);  // closed by another thread while this one waited
+    int count = 0;
+    const std::size_t n = fds.size();
+    for (std::size_t step = 0; step < n && count < max; ++step) {
+      const std::size_t k = (set.next + step) % n;
+      auto found = it->second.stack.find(fds[k]);
+      if (found == it->second.stack.end() || found->second.disarmed) continue;
+      epoll_interest& in = found->second;
+      const short want = static_cast<short>(poll_events_of(in.events));
+      const short rev = poll_revents(l, *sockets[k], want, entries[k].revents);
+      std::uint32_t ev = epoll_events_of(rev) & (in.events | EPOLLERR | EPOLLHUP);
+      ev = edge_filter(in, *sockets[k], ev);
+      if (ev == 0) continue;
+      if ((in.events & EPOLLET) != 0) in.reported |= ev;
+      if ((in.events & EPOLLONESHOT) != 0) in.disarmed = true;
+      out[count].events = ev;
+      out[count].data.u64 = in.data;
+      ++count;
+    }
+    if (n > 0) set.next = (set.next + 1) % n;
+    if (count < max && kernel[0].revents != 0) {
+      const int k = libc().epoll_wait(epfd, out + count, max - count, 0);
+      if (k > 0) count += k;
+    }
+    if (count > 0 || timeout_ms == 0) return count;
+    if (timeout_ms > 0 && clock::now() >= deadline) return 0;
+  }
+}
+
+}  // namespace
+
+extern "C" {
+
+int poll(pollfd* fds, nfds_t n, int timeout_ms) {
+  if (passthrough() || !any_stack(fds, n)) return libc().poll(fds, n, timeout_ms);
+  return poll_mixed(fds, n, timeout_ms);
+}
+
+int __poll_chk(pollfd* fds, nfds_t n, int timeout_ms, size_t fdslen) {
+  if (fdslen / sizeof(pollfd) < n) ::abort();
+  return poll(fds, n, timeout_ms);
+}
+
+int ppoll(pollfd* fds, nfds_t n, const timespec* ts, const sigset_t* mask) {
+  if (passthrough() || !any_stack(fds, n)) return libc().ppoll(fds, n, ts, mask);
+  return with_mask(mask, [&] { return poll_mixed(fds, n, timeout_of(ts)); });
+}
+
+int __ppoll_chk(pollfd* fds, nfds_t n, const timespec* ts, const sigset_t* mask, size_t fdslen) {
+  if (fdslen / sizeof(pollfd) < n) ::abort();
+  return ppoll(fds, n, ts, mask);
+}
+
+int select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, timeval* tv) {
+  if (passthrough() || !any_stack_in(nfds, rd, wr, ex)) return libc().select(nfds, rd, wr, ex, tv);
+  int timeout = -1;
+  if (tv != nullptr)
+    timeout = static_cast<int>(std::clamp<long long>(static_cast<long long>(tv->tv_sec) * 1000 + tv->tv_usec / 1000, 0, INT32_MAX));
+  return select_mixed(nfds, rd, wr, ex, timeout);
+}
+
+int pselect(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const timespec* ts, const sigset_t* mask) {
+  if (passthrough() || !any_stack_in(nfds, rd, wr, ex)) return libc().pselect(nfds, rd, wr, ex, ts, mask);
+  return with_mask(mask, [&] { return select_mixed(nfds, rd, wr, ex, timeout_of(ts)); });
+}
+
+int epoll_create(int size) {
+  const int fd = libc().epoll_create(size);
+  if (fd < 0 || passthrough()) return fd;
+  return track_epoll(fd);
+}
+
+int epoll_create1(int flags) {
+  const int fd = libc().epoll_create1(flags);
+  if (fd < 0 || passthrough()) return fd;
+  return track_epoll(fd);
+}
+
+int epoll_ctl(int epfd, int op, int fd, epoll_event* ev) {
+  if (passthrough() || !is_epoll(epfd) || !link().fds.is_stack(fd)) return libc().epoll_ctl(epfd, op, fd, ev);
+  stack_link& l = link();
+  stack_link::guard g(l);
+  auto it = l.epolls.find(epfd);
+  auto s = l.fds.get(fd);
+  if (it == l.epolls.end() || s == nullptr) return fail(EBADF);
+  auto& stack = it->second.stack;
+  auto found = stack.find(fd);
+  if (found != stack.end() && found->second.socket.expired()) {
+    stack.erase(found);  // a closed socket's number, reused
+    found = stack.end();
+  }
+  switch (op) {
+    case EPOLL_CTL_ADD:
+      if (ev == nullptr) return fail(EFAULT);
+      if (found != stack.end()) return fail(EEXIST);
+      stack[fd] = epoll_interest{s, ev->events, ev->data.u64, false, 0, s->read_drained, s->write_filled};
+      return 0;
+    case EPOLL_CTL_MOD:
+      if (ev == nullptr) return fail(EFAULT);
+      if (found == stack.end()) return fail(ENOENT);
+      found->second = epoll_interest{s, ev->events, ev->data.u64, false, 0, s->read_drained, s->write_filled};
+      return 0;
+    case EPOLL_CTL_DEL:
+      if (found == stack.end()) return fail(ENOENT);
+      stack.erase(found);
+      return 0;
+    default: return fail(EINVAL);
+  }
+}
+
+int epoll_wait(int epfd, epoll_event* events, int max, int timeout_ms) {
+  if (passthrough() || !is_epoll(epfd)) return libc().epoll_wait(epfd, events, max, timeout_ms);
+  if (max <= 0 || events == nullptr) return fail(EINVAL);
+  return epoll_wait_mixed(epfd, events, max, timeout_ms);
+}
+
+int epoll_pwait(int epfd, epoll_event* events, int max, int timeout_ms, const sigset_t* mask) {
+  if (passthrough() || !is_epoll(epfd)) return libc().epoll_pwait(epfd, events, max, timeout_ms, mask);
+  if (max <= 0 || events == nullptr) return fail(EINVAL);
+  return with_mask(mask, [&] { return epoll_wait_mixed(epfd, events, max, timeout_ms); });
+}
+
+}  // extern "C"

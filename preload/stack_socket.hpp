@@ -1,0 +1,56 @@
+#pragma once
+// A socket the preload serves from the stack: what the program made of it
+// so far (bound, listening, connecting, connected) and the options it set.
+// Shared by every fd that names it (dup), owned by the fd table, touched
+// only under the stack link's lock.
+
+#include <actorstack/client.hpp>
+#include <actorstack/endpoint.hpp>
+
+#include <cstdint>
+
+namespace actorstack::preload {
+
+enum class socket_phase : std::uint8_t {
+  fresh,       ///< socket(): nothing asked of the stack yet
+  bound,       ///< bind(): an address of its own, still no session
+  listening,   ///< listen(): a stack listener (sock)
+  connecting,  ///< a non-blocking connect under way (sock)
+  connected,   ///< a session (sock), accepted or connected
+  failed,      ///< a connect that failed: SO_ERROR says why
+};
+
+/// The options a program set and reads back. The stack's fifos and
+/// timers apply, whatever they say, except where noted in docs/preload.md.
+struct socket_options {
+  bool reuse_address = false;
+  bool reuse_port = false;
+  bool keepalive = false;
+  bool no_delay = false;
+  int linger_on = 0;
+  int linger_seconds = 0;
+  int receive_buffer = 0;  ///< 0: not set (the session's rx fifo size)
+  int send_buffer = 0;     ///< 0: not set (the session's tx fifo size)
+};
+
+struct stack_socket {
+  client::sock sock = -1;  ///< the client library's sock, once there is one
+  socket_phase phase = socket_phase::fresh;
+  bool nonblocking = false;
+  bool shut_read = false;
+  bool shut_write = false;
+  /// Inherited across fork(): the child cannot use it (the parent's
+  /// attachment is not the child's). Only close works.
+  bool inherited = false;
+  int pending_error = 0;  ///< SO_ERROR, cleared when read
+  endpoint bound{transport_proto::tcp, ip_address::any(ip_address::family::v4), 0};
+  bool port_picked = false;  ///< bind() asked for port 0: the preload chose `bound.port`
+  endpoint target;           ///< what connect() named
+  socket_options options;
+  /// Times a read / a write found nothing to do (EAGAIN): an edge-triggered
+  /// epoll reports the socket again only after one (docs/preload.md).
+  std::uint64_t read_drained = 0;
+  std::uint64_t write_filled = 0;
+};
+
+}  // namespace actorstack::preload

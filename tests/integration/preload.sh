@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Unmodified programs on the stack (issue: preload library): every program
+# here is Debian's, started with actorstack-run against one
+# actorstack-stackd; cut-through between them, every byte checked.
+#   - Linux socket semantics, one by one (preload/peer_*.py)
+#   - socat echo through a pipe with half-close, 16 MiB
+#   - a python3 asyncio (epoll) echo server, 100 concurrent connections from
+#     a threaded python3 client
+#   - curl fetching a file from python3 -m http.server (threads per request)
+#   - iperf3 forward, reverse (-R) and 4 streams (-P 4), the JSON's bytes
+#   - a preloaded program and one that is not: refused at once, not a hang
+#   - no stack: a clear message and exit 1, or the kernel (--kernel-fallback)
+#   - afterwards, nothing left in the daemon
+#   preload.sh <actorstack-stackd> <actorstack-run> <actorstack-ctl>
+set -euo pipefail
+stackd_bin=$1
+run_bin=$2
+ctl_bin=$3
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+sock="$work/stack.sock"
+pids=()
+trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+fail() {
+  echo "FAIL: $*" >&2
+  for f in "$work"/*.err "$work"/*.out "$work"/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done
+  exit 1
+}
+wait_for() {  # wait_for FILE TEXT
+  for _ in $(seq 400); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+  fail "no '$2' in $1"
+}
+wait_file() { for _ in $(seq 400); do [ -s "$1" ] && return 0; sleep 0.05; done; fail "no $1"; }
+field() { sed -n "s/.*\"$1\":\([0-9][0-9]*\).*/\1/p" <<<"$2" | head -1; }
+on_stack() { timeout 120 "$run_bin" --attach "$sock" -- "$@"; }
+background() {  # background NAME CMD...: a preloaded program left running
+  local name=$1; shift
+  timeout 300 "$run_bin" --attach "$sock" -- "$@" >"$work/$name.log" 2>&1 &
+  pids+=("$!")
+}
+
+"$stackd_bin" --socket "$sock" --inspect-port 0 --workers 2 >"$work/stackd.out" 2>"$work/stackd.err" &
+pids+=("$!")
+wait_for "$work/stackd.err" "serving apps on"
+port=$(sed -n 's/.*inspector on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/stackd.err")
+
+echo "--- socket semantics"
+background peer_server python3 "$here/preload/peer_server.py" "$work/peer.ports"
+wait_file "$work/peer.ports"
+on_stack python3 "$here/preload/peer_client.py" "$work/peer.ports" >"$work/peer_client.out" 2>&1 ||
+  fail "semantics: $(grep FAIL "$work/peer_client.out")"
+tail -1 "$work/peer_client.out"
+
+echo "--- socat: echo through cat, half-close"
+head -c $((16 << 20)) /dev/urandom >"$work/blob"
+background socat_server socat -d -d TCP-LISTEN:7301,bind=127.0.0.1,reuseaddr EXEC:cat
+wait_for "$work/socat_server.log" "listening on"
+on_stack socat -t 30 - TCP:127.0.0.1:7301 <"$work/blob" >"$work/echoed" 2>"$work/socat_client.err" ||
+  fail "socat client failed"
+cmp -s "$work/blob" "$work/echoed" || fail "socat: $(stat -c %s "$work/echoed") bytes came back, or not the same"
+echo "socat: 16 MiB echoed through cat, byte for byte, after a half-close"
+
+echo "--- asyncio server, 100 threaded clients"
+background asyncio python3 "$here/preload/asyncio_echo.py" "$work/asyncio.port"
+wait_file "$work/asyncio.port"
+on_stack python3 "$here/preload/threaded_clients.py" "$(cat "$work/asyncio.port")" 100 200000 >"$work/threads.out" 2>&1 ||
+  fail "threaded clients: $(cat "$work/threads.out")"
+cat "$work/threads.out"
+
+echo "--- curl from python3 -m http.server"
+mkdir "$work/www"
+head -c $((8 << 20)) /dev/urandom >"$work/www/file.bin"
+background http python3 -m http.server 7303 --bind 127.0.0.1 --directory "$work/www"
+wait_for "$work/http.log" "Serving HTTP"
+on_stack curl -sS --fail -o "$work/fetched.bin" http://127.0.0.1:7303/file.bin 2>"$work/curl.err" || fail "curl failed"
+[ "$(sha256sum <"$work/www/file.bin")" = "$(sha256sum <"$work/fetched.bin")" ] || fail "curl: checksum differs"
+echo "curl: 8 MiB fetched, checksum equal"
+
+echo "--- iperf3 (-B: iperf3 listens on :: otherwise, an IPv6 socket, which is the kernel's)"
+background iperf_server iperf3 -s -B 127.0.0.1 -p 7304 --forceflush
+wait_for "$work/iperf_server.log" "Server listening"
+for args in "" "-R" "-P 4"; do
+  # shellcheck disable=SC2086  # the options split
+  on_stack iperf3 -c 127.0.0.1 -p 7304 -t 1 -J $args >"$work/iperf.json" 2>"$work/iperf.err" || fail "iperf3 $args failed"
+  python3 - "$work/iperf.json" "$args" <<'PY' || fail "iperf3 $args: the report disagrees"
+import json, sys
+end = json.load(open(sys.argv[1]))["end"]
+sent, received = end["sum_sent"]["bytes"], end["sum_received"]["bytes"]
+streams = len(end["streams"])
+want = 4 if "-P" in sys.argv[2] else 1
+assert streams == want, streams
+# The receiver counts what it read before the client's "test end" came
+# in on the control connection; iperf3's server then closes the streams.
+# What the sender wrote after the receiver's last read (at most a fifo per
+# stream) is counted as sent only. Over the kernel's loopback the receiver
+# is the faster side and the two usually agree to the byte.
+assert 0 < received <= sent and sent - received <= streams * (1 << 20), (sent, received)
+print(f"iperf3 {sys.argv[2] or 'forward'}: {streams} stream(s), {sent} bytes sent, {received} received, "
+      f"{end['sum_received']['bits_per_second'] / 1e9:.1f} Gbit/s")
+PY
+done
+
+echo "--- a preloaded program and one that is not"
+python3 -m http.server 7305 --bind 127.0.0.1 >"$work/kernel_http.log" 2>&1 &
+pids+=("$!")
+wait_for "$work/kernel_http.log" "Serving HTTP"
+start=$(date +%s%N)
+rc=0; on_stack curl -sS -o /dev/null http://127.0.0.1:7305/ 2>"$work/refused.err" || rc=$?
+[ "$rc" = 7 ] || fail "a preloaded curl to a kernel-only server: exit $rc, not 7 (could not connect)"
+rc=0; timeout 20 curl -sS -o /dev/null http://127.0.0.1:7303/ 2>>"$work/refused.err" || rc=$?
+[ "$rc" = 7 ] || fail "a kernel curl to a stack-only server: exit $rc, not 7"
+echo "refused both ways in $(( ($(date +%s%N) - start) / 1000000 )) ms: $(head -1 "$work/refused.err")"
+
+echo "--- no stack"
+rc=0; "$run_bin" --attach "$work/none.sock" -- true 2>"$work/nostack.err" || rc=$?
+[ "$rc" = 1 ] && grep -q "no stack at" "$work/nostack.err" || fail "no stack: exit $rc, $(cat "$work/nostack.err")"
+timeout 60 "$run_bin" --attach "$work/none.sock" --kernel-fallback -- curl -sS -o "$work/fallback.bin" \
+  http://127.0.0.1:7305/ 2>"$work/fallback.err" || fail "--kernel-fallback: curl failed: $(cat "$work/fallback.err")"
+echo "no stack: exit 1 with '$(head -1 "$work/nostack.err")'; --kernel-fallback ran on the kernel"
+
+echo "--- nothing left"
+for p in "${pids[@]:1}"; do kill "$p" 2>/dev/null || true; done
+s=""
+for _ in $(seq 100); do
+  s=$(timeout 40 "$ctl_bin" --port "$port" --timeout 30 show summary --json) || s=""
+  [ "$(field sessions "$s")" = 0 ] && [ "$(field apps "$s")" = 0 ] && [ "$(field ct_segments "$s")" = 0 ] && break
+  sleep 0.1
+done
+[ "$(field sessions "$s")" = 0 ] && [ "$(field apps "$s")" = 0 ] && [ "$(field ct_segments "$s")" = 0 ] ||
+  fail "the daemon still holds something: $s $(timeout 40 "$ctl_bin" --port "$port" --timeout 30 show apps)"
+echo "clean: $s"
+echo PASS

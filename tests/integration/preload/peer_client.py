@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""The client half of the preload semantics test: each check names the Linux
+behaviour it holds the preload to, and fails loudly. Run under actorstack-run
+against peer_server.py's ports (PORTFILE)."""
+import errno
+import fcntl
+import os
+import select
+import socket
+import struct
+import sys
+import termios
+import time
+
+ports = dict(kv.split("=") for kv in open(sys.argv[1]).read().split())
+ports = {k: int(v) for k, v in ports.items()}
+checks = 0
+
+
+def check(cond, what):
+    global checks
+    if not cond:
+        print(f"FAIL: {what}", flush=True)
+        sys.exit(1)
+    checks += 1
+    print(f"ok: {what}", flush=True)
+
+
+def connect(role):
+    return socket.create_connection(("127.0.0.1", ports[role]), timeout=10)
+
+
+# Names: both ends agree, the listener's port came from bind(port 0).
+c = connect("echo")
+local, peer = c.getsockname(), c.getpeername()
+check(peer == ("127.0.0.1", ports["echo"]), f"getpeername names the listener: {peer}")
+check(local[0] == "127.0.0.1" and local[1] != 0, f"getsockname names a local port: {local}")
+check(c.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE) == socket.SOCK_STREAM, "SO_TYPE is SOCK_STREAM")
+check(c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0, "SO_ERROR is 0 when connected")
+c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+check(c.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1, "TCP_NODELAY reads back")
+
+# Half-close: the server sees end of stream after our bytes, answers, closes.
+payload = os.urandom(300_000)
+c.sendall(payload)
+c.shutdown(socket.SHUT_WR)
+try:
+    c.send(b"x")
+    check(False, "send after shutdown(SHUT_WR) fails")
+except BrokenPipeError:
+    check(True, "send after shutdown(SHUT_WR) fails with EPIPE")
+answer = b""
+while True:
+    d = c.recv(100)
+    if not d:
+        break
+    answer += d
+check(answer == f"got {len(payload)}".encode(), f"half-close: the server counted every byte, then answered: {answer!r}")
+check(c.recv(10) == b"", "end of stream stays end of stream")
+c.close()
+
+# Orderly end of stream reads as b"" (not an error).
+c = connect("hello")
+time.sleep(0.2)
+buf = bytearray(16)
+fcntl.ioctl(c.fileno(), termios.FIONREAD, buf)
+check(struct.unpack("i", buf[:4])[0] == 5, "FIONREAD counts the queued bytes")
+check(c.recv(2, socket.MSG_PEEK) == b"he", "MSG_PEEK copies without consuming")
+check(c.recv(100) == b"hello", "the data, then ...")
+check(c.recv(100) == b"", "... end of stream after the peer's close")
+c.close()
+
+# A reset never reads as a clean end of stream.
+c = connect("reset")
+c.sendall(b"!")
+try:
+    while c.recv(100):
+        pass
+    check(False, "recv after the peer's reset raises ECONNRESET")
+except ConnectionResetError:
+    check(True, "recv after the peer's reset raises ECONNRESET")
+c.close()
+
+# Refused: blocking and non-blocking connects to a port nobody listens on.
+dead = socket.socket()
+dead.bind(("127.0.0.1", 0))
+dead_port = dead.getsockname()[1]
+dead.close()
+s = socket.socket()
+try:
+    s.connect(("127.0.0.1", dead_port))
+    check(False, "a blocking connect to a closed port is refused")
+except ConnectionRefusedError:
+    check(True, "a blocking connect to a closed port is refused (ECONNREFUSED)")
+s.close()
+s = socket.socket()
+s.setblocking(False)
+rc = s.connect_ex(("127.0.0.1", dead_port))
+check(rc == errno.EINPROGRESS, f"a non-blocking connect says EINPROGRESS ({errno.errorcode.get(rc, rc)})")
+_, w, _ = select.select([], [s], [], 5)
+check(w == [s], "select reports the failed connect as writable")
+check(s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == errno.ECONNREFUSED, "SO_ERROR says ECONNREFUSED")
+s.close()
+
+# Non-blocking reads: EAGAIN, then poll over a stack socket and a pipe together.
+c = connect("echo")
+c.setblocking(False)
+try:
+    c.recv(10)
+    check(False, "a non-blocking recv with nothing queued raises EAGAIN")
+except BlockingIOError:
+    check(True, "a non-blocking recv with nothing queued raises EAGAIN")
+r, w = os.pipe()
+p = select.poll()
+p.register(c, select.POLLIN)
+p.register(r, select.POLLIN)
+check(p.poll(100) == [], "poll over a stack socket and a pipe times out while neither is ready")
+os.write(w, b"k")
+check([fd for fd, _ in p.poll(1000)] == [r], "poll wakes for the pipe (a kernel fd) beside the stack socket")
+os.read(r, 1)
+
+# Edge-triggered epoll: one event per arrival, again after a drain.
+ep = select.epoll()
+ep.register(c.fileno(), select.EPOLLIN | select.EPOLLET)
+c2 = connect("hello")
+c2.setblocking(False)
+ep.register(c2.fileno(), select.EPOLLIN | select.EPOLLET)
+ev = ep.poll(2)
+check((c2.fileno(), select.EPOLLIN) in [(fd, e & select.EPOLLIN) for fd, e in ev], "EPOLLET reports new data")
+check(ep.poll(0.2) == [], "EPOLLET does not report it again before a drain")
+data = b""
+while True:
+    try:
+        d = c2.recv(100)
+    except BlockingIOError:
+        break
+    if not d:
+        break
+    data += d
+check(data == b"hello", "the edge's data read in full")
+ep.close()
+c2.close()
+
+# dup: both numbers name one socket; closing one leaves the other working.
+c.setblocking(True)
+d = c.dup()
+d.sendall(b"abc")
+d.close()
+c.shutdown(socket.SHUT_WR)
+check(c.recv(100) == b"got 3", "a dup'd fd writes to the same session, closing it keeps the session")
+c.close()
+
+# Everything else is the kernel's: AF_UNIX, UDP, IPv6 work as ever.
+a, b = socket.socketpair()
+a.sendall(b"unix")
+check(b.recv(10) == b"unix", "AF_UNIX socketpair goes to the kernel")
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(("127.0.0.1", 0))
+u.sendto(b"udp", u.getsockname())
+check(u.recv(10) == b"udp", "UDP goes to the kernel")
+print(f"all {checks} checks hold", flush=True)
