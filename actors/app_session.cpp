@@ -16,6 +16,8 @@ inline shm::fifo fifo(const fifo_ref& r) noexcept { return shm::fifo::from_ref(r
 
 std::size_t session::max_read() const noexcept { return closed_ ? 0 : fifo(rx_).max_dequeue(); }
 std::size_t session::max_write() const noexcept { return closed_ ? 0 : fifo(tx_).max_enqueue(); }
+std::uint64_t session::rx_arrived() const noexcept { return closed_ ? 0 : fifo(rx_).tail_position(); }
+std::uint64_t session::tx_drained() const noexcept { return closed_ ? 0 : fifo(tx_).head_position(); }
 
 // Once the app closed a session, the session layer may free its fifos at
 // any moment: from then on the app's end never touches them again.

@@ -168,6 +168,8 @@ class app_impl final : public app, private app_handler {
       i.tx_fifo_size = st->s->fifo_size(fifo_side::tx);
       i.readable = st->s->max_read();
       i.writable = st->s->max_write();
+      i.rx_arrived = st->s->rx_arrived();
+      i.tx_drained = st->s->tx_drained();
     }
     return i;
   }
@@ -562,8 +564,11 @@ class app_impl final : public app, private app_handler {
     std::uint32_t r = 0;
     if (st->listener) return st->backlog.empty() ? 0 : (e.events & readable);
     if (st->connecting) return 0;
-    if (st->gone || st->connect_error) r |= failed;
-    if (st->peer_closed) r |= hangup;
+    // A reset (or a session gone) ends any wait; the peer's orderly close
+    // only a reader's: a writer may go on writing after it (half-close),
+    // so it is not woken for it — as poll(2) wakes no POLLOUT waiter for a FIN.
+    if (st->gone || st->connect_error || st->peer_reset) r |= failed;
+    if (st->peer_closed && (e.events & (readable | hangup)) != 0) r |= hangup;
     if ((e.events & readable) != 0 && (st->peer_closed || st->gone || (st->s != nullptr && st->s->max_read() > 0)))
       r |= readable;
     if ((e.events & writable) != 0 && st->s != nullptr && st->s->max_write() >= write_low_water(*st->s, want_room))

@@ -87,7 +87,6 @@ ssize_t stream_read(int fd, std::span<const iovec> iov, int flags) {
     if (total > 0 && !wait_all) return static_cast<ssize_t>(total);
     if (nonblocking) {
       if (total > 0) return static_cast<ssize_t>(total);
-      ++s->read_drained;
       return fail(EAGAIN);
     }
     if (auto done = wait_for(l, g, *s, client::readable, total)) return *done;
@@ -149,7 +148,6 @@ ssize_t stream_write(int fd, std::span<const iovec> iov, int flags, bool& broken
     if (total == wanted) return static_cast<ssize_t>(total);
     if (nonblocking) {
       if (total > 0) return static_cast<ssize_t>(total);
-      ++s->write_filled;
       return fail(EAGAIN);
     }
     if (auto done = wait_for(l, g, *s, client::writable, total)) return *done;

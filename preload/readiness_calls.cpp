@@ -177,21 +177,50 @@ short poll_events_of(std::uint32_t events) {
   return p;
 }
 
-// Edge-triggered interests report a condition once. Readable counts as
-// new again once a read drained the socket (EAGAIN) after that report,
-// writable once a write filled it; what stopped being ready is no longer
-// "reported" either.
-void refresh_edges(epoll_interest& in, const stack_socket& s) {
-  if (s.read_drained != in.read_drained) in.reported &= ~static_cast<std::uint32_t>(EPOLLIN | EPOLLRDNORM);
-  if (s.write_filled != in.write_filled) in.reported &= ~static_cast<std::uint32_t>(EPOLLOUT | EPOLLWRNORM);
-  in.read_drained = s.read_drained;
-  in.write_filled = s.write_filled;
+// Edge-triggered interests (EPOLLET) report a condition when it starts:
+// readable when bytes arrived since the last report, writable when room
+// freed up since then (the session's arrival and drain counters, so a new
+// arrival is an edge even if the app never read to EAGAIN, as on Linux);
+// a hang-up or an error once. A condition reported and unchanged is not
+// waited on, so a socket left with unread bytes does not spin the wait;
+// such a wait looks again every `edge_recheck_ms` for new arrivals.
+constexpr int edge_recheck_ms = 10;
+constexpr std::uint32_t in_events = EPOLLIN | EPOLLRDNORM;
+constexpr std::uint32_t out_events = EPOLLOUT | EPOLLWRNORM;
+
+struct epoll_candidate {
+  int fd = -1;
+  std::shared_ptr<stack_socket> socket;
+  client::sock_info info;  // counters, for edge-triggered interests
+  std::uint32_t asked = 0; // epoll events waited for this round
+};
+
+// What of `in`'s interest to wait for now: all of it, less the edges
+// already reported and not renewed.
+std::uint32_t still_wanted(const epoll_interest& in, const client::sock_info& info) {
+  std::uint32_t want = in.events;
+  if ((in.events & EPOLLET) == 0) return want;
+  if ((in.reported & in_events) != 0 && info.rx_arrived == in.arrived_at_report) want &= ~in_events;
+  if ((in.reported & out_events) != 0 && info.tx_drained == in.drained_at_report) want &= ~out_events;
+  return want;
 }
-std::uint32_t edge_filter(epoll_interest& in, const stack_socket& s, std::uint32_t events) {
-  if ((in.events & EPOLLET) == 0) return events;
-  refresh_edges(in, s);
-  in.reported &= events;
-  return events & ~in.reported;
+
+// The events to report for `in` from what is ready now (`ready`, epoll
+// bits), updating its edge state.
+std::uint32_t report(epoll_interest& in, const epoll_candidate& c, std::uint32_t ready) {
+  const std::uint32_t mask = in.events | EPOLLERR | EPOLLHUP;
+  ready &= mask;
+  if ((in.events & EPOLLET) == 0) return ready;
+  // Asked and not ready: the condition ended; its next start is an edge.
+  in.reported &= ~(c.asked & ~ready);
+  std::uint32_t fresh = ready & ~in.reported;
+  if ((ready & in_events) != 0 && c.info.rx_arrived != in.arrived_at_report) fresh |= ready & in_events;
+  if ((ready & out_events) != 0 && c.info.tx_drained != in.drained_at_report) fresh |= ready & out_events;
+  if (fresh == 0) return 0;
+  in.reported |= ready;
+  in.arrived_at_report = c.info.rx_arrived;
+  in.drained_at_report = c.info.tx_drained;
+  return fresh;
 }
 
 int epoll_wait_mixed(int epfd, epoll_event* out, int max, int timeout_ms) {
@@ -203,65 +232,72 @@ int epoll_wait_mixed(int epfd, epoll_event* out, int max, int timeout_ms) {
     g.unlock();
     return libc().epoll_wait(epfd, out, max, timeout_ms);
   }
-  epoll_set& set = it->second;
-  std::erase_if(set.stack, [](const auto& kv) { return kv.second.socket.expired(); });
-  if (set.stack.empty()) {
+  std::erase_if(it->second.stack, [](const auto& kv) { return kv.second.socket.expired(); });
+  if (it->second.stack.empty()) {
     g.unlock();
     return libc().epoll_wait(epfd, out, max, timeout_ms);
   }
   using clock = std::chrono::steady_clock;
   const auto deadline = clock::now() + std::chrono::milliseconds(std::max(timeout_ms, 0));
+  std::vector<epoll_candidate> candidates;
+  std::vector<client::poll_entry> asked;
+  std::vector<std::size_t> asked_of;
   for (;;) {
-    std::vector<int> fds;
-    std::vector<std::shared_ptr<stack_socket>> sockets;
-    std::vector<client::poll_entry> entries;
-    bool ready_now = false;
-    for (auto& [fd, in] : set.stack) {
+    candidates.clear();
+    asked.clear();
+    asked_of.clear();
+    bool ready_now = false;  // a socket that answers by itself
+    bool held_back = false;  // an edge already reported, not waited on
+    for (auto& [fd, in] : it->second.stack) {
       auto s = in.socket.lock();
       if (!s || in.disarmed) continue;
-      // An edge already reported is not waited on again (no busy loop).
-      if ((in.events & EPOLLET) != 0) refresh_edges(in, *s);
-      const std::uint32_t want = in.events & ~in.reported;
-      fds.push_back(fd);
-      sockets.push_back(s);
+      epoll_candidate c{fd, s, {}, 0};
+      if (s->sock >= 0 && s->phase == socket_phase::connected) {
+        if (auto i = l.app().info(s->sock)) c.info = *i;
+      }
+      c.asked = still_wanted(in, c.info);
+      held_back = held_back || (c.asked & (in_events | out_events)) != (in.events & (in_events | out_events));
       if (answers_alone(*s)) {
         ready_now = true;
-        entries.push_back({.s = -1, .events = 0});
-        continue;
+      } else if ((c.asked & (in_events | out_events | EPOLLRDHUP)) != 0) {
+        asked.push_back({.s = s->sock, .events = client_interest(poll_events_of(c.asked))});
+        asked_of.push_back(candidates.size());
       }
-      entries.push_back({.s = s->sock, .events = client_interest(poll_events_of(want))});
+      candidates.push_back(std::move(c));
     }
     std::array<pollfd, 1> kernel{pollfd{epfd, POLLIN, 0}};
     int left = -1;
     if (timeout_ms >= 0)
       left = static_cast<int>(std::max<long long>(
           0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count()));
-    // Entries answered alone are looked at below; the library skips them.
-    std::vector<client::poll_entry> asked;
-    std::vector<std::size_t> asked_of;
-    for (std::size_t k = 0; k < entries.size(); ++k)
-      if (entries[k].s >= 0) {
-        asked.push_back(entries[k]);
-        asked_of.push_back(k);
-      }
+    if (held_back) left = left < 0 ? edge_recheck_ms : std::min(left, edge_recheck_ms);
     auto w = l.wait(g, asked, kernel, ready_now ? 0 : left);
     if (!w) return fail(wait_errno(w.error()));
-    for (std::size_t a = 0; a < asked.size(); ++a) entries[asked_of[a]].revents = asked[a].revents;
+    std::vector<std::uint32_t> ready(candidates.size(), 0);
+    for (std::size_t a = 0; a < asked.size(); ++a) {
+      auto& c = candidates[asked_of[a]];
+      ready[asked_of[a]] = epoll_events_of(poll_revents(l, *c.socket, poll_events_of(c.asked), asked[a].revents));
+    }
     it = l.epolls.find(epfd);
     if (it == l.epolls.end()) return fail(EBADF);  // closed by another thread while this one waited
+    epoll_set& set = it->second;
     int count = 0;
-    const std::size_t n = fds.size();
+    const std::size_t n = candidates.size();
     for (std::size_t step = 0; step < n && count < max; ++step) {
       const std::size_t k = (set.next + step) % n;
-      auto found = it->second.stack.find(fds[k]);
-      if (found == it->second.stack.end() || found->second.disarmed) continue;
+      auto found = set.stack.find(candidates[k].fd);
+      if (found == set.stack.end() || found->second.disarmed) continue;
       epoll_interest& in = found->second;
-      const short want = static_cast<short>(poll_events_of(in.events));
-      const short rev = poll_revents(l, *sockets[k], want, entries[k].revents);
-      std::uint32_t ev = epoll_events_of(rev) & (in.events | EPOLLERR | EPOLLHUP);
-      ev = edge_filter(in, *sockets[k], ev);
+      std::uint32_t now = ready[k];
+      if (answers_alone(*candidates[k].socket))
+        now = epoll_events_of(poll_revents(l, *candidates[k].socket, poll_events_of(in.events), 0));
+      const stack_socket& s = *candidates[k].socket;
+      if ((in.events & EPOLLET) != 0 && s.sock >= 0 && s.phase == socket_phase::connected) {
+        // The counters as of now: the wait may have taken a while.
+        if (auto i = l.app().info(s.sock)) candidates[k].info = *i;
+      }
+      const std::uint32_t ev = report(in, candidates[k], now);
       if (ev == 0) continue;
-      if ((in.events & EPOLLET) != 0) in.reported |= ev;
       if ((in.events & EPOLLONESHOT) != 0) in.disarmed = true;
       out[count].events = ev;
       out[count].data.u64 = in.data;
@@ -343,12 +379,12 @@ int epoll_ctl(int epfd, int op, int fd, epoll_event* ev) {
     case EPOLL_CTL_ADD:
       if (ev == nullptr) return fail(EFAULT);
       if (found != stack.end()) return fail(EEXIST);
-      stack[fd] = epoll_interest{s, ev->events, ev->data.u64, false, 0, s->read_drained, s->write_filled};
+      stack[fd] = epoll_interest{s, ev->events, ev->data.u64, false, 0, 0, 0};
       return 0;
     case EPOLL_CTL_MOD:
       if (ev == nullptr) return fail(EFAULT);
       if (found == stack.end()) return fail(ENOENT);
-      found->second = epoll_interest{s, ev->events, ev->data.u64, false, 0, s->read_drained, s->write_filled};
+      found->second = epoll_interest{s, ev->events, ev->data.u64, false, 0, 0, 0};
       return 0;
     case EPOLL_CTL_DEL:
       if (found == stack.end()) return fail(ENOENT);

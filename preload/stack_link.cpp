@@ -2,6 +2,8 @@
 
 #include "preload/libc_calls.hpp"
 
+#include "base/size.hpp"
+
 #include <pthread.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -34,6 +36,8 @@ constexpr int single_thread_slice_ms = 50;
 // drains it, and another's sleep on it would only end on its own timeout:
 // so a sleep among several is cut into these.
 constexpr int shared_sleep_slice_ms = 20;
+
+constexpr std::uint32_t default_fifo_size = 1u << 20;
 
 }  // namespace
 
@@ -99,6 +103,18 @@ void stack_link::attach() {
     opts.socket_path = path;
     opts.name = program_name();
     opts.interruptible = true;  // a signal ends a wait with EINTR, as the kernel's would
+    // A socket's buffers: Linux grows a TCP socket's to megabytes, and
+    // programs written for it (iperf3's 128 KiB writes) expect room of that
+    // order. Fifos take memory as data arrives (chunks), not up front.
+    opts.rx_fifo_size = opts.tx_fifo_size = default_fifo_size;
+    if (const char* size = std::getenv("ACTORSTACK_FIFO_SIZE"); size != nullptr && *size != '\0') {
+      auto bytes = parse_size(size);
+      if (!bytes || *bytes > (1ull << 30)) {
+        say(std::string{"ACTORSTACK_FIFO_SIZE="} + size + ": not a size up to 1G; 1M is used");
+      } else {
+        opts.rx_fifo_size = opts.tx_fifo_size = static_cast<std::uint32_t>(*bytes);  // 0: the stack's default
+      }
+    }
     auto app = client::app::attach(opts);
     if (app) {
       app_ = std::move(*app);

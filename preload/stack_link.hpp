@@ -42,8 +42,12 @@ struct epoll_interest {
   std::uint32_t events = 0;  ///< EPOLLIN | EPOLLOUT | EPOLLET | EPOLLONESHOT | ...
   std::uint64_t data = 0;
   bool disarmed = false;     ///< EPOLLONESHOT fired: silent until EPOLL_CTL_MOD
-  std::uint32_t reported = 0;  ///< edge-triggered: what was last reported
-  std::uint64_t read_drained = 0, write_filled = 0;  ///< ... and the socket's counts then
+  /// Edge-triggered: what was reported and still holds, and the session's
+  /// arrival and drain counters when it was (a new edge is new bytes
+  /// arriving, or room freeing up, since then).
+  std::uint32_t reported = 0;
+  std::uint64_t arrived_at_report = 0;
+  std::uint64_t drained_at_report = 0;
 };
 struct epoll_set {
   std::unordered_map<int, epoll_interest> stack;  ///< by fd

@@ -47,10 +47,6 @@ struct stack_socket {
   bool port_picked = false;  ///< bind() asked for port 0: the preload chose `bound.port`
   endpoint target;           ///< what connect() named
   socket_options options;
-  /// Times a read / a write found nothing to do (EAGAIN): an edge-triggered
-  /// epoll reports the socket again only after one (docs/preload.md).
-  std::uint64_t read_drained = 0;
-  std::uint64_t write_filled = 0;
 };
 
 }  // namespace actorstack::preload

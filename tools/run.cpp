@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
   if (const char* env = std::getenv("ACTORSTACK_SOCKET")) socket_path = env;
   std::string preload = find_preload();
   bool fallback = false;
+  std::uint64_t fifo_size = 1u << 20;
   CLI::App app{"actorstack-run [OPTIONS] [--] PROGRAM [ARGS...]\n\n"
                "Runs an unmodified program on actorstack: its AF_INET stream sockets (socket, connect, accept,\n"
                "read/write, poll/select/epoll, ...) become sessions of the actorstack-stackd behind --attach;\n"
@@ -71,6 +72,8 @@ int main(int argc, char** argv) {
   app.add_flag("--kernel-fallback", fallback,
                "If the stack cannot be reached, run the program on the kernel's sockets instead of failing");
   app.add_option("--preload", preload, "The preload library")->check(CLI::ExistingFile);
+  actorstack::cli::add_size(app, "--fifo-size", fifo_size,
+                            "Each session's rx and tx fifo (a socket's buffers; 0: the stack's default)", 0, 1u << 30);
   // Everything from PROGRAM on is the program's, its options included.
   app.prefix_command();
   actorstack::cli::add_standard(app, "  N  the program's own exit status, once it runs\n"
@@ -106,6 +109,7 @@ int main(int argc, char** argv) {
     ld_preload += std::string{":"} + existing;
   ::setenv("LD_PRELOAD", ld_preload.c_str(), 1);
   ::setenv("ACTORSTACK_SOCKET", socket_path.c_str(), 1);
+  ::setenv("ACTORSTACK_FIFO_SIZE", std::to_string(fifo_size).c_str(), 1);
   if (fallback)
     ::setenv("ACTORSTACK_FALLBACK", "kernel", 1);
   else

@@ -76,8 +76,8 @@ struct attach_options {
 enum poll_events : std::uint32_t {
   readable = 1,  ///< data to read, a connection to accept, or end of stream
   writable = 2,  ///< room in the tx fifo (a quarter of it, or all a blocked write still needs)
-  hangup = 4,    ///< the peer closed or reset (reads drain, then return 0)
-  failed = 8,    ///< the session is gone (reset, or cleaned up)
+  hangup = 4,    ///< the peer closed (reads drain, then return 0); reported to readers (or when asked)
+  failed = 8,    ///< the peer reset, or the session is gone: reported to any interest
 };
 
 struct poll_entry {
@@ -96,6 +96,8 @@ struct sock_info {
   std::uint32_t tx_fifo_size = 0;
   std::size_t readable = 0;      ///< bytes queued to read
   std::size_t writable = 0;      ///< room in the tx fifo
+  std::uint64_t rx_arrived = 0;  ///< bytes that ever arrived (moves with each arrival)
+  std::uint64_t tx_drained = 0;  ///< bytes the peer ever took (moves as room frees)
 };
 
 struct client_counters {

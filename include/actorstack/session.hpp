@@ -45,6 +45,12 @@ class session {
   /// Bytes ready to read / room to write right now.
   std::size_t max_read() const noexcept;
   std::size_t max_write() const noexcept;
+  /// Bytes that ever arrived in the rx fifo, and that the peer (or the
+  /// transport) ever took from the tx fifo: counters that move on each
+  /// arrival and each drain (an edge-triggered wait's "something new").
+  /// 0 once closed.
+  std::uint64_t rx_arrived() const noexcept;
+  std::uint64_t tx_drained() const noexcept;
   /// True once the app called close() or reset(): every data call then
   /// fails with invalid_session, because the stack may free the fifos.
   bool closed() const noexcept { return closed_; }

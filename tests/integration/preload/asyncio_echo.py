@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """An asyncio (epoll) echo server: the preload's readiness calls under an
-event loop nobody here wrote. Writes its port to PORTFILE once listening."""
+event loop nobody here wrote. Each connection is echoed until the client's
+end of stream (its half-close), then closed once the echo is out.
+
+  asyncio_echo.py PORTFILE [ADDRESS [PORT]]   (default 127.0.0.1, port 0:
+  any; the port goes to PORTFILE once listening)"""
 import asyncio
 import os
 import sys
@@ -15,7 +19,9 @@ async def echo(reader, writer):
 
 
 async def main():
-    server = await asyncio.start_server(echo, "127.0.0.1", 0)
+    host = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
+    port = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    server = await asyncio.start_server(echo, host, port)
     port = server.sockets[0].getsockname()[1]
     with open(sys.argv[1] + ".tmp", "w") as f:
         f.write(f"{port}\n")

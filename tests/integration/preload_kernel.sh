@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Unmodified programs on the stack's data plane, with the Linux kernel as
+# the peer over a tap (issue: preload library, "once TCP has landed"):
+# actorstack-stackd owns a net_tap port, the programs run under
+# actorstack-run, their sockets are tcp:// sessions on the wire.
+#  1. the kernel's iperf3 -c against a preloaded iperf3 -s, forward and -R;
+#  2. a kernel socat sending 4 MiB to a preloaded python3 asyncio echo
+#     server and half-closing: every byte echoed (the stack's server sees
+#     the FIN, echoes the rest, closes);
+#  3. a preloaded socat client half-closing towards a kernel echo server:
+#     the stack's FIN after its 4 MiB (shutdown(SHUT_WR) on the wire), the
+#     echo read to the end;
+#  4. a preloaded curl fetching from a kernel http.server;
+#  5. afterwards no session and no TCP connection left in the daemon.
+#   preload_kernel.sh <actorstack-stackd> <actorstack-run> <actorstack-ctl>
+set -euo pipefail
+stackd_bin=$1
+run_bin=$2
+ctl_bin=$3
+work=$(mktemp -d)
+sock="$work/stack.sock"
+iface=aspre$$
+iface=${iface:0:15}
+stack_ip=10.93.0.2
+kernel_ip=10.93.0.1
+pids=()
+trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+fail() {
+  echo "FAIL: $*" >&2
+  for f in "$work"/*.err "$work"/*.out "$work"/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done
+  exit 1
+}
+wait_for() {  # wait_for FILE TEXT
+  for _ in $(seq 400); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+  fail "no '$2' in $1"
+}
+field() { sed -n "s/.*\"$1\":\([0-9][0-9]*\).*/\1/p" <<<"$2" | head -1; }
+on_stack() { timeout 120 "$run_bin" --attach "$sock" -- "$@"; }
+background() {  # background NAME CMD...: a preloaded program left running
+  local name=$1; shift
+  timeout 300 "$run_bin" --attach "$sock" -- "$@" >"$work/$name.log" 2>&1 &
+  pids+=("$!")
+}
+
+"$stackd_bin" --socket "$sock" --inspect-port 0 --port "net_tap0,iface=$iface" --ip "$stack_ip/24" \
+  >"$work/stackd.out" 2>"$work/stackd.err" &
+pids+=("$!")
+wait_for "$work/stackd.err" "serving apps on"
+port=$(sed -n 's/.*inspector on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/stackd.err")
+echo 1 >"/proc/sys/net/ipv6/conf/$iface/disable_ipv6" || true
+ip addr add "$kernel_ip/24" dev "$iface"
+ip link set "$iface" up
+
+echo "--- 1. the kernel's iperf3 against a preloaded iperf3 server"
+background iperf_server iperf3 -s -B "$stack_ip" -p 7500 --forceflush
+wait_for "$work/iperf_server.log" "Server listening"
+for args in "" "-R"; do
+  # shellcheck disable=SC2086  # the options split
+  timeout 60 iperf3 -c "$stack_ip" -p 7500 -t 2 -J $args >"$work/iperf.json" 2>"$work/iperf.err" ||
+    fail "kernel iperf3 $args failed: $(grep -m1 error "$work/iperf.json")"
+  python3 - "$work/iperf.json" "$args" <<'PY' || fail "iperf3 $args: the report disagrees"
+import json, sys
+end = json.load(open(sys.argv[1]))["end"]
+sent, received = end["sum_sent"]["bytes"], end["sum_received"]["bytes"]
+# As over loopback: the server stops reading when "test end" arrives.
+assert 0 < received <= sent and sent - received <= 8 << 20, (sent, received)
+print(f"kernel iperf3 -c {sys.argv[2] or 'forward'}: {sent} bytes sent, {received} received, "
+      f"{end['sum_received']['bits_per_second'] / 1e9:.2f} Gbit/s")
+PY
+done
+
+echo "--- 2. kernel socat -> preloaded asyncio echo server"
+head -c $((4 << 20)) /dev/urandom >"$work/blob"
+background asyncio python3 "$(dirname "$0")/preload/asyncio_echo.py" "$work/asyncio.port" "$stack_ip" 7501
+for _ in $(seq 400); do [ -s "$work/asyncio.port" ] && break; sleep 0.05; done
+[ -s "$work/asyncio.port" ] || fail "the asyncio server never listened"
+timeout 60 socat -t 30 - "TCP:$stack_ip:7501" <"$work/blob" >"$work/echoed" 2>"$work/socat_kernel.err" ||
+  fail "kernel socat failed"
+cmp -s "$work/blob" "$work/echoed" || fail "kernel socat: $(stat -c %s "$work/echoed") bytes came back, or not the same"
+echo "4 MiB from the kernel echoed by a preloaded asyncio server, after the kernel's half-close"
+
+echo "--- 3. preloaded socat -> kernel echo server, the stack half-closes"
+python3 - "$kernel_ip" 7502 "$work/kernel_echo.ready" >"$work/kernel_echo.out" 2>&1 <<'PY' &
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen()
+open(sys.argv[3], "w").close()
+c, _ = s.accept()
+n = 0
+while data := c.recv(65536):
+    c.sendall(data)
+    n += len(data)
+c.close()  # only after the stack's FIN: its half-close reached the kernel
+print(f"kernel echoed {n} bytes, then saw the stack's FIN")
+PY
+pids+=("$!")
+for _ in $(seq 200); do [ -e "$work/kernel_echo.ready" ] && break; sleep 0.05; done
+on_stack socat -t 30 - "TCP:$kernel_ip:7502" <"$work/blob" >"$work/echoed2" 2>"$work/socat_stack.err" ||
+  fail "preloaded socat failed"
+cmp -s "$work/blob" "$work/echoed2" || fail "preloaded socat: $(stat -c %s "$work/echoed2") bytes came back, or not the same"
+wait "${pids[-1]}" || fail "the kernel echo server failed"
+cat "$work/kernel_echo.out"
+
+echo "--- 4. preloaded curl -> kernel http.server"
+mkdir "$work/www"
+head -c $((2 << 20)) /dev/urandom >"$work/www/file.bin"
+python3 -m http.server 7503 --bind "$kernel_ip" --directory "$work/www" >"$work/kernel_http.log" 2>&1 &
+pids+=("$!")
+wait_for "$work/kernel_http.log" "Serving HTTP"
+on_stack curl -sS --fail -o "$work/fetched.bin" "http://$kernel_ip:7503/file.bin" 2>"$work/curl.err" ||
+  fail "preloaded curl failed: $(cat "$work/curl.err")"
+[ "$(sha256sum <"$work/www/file.bin")" = "$(sha256sum <"$work/fetched.bin")" ] || fail "curl: checksum differs"
+echo "2 MiB fetched over the wire by a preloaded curl, checksum equal"
+
+echo "--- 5. nothing left"
+for p in "${pids[@]:1}"; do kill "$p" 2>/dev/null || true; done
+s=""
+for _ in $(seq 100); do
+  s=$(timeout 40 "$ctl_bin" --port "$port" --timeout 30 show summary --json) || s=""
+  [ "$(field sessions "$s")" = 0 ] && [ "$(field apps "$s")" = 0 ] && [ "$(field tcp_connections "$s")" = 0 ] && break
+  sleep 0.2
+done
+[ "$(field sessions "$s")" = 0 ] && [ "$(field apps "$s")" = 0 ] ||
+  fail "the daemon still holds something: $s"
+echo "clean: $s"
+echo PASS
