@@ -1,7 +1,7 @@
 // Moving bytes: read/write and their socket-call cousins, on stack
 // sockets straight to and from the shared fifos. Blocking as Linux: a
 // blocking read waits for something, a blocking write for room for all of
-// it; SO_RCVTIMEO / SO_SNDTIMEO are not honoured yet (docs/preload.md).
+// it, each for at most SO_RCVTIMEO / SO_SNDTIMEO when set.
 
 #include "preload/errno_of.hpp"
 #include "preload/libc_calls.hpp"
@@ -27,12 +27,14 @@ stack_link& link() { return stack_link::get(); }
 int wait_errno(const error& e) { return e.code == errc::system && e.sys_errno != 0 ? e.sys_errno : errno_of(e.code); }
 
 // A blocking call that made `total` bytes of progress so far waits for
-// `events`. Empty: go on; else what the call returns (the progress, or -1
-// with errno when there was none).
+// `events`, at most `timeout` ms (SO_RCVTIMEO / SO_SNDTIMEO; -1: for
+// ever). Empty: go on; else what the call returns (the progress, or -1
+// with errno when there was none: EAGAIN once the timeout ran out).
 std::optional<ssize_t> wait_for(stack_link& l, stack_link::guard& g, const stack_socket& s, std::uint32_t events,
-                                std::size_t total) {
+                                std::size_t total, int timeout) {
   client::poll_entry e{.s = s.sock, .events = events};
-  auto w = l.wait(g, {&e, 1}, {}, -1);
+  auto w = l.wait(g, {&e, 1}, {}, timeout);
+  if (w && *w == 0 && timeout >= 0) return total > 0 ? static_cast<ssize_t>(total) : fail(EAGAIN);
   if (w && s.sock >= 0) return std::nullopt;
   if (total > 0) return static_cast<ssize_t>(total);
   return fail(!w ? wait_errno(w.error()) : EBADF);  // closed by another thread meanwhile
@@ -89,7 +91,7 @@ ssize_t stream_read(int fd, std::span<const iovec> iov, int flags) {
       if (total > 0) return static_cast<ssize_t>(total);
       return fail(EAGAIN);
     }
-    if (auto done = wait_for(l, g, *s, client::readable, total)) return *done;
+    if (auto done = wait_for(l, g, *s, client::readable, total, timeout_ms(s->options.receive_timeout))) return *done;
   }
 }
 
@@ -150,7 +152,7 @@ ssize_t stream_write(int fd, std::span<const iovec> iov, int flags, bool& broken
       if (total > 0) return static_cast<ssize_t>(total);
       return fail(EAGAIN);
     }
-    if (auto done = wait_for(l, g, *s, client::writable, total)) return *done;
+    if (auto done = wait_for(l, g, *s, client::writable, total, timeout_ms(s->options.send_timeout))) return *done;
   }
 }
 

@@ -55,6 +55,9 @@ int adopt(int fd, std::shared_ptr<stack_socket> s) {
   return fd;
 }
 
+// The errno for a failed wait: a system call's own, else the code's.
+int sys_errno(const error& e) { return e.code == errc::system && e.sys_errno != 0 ? e.sys_errno : errno_of(e.code); }
+
 // Accepts one connection from a listening stack socket.
 int accept_on(int fd, sockaddr* addr, socklen_t* len, int flags) {
   held_socket call(fd);
@@ -88,8 +91,10 @@ int accept_on(int fd, sockaddr* addr, socklen_t* len, int flags) {
     if (a.error().code != errc::would_block) return fail(errno_of(a.error().code));
     if (s->nonblocking) return fail(EAGAIN);
     client::poll_entry e{.s = s->sock, .events = client::readable};
-    auto w = l.wait(g, {&e, 1}, {}, -1);
-    if (!w) return fail(w.error().code == errc::system && w.error().sys_errno != 0 ? w.error().sys_errno : EIO);
+    const int timeout = timeout_ms(s->options.receive_timeout);  // SO_RCVTIMEO bounds accept too
+    auto w = l.wait(g, {&e, 1}, {}, timeout);
+    if (!w) return fail(sys_errno(w.error()));
+    if (*w == 0 && timeout >= 0) return fail(EAGAIN);
   }
 }
 
@@ -139,7 +144,6 @@ int put_tcp_info(const stack_socket& s, const std::optional<client::sock_info>& 
   return 0;
 }
 
-int sys_errno(const error& e) { return e.code == errc::system && e.sys_errno != 0 ? e.sys_errno : errno_of(e.code); }
 
 }  // namespace
 
@@ -277,8 +281,10 @@ int connect(int fd, const sockaddr* addr, socklen_t len) {
       return fail(e);
     }
     client::poll_entry e{.s = s->sock, .events = client::readable | client::writable};
-    auto w = l.wait(g, {&e, 1}, {}, -1);
+    const int timeout = timeout_ms(s->options.send_timeout);  // Linux: SO_SNDTIMEO bounds connect
+    auto w = l.wait(g, {&e, 1}, {}, timeout);
     if (!w) return fail(sys_errno(w.error()));
+    if (*w == 0 && timeout >= 0) return fail(EINPROGRESS);  // the connect goes on, as Linux's does
   }
 }
 
@@ -385,6 +391,16 @@ int getsockopt(int fd, int level, int name, void* value, socklen_t* len) {
         e = 0;
         break;
       }
+      case SO_RCVTIMEO:
+      case SO_SNDTIMEO: {
+        if (value == nullptr || len == nullptr) return fail(EFAULT);
+        if (*len < static_cast<socklen_t>(sizeof(timeval))) return fail(EINVAL);
+        const timeval& tv = name == SO_RCVTIMEO ? o.receive_timeout : o.send_timeout;
+        std::memcpy(value, &tv, sizeof tv);
+        *len = sizeof tv;
+        e = 0;
+        break;
+      }
       default: break;
     }
   } else if (level == IPPROTO_TCP) {
@@ -422,6 +438,15 @@ int setsockopt(int fd, int level, int name, const void* value, socklen_t len) {
         std::memcpy(&lg, value, sizeof lg);
         o.linger_on = lg.l_onoff;
         o.linger_seconds = lg.l_linger;
+        return 0;
+      }
+      case SO_RCVTIMEO:
+      case SO_SNDTIMEO: {
+        if (value == nullptr || len < static_cast<socklen_t>(sizeof(timeval))) return fail(EINVAL);
+        timeval tv{};
+        std::memcpy(&tv, value, sizeof tv);
+        if (tv.tv_sec < 0 || tv.tv_usec < 0 || tv.tv_usec >= 1'000'000) return fail(EDOM);  // as Linux
+        (name == SO_RCVTIMEO ? o.receive_timeout : o.send_timeout) = tv;
         return 0;
       }
       default: return fail(ENOPROTOOPT);

@@ -7,6 +7,8 @@
 #include <actorstack/client.hpp>
 #include <actorstack/endpoint.hpp>
 
+#include <sys/time.h>
+
 #include <cstdint>
 
 namespace actorstack::preload {
@@ -31,7 +33,18 @@ struct socket_options {
   int linger_seconds = 0;
   int receive_buffer = 0;  ///< 0: not set (the session's rx fifo size)
   int send_buffer = 0;     ///< 0: not set (the session's tx fifo size)
+  /// SO_RCVTIMEO / SO_SNDTIMEO: how long a blocking call waits before
+  /// EAGAIN (reads and accept / writes and connect); 0: for ever.
+  timeval receive_timeout{};
+  timeval send_timeout{};
 };
+
+/// A SO_*TIMEO value as a wait's timeout in ms (-1: for ever).
+inline int timeout_ms(const timeval& tv) noexcept {
+  if (tv.tv_sec == 0 && tv.tv_usec == 0) return -1;
+  const long long ms = static_cast<long long>(tv.tv_sec) * 1000 + (tv.tv_usec + 999) / 1000;
+  return static_cast<int>(ms > 0x7fffffff ? 0x7fffffff : ms);
+}
 
 struct stack_socket {
   client::sock sock = -1;  ///< the client library's sock, once there is one

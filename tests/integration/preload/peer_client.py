@@ -102,6 +102,20 @@ check(w == [s], "select reports the failed connect as writable")
 check(s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == errno.ECONNREFUSED, "SO_ERROR says ECONNREFUSED")
 s.close()
 
+# SO_RCVTIMEO: a blocking read gives up with EAGAIN after the timeout.
+c = connect("echo")
+c.settimeout(None)  # blocking in the kernel's sense (python's own timeouts poll)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 200_000))
+check(struct.unpack("ll", c.getsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, 16)) == (0, 200_000), "SO_RCVTIMEO reads back")
+start = time.monotonic()
+try:
+    c.recv(10)
+    check(False, "a read past SO_RCVTIMEO raises EAGAIN")
+except BlockingIOError:
+    waited = time.monotonic() - start
+    check(0.15 <= waited < 5, f"a read past SO_RCVTIMEO raises EAGAIN after {waited:.2f} s")
+c.close()
+
 # Non-blocking reads: EAGAIN, then poll over a stack socket and a pipe together.
 c = connect("echo")
 c.setblocking(False)
