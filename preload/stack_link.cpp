@@ -181,8 +181,18 @@ void stack_link::after_fork_child() {
   link.threads_.store(0);
   thread_noted = false;
   // Its sockets are the parent's: the child may close them (or exec),
-  // not use them (said at the first use: a child that execs is fine).
-  link.fds.for_each([&](int, std::shared_ptr<stack_socket>& s) { s->inherited = true; });
+  // not use them (said at the first use: a child that execs is fine). A
+  // listener is said at once: a pre-forking server (listen, fork, accept
+  // in each child) is the pattern that does not work.
+  std::size_t listeners = 0;
+  link.fds.for_each([&](int, std::shared_ptr<stack_socket>& s) {
+    if (!s->inherited && s->phase == socket_phase::listening) ++listeners;
+    s->inherited = true;
+  });
+  if (listeners > 0)
+    say("fork(): this child inherits " + std::to_string(listeners) +
+        " listening stack socket(s) and cannot accept on them: not supported (the parent's attachment is "
+        "not the child's); it may open sockets of its own, or exec");
 }
 
 // The kernel closes a process's sockets when it exits, sending what was

@@ -25,6 +25,7 @@ packages=(
   clang libclang-rt-14-dev               # libFuzzer targets (fuzz/, run by CI)
   iproute2 python3                       # tests: namespaces, taps and veths; the kernel-side TCP peers
   socat iperf3 curl                      # tests: unmodified programs on the stack (actorstack-run)
+  gdb                                    # tests: a hung test case's thread stacks (tests/doctest_main.cpp)
 )
 missing=()
 for p in "${packages[@]}"; do

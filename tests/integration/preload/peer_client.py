@@ -164,6 +164,21 @@ c.shutdown(socket.SHUT_WR)
 check(c.recv(100) == b"got 3", "a dup'd fd writes to the same session, closing it keeps the session")
 c.close()
 
+# fork: a child that uses an inherited socket gets EBADF (and a line on
+# stderr); its parent's socket goes on working.
+s = connect("hello")
+pid = os.fork()
+if pid == 0:
+    try:
+        s.recv(10)
+        os._exit(1)
+    except OSError as e:
+        os._exit(0 if e.errno == errno.EBADF else 2)
+_, status = os.waitpid(pid, 0)
+check(os.WEXITSTATUS(status) == 0, f"a forked child's use of an inherited socket fails with EBADF ({os.WEXITSTATUS(status)})")
+check(s.recv(100) == b"hello", "the parent's socket still works after the fork")
+s.close()
+
 # Everything else is the kernel's: AF_UNIX, UDP, IPv6 work as ever.
 a, b = socket.socketpair()
 a.sendall(b"unix")
