@@ -23,31 +23,31 @@ class fd_table {
   bool is_stack(int fd) const noexcept {
     return fd >= 0 && fd < capacity && stack_[static_cast<std::size_t>(fd)].load(std::memory_order_acquire);
   }
-  /// Under the lock: the socket `fd` names, or nullptr.
+  /// The socket `fd` names, or nullptr.
   std::shared_ptr<stack_socket> get(int fd) const {
     if (!is_stack(fd)) return nullptr;
-    return sockets_[static_cast<std::size_t>(fd)];
+    return sockets_[static_cast<std::size_t>(fd)].load(std::memory_order_acquire);
   }
-  /// Under the lock: `fd` names `s` from now on.
+  /// `fd` names `s` from now on.
   void put(int fd, std::shared_ptr<stack_socket> s) {
-    sockets_[static_cast<std::size_t>(fd)] = std::move(s);
+    sockets_[static_cast<std::size_t>(fd)].store(std::move(s), std::memory_order_release);
     stack_[static_cast<std::size_t>(fd)].store(true, std::memory_order_release);
   }
-  /// Under the lock: `fd` no longer names a stack socket; returns what it named.
+  /// `fd` no longer names a stack socket; returns what it named.
   std::shared_ptr<stack_socket> take(int fd) {
     if (!is_stack(fd)) return nullptr;
     stack_[static_cast<std::size_t>(fd)].store(false, std::memory_order_release);
-    return std::move(sockets_[static_cast<std::size_t>(fd)]);
+    return sockets_[static_cast<std::size_t>(fd)].exchange(nullptr, std::memory_order_acq_rel);
   }
   template <class F>
   void for_each(F&& f) {
     for (int fd = 0; fd < capacity; ++fd)
-      if (is_stack(fd)) f(fd, sockets_[static_cast<std::size_t>(fd)]);
+      if (auto s = get(fd)) f(fd, s);
   }
 
  private:
   std::array<std::atomic<bool>, capacity> stack_{};
-  std::array<std::shared_ptr<stack_socket>, capacity> sockets_;
+  std::array<std::atomic<std::shared_ptr<stack_socket>>, capacity> sockets_;
 };
 
 }  // namespace actorstack::preload

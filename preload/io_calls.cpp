@@ -45,11 +45,10 @@ std::optional<ssize_t> wait_for(stack_link& l, stack_link::guard& g, const stack
 ssize_t stream_read(int fd, std::span<const iovec> iov, int flags) {
   held_socket call(fd);
   stack_link& l = call.link;
-  stack_link::guard& g = call.lock;
-  l.note_thread();
   auto& s = call.s;
   if (unusable(s)) return fail(EBADF);
-  settle_connect(l, *s);
+  stack_link::guard& g = *call.lock;
+  settle_connect(*s);
   if (s->phase == socket_phase::connecting) return fail(EAGAIN);
   if (s->phase != socket_phase::connected || s->sock < 0) return fail(s->phase == socket_phase::failed ? ECONNREFUSED : ENOTCONN);
   if (s->shut_read) return 0;
@@ -71,7 +70,7 @@ ssize_t stream_read(int fd, std::span<const iovec> iov, int flags) {
         continue;
       }
       std::span<std::byte> out{static_cast<std::byte*>(v.iov_base) + offset, v.iov_len - offset};
-      auto n = peek ? l.app().peek(s->sock, total, out) : l.app().read(s->sock, out);
+      auto n = peek ? app_of(*s).peek(s->sock, total, out) : app_of(*s).read(s->sock, out);
       if (!n) {
         if (n.error().code == errc::would_block) break;
         if (total > 0) return static_cast<ssize_t>(total);
@@ -100,11 +99,10 @@ ssize_t stream_read(int fd, std::span<const iovec> iov, int flags) {
 ssize_t stream_write(int fd, std::span<const iovec> iov, int flags, bool& broken) {
   held_socket call(fd);
   stack_link& l = call.link;
-  stack_link::guard& g = call.lock;
-  l.note_thread();
   auto& s = call.s;
   if (unusable(s)) return fail(EBADF);
-  settle_connect(l, *s);
+  stack_link::guard& g = *call.lock;
+  settle_connect(*s);
   if (s->phase == socket_phase::connecting) return fail(EAGAIN);
   if (s->phase != socket_phase::connected || s->sock < 0) {
     if (s->shut_write) {
@@ -132,7 +130,7 @@ ssize_t stream_write(int fd, std::span<const iovec> iov, int flags, bool& broken
         continue;
       }
       std::span<const std::byte> data{static_cast<const std::byte*>(v.iov_base) + offset, v.iov_len - offset};
-      auto n = l.app().write(s->sock, data);
+      auto n = app_of(*s).write(s->sock, data);
       if (!n) {
         if (n.error().code == errc::would_block) break;
         if (total > 0) return static_cast<ssize_t>(total);

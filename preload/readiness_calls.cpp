@@ -36,43 +36,90 @@ bool any_stack(const pollfd* fds, nfds_t n) {
   return false;
 }
 
+// Stack sockets to wait on, grouped by the worker that holds them (each
+// worker's app answers for its own), and the caller's index of each.
+struct stack_waits {
+  std::vector<worker*> workers;
+  std::vector<std::vector<client::poll_entry>> groups;
+  std::vector<std::vector<std::size_t>> index_of;
+
+  void add(worker* w, client::poll_entry e, std::size_t index) {
+    std::size_t k = 0;
+    while (k < workers.size() && workers[k] != w) ++k;
+    if (k == workers.size()) {
+      workers.push_back(w);
+      groups.emplace_back();
+      index_of.emplace_back();
+    }
+    groups[k].push_back(e);
+    index_of[k].push_back(index);
+  }
+
+  // Waits on all of them and `kernel` (revents set on both).
+  result<std::size_t> wait(stack_link& l, std::span<pollfd> kernel, int timeout_ms) {
+    if (workers.empty()) {
+      const int n = libc().poll(kernel.data(), kernel.size(), timeout_ms);
+      if (n < 0) return unexpected{errc::system, "poll", errno};
+      return static_cast<std::size_t>(n);
+    }
+    if (workers.size() == 1) {
+      stack_link::guard g(*workers[0]);
+      l.note_thread(*workers[0]);
+      return l.wait(g, groups[0], kernel, timeout_ms);
+    }
+    for (worker* w : workers) l.note_thread(*w);
+    return l.wait_many(workers, groups, kernel, timeout_ms);
+  }
+
+  // f(index, revents) for every entry, under its worker's lock.
+  template <class F>
+  void each(F&& f) {
+    for (std::size_t k = 0; k < workers.size(); ++k) {
+      stack_link::guard g(*workers[k]);
+      for (std::size_t e = 0; e < groups[k].size(); ++e) f(index_of[k][e], groups[k][e].revents);
+    }
+  }
+};
+
+// A socket that answers poll by itself (no session, failed, inherited),
+// under its worker's lock.
+short alone_revents(stack_socket& s, short events) {
+  stack_link::guard g(*s.owner);
+  return poll_revents(s, events, 0);
+}
+
 // poll(2) over stack sockets and kernel fds.
 int poll_mixed(pollfd* fds, nfds_t n, int timeout_ms) {
   stack_link& l = link();
-  stack_link::guard g(l);
-  l.note_thread();
-  std::vector<client::poll_entry> entries;
-  std::vector<nfds_t> entry_of;      // entries[i] is fds[entry_of[i]]
+  stack_waits waits;
   std::vector<pollfd> kernel;
   std::vector<nfds_t> kernel_of;
   std::vector<std::shared_ptr<stack_socket>> sockets(n);
-  bool ready_now = false;            // a socket that answers by itself
+  bool ready_now = false;  // a socket that answers by itself
   for (nfds_t i = 0; i < n; ++i) {
     fds[i].revents = 0;
     if (fds[i].fd < 0) continue;
     if (auto s = l.fds.get(fds[i].fd)) {
       sockets[i] = s;
       if (answers_alone(*s)) {
-        ready_now = ready_now || poll_revents(l, *s, fds[i].events, 0) != 0;
+        ready_now = ready_now || alone_revents(*s, fds[i].events) != 0;
         continue;
       }
-      entries.push_back({.s = s->sock, .events = client_interest(fds[i].events)});
-      entry_of.push_back(i);
+      waits.add(s->owner, {.s = s->sock, .events = client_interest(fds[i].events)}, i);
     } else {
       kernel.push_back(fds[i]);
       kernel_of.push_back(i);
     }
   }
-  auto w = l.wait(g, entries, kernel, ready_now ? 0 : timeout_ms);
+  auto w = waits.wait(l, kernel, ready_now ? 0 : timeout_ms);
   if (!w) return fail(wait_errno(w.error()));
-  int count = 0;
-  for (std::size_t k = 0; k < entries.size(); ++k) {
-    const nfds_t i = entry_of[k];
-    fds[i].revents = poll_revents(l, *sockets[i], fds[i].events, entries[k].revents);
-  }
+  waits.each([&](std::size_t i, std::uint32_t ready) {
+    fds[i].revents = poll_revents(*sockets[i], fds[i].events, ready);
+  });
   for (nfds_t i = 0; i < n; ++i)
-    if (sockets[i] != nullptr && answers_alone(*sockets[i])) fds[i].revents = poll_revents(l, *sockets[i], fds[i].events, 0);
+    if (sockets[i] != nullptr && answers_alone(*sockets[i])) fds[i].revents = alone_revents(*sockets[i], fds[i].events);
   for (std::size_t k = 0; k < kernel.size(); ++k) fds[kernel_of[k]].revents = kernel[k].revents;
+  int count = 0;
   for (nfds_t i = 0; i < n; ++i)
     if (fds[i].revents != 0) ++count;
   return count;
@@ -153,7 +200,7 @@ bool is_epoll(int fd) {
 int track_epoll(int fd) {
   if (fd < 0 || fd >= fd_table::capacity) return fd;
   stack_link& l = link();
-  stack_link::guard g(l);
+  std::lock_guard lock(l.epoll_mutex);
   l.epolls[fd] = epoll_set{};
   l.is_epoll[static_cast<std::size_t>(fd)].store(true, std::memory_order_release);
   return fd;
@@ -225,45 +272,49 @@ std::uint32_t report(epoll_interest& in, const epoll_candidate& c, std::uint32_t
 
 int epoll_wait_mixed(int epfd, epoll_event* out, int max, int timeout_ms) {
   stack_link& l = link();
-  stack_link::guard g(l);
-  l.note_thread();
-  auto it = l.epolls.find(epfd);
-  if (it == l.epolls.end()) {
-    g.unlock();
-    return libc().epoll_wait(epfd, out, max, timeout_ms);
-  }
-  std::erase_if(it->second.stack, [](const auto& kv) { return kv.second.socket.expired(); });
-  if (it->second.stack.empty()) {
-    g.unlock();
-    return libc().epoll_wait(epfd, out, max, timeout_ms);
-  }
   using clock = std::chrono::steady_clock;
   const auto deadline = clock::now() + std::chrono::milliseconds(std::max(timeout_ms, 0));
-  std::vector<epoll_candidate> candidates;
-  std::vector<client::poll_entry> asked;
-  std::vector<std::size_t> asked_of;
   for (;;) {
-    candidates.clear();
-    asked.clear();
-    asked_of.clear();
+    // The set's stack sockets as they are now (the epoll lock is never
+    // held together with a worker's).
+    std::vector<epoll_candidate> candidates;
+    std::vector<epoll_interest> interests;
+    {
+      std::unique_lock lock(l.epoll_mutex);
+      auto it = l.epolls.find(epfd);
+      if (it != l.epolls.end()) {
+        std::erase_if(it->second.stack, [](const auto& kv) { return kv.second.socket.expired(); });
+        for (auto& [fd, in] : it->second.stack) {
+          auto s = in.socket.lock();
+          if (!s || in.disarmed) continue;
+          candidates.push_back({fd, std::move(s), {}, 0});
+          interests.push_back(in);
+        }
+      }
+      if (candidates.empty()) {
+        lock.unlock();
+        return libc().epoll_wait(epfd, out, max, timeout_ms);
+      }
+    }
+    // What to wait for: edges already reported are held back.
+    stack_waits waits;
     bool ready_now = false;  // a socket that answers by itself
     bool held_back = false;  // an edge already reported, not waited on
-    for (auto& [fd, in] : it->second.stack) {
-      auto s = in.socket.lock();
-      if (!s || in.disarmed) continue;
-      epoll_candidate c{fd, s, {}, 0};
-      if (s->sock >= 0 && s->phase == socket_phase::connected) {
-        if (auto i = l.app().info(s->sock)) c.info = *i;
+    for (std::size_t k = 0; k < candidates.size(); ++k) {
+      epoll_candidate& c = candidates[k];
+      const stack_socket& s = *c.socket;
+      {
+        stack_link::guard g(*s.owner);
+        if (s.sock >= 0 && s.phase == socket_phase::connected) {
+          if (auto i = app_of(s).info(s.sock)) c.info = *i;
+        }
       }
-      c.asked = still_wanted(in, c.info);
-      held_back = held_back || (c.asked & (in_events | out_events)) != (in.events & (in_events | out_events));
-      if (answers_alone(*s)) {
+      c.asked = still_wanted(interests[k], c.info);
+      held_back = held_back || (c.asked & (in_events | out_events)) != (interests[k].events & (in_events | out_events));
+      if (answers_alone(s))
         ready_now = true;
-      } else if ((c.asked & (in_events | out_events | EPOLLRDHUP)) != 0) {
-        asked.push_back({.s = s->sock, .events = client_interest(poll_events_of(c.asked))});
-        asked_of.push_back(candidates.size());
-      }
-      candidates.push_back(std::move(c));
+      else if ((c.asked & (in_events | out_events | EPOLLRDHUP)) != 0)
+        waits.add(s.owner, {.s = s.sock, .events = client_interest(poll_events_of(c.asked))}, k);
     }
     std::array<pollfd, 1> kernel{pollfd{epfd, POLLIN, 0}};
     int left = -1;
@@ -271,39 +322,46 @@ int epoll_wait_mixed(int epfd, epoll_event* out, int max, int timeout_ms) {
       left = static_cast<int>(std::max<long long>(
           0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count()));
     if (held_back) left = left < 0 ? edge_recheck_ms : std::min(left, edge_recheck_ms);
-    auto w = l.wait(g, asked, kernel, ready_now ? 0 : left);
+    auto w = waits.wait(l, kernel, ready_now ? 0 : left);
     if (!w) return fail(wait_errno(w.error()));
+    // What is ready, with the counters as of now (the wait took a while).
     std::vector<std::uint32_t> ready(candidates.size(), 0);
-    for (std::size_t a = 0; a < asked.size(); ++a) {
-      auto& c = candidates[asked_of[a]];
-      ready[asked_of[a]] = epoll_events_of(poll_revents(l, *c.socket, poll_events_of(c.asked), asked[a].revents));
-    }
-    it = l.epolls.find(epfd);
-    if (it == l.epolls.end()) return fail(EBADF);  // closed by another thread while this one waited
-    epoll_set& set = it->second;
-    int count = 0;
-    const std::size_t n = candidates.size();
-    for (std::size_t step = 0; step < n && count < max; ++step) {
-      const std::size_t k = (set.next + step) % n;
-      auto found = set.stack.find(candidates[k].fd);
-      if (found == set.stack.end() || found->second.disarmed) continue;
-      epoll_interest& in = found->second;
-      std::uint32_t now = ready[k];
-      if (answers_alone(*candidates[k].socket))
-        now = epoll_events_of(poll_revents(l, *candidates[k].socket, poll_events_of(in.events), 0));
-      const stack_socket& s = *candidates[k].socket;
-      if ((in.events & EPOLLET) != 0 && s.sock >= 0 && s.phase == socket_phase::connected) {
-        // The counters as of now: the wait may have taken a while.
-        if (auto i = l.app().info(s.sock)) candidates[k].info = *i;
+    waits.each([&](std::size_t k, std::uint32_t revents) {
+      const auto& c = candidates[k];
+      ready[k] = epoll_events_of(poll_revents(*c.socket, poll_events_of(c.asked), revents));
+    });
+    for (std::size_t k = 0; k < candidates.size(); ++k) {
+      epoll_candidate& c = candidates[k];
+      stack_socket& s = *c.socket;
+      stack_link::guard g(*s.owner);
+      if (answers_alone(s)) ready[k] = epoll_events_of(poll_revents(s, poll_events_of(interests[k].events), 0));
+      if ((interests[k].events & EPOLLET) != 0 && s.sock >= 0 && s.phase == socket_phase::connected) {
+        if (auto i = app_of(s).info(s.sock)) c.info = *i;
       }
-      const std::uint32_t ev = report(in, candidates[k], now);
-      if (ev == 0) continue;
-      if ((in.events & EPOLLONESHOT) != 0) in.disarmed = true;
-      out[count].events = ev;
-      out[count].data.u64 = in.data;
-      ++count;
     }
-    if (n > 0) set.next = (set.next + 1) % n;
+    int count = 0;
+    {
+      std::lock_guard lock(l.epoll_mutex);
+      auto it = l.epolls.find(epfd);
+      if (it == l.epolls.end()) return fail(EBADF);  // closed by another thread while this one waited
+      epoll_set& set = it->second;
+      const std::size_t n = candidates.size();
+      for (std::size_t step = 0; step < n && count < max; ++step) {
+        const std::size_t k = (set.next + step) % n;
+        auto found = set.stack.find(candidates[k].fd);
+        // Gone, re-armed or changed meanwhile: its next round decides.
+        if (found == set.stack.end() || found->second.disarmed || found->second.socket.lock() != candidates[k].socket)
+          continue;
+        epoll_interest& in = found->second;
+        const std::uint32_t ev = report(in, candidates[k], ready[k]);
+        if (ev == 0) continue;
+        if ((in.events & EPOLLONESHOT) != 0) in.disarmed = true;
+        out[count].events = ev;
+        out[count].data.u64 = in.data;
+        ++count;
+      }
+      if (n > 0) set.next = (set.next + 1) % n;
+    }
     if (count < max && kernel[0].revents != 0) {
       const int k = libc().epoll_wait(epfd, out + count, max - count, 0);
       if (k > 0) count += k;
@@ -365,9 +423,9 @@ int epoll_create1(int flags) {
 int epoll_ctl(int epfd, int op, int fd, epoll_event* ev) {
   if (passthrough() || !is_epoll(epfd) || !link().fds.is_stack(fd)) return libc().epoll_ctl(epfd, op, fd, ev);
   stack_link& l = link();
-  stack_link::guard g(l);
-  auto it = l.epolls.find(epfd);
   auto s = l.fds.get(fd);
+  std::lock_guard lock(l.epoll_mutex);
+  auto it = l.epolls.find(epfd);
   if (it == l.epolls.end() || s == nullptr) return fail(EBADF);
   auto& stack = it->second.stack;
   auto found = stack.find(fd);

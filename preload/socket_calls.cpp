@@ -62,27 +62,27 @@ int sys_errno(const error& e) { return e.code == errc::system && e.sys_errno != 
 int accept_on(int fd, sockaddr* addr, socklen_t* len, int flags) {
   held_socket call(fd);
   stack_link& l = call.link;
-  stack_link::guard& g = call.lock;
-  l.note_thread();
   auto& s = call.s;
   if (unusable(s)) return fail(EBADF);
+  stack_link::guard& g = *call.lock;
   if (s->phase != socket_phase::listening) return fail(EINVAL);
   for (;;) {
     if (s->sock < 0) return fail(EBADF);  // closed by another thread meanwhile
-    auto a = l.app().accept(s->sock);
+    auto a = app_of(*s).accept(s->sock);
     if (a) {
       const int nfd = placeholder((flags & SOCK_CLOEXEC) != 0);
       if (nfd < 0) {
-        (void)l.app().reset(*a);
+        (void)app_of(*s).reset(*a);
         return -1;
       }
       auto c = std::make_shared<stack_socket>();
+      c->owner = s->owner;  // the session came to the listener's worker
       c->sock = *a;
       c->phase = socket_phase::connected;
       c->nonblocking = (flags & SOCK_NONBLOCK) != 0;
       c->options = s->options;  // Linux: accepted sockets inherit the listener's options
-      (void)l.app().set_nonblocking(*a, true);
-      if (auto i = l.app().info(*a)) {
+      (void)app_of(*s).set_nonblocking(*a, true);
+      if (auto i = app_of(*s).info(*a)) {
         c->bound = i->ends.local;
         write_sockaddr(i->ends.remote, addr, len);
       }
@@ -98,15 +98,19 @@ int accept_on(int fd, sockaddr* addr, socklen_t* len, int flags) {
   }
 }
 
-// Closes `fd` if it names a stack socket or an epoll set (under the lock);
-// the caller then closes the placeholder with the C library.
+// Closes `fd` if it names a stack socket or an epoll set; the caller then
+// closes the placeholder with the C library. The last fd that names a
+// socket lets its session go.
 void forget_fd(int fd) {
   stack_link& l = link();
-  if (!l.fds.is_stack(fd) && !(fd >= 0 && fd < fd_table::capacity && l.is_epoll[static_cast<std::size_t>(fd)].load()))
-    return;
-  stack_link::guard g(l);
-  if (auto s = l.fds.take(fd); s != nullptr && s.use_count() == 1) let_go(l, *s);
-  if (fd < fd_table::capacity && l.is_epoll[static_cast<std::size_t>(fd)].exchange(false)) l.epolls.erase(fd);
+  if (auto s = l.fds.take(fd); s != nullptr && s.use_count() == 1) {
+    stack_link::guard g(*s->owner);
+    let_go(*s);
+  }
+  if (fd >= 0 && fd < fd_table::capacity && l.is_epoll[static_cast<std::size_t>(fd)].exchange(false)) {
+    std::lock_guard lock(l.epoll_mutex);
+    l.epolls.erase(fd);
+  }
 }
 
 int int_option(const void* value, socklen_t len, int& out) {
@@ -153,13 +157,12 @@ int socket(int domain, int type, int protocol) {
   const int kind = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (passthrough() || domain != AF_INET || kind != SOCK_STREAM || (protocol != 0 && protocol != IPPROTO_TCP))
     return libc().socket(domain, type, protocol);
-  stack_link& l = link();
-  stack_link::guard g(l);
-  if (!l.serving(g)) return libc().socket(domain, type, protocol);
-  l.note_thread();
+  worker* w = link().worker_of_this_thread();
+  if (w == nullptr) return libc().socket(domain, type, protocol);  // no stack: the kernel's (fallback)
   const int fd = placeholder((type & SOCK_CLOEXEC) != 0);
   if (fd < 0) return -1;
   auto s = std::make_shared<stack_socket>();
+  s->owner = w;
   s->nonblocking = (type & SOCK_NONBLOCK) != 0;
   return adopt(fd, std::move(s));
 }
@@ -182,8 +185,6 @@ int bind(int fd, const sockaddr* addr, socklen_t len) {
 int listen(int fd, int backlog) {
   if (passthrough() || !link().fds.is_stack(fd)) return libc().listen(fd, backlog);
   held_socket call(fd);
-  stack_link& l = call.link;
-  l.note_thread();
   auto& s = call.s;
   if (unusable(s)) return fail(EBADF);
   if (s->phase == socket_phase::listening) return 0;  // Linux: a second listen only changes the backlog
@@ -196,11 +197,11 @@ int listen(int fd, int backlog) {
   // A port the preload picked may be taken: pick another, as the kernel
   // would have at bind.
   for (int tries = 0;; ++tries) {
-    auto h = l.app().listen(uri_of(s->bound));
+    auto h = app_of(*s).listen(uri_of(s->bound));
     if (h) {
       s->sock = *h;
       s->phase = socket_phase::listening;
-      (void)l.app().set_nonblocking(*h, true);
+      (void)app_of(*s).set_nonblocking(*h, true);
       return 0;
     }
     if (h.error().code == errc::already_listening && s->port_picked && tries < 32) {
@@ -226,13 +227,12 @@ int connect(int fd, const sockaddr* addr, socklen_t len) {
   if (passthrough() || !link().fds.is_stack(fd)) return libc().connect(fd, addr, len);
   held_socket call(fd);
   stack_link& l = call.link;
-  stack_link::guard& g = call.lock;
-  l.note_thread();
   auto& s = call.s;
   if (unusable(s)) return fail(EBADF);
+  stack_link::guard& g = *call.lock;
   switch (s->phase) {
     case socket_phase::connecting:
-      settle_connect(l, *s);
+      settle_connect(*s);
       if (s->phase == socket_phase::connecting) return fail(EALREADY);
       if (s->phase == socket_phase::connected) return fail(EISCONN);
       [[fallthrough]];
@@ -240,7 +240,7 @@ int connect(int fd, const sockaddr* addr, socklen_t len) {
       // Linux reports a failed non-blocking connect once more, then lets
       // the socket try again.
       const int e = s->pending_error;
-      let_go(l, *s);
+      let_go(*s);
       s->pending_error = 0;
       s->phase = socket_phase::fresh;
       if (e != 0) return fail(e);
@@ -256,7 +256,7 @@ int connect(int fd, const sockaddr* addr, socklen_t len) {
   if (to.port == 0) return fail(ECONNREFUSED);
   if (to.ip.is_any()) to.ip = ip_address::v4(INADDR_LOOPBACK);  // Linux: 0.0.0.0 means this host
   s->target = to;
-  auto c = l.app().connect_start(uri_of(to));
+  auto c = app_of(*s).connect_start(uri_of(to));
   if (!c) {
     const int e = c.error().code == errc::no_route && to.ip.is_loopback() ? ECONNREFUSED : errno_of(c.error().code);
     // Linux answers a non-blocking connect EINPROGRESS even when the
@@ -270,10 +270,10 @@ int connect(int fd, const sockaddr* addr, socklen_t len) {
   }
   s->sock = *c;
   s->phase = socket_phase::connecting;
-  (void)l.app().set_nonblocking(*c, true);
+  (void)app_of(*s).set_nonblocking(*c, true);
   if (s->nonblocking) return fail(EINPROGRESS);
   for (;;) {
-    settle_connect(l, *s);
+    settle_connect(*s);
     if (s->phase == socket_phase::connected) return 0;
     if (s->phase == socket_phase::failed) {
       const int e = s->pending_error;
@@ -291,13 +291,12 @@ int connect(int fd, const sockaddr* addr, socklen_t len) {
 int shutdown(int fd, int how) {
   if (passthrough() || !link().fds.is_stack(fd)) return libc().shutdown(fd, how);
   held_socket call(fd);
-  stack_link& l = call.link;
   auto& s = call.s;
   if (unusable(s)) return fail(EBADF);
   if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return fail(EINVAL);
-  settle_connect(l, *s);
+  settle_connect(*s);
   if (s->phase == socket_phase::listening && how != SHUT_WR) {
-    let_go(l, *s);  // Linux: shutting a listener's reading side stops it listening
+    let_go(*s);  // Linux: shutting a listener's reading side stops it listening
     s->phase = socket_phase::fresh;
     return 0;
   }
@@ -306,7 +305,7 @@ int shutdown(int fd, int how) {
   if (how != SHUT_RD && !s->shut_write) {
     s->shut_write = true;
     // The peer reads what was written, then end of stream (a FIN on tcp).
-    if (auto r = l.app().shutdown(s->sock); !r) return fail(errno_of(r.error().code));
+    if (auto r = app_of(*s).shutdown(s->sock); !r) return fail(errno_of(r.error().code));
   }
   return 0;
 }
@@ -319,14 +318,13 @@ int close(int fd) {
 int getsockname(int fd, sockaddr* addr, socklen_t* len) {
   if (passthrough() || !link().fds.is_stack(fd)) return libc().getsockname(fd, addr, len);
   held_socket call(fd);
-  stack_link& l = call.link;
   auto& s = call.s;
   if (unusable(s)) return fail(EBADF);
   if (addr == nullptr || len == nullptr) return fail(EFAULT);
-  settle_connect(l, *s);
+  settle_connect(*s);
   endpoint local = s->bound;
   if (s->phase == socket_phase::connected) {
-    if (auto i = l.app().info(s->sock)) local = i->ends.local;
+    if (auto i = app_of(*s).info(s->sock)) local = i->ends.local;
   }
   write_sockaddr(local, addr, len);
   return 0;
@@ -335,13 +333,12 @@ int getsockname(int fd, sockaddr* addr, socklen_t* len) {
 int getpeername(int fd, sockaddr* addr, socklen_t* len) {
   if (passthrough() || !link().fds.is_stack(fd)) return libc().getpeername(fd, addr, len);
   held_socket call(fd);
-  stack_link& l = call.link;
   auto& s = call.s;
   if (unusable(s)) return fail(EBADF);
   if (addr == nullptr || len == nullptr) return fail(EFAULT);
-  settle_connect(l, *s);
+  settle_connect(*s);
   if (s->phase != socket_phase::connected || s->sock < 0) return fail(ENOTCONN);
-  auto i = l.app().info(s->sock);
+  auto i = app_of(*s).info(s->sock);
   if (!i) return fail(ENOTCONN);
   write_sockaddr(i->ends.remote, addr, len);
   return 0;
@@ -350,14 +347,13 @@ int getpeername(int fd, sockaddr* addr, socklen_t* len) {
 int getsockopt(int fd, int level, int name, void* value, socklen_t* len) {
   if (passthrough() || !link().fds.is_stack(fd)) return libc().getsockopt(fd, level, name, value, len);
   held_socket call(fd);
-  stack_link& l = call.link;
   auto& s = call.s;
   if (unusable(s)) return fail(EBADF);
-  settle_connect(l, *s);
+  settle_connect(*s);
   const socket_options& o = s->options;
   std::optional<client::sock_info> info;
   if (s->phase == socket_phase::connected && s->sock >= 0) {
-    if (auto i = l.app().info(s->sock)) info = *i;
+    if (auto i = app_of(*s).info(s->sock)) info = *i;
   }
   int e = ENOPROTOOPT;
   if (level == SOL_SOCKET) {
@@ -366,7 +362,7 @@ int getsockopt(int fd, int level, int name, void* value, socklen_t* len) {
         int err = s->pending_error;
         s->pending_error = 0;
         if (err == 0 && s->phase == socket_phase::connected) {
-          if (auto st = l.app().status(s->sock); !st && st.error().code == errc::reset) err = ECONNRESET;
+          if (auto st = app_of(*s).status(s->sock); !st && st.error().code == errc::reset) err = ECONNRESET;
         }
         e = put_int(value, len, err);
         break;
@@ -465,9 +461,8 @@ static int fcntl_impl(int fd, int cmd, long arg) {
   switch (cmd) {
     case F_GETFL:
     case F_SETFL: {
-      stack_link& l = link();
-      stack_link::guard g(l);
-      auto s = l.fds.get(fd);
+      held_socket call(fd);
+      auto& s = call.s;
       if (s == nullptr) return fail(EBADF);
       if (cmd == F_GETFL) return O_RDWR | (s->nonblocking ? O_NONBLOCK : 0);
       s->nonblocking = (arg & O_NONBLOCK) != 0;
@@ -476,7 +471,6 @@ static int fcntl_impl(int fd, int cmd, long arg) {
     case F_DUPFD:
     case F_DUPFD_CLOEXEC: {
       stack_link& l = link();
-      stack_link::guard g(l);
       auto s = l.fds.get(fd);
       if (s == nullptr) return fail(EBADF);
       const int nfd = libc().fcntl(fd, cmd, arg);
@@ -515,7 +509,6 @@ int ioctl(int fd, unsigned long request, ...) {
   va_end(ap);
   if (passthrough() || !link().fds.is_stack(fd)) return libc().ioctl(fd, request, arg);
   held_socket call(fd);
-  stack_link& l = call.link;
   auto& s = call.s;
   if (unusable(s)) return fail(EBADF);
   if (arg == nullptr && (request == FIONBIO || request == FIONREAD)) return fail(EFAULT);
@@ -529,7 +522,7 @@ int ioctl(int fd, unsigned long request, ...) {
     if (s->phase == socket_phase::listening) return fail(EINVAL);
     int n = 0;
     if (s->sock >= 0) {
-      if (auto i = l.app().info(s->sock)) n = static_cast<int>(std::min<std::size_t>(i->readable, INT32_MAX));
+      if (auto i = app_of(*s).info(s->sock)) n = static_cast<int>(std::min<std::size_t>(i->readable, INT32_MAX));
     }
     std::memcpy(arg, &n, sizeof n);
     return 0;
@@ -547,7 +540,6 @@ static int dup_onto(int fd, int target, int flags) {
   if (target == fd) return flags != 0 ? fail(EINVAL) : fd;  // dup2 onto itself: nothing happens (dup3: EINVAL)
   if (target >= fd_table::capacity) return fail(EBADF);
   forget_fd(target);  // dup2 closes what `target` named
-  stack_link::guard g(l);
   auto s = l.fds.get(fd);
   if (s == nullptr) return fail(EBADF);
   const int r = libc().dup3(fd, target, flags);

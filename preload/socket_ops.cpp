@@ -16,9 +16,9 @@ bool unusable(const std::shared_ptr<stack_socket>& s) {
   return true;
 }
 
-void settle_connect(stack_link& link, stack_socket& s) {
+void settle_connect(stack_socket& s) {
   if (s.phase != socket_phase::connecting) return;
-  auto st = link.app().status(s.sock);
+  auto st = app_of(s).status(s.sock);
   if (st) {
     s.phase = socket_phase::connected;
     return;
@@ -31,12 +31,12 @@ void settle_connect(stack_link& link, stack_socket& s) {
   if (st.error().code == errc::no_route && s.target.ip.is_loopback()) s.pending_error = ECONNREFUSED;
 }
 
-void let_go(stack_link& link, stack_socket& s) {
+void let_go(stack_socket& s) {
   if (s.inherited || s.sock < 0) return;
   if (s.phase == socket_phase::connected && s.options.linger_on != 0 && s.options.linger_seconds == 0)
-    (void)link.app().reset(s.sock);  // SO_LINGER {1, 0}: abortive, as Linux
+    (void)app_of(s).reset(s.sock);  // SO_LINGER {1, 0}: abortive, as Linux
   else
-    (void)link.app().close(s.sock);
+    (void)app_of(s).close(s.sock);
   s.sock = -1;
 }
 
@@ -51,7 +51,7 @@ bool answers_alone(const stack_socket& s) noexcept {
   return s.inherited || s.sock < 0 || s.phase == socket_phase::failed;
 }
 
-short poll_revents(stack_link& link, stack_socket& s, short events, std::uint32_t ready) {
+short poll_revents(stack_socket& s, short events, std::uint32_t ready) {
   if (s.inherited) return POLLNVAL;
   short r = 0;
   switch (s.phase) {
@@ -62,8 +62,8 @@ short poll_revents(stack_link& link, stack_socket& s, short events, std::uint32_
       if ((ready & client::readable) != 0) r |= POLLIN | POLLRDNORM;
       return static_cast<short>(r & events);
     case socket_phase::connecting:
-      settle_connect(link, s);
-      if (s.phase == socket_phase::failed) return poll_revents(link, s, events, ready);
+      settle_connect(s);
+      if (s.phase == socket_phase::failed) return poll_revents(s, events, ready);
       if (s.phase == socket_phase::connecting) return 0;
       break;
     case socket_phase::connected: break;

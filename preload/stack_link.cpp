@@ -19,8 +19,9 @@ namespace actorstack::preload {
 
 namespace {
 
-thread_local int inside = 0;          // this thread holds the lock
-thread_local bool thread_noted = false;
+thread_local int inside = 0;               // this thread holds a worker's lock
+thread_local std::uint64_t threads_noted = 0;  // workers whose sockets this thread used (bit per index)
+thread_local worker* my_worker = nullptr;      // the worker this thread opens sockets on
 
 std::string program_name() {
   char name[17] = {};
@@ -48,23 +49,23 @@ void say(const std::string& line) {
 
 bool passthrough() noexcept { return inside > 0 || client::is_library_thread(); }
 
-stack_link::guard::guard(stack_link& link) : link_(link), lock_(link.mutex_) {
-  link_.owner_.store(::pthread_self(), std::memory_order_relaxed);
+stack_link::guard::guard(worker& w) : w_(w), lock_(w.mutex) {
+  w_.owner.store(::pthread_self(), std::memory_order_relaxed);
   ++inside;
 }
 stack_link::guard::~guard() {
   if (!lock_.owns_lock()) return;
   --inside;
-  link_.owner_.store(0, std::memory_order_relaxed);
+  w_.owner.store(0, std::memory_order_relaxed);
 }
 void stack_link::guard::unlock() {
   --inside;
-  link_.owner_.store(0, std::memory_order_relaxed);
+  w_.owner.store(0, std::memory_order_relaxed);
   lock_.unlock();
 }
 void stack_link::guard::lock() {
   lock_.lock();
-  link_.owner_.store(::pthread_self(), std::memory_order_relaxed);
+  w_.owner.store(::pthread_self(), std::memory_order_relaxed);
   ++inside;
 }
 
@@ -80,18 +81,46 @@ stack_link::stack_link() {
   std::atexit(&stack_link::at_exit);
 }
 
-void stack_link::note_thread() {
-  if (thread_noted) return;
-  thread_noted = true;
-  threads_.fetch_add(1, std::memory_order_relaxed);
+void stack_link::note_thread(worker& w) {
+  if (w.index >= 64 || (threads_noted & (std::uint64_t{1} << w.index)) != 0) return;
+  threads_noted |= std::uint64_t{1} << w.index;
+  w.threads.fetch_add(1, std::memory_order_relaxed);
 }
 
-bool stack_link::serving(guard&) {
-  if (state_ == state::unattached) attach();
-  return state_ == state::serving;
+worker* stack_link::worker_of_this_thread() {
+  if (my_worker != nullptr) return my_worker;
+  ++inside;  // attach and worker add run the client library: its calls are its own
+  std::unique_lock lock(control_);
+  worker* w = nullptr;
+  if (state_ == state::unattached) {
+    if (attach()) w = workers_[0].get();  // the first thread's; else attach() said why, the kernel serves
+  } else if (state_ == state::serving) {
+    const std::uint32_t n = worker_count_.load(std::memory_order_relaxed);
+    if (n < max_workers) {
+      // Another thread's first socket: a worker of its own, added through
+      // the first one (under its lock: the app is one thread's at a time).
+      auto added = std::make_unique<worker>();
+      added->index = n;
+      {
+        guard g(*workers_[0]);
+        auto app = workers_[0]->app->add_worker();
+        if (app) added->app = std::move(*app);
+      }
+      if (added->app) {
+        w = added.get();
+        workers_[n] = std::move(added);
+        worker_count_.store(n + 1, std::memory_order_release);
+      }
+    }
+    if (w == nullptr) w = workers_[next_shared_++ % worker_count_.load(std::memory_order_relaxed)].get();
+  }
+  lock.unlock();
+  --inside;
+  my_worker = w;
+  return w;
 }
 
-void stack_link::attach() {
+bool stack_link::attach() {
   const char* path = std::getenv("ACTORSTACK_SOCKET");
   const char* fallback = std::getenv("ACTORSTACK_FALLBACK");
   const bool to_kernel = fallback != nullptr && std::strcmp(fallback, "kernel") == 0;
@@ -117,16 +146,20 @@ void stack_link::attach() {
     }
     auto app = client::app::attach(opts);
     if (app) {
-      app_ = std::move(*app);
+      auto first = std::make_unique<worker>();
+      first->app = std::move(*app);
+      // The first thread's worker; the thread itself takes it on return.
+      workers_[0] = std::move(first);
+      worker_count_.store(1, std::memory_order_release);
       state_ = state::serving;
-      return;
+      return true;
     }
     why = "cannot attach to the stack at " + std::string{path} + ": " + app.error().message();
   }
   if (to_kernel) {
     say(why + "; AF_INET stream sockets go to the kernel (ACTORSTACK_FALLBACK=kernel)");
     state_ = state::kernel;
-    return;
+    return false;
   }
   say(why + "; exiting (ACTORSTACK_FALLBACK=kernel would use the kernel's sockets instead)");
   ::_exit(1);
@@ -135,6 +168,7 @@ void stack_link::attach() {
 result<std::size_t> stack_link::wait(guard& g, std::span<client::poll_entry> entries, std::span<pollfd> kernel,
                                      int timeout_ms) {
   using clock = std::chrono::steady_clock;
+  worker& w = g.held();
   const bool forever = timeout_ms < 0;
   const auto deadline = clock::now() + std::chrono::milliseconds(forever ? 0 : timeout_ms);
   auto left_ms = [&]() -> int {
@@ -142,44 +176,91 @@ result<std::size_t> stack_link::wait(guard& g, std::span<client::poll_entry> ent
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
     return static_cast<int>(std::max<long long>(0, left));
   };
+  std::vector<pollfd> sleep_on;
   for (;;) {
     const int left = left_ms();
-    if (threads_.load(std::memory_order_relaxed) <= 1) {
+    if (w.threads.load(std::memory_order_relaxed) <= 1) {
       const int slice = left < 0 ? single_thread_slice_ms : std::min(left, single_thread_slice_ms);
-      auto n = app_->poll(entries, kernel, std::chrono::milliseconds(slice));
+      auto n = w.app->poll(entries, kernel, std::chrono::milliseconds(slice));
       if (!n || *n > 0 || left == 0 || (!forever && left <= slice)) return n;
-    } else {
-      // A look that finds nothing also tells the stack this app is about
-      // to sleep (client.hpp): the next news rings the eventfd.
-      auto n = app_->poll(entries, kernel, std::chrono::milliseconds(0));
-      if (!n || *n > 0 || left == 0) return n;
-      sleep_on_.assign(kernel.begin(), kernel.end());
-      sleep_on_.push_back(pollfd{app_->event_fd(), POLLIN, 0});
-      std::vector<pollfd> mine = sleep_on_;  // sleep_on_ is shared: copy before unlocking
-      g.unlock();
-      (void)libc().poll(mine.data(), mine.size(), left < 0 ? shared_sleep_slice_ms : std::min(left, shared_sleep_slice_ms));
+      g.unlock();  // between slices: a thread that just turned up gets its turn
       g.lock();
-      if (auto r = app_->process_events(); !r) return unexpected{r.error()};
       continue;
     }
-    g.unlock();  // between slices: a thread that just turned up gets its turn
+    // A look that finds nothing also tells the stack this app is about to
+    // sleep (client.hpp): the next news rings the eventfd.
+    auto n = w.app->poll(entries, kernel, std::chrono::milliseconds(0));
+    if (!n || *n > 0 || left == 0) return n;
+    sleep_on.assign(kernel.begin(), kernel.end());
+    sleep_on.push_back(pollfd{w.app->event_fd(), POLLIN, 0});
+    g.unlock();
+    (void)libc().poll(sleep_on.data(), sleep_on.size(),
+                      left < 0 ? shared_sleep_slice_ms : std::min(left, shared_sleep_slice_ms));
     g.lock();
+    if (auto r = w.app->process_events(); !r) return unexpected{r.error()};
   }
 }
 
-void stack_link::before_fork() { get().mutex_.lock(); }
-void stack_link::after_fork_parent() { get().mutex_.unlock(); }
+result<std::size_t> stack_link::wait_many(std::span<worker*> workers, std::span<std::vector<client::poll_entry>> groups,
+                                          std::span<pollfd> kernel, int timeout_ms) {
+  using clock = std::chrono::steady_clock;
+  const bool forever = timeout_ms < 0;
+  const auto deadline = clock::now() + std::chrono::milliseconds(forever ? 0 : timeout_ms);
+  std::vector<pollfd> sleep_on;
+  for (;;) {
+    std::size_t ready = 0;
+    sleep_on.assign(kernel.begin(), kernel.end());
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+      guard g(*workers[i]);
+      // Kernel fds are looked at once, with the first worker.
+      auto n = workers[i]->app->poll(groups[i], i == 0 ? kernel : std::span<pollfd>{}, std::chrono::milliseconds(0));
+      if (!n) return n;
+      ready += *n;
+      sleep_on.push_back(pollfd{workers[i]->app->event_fd(), POLLIN, 0});
+    }
+    int left = -1;
+    if (!forever)
+      left = static_cast<int>(std::max<long long>(
+          0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count()));
+    if (ready > 0 || left == 0) return ready;
+    (void)libc().poll(sleep_on.data(), sleep_on.size(),
+                      left < 0 ? shared_sleep_slice_ms : std::min(left, shared_sleep_slice_ms));
+    for (worker* w : workers) {
+      guard g(*w);
+      if (auto r = w->app->process_events(); !r) return unexpected{r.error()};
+    }
+  }
+}
+
+// Every lock, in one order, around a fork: the child gets them unheld.
+void stack_link::before_fork() {
+  stack_link& link = get();
+  link.control_.lock();
+  link.epoll_mutex.lock();
+  for (std::uint32_t i = 0; i < link.worker_count_.load(); ++i) link.workers_[i]->mutex.lock();
+}
+void stack_link::after_fork_parent() {
+  stack_link& link = get();
+  for (std::uint32_t i = link.worker_count_.load(); i > 0; --i) link.workers_[i - 1]->mutex.unlock();
+  link.epoll_mutex.unlock();
+  link.control_.unlock();
+}
 
 void stack_link::after_fork_child() {
   stack_link& link = get();
-  link.mutex_.unlock();
+  const std::uint32_t n = link.worker_count_.load();
+  for (std::uint32_t i = n; i > 0; --i) link.workers_[i - 1]->mutex.unlock();
+  link.epoll_mutex.unlock();
+  link.control_.unlock();
   // The parent's attachment (its actor system's threads, its Unix
-  // connection) is not the child's: leave it be, attach afresh if the
-  // child opens a socket of its own.
-  if (link.state_ == state::serving) (void)link.app_.release();
+  // connections) is not the child's: leave it be (the workers stay
+  // allocated, never used again), attach afresh if the child opens a
+  // socket of its own.
+  for (std::uint32_t i = 0; i < n; ++i) (void)link.workers_[i].release();
+  link.worker_count_.store(0);
   if (link.state_ == state::serving) link.state_ = state::unattached;
-  link.threads_.store(0);
-  thread_noted = false;
+  my_worker = nullptr;
+  threads_noted = 0;
   // Its sockets are the parent's: the child may close them (or exec),
   // not use them (said at the first use: a child that execs is fine). A
   // listener is said at once: a pre-forking server (listen, fork, accept
@@ -196,21 +277,27 @@ void stack_link::after_fork_child() {
 }
 
 // The kernel closes a process's sockets when it exits, sending what was
-// written: so do we, then detach.
+// written: so do we, then detach (the added workers first).
 void stack_link::at_exit() {
   stack_link& link = get();
+  const std::uint32_t n = link.worker_count_.load();
+  if (link.state_ != state::serving || n == 0) return;
   // Exiting from a signal handler that interrupted this thread inside the
-  // preload: the lock is this thread's own, the app mid-call. Leave it to
-  // the stack, which resets the sessions when the process's connection
-  // hangs up.
-  if (link.owner_.load(std::memory_order_relaxed) == ::pthread_self()) return;
-  guard g(link);
-  if (link.state_ != state::serving) return;
+  // preload: a lock is this thread's own, an app mid-call. Leave it all to
+  // the stack, which resets the sessions when the process's connections
+  // hang up.
+  for (std::uint32_t i = 0; i < n; ++i)
+    if (link.workers_[i]->owner.load(std::memory_order_relaxed) == ::pthread_self()) return;
   std::unordered_set<const stack_socket*> closed;  // dup'd fds name one socket
   link.fds.for_each([&](int, std::shared_ptr<stack_socket>& s) {
-    if (!s->inherited && s->sock >= 0 && closed.insert(s.get()).second) (void)link.app_->close(s->sock);
+    if (s->inherited || s->sock < 0 || s->owner == nullptr || !closed.insert(s.get()).second) return;
+    guard g(*s->owner);
+    (void)s->owner->app->close(s->sock);
   });
-  (void)link.app_->detach();
+  for (std::uint32_t i = n; i > 0; --i) {
+    guard g(*link.workers_[i - 1]);
+    (void)link.workers_[i - 1]->app->detach();
+  }
 }
 
 }  // namespace actorstack::preload

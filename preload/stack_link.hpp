@@ -1,20 +1,23 @@
 #pragma once
-// The process's one attachment to actorstack-stackd, made on the first
-// socket the stack serves: the client library's app, the fd table, the
-// epoll sets, and the lock that serialises them.
+// The process's attachment to actorstack-stackd, made on the first socket
+// the stack serves: its app workers (one per thread that opens sockets, up
+// to max_workers), the fd table, the epoll sets.
 //
-// The client library's app belongs to one thread at a time; a program's
-// threads take turns through one lock, held only while the app is used,
-// never while a thread sleeps — except in a program only one thread of
-// which ever used a stack socket: that thread waits inside the client
-// library (it spins while data flows, then sleeps on its eventfd) in
+// A client-library app belongs to one thread at a time, so each worker has
+// a lock; a call on a socket takes the lock of the worker that holds the
+// socket's session, for as long as it uses the app (a fifo copy), never
+// while it sleeps. A thread that opens sockets gets a worker of its own
+// (add_worker): threads that each use their own sockets never share a
+// lock. Sockets a thread did not open (an accepted connection handed to
+// another thread) stay with their worker, whose lock the threads then
+// share. A worker only one thread ever used waits inside the client
+// library (spinning while data flows, then asleep on its eventfd) in
 // slices of at most 50 ms, so a second thread that turns up waits at most
-// one slice. Once two threads have used the stack, a waiting thread asks
-// the app whether anything is ready, and sleeps with the lock released on
-// the app's eventfd and its own kernel fds (docs/preload.md).
+// one slice; a worker several threads use is asked what is ready and slept
+// on with its lock released (docs/preload.md).
 //
-// Calls made while the lock is held (the client library's own) and calls
-// on the client library's threads go straight to the C library: the
+// Calls made while a worker's lock is held (the client library's own) and
+// calls on the client library's threads go straight to the C library: the
 // preload never sees itself.
 
 #include "preload/fd_table.hpp"
@@ -25,6 +28,7 @@
 #include <poll.h>
 #include <pthread.h>
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -34,6 +38,18 @@
 #include <vector>
 
 namespace actorstack::preload {
+
+/// One app worker of the process's application.
+struct worker {
+  std::unique_ptr<client::app> app;
+  std::mutex mutex;
+  /// The thread that holds `mutex` (0: none). A signal handler that ends
+  /// the program from inside a wait (iperf3 does, with siglongjmp and
+  /// exit) runs the exit handler on a thread that still holds it.
+  std::atomic<pthread_t> owner{0};
+  std::atomic<int> threads{0};  ///< threads that used its sockets
+  std::uint32_t index = 0;      ///< in stack_link's workers
+};
 
 /// One epoll fd's stack sockets (its kernel fds sit in the kernel's epoll
 /// set under the same fd).
@@ -51,7 +67,6 @@ struct epoll_interest {
 };
 struct epoll_set {
   std::unordered_map<int, epoll_interest> stack;  ///< by fd
-  std::size_t kernel_fds = 0;                     ///< fds in the kernel's set
   std::size_t next = 0;                           ///< where the next report starts (fairness)
 };
 
@@ -59,67 +74,73 @@ struct epoll_set {
 /// library's write: stdio may call back into the preload).
 void say(const std::string& line);
 
-/// True while this thread holds the lock, or is one of the client
+/// True while this thread holds a worker's lock, or is one of the client
 /// library's: its calls go to the kernel untouched.
 bool passthrough() noexcept;
 
 class stack_link {
  public:
+  /// Workers one process opens at most; threads beyond share them.
+  static constexpr std::uint32_t max_workers = 16;
+
   static stack_link& get();
 
-  /// The lock, held: marks this thread as inside the preload.
+  /// A worker's lock, held: marks this thread as inside the preload.
   class guard {
    public:
-    explicit guard(stack_link& link);
+    explicit guard(worker& w);
     ~guard();
     guard(const guard&) = delete;
     guard& operator=(const guard&) = delete;
     void unlock();
     void lock();
+    worker& held() noexcept { return w_; }
 
    private:
-    stack_link& link_;
+    worker& w_;
     std::unique_lock<std::mutex> lock_;
   };
 
-  /// Whether AF_INET stream sockets go to the stack: false when the stack
-  /// was absent and ACTORSTACK_FALLBACK=kernel said to use the kernel.
-  /// Attaches on first use (under the lock); without fallback, a failed
-  /// attach ends the program with a message (exit status 1).
-  bool serving(guard&);
-  /// The app (only after serving() said true).
-  client::app& app() { return *app_; }
+  /// The calling thread's worker: attaches on first use (a failed attach
+  /// without ACTORSTACK_FALLBACK=kernel ends the program with a message,
+  /// exit status 1); nullptr when the stack is absent and the fallback
+  /// says to use the kernel.
+  worker* worker_of_this_thread();
 
   fd_table fds;
-  std::unordered_map<int, epoll_set> epolls;  ///< under the lock
+  /// The epoll sets, under epoll_mutex (never held while a worker's lock
+  /// is taken, nor the other way round).
+  std::mutex epoll_mutex;
+  std::unordered_map<int, epoll_set> epolls;
   std::array<std::atomic<bool>, fd_table::capacity> is_epoll{};
 
-  /// Waits (lock held on entry and on return) until one of `entries` or
-  /// `kernel` is ready or `timeout_ms` passes (negative: forever).
-  /// Returns how many are ready (revents set on both).
+  /// Waits (the worker's lock held on entry and on return) until one of
+  /// `entries` (sockets of that worker) or `kernel` is ready or
+  /// `timeout_ms` passes (negative: forever). Returns how many are ready.
   result<std::size_t> wait(guard& g, std::span<client::poll_entry> entries, std::span<pollfd> kernel,
                            int timeout_ms);
+  /// The same over sockets of several workers (`groups[i]` are
+  /// `workers[i]`'s), no lock held on entry or return: each worker is asked
+  /// in turn, and the thread sleeps on all their eventfds and `kernel`.
+  result<std::size_t> wait_many(std::span<worker*> workers, std::span<std::vector<client::poll_entry>> groups,
+                                std::span<pollfd> kernel, int timeout_ms);
 
-  /// The calling thread uses stack sockets (counted once per thread).
-  void note_thread();
+  /// The calling thread uses `w`'s sockets (counted once per thread).
+  void note_thread(worker& w);
 
  private:
   stack_link();
-  void attach();
+  bool attach();
   static void before_fork();
   static void after_fork_parent();
   static void after_fork_child();
   static void at_exit();
 
-  std::mutex mutex_;
-  /// The thread that holds mutex_ (0: none). A signal handler that ends
-  /// the program from inside a wait (iperf3 does, with siglongjmp and
-  /// exit) runs the exit handler on a thread that still holds the lock.
-  std::atomic<pthread_t> owner_{0};
+  std::mutex control_;  ///< attach, worker add
   enum class state : std::uint8_t { unattached, serving, kernel } state_ = state::unattached;
-  std::unique_ptr<client::app> app_;
-  std::atomic<int> threads_{0};
-  std::vector<pollfd> sleep_on_;
+  std::array<std::unique_ptr<worker>, max_workers> workers_;
+  std::atomic<std::uint32_t> worker_count_{0};
+  std::uint32_t next_shared_ = 0;  ///< round robin once max_workers are out
 };
 
 }  // namespace actorstack::preload

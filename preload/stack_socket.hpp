@@ -2,7 +2,7 @@
 // A socket the preload serves from the stack: what the program made of it
 // so far (bound, listening, connecting, connected) and the options it set.
 // Shared by every fd that names it (dup), owned by the fd table, touched
-// only under the stack link's lock.
+// only under its worker's lock.
 
 #include <actorstack/client.hpp>
 #include <actorstack/endpoint.hpp>
@@ -12,6 +12,8 @@
 #include <cstdint>
 
 namespace actorstack::preload {
+
+struct worker;
 
 enum class socket_phase : std::uint8_t {
   fresh,       ///< socket(): nothing asked of the stack yet
@@ -47,6 +49,9 @@ inline int timeout_ms(const timeval& tv) noexcept {
 }
 
 struct stack_socket {
+  /// The app worker whose session (or listener) this is: the one whose
+  /// thread opened it, or the listener's for an accepted one. Set once.
+  worker* owner = nullptr;
   client::sock sock = -1;  ///< the client library's sock, once there is one
   socket_phase phase = socket_phase::fresh;
   bool nonblocking = false;

@@ -66,6 +66,11 @@ echo "socat: 16 MiB from a pipe echoed, byte for byte, after its half-close"
 on_stack python3 "$here/preload/threaded_clients.py" "$(cat "$work/asyncio.port")" 100 200000 >"$work/threads.out" 2>&1 ||
   fail "threaded clients: $(cat "$work/threads.out")"
 cat "$work/threads.out"
+# Each thread that opened a socket got an app worker of its own, up to the
+# preload's 16 per process (no lock shared between them).
+added=$(grep -c "added app worker" "$work/stackd.err" || true)
+[ "$added" -ge 15 ] || fail "the threaded client's threads got $added added app workers, not 15"
+echo "the threaded client ran on 16 app workers (15 added)"
 # socat as the server: it forks for EXEC, and a child that execs works
 # (its inherited socket stays the parent's).
 background socat_exec socat -d -d -t 10 TCP-LISTEN:7306,bind=127.0.0.1,reuseaddr EXEC:cat
