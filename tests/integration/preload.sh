@@ -19,30 +19,10 @@ ctl_bin=$3
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 sock="$work/stack.sock"
-pids=()
-trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$work"/*.err "$work"/*.out "$work"/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done
-  exit 1
-}
-wait_for() {  # wait_for FILE TEXT
-  for _ in $(seq 400); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-  fail "no '$2' in $1"
-}
-wait_file() { for _ in $(seq 400); do [ -s "$1" ] && return 0; sleep 0.05; done; fail "no $1"; }
-field() { sed -n "s/.*\"$1\":\([0-9][0-9]*\).*/\1/p" <<<"$2" | head -1; }
-on_stack() { timeout 120 "$run_bin" --attach "$sock" -- "$@"; }
-background() {  # background NAME CMD...: a preloaded program left running
-  local name=$1; shift
-  timeout 300 "$run_bin" --attach "$sock" -- "$@" >"$work/$name.log" 2>&1 &
-  pids+=("$!")
-}
+# shellcheck source=preload/lib.sh
+source "$here/preload/lib.sh"
 
-"$stackd_bin" --socket "$sock" --inspect-port 0 --workers 2 >"$work/stackd.out" 2>"$work/stackd.err" &
-pids+=("$!")
-wait_for "$work/stackd.err" "serving apps on"
-port=$(sed -n 's/.*inspector on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/stackd.err")
+start_stackd --workers 2
 
 echo "--- socket semantics"
 background peer_server python3 "$here/preload/peer_server.py" "$work/peer.ports"
@@ -132,14 +112,5 @@ timeout 60 "$run_bin" --attach "$work/none.sock" --kernel-fallback -- curl -sS -
 echo "no stack: exit 1 with '$(head -1 "$work/nostack.err")'; --kernel-fallback ran on the kernel"
 
 echo "--- nothing left"
-for p in "${pids[@]:1}"; do kill "$p" 2>/dev/null || true; done
-s=""
-for _ in $(seq 100); do
-  s=$(timeout 40 "$ctl_bin" --port "$port" --timeout 30 show summary --json) || s=""
-  [ "$(field sessions "$s")" = 0 ] && [ "$(field apps "$s")" = 0 ] && [ "$(field ct_segments "$s")" = 0 ] && break
-  sleep 0.1
-done
-[ "$(field sessions "$s")" = 0 ] && [ "$(field apps "$s")" = 0 ] && [ "$(field ct_segments "$s")" = 0 ] ||
-  fail "the daemon still holds something: $s $(timeout 40 "$ctl_bin" --port "$port" --timeout 30 show apps)"
-echo "clean: $s"
+nothing_left
 echo PASS

@@ -17,36 +17,17 @@ set -euo pipefail
 stackd_bin=$1
 run_bin=$2
 ctl_bin=$3
+here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 sock="$work/stack.sock"
 iface=aspre$$
 iface=${iface:0:15}
 stack_ip=10.93.0.2
 kernel_ip=10.93.0.1
-pids=()
-trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$work"/*.err "$work"/*.out "$work"/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done
-  exit 1
-}
-wait_for() {  # wait_for FILE TEXT
-  for _ in $(seq 400); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-  fail "no '$2' in $1"
-}
-field() { sed -n "s/.*\"$1\":\([0-9][0-9]*\).*/\1/p" <<<"$2" | head -1; }
-on_stack() { timeout 120 "$run_bin" --attach "$sock" -- "$@"; }
-background() {  # background NAME CMD...: a preloaded program left running
-  local name=$1; shift
-  timeout 300 "$run_bin" --attach "$sock" -- "$@" >"$work/$name.log" 2>&1 &
-  pids+=("$!")
-}
+# shellcheck source=preload/lib.sh
+source "$here/preload/lib.sh"
 
-"$stackd_bin" --socket "$sock" --inspect-port 0 --port "net_tap0,iface=$iface" --ip "$stack_ip/24" \
-  >"$work/stackd.out" 2>"$work/stackd.err" &
-pids+=("$!")
-wait_for "$work/stackd.err" "serving apps on"
-port=$(sed -n 's/.*inspector on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/stackd.err")
+start_stackd --port "net_tap0,iface=$iface" --ip "$stack_ip/24"
 echo 1 >"/proc/sys/net/ipv6/conf/$iface/disable_ipv6" || true
 ip addr add "$kernel_ip/24" dev "$iface"
 ip link set "$iface" up
@@ -71,7 +52,7 @@ done
 
 echo "--- 2. kernel socat -> preloaded asyncio echo server"
 head -c $((4 << 20)) /dev/urandom >"$work/blob"
-background asyncio python3 "$(dirname "$0")/preload/asyncio_echo.py" "$work/asyncio.port" "$stack_ip" 7501
+background asyncio python3 "$here/preload/asyncio_echo.py" "$work/asyncio.port" "$stack_ip" 7501
 for _ in $(seq 400); do [ -s "$work/asyncio.port" ] && break; sleep 0.05; done
 [ -s "$work/asyncio.port" ] || fail "the asyncio server never listened"
 timeout 60 socat -t 30 - "TCP:$stack_ip:7501" <"$work/blob" >"$work/echoed" 2>"$work/socat_kernel.err" ||
@@ -115,14 +96,5 @@ on_stack curl -sS --fail -o "$work/fetched.bin" "http://$kernel_ip:7503/file.bin
 echo "2 MiB fetched over the wire by a preloaded curl, checksum equal"
 
 echo "--- 5. nothing left"
-for p in "${pids[@]:1}"; do kill "$p" 2>/dev/null || true; done
-s=""
-for _ in $(seq 100); do
-  s=$(timeout 40 "$ctl_bin" --port "$port" --timeout 30 show summary --json) || s=""
-  [ "$(field sessions "$s")" = 0 ] && [ "$(field apps "$s")" = 0 ] && [ "$(field tcp_connections "$s")" = 0 ] && break
-  sleep 0.2
-done
-[ "$(field sessions "$s")" = 0 ] && [ "$(field apps "$s")" = 0 ] ||
-  fail "the daemon still holds something: $s"
-echo "clean: $s"
+nothing_left
 echo PASS
