@@ -8,6 +8,7 @@ import os
 import select
 import socket
 import struct
+import subprocess
 import sys
 import termios
 import time
@@ -178,6 +179,16 @@ _, status = os.waitpid(pid, 0)
 check(os.WEXITSTATUS(status) == 0, f"a forked child's use of an inherited socket fails with EBADF ({os.WEXITSTATUS(status)})")
 check(s.recv(100) == b"hello", "the parent's socket still works after the fork")
 s.close()
+
+# exec: a child the program runs is preloaded too (LD_PRELOAD is in its
+# environment) and attaches as an app of its own.
+child = subprocess.run(
+    [sys.executable, "-c",
+     "import socket, sys; s = socket.create_connection(('127.0.0.1', int(sys.argv[1])));"
+     " s.sendall(b'abcd'); s.shutdown(socket.SHUT_WR); print(s.recv(100).decode())",
+     str(ports["echo"])], capture_output=True, text=True, timeout=30)
+check(child.returncode == 0 and child.stdout.strip() == "got 4",
+      f"an exec'ed child is on the stack too: {child.stdout.strip()!r} {child.stderr.strip()[-200:]!r}")
 
 # Everything else is the kernel's: AF_UNIX, UDP, IPv6 work as ever.
 a, b = socket.socketpair()
