@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Unmodified programs on the stack's data plane, with the Linux kernel as
-# the peer over a tap (issue: preload library, "once TCP has landed"):
+# the peer over a tap whose kernel side is in a network namespace (issue:
+# preload library, "once TCP has landed"):
 # actorstack-stackd owns a net_tap port, the programs run under
 # actorstack-run, their sockets are tcp:// sessions on the wire.
-#  1. the kernel's iperf3 -c against a preloaded iperf3 -s, forward and -R;
+#  1. the kernel's iperf3 -c (in the namespace) against a preloaded iperf3 -s,
+#     forward and -R;
 #  2. a kernel socat sending 4 MiB to a preloaded python3 asyncio echo
 #     server and half-closing: every byte echoed (the stack's server sees
 #     the FIN, echoes the rest, closes);
@@ -28,16 +30,24 @@ kernel_ip=10.93.0.1
 source "$here/preload/lib.sh"
 
 start_stackd --port "net_tap0,iface=$iface" --ip "$stack_ip/24"
-echo 1 >"/proc/sys/net/ipv6/conf/$iface/disable_ipv6" || true
-ip addr add "$kernel_ip/24" dev "$iface"
-ip link set "$iface" up
+# The kernel's side of the tap lives in a network namespace of its own:
+# the kernel's programs there reach the stack only through the tap.
+ns=aspre$$
+ip netns add "$ns"
+trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; ip netns del "$ns" 2>/dev/null; rm -rf "$work"' EXIT
+ip link set "$iface" netns "$ns"
+in_ns() { ip netns exec "$ns" "$@"; }
+in_ns sh -c "echo 1 >/proc/sys/net/ipv6/conf/$iface/disable_ipv6" || true
+in_ns ip addr add "$kernel_ip/24" dev "$iface"
+in_ns ip link set "$iface" up
+in_ns ip link set lo up
 
 echo "--- 1. the kernel's iperf3 against a preloaded iperf3 server"
 background iperf_server iperf3 -s -B "$stack_ip" -p 7500 --forceflush
 wait_for "$work/iperf_server.log" "Server listening"
 for args in "" "-R"; do
   # shellcheck disable=SC2086  # the options split
-  timeout 60 iperf3 -c "$stack_ip" -p 7500 -t 2 -J $args >"$work/iperf.json" 2>"$work/iperf.err" ||
+  timeout 60 ip netns exec "$ns" iperf3 -c "$stack_ip" -p 7500 -t 2 -J $args >"$work/iperf.json" 2>"$work/iperf.err" ||
     fail "kernel iperf3 $args failed: $(grep -m1 error "$work/iperf.json")"
   python3 - "$work/iperf.json" "$args" <<'PY' || fail "iperf3 $args: the report disagrees"
 import json, sys
@@ -55,13 +65,13 @@ head -c $((4 << 20)) /dev/urandom >"$work/blob"
 background asyncio python3 "$here/preload/asyncio_echo.py" "$work/asyncio.port" "$stack_ip" 7501
 for _ in $(seq 400); do [ -s "$work/asyncio.port" ] && break; sleep 0.05; done
 [ -s "$work/asyncio.port" ] || fail "the asyncio server never listened"
-timeout 60 socat -t 30 - "TCP:$stack_ip:7501" <"$work/blob" >"$work/echoed" 2>"$work/socat_kernel.err" ||
+timeout 60 ip netns exec "$ns" socat -t 30 - "TCP:$stack_ip:7501" <"$work/blob" >"$work/echoed" 2>"$work/socat_kernel.err" ||
   fail "kernel socat failed"
 cmp -s "$work/blob" "$work/echoed" || fail "kernel socat: $(stat -c %s "$work/echoed") bytes came back, or not the same"
 echo "4 MiB from the kernel echoed by a preloaded asyncio server, after the kernel's half-close"
 
 echo "--- 3. preloaded socat -> kernel echo server, the stack half-closes"
-python3 - "$kernel_ip" 7502 "$work/kernel_echo.ready" >"$work/kernel_echo.out" 2>&1 <<'PY' &
+in_ns python3 - "$kernel_ip" 7502 "$work/kernel_echo.ready" >"$work/kernel_echo.out" 2>&1 <<'PY' &
 import socket, sys
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -87,7 +97,7 @@ cat "$work/kernel_echo.out"
 echo "--- 4. preloaded curl -> kernel http.server"
 mkdir "$work/www"
 head -c $((2 << 20)) /dev/urandom >"$work/www/file.bin"
-python3 -m http.server 7503 --bind "$kernel_ip" --directory "$work/www" >"$work/kernel_http.log" 2>&1 &
+in_ns python3 -m http.server 7503 --bind "$kernel_ip" --directory "$work/www" >"$work/kernel_http.log" 2>&1 &
 pids+=("$!")
 wait_for "$work/kernel_http.log" "Serving HTTP"
 on_stack curl -sS --fail -o "$work/fetched.bin" "http://$kernel_ip:7503/file.bin" 2>"$work/curl.err" ||
