@@ -58,15 +58,20 @@ bool full_io(int fd, std::byte* p, std::size_t n, bool writing) {
   return true;
 }
 
+sockaddr_in loopback(int port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
+}
+
 int rr_server(const settings& s) {
   const int l = ::socket(AF_INET, SOCK_STREAM, 0);
   const int one = 1;
   ::setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<std::uint16_t>(s.port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(l, 1) != 0) {
+  const sockaddr_in a = loopback(s.port);
+  if (::bind(l, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 || ::listen(l, 1) != 0) {
     std::perror("rr-server: bind/listen");
     return 1;
   }
@@ -87,11 +92,8 @@ int rr_client(const settings& s) {
   const int c = ::socket(AF_INET, SOCK_STREAM, 0);
   const int one = 1;
   ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<std::uint16_t>(s.port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+  const sockaddr_in a = loopback(s.port);
+  if (::connect(c, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
     std::perror("rr-client: connect");
     return 1;
   }

@@ -33,4 +33,8 @@ int errno_of(errc code) noexcept {
   }
 }
 
+int errno_of(const error& e) noexcept {
+  return e.code == errc::system && e.sys_errno != 0 ? e.sys_errno : errno_of(e.code);
+}
+
 }  // namespace actorstack::preload

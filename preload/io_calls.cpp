@@ -24,8 +24,6 @@ namespace {
 
 stack_link& link() { return stack_link::get(); }
 
-int wait_errno(const error& e) { return e.code == errc::system && e.sys_errno != 0 ? e.sys_errno : errno_of(e.code); }
-
 // A blocking call that made `total` bytes of progress so far waits for
 // `events`, at most `timeout` ms (SO_RCVTIMEO / SO_SNDTIMEO; -1: for
 // ever). Empty: go on; else what the call returns (the progress, or -1
@@ -37,7 +35,7 @@ std::optional<ssize_t> wait_for(stack_link& l, stack_link::guard& g, const stack
   if (w && *w == 0 && timeout >= 0) return total > 0 ? static_cast<ssize_t>(total) : fail(EAGAIN);
   if (w && s.sock >= 0) return std::nullopt;
   if (total > 0) return static_cast<ssize_t>(total);
-  return fail(!w ? wait_errno(w.error()) : EBADF);  // closed by another thread meanwhile
+  return fail(!w ? errno_of(w.error()) : EBADF);  // closed by another thread meanwhile
 }
 
 // Reads into `iov` (MSG_PEEK: copies without consuming). Returns bytes,
@@ -104,17 +102,11 @@ ssize_t stream_write(int fd, std::span<const iovec> iov, int flags, bool& broken
   stack_link::guard& g = *call.lock;
   settle_connect(*s);
   if (s->phase == socket_phase::connecting) return fail(EAGAIN);
-  if (s->phase != socket_phase::connected || s->sock < 0) {
-    if (s->shut_write) {
-      broken = (flags & MSG_NOSIGNAL) == 0;
-      return fail(EPIPE);
-    }
-    return fail(ENOTCONN);
-  }
   if (s->shut_write) {
     broken = (flags & MSG_NOSIGNAL) == 0;
     return fail(EPIPE);
   }
+  if (s->phase != socket_phase::connected || s->sock < 0) return fail(ENOTCONN);
   std::size_t wanted = 0;
   for (const auto& v : iov) wanted += v.iov_len;
   if (wanted == 0) return 0;

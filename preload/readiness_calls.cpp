@@ -27,8 +27,6 @@ namespace {
 
 stack_link& link() { return stack_link::get(); }
 
-int wait_errno(const error& e) { return e.code == errc::system && e.sys_errno != 0 ? e.sys_errno : errno_of(e.code); }
-
 bool any_stack(const pollfd* fds, nfds_t n) {
   const fd_table& t = link().fds;
   for (nfds_t i = 0; i < n; ++i)
@@ -112,7 +110,7 @@ int poll_mixed(pollfd* fds, nfds_t n, int timeout_ms) {
     }
   }
   auto w = waits.wait(l, kernel, ready_now ? 0 : timeout_ms);
-  if (!w) return fail(wait_errno(w.error()));
+  if (!w) return fail(errno_of(w.error()));
   waits.each([&](std::size_t i, std::uint32_t ready) {
     fds[i].revents = poll_revents(*sockets[i], fds[i].events, ready);
   });
@@ -242,6 +240,15 @@ struct epoll_candidate {
   std::uint32_t asked = 0; // epoll events waited for this round
 };
 
+// An edge-triggered interest's session counters, as of now (under the
+// socket's worker's lock); a level-triggered one needs none.
+void refresh_counters(epoll_candidate& c, const epoll_interest& in) {
+  const stack_socket& s = *c.socket;
+  if ((in.events & EPOLLET) == 0 || s.sock < 0 || s.phase != socket_phase::connected) return;
+  stack_link::guard g(*s.owner);
+  if (auto i = app_of(s).info(s.sock)) c.info = *i;
+}
+
 // What of `in`'s interest to wait for now: all of it, less the edges
 // already reported and not renewed.
 std::uint32_t still_wanted(const epoll_interest& in, const client::sock_info& info) {
@@ -303,12 +310,7 @@ int epoll_wait_mixed(int epfd, epoll_event* out, int max, int timeout_ms) {
     for (std::size_t k = 0; k < candidates.size(); ++k) {
       epoll_candidate& c = candidates[k];
       const stack_socket& s = *c.socket;
-      {
-        stack_link::guard g(*s.owner);
-        if (s.sock >= 0 && s.phase == socket_phase::connected) {
-          if (auto i = app_of(s).info(s.sock)) c.info = *i;
-        }
-      }
+      refresh_counters(c, interests[k]);
       c.asked = still_wanted(interests[k], c.info);
       held_back = held_back || (c.asked & (in_events | out_events)) != (interests[k].events & (in_events | out_events));
       if (answers_alone(s))
@@ -323,7 +325,7 @@ int epoll_wait_mixed(int epfd, epoll_event* out, int max, int timeout_ms) {
           0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count()));
     if (held_back) left = left < 0 ? edge_recheck_ms : std::min(left, edge_recheck_ms);
     auto w = waits.wait(l, kernel, ready_now ? 0 : left);
-    if (!w) return fail(wait_errno(w.error()));
+    if (!w) return fail(errno_of(w.error()));
     // What is ready, with the counters as of now (the wait took a while).
     std::vector<std::uint32_t> ready(candidates.size(), 0);
     waits.each([&](std::size_t k, std::uint32_t revents) {
@@ -331,13 +333,9 @@ int epoll_wait_mixed(int epfd, epoll_event* out, int max, int timeout_ms) {
       ready[k] = epoll_events_of(poll_revents(*c.socket, poll_events_of(c.asked), revents));
     });
     for (std::size_t k = 0; k < candidates.size(); ++k) {
-      epoll_candidate& c = candidates[k];
-      stack_socket& s = *c.socket;
-      stack_link::guard g(*s.owner);
-      if (answers_alone(s)) ready[k] = epoll_events_of(poll_revents(s, poll_events_of(interests[k].events), 0));
-      if ((interests[k].events & EPOLLET) != 0 && s.sock >= 0 && s.phase == socket_phase::connected) {
-        if (auto i = app_of(s).info(s.sock)) c.info = *i;
-      }
+      stack_socket& s = *candidates[k].socket;
+      if (answers_alone(s)) ready[k] = epoll_events_of(alone_revents(s, poll_events_of(interests[k].events)));
+      refresh_counters(candidates[k], interests[k]);
     }
     int count = 0;
     {

@@ -55,9 +55,6 @@ int adopt(int fd, std::shared_ptr<stack_socket> s) {
   return fd;
 }
 
-// The errno for a failed wait: a system call's own, else the code's.
-int sys_errno(const error& e) { return e.code == errc::system && e.sys_errno != 0 ? e.sys_errno : errno_of(e.code); }
-
 // Accepts one connection from a listening stack socket.
 int accept_on(int fd, sockaddr* addr, socklen_t* len, int flags) {
   held_socket call(fd);
@@ -93,7 +90,7 @@ int accept_on(int fd, sockaddr* addr, socklen_t* len, int flags) {
     client::poll_entry e{.s = s->sock, .events = client::readable};
     const int timeout = timeout_ms(s->options.receive_timeout);  // SO_RCVTIMEO bounds accept too
     auto w = l.wait(g, {&e, 1}, {}, timeout);
-    if (!w) return fail(sys_errno(w.error()));
+    if (!w) return fail(errno_of(w.error()));
     if (*w == 0 && timeout >= 0) return fail(EAGAIN);
   }
 }
@@ -283,7 +280,7 @@ int connect(int fd, const sockaddr* addr, socklen_t len) {
     client::poll_entry e{.s = s->sock, .events = client::readable | client::writable};
     const int timeout = timeout_ms(s->options.send_timeout);  // Linux: SO_SNDTIMEO bounds connect
     auto w = l.wait(g, {&e, 1}, {}, timeout);
-    if (!w) return fail(sys_errno(w.error()));
+    if (!w) return fail(errno_of(w.error()));
     if (*w == 0 && timeout >= 0) return fail(EINPROGRESS);  // the connect goes on, as Linux's does
   }
 }
