@@ -77,6 +77,8 @@ for o in --attach --kernel-fallback --preload PROGRAM; do
 done
 expect_rc 2 "$tmp/noprog" "$run_bin" --attach "$tmp/none.sock"
 grep -q "no program" "$tmp/noprog" || fail "actorstack-run without a program: $(cat "$tmp/noprog")"
+expect_rc 2 "$tmp/badfifo" "$run_bin" --attach "$tmp/none.sock" --fifo-size 12Q -- true
+grep -q "unknown suffix" "$tmp/badfifo" || fail "actorstack-run --fifo-size 12Q: $(cat "$tmp/badfifo")"
 expect_rc 1 "$tmp/nostack" "$run_bin" --attach "$tmp/none.sock" -- true
 grep -q "no stack at" "$tmp/nostack" || fail "actorstack-run without a stack: $(cat "$tmp/nostack")"
 echo PASS

@@ -108,6 +108,11 @@ c = connect("echo")
 c.settimeout(None)  # blocking in the kernel's sense (python's own timeouts poll)
 c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 200_000))
 check(struct.unpack("ll", c.getsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, 16)) == (0, 200_000), "SO_RCVTIMEO reads back")
+try:
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 1_000_000))
+    check(False, "SO_RCVTIMEO with tv_usec 1000000 is refused")
+except OSError as e:
+    check(e.errno == errno.EDOM, f"SO_RCVTIMEO with tv_usec 1000000 is refused with EDOM ({errno.errorcode.get(e.errno)})")
 start = time.monotonic()
 try:
     c.recv(10)
