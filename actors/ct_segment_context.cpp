@@ -1,5 +1,6 @@
 #include "actors/caf_error.hpp"
 #include "actors/ct_segment_context.hpp"
+#include "actors/mailbox_depth.hpp"
 
 #include "shm/fifo_segment.hpp"
 
@@ -249,7 +250,7 @@ ct_fifo_actor spawn_ct_segment_context(caf::actor_system& sys, ct_segment_contex
             [=](stats_atom) { return self->state.stats(); },
             [=](segments_atom) {
               auto r = self->state.report();
-              r.mailbox = self->mailbox().size();
+              r.mailbox = mailbox_depth(self);
               return r;
             },
         };

@@ -1,4 +1,5 @@
 #include "actors/handler_app_worker.hpp"
+#include "actors/mailbox_depth.hpp"
 
 namespace actorstack {
 
@@ -39,7 +40,7 @@ app_worker_actor spawn_handler_app_worker(caf::actor_system& sys, app_worker_con
               self->state.sessions->reset_all();
               self->quit();
             },
-            [=](mailbox_atom) -> std::uint64_t { return self->mailbox().size(); },
+            [=](mailbox_atom) -> std::uint64_t { return mailbox_depth(self); },
         };
       },
       std::move(ctx), handler.release());

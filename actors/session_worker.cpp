@@ -2,6 +2,7 @@
 #include "actors/session_worker.hpp"
 
 #include "actors/log.hpp"
+#include "actors/mailbox_depth.hpp"
 #include "actors/worker_notifier.hpp"
 #include "actors/worker_ports.hpp"
 
@@ -308,7 +309,7 @@ worker_report report(stateful_self self) {
   auto& s = self->state;
   worker_report out;
   out.stats = stats_of(s);
-  out.mailbox = self->mailbox().size();
+  out.mailbox = mailbox_depth(self);
   const std::uint32_t w = s.cfg.index;
   s.sessions->pool().for_each([&](const wsession& x) {
     session_row row;

@@ -4,6 +4,7 @@
 #include "actors/ct_segment_context.hpp"
 #include "actors/inspector.hpp"
 #include "actors/log.hpp"
+#include "actors/mailbox_depth.hpp"
 
 #include <memory>
 #include <string>
@@ -302,7 +303,7 @@ stack_root_actor::behavior_type root_behavior(self_pointer self, stack_root_conf
         out.workers = std::move(workers);
         reg.set_session_workers(static_cast<std::uint32_t>(out.workers.size()));
       },
-      [=](mailbox_atom) -> std::uint64_t { return self->mailbox().size(); },
+      [=](mailbox_atom) -> std::uint64_t { return mailbox_depth(self); },
       [=](stats_atom) { return stats(self); },
   };
 }

@@ -2,6 +2,7 @@
 #include "actors/remote/remote_gateway.hpp"
 
 #include "actors/log.hpp"
+#include "actors/mailbox_depth.hpp"
 #include "actors/session_worker.hpp"
 
 #include <array>
@@ -204,7 +205,7 @@ remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway
             },
             [=](mailbox_atom) -> caf::result<std::uint64_t> {
               if (!from_the_stack(self, "mailbox")) return to_caf(errc::invalid_argument, "not from the stack");
-              return self->mailbox().size();
+              return mailbox_depth(self);
             },
             [=](tx_atom a, session_handle h) { return forward(self, a, h); },
             [=](app_rx_atom a, session_handle h) { return forward(self, a, h); },

@@ -2,6 +2,7 @@
 // does when a watched actor ends, and what it reports.
 
 #include "actors/inspector.hpp"
+#include "actors/mailbox_depth.hpp"
 
 #include <caf/scheduler/test_coordinator.hpp>
 #include <doctest/doctest.h>
@@ -123,4 +124,21 @@ TEST_CASE("inspector: once the stack is stopping, ends are expected and change n
   REQUIRE(listed.size() == 2);
   CHECK(listed[0].role == actor_role::session_worker);  // sorted by role, then index
   CHECK_FALSE(listed[0].alive);
+}
+
+TEST_CASE("inspector: mailbox depth counts the messages waiting behind the one being handled, without touching the inbox") {
+  inspector_fixture fx;
+  std::vector<std::uint64_t> seen;
+  auto counter = fx.sys->spawn(
+      [](caf::event_based_actor* self, std::vector<std::uint64_t>* out) -> caf::behavior {
+        return {[=](int) { out->push_back(mailbox_depth(self)); }};
+      },
+      &seen);
+  fx.sched->run();
+  for (int i = 0; i < 4; ++i) caf::anon_send(counter, i);
+  fx.sched->run();
+  // The first round takes all four in; each handler sees the ones after it.
+  CHECK(seen == std::vector<std::uint64_t>{3, 2, 1, 0});
+  caf::anon_send_exit(counter, caf::exit_reason::user_shutdown);
+  fx.sched->run();
 }
