@@ -337,7 +337,7 @@ worker_report report(stateful_self self) {
 void init(stateful_self self, const session_worker_config& cfg) {
   auto& st = self->state;
   st.cfg = cfg;
-  st.apps = std::make_unique<actor_notifier>(self);
+  st.apps = std::make_unique<actor_notifier>(self, cfg.violations);
   st.sink = std::make_unique<actor_ct_sink>(self, cfg.ct_fifos, cfg.first_worker);
   st.sessions = std::make_unique<session_layer::session_worker_state>(
       cfg.index, session_layer::session_worker_state::environment{st.apps.get(), &st.transports});

@@ -43,6 +43,10 @@ using ct_fifo_actor =
     caf::typed_actor<caf::replies_to<ct_alloc_atom, ct_alloc_request>::with<ct::ct_fifo_pair>,
                      caf::reacts_to<ct_release_atom, std::vector<ct::ct_release>>>;  // one context's
 
+/// Where a worker reports an app worker whose app left a session's shared
+/// fifos inconsistent (the stack root counts them per app: shm_violations).
+using violation_sink = caf::typed_actor<caf::reacts_to<shm_violation_atom, std::uint32_t>>;
+
 using session_worker_actor = caf::typed_actor<
     caf::reacts_to<close_atom, session_handle>,           // app close (SPEC 2.4)
     caf::reacts_to<reset_atom, session_handle>,           // app reset (SPEC 2.5)
@@ -80,6 +84,7 @@ using session_worker_actor = caf::typed_actor<
 struct session_worker_config {
   std::uint32_t index = 0;
   ct_fifo_actor ct_fifos;                  ///< carves ct pairs
+  violation_sink violations;               ///< hears of apps that broke their shared fifos
   caf::actor first_worker;                 ///< invalid for the first worker itself
   /// The data plane's channels, one per core (empty: no data plane).
   std::vector<net::core_link> dp_links;

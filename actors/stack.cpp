@@ -58,6 +58,7 @@ class stack_impl final : public stack {
       session_worker_config wc;
       wc.index = i;
       wc.ct_fifos = caf::actor_cast<ct_fifo_actor>(root_);
+      wc.violations = caf::actor_cast<violation_sink>(root_);
       if (i > 0) wc.first_worker = caf::actor_cast<caf::actor>(workers[0]);
       if (dp_) {
         for (std::uint32_t c = 0; c < dp_->cores(); ++c)

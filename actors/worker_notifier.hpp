@@ -4,6 +4,7 @@
 /// session layer's app_notifier (session/app_notifier.hpp) as typed
 /// messages, several for one app worker in a turn as one message.
 
+#include "actors/log.hpp"
 #include "actors/session_worker.hpp"
 
 #include <unordered_map>
@@ -24,7 +25,7 @@ using wsession = session_layer::session;
 // them in such rows). The actor flushes at the end of every turn.
 class actor_notifier final : public session_layer::app_notifier {
  public:
-  explicit actor_notifier(worker_self self) : self_(self) {}
+  actor_notifier(worker_self self, violation_sink violations) : self_(self), violations_(std::move(violations)) {}
 
   void add(std::uint32_t index, app_worker_actor a, bool tuning, std::uint32_t rx_size, std::uint32_t tx_size) {
     apps_[index] = {std::move(a), tuning, rx_size, tx_size};
@@ -84,6 +85,11 @@ class actor_notifier final : public session_layer::app_notifier {
                                 ? notification::cleanup_session
                                 : notification::cleanup_transport,
                             s));
+  }
+  void shm_violation(const wsession& s) override {
+    log_line("app worker " + std::to_string(s.app_worker) + " left the shared fifos of session " +
+             std::to_string(s.handle.value()) + " inconsistent: session reset");
+    if (violations_) self_->send(violations_, shm_violation_atom_v, s.app_worker);
   }
   void listened(const wsession& s) override {
     app_notification n = base(notification::listened, s);
@@ -157,6 +163,7 @@ class actor_notifier final : public session_layer::app_notifier {
     std::uint32_t tx_size = 0;
   };
   worker_self self_;
+  violation_sink violations_;
   std::unordered_map<std::uint32_t, app_entry> apps_;
   std::uint64_t dropped_ = 0;
   std::vector<app_notification> held_;  // this turn's, all for held_for_

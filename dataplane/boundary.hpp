@@ -12,6 +12,7 @@
 /// implements.
 
 #include "shm/fifo.hpp"
+#include "shm/private_end.hpp"
 
 #include <actorstack/error.hpp>
 
@@ -45,6 +46,14 @@ struct udp_binding {
   bool settled = false;
   shm::fifo rx;               ///< the core produces (datagrams in)
   shm::fifo tx;               ///< the core consumes (datagrams out)
+  /// The owner's record of its ends of the fifos (shm/private_end.hpp):
+  /// made by the worker before the app hears of the session, moved with
+  /// the binding.
+  shm::private_end rx_end{shm::private_end::side::producer};
+  shm::private_end tx_end{shm::private_end::side::consumer};
+  /// The app left the fifos inconsistent: the owner no longer touches them
+  /// (its frames are dropped) until the worker removes the binding.
+  bool broken = false;
   std::uint32_t local_ip = 0;   ///< host order; 0 = any of ours (listeners)
   std::uint32_t remote_ip = 0;  ///< connected only
   std::uint16_t local_port = 0;
@@ -115,6 +124,9 @@ enum class event_kind : std::uint8_t {
   /// binding: the worker may move the connection there.
   seen,
   taken,  ///< a moved binding arrived: this core (`core`) owns (id) now
+  /// The app left (id)'s fifos inconsistent: the core stopped using them;
+  /// the worker resets the session and removes the binding.
+  violation,
   // TCP (`id`, `generation`: the engine's connection; `session`: the cookie)
   tcp_established,     ///< a connection is up: `rx`/`tx` carved, `session` = the listen's or connect's cookie
   tcp_connect_failed,  ///< the connect `session` failed: `error` refused / timeout / alloc

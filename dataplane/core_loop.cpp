@@ -324,13 +324,19 @@ bool core_loop::deliver_udp(const parsed_frame& p, rte_mbuf* m, bool from_wire) 
   const std::span<const std::byte> parts[] = {
       std::as_bytes(std::span{&h, 1}),
       frame_of(m).subspan(u.payload_offset, u.payload_length)};
-  shm::fifo& rx = e->binding.rx;
+  udp_binding& b = e->binding;
+  shm::fifo& rx = b.rx;
+  if (b.broken || !b.rx_end.check(rx)) {
+    broken(b);
+    return true;
+  }
   // Whole or not at all: the core never waits for room (the app is slow,
   // the datagram is lost and counted — UDP's contract).
   if (!rx.enqueue_gather(parts)) {
     counters_.drop(drop_reason::fifo_full);
     return true;
   }
+  b.rx_end.moved(rx);
   counters_.udp_rx_datagrams.add();
   if (rx.set_event()) post(e->binding.worker, {event_kind::rx, e->binding.id, e->binding.session, 0});
   return true;
@@ -451,6 +457,11 @@ bool core_loop::drain_tx_fifos() {
 bool core_loop::drain(udp_table::entry& e) {
   udp_binding& b = e.binding;
   shm::fifo& tx = b.tx;
+  if (b.broken) return true;
+  if (!b.tx_end.check(tx)) {
+    broken(b);
+    return true;
+  }
   std::size_t sent = 0;
   bool waiting_for_arp = false;
   while (tx_count_ < tx_batch_.size()) {
@@ -507,6 +518,7 @@ bool core_loop::drain(udp_table::entry& e) {
     counters_.udp_tx_datagrams.add();
     sent += tx.drop(whole);
   }
+  b.tx_end.moved(tx);
   if (!waiting_for_arp) {
     // Re-arm the app's notifications first, then look again: a write that
     // raced the unset either posts its own event or is seen here.
@@ -516,6 +528,16 @@ bool core_loop::drain(udp_table::entry& e) {
   if (sent > 0 && tx.needs_deq_ntf(sent))
     post(b.worker, {event_kind::tx_space, b.id, b.session, static_cast<std::uint32_t>(sent)});
   return !waiting_for_arp;
+}
+
+// The app left the binding's fifos inconsistent (shm/private_end.hpp):
+// they are not touched again; the worker hears it once, resets the session
+// and removes the binding. What arrives for it meanwhile is dropped.
+void core_loop::broken(udp_binding& b) {
+  counters_.drop(drop_reason::shm_violation);
+  if (b.broken) return;
+  b.broken = true;
+  post(b.worker, {event_kind::violation, b.id, b.session, 0});
 }
 
 void core_loop::retry_arp_waiters() {

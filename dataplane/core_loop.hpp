@@ -139,6 +139,7 @@ class core_loop {
   bool drain_tx_fifos();
   /// Sends what `e`'s tx fifo holds; false if it stopped waiting for ARP.
   bool drain(udp_table::entry& e);
+  void broken(udp_binding& b);
   void retry_arp_waiters();
   void queue_tx(udp_table::entry& e);
   void send_arp_request(std::uint32_t ip);

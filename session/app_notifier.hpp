@@ -52,6 +52,11 @@ class app_notifier {
   virtual bool tx(std::uint32_t app_worker, const session& s) = 0;
   /// The app's fifo-tuning callback (only for flag_custom_fifo_tuning).
   virtual void tune_fifo(const session& s, shm::fifo& f, tuning_action act, std::size_t len) = 0;
+  /// The app left this session's shared fifos inconsistent (cursors moved
+  /// where only the stack may move them, shm/private_end.hpp): the session
+  /// is reset right after. For the stack's bookkeeping (shm_violations) and
+  /// a log line; the app hears the reset.
+  virtual void shm_violation(const session& s) { (void)s; }
   /// A datagram listener is ready: its fifos carry every peer's datagrams.
   virtual void listened(const session& s) { (void)s; }
   /// A network transport made a segment for the app worker's fifos; told

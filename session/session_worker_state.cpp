@@ -308,6 +308,14 @@ void session_worker_state::transport_reset_notify(session_handle h) {
   env_.apps->reset(*s);
 }
 
+void session_worker_state::transport_violation_notify(session_handle h) {
+  session* s = pool_.get(h);
+  if (s == nullptr) return;
+  ++counters_.shm_violations;
+  env_.apps->shm_violation(*s);
+  transport_reset_notify(h);
+}
+
 void session_worker_state::transport_closed_notify(session_handle h) {
   session* s = pool_.get(h);
   if (s == nullptr) return;

@@ -64,6 +64,7 @@ struct worker_counters {
   std::uint64_t refusals = 0;
   std::uint64_t rx_bytes_retired = 0;  ///< through rx fifos of sessions since freed
   std::uint64_t tx_bytes_retired = 0;
+  std::uint64_t shm_violations = 0;  ///< sessions reset because their app broke the shared fifos
 };
 
 class session_worker_state {
@@ -140,6 +141,9 @@ class session_worker_state {
   // ---- SPEC 2.6 - 2.9 transport notifications ---------------------------------
   void transport_closing_notify(session_handle h);
   void transport_reset_notify(session_handle h);
+  /// The transport found the session's shared fifos inconsistent and let
+  /// go of them: counted, the app's stack told, then a reset as above.
+  void transport_violation_notify(session_handle h);
   void transport_closed_notify(session_handle h);
   void transport_delete_notify(session_handle h);
 

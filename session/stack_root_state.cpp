@@ -316,6 +316,11 @@ void stack_root_state::forget_context(std::uint32_t id) {
     k = k->second == id ? context_of_.erase(k) : std::next(k);
 }
 
+void stack_root_state::shm_violation(std::uint32_t app_worker) noexcept {
+  if (app_worker < app_of_worker_.size() && app_of_worker_[app_worker] < apps_.size())
+    ++apps_[app_of_worker_[app_worker]].shm_violations;
+}
+
 // ---- inspection ------------------------------------------------------------
 
 std::vector<app_row> stack_root_state::apps() const {
@@ -323,7 +328,8 @@ std::vector<app_row> stack_root_state::apps() const {
   for (std::uint32_t i = 0; i < apps_.size(); ++i) {
     const auto& a = apps_[i];
     app_row row{i,           a.opts.name,     {},          a.live,           a.opts.local_scope, a.opts.global_scope,
-                a.opts.ns,   a.origin.pid,    a.origin.uid, a.origin.attached, a.quota_refusals};
+                a.opts.ns,   a.origin.pid,    a.origin.uid, a.origin.attached, a.quota_refusals,
+                a.shm_violations};
     row.app_workers.assign(a.workers.begin(), a.workers.end());
     out.push_back(std::move(row));
   }

@@ -126,6 +126,11 @@ class stack_root_state {
   /// already gone, or was deleted).
   std::optional<app_detached> app_worker_down(std::uint32_t app_worker);
 
+  /// A session worker found a session of app worker `app_worker` with its
+  /// shared fifos inconsistent (and reset it): counted for its app. Ignored
+  /// for an index no app ever had.
+  void shm_violation(std::uint32_t app_worker) noexcept;
+
   /// Whether app worker `index` is attached and not deleted.
   bool is_live(std::uint32_t app_worker) const noexcept;
   /// The (resolved) options of the app that app worker `index` belongs to.
@@ -184,6 +189,7 @@ class stack_root_state {
     bool live = true;
     std::uint32_t listeners = 0;           // held now (quota.listeners)
     std::uint64_t quota_refusals = 0;
+    std::uint64_t shm_violations = 0;
   };
   // The app workers a listener's connections go to, round robin: those
   // that listen on it (an in-process app listens with all of its workers;

@@ -108,6 +108,18 @@ std::vector<MetricFamily> families(const view::snapshot& s, bool up) {
   add(apps, {}, live);
   out.push_back(std::move(listeners));
   out.push_back(std::move(apps));
+  // Per app, detached ones included: what a misbehaving app cost it.
+  auto quota = family("actorstack_app_quota_refusals_total", "Calls of an app refused for a quota (quota.*)",
+                      MetricType::Counter);
+  auto violations = family("actorstack_app_shm_violations_total",
+                           "Sessions of an app reset because it left their shared fifos inconsistent",
+                           MetricType::Counter);
+  for (const auto& a : s.apps) {
+    add(quota, {{"app", n(a.index)}, {"name", a.name}}, a.quota_refusals);
+    add(violations, {{"app", n(a.index)}, {"name", a.name}}, a.shm_violations);
+  }
+  out.push_back(std::move(quota));
+  out.push_back(std::move(violations));
 
   auto root_mb = family("actorstack_root_mailbox_messages", "Messages waiting in the stack root's mailbox",
                         MetricType::Gauge);

@@ -45,6 +45,7 @@ std::string_view to_string(abort_reason r) noexcept {
     case abort_reason::app_reset: return "app_reset";
     case abort_reason::data_after_close: return "data_after_close";
     case abort_reason::refused_by_app: return "refused_by_app";
+    case abort_reason::shm_violation: return "shm_violation";
     case abort_reason::count_: break;
   }
   return "?";

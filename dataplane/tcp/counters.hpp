@@ -19,6 +19,7 @@ enum class abort_reason : std::uint8_t {
   app_reset,         ///< the app reset it (or closed with unread data)
   data_after_close,  ///< data arrived after the app closed (Linux answers RST)
   refused_by_app,    ///< the session layer could not take the connection
+  shm_violation,     ///< the app left its shared fifos inconsistent (shm/private_end.hpp)
   count_,
 };
 inline constexpr std::size_t abort_reason_count = static_cast<std::size_t>(abort_reason::count_);

@@ -230,6 +230,17 @@ void engine::abort(tcb& c, abort_reason why, errc app_error, bool send_reset, st
   else if (active_open) app_.connect_failed(cookie, app_error);
 }
 
+// The app shares the fifos' memory. Before the engine relies on their
+// cursors again they must be where it left them and where the app could
+// have moved them (shm/private_end.hpp); an app that wrote them otherwise
+// loses this connection — a reset to the peer, bad_layout to its session —
+// and nobody else notices.
+bool engine::fifos_sound(tcb& c) {
+  if (!c.has_fifos || (c.rx_end.check(c.rx) && c.tx_end.check(c.tx))) return true;
+  abort(c, abort_reason::shm_violation, errc::bad_layout, true, now_us_);
+  return false;
+}
+
 void engine::release_fifos(tcb& c) {
   if (!c.has_fifos) return;
   c.has_fifos = false;
@@ -300,6 +311,7 @@ void engine::on_timer(std::uint32_t id, std::uint64_t now_us) {
   if (!c.in_use) return;  // freed since (its timers were cancelled; belt and braces)
   switch (static_cast<timer>(id % timers_per_conn)) {
     case timer::retransmit:
+      if (!fifos_sound(c)) break;
       if (c.persisting) on_persist_timer(c, now_us);
       else on_retransmit_timer(c, now_us);
       break;

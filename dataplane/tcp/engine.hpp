@@ -193,6 +193,7 @@ class engine {
   void abort(tcb& c, abort_reason why, errc app_error, bool send_rst, std::uint64_t now_us);
   void enter_time_wait(tcb& c, std::uint64_t now_us);
   void release_fifos(tcb& c);
+  bool fifos_sound(tcb& c);
   conn_info snapshot(const tcb& c) const;
 
   // input.cpp: segment arrival (RFC 9293 §3.10.7)

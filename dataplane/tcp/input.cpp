@@ -31,7 +31,7 @@ void engine::input(std::span<const std::byte> bytes, std::uint32_t src_ip, std::
   if (auto it = by_tuple_.find(t); it != by_tuple_.end()) {
     tcb& c = conns_[it->second];
     if (c.state == state::syn_sent) on_syn_sent(c, s, now_us);
-    else on_synchronized(c, s, now_us);
+    else if (fifos_sound(c)) on_synchronized(c, s, now_us);
     return;
   }
   if (listener* l = find_listener(dst_ip, s.dst_port)) {
@@ -151,6 +151,9 @@ bool engine::establish(tcb& c, std::uint64_t now_us) {
   c.has_fifos = true;
   c.rx = f->rx;
   c.tx = f->tx;
+  // Before the app hears of them: from here on it may write their memory.
+  c.rx_end = shm::private_end{c.rx, shm::private_end::side::producer};
+  c.tx_end = shm::private_end{c.tx, shm::private_end::side::consumer};
   c.session = f->session;
   return true;
 }
@@ -366,7 +369,10 @@ void engine::on_new_ack(tcb& c, const segment& s, std::uint32_t acked, std::uint
   const seq_t data_acked_to = seq_min(s.ack, end);
   if (seq_gt(data_acked_to, c.tx_base)) {
     const std::uint32_t n = seq_diff(data_acked_to, c.tx_base);
-    if (c.has_fifos) c.tx.drop(n);
+    if (c.has_fifos) {
+      c.tx.drop(n);
+      c.tx_end.moved(c.tx);
+    }
     c.tx_base = data_acked_to;
     if (c.has_fifos) app_.writable(c.session, n);
   }
@@ -532,6 +538,7 @@ void engine::on_text(tcb& c, const segment& s, std::uint64_t now_us) {
     const std::uint64_t before = c.rx.tail_position();
     auto r = c.rx.enqueue(data);
     if (!r) return;  // the segment could not grow the fifo: dropped, the peer sends it again
+    c.rx_end.moved(c.rx);
     const auto advanced = static_cast<std::uint32_t>(c.rx.tail_position() - before);
     c.rcv_nxt += advanced;
     stats_.bytes_in += *r;

@@ -253,6 +253,7 @@ void engine::send_reset_for(const segment& s, std::uint32_t local_ip, std::uint3
 }
 
 void engine::output(tcb& c, std::uint64_t now_us) {
+  if (!fifos_sound(c)) return;
   switch (c.state) {
     case state::syn_sent:
     case state::syn_received:

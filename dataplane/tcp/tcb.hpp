@@ -8,6 +8,7 @@
 #include "dataplane/tcp/engine.hpp"
 #include "dataplane/tcp/rtt.hpp"
 #include "dataplane/tcp/seq.hpp"
+#include "shm/private_end.hpp"
 
 #include <array>
 #include <memory>
@@ -65,6 +66,10 @@ struct engine::tcb {
   bool has_fifos = false;
   shm::fifo rx;
   shm::fifo tx;
+  /// Where the engine left its own cursors (rx tail, tx head) and saw the
+  /// app's: the app shares the fifos' memory and may write anything there.
+  shm::private_end rx_end{shm::private_end::side::producer};
+  shm::private_end tx_end{shm::private_end::side::consumer};
 
   // ---- close ----
   bool app_closed = false;   ///< the app closed: FIN after the queued bytes

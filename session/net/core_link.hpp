@@ -100,7 +100,8 @@ inline bool is_tcp_event(dataplane::event_kind k) noexcept {
     case event_kind::removed:
     case event_kind::add_failed:
     case event_kind::seen:
-    case event_kind::taken: return false;
+    case event_kind::taken:
+    case event_kind::violation: return false;
   }
   return false;
 }

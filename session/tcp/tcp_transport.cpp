@@ -298,8 +298,8 @@ void tcp_transport::on_event(std::uint32_t core, const event& ev) {
       c->peer_closed = true;
       if (s != nullptr) sessions_.transport_closing_notify(s->handle);
       return;
-    case event_kind::tcp_reset: on_core_done(id, true); return;
-    case event_kind::tcp_released: on_core_done(id, false); return;
+    case event_kind::tcp_reset: on_core_done(id, ev.error == errc::bad_layout ? ended::violation : ended::reset); return;
+    case event_kind::tcp_released: on_core_done(id, ended::released); return;
     default: return;
   }
 }
@@ -385,7 +385,7 @@ void tcp_transport::on_unlistened(const event& ev) {
   l = listener{};
 }
 
-void tcp_transport::on_core_done(std::uint32_t id, bool reset) {
+void tcp_transport::on_core_done(std::uint32_t id, ended how) {
   conn& c = conns_[id];
   c.core_done = true;
   by_engine_.erase(engine_key(c.core, c.engine_index));  // the core may reuse the index now
@@ -402,7 +402,8 @@ void tcp_transport::on_core_done(std::uint32_t id, bool reset) {
   }
   // The session layer takes it from here; its last step frees the fifos
   // (free_fifos above), now that the core let go.
-  if (reset) sessions_.transport_reset_notify(h);
+  if (how == ended::reset) sessions_.transport_reset_notify(h);
+  if (how == ended::violation) sessions_.transport_violation_notify(h);
   sessions_.transport_delete_notify(h);
 }
 

@@ -155,7 +155,10 @@ class tcp_transport final : public session_layer::transport, public session_laye
   void on_connect_failed(const dataplane::event& ev);
   void on_unlistened(const dataplane::event& ev);
   /// The core let go of `id`'s fifos (`reset`: because the connection died).
-  void on_core_done(std::uint32_t id, bool reset);
+  /// How the core let go of a connection: after the app's close or abort,
+  /// a reset (peer, timeout), or because the app broke its shared fifos.
+  enum class ended : std::uint8_t { released, reset, violation };
+  void on_core_done(std::uint32_t id, ended how);
   /// An established connection nobody will own: RST, its fifos back on release.
   void refuse(std::uint32_t id);
 

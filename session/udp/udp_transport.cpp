@@ -43,6 +43,8 @@ dataplane::udp_binding udp_transport::binding_of(std::uint32_t id) const {
   b.settled = c.settled;
   b.rx = c.rx;
   b.tx = c.tx;
+  b.rx_end = shm::private_end{c.rx, shm::private_end::side::producer};
+  b.tx_end = shm::private_end{c.tx, shm::private_end::side::consumer};
   b.local_ip = c.local.ip.v4_host_order();
   b.local_port = c.local.port;
   b.connected = !c.listener;
@@ -234,6 +236,9 @@ void udp_transport::on_event(std::uint32_t, const event& ev) {
         free_conn(ev.id);
         sessions_.transport_reset_notify(h);
       }
+      break;
+    case event_kind::violation:
+      if (current && c.state != conn_state::removing) sessions_.transport_violation_notify(c.session);
       break;
     case event_kind::seen:
       if (current) on_seen(ev.id, ev.core);

@@ -74,6 +74,7 @@ struct app_row {
   std::uint32_t uid = 0;  ///< that process's user (SO_PEERCRED for attached apps)
   bool attached = false;  ///< in another process
   std::uint64_t quota_refusals = 0;  ///< calls refused for a quota (errc::quota)
+  std::uint64_t shm_violations = 0;  ///< sessions reset because it left their shared fifos inconsistent
 };
 
 /// A listener as the root's tables hold it.

@@ -312,17 +312,19 @@ std::string apps(const show_options& o, const snapshot& s) {
           .num("pid", static_cast<std::uint64_t>(a.pid))
           .num("uid", a.uid)
           .flag("attached", a.attached)
-          .num("quota_refusals", a.quota_refusals);
+          .num("quota_refusals", a.quota_refusals)
+          .num("shm_violations", a.shm_violations);
       if (mailbox) obj.num("mailbox", *mailbox);
       items.push_back(obj.done());
     } else {
       rows.push_back({n(a.index), a.name, worker_list(a.app_workers), a.live ? "attached" : "detached", scope, n(a.ns),
                       n(static_cast<std::uint64_t>(a.pid)), n(a.uid), a.attached ? "process" : "in-stack",
-                      n(a.quota_refusals), mailbox ? n(*mailbox) : "-"});
+                      n(a.quota_refusals), n(a.shm_violations), mailbox ? n(*mailbox) : "-"});
     }
   }
   return listing(o, items,
-                 {"app", "name", "app workers", "status", "scope", "ns", "pid", "uid", "where", "quota refusals", "mailbox"},
+                 {"app", "name", "app workers", "status", "scope", "ns", "pid", "uid", "where", "quota refusals", "shm violations",
+                  "mailbox"},
                  rows);
 }
 

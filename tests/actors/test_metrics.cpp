@@ -61,7 +61,7 @@ TEST_CASE("metrics: a snapshot becomes valid exposition with Prometheus names") 
   s.contexts = {c};
   s.root_mailbox = 1;
   s.app_worker_mailboxes = {{3, 7}};
-  s.apps = {{0, "a", {0}, true, true, true, 0}, {1, "b", {}, false, true, true, 0}};
+  s.apps = {{0, "a", {0}, true, true, true, 0}, {1, "b", {}, false, true, true, 0, 0, 0, false, 3, 2}};
   const auto text = exposition(s);
   CHECK(exposition_problem(text) == "");
   CHECK(text.find("actorstack_up 1") != std::string::npos);
@@ -76,6 +76,9 @@ TEST_CASE("metrics: a snapshot becomes valid exposition with Prometheus names") 
   CHECK(text.find("actorstack_ct_context_mailbox_messages{context=\"4\"} 6") != std::string::npos);
   CHECK(text.find("actorstack_app_worker_mailbox_messages{app_worker=\"3\"} 7") != std::string::npos);
   CHECK(text.find("# TYPE actorstack_accepts_total counter") != std::string::npos);
+  CHECK(text.find("actorstack_app_quota_refusals_total{app=\"1\",name=\"b\"} 3") != std::string::npos);
+  CHECK(text.find("actorstack_app_shm_violations_total{app=\"1\",name=\"b\"} 2") != std::string::npos);
+  CHECK(text.find("actorstack_app_shm_violations_total{app=\"0\",name=\"a\"} 0") != std::string::npos);
 }
 
 TEST_CASE("metrics: data-plane counters by core, direction and drop reason") {

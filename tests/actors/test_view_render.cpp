@@ -24,7 +24,7 @@ snapshot sample() {
   w1.stats.worker = 1;
   w1.sessions.push_back({session_handle{1, 0, 0}.value(), "closing", "ct", 1, "[1:0][CT:ct] c->d ESTABLISHED"});
   s.workers = {w0, w1};
-  s.apps = {{0, "server", {0}, true, true, true, 0, 4321, 1000, true}, {1, "client", {1}, true, true, true, 0},
+  s.apps = {{0, "server", {0}, true, true, true, 0, 4321, 1000, true, 0, 2}, {1, "client", {1}, true, true, true, 0},
             {2, "gone", {}, false, true, true, 0}, {3, "threads", {3, 5, 6}, true, true, true, 0}};
   s.listeners = {{0, "server", "ct://127.0.0.1/1234", "local", 0, session_handle{0, 0, 0}.value()}};
   ct_context_report c;
@@ -77,13 +77,14 @@ TEST_CASE("show ct, apps, listeners, workers, dataplane render every row") {
   CHECK(show("apps").find("detached") != std::string::npos);
   CHECK(show("apps").find("4321") != std::string::npos);     // the server's pid
   CHECK(show("apps").find("process") != std::string::npos);  // it is attached from another process
+  CHECK(show("apps").find("shm violations") != std::string::npos);
   // Workers added and deleted leave gaps: listed one by one.
   CHECK(show("apps").find("3,5,6") != std::string::npos);
   CHECK(show("apps", {"--json"}).find("\"app_workers\":[3,5,6],\"workers\":3") != std::string::npos);
   const auto apps_json = show("apps", {"--json"});
-  CHECK(apps_json.find("\"name\":\"server\",\"app_workers\":[0],\"workers\":1,\"live\":true,\"scope\":\"local+global\",\"ns\":0,\"pid\":4321,\"uid\":1000,\"attached\":true,\"quota_refusals\":0,\"mailbox\":9") !=
+  CHECK(apps_json.find("\"name\":\"server\",\"app_workers\":[0],\"workers\":1,\"live\":true,\"scope\":\"local+global\",\"ns\":0,\"pid\":4321,\"uid\":1000,\"attached\":true,\"quota_refusals\":0,\"shm_violations\":2,\"mailbox\":9") !=
         std::string::npos);
-  CHECK(apps_json.find("\"name\":\"client\",\"app_workers\":[1],\"workers\":1,\"live\":true,\"scope\":\"local+global\",\"ns\":0,\"pid\":0,\"uid\":0,\"attached\":false,\"quota_refusals\":0}") !=
+  CHECK(apps_json.find("\"name\":\"client\",\"app_workers\":[1],\"workers\":1,\"live\":true,\"scope\":\"local+global\",\"ns\":0,\"pid\":0,\"uid\":0,\"attached\":false,\"quota_refusals\":0,\"shm_violations\":0}") !=
         std::string::npos);  // unknown: no mailbox field
   CHECK(show("listeners", {"--json"}).find("\"endpoint\":\"ct://127.0.0.1/1234\"") != std::string::npos);
   CHECK(show("workers", {"--json"}).find("\"worker\":1") != std::string::npos);

@@ -35,6 +35,7 @@ struct recording_apps : app_notifier {
   }
   void close(const session& s) override { events.push_back({"close", s.handle, s.app_worker}); }
   void reset(const session& s) override { events.push_back({"reset", s.handle, s.app_worker}); }
+  void shm_violation(const session& s) override { events.push_back({"shm_violation", s.handle, s.app_worker}); }
   void transport_closed(const session& s) override {
     events.push_back({"transport_closed", s.handle, s.app_worker});
   }

@@ -460,3 +460,25 @@ TEST_CASE("stack root: quota.listeners caps one app's listeners with errc::quota
   REQUIRE(listen(a->app, 0, "ct://0.0.0.0/4", 5));
   CHECK(root.apps()[a->app].quota_refusals == 1);
 }
+
+TEST_CASE("stack root: shm violations are counted for the app of the app worker that broke its fifos, detached apps included") {
+  recorded_effects fx;
+  stack_root_state root{stack_config{}, fx};
+  root.set_session_workers(2);
+  app_options two;
+  two.workers = 2;
+  auto a = root.reserve_app(two);
+  REQUIRE(root.add_app_workers(a->app, 2));
+  auto b = root.reserve_app(app_options{});
+  REQUIRE(root.add_app_workers(b->app, 1));
+  root.shm_violation(1);  // a's second worker
+  root.shm_violation(2);  // b's
+  root.shm_violation(1);
+  CHECK(root.apps()[a->app].shm_violations == 2);
+  CHECK(root.apps()[b->app].shm_violations == 1);
+  REQUIRE(root.detach(a->app));
+  root.shm_violation(0);       // reported after the detach: still a's
+  root.shm_violation(1000);    // no app ever had it: ignored
+  CHECK(root.apps()[a->app].shm_violations == 3);
+  CHECK(root.apps()[b->app].shm_violations == 1);
+}

@@ -261,6 +261,26 @@ TEST_CASE("TCP 2.4 tcp transport: a peer's RST resets the session, its fifos go 
   CHECK(fx.apps.count("rx") == 0);
 }
 
+TEST_CASE("tcp transport: a reset for bad_layout (the app broke its shared fifos) is counted and told before the reset") {
+  tcp_fixture fx;
+  auto [listener, cookie] = fx.listen(80);
+  auto [h, c] = fx.accepted(cookie);
+  fx.conn_event(c, dp::event_kind::tcp_reset, errc::bad_layout);
+  CHECK(fx.apps.count("shm_violation") == 1);
+  CHECK(fx.apps.count("reset") == 1);
+  CHECK(fx.w.counters().shm_violations == 1);
+  REQUIRE(fx.w.app_close(h).has_value());
+  fx.w.run_events();
+  CHECK(fx.w.get(h) == nullptr);
+  CHECK(fx.seg().fifo_count() == 0);
+  // An ordinary reset is not one.
+  auto [h2, c2] = fx.accepted(cookie);
+  fx.conn_event(c2, dp::event_kind::tcp_reset, errc::reset);
+  CHECK(fx.apps.count("shm_violation") == 1);
+  CHECK(fx.w.counters().shm_violations == 1);
+  (void)h2;
+}
+
 TEST_CASE("TCP 2.5 tcp transport: app reset is an abort, refused accepts too, fifos wait for tcp_released") {
   tcp_fixture fx;
   auto [listener, cookie] = fx.listen(80);

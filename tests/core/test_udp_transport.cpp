@@ -217,6 +217,31 @@ TEST_CASE("udp transport: an app close removes the 5-tuple, then frees session a
   CHECK(fx.tp.connections() == 0);
 }
 
+TEST_CASE("udp transport: the core finding the app's fifos broken resets the session, counted, and the app close removes it") {
+  udp_fixture fx;
+  auto id = *fx.tp.connect({udp_ep(0x0a000001, 5000), 4, 1});
+  const session_handle h = fx.apps.events.back().handle;
+  fx.w.on_connected_reply(h, true);
+  auto adds = fx.take_commands();
+  REQUIRE(adds.size() == 1);
+  // The binding carries the worker's record of the core's ends, taken before the app heard of the fifos.
+  CHECK(adds[0].binding.rx_end.own() == fx.w.get(h)->rx.tail_position());
+  fx.core_says(dp::event_kind::violation, id, h.value());
+  fx.core_says(dp::event_kind::violation, id, h.value() + 1);  // not this session: ignored
+  CHECK(fx.apps.count("shm_violation") == 1);
+  CHECK(fx.apps.count("reset") == 1);
+  CHECK(fx.w.counters().shm_violations == 1);
+  REQUIRE(fx.w.app_close(h).has_value());
+  fx.w.run_events();
+  auto cmds = fx.take_commands();
+  REQUIRE(cmds.size() == 1);
+  CHECK(cmds[0].kind == dp::command_kind::remove);
+  fx.core_says(dp::event_kind::removed, id, h.value());
+  fx.w.run_events();
+  CHECK(fx.w.get(h) == nullptr);
+  CHECK(fx.tp.connections() == 0);
+}
+
 TEST_CASE("udp transport: a full command ring defers commands in order, never drops them") {
   udp_fixture fx;
   // Fill the ring (64) with listeners' adds, then keep going.

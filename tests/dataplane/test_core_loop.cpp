@@ -11,6 +11,7 @@
 #include "dataplane/port.hpp"
 #include "dataplane/tcp/segment.hpp"
 #include "shm/fifo_segment.hpp"
+#include "tests/fifo_scribble.hpp"
 
 #include <actorstack/datagram.hpp>
 
@@ -204,4 +205,81 @@ TEST_CASE("dataplane core: a datagram that comes after its listener's add was qu
   CHECK(core.poll_once());
   CHECK(core.counters().dropped(drop_reason::no_session) == 1);
   CHECK(core.counters().udp_rx_datagrams.get() == 1);
+}
+
+TEST_CASE("dataplane core: a udp binding whose app moved the core's fifo cursors is dropped from, the worker told once") {
+  std::optional<port> ring;
+  if (!start_eal_with_ring(ring)) return;
+  const port& p = *ring;
+
+  auto seg = shm::fifo_segment::create("core-loop-violation", 1u << 20);
+  REQUIRE(seg.has_value());
+  channel<command> commands{64};
+  channel<event> events{64};
+  counting_doorbell bell;
+  core_setup setup;
+  setup.port_id = p.id();
+  setup.pool = p.pool();
+  setup.mac = stack_mac;
+  setup.address.ip = stack_ip;
+  setup.address.prefix_len = 24;
+  setup.workers.push_back({&commands, &events, &bell});
+  core_loop core{setup};
+
+  std::vector<shm::fifo> fifos;
+  auto bind = [&](std::uint32_t id, std::uint16_t port_no) {
+    auto rx = seg->alloc_fifo(64 * 1024);
+    auto tx = seg->alloc_fifo(64 * 1024);
+    REQUIRE(rx.has_value());
+    REQUIRE(tx.has_value());
+    command add;
+    add.kind = command_kind::add;
+    add.id = id;
+    add.binding.id = id;
+    add.binding.session = 100 + id;
+    add.binding.rx = *rx;
+    add.binding.tx = *tx;
+    add.binding.rx_end = shm::private_end{*rx, shm::private_end::side::producer};
+    add.binding.tx_end = shm::private_end{*tx, shm::private_end::side::consumer};
+    add.binding.local_port = port_no;
+    REQUIRE(commands.push(add));
+    fifos.push_back(*rx);
+    fifos.push_back(*tx);
+  };
+  bind(1, 9000);  // the app that scribbles its rx fifo
+  bind(2, 9001);  // the app that scribbles its tx fifo
+  bind(3, 9002);  // a bystander
+  auto violations = [&] {
+    int n = 0;
+    event ev;
+    while (events.pop(ev)) n += ev.kind == event_kind::violation ? 1 : 0;
+    return n;
+  };
+
+  arrive(p, udp_frame(9000, "fine"));
+  CHECK(core.poll_once());
+  REQUIRE(fifos[0].max_dequeue() == datagram_header_size + 4);
+  CHECK(violations() == 0);
+
+  using actorstack::test::cursor;
+  actorstack::test::scribble_cursor(fifos[0], cursor::tail, fifos[0].tail_position() - 4);  // rx: the core's tail
+  actorstack::test::scribble_cursor(fifos[3], cursor::head, 64);                            // tx: the core's head
+  arrive(p, udp_frame(9000, "after the scribble"));
+  arrive(p, udp_frame(9000, "and again"));
+  arrive(p, udp_frame(9002, "bystander"));
+  command tx;
+  tx.kind = command_kind::tx;
+  tx.id = 2;
+  REQUIRE(commands.push(tx));
+  core.poll_once();
+  core.poll_once();
+  CHECK(core.counters().dropped(drop_reason::shm_violation) == 3);  // two datagrams in, one drain
+  CHECK(violations() == 2);                                          // once per binding
+  CHECK(fifos[0].tail_position() == datagram_header_size);           // nothing more written there
+  CHECK(fifos[4].max_dequeue() == datagram_header_size + 9);         // the bystander got its datagram
+  // A later datagram for the broken binding is dropped without a new event.
+  arrive(p, udp_frame(9000, "still broken"));
+  core.poll_once();
+  CHECK(core.counters().dropped(drop_reason::shm_violation) == 4);
+  CHECK(violations() == 0);
 }

@@ -11,6 +11,7 @@
 #include "dataplane/tcp/segment.hpp"
 #include "shm/fifo_segment.hpp"
 #include "tests/dataplane/kernel_side.hpp"
+#include "tests/fifo_scribble.hpp"
 
 #include <doctest/doctest.h>
 
@@ -801,4 +802,51 @@ TEST_CASE("TCP 3.1 3.2 4.2 4.3 bad input over the tap: corrupt, malformed and ho
   // connection attempt: passive opens may be more than one.
   CHECK(k.passive_opens >= 1);
   CHECK(k.challenge_acks + k.unacceptable > 0);  // the blind RSTs and SYNs that met the live connection
+}
+
+TEST_CASE("TCP kernel interop: an app that moves the stack's cursor in one connection's rx fifo loses only that connection: the kernel peer gets ECONNRESET, another connection echoes 1 MiB byte-exact") {
+  tcp_tap t;
+  if (!t.ready) return;
+  stack_app app{t};
+  t.listen(7010, 1);
+  std::atomic<bool> scribbled{false};
+  int victim_errno = 0;
+  ssize_t victim_read = 0;
+  std::thread victim([&] {
+    ksock s;
+    s.timeouts(10);
+    if (s.connect_to(stack_ip_text, 7010) != 0) return;
+    while (!scribbled.load()) std::this_thread::sleep_for(1ms);
+    const auto hello = pattern(100, 3);
+    (void)send_all_once(s.fd, hello.data(), hello.size());
+    std::byte b[256];
+    victim_read = recv_once(s.fd, b, sizeof b);
+    victim_errno = errno;
+  });
+  REQUIRE(app.run_until([&] { return app.established == 1; }));
+  stack_app::conn& c = app.conns.begin()->second;
+  test::scribble_cursor(c.rx, test::cursor::tail, c.rx.tail_position() + 5000);  // what a hostile app can write
+  scribbled = true;
+  REQUIRE(app.run_until([&] { return app.resets == 1; }));
+  victim.join();
+  CHECK(app.reset_errors[0] == errc::bad_layout);
+  CHECK(victim_read < 0);
+  CHECK(victim_errno == ECONNRESET);
+
+  const auto data = pattern(1u << 20, 4);
+  std::optional<std::vector<std::byte>> got;
+  std::thread bystander([&] {
+    ksock s;
+    s.timeouts(30);
+    if (s.connect_to(stack_ip_text, 7010) != 0) return;
+    got = kernel_roundtrip(s.fd, data);
+  });
+  REQUIRE(app.run_until([&] { return app.released == 1; }, 60s));
+  bystander.join();
+  REQUIRE(got.has_value());
+  CHECK(*got == data);
+  t.stop = true;
+  t.runner.join();
+  CHECK(t.core->tcp().counters().aborts[static_cast<std::size_t>(tcp::abort_reason::shm_violation)] == 1);
+  CHECK(t.core->tcp().counters().rst_out >= 1);
 }

@@ -5,6 +5,7 @@
 #include "dataplane/tcp/engine.hpp"
 #include "dataplane/tcp/seq.hpp"
 #include "tcp_harness.hpp"
+#include "tests/fifo_scribble.hpp"
 
 #include <doctest/doctest.h>
 
@@ -893,4 +894,114 @@ TEST_CASE("TCP 3.3: a pure ACK whose sequence number sits at the right edge of t
   h.eng.flush(4);
   CHECK(h.eng.info(conn_of(h, 1))->snd_una == una + 1000);
   CHECK(h.eng.stats().unacceptable == 1);
+}
+
+// ---- an app that breaks its shared fifos (issue 16) -----------------------------
+// The app maps the fifos the engine fills and drains; whatever it writes
+// there costs it this connection and nothing else: an RST to the peer,
+// bad_layout to its session, a counter.
+
+namespace {
+
+using actorstack::test::cursor;
+using actorstack::test::scribble_cursor;
+
+std::uint64_t violations(const host& h) {
+  return h.eng.stats().aborts[static_cast<std::size_t>(tcp::abort_reason::shm_violation)];
+}
+
+// After a handshake and 3000 bytes A -> B that B has not read.
+void with_unread_data(wire_link& l) {
+  handshake(l);
+  REQUIRE(l.a.app.fifos.at(1).tx.enqueue(pattern(3000, 16)));
+  l.a.eng.app_sent(conn_of(l.a, 1), l.now);
+  l.a.eng.flush(l.now);
+  l.pump();
+  REQUIRE(l.b.app.fifos.at(1).rx.max_dequeue() == 3000);
+}
+
+void expect_violation(wire_link& l) {
+  CHECK(l.b.app.heard("reset 1 bad_layout"));
+  CHECK(violations(l.b) == 1);
+  CHECK(l.a.app.heard("reset 1 reset"));  // the peer heard an RST
+  CHECK(l.a.eng.connection_count() == 0);
+  CHECK(l.b.eng.connection_count() == 0);
+  CHECK(l.b.eng.timers_armed() == 0);
+}
+
+}  // namespace
+
+TEST_CASE("TCP shared fifos: a transfer that keeps the fifo contract is never taken for a violation") {
+  wire_link l;
+  handshake(l);
+  const auto data = pattern(1 << 20, 17);
+  CHECK(transfer(l, l.a, l.b, data) == data);
+  CHECK(transfer(l, l.b, l.a, data) == data);
+  CHECK(violations(l.a) == 0);
+  CHECK(violations(l.b) == 0);
+}
+
+TEST_CASE("TCP shared fifos: the app moving the engine's rx tail loses the connection at the next segment") {
+  wire_link l;
+  with_unread_data(l);
+  auto& rx = l.b.app.fifos.at(1).rx;
+  scribble_cursor(rx, cursor::tail, rx.tail_position() + 100000);  // "more arrived" — it did not
+  REQUIRE(l.a.app.fifos.at(1).tx.enqueue(pattern(100, 18)));
+  l.a.eng.app_sent(conn_of(l.a, 1), l.now);
+  l.a.eng.flush(l.now);
+  l.pump();
+  l.tick(500'000);  // B's delayed ACK lets A's Nagle-held segment go
+  l.pump();
+  expect_violation(l);
+}
+
+TEST_CASE("TCP shared fifos: the app unreading bytes (its rx head moved back) loses the connection") {
+  wire_link l;
+  with_unread_data(l);
+  auto& rx = l.b.app.fifos.at(1).rx;
+  std::array<std::byte, 2000> buf{};
+  REQUIRE(rx.dequeue(buf));
+  l.b.eng.app_read(conn_of(l.b, 1), l.now);  // the engine sees the head at 2000
+  l.b.eng.flush(l.now);
+  l.pump();
+  scribble_cursor(rx, cursor::head, rx.head_position() - 2000);
+  l.b.eng.app_read(conn_of(l.b, 1), l.now);
+  l.b.eng.app_sent(conn_of(l.b, 1), l.now);
+  l.b.eng.flush(l.now);
+  l.pump();
+  expect_violation(l);
+}
+
+TEST_CASE("TCP shared fifos: the app moving the engine's tx head loses the connection at its next send") {
+  wire_link l;
+  handshake(l);
+  auto& tx = l.b.app.fifos.at(1).tx;
+  REQUIRE(tx.enqueue(pattern(5000, 19)));
+  scribble_cursor(tx, cursor::head, tx.head_position() + 3000);  // "already sent" — it was not
+  l.b.eng.app_sent(conn_of(l.b, 1), l.now);
+  l.b.eng.flush(l.now);
+  l.pump();
+  expect_violation(l);
+}
+
+TEST_CASE("TCP shared fifos: the app taking back bytes in flight (tx tail moved back) loses the connection at the retransmission") {
+  wire_link l;
+  handshake(l);
+  l.filter = [](const frame&, bool a_to_b) { return !a_to_b; };  // B's segments never reach A... A's never reach B
+  auto& tx = l.a.app.fifos.at(1).tx;
+  REQUIRE(tx.enqueue(pattern(4000, 20)));
+  l.a.eng.app_sent(conn_of(l.a, 1), l.now);
+  l.a.eng.flush(l.now);
+  l.pump();  // sent, lost, unacknowledged
+  scribble_cursor(tx, cursor::tail, tx.tail_position() - 3000);
+  l.filter = nullptr;
+  for (int i = 0; i < 50 && violations(l.a) == 0; ++i) {
+    l.tick(100'000);
+    l.pump();
+  }
+  CHECK(l.a.app.heard("reset 1 bad_layout"));
+  CHECK(violations(l.a) == 1);
+  CHECK(l.b.app.heard("reset 1 reset"));
+  CHECK(l.a.eng.connection_count() == 0);
+  CHECK(l.b.eng.connection_count() == 0);
 }
