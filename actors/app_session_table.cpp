@@ -31,7 +31,7 @@ namespace {
 // A session's calls reach its worker as plain sends: no reply, no wait.
 class control_impl final : public detail::session_control {
  public:
-  explicit control_impl(const app_worker_context& ctx) {
+  explicit control_impl(const app_worker_context& ctx) : sender_(ctx.sender) {
     for (const auto& w : ctx.session_workers) workers_.push_back(caf::actor_cast<session_worker_actor>(w));
   }
   void post_tx(session_handle h) override { send(h, tx_atom_v); }
@@ -39,18 +39,17 @@ class control_impl final : public detail::session_control {
   void close(session_handle h) override { send(h, close_atom_v); }
   void reset(session_handle h) override { send(h, reset_atom_v); }
   void shutdown(session_handle h) override { send(h, shutdown_atom_v); }
-  void answer_accept(session_handle h, bool ok) {
-    if (h.worker() < workers_.size()) caf::anon_send(workers_[h.worker()], accept_atom_v, h, ok);
-  }
-  void answer_connected(session_handle h, bool ok) {
-    if (h.worker() < workers_.size()) caf::anon_send(workers_[h.worker()], connected_atom_v, h, ok);
-  }
+  void answer_accept(session_handle h, bool ok) { send(h, accept_atom_v, ok); }
+  void answer_connected(session_handle h, bool ok) { send(h, connected_atom_v, ok); }
 
  private:
-  template <class Atom>
-  void send(session_handle h, Atom atom) {
-    if (h.worker() < workers_.size()) caf::anon_send(workers_[h.worker()], atom, h);
+  template <class Atom, class... Ts>
+  void send(session_handle h, Atom atom, Ts... xs) {
+    if (h.worker() >= workers_.size()) return;
+    if (sender_) caf::send_as(sender_, workers_[h.worker()], atom, h, xs...);
+    else caf::anon_send(workers_[h.worker()], atom, h, xs...);
   }
+  caf::actor sender_;
   std::vector<session_worker_actor> workers_;
 };
 

@@ -1,6 +1,7 @@
 #include "actors/caf_error.hpp"
 #include "actors/inspector.hpp"
 
+#include "actors/answer_as_self.hpp"
 #include "actors/ct_segment_context.hpp"
 #include "session/view/render.hpp"
 #include "actors/log.hpp"
@@ -187,7 +188,7 @@ inspect_service spawn_inspect_service(caf::actor_system& sys, inspector_actor in
                 if (end > at) args.push_back(options.substr(at, end - at));
                 at = end + 1;
               }
-              return self->delegate(inspector, show_atom_v, topic, std::move(args));
+              return answer_as_self<std::string>(self, inspector, show_atom_v, topic, std::move(args));
             },
         };
       },

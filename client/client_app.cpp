@@ -92,6 +92,7 @@ class app_impl final : public app, private app_handler {
     ctx.index = info_.app_worker;
     ctx.app = info_.app;
     ctx.session_workers.assign(info_.session_workers, info_.gateway);
+    ctx.sender = receiver_;  // the gateway takes requests only from this process
     table_ = std::make_unique<app_session_table>(std::move(ctx));
     attached_ = true;
     return {};
@@ -384,8 +385,9 @@ class app_impl final : public app, private app_handler {
         if (n.kind == notification::connected && (n.err != errc::none || !n.handle.valid())) break;
         if (!resolve_fifos(n)) {
           // A fifo this process cannot see: say no rather than guess.
-          if (n.kind == notification::accept) caf::anon_send(info_.gateway, accept_atom_v, n.handle, false);
-          if (n.kind == notification::connected) caf::anon_send(info_.gateway, connected_atom_v, n.handle, false);
+          if (n.kind == notification::accept) caf::send_as(receiver_, info_.gateway, accept_atom_v, n.handle, false);
+          if (n.kind == notification::connected)
+            caf::send_as(receiver_, info_.gateway, connected_atom_v, n.handle, false);
           return;
         }
         break;

@@ -1,6 +1,7 @@
 #include "actors/caf_error.hpp"
 #include "actors/remote/remote_app_server.hpp"
 
+#include "actors/answer_as_self.hpp"
 #include "actors/log.hpp"
 #include "base/secret.hpp"
 
@@ -259,7 +260,9 @@ result<std::unique_ptr<remote_app_server>> remote_app_server::start(caf::actor_s
   p->registry = sys.spawn<caf::detached>(registry_behavior, new attach_fn_holder{std::move(attach)});
   auto registry = p->registry;
   p->door = sys.spawn([](attach_door_actor::pointer self, attach_registry_actor reg) -> attach_door_actor::behavior_type {
-    return {[=](attach_atom a, const remote_attach_request& req) { return self->delegate(reg, a, req); }};
+    return {[=](attach_atom a, const remote_attach_request& req) {
+      return answer_as_self<remote_attach_reply>(self, reg, a, req);
+    }};
   }, registry);
   auto published = sys.middleman().publish(p->door, port, "127.0.0.1", true);
   if (!published) {

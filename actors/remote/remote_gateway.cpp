@@ -1,12 +1,14 @@
 #include "actors/caf_error.hpp"
 #include "actors/remote/remote_gateway.hpp"
 
+#include "actors/answer_as_self.hpp"
 #include "actors/log.hpp"
 #include "actors/mailbox_depth.hpp"
 #include "actors/session_worker.hpp"
 
 #include <array>
 #include <cstring>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -31,6 +33,10 @@ struct gateway_state {
   /// Messages only the stack's own actors may send that came from
   /// elsewhere (another process, or anonymous).
   std::uint64_t refused_foreign = 0;
+  /// The app's own detach, asked of the root: the root ends this gateway
+  /// (detach_atom) before its answer could come back here, so the gateway
+  /// answers the app as it goes.
+  std::optional<caf::typed_response_promise<bool>> detaching;
 };
 
 // An rx / tx event for a session the app holds goes through the app's
@@ -52,15 +58,31 @@ using self_pointer = remote_gateway_actor::stateful_pointer<gateway_state>;
 // through the middleman, or a sender that hides itself) is refused,
 // counted and logged. Without this, any process connected to the attach
 // port could detach an app by naming its gateway.
-bool from_the_stack(self_pointer self, const char* what) {
+bool refused(self_pointer self, const char* what, const char* expected) {
   const auto& sender = self->current_sender();
-  if (sender && sender->node() == self->node()) return true;
   auto& st = self->state;
   if (st.refused_foreign++ < 8)
-    log_line("remote app worker " + std::to_string(st.cfg.ctx.index) + ": refused '" + what +
-             "' from outside the stack (" + (sender ? to_string(sender->node()) : std::string{"anonymous"}) + ")");
+    log_line("remote app worker " + std::to_string(st.cfg.ctx.index) + ": refused '" + what + "' from outside " +
+             expected + " (" + (sender ? to_string(sender->node()) : std::string{"anonymous"}) + ")");
   return false;
 }
+
+bool from_the_stack(self_pointer self, const char* what) {
+  const auto& sender = self->current_sender();
+  return (sender && sender->node() == self->node()) || refused(self, what, "the stack");
+}
+
+// The app's requests come from the app's own process: the node its
+// receiving actor lives on. Another process that learnt this gateway's id
+// (the middleman lets a node name any actor another node was shown, and
+// ids are small numbers) is refused the same way: an app can name only
+// its own app workers, sessions and listeners.
+bool from_its_app(self_pointer self, const char* what) {
+  const auto& sender = self->current_sender();
+  return (sender && sender->node() == self->state.cfg.remote.node()) || refused(self, what, "its app");
+}
+
+caf::error not_from_its_app() { return to_caf(errc::invalid_argument, "not from this app worker's process"); }
 
 caf::error not_owned(session_handle h) {
   return to_caf(errc::invalid_session, h.to_string() + " is not a session of this app worker");
@@ -96,6 +118,7 @@ bool send_segment(gateway_state& st, const segment_info& seg) {
 // worker holds it.
 template <class Atom, class... Ts>
 caf::result<void> forward(self_pointer self, Atom atom, session_handle h, Ts... xs) {
+  if (!from_its_app(self, "session request")) return not_from_its_app();
   auto& st = self->state;
   if ((!st.owned.count(h.value()) && !st.old_names.count(h.value())) || h.worker() >= st.workers.size())
     return not_owned(h);
@@ -106,6 +129,7 @@ caf::result<void> forward(self_pointer self, Atom atom, session_handle h, Ts... 
 // The app's answer to an accept or a connected: a "no" gives the session up.
 template <class Atom>
 caf::result<void> forward_answer(self_pointer self, Atom atom, session_handle h, bool ok) {
+  if (!from_its_app(self, "answer")) return not_from_its_app();
   auto r = forward(self, atom, h, ok);
   if (!ok) self->state.owned.erase(h.value());
   return r;
@@ -201,6 +225,7 @@ remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway
               st.owned.clear();
               st.old_names.clear();
               caf::anon_send(st.cfg.remote, detach_atom_v);
+              if (st.detaching) st.detaching->deliver(true);
               self->quit();
             },
             [=](mailbox_atom) -> caf::result<std::uint64_t> {
@@ -216,21 +241,28 @@ remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway
             [=](accept_atom a, session_handle h, bool ok) { return forward_answer(self, a, h, ok); },
             [=](connected_atom a, session_handle h, bool ok) { return forward_answer(self, a, h, ok); },
             [=](remote_listen_atom, const endpoint& ep) -> caf::result<session_handle> {
+              if (!from_its_app(self, "listen")) return not_from_its_app();
               const auto& c = self->state.cfg;
-              return self->delegate(c.root, listen_atom_v, c.ctx.app, c.ctx.index, ep, false);
+              return answer_as_self<session_handle>(self, c.root, listen_atom_v, c.ctx.app, c.ctx.index, ep, false);
             },
             [=](remote_unlisten_atom, session_handle listener) -> caf::result<bool> {
+              if (!from_its_app(self, "stop listen")) return not_from_its_app();
               const auto& c = self->state.cfg;
-              return self->delegate(c.root, close_atom_v, c.ctx.app, listener, c.ctx.index, false);
+              return answer_as_self<bool>(self, c.root, close_atom_v, c.ctx.app, listener, c.ctx.index, false);
             },
             [=](remote_connect_atom, const endpoint& remote, std::uint64_t opaque) -> caf::result<bool> {
+              if (!from_its_app(self, "connect")) return not_from_its_app();
               const auto& c = self->state.cfg;
-              return self->delegate(c.root, connect_atom_v, connect_request{c.ctx.app, c.ctx.index, remote, opaque});
+              return answer_as_self<bool>(self, c.root, connect_atom_v,
+                                          connect_request{c.ctx.app, c.ctx.index, remote, opaque});
             },
             [=](remote_detach_atom) -> caf::result<bool> {
+              if (!from_its_app(self, "detach")) return not_from_its_app();
               const auto& c = self->state.cfg;
-              if (c.added) return self->delegate(c.root, del_worker_atom_v, c.ctx.app, c.ctx.index);
-              return self->delegate(c.root, detach_atom_v, c.ctx.app);
+              auto rp = c.added ? answer_as_self<bool>(self, c.root, del_worker_atom_v, c.ctx.app, c.ctx.index)
+                                : answer_as_self<bool>(self, c.root, detach_atom_v, c.ctx.app);
+              self->state.detaching = rp;
+              return rp;
             },
         };
       },

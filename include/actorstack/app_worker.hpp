@@ -38,6 +38,10 @@ struct app_worker_context {
   std::uint32_t index = 0;                  ///< global app worker index (notifications name it)
   std::uint32_t app = 0;                    ///< the application's index
   std::vector<caf::actor> session_workers;  ///< by worker index
+  /// Whom the app's requests name as their sender. Empty (in-process apps):
+  /// anonymous. An attached app names an actor of its own process, which
+  /// its gateway checks: requests from any other process are refused.
+  caf::actor sender;
 };
 
 /// An app worker's sessions. Not thread-safe: it belongs to one actor.

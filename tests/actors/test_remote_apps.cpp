@@ -7,6 +7,7 @@
 #include "tests/xorshift.hpp"
 
 #include "actors/caf_error.hpp"
+#include "actors/inspect_service.hpp"
 #include "actors/remote/remote_gateway.hpp"
 #include "shm/fd_channel.hpp"
 
@@ -228,6 +229,16 @@ struct rogue_client {
     self->request(door, 5s, attach_atom_v, req)
         .receive([&](remote_attach_reply& r) { out = r; }, [&](caf::error& e) { out = sys->render(e); });
     return out;
+  }
+  // Who answered a request to `dest` (the reply's sender, as CAF's
+  // middleman told this process), whether the answer was a value or an error.
+  template <class Reply, class Dest, class... Ts>
+  caf::actor_addr answered_by(const Dest& dest, Ts... xs) {
+    caf::scoped_actor self{*sys};
+    caf::actor_addr who;
+    self->request(dest, 5s, xs...)
+        .receive([&](Reply&) { who = caf::actor_cast<caf::actor_addr>(self->current_sender()); }, [&](caf::error&) { who = caf::actor_cast<caf::actor_addr>(self->current_sender()); });
+    return who;
   }
   // The error's text for a request the gateway answers with `Reply...`,
   // or "" if it accepted it.
@@ -487,6 +498,111 @@ TEST_CASE("remote apps: a gateway refuses the stack's own messages (detach, noti
   CHECK_MESSAGE(shown->find("\"name\":\"rogue\",\"app_workers\":[0],\"workers\":1,\"live\":true") != std::string::npos,
                 *shown);
   CHECK(rogue.ask_gateway<bool>(remote_detach_atom_v) == "");  // the app's own detach still works
+}
+
+TEST_CASE("remote apps: an attached process only ever hears from its doors: attach, listen, connect, stop and detach are answered by the attach door and its gateway, never by the root or the registry") {
+  // A reply carries its sender, and CAF's middleman lets a process name
+  // any actor it was ever shown: answers that came from the root (delegated)
+  // let an attached process send the root anything.
+  served_stack s{"doors"};
+  rogue_client rogue{s.path};
+  remote_attach_request req;
+  req.token = rogue.token;
+  req.name = "rogue";
+  req.receiver = rogue.receiver;
+  {
+    caf::scoped_actor self{*rogue.sys};
+    caf::actor_addr who;
+    self->request(rogue.door, 5s, attach_atom_v, req).receive([&](remote_attach_reply& r) {
+      rogue.gateway = r.gateway;
+      who = caf::actor_cast<caf::actor_addr>(self->current_sender());
+    }, [&](caf::error&) {});
+    REQUIRE(rogue.gateway);
+    CHECK(who == rogue.door.address());
+  }
+  CHECK(rogue.answered_by<remote_attach_reply>(rogue.door, attach_atom_v, req) == rogue.door.address());  // used token: an error
+  const auto gw = rogue.gateway.address();
+  auto ep = parse_uri("ct://127.0.0.1/7460");
+  REQUIRE(ep);
+  session_handle listener;
+  {
+    caf::scoped_actor self{*rogue.sys};
+    self->request(rogue.gateway, 5s, remote_listen_atom_v, *ep)
+        .receive([&](session_handle h) { listener = h; CHECK(caf::actor_cast<caf::actor_addr>(self->current_sender()) == gw); }, [&](caf::error&) {});
+  }
+  REQUIRE(listener.valid());
+  CHECK(rogue.answered_by<session_handle>(rogue.gateway, remote_listen_atom_v, *ep) == gw);  // already listening: an error
+  CHECK(rogue.answered_by<bool>(rogue.gateway, remote_connect_atom_v, *ep, std::uint64_t{1}) == gw);
+  CHECK(rogue.answered_by<bool>(rogue.gateway, remote_connect_atom_v, *parse_uri("ct://127.0.0.1/1"), std::uint64_t{2}) == gw);
+  CHECK(rogue.answered_by<bool>(rogue.gateway, remote_unlisten_atom_v, listener) == gw);
+  CHECK(rogue.answered_by<bool>(rogue.gateway, remote_detach_atom_v) == gw);
+}
+
+TEST_CASE("remote apps: a process that learnt another app's gateway can neither stop its listener, nor close its sessions, nor detach it") {
+  served_stack s{"neighbour"};
+  rogue_client victim{s.path};
+  rogue_client rogue{s.path};
+  auto v = victim.attach(victim.token);
+  REQUIRE(std::holds_alternative<remote_attach_reply>(v));
+  victim.gateway = std::get<remote_attach_reply>(v).gateway;
+  REQUIRE(std::holds_alternative<remote_attach_reply>(rogue.attach(rogue.token)));
+  auto ep = parse_uri("ct://127.0.0.1/7470");
+  REQUIRE(ep);
+  session_handle listener;
+  {
+    caf::scoped_actor self{*victim.sys};
+    self->request(victim.gateway, 5s, remote_listen_atom_v, *ep).receive([&](session_handle h) { listener = h; },
+                                                                           [&](caf::error&) {});
+  }
+  REQUIRE(listener.valid());
+  // The rogue names the victim's gateway (here: handed over; a hand-made
+  // middleman client could guess the small id) and sends what the victim
+  // could. (Its answers would go to the rogue's node, which the stack has
+  // no connection to here: the effects are what counts.)
+  {
+    caf::scoped_actor self{*rogue.sys};
+    const auto& gw = victim.gateway;
+    self->send(gw, remote_unlisten_atom_v, listener);
+    self->send(gw, remote_listen_atom_v, *parse_uri("ct://127.0.0.1/7471"));
+    self->send(gw, close_atom_v, listener);
+    self->send(gw, accept_atom_v, listener, false);
+    self->send(gw, remote_detach_atom_v);
+  }
+  // The victim's own request travels the same connection behind them.
+  CHECK(victim.ask_gateway<session_handle>(remote_listen_atom_v, *parse_uri("ct://127.0.0.1/7472")) == "");
+  auto listeners = s.st->show("listeners", {"--json"});
+  REQUIRE(listeners);
+  CHECK_MESSAGE(listeners->find("ct://127.0.0.1/7470") != std::string::npos, *listeners);
+  CHECK(listeners->find("7471") == std::string::npos);
+  auto apps = s.st->show("apps", {"--json"});
+  REQUIRE(apps);
+  CHECK(apps->find("\"live\":false") == std::string::npos);  // both still attached
+  CHECK(listeners->find("ct://127.0.0.1/7472") != std::string::npos);
+  // The victim itself still may.
+  CHECK(victim.ask_gateway<bool>(remote_unlisten_atom_v, listener) == "");
+}
+
+TEST_CASE("remote apps: the inspect port answers a show itself (never the inspector behind it), and a show is all it takes") {
+  served_stack s{"inspected"};
+  auto port = s.st->publish_inspector(0);
+  REQUIRE(port);
+  rogue_client rogue{s.path};
+  REQUIRE(std::holds_alternative<remote_attach_reply>(rogue.attach(rogue.token)));
+  auto svc = rogue.sys->middleman().remote_actor<inspect_service>("127.0.0.1", *port);
+  REQUIRE(svc);
+  const auto door = svc->address();
+  CHECK(rogue.answered_by<std::string>(*svc, show_atom_v, std::string{"apps"}, std::string{"--json"}) == door);
+  CHECK(rogue.answered_by<std::string>(*svc, show_atom_v, std::string{"no-such-topic"}, std::string{}) == door);
+  // Anything but a show (a detach, the inspector's own watch) is not in its interface: dropped, nothing changes.
+  {
+    caf::scoped_actor self{*rogue.sys};
+    self->send(caf::actor_cast<caf::actor>(*svc), detach_atom_v, std::uint32_t{0});
+    self->send(caf::actor_cast<caf::actor>(*svc), app_down_atom_v, std::uint32_t{0}, false);
+  }
+  auto shown = s.st->show("apps", {"--json"});
+  REQUIRE(shown);
+  CHECK_MESSAGE(shown->find("\"name\":\"rogue\",\"app_workers\":[0],\"workers\":1,\"live\":true") != std::string::npos,
+                *shown);
 }
 
 TEST_CASE("remote apps: a refused connect and a bad uri are typed errors") {
