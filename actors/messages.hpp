@@ -115,6 +115,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorstack, caf::id_block::actorstack_api::end)
   CAF_ADD_ATOM(actorstack, actorstack, del_worker_atom, "delworker")
   CAF_ADD_ATOM(actorstack, actorstack, migrate_atom, "migrate")
   CAF_ADD_ATOM(actorstack, actorstack, shm_violation_atom, "shmviolate")  // an app broke its shared fifos (root counts)
+  CAF_ADD_ATOM(actorstack, actorstack, quota_atom, "quota")  // an app was refused for a quota (root counts)
   // Applications in other processes (actors/remote/, client/).
   CAF_ADD_ATOM(actorstack, actorstack, attach_atom, "attach")
   CAF_ADD_ATOM(actorstack, actorstack, hello_atom, "hello")

@@ -310,7 +310,7 @@ class stack_impl final : public stack {
     auto app = attach_with(
         opts,
         [&](const app_worker_context& ctx, std::uint32_t) {
-          gateway = spawn_remote_gateway(sys_, {ctx, root_, req.receiver, channel, *events});
+          gateway = spawn_remote_gateway(sys_, {ctx, root_, req.receiver, channel, *events, false, usage_of(ctx.app)});
           return caf::actor_cast<app_worker_actor>(gateway);
         },
         true, origin);
@@ -325,6 +325,18 @@ class stack_impl final : public stack {
              std::to_string(origin.pid) + ", uid " + std::to_string(origin.uid) + ")");
     return remote_attach_reply{(*app)->index(), (*app)->worker_index(0), n_workers_,
                                caf::actor_cast<caf::actor>(gateway)};
+  }
+
+  // The counts an attached app's gateways share against its quotas: made
+  // with its first gateway, found again by a worker add, gone with the
+  // last. Attaches and worker adds come one at a time (the attach
+  // registry's turn), so the map needs no lock.
+  std::shared_ptr<app_usage> usage_of(std::uint32_t app) {
+    std::erase_if(usages_, [](const auto& kv) { return kv.second.expired(); });
+    if (auto u = usages_[app].lock()) return u;
+    auto u = std::make_shared<app_usage>(app, cfg_.quota_sessions, cfg_.quota_pending_connects);
+    usages_[app] = u;
+    return u;
   }
 
   // Each attached app worker's io event queue (SPEC §8 lengths).
@@ -344,7 +356,7 @@ class stack_impl final : public stack {
     auto events = app_event_queue::create("as-events-" + req.name, event_queue_sizes());
     if (!events) return unexpected{events.error()};
     remote_gateway_config gc{{r->first_worker, r->app, session_worker_handles(), {}}, root_, req.receiver,
-                             channel, *events, true};
+                             channel, *events, true, usage_of(r->app)};
     auto gateway = spawn_remote_gateway(sys_, std::move(gc));
     auto as_worker = caf::actor_cast<app_worker_actor>(gateway);
     track_app_worker(as_worker, r->first_worker, req.name, true);
@@ -391,6 +403,7 @@ class stack_impl final : public stack {
   std::vector<std::unique_ptr<actor_doorbell>> bells_;  // outlive the data plane's cores
   std::unique_ptr<dataplane::dataplane> dp_;             // stopped before the workers go
   bool stopped_ = false;
+  std::unordered_map<std::uint32_t, std::weak_ptr<app_usage>> usages_;  // by app (usage_of)
   std::shared_ptr<std::atomic<bool>> running_ = std::make_shared<std::atomic<bool>>(true);
 };
 

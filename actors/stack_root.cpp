@@ -295,6 +295,7 @@ stack_root_actor::behavior_type root_behavior(self_pointer self, stack_root_conf
       [&reg](detach_atom, std::uint32_t app) { return reply(reg.detach(app)); },
       [=](app_down_atom, std::uint32_t app_worker, bool normally) { app_down(self, app_worker, normally); },
       [&reg](shm_violation_atom, std::uint32_t app_worker) { reg.shm_violation(app_worker); },
+      [&reg](quota_atom, std::uint32_t app) { reg.quota_refused(app); },
       [&reg](apps_atom) { return reg.apps(); },
       [&reg](listeners_atom) { return reg.listeners(); },
       [&out](watch_atom, caf::actor& inspector) { out.inspector = caf::actor_cast<inspector_actor>(inspector); },

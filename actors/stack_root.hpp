@@ -36,6 +36,7 @@ using stack_root_actor = caf::typed_actor<
     caf::replies_to<detach_atom, std::uint32_t>::with<bool>,
     caf::reacts_to<app_down_atom, std::uint32_t, bool>,  // an app worker ended (inspector; true: normally)
     caf::reacts_to<shm_violation_atom, std::uint32_t>,    // a worker: this app worker's app broke its fifos
+    caf::reacts_to<quota_atom, std::uint32_t>,            // a gateway: this app was refused for a quota
     caf::reacts_to<watch_atom, caf::actor>,        // the inspector: it watches the contexts too
     caf::replies_to<apps_atom>::with<std::vector<app_row>>,
     caf::replies_to<listeners_atom>::with<std::vector<listener_row>>,

@@ -97,7 +97,7 @@ std::string congestion_problem(std::string_view text);
       [](const stack_config& c) -> const std::string& { return c.field; },       \
       [](stack_config& c, std::string_view v) { c.field = v; }, check
 
-const std::array<key_spec, 36> keys{{
+const std::array<key_spec, 38> keys{{
     {"session.workers", value_kind::count, 0, stack_config::max_workers, false, false,
      "session handles carry 8 bits of worker index",
      ACTORSTACK_FIELD(workers, std::uint32_t)},
@@ -165,6 +165,10 @@ const std::array<key_spec, 36> keys{{
      ACTORSTACK_FIELD(quota_listeners, std::uint32_t)},
     {"quota.attach-per-uid", value_kind::count, 1, 1u << 16, false, false, nullptr,
      ACTORSTACK_FIELD(quota_attach_per_uid, std::uint32_t)},
+    {"quota.sessions", value_kind::count, 1, 1u << 24, false, false, nullptr,
+     ACTORSTACK_FIELD(quota_sessions, std::uint32_t)},
+    {"quota.pending-connects", value_kind::count, 1, 1u << 20, false, false, nullptr,
+     ACTORSTACK_FIELD(quota_pending_connects, std::uint32_t)},
 }};
 
 #undef ACTORSTACK_FIELD

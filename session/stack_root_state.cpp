@@ -321,6 +321,10 @@ void stack_root_state::shm_violation(std::uint32_t app_worker) noexcept {
     ++apps_[app_of_worker_[app_worker]].shm_violations;
 }
 
+void stack_root_state::quota_refused(std::uint32_t app) noexcept {
+  if (app < apps_.size()) ++apps_[app].quota_refusals;
+}
+
 // ---- inspection ------------------------------------------------------------
 
 std::vector<app_row> stack_root_state::apps() const {

@@ -130,6 +130,9 @@ class stack_root_state {
   /// shared fifos inconsistent (and reset it): counted for its app. Ignored
   /// for an index no app ever had.
   void shm_violation(std::uint32_t app_worker) noexcept;
+  /// A quota enforced outside the root (an attached app's gateway:
+  /// quota.sessions, quota.pending-connects) refused app `app`: counted.
+  void quota_refused(std::uint32_t app) noexcept;
 
   /// Whether app worker `index` is attached and not deleted.
   bool is_live(std::uint32_t app_worker) const noexcept;

@@ -37,6 +37,21 @@ struct gateway_state {
   /// (detach_atom) before its answer could come back here, so the gateway
   /// answers the app as it goes.
   std::optional<caf::typed_response_promise<bool>> detaching;
+  /// Sessions of this app worker counted against quota.sessions (accepted
+  /// or connected; not listeners), and its connects not yet answered.
+  std::unordered_set<std::uint64_t> counted;
+  std::uint32_t pending_connects = 0;
+  std::uint64_t quota_logged = 0;
+
+  gateway_state() = default;
+  gateway_state(const gateway_state&) = delete;
+  gateway_state& operator=(const gateway_state&) = delete;
+  // Whatever way the gateway ends, the app's counts lose what it held.
+  ~gateway_state() {
+    if (!cfg.usage) return;
+    app_usage::give_back(cfg.usage->sessions, static_cast<std::uint32_t>(counted.size()));
+    app_usage::give_back(cfg.usage->pending_connects, pending_connects);
+  }
 };
 
 // An rx / tx event for a session the app holds goes through the app's
@@ -83,6 +98,53 @@ bool from_its_app(self_pointer self, const char* what) {
 }
 
 caf::error not_from_its_app() { return to_caf(errc::invalid_argument, "not from this app worker's process"); }
+
+// The app reached one of its quotas: the root counts it for the app
+// (quota_refusals in show apps), a line says which.
+void over_quota(self_pointer self, const char* which) {
+  auto& st = self->state;
+  self->send(st.cfg.root, quota_atom_v, st.cfg.ctx.app);
+  if (st.quota_logged++ < 8)
+    log_line("remote app worker " + std::to_string(st.cfg.ctx.index) + " of app " + std::to_string(st.cfg.ctx.app) +
+             ": refused at " + which);
+}
+
+// One more session for the app, if quota.sessions allows.
+bool count_session(self_pointer self, session_handle h) {
+  auto& st = self->state;
+  if (st.cfg.usage && !app_usage::take(st.cfg.usage->sessions, st.cfg.usage->max_sessions)) {
+    over_quota(self, "quota.sessions");
+    return false;
+  }
+  if (st.cfg.usage) st.counted.insert(h.value());
+  return true;
+}
+
+void connect_answered(gateway_state& st) {
+  if (st.pending_connects == 0) return;
+  --st.pending_connects;
+  if (st.cfg.usage) app_usage::give_back(st.cfg.usage->pending_connects);
+}
+
+// The app's connect goes to the root once quota.pending-connects allows
+// it; the gateway answers it (answer_as_self.hpp says why).
+caf::result<bool> start_connect(self_pointer self, const endpoint& remote, std::uint64_t opaque) {
+  auto& st = self->state;
+  const auto& c = st.cfg;
+  if (c.usage && !app_usage::take(c.usage->pending_connects, c.usage->max_pending_connects)) {
+    over_quota(self, "quota.pending-connects");
+    return to_caf(errc::quota, "the app has quota.pending-connects connects under way");
+  }
+  ++st.pending_connects;
+  auto rp = self->make_response_promise<bool>();
+  self->request(c.root, caf::infinite, connect_atom_v, connect_request{c.ctx.app, c.ctx.index, remote, opaque})
+      .then([rp](bool ok) mutable { rp.deliver(ok); },
+            [self, rp](caf::error& e) mutable {
+              connect_answered(self->state);  // refused at once: no connected notification follows
+              rp.deliver(std::move(e));
+            });
+  return rp;
+}
 
 caf::error not_owned(session_handle h) {
   return to_caf(errc::invalid_session, h.to_string() + " is not a session of this app worker");
@@ -131,7 +193,11 @@ template <class Atom>
 caf::result<void> forward_answer(self_pointer self, Atom atom, session_handle h, bool ok) {
   if (!from_its_app(self, "answer")) return not_from_its_app();
   auto r = forward(self, atom, h, ok);
-  if (!ok) self->state.owned.erase(h.value());
+  auto& st = self->state;
+  if (!ok) {
+    st.owned.erase(h.value());
+    if (st.counted.erase(h.value()) > 0 && st.cfg.usage) app_usage::give_back(st.cfg.usage->sessions);
+  }
   return r;
 }
 
@@ -152,6 +218,7 @@ bool relay(self_pointer self, app_notification n) {
     case notification::accept:
     case notification::listened:
     case notification::connected:
+      if (n.kind == notification::connected) connect_answered(st);
       if (n.kind == notification::connected && (n.err != errc::none || !n.handle.valid())) break;
       if (!locate_fifos(st, n)) {
         // Never happens while segment_add precedes its fifos
@@ -164,6 +231,19 @@ bool relay(self_pointer self, app_notification n) {
           self->send(st.workers[n.handle.worker()], connected_atom_v, n.handle, false);
         return true;
       }
+      if (n.kind != notification::listened && !count_session(self, n.handle)) {
+        // Over quota.sessions: the stack gives the session up; the
+        // connecting app hears quota instead of its session.
+        if (n.kind == notification::accept) {
+          self->send(st.workers[n.handle.worker()], accept_atom_v, n.handle, false);
+          return true;
+        }
+        self->send(st.workers[n.handle.worker()], connected_atom_v, n.handle, false);
+        n.handle = {};
+        n.err = errc::quota;
+        n.rx = n.tx = {};
+        break;
+      }
       st.owned.insert(n.handle.value());
       break;
     case notification::migrate:
@@ -171,9 +251,11 @@ bool relay(self_pointer self, app_notification n) {
         st.owned.insert(n.other.value());
         st.old_names[n.handle.value()] = n.other.value();
       }
+      if (st.counted.erase(n.handle.value()) > 0) st.counted.insert(n.other.value());
       break;
     case notification::cleanup_session:
       st.owned.erase(n.handle.value());
+      if (st.counted.erase(n.handle.value()) > 0 && st.cfg.usage) app_usage::give_back(st.cfg.usage->sessions);
       std::erase_if(st.old_names, [&](const auto& kv) { return kv.second == n.handle.value(); });
       break;
     case notification::rx:
@@ -252,9 +334,7 @@ remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway
             },
             [=](remote_connect_atom, const endpoint& remote, std::uint64_t opaque) -> caf::result<bool> {
               if (!from_its_app(self, "connect")) return not_from_its_app();
-              const auto& c = self->state.cfg;
-              return answer_as_self<bool>(self, c.root, connect_atom_v,
-                                          connect_request{c.ctx.app, c.ctx.index, remote, opaque});
+              return start_connect(self, remote, opaque);
             },
             [=](remote_detach_atom) -> caf::result<bool> {
               if (!from_its_app(self, "detach")) return not_from_its_app();

@@ -16,6 +16,7 @@
 ///    removed, segments reclaimed.
 
 #include "actors/remote/app_event_queue.hpp"
+#include "actors/remote/app_usage.hpp"
 #include "actors/stack_root.hpp"
 #include "shm/fd_channel.hpp"
 
@@ -68,6 +69,8 @@ struct remote_gateway_config {
   /// A worker the app added (worker add): its detach deletes only it. The
   /// worker the app attached with detaches the whole app.
   bool added = false;
+  /// What the app holds, shared by its gateways (null: no quotas).
+  std::shared_ptr<app_usage> usage;
 };
 
 remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway_config cfg);

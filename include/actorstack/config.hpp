@@ -199,6 +199,16 @@ struct stack_config {
   /// through the Unix socket at once; one more is hung up on.
   std::uint32_t quota_attach_per_uid = 256;
 
+  /// `quota.sessions`: sessions an attached app may hold at once, accepted
+  /// and connected together (listeners count under quota.listeners). One
+  /// more accept is refused (the connecting side hears refused), one more
+  /// connect completes as errc::quota.
+  std::uint32_t quota_sessions = 65536;
+
+  /// `quota.pending-connects`: connects an attached app may have under way
+  /// at once; one more fails with errc::quota.
+  std::uint32_t quota_pending_connects = 1024;
+
   /// Field-wise equality (used by the to_string/parse_config round trip).
   friend bool operator==(const stack_config&, const stack_config&) = default;
 };

@@ -64,8 +64,8 @@ struct served_stack {
 // An echo server app on its own thread (an app belongs to one thread):
 // accepts, echoes, closes on end of stream, until told to stop.
 struct echo_server_thread {
-  explicit echo_server_thread(const std::string& path, std::string uri) {
-    auto a = client::app::attach({.socket_path = path, .name = "echo-server"});
+  explicit echo_server_thread(const std::string& path, std::string uri, std::string name = "echo-server") {
+    auto a = client::app::attach({.socket_path = path, .name = name});
     REQUIRE(a);
     app = std::move(*a);
     auto l = app->listen(uri);
@@ -603,6 +603,82 @@ TEST_CASE("remote apps: the inspect port answers a show itself (never the inspec
   REQUIRE(shown);
   CHECK_MESSAGE(shown->find("\"name\":\"rogue\",\"app_workers\":[0],\"workers\":1,\"live\":true") != std::string::npos,
                 *shown);
+}
+
+TEST_CASE("remote apps: quota.sessions caps what one attached app holds: its accept one too many is refused, its connect one too many fails with quota, each counted, and a freed session counts again") {
+  stack_config cfg = small_config();
+  cfg.quota_sessions = 2;
+  served_stack s{"sessions-quota", cfg};
+  echo_server_thread server{s.path, "ct://127.0.0.1/7480", "server"};
+  echo_server_thread other{s.path, "ct://127.0.0.1/7481", "other"};
+  auto a = client::app::attach({.socket_path = s.path, .name = "a"});
+  auto b = client::app::attach({.socket_path = s.path, .name = "b"});
+  REQUIRE(a);
+  REQUIRE(b);
+  // The server's two sessions: its quota.
+  auto a1 = (*a)->connect("ct://127.0.0.1/7480");
+  auto b1 = (*b)->connect("ct://127.0.0.1/7480");
+  REQUIRE_MESSAGE(a1, a1.error().message());
+  REQUIRE(b1);
+  auto b2 = (*b)->connect("ct://127.0.0.1/7480");  // the server's third: refused
+  REQUIRE_FALSE(b2);
+  CHECK(b2.error().code == errc::refused);
+  // a's second session (with the other server), then its third: quota.
+  auto a2 = (*a)->connect("ct://127.0.0.1/7481");
+  REQUIRE(a2);
+  auto a3 = (*a)->connect("ct://127.0.0.1/7481");
+  REQUIRE_FALSE(a3);
+  CHECK(a3.error().code == errc::quota);
+  for (int i = 0; i < 500 && server.accepted < 2; ++i) std::this_thread::sleep_for(10ms);
+  CHECK(server.accepted == 2);
+  auto apps = s.st->show("apps", {"--json"});
+  REQUIRE(apps);
+  CHECK_MESSAGE(apps->find("\"name\":\"server\"") != std::string::npos, *apps);
+  const auto refusals_of = [&](const std::string& name) {
+    const auto at = apps->find("\"name\":\"" + name + "\"");
+    const auto q = apps->find("\"quota_refusals\":", at);
+    return at == std::string::npos || q == std::string::npos ? -1 : std::atoi(apps->c_str() + q + 17);
+  };
+  CHECK(refusals_of("server") == 1);
+  CHECK(refusals_of("a") == 1);
+  CHECK(refusals_of("b") == 0);
+  // a gives one up: its next connect goes through (once the stack has the close).
+  REQUIRE((*a)->close(*a2));
+  bool again = false;
+  for (int i = 0; i < 200 && !again; ++i) {
+    auto r = (*a)->connect("ct://127.0.0.1/7481");
+    if (r) again = true;
+    else std::this_thread::sleep_for(10ms);
+  }
+  CHECK(again);
+}
+
+TEST_CASE("remote apps: quota.pending-connects caps the connects one attached app has under way: one more fails with quota, counted") {
+  stack_config cfg = small_config();
+  cfg.quota_pending_connects = 2;
+  served_stack s{"pending-quota", cfg};
+  // A listener whose app never answers an accept: connects to it stay under way.
+  rogue_client silent{s.path};
+  auto sv = silent.attach(silent.token);
+  REQUIRE(std::holds_alternative<remote_attach_reply>(sv));
+  silent.gateway = std::get<remote_attach_reply>(sv).gateway;
+  auto ep = parse_uri("ct://127.0.0.1/7490");
+  REQUIRE(ep);
+  REQUIRE(silent.ask_gateway<session_handle>(remote_listen_atom_v, *ep) == "");
+  rogue_client eager{s.path};
+  auto ev = eager.attach(eager.token);
+  REQUIRE(std::holds_alternative<remote_attach_reply>(ev));
+  eager.gateway = std::get<remote_attach_reply>(ev).gateway;
+  CHECK(eager.ask_gateway<bool>(remote_connect_atom_v, *ep, std::uint64_t{1}) == "");
+  CHECK(eager.ask_gateway<bool>(remote_connect_atom_v, *ep, std::uint64_t{2}) == "");
+  CHECK(eager.ask_gateway<bool>(remote_connect_atom_v, *ep, std::uint64_t{3}).find("quota") != std::string::npos);
+  bool counted = false;
+  for (int i = 0; i < 200 && !counted; ++i) {
+    auto apps = s.st->show("apps", {"--json"});
+    counted = apps && apps->find("\"quota_refusals\":1") != std::string::npos;
+    if (!counted) std::this_thread::sleep_for(10ms);
+  }
+  CHECK(counted);
 }
 
 TEST_CASE("remote apps: a refused connect and a bad uri are typed errors") {

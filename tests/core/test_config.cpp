@@ -92,6 +92,8 @@ TEST_CASE("config (SPEC 8): every key can be set and read back") {
       "metrics.port",
       "quota.listeners",
       "quota.attach-per-uid",
+      "quota.sessions",
+      "quota.pending-connects",
   };
   CHECK(config_keys() == expected);
 
