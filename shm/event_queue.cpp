@@ -59,8 +59,13 @@ result<event_queue> event_queue::attach(void* mem, std::size_t bytes, int eventf
     return unexpected{errc::bad_layout, "event queue memory too small or misaligned"};
   auto* base = static_cast<std::byte*>(mem);
   auto* h = reinterpret_cast<header*>(base);
-  if (h->magic != header::magic_value || h->version != 1 ||
-      h->ctrl_offset + h->ctrl_bytes > bytes || h->io_offset + h->io_bytes > h->ctrl_offset)
+  // Offsets and lengths are another process's words: each range must lie
+  // past the header and inside the memory, compared without sums that wrap.
+  const auto inside = [](std::uint64_t off, std::uint64_t len, std::uint64_t end) {
+    return off >= sizeof(header) && off <= end && len <= end - off;
+  };
+  if (h->magic != header::magic_value || h->version != 1 || !inside(h->ctrl_offset, h->ctrl_bytes, bytes) ||
+      !inside(h->io_offset, h->io_bytes, h->ctrl_offset))
     return unexpected{errc::bad_layout, "not an event queue"};
   auto io = event_ring<io_event>::attach(base + h->io_offset, h->io_bytes);
   if (!io) return unexpected{io.error()};

@@ -60,10 +60,13 @@ class event_ring {
     if (bytes < sizeof(header) || reinterpret_cast<std::uintptr_t>(mem) % 64 != 0)
       return unexpected{errc::bad_layout, "ring memory too small or misaligned"};
     auto* h = static_cast<header*>(mem);
-    if (h->magic != magic_value || h->elem_size != sizeof(T) || h->capacity < 2 ||
-        (h->capacity & (h->capacity - 1)) != 0 || bytes < required_bytes(h->capacity))
+    // The capacity is another process's word: compared by division, so a
+    // huge one cannot wrap the size it implies.
+    const std::uint64_t capacity = h->capacity;
+    if (h->magic != magic_value || h->elem_size != sizeof(T) || capacity < 2 || (capacity & (capacity - 1)) != 0 ||
+        capacity > (bytes - sizeof(header)) / sizeof(slot))
       return unexpected{errc::bad_layout, "not an event ring of this element type"};
-    return event_ring{h, h->capacity};
+    return event_ring{h, capacity};
   }
 
   event_ring() noexcept = default;

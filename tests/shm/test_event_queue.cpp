@@ -77,6 +77,28 @@ TEST_CASE("event ring: a producer keeps its own capacity when the other side scr
   CHECK(event_ring<io_event>::attach(r.mem, bytes).code() == errc::bad_layout);
 }
 
+TEST_CASE("event queue: an attach refuses ring offsets and lengths whose sums wrap, and a ring capacity whose size wraps (found by fuzz_shm)") {
+  small_queue s;
+  auto* words = static_cast<std::uint64_t*>(s.mem.mem);  // magic+version, io offset, io bytes, ctrl offset, ctrl bytes
+  const std::uint64_t saved[4] = {words[1], words[2], words[3], words[4]};
+  REQUIRE(event_queue::attach(s.mem.mem, s.mem.size, s.q.eventfd()).has_value());
+  words[4] = ~std::uint64_t{0} - 8;  // ctrl bytes: offset + bytes wraps below the memory's size
+  CHECK(event_queue::attach(s.mem.mem, s.mem.size, s.q.eventfd()).code() == errc::bad_layout);
+  words[4] = saved[3];
+  words[2] = ~std::uint64_t{0};  // io bytes
+  CHECK(event_queue::attach(s.mem.mem, s.mem.size, s.q.eventfd()).code() == errc::bad_layout);
+  words[2] = saved[1];
+  words[1] = 0;  // io ring over the queue's own header
+  CHECK(event_queue::attach(s.mem.mem, s.mem.size, s.q.eventfd()).code() == errc::bad_layout);
+  words[1] = saved[0];
+  REQUIRE(event_queue::attach(s.mem.mem, s.mem.size, s.q.eventfd()).has_value());
+  // A ring's capacity of 2^62: a power of two whose slots' size wraps to a small number.
+  auto* ring = static_cast<std::byte*>(s.mem.mem) + saved[0];
+  const std::uint64_t huge = std::uint64_t{1} << 62;
+  std::memcpy(ring + 8, &huge, sizeof huge);
+  CHECK(event_ring<io_event>::attach(ring, saved[1]).code() == errc::bad_layout);
+}
+
 TEST_CASE("event queue: events come out in order, full is queue_full, then recovers") {
   small_queue s;
   for (std::uint64_t i = 0; i < 8; ++i) REQUIRE(s.q.post_io(ev(i)).has_value());
