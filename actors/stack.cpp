@@ -14,10 +14,12 @@
 #include "actors/metrics/metrics.hpp"
 #include "actors/remote/remote_app_server.hpp"
 #include "actors/stack_root.hpp"
+#include "actors/tls.hpp"
 #include "dataplane/dataplane.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/publish.hpp>
 #include <prometheus/exposer.h>
 
 #include <algorithm>
@@ -201,7 +203,19 @@ class stack_impl final : public stack {
       service_ = spawn_inspect_service(sys_, inspector_);
       track(service_, actor_role::service, 0, "actorstack-ctl");
     }
-    auto r = sys_.middleman().publish(service_, port, "127.0.0.1", true);
+    // Where and how: inspect.bind, with TLS when tls.* is set (validate()
+    // refused a non-loopback address without it).
+    const char* where = cfg_.inspect_bind.c_str();
+    caf::expected<std::uint16_t> r{std::uint16_t{0}};
+    if (!cfg_.tls_certificate.empty()) {
+      if (!sys_.has_openssl_manager())
+        return unexpected{errc::not_supported,
+                          "tls.* is set but the actor system has no OpenSSL module (load caf::openssl::manager, "
+                          "or let stack::create make the system)"};
+      r = caf::openssl::publish(service_, port, where, true);
+    } else {
+      r = sys_.middleman().publish(service_, port, where, true);
+    }
     if (!r) return unexpected{errc::invalid_argument, intern("cannot publish the inspector: " + sys_.render(r.error()))};
     return *r;
   }
@@ -438,6 +452,10 @@ result<std::unique_ptr<stack>> stack::create(const stack_config& cfg) {
   // fixed only in 0.18). Seen here as a rare hang at the end of the
   // remote-apps tests under ASan.
   owned->cfg.set("middleman.attach-utility-actors", true);
+  // The inspector over TLS (tls.*): CAF's OpenSSL module, files checked first.
+  if (!cfg.tls_certificate.empty())
+    if (auto tls = enable_tls(owned->cfg, {cfg.tls_certificate, cfg.tls_key, cfg.tls_ca}); !tls)
+      return unexpected{tls.error()};
   // Apps in other processes exchange these types with the stack.
   add_actorstack_types(owned->cfg);
   owned->sys = std::make_unique<caf::actor_system>(owned->cfg);

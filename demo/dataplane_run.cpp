@@ -34,6 +34,10 @@ stack_config config_of(const options& opt) {
   cfg.dataplane_lcores = opt.lcores;
   cfg.dataplane_impair = opt.impair;
   cfg.dataplane_cores = opt.cores;
+  cfg.inspect_bind = opt.inspect_bind;
+  cfg.tls_certificate = opt.tls_cert;
+  cfg.tls_key = opt.tls_key;
+  cfg.tls_ca = opt.tls_ca;
   return cfg;
 }
 
@@ -86,7 +90,8 @@ bool expose(stack& st, const options& opt) {
       std::fprintf(stderr, "actorstack-echo: %s\n", port.error().message().c_str());
       return false;
     }
-    std::fprintf(stderr, "actorstack-echo: inspector on 127.0.0.1:%u\n", static_cast<unsigned>(*port));
+    std::fprintf(stderr, "actorstack-echo: inspector on %s:%u%s\n", opt.inspect_bind.c_str(), static_cast<unsigned>(*port),
+                 opt.tls_cert.empty() ? "" : " (TLS)");
   }
   if (opt.metrics_port >= 0) {
     auto port = st.serve_metrics(static_cast<std::uint16_t>(opt.metrics_port));

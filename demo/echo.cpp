@@ -13,6 +13,7 @@
 // interrupted and what was moved so far, the clients detach (their sessions
 // reset, the server closes its ends), and the exit status is 3.
 
+#include "demo/dataplane_run.hpp"
 #include "demo/echo_options.hpp"
 #include "demo/kernel_echo.hpp"
 #include "demo/stream_echo.hpp"
@@ -66,9 +67,13 @@ int main(int argc, char** argv) {
   app.add_flag("--baseline", opt.baseline,
                "ct only: also run the same echo over kernel TCP loopback (a writer and a reader thread per\n"
                "client, 64 KiB reads and writes) and print both rates and their ratio");
-  app.add_option("--inspect-port", opt.inspect_port, "Publish the inspector for actorstack-ctl on 127.0.0.1:P (0: any)")
+  app.add_option("--inspect-port", opt.inspect_port, "Publish the inspector for actorstack-ctl on ADDR:P (0: any)")
       ->check(CLI::Range(0, 65535))
       ->default_str("off");
+  app.add_option("--inspect-bind", opt.inspect_bind,
+                 "ADDR of --inspect-port; anything but loopback needs --tls-cert/key/ca")
+      ->check(CLI::ValidIPV4);
+  cli::add_tls(app, opt.tls_cert, opt.tls_key, opt.tls_ca);
   app.add_option("--metrics-port", opt.metrics_port, "Serve Prometheus metrics on 127.0.0.1:Q/metrics (0: any)")
       ->check(CLI::Range(0, 65535))
       ->default_str("off");
@@ -121,10 +126,7 @@ int main(int argc, char** argv) {
   if (ep->proto != transport_proto::ct) return usage("the echo demo speaks ct://, udp:// and tcp://");
   if (opt.baseline && opt.clients > 64) return usage("--baseline runs in-process over ct:// with at most 64 clients");
 
-  stack_config cfg;
-  cfg.workers = opt.workers;
-  cfg.rx_fifo_size = cfg.tx_fifo_size = opt.fifo_size;
-  cfg.max_fifo_size = std::max(cfg.max_fifo_size, opt.fifo_size);
+  const stack_config cfg = config_of(opt);  // no port: cut-through only
   // Declared before the stack: handlers reference it until the stack stops.
   shared_state shared;
   shared.opt = opt;
@@ -144,7 +146,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "actorstack-echo: %s\n", port.error().message().c_str());
       return 1;
     }
-    std::fprintf(stderr, "actorstack-echo: inspector on 127.0.0.1:%u\n", static_cast<unsigned>(*port));
+    std::fprintf(stderr, "actorstack-echo: inspector on %s:%u%s\n", opt.inspect_bind.c_str(), static_cast<unsigned>(*port),
+                 opt.tls_cert.empty() ? "" : " (TLS)");
   }
   if (opt.metrics_port >= 0) {
     auto port = (*st)->serve_metrics(static_cast<std::uint16_t>(opt.metrics_port));

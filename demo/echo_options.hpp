@@ -23,6 +23,8 @@ struct options {
   bool json = false;
   bool baseline = false;  // also run the kernel TCP loopback echo (ct)
   int inspect_port = -1;  // -1: not published
+  std::string inspect_bind = "127.0.0.1";    // inspect.bind
+  std::string tls_cert, tls_key, tls_ca;     // tls.* (the inspector over TLS)
   int metrics_port = -1;  // -1: not served
   std::uint32_t hold_s = 0;
   // udp:// and tcp:// (and --attach)

@@ -26,6 +26,7 @@ packages=(
   iproute2 python3                       # tests: namespaces, taps and veths; the kernel-side TCP peers
   socat iperf3 curl                      # tests: unmodified programs on the stack (actorstack-run)
   gdb                                    # tests: a hung test case's thread stacks (tests/doctest_main.cpp)
+  libssl-dev openssl                     # the inspector's TLS (actors/tls.hpp); tests make their certificates
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -83,6 +83,7 @@ std::string lcores_problem(std::string_view text);
 std::string impair_problem(std::string_view text);
 std::string port_range_problem(std::string_view text);
 std::string congestion_problem(std::string_view text);
+std::string inspect_bind_problem(std::string_view text);
 
 // The fields are narrower than uint64; the range check guarantees the
 // value fits before `set` is called.
@@ -97,7 +98,7 @@ std::string congestion_problem(std::string_view text);
       [](const stack_config& c) -> const std::string& { return c.field; },       \
       [](stack_config& c, std::string_view v) { c.field = v; }, check
 
-const std::array<key_spec, 38> keys{{
+const std::array<key_spec, 42> keys{{
     {"session.workers", value_kind::count, 0, stack_config::max_workers, false, false,
      "session handles carry 8 bits of worker index",
      ACTORSTACK_FIELD(workers, std::uint32_t)},
@@ -159,8 +160,12 @@ const std::array<key_spec, 38> keys{{
     {"tcp.congestion", value_kind::text, ACTORSTACK_TEXT_FIELD(tcp_congestion, congestion_problem)},
     {"inspect.port", value_kind::count, 0, 65535, true, false, "ports are 16-bit",
      ACTORSTACK_FIELD(inspect_port, std::uint16_t)},
+    {"inspect.bind", value_kind::text, ACTORSTACK_TEXT_FIELD(inspect_bind, inspect_bind_problem)},
     {"metrics.port", value_kind::count, 0, 65535, true, false, "ports are 16-bit",
      ACTORSTACK_FIELD(metrics_port, std::uint16_t)},
+    {"tls.certificate", value_kind::text, ACTORSTACK_TEXT_FIELD(tls_certificate, nullptr)},
+    {"tls.key", value_kind::text, ACTORSTACK_TEXT_FIELD(tls_key, nullptr)},
+    {"tls.ca", value_kind::text, ACTORSTACK_TEXT_FIELD(tls_ca, nullptr)},
     {"quota.listeners", value_kind::count, 1, 1u << 20, false, false, nullptr,
      ACTORSTACK_FIELD(quota_listeners, std::uint32_t)},
     {"quota.attach-per-uid", value_kind::count, 1, 1u << 16, false, false, nullptr,
@@ -365,6 +370,12 @@ std::string congestion_problem(std::string_view text) {
   return "is not a congestion control this stack has (newreno)";
 }
 
+std::string inspect_bind_problem(std::string_view text) {
+  if (text.find(':') != std::string_view::npos) return ipv6_refusal;
+  if (!parse_ipv4(text)) return "is not an IPv4 address (use a dotted quad like 127.0.0.1 or 10.0.0.1)";
+  return {};
+}
+
 std::string poll_mode_problem(std::string_view text) {
   if (text == "adaptive" || text == "busy") return {};
   return "is not a poll mode (use adaptive or busy, in lower case)";
@@ -543,6 +554,12 @@ result<void> validate(const stack_config& cfg) {
                std::to_string(cfg.tcp_rto_initial_ms) + " and tcp.rto-max-ms " + std::to_string(cfg.tcp_rto_max_ms) +
                " are not in order (min <= initial <= max)");
   // The fields are well-formed by now; what is left is how they fit.
+  const int tls_files = !cfg.tls_certificate.empty() + !cfg.tls_key.empty() + !cfg.tls_ca.empty();
+  if (tls_files != 0 && tls_files != 3)
+    return bad("tls.certificate, tls.key and tls.ca go together: set all three or none");
+  if (tls_files == 0 && cfg.inspect_bind.rfind("127.", 0) != 0)
+    return bad("inspect.bind " + quoted(cfg.inspect_bind) +
+               " is not a loopback address: control from another host needs tls.certificate, tls.key and tls.ca");
   if (!cfg.dataplane_port.empty() && cfg.dataplane_ip.empty())
     return bad("dataplane.port is set but dataplane.ip is empty (the port needs an address, "
                "like 10.0.0.2/24)");

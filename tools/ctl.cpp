@@ -10,9 +10,11 @@
 // 2 bad usage.
 
 #include "actors/inspect_service.hpp"
+#include "actors/tls.hpp"
 #include "tools/cli/cli.hpp"
 
 #include <caf/io/all.hpp>
+#include <caf/openssl/remote_actor.hpp>
 
 #include <unistd.h>
 
@@ -52,6 +54,8 @@ int main(int argc, char** argv) {
   app.add_option("--port", cmd.port, "The stack's inspector port")->required()->check(CLI::Range(1, 65535));
   app.add_option("--host", cmd.host, "The stack's host");
   app.add_option("--timeout", cmd.timeout_s, "Seconds to wait for an answer")->check(CLI::Range(1u, 3600u));
+  actorstack::tls_files tls;
+  cli::add_tls(app, tls.certificate, tls.key, tls.ca);
   bool json = false;
   std::string app_filter, state_filter, transport_filter;
   auto* show = app.add_subcommand("show", "Print one view once");
@@ -84,10 +88,16 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config cfg;
   cfg.load<caf::io::middleman>();
+  if (tls.enabled())
+    if (auto ok = actorstack::enable_tls(cfg, tls); !ok) {
+      std::fprintf(stderr, "actorstack-ctl: %s\n", ok.error().message().c_str());
+      return 1;
+    }
   cfg.set("middleman.attach-utility-actors", true);  // no detached thread to hang the exit (actors/stack.cpp)
   cfg.set("scheduler.max-threads", 1);
   caf::actor_system sys{cfg};
-  auto svc = sys.middleman().remote_actor<inspect_service>(cmd.host, static_cast<std::uint16_t>(cmd.port));
+  auto svc = tls.enabled() ? caf::openssl::remote_actor<inspect_service>(sys, cmd.host, static_cast<std::uint16_t>(cmd.port))
+                           : sys.middleman().remote_actor<inspect_service>(cmd.host, static_cast<std::uint16_t>(cmd.port));
   if (!svc) {
     std::fprintf(stderr, "actorstack-ctl: no stack inspector at %s:%u: %s\n", cmd.host.c_str(),
                  static_cast<unsigned>(cmd.port),

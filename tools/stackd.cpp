@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   int inspect_port = -1, metrics_port = -1;
   std::uint32_t workers = 0, fifo_size = 0, cores = 0;
   std::string dp_port, dp_ip, dp_gateway, poll_mode, lcores, impair;
+  std::string inspect_bind, tls_cert, tls_key, tls_ca;
   CLI::App app{"The actorstack host stack as a daemon: applications in other processes attach through its Unix\n"
                "socket (libactorstack-client); actorstack-ctl inspects it. Stops cleanly on SIGINT/SIGTERM.",
                "actorstack-stackd"};
@@ -55,9 +56,13 @@ int main(int argc, char** argv) {
       ->default_str("any uid the socket's mode admits");
   app.add_option("--config", config_file, "Stack configuration file (docs: include/actorstack/config.hpp)")
       ->check(CLI::ExistingFile);
-  app.add_option("--inspect-port", inspect_port, "Publish the inspector for actorstack-ctl on 127.0.0.1:P (0: any)")
+  app.add_option("--inspect-port", inspect_port, "Publish the inspector for actorstack-ctl on ADDR:P (0: any)")
       ->check(CLI::Range(0, 65535))
       ->default_str("off");
+  app.add_option("--inspect-bind", inspect_bind,
+                 "ADDR of --inspect-port (inspect.bind); anything but loopback needs --tls-cert/key/ca")
+      ->check(CLI::ValidIPV4)
+      ->default_str("127.0.0.1");
   app.add_option("--metrics-port", metrics_port, "Serve Prometheus metrics on 127.0.0.1:Q/metrics (0: any)")
       ->check(CLI::Range(0, 65535))
       ->default_str("off");
@@ -79,6 +84,7 @@ int main(int argc, char** argv) {
                  "Faults on every frame each core receives and sends (tests): loss=P,dup=P,reorder=P,\n"
                  "corrupt=P,truncate=P,delay=MS,seed=S (P as 0.01 or 1%)")
       ->group(dataplane);
+  actorstack::cli::add_tls(app, tls_cert, tls_key, tls_ca);
   actorstack::cli::add_standard(app, "  0  stopped cleanly after SIGINT/SIGTERM\n"
                                      "  1  could not start (configuration, socket, ports), or did not stop cleanly\n"
                                      "  2  bad command line\n");
@@ -103,6 +109,8 @@ int main(int argc, char** argv) {
   if (!poll_mode.empty()) cfg.dataplane_poll_mode = poll_mode;
   if (!lcores.empty()) cfg.dataplane_lcores = lcores;
   if (!impair.empty()) cfg.dataplane_impair = impair;
+  if (!inspect_bind.empty()) cfg.inspect_bind = inspect_bind;
+  if (!tls_cert.empty()) cfg.tls_certificate = tls_cert, cfg.tls_key = tls_key, cfg.tls_ca = tls_ca;
   // The overrides obey the configuration's rules (a port needs an address...).
   if (auto valid = actorstack::validate(cfg); !valid) return fail(valid.error().message());
   auto st = actorstack::stack::create(cfg);
@@ -113,7 +121,8 @@ int main(int argc, char** argv) {
   if (inspect_port >= 0) {
     auto p = (*st)->publish_inspector(static_cast<std::uint16_t>(inspect_port));
     if (!p) return std::fprintf(stderr, "actorstack-stackd: %s\n", p.error().message().c_str()), 1;
-    std::fprintf(stderr, "actorstack-stackd: inspector on 127.0.0.1:%u\n", static_cast<unsigned>(*p));
+    std::fprintf(stderr, "actorstack-stackd: inspector on %s:%u%s\n", cfg.inspect_bind.c_str(), static_cast<unsigned>(*p),
+                 cfg.tls_certificate.empty() ? "" : " (TLS)");
   }
   if (metrics_port >= 0) {
     auto p = (*st)->serve_metrics(static_cast<std::uint16_t>(metrics_port));

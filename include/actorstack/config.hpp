@@ -186,6 +186,20 @@ struct stack_config {
   /// `inspect.port`: TCP port of the inspector endpoint; 0 = disabled.
   std::uint16_t inspect_port = 0;
 
+  /// `inspect.bind`: the IPv4 address the inspector listens on. Anything but
+  /// a loopback address (127.x) requires the three tls.* files: control
+  /// from another host is never open to whoever reaches the port.
+  std::string inspect_bind = "127.0.0.1";
+
+  /// `tls.certificate`, `tls.key`, `tls.ca`: PEM files for the inspector's
+  /// TLS (CAF's OpenSSL module, TLS 1.2): this side's certificate chain and
+  /// private key, and the CA that signs every peer allowed in. All three or
+  /// none; with them, a peer without a certificate that CA signed gets
+  /// nothing (the handshake fails).
+  std::string tls_certificate;
+  std::string tls_key;
+  std::string tls_ca;
+
   /// `metrics.port`: TCP port of the metrics endpoint; 0 = disabled.
   std::uint16_t metrics_port = 0;
 

@@ -104,9 +104,12 @@ class stack {
   /// Errors: invalid_argument (topic or option), timeout.
   virtual result<std::string> show(const std::string& topic,
                                    const std::vector<std::string>& options = {}) = 0;
-  /// Publishes the inspector on 127.0.0.1:`port` (0: any free port) for
-  /// actorstack-ctl; returns the port. Errors: not_supported (the actor
-  /// system has no middleman: load caf::io::middleman when embedding),
+  /// Publishes the inspector on `inspect.bind`:`port` (127.0.0.1 unless
+  /// configured; 0: any free port) for actorstack-ctl; returns the port.
+  /// With tls.* set it speaks only TLS and only to peers whose certificate
+  /// the configured CA signed. Errors: not_supported (the actor system has
+  /// no middleman, or tls.* is set and it has no OpenSSL module: load
+  /// caf::io::middleman / caf::openssl::manager when embedding),
   /// invalid_argument (the port is taken).
   virtual result<std::uint16_t> publish_inspector(std::uint16_t port) = 0;
   /// Serves Prometheus metrics (text exposition at /metrics) on

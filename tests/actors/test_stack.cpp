@@ -249,6 +249,24 @@ TEST_CASE("stack: configure_scheduler gives an embedder's system the stack's sch
   CHECK((*st)->stop().empty());
 }
 
+TEST_CASE("stack: tls files that do not load are a typed error at create, and an embedder's system without the OpenSSL module cannot publish over TLS") {
+  auto cfg = small_config();
+  cfg.tls_certificate = "/nonexistent/actorstack.pem";
+  cfg.tls_key = "/nonexistent/actorstack.key";
+  cfg.tls_ca = "/nonexistent/ca.pem";
+  auto refused = stack::create(cfg);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.code() == errc::bad_config);
+  CHECK(refused.error().message().find("/nonexistent/actorstack.pem") != std::string::npos);
+  caf::actor_system_config sys_cfg;
+  sys_cfg.load<caf::io::middleman>();
+  caf::actor_system sys{sys_cfg};
+  auto st = stack::create(sys, cfg);
+  REQUIRE(st.has_value());
+  CHECK((*st)->publish_inspector(0).code() == errc::not_supported);
+  CHECK((*st)->stop().empty());
+}
+
 TEST_CASE("stack: connect_async reports every outcome through the handler") {
   events ev;  // outlives the stack: handlers may still report while it stops
   auto st = stack::create(small_config());

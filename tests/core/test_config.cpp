@@ -89,7 +89,11 @@ TEST_CASE("config (SPEC 8): every key can be set and read back") {
       "tcp.ephemeral-ports",
       "tcp.congestion",
       "inspect.port",
+      "inspect.bind",
       "metrics.port",
+      "tls.certificate",
+      "tls.key",
+      "tls.ca",
       "quota.listeners",
       "quota.attach-per-uid",
       "quota.sessions",
@@ -351,6 +355,28 @@ TEST_CASE("config (SPEC 8): to_string reads back to an equal config") {
     CHECK_MESSAGE(at != std::string::npos, key);
     CHECK_MESSAGE(("\n" + body).find(line, at + 1) == std::string::npos, key);
   }
+}
+
+TEST_CASE("config: the inspector binds beyond loopback only with TLS, and the tls files go together") {
+  stack_config c;
+  CHECK(validate(c).has_value());  // 127.0.0.1, no TLS
+  c.inspect_bind = "127.0.0.2";
+  CHECK(validate(c).has_value());  // any loopback address
+  c.inspect_bind = "10.0.0.1";
+  auto v = validate(c);
+  REQUIRE_FALSE(v);
+  CHECK(message_of(v).find("needs tls.certificate, tls.key and tls.ca") != std::string::npos);
+  c.tls_certificate = "a.pem";
+  v = validate(c);
+  REQUIRE_FALSE(v);
+  CHECK(message_of(v).find("go together") != std::string::npos);
+  c.tls_key = "a.key";
+  c.tls_ca = "ca.pem";
+  CHECK(validate(c).has_value());
+  CHECK(set_config_value(c, "inspect.bind", "::1").code() == errc::bad_config);
+  CHECK(set_config_value(c, "inspect.bind", "localhost").code() == errc::bad_config);
+  REQUIRE(set_config_value(c, "inspect.bind", "0.0.0.0"));
+  CHECK(parse_config(to_string(c)).value() == c);
 }
 
 TEST_CASE("config (SPEC 8): config_from_args takes --key=value and --key value") {

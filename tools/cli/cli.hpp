@@ -38,6 +38,11 @@ CLI::Option* add_size(CLI::App& app, const std::string& name, T& out, const std:
   return o;
 }
 
+/// `--tls-cert FILE --tls-key FILE --tls-ca FILE` (all three or none), in
+/// their own --help group: the inspector's connection over TLS, with
+/// certificates on both ends (actors/tls.hpp).
+void add_tls(CLI::App& app, std::string& certificate, std::string& key, std::string& ca);
+
 /// `--version` (prints "PROGRAM VERSION" and exits 0) and an "Exit codes"
 /// section at the end of `--help`, one line per code.
 void add_standard(CLI::App& app, const std::string& exit_codes);
