@@ -466,7 +466,9 @@ TEST_CASE("dataplane port: memif between two processes echoes 1000 frames byte-e
   REQUIRE(::write(ready_writer.fd, "g", 1) == 1);
   port_options po;
   po.device = "net_memif0";
-  po.link_wait_ms = 15000;  // until the child has started its EAL and connected
+  // Until the child has started its EAL and connected: a bound, not a
+  // timing. An ASan-built child on a loaded machine once needed more than 15 s.
+  po.link_wait_ms = 60000;
   auto opened = port::open(po);
   REQUIRE_MESSAGE(opened.has_value(), why(opened));
   port p = std::move(opened).value();
