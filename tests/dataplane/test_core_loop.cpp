@@ -86,6 +86,28 @@ std::vector<std::byte> tcp_rst_frame(std::uint16_t dst_port) {
   return f;
 }
 
+// One core on port `p` and the one worker it serves: the worker's command
+// and event channels and doorbell, the test drives both sides.
+struct one_worker {
+  channel<command> commands{64};
+  channel<event> events{64};
+  counting_doorbell bell;
+  core_loop core;
+  explicit one_worker(const port& p) : core{setup_for(p)} {}
+
+ private:
+  core_setup setup_for(const port& p) {
+    core_setup setup;
+    setup.port_id = p.id();
+    setup.pool = p.pool();
+    setup.mac = stack_mac;
+    setup.address.ip = stack_ip;
+    setup.address.prefix_len = 24;
+    setup.workers.push_back({&commands, &events, &bell});
+    return setup;
+  }
+};
+
 bool start_eal_with_ring(std::optional<port>& out) {
   if (eal_running()) {
     MESSAGE("EAL already started by another case in this process; run one case per process (ctest does)");
@@ -154,17 +176,8 @@ TEST_CASE("dataplane core: a datagram that comes after its listener's add was qu
   REQUIRE(rx.has_value());
   REQUIRE(tx.has_value());
 
-  channel<command> commands{64};
-  channel<event> events{64};
-  counting_doorbell bell;
-  core_setup setup;
-  setup.port_id = p.id();
-  setup.pool = p.pool();
-  setup.mac = stack_mac;
-  setup.address.ip = stack_ip;
-  setup.address.prefix_len = 24;
-  setup.workers.push_back({&commands, &events, &bell});
-  core_loop core{setup};
+  one_worker w{p};
+  auto& [commands, events, bell, core] = w;
 
   // The worker queues the listener's binding and tells its app, whose
   // peer sends at once: when the core's next pass starts, the command and
@@ -214,17 +227,8 @@ TEST_CASE("dataplane core: a udp binding whose app moved the core's fifo cursors
 
   auto seg = shm::fifo_segment::create("core-loop-violation", 1u << 20);
   REQUIRE(seg.has_value());
-  channel<command> commands{64};
-  channel<event> events{64};
-  counting_doorbell bell;
-  core_setup setup;
-  setup.port_id = p.id();
-  setup.pool = p.pool();
-  setup.mac = stack_mac;
-  setup.address.ip = stack_ip;
-  setup.address.prefix_len = 24;
-  setup.workers.push_back({&commands, &events, &bell});
-  core_loop core{setup};
+  one_worker w{p};
+  auto& [commands, events, bell, core] = w;
 
   std::vector<shm::fifo> fifos;
   auto bind = [&](std::uint32_t id, std::uint16_t port_no) {
