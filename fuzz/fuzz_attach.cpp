@@ -1,0 +1,127 @@
+// libFuzzer: what an attached app decodes from the stack's Unix socket and
+// notifications (docs/architecture.md §7) when the other side is not the
+// stack it trusts: the event-queue memfd (any size, any contents, sealed
+// or not) mapped and attached as the client library does, and a fifo
+// segment with words overwritten, attached from its fd, its fifos looked
+// up at offsets a notification names and then used. Nothing may fault,
+// loop, or leak an fd or a mapping.
+#include "shm/event_queue.hpp"
+#include "shm/fifo_segment.hpp"
+#include "shm/segment.hpp"
+
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace {
+
+using namespace actorstack;
+using namespace actorstack::shm;
+
+struct script {
+  const std::uint8_t* at;
+  std::size_t left;
+  std::uint64_t take(std::size_t bytes) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < bytes; ++i) {
+      v = (v << 8) | (left > 0 ? *at : 0);
+      if (left > 0) ++at, --left;
+    }
+    return v;
+  }
+};
+
+// A memfd of `size` bytes holding the rest of the script (repeated), sealed
+// at its size unless the script says not to. -1 if the kernel refused.
+int memfd_from(script& s, std::size_t size) {
+  const bool seal = s.take(1) % 8 != 0;
+  const int fd = ::memfd_create("fuzz-attach", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return -1;
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  if (size > 0 && s.left > 0) {
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p != MAP_FAILED) {
+      auto* bytes = static_cast<std::uint8_t*>(p);
+      for (std::size_t i = 0; i < size; i += s.left) std::memcpy(bytes + i, s.at, std::min(s.left, size - i));
+      ::munmap(p, size);
+    }
+  }
+  if (seal) (void)::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+  return fd;
+}
+
+void event_queue_message(script& s) {
+  const std::size_t size = s.take(3) % (256u << 10);
+  const int fd = memfd_from(s, size);
+  if (fd < 0) return;
+  const int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (auto mem = segment::map(fd, "events")) {
+    if (auto q = event_queue::attach(mem->base(), mem->size(), efd)) {
+      io_event io;
+      ctrl_event ctrl;
+      for (int i = 0; i < 64; ++i) {
+        (void)q->post_io(io);
+        (void)q->post_ctrl(ctrl);
+        (void)q->try_pop_io(io);
+        (void)q->try_pop_ctrl(ctrl);
+      }
+      (void)q->prepare_wait();
+    }
+  }
+  ::close(efd);
+  ::close(fd);
+}
+
+// A real segment with a few fifo pairs, as the stack makes it; the script
+// overwrites words of its first pages (what a hostile stack or peer could
+// have written), then the app's side attaches it from the fd and uses the
+// fifos at offsets the script names (as a notification would).
+void segment_message(script& s) {
+  auto made = fifo_segment::create("fuzz-segment", 1u << 20);
+  if (!made) return;
+  std::vector<offset_t> offsets;
+  for (int i = 0; i < 3; ++i)
+    if (auto p = made->alloc_fifo_pair(16384, 16384)) offsets.push_back(p->rx.offset()), offsets.push_back(p->tx.offset());
+  std::byte* base = made->memory().base();
+  for (int k = 0; k < 16 && s.left > 0; ++k) {
+    const std::size_t at = (s.take(2) % ((64u << 10) / 8)) * 8;
+    const std::uint64_t word = s.take(8);
+    std::memcpy(base + at, &word, sizeof word);
+  }
+  auto seg = fifo_segment::attach(made->memory().fd(), "segment");
+  if (!seg) return;
+  std::array<std::byte, 2048> buf{};
+  for (int n = 0; n < 8; ++n) {
+    const std::uint64_t pick = s.take(4);
+    const offset_t off = pick % 2 == 0 && !offsets.empty() ? offsets[(pick >> 1) % offsets.size()]
+                                                           : static_cast<offset_t>(pick >> 1);
+    auto f = seg->fifo_at(off);
+    if (!f) continue;
+    (void)f->enqueue(std::span{buf}.first(s.take(2) % buf.size()));
+    (void)f->peek(s.take(2), std::span{buf}.first(s.take(2) % buf.size()));
+    (void)f->dequeue(std::span{buf}.first(s.take(2) % buf.size()));
+    (void)f->max_enqueue();
+    (void)f->max_dequeue();
+    (void)f->needs_deq_ntf(s.take(2));
+    for (std::size_t i = 0; i < f->subscriber_count(); ++i) (void)f->subscriber(i);
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  script s{data, size};
+  if (s.take(1) % 2 == 0) event_queue_message(s);
+  else segment_message(s);
+  return 0;
+}
