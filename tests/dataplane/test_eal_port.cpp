@@ -472,6 +472,14 @@ TEST_CASE("dataplane port: memif between two processes echoes 1000 frames byte-e
   auto opened = port::open(po);
   REQUIRE_MESSAGE(opened.has_value(), why(opened));
   port p = std::move(opened).value();
+  if (!p.link_up()) {  // say what the child did (exit 2: no go, 3: EAL, 4: port)
+    int status = 0;
+    const bool gone = ::waitpid(child, &status, WNOHANG) == child;
+    if (gone) child_proc.status = status;
+    FAIL_CHECK("memif link down after 60 s; child " << (!gone ? std::string{"still running"}
+                                                     : WIFEXITED(status) ? "exited " + std::to_string(WEXITSTATUS(status))
+                                                                         : "killed by signal " + std::to_string(WTERMSIG(status))));
+  }
   REQUIRE(p.link_up());
 
   std::vector<bool> seen(memif_frames, false);
