@@ -5,6 +5,7 @@
 // segment with words overwritten, attached from its fd, its fifos looked
 // up at offsets a notification names and then used. Nothing may fault,
 // loop, or leak an fd or a mapping.
+#include "fuzz/script.hpp"
 #include "shm/event_queue.hpp"
 #include "shm/fifo_segment.hpp"
 #include "shm/segment.hpp"
@@ -25,18 +26,7 @@ namespace {
 using namespace actorstack;
 using namespace actorstack::shm;
 
-struct script {
-  const std::uint8_t* at;
-  std::size_t left;
-  std::uint64_t take(std::size_t bytes) {
-    std::uint64_t v = 0;
-    for (std::size_t i = 0; i < bytes; ++i) {
-      v = (v << 8) | (left > 0 ? *at : 0);
-      if (left > 0) ++at, --left;
-    }
-    return v;
-  }
-};
+using fuzz::script;
 
 // A memfd of `size` bytes holding the rest of the script (repeated), sealed
 // at its size unless the script says not to. -1 if the kernel refused.
@@ -67,14 +57,7 @@ void event_queue_message(script& s) {
   const int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (auto mem = segment::map(fd, "events")) {
     if (auto q = event_queue::attach(mem->base(), mem->size(), efd)) {
-      io_event io;
-      ctrl_event ctrl;
-      for (int i = 0; i < 64; ++i) {
-        (void)q->post_io(io);
-        (void)q->post_ctrl(ctrl);
-        (void)q->try_pop_io(io);
-        (void)q->try_pop_ctrl(ctrl);
-      }
+      fuzz::exercise(*q, 64);
       (void)q->prepare_wait();
     }
   }

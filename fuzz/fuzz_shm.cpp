@@ -6,6 +6,7 @@
 // the allocator's state) and over an event queue's memory before it is
 // attached and used. Whatever the words, nothing may touch memory outside
 // the mappings (ASan), fault or loop forever (libFuzzer's timeout).
+#include "fuzz/script.hpp"
 #include "shm/event_queue.hpp"
 #include "shm/fifo_segment.hpp"
 #include "shm/private_end.hpp"
@@ -29,18 +30,7 @@ constexpr std::size_t segment_bytes = 1u << 20;
 constexpr std::size_t scribble_window = 64u << 10;
 
 // Reads the script; past its end every read is 0.
-struct script {
-  const std::uint8_t* at;
-  std::size_t left;
-  std::uint64_t take(std::size_t bytes) {
-    std::uint64_t v = 0;
-    for (std::size_t i = 0; i < bytes; ++i) {
-      v = (v << 8) | (left > 0 ? *at : 0);
-      if (left > 0) ++at, --left;
-    }
-    return v;
-  }
-};
+using fuzz::script;
 
 struct fifo_side {
   fifo f;
@@ -132,14 +122,7 @@ void run_event_queue(script& s) {
   }
   auto q = event_queue::attach(mem.get(), bytes, made->eventfd());
   if (!q) return;
-  io_event io;
-  ctrl_event ctrl;
-  for (int i = 0; i < 200; ++i) {
-    (void)q->post_io(io);
-    (void)q->post_ctrl(ctrl);
-    (void)q->try_pop_io(io);
-    (void)q->try_pop_ctrl(ctrl);
-  }
+  fuzz::exercise(*q, 200);
 }
 
 }  // namespace
