@@ -348,7 +348,8 @@ class stack_impl final : public stack {
   std::shared_ptr<app_usage> usage_of(std::uint32_t app) {
     std::erase_if(usages_, [](const auto& kv) { return kv.second.expired(); });
     if (auto u = usages_[app].lock()) return u;
-    auto u = std::make_shared<app_usage>(app, cfg_.quota_sessions, cfg_.quota_pending_connects);
+    auto u = std::make_shared<app_usage>(
+        app, app_quotas{cfg_.quota_sessions, cfg_.quota_pending_connects, cfg_.quota_segment_bytes});
     usages_[app] = u;
     return u;
   }

@@ -98,7 +98,7 @@ std::string inspect_bind_problem(std::string_view text);
       [](const stack_config& c) -> const std::string& { return c.field; },       \
       [](stack_config& c, std::string_view v) { c.field = v; }, check
 
-const std::array<key_spec, 42> keys{{
+const std::array<key_spec, 43> keys{{
     {"session.workers", value_kind::count, 0, stack_config::max_workers, false, false,
      "session handles carry 8 bits of worker index",
      ACTORSTACK_FIELD(workers, std::uint32_t)},
@@ -174,6 +174,8 @@ const std::array<key_spec, 42> keys{{
      ACTORSTACK_FIELD(quota_sessions, std::uint32_t)},
     {"quota.pending-connects", value_kind::count, 1, 1u << 20, false, false, nullptr,
      ACTORSTACK_FIELD(quota_pending_connects, std::uint32_t)},
+    {"quota.segment-bytes", value_kind::scaled, mib, u64_max, false, false, nullptr,
+     ACTORSTACK_FIELD(quota_segment_bytes, std::uint64_t)},
 }};
 
 #undef ACTORSTACK_FIELD

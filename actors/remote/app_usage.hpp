@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// What one attached app holds, as its gateways count it against its quotas
-/// (`quota.sessions`, `quota.pending-connects`).
+/// (`quota.sessions`, `quota.pending-connects`, `quota.segment-bytes`).
 ///
 /// An app may have several gateways (one per app worker, worker add); they
 /// run on any scheduler thread, so the counts are atomics they share — one
@@ -13,24 +13,33 @@
 
 namespace actorstack {
 
+struct app_quotas {
+  std::uint32_t sessions = 0;
+  std::uint32_t pending_connects = 0;
+  std::uint64_t segment_bytes = 0;
+};
+
 struct app_usage {
-  app_usage(std::uint32_t app_index, std::uint32_t max_sessions_, std::uint32_t max_pending_)
-      : app(app_index), max_sessions(max_sessions_), max_pending_connects(max_pending_) {}
+  app_usage(std::uint32_t app_index, app_quotas limits_) : app(app_index), limits(limits_) {}
 
   const std::uint32_t app;
-  const std::uint32_t max_sessions;
-  const std::uint32_t max_pending_connects;
+  const app_quotas limits;
   std::atomic<std::uint32_t> sessions{0};
   std::atomic<std::uint32_t> pending_connects{0};
+  /// Bytes of the segments the app was given (mapped in its process).
+  std::atomic<std::uint64_t> segment_bytes{0};
 
-  /// One more, if below `limit`; false (and nothing taken) at it.
-  static bool take(std::atomic<std::uint32_t>& n, std::uint32_t limit) noexcept {
-    std::uint32_t now = n.load(std::memory_order_relaxed);
-    while (now < limit)
-      if (n.compare_exchange_weak(now, now + 1, std::memory_order_relaxed)) return true;
+  /// `count` more, if that stays at or below `limit`; false (and nothing
+  /// taken) otherwise.
+  template <class T>
+  static bool take(std::atomic<T>& n, T limit, T count = 1) noexcept {
+    T now = n.load(std::memory_order_relaxed);
+    while (now <= limit && count <= limit - now)
+      if (n.compare_exchange_weak(now, now + count, std::memory_order_relaxed)) return true;
     return false;
   }
-  static void give_back(std::atomic<std::uint32_t>& n, std::uint32_t count = 1) noexcept {
+  template <class T>
+  static void give_back(std::atomic<T>& n, T count = 1) noexcept {
     n.fetch_sub(count, std::memory_order_relaxed);
   }
 };

@@ -8,6 +8,10 @@
 
 #include <array>
 #include <cstring>
+#include <utility>
+
+#include <fcntl.h>
+#include <unistd.h>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -15,6 +19,24 @@
 namespace actorstack {
 
 namespace {
+
+// A segment kept from the app for now, with a copy of its memfd: the
+// stack closes its own fd when it deletes the segment, possibly before
+// this gateway hears of that, and a closed number may be reused by then —
+// a late pass must never hand the app another of the daemon's fds.
+struct withheld_segment {
+  segment_info info;
+  int fd = -1;
+
+  explicit withheld_segment(const segment_info& seg) : info(seg), fd(::fcntl(seg.fd, F_DUPFD_CLOEXEC, 0)) {
+    info.fd = fd;
+  }
+  withheld_segment(withheld_segment&& o) noexcept : info(o.info), fd(std::exchange(o.fd, -1)) {}
+  withheld_segment& operator=(withheld_segment&&) = delete;
+  ~withheld_segment() {
+    if (fd >= 0) ::close(fd);
+  }
+};
 
 struct gateway_state {
   static inline const char* name = "remote_gateway";
@@ -30,6 +52,13 @@ struct gateway_state {
   std::unordered_map<std::uint64_t, std::uint64_t> old_names;
   /// Segment base in this process -> segment id, from segment_add.
   std::unordered_map<std::uintptr_t, std::uint64_t> segment_of;
+  /// Segments passed to the app, by id -> size: counted against
+  /// quota.segment-bytes until their segment_del (or this gateway's end).
+  std::unordered_map<std::uint64_t, std::uint64_t> passed_bytes;
+  /// Segments not passed because quota.segment-bytes had no room for them,
+  /// by base: passed once a session placed in one finds room, else that
+  /// session is refused with errc::quota.
+  std::unordered_map<std::uintptr_t, withheld_segment> withheld;
   /// Messages only the stack's own actors may send that came from
   /// elsewhere (another process, or anonymous).
   std::uint64_t refused_foreign = 0;
@@ -51,6 +80,7 @@ struct gateway_state {
     if (!cfg.usage) return;
     app_usage::give_back(cfg.usage->sessions, static_cast<std::uint32_t>(counted.size()));
     app_usage::give_back(cfg.usage->pending_connects, pending_connects);
+    for (const auto& [id, bytes] : passed_bytes) app_usage::give_back(cfg.usage->segment_bytes, bytes);
   }
 };
 
@@ -112,7 +142,7 @@ void over_quota(self_pointer self, const char* which) {
 // One more session for the app, if quota.sessions allows.
 bool count_session(self_pointer self, session_handle h) {
   auto& st = self->state;
-  if (st.cfg.usage && !app_usage::take(st.cfg.usage->sessions, st.cfg.usage->max_sessions)) {
+  if (st.cfg.usage && !app_usage::take(st.cfg.usage->sessions, st.cfg.usage->limits.sessions)) {
     over_quota(self, "quota.sessions");
     return false;
   }
@@ -131,7 +161,7 @@ void connect_answered(gateway_state& st) {
 caf::result<bool> start_connect(self_pointer self, const endpoint& remote, std::uint64_t opaque) {
   auto& st = self->state;
   const auto& c = st.cfg;
-  if (c.usage && !app_usage::take(c.usage->pending_connects, c.usage->max_pending_connects)) {
+  if (c.usage && !app_usage::take(c.usage->pending_connects, c.usage->limits.pending_connects)) {
     over_quota(self, "quota.pending-connects");
     return to_caf(errc::quota, "the app has quota.pending-connects connects under way");
   }
@@ -150,17 +180,39 @@ caf::error not_owned(session_handle h) {
   return to_caf(errc::invalid_session, h.to_string() + " is not a session of this app worker");
 }
 
-// Tells the app where a notification's fifos live; false when the segment
-// was never announced to it (it could not map them).
-bool locate_fifos(gateway_state& st, app_notification& n) {
-  if (!n.rx.valid() || !n.tx.valid()) return false;
+// A segment the stack added for the app is passed to it if
+// quota.segment-bytes has room for it; otherwise it is withheld (counted,
+// logged) and the sessions placed in it are refused with errc::quota. The
+// segment is the stack's either way: it is deleted as usual (cut-through:
+// once its sessions are gone; a network transport's: with the app worker).
+bool room_for_segment(self_pointer self, const segment_info& seg) {
+  auto& st = self->state;
+  if (!st.cfg.usage) return true;
+  if (st.passed_bytes.count(seg.id)) return true;  // told twice (one app at both ends of a cut-through pair)
+  if (app_usage::take(st.cfg.usage->segment_bytes, st.cfg.usage->limits.segment_bytes, seg.size)) {
+    st.passed_bytes.emplace(seg.id, seg.size);
+    return true;
+  }
+  st.withheld.try_emplace(seg.base, seg);
+  if (st.quota_logged < 8)
+    log_line("remote app worker " + std::to_string(st.cfg.ctx.index) + ": segment " + seg.name + " (" +
+             std::to_string(seg.size) + " bytes) withheld: quota.segment-bytes");
+  return false;
+}
+
+// Tells the app where a notification's fifos live. Error: bad_layout (a
+// segment never announced to it: it could not map them).
+errc locate_fifos(gateway_state& st, app_notification& n) {
+  if (!n.rx.valid() || !n.tx.valid()) return errc::bad_layout;
   const auto rx = shm::fifo::from_ref(n.rx), tx = shm::fifo::from_ref(n.tx);
-  auto it = st.segment_of.find(reinterpret_cast<std::uintptr_t>(rx.segment_base()));
-  if (it == st.segment_of.end() || tx.segment_base() != rx.segment_base()) return false;
+  const auto base = reinterpret_cast<std::uintptr_t>(rx.segment_base());
+  if (tx.segment_base() != rx.segment_base()) return errc::bad_layout;
+  auto it = st.segment_of.find(base);
+  if (it == st.segment_of.end()) return errc::bad_layout;
   n.fifo_segment = it->second;
   n.rx_offset = rx.offset();
   n.tx_offset = tx.offset();
-  return true;
+  return errc::none;
 }
 
 // The memfd goes over the Unix connection first: by the time the app
@@ -174,6 +226,34 @@ bool send_segment(gateway_state& st, const segment_info& seg) {
   if (!r) log_line("remote app worker " + std::to_string(st.cfg.ctx.index) + ": cannot pass segment " +
                    seg.name + ": " + r.error().message());
   return r.has_value();
+}
+
+// A session placed in a withheld segment: the segment is passed now if
+// the quota has room (the app's other segments may have gone meanwhile);
+// refused: it still has none, the session is refused (counted).
+enum class withheld_pass { not_withheld, passed, refused, broken };
+
+withheld_pass pass_withheld(self_pointer self, const app_notification& n) {
+  auto& st = self->state;
+  if (st.withheld.empty() || !n.rx.valid()) return withheld_pass::not_withheld;
+  auto it = st.withheld.find(reinterpret_cast<std::uintptr_t>(shm::fifo::from_ref(n.rx).segment_base()));
+  if (it == st.withheld.end()) return withheld_pass::not_withheld;
+  const segment_info& seg = it->second.info;
+  if (!app_usage::take(st.cfg.usage->segment_bytes, st.cfg.usage->limits.segment_bytes, seg.size)) {
+    over_quota(self, "quota.segment-bytes");
+    return withheld_pass::refused;
+  }
+  st.passed_bytes.emplace(seg.id, seg.size);
+  if (!send_segment(st, seg)) return withheld_pass::broken;
+  // Told as the stack would have told it: the memfd, then segment_add.
+  app_notification added;
+  added.kind = notification::segment_add;
+  added.segment = seg;
+  added.segment.fd = -1;  // the copy's number means nothing to the app
+  caf::anon_send(st.cfg.remote, notify_atom_v, std::move(added));
+  st.segment_of[seg.base] = seg.id;
+  st.withheld.erase(it);
+  return withheld_pass::passed;
 }
 
 // A request naming a session: forwarded to its worker only if this app
@@ -201,6 +281,23 @@ caf::result<void> forward_answer(self_pointer self, Atom atom, session_handle h,
   return r;
 }
 
+// A session the app will not get: the stack gives it up. True when the
+// app still hears of it — its connect completes with `why` — and false
+// when it hears nothing (an accept: the connecting side hears refused).
+bool give_up(self_pointer self, app_notification& n, errc why) {
+  auto& worker = self->state.workers[n.handle.worker()];
+  switch (n.kind) {
+    case notification::accept: self->send(worker, accept_atom_v, n.handle, false); return false;
+    case notification::connected:
+      self->send(worker, connected_atom_v, n.handle, false);
+      n.handle = {};
+      n.err = why;
+      n.rx = n.tx = {};
+      return true;
+    default: return false;  // a listener's fifos: kept from the app, logged
+  }
+}
+
 // One notification on its way to the app: the gateway keeps its view of
 // what the app holds, passes segments' memfds first, io through the shared
 // queue. False: the app's connection broke (the gateway quit).
@@ -208,44 +305,50 @@ bool relay(self_pointer self, app_notification n) {
   auto& st = self->state;
   switch (n.kind) {
     case notification::segment_add:
+      if (!room_for_segment(self, n.segment)) return true;
       if (!send_segment(st, n.segment)) {
         self->quit(caf::exit_reason::remote_link_unreachable);
         return false;
       }
       st.segment_of[n.segment.base] = n.segment.id;
       break;
-    case notification::segment_del: st.segment_of.erase(n.segment.base); break;
+    case notification::segment_del:
+      if (st.withheld.erase(n.segment.base) > 0) return true;  // the app never heard of it
+      st.segment_of.erase(n.segment.base);
+      if (auto it = st.passed_bytes.find(n.segment.id); it != st.passed_bytes.end()) {
+        app_usage::give_back(st.cfg.usage->segment_bytes, it->second);
+        st.passed_bytes.erase(it);
+      }
+      break;
     case notification::accept:
     case notification::listened:
-    case notification::connected:
+    case notification::connected: {
       if (n.kind == notification::connected) connect_answered(st);
       if (n.kind == notification::connected && (n.err != errc::none || !n.handle.valid())) break;
-      if (!locate_fifos(st, n)) {
-        // Never happens while segment_add precedes its fifos
-        // (SPEC 9.3); refuse rather than hand out a dangling name.
+      const auto pass = pass_withheld(self, n);
+      if (pass == withheld_pass::broken) {
+        self->quit(caf::exit_reason::remote_link_unreachable);
+        return false;
+      }
+      errc refusal = errc::none;
+      if (pass == withheld_pass::refused) {
+        refusal = errc::quota;  // quota.segment-bytes, counted
+      } else if (locate_fifos(st, n) != errc::none) {
+        // Never happens while segment_add precedes its fifos (SPEC
+        // 9.3): refuse rather than hand out a dangling name.
         log_line("remote app worker " + std::to_string(st.cfg.ctx.index) + ": session " +
                  n.handle.to_string() + " names a segment the app was not given");
-        if (n.kind == notification::accept)
-          self->send(st.workers[n.handle.worker()], accept_atom_v, n.handle, false);
-        else if (n.kind == notification::connected)
-          self->send(st.workers[n.handle.worker()], connected_atom_v, n.handle, false);
-        return true;
+        refusal = errc::bad_layout;
+      } else if (n.kind != notification::listened && !count_session(self, n.handle)) {
+        refusal = errc::quota;  // quota.sessions, counted
       }
-      if (n.kind != notification::listened && !count_session(self, n.handle)) {
-        // Over quota.sessions: the stack gives the session up; the
-        // connecting app hears quota instead of its session.
-        if (n.kind == notification::accept) {
-          self->send(st.workers[n.handle.worker()], accept_atom_v, n.handle, false);
-          return true;
-        }
-        self->send(st.workers[n.handle.worker()], connected_atom_v, n.handle, false);
-        n.handle = {};
-        n.err = errc::quota;
-        n.rx = n.tx = {};
+      if (refusal != errc::none) {
+        if (!give_up(self, n, refusal)) return true;
         break;
       }
       st.owned.insert(n.handle.value());
       break;
+    }
     case notification::migrate:
       if (st.owned.erase(n.handle.value()) > 0) {
         st.owned.insert(n.other.value());

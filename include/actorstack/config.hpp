@@ -223,6 +223,15 @@ struct stack_config {
   /// at once; one more fails with errc::quota.
   std::uint32_t quota_pending_connects = 1024;
 
+  /// `quota.segment-bytes`: bytes of shared-memory segments an attached
+  /// app may have mapped at once (its network transports' segments, one
+  /// per session worker and app worker, and its cut-through segments). A
+  /// segment past it is not passed to the app: the session placed in it is
+  /// refused (an accept: the connecting side hears refused; a connect
+  /// completes as errc::quota). A cut-through segment is deleted once its
+  /// sessions are gone and gives its bytes back.
+  std::uint64_t quota_segment_bytes = 16ull << 30;
+
   /// Field-wise equality (used by the to_string/parse_config round trip).
   friend bool operator==(const stack_config&, const stack_config&) = default;
 };

@@ -96,16 +96,21 @@ struct echo_server_thread {
         (void)app->set_nonblocking(*s, true);
         open.push_back({*s, {}});
       }
+      // Done with a session at its EOF, or when its peer reset it or left.
+      const auto gone = [&](pending& p) {
+        (void)app->close(p.s);
+        return true;
+      };
       std::erase_if(open, [&](pending& p) {
         for (;;) {
           if (!p.buf.empty()) {
             auto w = app->write(p.s, text(p.buf));
-            if (!w) return false;
+            if (!w) return w.error().code == errc::would_block ? false : gone(p);
             p.buf.erase(0, *w);
             continue;
           }
           auto n = app->read(p.s, chunk);
-          if (!n) return false;
+          if (!n) return n.error().code == errc::would_block ? false : gone(p);
           if (*n == 0) {
             (void)app->close(p.s);
             return true;
@@ -651,6 +656,60 @@ TEST_CASE("remote apps: quota.sessions caps what one attached app holds: its acc
     else std::this_thread::sleep_for(10ms);
   }
   CHECK(again);
+}
+
+TEST_CASE("remote apps: quota.segment-bytes caps the segments one attached app maps: a connect that needs one segment too many fails with quota, counted, and a deleted segment's bytes count again") {
+  stack_config cfg = small_config();
+  cfg.quota_segment_bytes = 128ull << 20;  // one cut-through segment (128 MiB each)
+  served_stack s{"segment-quota", cfg};
+  echo_server_thread server{s.path, "ct://127.0.0.1/7485", "server"};
+  echo_server_thread other{s.path, "ct://127.0.0.1/7486", "other"};
+  auto a = client::app::attach({.socket_path = s.path, .name = "a"});
+  REQUIRE(a);
+  // Its first pair: a new segment, within the quota; a second pair with
+  // the same server fits in that segment.
+  auto a1 = (*a)->connect("ct://127.0.0.1/7485");
+  REQUIRE_MESSAGE(a1, a1.error().message());
+  auto a2 = (*a)->connect("ct://127.0.0.1/7485");
+  REQUIRE_MESSAGE(a2, a2.error().message());
+  // Another server app is another segment: one too many.
+  auto a3 = (*a)->connect("ct://127.0.0.1/7486");
+  REQUIRE_FALSE(a3);
+  CHECK(a3.error().code == errc::quota);
+  bool counted = false;
+  for (int i = 0; i < 200 && !counted; ++i) {
+    auto apps = s.st->show("apps", {"--json"});
+    REQUIRE(apps);
+    const auto at = apps->find("\"name\":\"a\"");
+    counted = at != std::string::npos && apps->find("\"quota_refusals\":1", at) != std::string::npos;
+    if (!counted) std::this_thread::sleep_for(10ms);
+  }
+  CHECK(counted);
+  // The accepting side: b's pair with the server is a second segment for
+  // the server, so the server's gateway refuses the accept and b hears
+  // refused.
+  auto b = client::app::attach({.socket_path = s.path, .name = "b"});
+  REQUIRE(b);
+  auto b1 = (*b)->connect("ct://127.0.0.1/7485");
+  REQUIRE_FALSE(b1);
+  CHECK(b1.error().code == errc::refused);
+  // a gives its first segment up (both sessions): once the stack deleted
+  // it, its bytes count again and the withheld segment is passed.
+  REQUIRE((*a)->close(*a1));
+  REQUIRE((*a)->close(*a2));
+  bool again = false;
+  for (int i = 0; i < 300 && !again; ++i) {
+    auto r = (*a)->connect("ct://127.0.0.1/7486");
+    if (r) again = true;
+    else std::this_thread::sleep_for(10ms);
+  }
+  CHECK(again);
+  // Nothing of the refusals is left once the apps are gone.
+  a->reset();
+  b->reset();
+  const auto left = drained(*s.st);
+  CHECK(left.sessions == left.listeners);
+  CHECK(left.ct_connections == 0);
 }
 
 TEST_CASE("remote apps: quota.pending-connects caps the connects one attached app has under way: one more fails with quota, counted") {

@@ -98,6 +98,7 @@ TEST_CASE("config (SPEC 8): every key can be set and read back") {
       "quota.attach-per-uid",
       "quota.sessions",
       "quota.pending-connects",
+      "quota.segment-bytes",
   };
   CHECK(config_keys() == expected);
 
