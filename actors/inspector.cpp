@@ -3,6 +3,7 @@
 
 #include "actors/answer_as_self.hpp"
 #include "actors/ct_segment_context.hpp"
+#include "actors/door_shield.hpp"
 #include "session/view/render.hpp"
 #include "actors/log.hpp"
 

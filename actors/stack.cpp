@@ -9,6 +9,7 @@
 #include "actors/stack_dataplane.hpp"
 #include "actors/caf_call.hpp"
 #include "actors/ct_segment_context.hpp"
+#include "actors/door_shield.hpp"
 #include "actors/inspector.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
@@ -202,6 +203,7 @@ class stack_impl final : public stack {
     if (!service_) {
       service_ = spawn_inspect_service(sys_, inspector_);
       track(service_, actor_role::service, 0, "actorstack-ctl");
+      service_face_ = caf::actor_cast<inspect_service>(shield(sys_, caf::actor_cast<caf::actor>(service_), "inspect port"));
     }
     // Where and how: inspect.bind, with TLS when tls.* is set (validate()
     // refused a non-loopback address without it).
@@ -212,9 +214,9 @@ class stack_impl final : public stack {
         return unexpected{errc::not_supported,
                           "tls.* is set but the actor system has no OpenSSL module (load caf::openssl::manager, "
                           "or let stack::create make the system)"};
-      r = caf::openssl::publish(service_, port, where, true);
+      r = caf::openssl::publish(service_face_, port, where, true);
     } else {
-      r = sys_.middleman().publish(service_, port, where, true);
+      r = sys_.middleman().publish(service_face_, port, where, true);
     }
     if (!r) return unexpected{errc::invalid_argument, intern("cannot publish the inspector: " + sys_.render(r.error()))};
     return *r;
@@ -338,8 +340,10 @@ class stack_impl final : public stack {
     log_line("remote app '" + opts.name + "' attached as app " + std::to_string((*app)->index()) + " (pid " +
              std::to_string(origin.pid) + ", uid " + std::to_string(origin.uid) + ")");
     return remote_attach_reply{(*app)->index(), (*app)->worker_index(0), n_workers_,
-                               caf::actor_cast<caf::actor>(gateway)};
+                               shield(sys_, caf::actor_cast<caf::actor>(gateway), gateway_name(req.name))};
   }
+
+  static std::string gateway_name(const std::string& app) { return "gateway of app '" + app + "'"; }
 
   // The counts an attached app's gateways share against its quotas: made
   // with its first gateway, found again by a worker add, gone with the
@@ -384,7 +388,8 @@ class stack_impl final : public stack {
       return unexpected{sent.error()};
     }
     log_line("remote app '" + req.name + "' added app worker " + std::to_string(r->first_worker));
-    return remote_attach_reply{r->app, r->first_worker, n_workers_, caf::actor_cast<caf::actor>(gateway)};
+    return remote_attach_reply{r->app, r->first_worker, n_workers_,
+                               shield(sys_, caf::actor_cast<caf::actor>(gateway), gateway_name(req.name))};
   }
 
   struct tracked {
@@ -410,6 +415,7 @@ class stack_impl final : public stack {
   std::vector<session_worker_actor> workers_;
   inspector_actor inspector_;
   inspect_service service_;
+  inspect_service service_face_;  // its shield: all that is published (door_shield.hpp)
   std::shared_ptr<metrics::stack_collector> collector_;
   std::unique_ptr<prometheus::Exposer> exposer_;  // scrapes ask the inspector
   std::mutex actors_mu_;  // control only: track() from a remote attach vs stop()

@@ -2,6 +2,7 @@
 #include "actors/remote/remote_app_server.hpp"
 
 #include "actors/answer_as_self.hpp"
+#include "actors/door_shield.hpp"
 #include "actors/log.hpp"
 #include "base/secret.hpp"
 
@@ -139,6 +140,7 @@ struct remote_app_server::impl {
   std::uint16_t port = 0;
   attach_registry_actor registry;
   attach_door_actor door;
+  caf::actor face;  ///< the door's shield: all that is published (door_shield.hpp)
   int wake_fd = -1;
   std::atomic<bool> stopping{false};
   std::thread thread;
@@ -264,7 +266,8 @@ result<std::unique_ptr<remote_app_server>> remote_app_server::start(caf::actor_s
       return answer_as_self<remote_attach_reply>(self, reg, a, req);
     }};
   }, registry);
-  auto published = sys.middleman().publish(p->door, port, "127.0.0.1", true);
+  p->face = shield(sys, caf::actor_cast<caf::actor>(p->door), "attach door");
+  auto published = sys.middleman().publish(caf::actor_cast<attach_door_actor>(p->face), port, "127.0.0.1", true);
   if (!published) {
     caf::anon_send_exit(p->door, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(p->registry, caf::exit_reason::user_shutdown);
@@ -284,8 +287,8 @@ remote_app_server::~remote_app_server() {
   (void)::write(impl_->wake_fd, &one, sizeof one);
   if (impl_->thread.joinable()) impl_->thread.join();
   impl_->connections.clear();  // the apps see their connection hang up
-  (void)impl_->sys->middleman().unpublish(impl_->door, impl_->port);
-  caf::anon_send_exit(impl_->door, caf::exit_reason::user_shutdown);
+  (void)impl_->sys->middleman().unpublish(caf::actor_cast<attach_door_actor>(impl_->face), impl_->port);
+  caf::anon_send_exit(impl_->door, caf::exit_reason::user_shutdown);  // its shield ends with it
   {
     // An attach in progress finishes first (it may spawn a gateway the
     // stack must then stop): wait, bounded, for the registry to end.
@@ -301,6 +304,6 @@ remote_app_server::~remote_app_server() {
 
 std::uint16_t remote_app_server::port() const noexcept { return impl_->port; }
 const std::string& remote_app_server::socket_path() const noexcept { return impl_->listener->path(); }
-caf::actor remote_app_server::attach_actor() const { return caf::actor_cast<caf::actor>(impl_->door); }
+caf::actor remote_app_server::attach_actor() const { return impl_->face; }
 
 }  // namespace actorstack

@@ -2,6 +2,7 @@
 #include "actors/remote/remote_gateway.hpp"
 
 #include "actors/answer_as_self.hpp"
+#include "actors/door_shield.hpp"
 #include "actors/log.hpp"
 #include "actors/mailbox_depth.hpp"
 #include "actors/session_worker.hpp"
@@ -113,8 +114,7 @@ bool refused(self_pointer self, const char* what, const char* expected) {
 }
 
 bool from_the_stack(self_pointer self, const char* what) {
-  const auto& sender = self->current_sender();
-  return (sender && sender->node() == self->node()) || refused(self, what, "the stack");
+  return from_inside(self) || refused(self, what, "the stack");
 }
 
 // The app's requests come from the app's own process: the node its
@@ -385,6 +385,14 @@ remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway
         self->monitor(st.cfg.remote);
         self->set_down_handler([=](caf::down_msg& m) {
           if (m.source != self->state.cfg.remote.address()) return;
+          // Another process can send a down_msg naming the app's actor
+          // (door_shield.hpp): believed only once the middleman really
+          // ended its proxy here.
+          if (!caf::actor_cast<caf::abstract_actor*>(self->state.cfg.remote)
+                   ->getf(caf::abstract_actor::is_cleaned_up_flag)) {
+            refused(self, "down", "the middleman");
+            return;
+          }
           log_line("remote app worker " + std::to_string(self->state.cfg.ctx.index) +
                    ": its process is gone (" + to_string(m.reason) + ")");
           self->quit(caf::exit_reason::remote_link_unreachable);

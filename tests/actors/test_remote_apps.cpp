@@ -1162,3 +1162,58 @@ TEST_CASE("remote apps: a worker add must show its own app's secret: forged ones
   REQUIRE(c);
   CHECK(c->apps == 2);
 }
+
+TEST_CASE("remote apps: exit messages (kill too), errors, forged downs and sys requests from an attached process end neither the attach door, nor a gateway, nor the inspect port, and reveal nothing behind them") {
+  served_stack s{"outside-exit"};
+  echo_server_thread server{s.path, "ct://127.0.0.1/7495", "server"};
+  rogue_client rogue{s.path};
+  auto reply = rogue.attach(rogue.token);
+  REQUIRE(std::holds_alternative<remote_attach_reply>(reply));
+  rogue.gateway = std::get<remote_attach_reply>(reply).gateway;
+  auto inspect_port = s.st->publish_inspector(0);
+  REQUIRE(inspect_port);
+  auto service = rogue.sys->middleman().remote_actor<inspect_service>("127.0.0.1", *inspect_port);
+  REQUIRE(service);
+  {
+    // Named, anonymous, every reason; and bare errors, which CAF would
+    // also end an actor with.
+    caf::scoped_actor self{*rogue.sys};
+    for (auto reason : {caf::exit_reason::kill, caf::exit_reason::user_shutdown, caf::exit_reason::remote_link_unreachable}) {
+      self->send_exit(rogue.door, reason);
+      self->send_exit(rogue.gateway, reason);
+      self->send_exit(*service, reason);
+      caf::anon_send_exit(rogue.door, reason);
+      caf::anon_send_exit(rogue.gateway, reason);
+      caf::anon_send_exit(*service, reason);
+    }
+    const caf::error bad = caf::make_error(caf::sec::runtime_error);
+    self->send(caf::actor_cast<caf::actor>(rogue.door), bad);
+    self->send(caf::actor_cast<caf::actor>(rogue.gateway), bad);
+    self->send(caf::actor_cast<caf::actor>(*service), bad);
+    // A down message naming the rogue's own receiver, which is alive.
+    self->send(caf::actor_cast<caf::actor>(rogue.gateway), caf::down_msg{rogue.receiver.address(), caf::exit_reason::kill});
+    // CAF's built-in info request would answer with the actor behind.
+    bool answered = false;
+    self->request(caf::actor_cast<caf::actor>(rogue.door), 300ms, caf::sys_atom::value, caf::get_atom::value,
+                  std::string{"info"})
+        .receive([&](caf::ok_atom, std::string&, caf::strong_actor_ptr&, std::string&) { answered = true; },
+                 [&](caf::error&) {});
+    CHECK_FALSE(answered);
+  }
+  // Each still answers: the rogue's gateway, the inspect port, the door
+  // (a new app attaches and connects).
+  auto ep = parse_uri("ct://127.0.0.1/7451");
+  REQUIRE(ep);
+  CHECK(rogue.ask_gateway<session_handle>(remote_listen_atom_v, *ep) == "");
+  {
+    caf::scoped_actor self{*rogue.sys};
+    std::string shown;
+    self->request(*service, 5s, show_atom_v, std::string{"apps"}, std::string{"--json"})
+        .receive([&](std::string& t) { shown = t; }, [&](caf::error& e) { shown = rogue.sys->render(e); });
+    CHECK_MESSAGE(shown.find("\"name\":\"rogue\",\"app_workers\":[1],\"workers\":1,\"live\":true") != std::string::npos, shown);
+  }
+  auto late = client::app::attach({.socket_path = s.path, .name = "late"});
+  REQUIRE_MESSAGE(late, late.error().message());
+  auto session = (*late)->connect("ct://127.0.0.1/7495");
+  CHECK(session);
+}
