@@ -21,6 +21,7 @@ struct detail::session_access {
   // only then; the app clears it as it takes the notification, so the
   // next datagram notifies again (cut-through coalesces on the writer's
   // side instead).
+  static const fifo_ref& fifo(const session& s, fifo_side side) noexcept { return s.side(side); }
   static void rx_seen(session& s) noexcept {
     if (s.datagram_) shm::fifo::from_ref(s.rx_).unset_event();
   }
@@ -171,6 +172,15 @@ session* app_session_table::find(session_handle h) noexcept {
 }
 
 std::size_t app_session_table::size() const noexcept { return impl_->sessions.size(); }
+
+bool app_session_table::holds_fifos_in(const void* segment_base) const noexcept {
+  for (const auto& [h, s] : impl_->sessions)
+    for (auto side : {fifo_side::rx, fifo_side::tx}) {
+      const fifo_ref& f = detail::session_access::fifo(*s, side);
+      if (f.valid() && shm::fifo::from_ref(f).segment_base() == segment_base) return true;
+    }
+  return false;
+}
 std::uint64_t app_session_table::dropped() const noexcept { return impl_->dropped; }
 const app_worker_context& app_session_table::context() const noexcept { return impl_->ctx; }
 

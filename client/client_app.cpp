@@ -347,6 +347,7 @@ class app_impl final : public app, private app_handler {
     client_counters c;
     c.sessions = socks_.open();
     c.segments_mapped = segments_.size();
+    c.segment_deletions_refused = segment_deletions_refused_;
     c.notifications = notifications_;
     c.io_events = io_events_;
     c.late_wakeups = waiter_.late_wakeups();
@@ -395,7 +396,20 @@ class app_impl final : public app, private app_handler {
     }
     current_listener_ = n.kind == notification::accept ? n.other : session_handle{};
     table_->deliver(n, *this);
-    if (n.kind == notification::segment_del) segments_.erase(n.segment.id);
+    if (n.kind == notification::segment_del) forget_segment(n.segment.id);
+  }
+
+  // The stack deletes a segment only once this app has no fifo in it; a
+  // deletion that says otherwise (a message forged through the
+  // middleman: docs/architecture.md, Shields) must not unmap fifos in use.
+  void forget_segment(std::uint64_t id) {
+    auto it = segments_.find(id);
+    if (it == segments_.end()) return;
+    if (table_->holds_fifos_in(it->second.memory().base())) {
+      ++segment_deletions_refused_;
+      return;
+    }
+    segments_.erase(it);
   }
 
   // The queue the stack posts this app's io events to. One epoll fd
@@ -682,6 +696,7 @@ class app_impl final : public app, private app_handler {
   shm::segment events_mem_;  // before the queue that lives in it
   shm::event_queue events_;
   std::unordered_map<std::uint64_t, shm::fifo_segment> segments_;
+  std::uint64_t segment_deletions_refused_ = 0;  // by forget_segment
   detail::sock_table socks_;
   session_handle current_listener_;
   std::uint64_t notifications_ = 0;

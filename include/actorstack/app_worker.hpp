@@ -65,6 +65,10 @@ class app_session_table {
   /// The app's end of a held session, or nullptr.
   session* find(session_handle h) noexcept;
   std::size_t size() const noexcept;
+  /// True when a held session has a fifo in the segment mapped at
+  /// `segment_base`: such a segment must stay mapped, whatever a message
+  /// claiming to be its deletion says.
+  bool holds_fifos_in(const void* segment_base) const noexcept;
   /// Notifications dropped at delivery (stale, refused or closed sessions).
   std::uint64_t dropped() const noexcept;
   const app_worker_context& context() const noexcept;

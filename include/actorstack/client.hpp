@@ -103,6 +103,9 @@ struct sock_info {
 struct client_counters {
   std::uint64_t sessions = 0;          ///< open socks (listeners included)
   std::uint64_t segments_mapped = 0;   ///< segments mapped right now
+  /// Segment deletions not done because a session still had fifos there
+  /// (the stack never sends one: a forged message, kept out).
+  std::uint64_t segment_deletions_refused = 0;
   std::uint64_t notifications = 0;     ///< notifications taken from the stack (io events included)
   std::uint64_t io_events = 0;         ///< of those, io events from the shared event queue
   /// Waits that ended on the periodic recheck (at most 100 ms asleep)
