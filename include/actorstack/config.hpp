@@ -115,8 +115,9 @@ struct stack_config {
   /// 1 .. 64.
   std::uint32_t dataplane_cores = 1;
 
-  /// `dataplane.poll-mode`: "adaptive" (backs off when idle; the default,
-  /// right for small machines and tests) or "busy" (spins: lowest latency,
+  /// `dataplane.poll-mode`: "adaptive" (polls while there is work, yields
+  /// the CPU between empty passes for 2 ms, then sleeps in growing steps;
+  /// the default, right for small machines and tests) or "busy" (spins: lowest latency,
   /// one CPU at 100%). Exactly one of these, lower case.
   std::string dataplane_poll_mode = "adaptive";
 
