@@ -84,10 +84,14 @@ want = 4 if "-P" in sys.argv[2] else 1
 assert streams == want, streams
 # The receiver counts what it read before the client's "test end" came
 # in on the control connection; iperf3's server then closes the streams.
-# What the sender wrote after the receiver's last read (at most a fifo per
-# stream) is counted as sent only. Over the kernel's loopback the receiver
-# is the faster side and the two usually agree to the byte.
-assert 0 < received <= sent and sent - received <= streams * (1 << 20), (sent, received)
+# What the sender wrote after the receiver's last counted read is counted
+# as sent only: what sat in the fifo (at most its 1 MiB), and with -R what
+# the client read after its own timer ended the test — iperf3 counts a
+# read only while the test runs, and the sender goes on until it hears of
+# the end (1.5 MiB seen once in ~8 runs under ctest -j2). Over the kernel's
+# loopback the receiver is the faster side and the two usually agree to
+# the byte.
+assert 0 < received <= sent and sent - received <= streams * (2 << 20), (sent, received)
 print(f"iperf3 {sys.argv[2] or 'forward'}: {streams} stream(s), {sent} bytes sent, {received} received, "
       f"{end['sum_received']['bits_per_second'] / 1e9:.1f} Gbit/s")
 PY
