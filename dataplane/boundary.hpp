@@ -136,6 +136,7 @@ enum class event_kind : std::uint8_t {
   tcp_reset,           ///< the connection is gone (`error` reset / timeout): its fifos are the worker's
   tcp_released,        ///< after tcp_close or tcp_abort: the core is done with the fifos
   tcp_unlistened,      ///< after tcp_unlisten (`session`: the listen's cookie): nothing more is carved for it
+  tcp_state,           ///< the connection moved to RFC state `bytes` (tcp::state) while its session holds it
 };
 
 struct event {

@@ -311,6 +311,12 @@ void core_tcp::reset(std::uint64_t session, errc why) {
   if (conn* c = conn_of(session)) *c = conn{};
 }
 
+void core_tcp::state_changed(std::uint64_t session, tcp::state now) {
+  event ev{event_kind::tcp_state};
+  ev.bytes = static_cast<std::uint32_t>(now);
+  post_conn(session, ev);
+}
+
 void core_tcp::released(std::uint64_t session) {
   post_conn(session, event{event_kind::tcp_released});
   if (conn* c = conn_of(session)) *c = conn{};

@@ -51,6 +51,7 @@ class core_tcp final : public tcp::wire, public tcp::app_side {
   void peer_closed(std::uint64_t session) override;
   void reset(std::uint64_t session, errc why) override;
   void released(std::uint64_t session) override;
+  void state_changed(std::uint64_t session, tcp::state now) override;
 
  private:
   /// Who asked for a listener or a connect, and where its fifos come from.

@@ -7,23 +7,6 @@
 
 namespace actorstack::tcp {
 
-std::string_view to_string(state s) noexcept {
-  switch (s) {
-    case state::closed: return "CLOSED";
-    case state::listen: return "LISTEN";
-    case state::syn_sent: return "SYN-SENT";
-    case state::syn_received: return "SYN-RECEIVED";
-    case state::established: return "ESTABLISHED";
-    case state::fin_wait_1: return "FIN-WAIT-1";
-    case state::fin_wait_2: return "FIN-WAIT-2";
-    case state::close_wait: return "CLOSE-WAIT";
-    case state::closing: return "CLOSING";
-    case state::last_ack: return "LAST-ACK";
-    case state::time_wait: return "TIME-WAIT";
-  }
-  return "?";
-}
-
 namespace {
 std::uint64_t listener_key(std::uint32_t ip, std::uint16_t port) noexcept {
   return (std::uint64_t{ip} << 16) | port;
@@ -175,8 +158,8 @@ void engine::app_close(conn_id id, std::uint64_t now_us) {
     case state::syn_sent:
       free_conn(*c);
       return;
-    case state::established: c->state = state::fin_wait_1; break;
-    case state::close_wait: c->state = state::last_ack; break;
+    case state::established: enter(*c, state::fin_wait_1); break;
+    case state::close_wait: enter(*c, state::last_ack); break;
     case state::fin_wait_2:
       // Shut down earlier, our FIN acknowledged, the app now gone too:
       // as if it had closed in the first place (below, input.cpp).
@@ -193,8 +176,8 @@ void engine::app_shutdown(conn_id id, std::uint64_t now_us) {
   tcb* c = find(id);
   if (c == nullptr || c->sending_done()) return;
   switch (c->state) {
-    case state::established: c->state = state::fin_wait_1; break;
-    case state::close_wait: c->state = state::last_ack; break;
+    case state::established: enter(*c, state::fin_wait_1); break;
+    case state::close_wait: enter(*c, state::last_ack); break;
     default: return;  // not open for sending (a SYN in flight, or closing already)
   }
   c->tx_shut = true;
@@ -249,8 +232,13 @@ void engine::release_fifos(tcb& c) {
   app_.released(c.session);
 }
 
+void engine::enter(tcb& c, tcp::state s) {
+  c.state = s;
+  if (c.has_fifos) app_.state_changed(c.session, s);
+}
+
 void engine::enter_time_wait(tcb& c, std::uint64_t now_us) {
-  c.state = state::time_wait;
+  enter(c, state::time_wait);
   cancel(c, timer::retransmit);
   cancel(c, timer::delayed_ack);
   // TIME-WAIT holds no fifos and no session (SPEC-TCP 2.6): every byte we

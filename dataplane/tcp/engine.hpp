@@ -22,6 +22,8 @@
 
 #include <actorstack/result.hpp>
 
+#include "dataplane/tcp/state.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -31,15 +33,6 @@
 #include <vector>
 
 namespace actorstack::tcp {
-
-/// RFC 9293 connection states.
-enum class state : std::uint8_t {
-  closed, listen, syn_sent, syn_received, established, fin_wait_1, fin_wait_2,
-  close_wait, closing, last_ack, time_wait,
-};
-inline constexpr std::size_t state_count = 11;
-/// "ESTABLISHED", "SYN-SENT"…: the RFC's names.
-std::string_view to_string(state s) noexcept;
 
 /// Names one connection of one engine; stale once the connection is gone
 /// (the slot's generation moved on), and then every call ignores it.
@@ -96,6 +89,13 @@ class app_side {
   /// After app_close(): the engine is done with the fifos (all sent data
   /// acknowledged, or the connection ended); the session may go.
   virtual void released(std::uint64_t session) = 0;
+  /// The connection moved to `now` while its session holds it (after
+  /// established(), before released() or reset()): what `show sessions`
+  /// shows. Nothing to do by default.
+  virtual void state_changed(std::uint64_t session, tcp::state now) {
+    (void)session;
+    (void)now;
+  }
 };
 
 /// A snapshot of one connection, for `show sessions` and tests.
@@ -192,6 +192,8 @@ class engine {
   void mark_pending(tcb& c);
   void abort(tcb& c, abort_reason why, errc app_error, bool send_rst, std::uint64_t now_us);
   void enter_time_wait(tcb& c, std::uint64_t now_us);
+  /// c.state = s, told to the session while it holds the connection.
+  void enter(tcb& c, tcp::state s);
   void release_fifos(tcb& c);
   bool fifos_sound(tcb& c);
   conn_info snapshot(const tcb& c) const;

@@ -339,7 +339,7 @@ bool engine::on_ack(tcb& c, const segment& s, std::uint64_t now_us) {
   if (c.fin_sent && seq_gt(c.snd_una, c.fin_seq)) {  // our FIN is acknowledged
     switch (c.state) {
       case state::fin_wait_1:
-        c.state = state::fin_wait_2;
+        enter(c, state::fin_wait_2);
         cancel(c, timer::retransmit);
         // Everything we sent arrived and the app closed for good: the fifos
         // may go; what still arrives is answered by RST (data_after_close).
@@ -577,8 +577,8 @@ void engine::on_fin(tcb& c, std::uint64_t now_us) {
   if (c.has_fifos) app_.peer_closed(c.session);
   switch (c.state) {
     case state::syn_received:
-    case state::established: c.state = state::close_wait; break;
-    case state::fin_wait_1: c.state = state::closing; break;  // our FIN is not acknowledged yet
+    case state::established: enter(c, state::close_wait); break;
+    case state::fin_wait_1: enter(c, state::closing); break;  // our FIN is not acknowledged yet
     case state::fin_wait_2: enter_time_wait(c, now_us); break;
     default: break;
   }

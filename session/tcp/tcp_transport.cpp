@@ -175,7 +175,6 @@ void tcp_transport::close(std::uint32_t id, std::uint32_t) {
   conn& c = conns_[id];
   if (c.core_done || c.close_sent) return;
   c.close_sent = true;
-  c.closed_after_peer = c.peer_closed;
   send_conn(c, command_kind::tcp_close);
 }
 
@@ -217,9 +216,9 @@ std::string tcp_transport::format(std::uint32_t id, std::uint32_t worker) const 
   const conn& c = conns_[id];
   std::string out = "[" + std::to_string(worker) + ":" + std::to_string(c.session.index()) + "][T] " +
                     text(c.local) + "->" + text(c.remote) + " ";
-  if (c.core_done) out += "CLOSED";
-  else if (c.close_sent) out += c.closed_after_peer ? "LAST-ACK" : "FIN-WAIT-1";
-  else out += c.peer_closed ? "CLOSE-WAIT" : "ESTABLISHED";
+  // The engine's own state, as its core reported it (tcp_state events);
+  // CLOSED once the core let go.
+  out += c.core_done ? "CLOSED" : tcp::to_string(c.state);
   if (cores() > 1) out += " core " + std::to_string(c.core);
   return out;
 }
@@ -300,6 +299,9 @@ void tcp_transport::on_event(std::uint32_t core, const event& ev) {
       return;
     case event_kind::tcp_reset: on_core_done(id, ev.error == errc::bad_layout ? ended::violation : ended::reset); return;
     case event_kind::tcp_released: on_core_done(id, ended::released); return;
+    case event_kind::tcp_state:
+      if (ev.bytes < tcp::state_count) c->state = static_cast<tcp::state>(ev.bytes);
+      return;
     default: return;
   }
 }

@@ -25,6 +25,7 @@
 /// LAST-ACK (the app closed first or second). The core's counters give the
 /// exact number of connections in each state.
 
+#include "dataplane/tcp/state.hpp"
 #include "session/net/app_segments.hpp"
 #include "session/net/core_link.hpp"
 #include "session/net/slot_table.hpp"
@@ -112,7 +113,7 @@ class tcp_transport final : public session_layer::transport, public session_laye
     bool peer_closed = false;
     bool close_sent = false;    ///< tcp_close or tcp_abort went to the core
     bool shutdown_sent = false; ///< tcp_shutdown went to the core
-    bool closed_after_peer = false;
+    tcp::state state = tcp::state::established;  ///< the engine's, from tcp_state events
     session_handle session;
     std::uint32_t app_worker = 0;
     std::uint32_t core = 0;

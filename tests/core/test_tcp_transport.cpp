@@ -99,6 +99,14 @@ struct tcp_fixture {
     ev.error = why;
     push(core, ev);
   }
+  // What the core says when the engine's connection changes state.
+  void state_event(const carved& c, tcp::state now, std::uint32_t core = 0) {
+    dp::event ev{dp::event_kind::tcp_state};
+    ev.id = c.index;
+    ev.generation = c.generation;
+    ev.bytes = static_cast<std::uint32_t>(now);
+    push(core, ev);
+  }
   void push(std::uint32_t core, const dp::event& ev) {
     REQUIRE((core == 0 ? events0 : events1).push(ev));
     tp.drain_events();
@@ -217,15 +225,17 @@ TEST_CASE("tcp transport: a connect whose 4-tuple is in use tries another local 
   CHECK(fx.apps.count("connected") == 0);
 }
 
-TEST_CASE("TCP 2.3 tcp transport: peer FIN, app close, release: the fifos go back only when the core let go") {
+TEST_CASE("TCP 2.3 9.2 tcp transport: peer FIN, app close, release: the fifos go back only when the core let go, show sessions names the engine's state") {
   tcp_fixture fx;
   auto [listener, cookie] = fx.listen(80);
   auto [h, c] = fx.accepted(cookie);
   const std::size_t fifos = fx.seg().fifo_count();
   CHECK(fifos == 2);
   fx.conn_event(c, dp::event_kind::tcp_peer_closed);
+  fx.state_event(c, tcp::state::close_wait);
   CHECK(fx.apps.count("close") == 1);
   CHECK(fx.w.get(h)->state == session_state::transport_closing);
+  // show sessions: the engine's state as the core reported it.
   CHECK(fx.tp.format(fx.w.get(h)->connection, 0).find(" CLOSE-WAIT") != std::string::npos);
   // The app closes: FIN goes out (tcp_close), the session waits.
   REQUIRE(fx.w.app_close(h).has_value());
@@ -234,6 +244,15 @@ TEST_CASE("TCP 2.3 tcp transport: peer FIN, app close, release: the fifos go bac
   REQUIRE(cmds.size() == 1);
   CHECK(cmds[0].kind == dp::command_kind::tcp_close);
   REQUIRE(fx.w.get(h) != nullptr);
+  CHECK(fx.tp.format(fx.w.get(h)->connection, 0).find(" CLOSE-WAIT") != std::string::npos);  // until the core says
+  fx.state_event(c, tcp::state::last_ack);
+  CHECK(fx.tp.format(fx.w.get(h)->connection, 0).find(" LAST-ACK") != std::string::npos);
+  // A state number no engine has is ignored.
+  dp::event bogus{dp::event_kind::tcp_state};
+  bogus.id = c.index;
+  bogus.generation = c.generation;
+  bogus.bytes = 200;
+  fx.push(0, bogus);
   CHECK(fx.tp.format(fx.w.get(h)->connection, 0).find(" LAST-ACK") != std::string::npos);
   CHECK(fx.seg().fifo_count() == fifos);  // the core still reads tx
   fx.conn_event(c, dp::event_kind::tcp_released);

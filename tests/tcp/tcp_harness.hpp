@@ -64,6 +64,7 @@ struct recording_app : tcp::app_side {
   std::map<std::uint64_t, shm::fifo_pair> fifos;  // by session
   std::map<std::uint64_t, tcp::conn_id> conns;    // by session
   std::map<std::uint64_t, errc> failed_connects;  // by cookie
+  std::map<std::uint64_t, std::vector<tcp::state>> states;  // state_changed, by session
 
   explicit recording_app(std::uint32_t fifo_size_ = 256 * 1024)
       : seg(shm::fifo_segment::create("tcp-test", 64u << 20).value()), fifo_size(fifo_size_) {}
@@ -92,6 +93,11 @@ struct recording_app : tcp::app_side {
   void released(std::uint64_t s) override {
     events.push_back("released " + std::to_string(s));
     free(s);
+  }
+  void state_changed(std::uint64_t s, tcp::state now) override {
+    // Only while the session holds the connection (established .. released/reset).
+    CHECK(fifos.count(s) == 1);
+    states[s].push_back(now);
   }
   void free(std::uint64_t s) {
     auto it = fifos.find(s);

@@ -292,7 +292,7 @@ TEST_CASE("TCP 2.3 2.6: orderly close both ways: FIN, CLOSE-WAIT, LAST-ACK, TIME
   CHECK(l.b.app.fifos.empty());
 }
 
-TEST_CASE("TCP 2.3: the app's own half-close (shutdown): FIN after its bytes, the peer's data still arrives, the peer's FIN ends it in TIME-WAIT") {
+TEST_CASE("TCP 2.3 9.2: the app's own half-close (shutdown): FIN after its bytes, the peer's data still arrives, the peer's FIN ends it in TIME-WAIT, each state told to the session") {
   tcp::config cfg;
   cfg.time_wait_us = 5'000'000;
   cfg.fin_wait_2_us = 1'000'000;
@@ -327,6 +327,10 @@ TEST_CASE("TCP 2.3: the app's own half-close (shutdown): FIN after its bytes, th
   CHECK(l.a.eng.connection_count() == 0);
   CHECK(l.a.eng.stats().rst_out == 0);
   CHECK(l.b.eng.stats().rst_out == 0);
+  // What each session was told of its connection's state (show sessions).
+  using tcp::state;
+  CHECK(l.a.app.states[1] == std::vector{state::fin_wait_1, state::fin_wait_2, state::time_wait});
+  CHECK(l.b.app.states[1] == std::vector{state::close_wait, state::last_ack});
 }
 
 TEST_CASE("TCP 2.3 2.6: shutdown, then close in FIN-WAIT-2: the fifos go at once and the FIN-WAIT-2 timer ends it") {
@@ -822,7 +826,7 @@ TEST_CASE("TCP 2: simultaneous open: both sides send SYN, both reach ESTABLISHED
   CHECK(l.b.app.heard("established 1 active"));
 }
 
-TEST_CASE("TCP 2.6: simultaneous close: both FIN-WAIT-1, both CLOSING, both TIME-WAIT") {
+TEST_CASE("TCP 2.6 9.2: simultaneous close: both FIN-WAIT-1, both CLOSING, both TIME-WAIT, told to the sessions") {
   wire_link l;
   handshake(l);
   l.a.eng.app_close(conn_of(l.a, 1), l.now);
@@ -836,6 +840,14 @@ TEST_CASE("TCP 2.6: simultaneous close: both FIN-WAIT-1, both CLOSING, both TIME
   CHECK(tw == 2);
   CHECK(l.a.app.heard("released 1"));
   CHECK(l.b.app.heard("released 1"));
+  // Each session heard FIN-WAIT-1 and CLOSING; TIME-WAIT came after its
+  // release (the fifos went when our FIN was acknowledged) or not at all.
+  for (host* h : {&l.a, &l.b}) {
+    const auto& seen = h->app.states[1];
+    REQUIRE(seen.size() >= 2);
+    CHECK(seen[0] == tcp::state::fin_wait_1);
+    CHECK(seen[1] == tcp::state::closing);
+  }
 }
 
 TEST_CASE("TCP 5.4 5.1: options count against the MSS: a full data segment sent while SACK blocks are owed carries none and still fits the MTU") {
