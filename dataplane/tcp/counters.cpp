@@ -33,6 +33,8 @@ constexpr field fields[] = {
     {"active_opens", &counters::active_opens},
     {"passive_opens", &counters::passive_opens},
     {"unacceptable", &counters::unacceptable},
+    {"ack_unsent", &counters::ack_unsent},
+    {"ack_too_old", &counters::ack_too_old},
     {"tx_no_room", &counters::tx_no_room},
 };
 

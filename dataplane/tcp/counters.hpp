@@ -46,6 +46,8 @@ struct counters {
   std::uint64_t active_opens = 0;
   std::uint64_t passive_opens = 0;
   std::uint64_t unacceptable = 0;  ///< failed the acceptability test (answered by ACK)
+  std::uint64_t ack_unsent = 0;    ///< acknowledged data never sent (answered by ACK, dropped; SPEC-TCP 4.4)
+  std::uint64_t ack_too_old = 0;   ///< acknowledged below SND.UNA - max window (dropped; SPEC-TCP 4.4)
   std::uint64_t tx_no_room = 0;    ///< a segment could not be sent (no buffer)
   std::array<std::uint64_t, abort_reason_count> aborts{};
 };

@@ -322,11 +322,15 @@ bool engine::on_ack(tcb& c, const segment& s, std::uint64_t now_us) {
     return true;
   }
   if (seq_gt(s.ack, c.snd_max)) {  // SPEC-TCP 4.4: ACK of data not yet sent
+    ++stats_.ack_unsent;
     c.ack_now = true;
     mark_pending(c);
     return false;
   }
-  if (seq_lt(s.ack, c.snd_una - std::max<std::uint32_t>(c.max_snd_wnd, 1))) return false;  // too old
+  if (seq_lt(s.ack, c.snd_una - std::max<std::uint32_t>(c.max_snd_wnd, 1))) {  // too old
+    ++stats_.ack_too_old;
+    return false;
+  }
   absorb_sacks(c, s);
   if (seq_gt(s.ack, c.snd_una)) {
     on_new_ack(c, s, seq_diff(s.ack, c.snd_una), now_us);

@@ -237,6 +237,24 @@ bool raw_link::send_frame(const frame& f) {
          static_cast<ssize_t>(f.size());
 }
 
+std::optional<frame> raw_link::receive(int timeout_ms) {
+  frame f(65536);
+  for (;;) {
+    pollfd p{fd_, POLLIN, 0};
+    const int r = ::poll(&p, 1, timeout_ms);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return std::nullopt;
+    sockaddr_ll from{};
+    socklen_t len = sizeof from;
+    const ssize_t n = ::recvfrom(fd_, f.data(), f.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &len);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n < 0) return std::nullopt;
+    if (from.sll_ifindex != ifindex_) continue;  // another interface's
+    f.resize(static_cast<std::size_t>(n));
+    return f;
+  }
+}
+
 frame frame_builder::udp() const {
   const std::size_t len = 20 + 8 + payload.size();
   frame f(eth + len, 0);

@@ -73,6 +73,9 @@ class raw_link {
   raw_link& operator=(const raw_link&) = delete;
   bool ok() const noexcept { return fd_ >= 0; }
   bool send_frame(const frame& f);
+  /// The next frame seen on the interface, either way (what an on-path
+  /// observer sees), or nothing within `timeout_ms`.
+  std::optional<frame> receive(int timeout_ms);
 
  private:
   int fd_ = -1;

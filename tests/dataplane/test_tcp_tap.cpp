@@ -850,3 +850,123 @@ TEST_CASE("TCP kernel interop: an app that moves the stack's cursor in one conne
   CHECK(t.core->tcp().counters().aborts[static_cast<std::size_t>(tcp::abort_reason::shm_violation)] == 1);
   CHECK(t.core->tcp().counters().rst_out >= 1);
 }
+
+namespace {
+
+// What an on-path observer reads off one TCP frame.
+struct sniffed {
+  std::uint16_t sport = 0, dport = 0;
+  std::uint32_t src_ip = 0, seq = 0, ack = 0, seq_len = 0;
+};
+std::optional<sniffed> parse_tcp(const test::frame& f) {
+  if (f.size() < 14 + 20 + 20 || f[12] != 0x08 || f[13] != 0x00) return std::nullopt;
+  const std::size_t ihl = (f[14] & 0x0f) * 4u;
+  if (f[14 + 9] != 6 || f.size() < 14 + ihl + 20) return std::nullopt;
+  const auto be16 = [&](std::size_t at) { return static_cast<std::uint16_t>(f[at] << 8 | f[at + 1]); };
+  const auto be32 = [&](std::size_t at) {
+    return std::uint32_t{f[at]} << 24 | std::uint32_t{f[at + 1]} << 16 | std::uint32_t{f[at + 2]} << 8 | f[at + 3];
+  };
+  const std::size_t t = 14 + ihl;
+  sniffed s;
+  s.src_ip = be32(14 + 12);
+  s.sport = be16(t);
+  s.dport = be16(t + 2);
+  s.seq = be32(t + 4);
+  s.ack = be32(t + 8);
+  const std::size_t doff = (f[t + 12] >> 4) * 4u;
+  const std::size_t ip_len = be16(14 + 2);
+  s.seq_len = static_cast<std::uint32_t>(ip_len - ihl - doff) + ((f[t + 13] & 0x01) ? 1 : 0) + ((f[t + 13] & 0x02) ? 1 : 0);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("TCP 4.2 4.3 4.4 3.3 in-window attacks built from sniffed sequence numbers: an inexact RST and a SYN draw challenge ACKs, an ACK of unsent data and one too old are dropped, data out of the window is answered, each counted, and the connection goes on byte-exact") {
+  tcp_tap t;
+  if (!t.ready) return;
+  // Without timestamps the forged segments need no TSval to pass PAWS:
+  // the attacker here needs only what it reads off the wire.
+  std::ofstream{"/proc/sys/net/ipv4/tcp_timestamps"} << "0";
+  stack_app app{t};
+  t.listen(7006, 1);
+  const auto kmac = test::interface_mac(t.iface);
+  REQUIRE(kmac.has_value());
+  mac_address from{}, to = t.p->mac();
+  std::copy(kmac->begin(), kmac->end(), from.begin());
+  test::raw_link raw(t.iface);
+  REQUIRE(raw.ok());
+
+  // The victim: a kernel client that exchanges 100 bytes, stays idle while
+  // it is attacked, then echoes 64 KiB more and closes.
+  std::atomic<std::uint16_t> client_port{0};
+  std::atomic<int> phase{0};  // 1: first exchange done; 2: attacks sent; 3: all done
+  std::optional<std::vector<std::byte>> first, second;
+  const auto hello = pattern(100, 41), more = pattern(64 * 1024, 42);
+  std::thread victim([&] {
+    ksock s;
+    s.timeouts(60);
+    if (s.connect_to(stack_ip_text, 7006) != 0) return;
+    sockaddr_in local{};
+    socklen_t len = sizeof local;
+    ::getsockname(s.fd, reinterpret_cast<sockaddr*>(&local), &len);
+    client_port = ntohs(local.sin_port);
+    std::vector<std::byte> got(hello.size());
+    if (send_all_once(s.fd, hello.data(), hello.size()) != static_cast<ssize_t>(hello.size())) return;
+    std::size_t off = 0;
+    while (off < got.size()) {
+      const ssize_t n = recv_once(s.fd, got.data() + off, got.size() - off);
+      if (n <= 0) return;
+      off += static_cast<std::size_t>(n);
+    }
+    first = got;
+    phase = 1;
+    while (phase.load() < 2) std::this_thread::sleep_for(1ms);
+    second = kernel_roundtrip(s.fd, more);
+    phase = 3;
+  });
+  REQUIRE(app.run_until([&] { return phase.load() == 1; }, 30s));
+  const std::uint16_t cp = client_port.load();
+  // Let delayed ACKs go out, then read the stack's last frame to the
+  // victim: its ACK is the stack's RCV.NXT, its end the stack's SND.NXT.
+  app.run_until([] { return false; }, 300ms);
+  std::optional<sniffed> last;
+  while (auto f = raw.receive(200))
+    if (auto s = parse_tcp(*f); s && s->src_ip == stack_ip && s->sport == 7006 && s->dport == cp) last = s;
+  REQUIRE(last.has_value());
+  const std::uint32_t rcv_nxt = last->ack, snd_nxt = last->seq + last->seq_len;
+
+  namespace fl = tcp::flags;
+  const std::vector<test::frame> attacks = {
+      // RFC 5961 3.2: in the window, not at RCV.NXT
+      tcp_frame(from, to, {cp, 7006, rcv_nxt + 10, 0, fl::rst, 0}),
+      // 4.2: a SYN inside the window of a synchronized connection
+      tcp_frame(from, to, {cp, 7006, rcv_nxt + 20, 0, fl::syn, 1000}),
+      // an ACK of bytes the stack never sent, carrying data
+      tcp_frame(from, to, {cp, 7006, rcv_nxt, snd_nxt + 100000, fl::ack, 1000}, {}, 10),
+      // an ACK far behind SND.UNA, carrying data
+      tcp_frame(from, to, {cp, 7006, rcv_nxt, snd_nxt - (1u << 30), fl::ack, 1000}, {}, 10),
+      // data far beyond the window
+      tcp_frame(from, to, {cp, 7006, rcv_nxt + (1u << 30), snd_nxt, fl::ack, 1000}, {}, 10),
+  };
+  for (const auto& f : attacks) {
+    REQUIRE(raw.send_frame(f));
+    app.run_until([] { return false; }, 20ms);
+  }
+  app.run_until([] { return false; }, 200ms);
+  phase = 2;
+  REQUIRE(app.run_until([&] { return phase.load() == 3 && app.released == 1; }, 60s));
+  victim.join();
+  REQUIRE(first.has_value());
+  CHECK(*first == hello);
+  REQUIRE(second.has_value());
+  CHECK(*second == more);  // none of the forged bytes got in, nothing was lost
+  CHECK(app.resets == 0);
+  t.stop = true;
+  t.runner.join();
+  const auto& k = t.core->tcp().counters();
+  CHECK(k.challenge_acks >= 2);  // the RST and the SYN
+  CHECK(k.ack_unsent == 1);
+  CHECK(k.ack_too_old == 1);
+  CHECK(k.unacceptable >= 1);
+  CHECK(k.aborts[static_cast<std::size_t>(tcp::abort_reason::peer_reset)] == 0);
+}

@@ -502,7 +502,7 @@ TEST_CASE("TCP 4.2: RST at RCV.NXT resets, in window but not exact draws a chall
   CHECK(h.eng.stats().rst_in == 2);
 }
 
-TEST_CASE("TCP 4.3 4.4: a SYN on an established connection draws a challenge ACK, an ACK of unsent data is answered and dropped") {
+TEST_CASE("TCP 4.3 4.4: a SYN on an established connection draws a challenge ACK, an ACK of unsent data is answered and dropped, one too old dropped, each counted") {
   host h(tcp::config{}, 5);
   const auto synack = open_from_script(h, 1000, tcp::options{}).parsed();
   finish_open(h, 1000, synack);
@@ -520,6 +520,17 @@ TEST_CASE("TCP 4.3 4.4: a SYN on an established connection draws a challenge ACK
   REQUIRE(h.wire.sent.size() == 1);
   CHECK(h.wire.pop().parsed().ack == 1001);
   CHECK(h.app.fifos.at(1).rx.max_dequeue() == 0);
+  CHECK(h.eng.stats().ack_unsent == 1);
+  // An ACK far below SND.UNA (more than the largest window the peer ever
+  // offered): dropped without an answer, its payload not taken, counted.
+  h.eng.input(craft(ip_a, ip_b, {client_port, server_port, 1001, synack.seq + 1 - (1u << 30), ack, 100}, {},
+                    pattern(10, 2)).bytes,
+              ip_a, ip_b, 3);
+  h.eng.flush(3);
+  CHECK(h.wire.sent.empty());
+  CHECK(h.app.fifos.at(1).rx.max_dequeue() == 0);
+  CHECK(h.eng.stats().ack_too_old == 1);
+  CHECK(h.eng.connection_count() == 1);
 }
 
 TEST_CASE("TCP 4.5: challenge ACKs are limited per second and the rest counted") {
