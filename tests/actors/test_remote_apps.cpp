@@ -610,6 +610,19 @@ TEST_CASE("remote apps: the inspect port answers a show itself (never the inspec
                 *shown);
 }
 
+namespace {
+// Connects again and again until one succeeds (the stack may not have
+// taken an earlier close yet) or `limit` passes.
+bool connects_within(client::app& a, const std::string& uri, std::chrono::milliseconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (a.connect(uri)) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+}  // namespace
+
 TEST_CASE("remote apps: quota.sessions caps what one attached app holds: its accept one too many is refused, its connect one too many fails with quota, each counted, and a freed session counts again") {
   stack_config cfg = small_config();
   cfg.quota_sessions = 2;
@@ -649,13 +662,7 @@ TEST_CASE("remote apps: quota.sessions caps what one attached app holds: its acc
   CHECK(refusals_of("b") == 0);
   // a gives one up: its next connect goes through (once the stack has the close).
   REQUIRE((*a)->close(*a2));
-  bool again = false;
-  for (int i = 0; i < 200 && !again; ++i) {
-    auto r = (*a)->connect("ct://127.0.0.1/7481");
-    if (r) again = true;
-    else std::this_thread::sleep_for(10ms);
-  }
-  CHECK(again);
+  CHECK(connects_within(**a, "ct://127.0.0.1/7481", 2s));
 }
 
 TEST_CASE("remote apps: quota.segment-bytes caps the segments one attached app maps: a connect that needs one segment too many fails with quota, counted, and a deleted segment's bytes count again") {
@@ -697,13 +704,7 @@ TEST_CASE("remote apps: quota.segment-bytes caps the segments one attached app m
   // it, its bytes count again and the withheld segment is passed.
   REQUIRE((*a)->close(*a1));
   REQUIRE((*a)->close(*a2));
-  bool again = false;
-  for (int i = 0; i < 300 && !again; ++i) {
-    auto r = (*a)->connect("ct://127.0.0.1/7486");
-    if (r) again = true;
-    else std::this_thread::sleep_for(10ms);
-  }
-  CHECK(again);
+  CHECK(connects_within(**a, "ct://127.0.0.1/7486", 3s));
   // Nothing of the refusals is left once the apps are gone.
   a->reset();
   b->reset();

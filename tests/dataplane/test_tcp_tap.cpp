@@ -707,6 +707,19 @@ test::frame tcp_frame(const mac_address& from, const mac_address& to, const tcp:
   return out;
 }
 
+// A frame's ends when the kernel's side of the tap sends to the stack.
+struct frame_ends {
+  mac_address from{}, to{};
+};
+frame_ends kernel_to_stack(tcp_tap& t) {
+  frame_ends e;
+  e.to = t.p->mac();
+  const auto kmac = test::interface_mac(t.iface);
+  REQUIRE(kmac.has_value());
+  std::copy(kmac->begin(), kmac->end(), e.from.begin());
+  return e;
+}
+
 }  // namespace
 
 TEST_CASE("TCP 3.1 3.2 4.2 4.3 bad input over the tap: corrupt, malformed and hostile segments are dropped and counted while an established connection beside them keeps echoing byte-exact") {
@@ -714,10 +727,7 @@ TEST_CASE("TCP 3.1 3.2 4.2 4.3 bad input over the tap: corrupt, malformed and ho
   if (!t.ready) return;
   stack_app app{t};
   t.listen(7004, 1);
-  const auto kmac = test::interface_mac(t.iface);
-  REQUIRE(kmac.has_value());
-  mac_address from{}, to = t.p->mac();
-  std::copy(kmac->begin(), kmac->end(), from.begin());
+  const auto [from, to] = kernel_to_stack(t);
   test::raw_link raw(t.iface);
   REQUIRE(raw.ok());
 
@@ -889,10 +899,7 @@ TEST_CASE("TCP 4.2 4.3 4.4 3.3 in-window attacks built from sniffed sequence num
   std::ofstream{"/proc/sys/net/ipv4/tcp_timestamps"} << "0";
   stack_app app{t};
   t.listen(7006, 1);
-  const auto kmac = test::interface_mac(t.iface);
-  REQUIRE(kmac.has_value());
-  mac_address from{}, to = t.p->mac();
-  std::copy(kmac->begin(), kmac->end(), from.begin());
+  const auto [from, to] = kernel_to_stack(t);
   test::raw_link raw(t.iface);
   REQUIRE(raw.ok());
 
