@@ -32,7 +32,7 @@ namespace {
 // A session's calls reach its worker as plain sends: no reply, no wait.
 class control_impl final : public detail::session_control {
  public:
-  explicit control_impl(const app_worker_context& ctx) : sender_(ctx.sender) {
+  explicit control_impl(const app_worker_context& ctx) : sender_(ctx.sender), seal_(ctx.seal) {
     for (const auto& w : ctx.session_workers) workers_.push_back(caf::actor_cast<session_worker_actor>(w));
   }
   void post_tx(session_handle h) override { send(h, tx_atom_v); }
@@ -47,10 +47,13 @@ class control_impl final : public detail::session_control {
   template <class Atom, class... Ts>
   void send(session_handle h, Atom atom, Ts... xs) {
     if (h.worker() >= workers_.size()) return;
-    if (sender_) caf::send_as(sender_, workers_[h.worker()], atom, h, xs...);
+    // A gateway (another process's app): its interface takes the seal last.
+    if (seal_ != 0) caf::send_as(sender_, caf::actor_cast<caf::actor>(workers_[h.worker()]), atom, h, xs..., seal_);
+    else if (sender_) caf::send_as(sender_, workers_[h.worker()], atom, h, xs...);
     else caf::anon_send(workers_[h.worker()], atom, h, xs...);
   }
   caf::actor sender_;
+  std::uint64_t seal_ = 0;
   std::vector<session_worker_actor> workers_;
 };
 

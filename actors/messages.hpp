@@ -53,12 +53,17 @@ struct remote_attach_reply {
   std::uint32_t session_workers = 0;
   caf::actor gateway;
   std::uint64_t secret = 0;  ///< what a worker add of this app must show
+  /// What every message between this app worker and its gateway carries,
+  /// both ways: CAF's middleman believes a peer's word on who sent a
+  /// message (docs/architecture.md, Seals), this 64-bit number it cannot
+  /// guess.
+  std::uint64_t seal = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, remote_attach_reply& x) {
   return f(caf::meta::type_name("remote_attach_reply"), x.app, x.app_worker, x.session_workers,
-           x.gateway, x.secret);
+           x.gateway, x.secret, x.seal);
 }
 
 /// A function a worker runs on its own turn (SPEC §3 rpc). Local only.

@@ -10,6 +10,7 @@
 #include "actors/caf_call.hpp"
 #include "actors/ct_segment_context.hpp"
 #include "actors/door_shield.hpp"
+#include "base/secret.hpp"
 #include "actors/inspector.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
@@ -323,10 +324,12 @@ class stack_impl final : public stack {
     auto events = app_event_queue::create("as-events-" + opts.name, event_queue_sizes());
     if (!events) return unexpected{events.error()};
     remote_gateway_actor gateway;
+    const std::uint64_t seal = random_secret();
     auto app = attach_with(
         opts,
         [&](const app_worker_context& ctx, std::uint32_t) {
-          gateway = spawn_remote_gateway(sys_, {ctx, root_, req.receiver, channel, *events, false, usage_of(ctx.app)});
+          gateway = spawn_remote_gateway(
+              sys_, {ctx, root_, req.receiver, channel, *events, false, usage_of(ctx.app), seal});
           return caf::actor_cast<app_worker_actor>(gateway);
         },
         true, origin);
@@ -339,8 +342,10 @@ class stack_impl final : public stack {
     }
     log_line("remote app '" + opts.name + "' attached as app " + std::to_string((*app)->index()) + " (pid " +
              std::to_string(origin.pid) + ", uid " + std::to_string(origin.uid) + ")");
-    return remote_attach_reply{(*app)->index(), (*app)->worker_index(0), n_workers_,
-                               shield(sys_, caf::actor_cast<caf::actor>(gateway), gateway_name(req.name))};
+    remote_attach_reply reply{(*app)->index(), (*app)->worker_index(0), n_workers_,
+                              shield(sys_, caf::actor_cast<caf::actor>(gateway), gateway_name(req.name))};
+    reply.seal = seal;
+    return reply;
   }
 
   static std::string gateway_name(const std::string& app) { return "gateway of app '" + app + "'"; }
@@ -374,8 +379,9 @@ class stack_impl final : public stack {
     if (!r) return unexpected{r.error()};
     auto events = app_event_queue::create("as-events-" + req.name, event_queue_sizes());
     if (!events) return unexpected{events.error()};
+    const std::uint64_t seal = random_secret();
     remote_gateway_config gc{{r->first_worker, r->app, session_worker_handles(), {}}, root_, req.receiver,
-                             channel, *events, true, usage_of(r->app)};
+                             channel, *events, true, usage_of(r->app), seal};
     auto gateway = spawn_remote_gateway(sys_, std::move(gc));
     auto as_worker = caf::actor_cast<app_worker_actor>(gateway);
     track_app_worker(as_worker, r->first_worker, req.name, true);
@@ -388,8 +394,10 @@ class stack_impl final : public stack {
       return unexpected{sent.error()};
     }
     log_line("remote app '" + req.name + "' added app worker " + std::to_string(r->first_worker));
-    return remote_attach_reply{r->app, r->first_worker, n_workers_,
-                               shield(sys_, caf::actor_cast<caf::actor>(gateway), gateway_name(req.name))};
+    remote_attach_reply reply{r->app, r->first_worker, n_workers_,
+                              shield(sys_, caf::actor_cast<caf::actor>(gateway), gateway_name(req.name))};
+    reply.seal = seal;
+    return reply;
   }
 
   struct tracked {

@@ -4,6 +4,7 @@
 #include <actorstack/client.hpp>
 
 #include "actors/caf_call.hpp"
+#include "actors/door_shield.hpp"
 #include "actors/remote/remote_gateway.hpp"
 #include "client/attach_channel.hpp"
 #include "client/inbox.hpp"
@@ -72,27 +73,33 @@ class app_impl final : public app, private app_handler {
     }
     self_ = std::make_unique<caf::scoped_actor>(*link_->sys);
     receiver_ = detail::spawn_receiver(*link_->sys, box_);
+    // The stack is shown only the receiver's shield (actors/door_shield.hpp):
+    // another process that names it cannot end it with an exit message.
+    face_ = shield(*link_->sys, receiver_, "actorstack client");
 
     remote_attach_request req;
     req.token = hello.token;
     req.name = opts_.name;
     req.rx_fifo_size = opts_.rx_fifo_size;
     req.tx_fifo_size = opts_.tx_fifo_size;
-    req.receiver = receiver_;
+    req.receiver = face_;
     req.join_app = join_.app;
     req.join_secret = join_.secret;
     auto reply = ask_from<remote_attach_reply>(**self_, *link_->sys, opts_.timeout, link_->door, attach_atom_v, req);
     if (!reply) return unexpected{reply.error()};
     info_ = std::move(*reply);
     if (auto q = take_event_queue(); !q) return q;
-    caf::anon_send(receiver_, watch_atom_v, info_.gateway);
+    // The receiver takes from now on only what carries this seal.
+    box_->seal.store(info_.seal, std::memory_order_release);
+    caf::anon_send(receiver_, watch_atom_v, info_.gateway, info_.seal);
     // Sessions reach "their worker" through the gateway: it checks each
     // request against what this app was given, then forwards it.
     app_worker_context ctx;
     ctx.index = info_.app_worker;
     ctx.app = info_.app;
     ctx.session_workers.assign(info_.session_workers, info_.gateway);
-    ctx.sender = receiver_;  // the gateway takes requests only from this process
+    ctx.sender = face_;  // the gateway takes requests only from this process
+    ctx.seal = info_.seal;   // ... and only with this number
     table_ = std::make_unique<app_session_table>(std::move(ctx));
     attached_ = true;
     return {};
@@ -386,9 +393,10 @@ class app_impl final : public app, private app_handler {
         if (n.kind == notification::connected && (n.err != errc::none || !n.handle.valid())) break;
         if (!resolve_fifos(n)) {
           // A fifo this process cannot see: say no rather than guess.
-          if (n.kind == notification::accept) caf::send_as(receiver_, info_.gateway, accept_atom_v, n.handle, false);
+          if (n.kind == notification::accept)
+            caf::send_as(face_, info_.gateway, accept_atom_v, n.handle, false, info_.seal);
           if (n.kind == notification::connected)
-            caf::send_as(receiver_, info_.gateway, connected_atom_v, n.handle, false);
+            caf::send_as(face_, info_.gateway, connected_atom_v, n.handle, false, info_.seal);
           return;
         }
         break;
@@ -680,7 +688,7 @@ class app_impl final : public app, private app_handler {
   template <class T, class... Ts>
   result<T> ask(Ts&&... xs) {
     if (auto r = usable(); !r) return unexpected{r.error()};
-    return ask_from<T>(**self_, *link_->sys, opts_.timeout, info_.gateway, std::forward<Ts>(xs)...);
+    return ask_from<T>(**self_, *link_->sys, opts_.timeout, info_.gateway, std::forward<Ts>(xs)..., info_.seal);
   }
 
   attach_options opts_;
@@ -691,6 +699,7 @@ class app_impl final : public app, private app_handler {
   std::unique_ptr<caf::scoped_actor> self_;
   std::shared_ptr<detail::inbox> box_ = std::make_shared<detail::inbox>();
   caf::actor receiver_;
+  caf::actor face_;  // receiver_'s shield: all the stack is shown of this process
   remote_attach_reply info_;
   std::unique_ptr<app_session_table> table_;
   shm::segment events_mem_;  // before the queue that lives in it

@@ -1,5 +1,7 @@
 #include "client/inbox.hpp"
 
+#include "base/secret.hpp"
+
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -35,6 +37,9 @@ struct receiver_state {
   std::shared_ptr<inbox> box;
   std::deque<inbox_item> waiting;  // the ring was full
   bool retry_scheduled = false;
+  /// The gateway whose end means "disconnected" (watch_atom, once).
+  caf::actor_addr gateway;
+  std::uint64_t refused = 0;  // messages without the seal (inbox::seal)
 };
 
 using self_pointer = caf::stateful_actor<receiver_state>*;
@@ -66,23 +71,40 @@ caf::actor spawn_receiver(caf::actor_system& sys, std::shared_ptr<inbox> box) {
   return sys.spawn(
       [](self_pointer self, std::shared_ptr<inbox> box) -> caf::behavior {
         self->state.box = std::move(box);
-        self->set_down_handler([=](caf::down_msg&) {
+        // Only the gateway's end (a down message of another actor, or one
+        // forged by another process, says nothing about the stack).
+        self->set_down_handler([=](caf::down_msg& m) {
+          if (!self->state.gateway || m.source != self->state.gateway) return;
           inbox_item item;
           item.what = inbox_item::kind::disconnected;
           take(self, std::move(item));
         });
+        const auto sealed = [=](std::uint64_t seal) {
+          auto& st = self->state;
+          const std::uint64_t expected = st.box->seal.load(std::memory_order_acquire);
+          if (expected != 0 && secrets_equal(seal, expected)) return true;
+          ++st.refused;
+          return false;
+        };
         return {
-            [=](notify_atom, app_notification& n) {
+            [=](notify_atom, app_notification& n, std::uint64_t seal) {
+              if (!sealed(seal)) return;
               inbox_item item;
               item.note = std::move(n);
               take(self, std::move(item));
             },
-            [=](detach_atom) {
+            [=](detach_atom, std::uint64_t seal) {
+              if (!sealed(seal)) return;
               inbox_item item;
               item.what = inbox_item::kind::detached;
               take(self, std::move(item));
             },
-            [=](watch_atom, const caf::actor& gateway) { self->monitor(gateway); },
+            [=](watch_atom, const caf::actor& gateway, std::uint64_t seal) {
+              auto& st = self->state;
+              if (st.gateway || !sealed(seal)) return;  // once, from the attach
+              st.gateway = gateway.address();
+              self->monitor(gateway);
+            },
             [=](run_atom) {
               self->state.retry_scheduled = false;
               flush(self);

@@ -41,6 +41,11 @@ struct inbox {
 
   int event_fd = -1;
   boost::lockfree::spsc_queue<inbox_item> ring{1u << 14};
+  /// The gateway's seal (remote_attach_reply::seal), set by the app's
+  /// thread as soon as it is attached and before it asks anything: what
+  /// the receiver takes must carry it (another process can name the
+  /// receiver and claim any sender, not know this number). 0: nothing yet.
+  std::atomic<std::uint64_t> seal{0};
 };
 
 /// Spawns the receiver actor: it monitors `gateway` (a lost stack becomes a

@@ -2,6 +2,7 @@
 #include "actors/remote/remote_gateway.hpp"
 
 #include "actors/answer_as_self.hpp"
+#include "base/secret.hpp"
 #include "actors/door_shield.hpp"
 #include "actors/log.hpp"
 #include "actors/mailbox_depth.hpp"
@@ -129,6 +130,15 @@ bool from_its_app(self_pointer self, const char* what) {
 
 caf::error not_from_its_app() { return to_caf(errc::invalid_argument, "not from this app worker's process"); }
 
+// A request from the app: from its process, and showing its seal — the
+// middleman believes a peer's word on which node sent a message
+// (docs/architecture.md, Seals); the seal is what another process cannot
+// know.
+bool from_its_app(self_pointer self, const char* what, std::uint64_t seal) {
+  if (!from_its_app(self, what)) return false;
+  return secrets_equal(seal, self->state.cfg.seal) || refused(self, what, "its app (wrong seal)");
+}
+
 // The app reached one of its quotas: the root counts it for the app
 // (quota_refusals in show apps), a line says which.
 void over_quota(self_pointer self, const char* which) {
@@ -250,7 +260,7 @@ withheld_pass pass_withheld(self_pointer self, const app_notification& n) {
   added.kind = notification::segment_add;
   added.segment = seg;
   added.segment.fd = -1;  // the copy's number means nothing to the app
-  caf::anon_send(st.cfg.remote, notify_atom_v, std::move(added));
+  caf::anon_send(st.cfg.remote, notify_atom_v, std::move(added), st.cfg.seal);
   st.segment_of[seg.base] = seg.id;
   st.withheld.erase(it);
   return withheld_pass::passed;
@@ -259,8 +269,8 @@ withheld_pass pass_withheld(self_pointer self, const app_notification& n) {
 // A request naming a session: forwarded to its worker only if this app
 // worker holds it.
 template <class Atom, class... Ts>
-caf::result<void> forward(self_pointer self, Atom atom, session_handle h, Ts... xs) {
-  if (!from_its_app(self, "session request")) return not_from_its_app();
+caf::result<void> forward(self_pointer self, std::uint64_t seal, Atom atom, session_handle h, Ts... xs) {
+  if (!from_its_app(self, "session request", seal)) return not_from_its_app();
   auto& st = self->state;
   if ((!st.owned.count(h.value()) && !st.old_names.count(h.value())) || h.worker() >= st.workers.size())
     return not_owned(h);
@@ -270,9 +280,9 @@ caf::result<void> forward(self_pointer self, Atom atom, session_handle h, Ts... 
 
 // The app's answer to an accept or a connected: a "no" gives the session up.
 template <class Atom>
-caf::result<void> forward_answer(self_pointer self, Atom atom, session_handle h, bool ok) {
-  if (!from_its_app(self, "answer")) return not_from_its_app();
-  auto r = forward(self, atom, h, ok);
+caf::result<void> forward_answer(self_pointer self, std::uint64_t seal, Atom atom, session_handle h, bool ok) {
+  if (!from_its_app(self, "answer", seal)) return not_from_its_app();
+  auto r = forward(self, seal, atom, h, ok);
   auto& st = self->state;
   if (!ok) {
     st.owned.erase(h.value());
@@ -367,7 +377,7 @@ bool relay(self_pointer self, app_notification n) {
       break;
     default: break;
   }
-  caf::anon_send(st.cfg.remote, notify_atom_v, std::move(n));
+  caf::anon_send(st.cfg.remote, notify_atom_v, std::move(n), st.cfg.seal);
   return true;
 }
 
@@ -417,7 +427,7 @@ remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway
               }
               st.owned.clear();
               st.old_names.clear();
-              caf::anon_send(st.cfg.remote, detach_atom_v);
+              caf::anon_send(st.cfg.remote, detach_atom_v, st.cfg.seal);
               if (st.detaching) st.detaching->deliver(true);
               self->quit();
             },
@@ -425,30 +435,35 @@ remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway
               if (!from_the_stack(self, "mailbox")) return to_caf(errc::invalid_argument, "not from the stack");
               return mailbox_depth(self);
             },
-            [=](tx_atom a, session_handle h) { return forward(self, a, h); },
-            [=](app_rx_atom a, session_handle h) { return forward(self, a, h); },
-            [=](rx_notify_atom a, session_handle h) { return forward(self, a, h); },
-            [=](close_atom a, session_handle h) { return forward(self, a, h); },
-            [=](reset_atom a, session_handle h) { return forward(self, a, h); },
-            [=](shutdown_atom a, session_handle h) { return forward(self, a, h); },
-            [=](accept_atom a, session_handle h, bool ok) { return forward_answer(self, a, h, ok); },
-            [=](connected_atom a, session_handle h, bool ok) { return forward_answer(self, a, h, ok); },
-            [=](remote_listen_atom, const endpoint& ep) -> caf::result<session_handle> {
-              if (!from_its_app(self, "listen")) return not_from_its_app();
+            [=](tx_atom a, session_handle h, std::uint64_t seal) { return forward(self, seal, a, h); },
+            [=](app_rx_atom a, session_handle h, std::uint64_t seal) { return forward(self, seal, a, h); },
+            [=](rx_notify_atom a, session_handle h, std::uint64_t seal) { return forward(self, seal, a, h); },
+            [=](close_atom a, session_handle h, std::uint64_t seal) { return forward(self, seal, a, h); },
+            [=](reset_atom a, session_handle h, std::uint64_t seal) { return forward(self, seal, a, h); },
+            [=](shutdown_atom a, session_handle h, std::uint64_t seal) { return forward(self, seal, a, h); },
+            [=](accept_atom a, session_handle h, bool ok, std::uint64_t seal) {
+              return forward_answer(self, seal, a, h, ok);
+            },
+            [=](connected_atom a, session_handle h, bool ok, std::uint64_t seal) {
+              return forward_answer(self, seal, a, h, ok);
+            },
+            [=](remote_listen_atom, const endpoint& ep, std::uint64_t seal) -> caf::result<session_handle> {
+              if (!from_its_app(self, "listen", seal)) return not_from_its_app();
               const auto& c = self->state.cfg;
               return answer_as_self<session_handle>(self, c.root, listen_atom_v, c.ctx.app, c.ctx.index, ep, false);
             },
-            [=](remote_unlisten_atom, session_handle listener) -> caf::result<bool> {
-              if (!from_its_app(self, "stop listen")) return not_from_its_app();
+            [=](remote_unlisten_atom, session_handle listener, std::uint64_t seal) -> caf::result<bool> {
+              if (!from_its_app(self, "stop listen", seal)) return not_from_its_app();
               const auto& c = self->state.cfg;
               return answer_as_self<bool>(self, c.root, close_atom_v, c.ctx.app, listener, c.ctx.index, false);
             },
-            [=](remote_connect_atom, const endpoint& remote, std::uint64_t opaque) -> caf::result<bool> {
-              if (!from_its_app(self, "connect")) return not_from_its_app();
+            [=](remote_connect_atom, const endpoint& remote, std::uint64_t opaque,
+                std::uint64_t seal) -> caf::result<bool> {
+              if (!from_its_app(self, "connect", seal)) return not_from_its_app();
               return start_connect(self, remote, opaque);
             },
-            [=](remote_detach_atom) -> caf::result<bool> {
-              if (!from_its_app(self, "detach")) return not_from_its_app();
+            [=](remote_detach_atom, std::uint64_t seal) -> caf::result<bool> {
+              if (!from_its_app(self, "detach", seal)) return not_from_its_app();
               const auto& c = self->state.cfg;
               auto rp = c.added ? answer_as_self<bool>(self, c.root, del_worker_atom_v, c.ctx.app, c.ctx.index)
                                 : answer_as_self<bool>(self, c.root, detach_atom_v, c.ctx.app);

@@ -31,18 +31,19 @@ namespace actorstack {
 /// in-process session sends its worker (app_session_table's control).
 using remote_gateway_actor = app_worker_actor::extend<
     caf::replies_to<mailbox_atom>::with<std::uint64_t>,  // inspection (messages waiting here)
-    caf::replies_to<tx_atom, session_handle>::with<void>,
-    caf::replies_to<app_rx_atom, session_handle>::with<void>,
-    caf::replies_to<close_atom, session_handle>::with<void>,
-    caf::replies_to<reset_atom, session_handle>::with<void>,
-    caf::replies_to<shutdown_atom, session_handle>::with<void>,
-    caf::replies_to<rx_notify_atom, session_handle>::with<void>,
-    caf::replies_to<accept_atom, session_handle, bool>::with<void>,
-    caf::replies_to<connected_atom, session_handle, bool>::with<void>,
-    caf::replies_to<remote_listen_atom, endpoint>::with<session_handle>,
-    caf::replies_to<remote_unlisten_atom, session_handle>::with<bool>,
-    caf::replies_to<remote_connect_atom, endpoint, std::uint64_t>::with<bool>,
-    caf::replies_to<remote_detach_atom>::with<bool>>;  // worker del, or detach (see `added`)
+    // From the app, each with its seal last (remote_attach_reply::seal).
+    caf::replies_to<tx_atom, session_handle, std::uint64_t>::with<void>,
+    caf::replies_to<app_rx_atom, session_handle, std::uint64_t>::with<void>,
+    caf::replies_to<close_atom, session_handle, std::uint64_t>::with<void>,
+    caf::replies_to<reset_atom, session_handle, std::uint64_t>::with<void>,
+    caf::replies_to<shutdown_atom, session_handle, std::uint64_t>::with<void>,
+    caf::replies_to<rx_notify_atom, session_handle, std::uint64_t>::with<void>,
+    caf::replies_to<accept_atom, session_handle, bool, std::uint64_t>::with<void>,
+    caf::replies_to<connected_atom, session_handle, bool, std::uint64_t>::with<void>,
+    caf::replies_to<remote_listen_atom, endpoint, std::uint64_t>::with<session_handle>,
+    caf::replies_to<remote_unlisten_atom, session_handle, std::uint64_t>::with<bool>,
+    caf::replies_to<remote_connect_atom, endpoint, std::uint64_t, std::uint64_t>::with<bool>,
+    caf::replies_to<remote_detach_atom, std::uint64_t>::with<bool>>;  // worker del, or detach (see `added`)
 
 /// The stack's attach actor, as published: an app process may only ask it
 /// to attach (with the token its Unix connection was greeted with).
@@ -71,6 +72,8 @@ struct remote_gateway_config {
   bool added = false;
   /// What the app holds, shared by its gateways (null: no quotas).
   std::shared_ptr<app_usage> usage;
+  /// Carried by every message to and from the app (remote_attach_reply).
+  std::uint64_t seal = 0;
 };
 
 remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway_config cfg);

@@ -42,6 +42,10 @@ struct app_worker_context {
   /// anonymous. An attached app names an actor of its own process, which
   /// its gateway checks: requests from any other process are refused.
   caf::actor sender;
+  /// Non-zero for an app in another process: the number its gateway gave
+  /// it, which every request carries last (the gateway refuses a request
+  /// without it). 0: requests go to session workers as they are.
+  std::uint64_t seal = 0;
 };
 
 /// An app worker's sessions. Not thread-safe: it belongs to one actor.

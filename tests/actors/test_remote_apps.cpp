@@ -209,7 +209,7 @@ struct rogue_client {
     // for function actors spawned without one (docs/architecture.md).
     receiver = sys->spawn(
         [](caf::event_based_actor*, int) -> caf::behavior {
-          return {[](notify_atom, const app_notification&) {}, [](detach_atom) {}};
+          return {[](notify_atom, const app_notification&, std::uint64_t) {}, [](detach_atom, std::uint64_t) {}};
         },
         0);
   }
@@ -232,7 +232,7 @@ struct rogue_client {
     req.join_secret = join_secret;
     std::variant<remote_attach_reply, std::string> out = std::string{"no answer"};
     self->request(door, 5s, attach_atom_v, req)
-        .receive([&](remote_attach_reply& r) { out = r; }, [&](caf::error& e) { out = sys->render(e); });
+        .receive([&](remote_attach_reply& r) { out = r, seal = r.seal; }, [&](caf::error& e) { out = sys->render(e); });
     return out;
   }
   // Who answered a request to `dest` (the reply's sender, as CAF's
@@ -247,12 +247,17 @@ struct rogue_client {
   }
   // The error's text for a request the gateway answers with `Reply...`,
   // or "" if it accepted it.
+  // App requests carry this app worker's seal last, as the client library
+  // sends them; the stack's own messages (mailbox) carry none.
   template <class... Reply, class Atom, class... Ts>
   std::string ask_gateway(Atom atom, Ts... xs) {
     caf::scoped_actor self{*sys};
     std::string out = "no answer";
-    self->request(gateway, 5s, atom, xs...)
-        .receive([&](Reply...) { out.clear(); }, [&](caf::error& e) { out = sys->render(e); });
+    auto answer = [&](auto&& handle) {
+      handle.receive([&](Reply...) { out.clear(); }, [&](caf::error& e) { out = sys->render(e); });
+    };
+    if constexpr (std::is_same_v<Atom, mailbox_atom>) answer(self->request(gateway, 5s, atom, xs...));
+    else answer(self->request(gateway, 5s, atom, xs..., seal));
     return out;
   }
   shm::fd_channel channel;
@@ -263,6 +268,7 @@ struct rogue_client {
   attach_door_actor door;
   caf::actor receiver;
   caf::actor gateway;
+  std::uint64_t seal = 0;  ///< from the last attach reply
 };
 
 }  // namespace
@@ -520,6 +526,7 @@ TEST_CASE("remote apps: an attached process only ever hears from its doors: atta
     caf::actor_addr who;
     self->request(rogue.door, 5s, attach_atom_v, req).receive([&](remote_attach_reply& r) {
       rogue.gateway = r.gateway;
+      rogue.seal = r.seal;
       who = caf::actor_cast<caf::actor_addr>(self->current_sender());
     }, [&](caf::error&) {});
     REQUIRE(rogue.gateway);
@@ -532,18 +539,19 @@ TEST_CASE("remote apps: an attached process only ever hears from its doors: atta
   session_handle listener;
   {
     caf::scoped_actor self{*rogue.sys};
-    self->request(rogue.gateway, 5s, remote_listen_atom_v, *ep)
+    self->request(rogue.gateway, 5s, remote_listen_atom_v, *ep, rogue.seal)
         .receive([&](session_handle h) { listener = h; CHECK(caf::actor_cast<caf::actor_addr>(self->current_sender()) == gw); }, [&](caf::error&) {});
   }
   REQUIRE(listener.valid());
-  CHECK(rogue.answered_by<session_handle>(rogue.gateway, remote_listen_atom_v, *ep) == gw);  // already listening: an error
-  CHECK(rogue.answered_by<bool>(rogue.gateway, remote_connect_atom_v, *ep, std::uint64_t{1}) == gw);
-  CHECK(rogue.answered_by<bool>(rogue.gateway, remote_connect_atom_v, *parse_uri("ct://127.0.0.1/1"), std::uint64_t{2}) == gw);
-  CHECK(rogue.answered_by<bool>(rogue.gateway, remote_unlisten_atom_v, listener) == gw);
-  CHECK(rogue.answered_by<bool>(rogue.gateway, remote_detach_atom_v) == gw);
+  const std::uint64_t seal = rogue.seal;
+  CHECK(rogue.answered_by<session_handle>(rogue.gateway, remote_listen_atom_v, *ep, seal) == gw);  // already listening: an error
+  CHECK(rogue.answered_by<bool>(rogue.gateway, remote_connect_atom_v, *ep, std::uint64_t{1}, seal) == gw);
+  CHECK(rogue.answered_by<bool>(rogue.gateway, remote_connect_atom_v, *parse_uri("ct://127.0.0.1/1"), std::uint64_t{2}, seal) == gw);
+  CHECK(rogue.answered_by<bool>(rogue.gateway, remote_unlisten_atom_v, listener, seal) == gw);
+  CHECK(rogue.answered_by<bool>(rogue.gateway, remote_detach_atom_v, seal) == gw);
 }
 
-TEST_CASE("remote apps: a process that learnt another app's gateway can neither stop its listener, nor close its sessions, nor detach it") {
+TEST_CASE("remote apps: a process that learnt another app's gateway can neither stop its listener, nor close its sessions, nor detach it, and a request without the app's seal is refused even from the app's own node") {
   served_stack s{"neighbour"};
   rogue_client victim{s.path};
   rogue_client rogue{s.path};
@@ -556,7 +564,7 @@ TEST_CASE("remote apps: a process that learnt another app's gateway can neither 
   session_handle listener;
   {
     caf::scoped_actor self{*victim.sys};
-    self->request(victim.gateway, 5s, remote_listen_atom_v, *ep).receive([&](session_handle h) { listener = h; },
+    self->request(victim.gateway, 5s, remote_listen_atom_v, *ep, victim.seal).receive([&](session_handle h) { listener = h; },
                                                                            [&](caf::error&) {});
   }
   REQUIRE(listener.valid());
@@ -567,11 +575,27 @@ TEST_CASE("remote apps: a process that learnt another app's gateway can neither 
   {
     caf::scoped_actor self{*rogue.sys};
     const auto& gw = victim.gateway;
-    self->send(gw, remote_unlisten_atom_v, listener);
-    self->send(gw, remote_listen_atom_v, *parse_uri("ct://127.0.0.1/7471"));
-    self->send(gw, close_atom_v, listener);
-    self->send(gw, accept_atom_v, listener, false);
-    self->send(gw, remote_detach_atom_v);
+    // With its own seal, and with the victim's (which it cannot know, but
+    // the node check alone must hold too).
+    for (const std::uint64_t seal : {rogue.seal, victim.seal}) {
+      self->send(gw, remote_unlisten_atom_v, listener, seal);
+      self->send(gw, remote_listen_atom_v, *parse_uri("ct://127.0.0.1/7471"), seal);
+      self->send(gw, close_atom_v, listener, seal);
+      self->send(gw, accept_atom_v, listener, false, seal);
+      self->send(gw, remote_detach_atom_v, seal);
+    }
+  }
+  // From the victim's own process (what a peer claiming the victim's node
+  // could send, CAF's middleman believing it), without the seal.
+  {
+    caf::scoped_actor self{*victim.sys};
+    const auto& gw = victim.gateway;
+    for (const std::uint64_t seal : {std::uint64_t{0}, victim.seal + 1, rogue.seal}) {
+      self->send(gw, remote_unlisten_atom_v, listener, seal);
+      self->send(gw, remote_listen_atom_v, *parse_uri("ct://127.0.0.1/7471"), seal);
+      self->send(gw, close_atom_v, listener, seal);
+      self->send(gw, remote_detach_atom_v, seal);
+    }
   }
   // The victim's own request travels the same connection behind them.
   CHECK(victim.ask_gateway<session_handle>(remote_listen_atom_v, *parse_uri("ct://127.0.0.1/7472")) == "");
