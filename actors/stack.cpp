@@ -475,6 +475,14 @@ result<std::unique_ptr<stack>> stack::create(const stack_config& cfg) {
   add_actorstack_types(owned->cfg);
   owned->sys = std::make_unique<caf::actor_system>(owned->cfg);
   auto& ref = *owned->sys;
+  // CAF's own utility actors (remote spawning, a config store) are in the
+  // registry, so any node on the attach or inspect port could name them
+  // (found by the registry test in test_remote_apps); the stack uses
+  // neither. Out of the registry, only shields are left to name.
+  for (const auto& utility : {ref.spawn_serv(), ref.config_serv()})
+    if (utility) ref.registry().erase(utility->id());
+  ref.registry().erase(caf::atom("SpawnServ"));
+  ref.registry().erase(caf::atom("ConfigServ"));
   // After the actor system: EAL pins the calling thread, and threads
   // started later would inherit the pin (dataplane/eal.hpp).
   auto dp = make_dataplane(cfg);

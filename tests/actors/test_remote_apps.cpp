@@ -1242,3 +1242,44 @@ TEST_CASE("remote apps: exit messages (kill too), errors, forged downs and sys r
   auto session = (*late)->connect("ct://127.0.0.1/7495");
   CHECK(session);
 }
+
+TEST_CASE("remote apps: after attaches, sessions, worker adds, remote shows and detaches, the only actors of the stack another process can name are shields") {
+  // CAF's middleman delivers only to actors in the actor registry, and an
+  // actor enters it when it is serialized to another node: so whatever is
+  // there is all a process on the ports could ever address.
+  served_stack s{"registry"};
+  auto inspect_port = s.st->publish_inspector(0);
+  REQUIRE(inspect_port);
+  {
+    echo_server_thread server{s.path, "ct://127.0.0.1/7497", "server"};
+    auto c = client::app::attach({.socket_path = s.path, .name = "client"});
+    REQUIRE(c);
+    CHECK(echo_once(**c, "ct://127.0.0.1/7497", "named?") == "named?");
+    auto w = (*c)->add_worker();
+    REQUIRE(w);
+    CHECK(echo_once(**w, "ct://127.0.0.1/7497", "and the added worker?") == "and the added worker?");
+    rogue_client rogue{s.path};
+    REQUIRE(std::holds_alternative<remote_attach_reply>(rogue.attach(rogue.token)));
+    auto svc = rogue.sys->middleman().remote_actor<inspect_service>("127.0.0.1", *inspect_port);
+    REQUIRE(svc);
+    CHECK(rogue.answered_by<std::string>(*svc, show_atom_v, std::string{"apps"}, std::string{"--json"}) ==
+          svc->address());
+    REQUIRE((*w)->detach());
+    REQUIRE((*c)->detach());
+  }
+  auto& sys = s.st->system();
+  std::size_t named = 0;
+  for (caf::actor_id id = 1; id <= sys.latest_actor_id(); ++id) {
+    auto ptr = sys.registry().get(id);
+    if (!ptr) continue;
+    ++named;
+    auto* a = dynamic_cast<caf::monitorable_actor*>(caf::actor_cast<caf::abstract_actor*>(ptr));
+    REQUIRE(a != nullptr);
+    const std::string name = a->name();
+    CHECK_MESSAGE(name == "door_shield", "actor " << id << " (" << name << ") can be named from outside");
+  }
+  CHECK(named >= 1);  // the attach door's shield at least
+  // Nor by name (BASP's named receivers: CAF's spawn and config servers).
+  for (const auto& [name, ptr] : sys.registry().named_actors())
+    CHECK_MESSAGE(!ptr, "the actor named " << caf::to_string(name) << " can be named from outside");
+}
