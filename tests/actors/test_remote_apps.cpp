@@ -1283,3 +1283,109 @@ TEST_CASE("remote apps: after attaches, sessions, worker adds, remote shows and 
   for (const auto& [name, ptr] : sys.registry().named_actors())
     CHECK_MESSAGE(!ptr, "the actor named " << caf::to_string(name) << " can be named from outside");
 }
+
+TEST_CASE("remote apps: a rogue sends every message of the protocol and CAF's system messages to every actor it can name, with every seal it has: nothing changes for the other apps") {
+  served_stack s{"sweep"};
+  auto inspect_port = s.st->publish_inspector(0);
+  REQUIRE(inspect_port);
+  const std::string uri = "ct://127.0.0.1/7498";
+  echo_server_thread server{s.path, uri, "server"};
+  auto honest = client::app::attach({.socket_path = s.path, .name = "honest"});
+  REQUIRE(honest);
+  auto open = (*honest)->connect(uri);
+  REQUIRE(open);
+  // Another attached process with a listener; its gateway and seal are
+  // handed to the rogue (as if guessed or sniffed).
+  rogue_client victim{s.path};
+  auto vr = victim.attach(victim.token);
+  REQUIRE(std::holds_alternative<remote_attach_reply>(vr));
+  victim.gateway = std::get<remote_attach_reply>(vr).gateway;
+  const auto victim_ep = *parse_uri("ct://127.0.0.1/7499");
+  REQUIRE(victim.ask_gateway<session_handle>(remote_listen_atom_v, victim_ep) == "");
+  auto before = s.st->counters();
+  REQUIRE(before);
+
+  rogue_client rogue{s.path};
+  auto rr = rogue.attach(rogue.token);
+  REQUIRE(std::holds_alternative<remote_attach_reply>(rr));
+  rogue.gateway = std::get<remote_attach_reply>(rr).gateway;
+  auto svc = rogue.sys->middleman().remote_actor<inspect_service>("127.0.0.1", *inspect_port);
+  REQUIRE(svc);
+  const std::vector<caf::actor> targets = {caf::actor_cast<caf::actor>(rogue.door), victim.gateway,
+                                           caf::actor_cast<caf::actor>(*svc)};
+  // Every message type of the protocol (the app's requests, the stack's
+  // own notifications and detach, the door's attach, the inspector's
+  // show) and what CAF acts on before a behaviour sees it.
+  std::vector<caf::message> messages;
+  remote_attach_request forged_attach;
+  forged_attach.token = rogue.token;
+  forged_attach.name = "forged";
+  forged_attach.join_app = 0;
+  forged_attach.join_secret = 1;
+  messages.push_back(caf::make_message(attach_atom_v, forged_attach));
+  app_notification reset_note;
+  reset_note.kind = notification::reset;
+  std::vector<app_notification> batch(3, reset_note);
+  for (std::uint32_t w = 0; w < 2; ++w)
+    for (std::uint32_t i = 0; i < 4; ++i) {
+      const session_handle h{w, i, 0};
+      reset_note.handle = h;
+      messages.push_back(caf::make_message(notify_atom_v, reset_note));
+      for (const std::uint64_t seal : {std::uint64_t{0}, rogue.seal, victim.seal + 1}) {
+        messages.push_back(caf::make_message(notify_atom_v, reset_note, seal));
+        messages.push_back(caf::make_message(tx_atom_v, h, seal));
+        messages.push_back(caf::make_message(app_rx_atom_v, h, seal));
+        messages.push_back(caf::make_message(rx_notify_atom_v, h, seal));
+        messages.push_back(caf::make_message(close_atom_v, h, seal));
+        messages.push_back(caf::make_message(reset_atom_v, h, seal));
+        messages.push_back(caf::make_message(shutdown_atom_v, h, seal));
+        messages.push_back(caf::make_message(accept_atom_v, h, false, seal));
+        messages.push_back(caf::make_message(connected_atom_v, h, false, seal));
+        messages.push_back(caf::make_message(remote_unlisten_atom_v, h, seal));
+      }
+      messages.push_back(caf::make_message(close_atom_v, h));
+      messages.push_back(caf::make_message(reset_atom_v, h));
+    }
+  for (const std::uint64_t seal : {std::uint64_t{0}, rogue.seal, victim.seal + 1}) {
+    messages.push_back(caf::make_message(remote_listen_atom_v, victim_ep, seal));
+    messages.push_back(caf::make_message(remote_connect_atom_v, victim_ep, std::uint64_t{9}, seal));
+    messages.push_back(caf::make_message(remote_detach_atom_v, seal));
+    messages.push_back(caf::make_message(detach_atom_v, seal));
+  }
+  messages.push_back(caf::make_message(notify_atom_v, batch));
+  messages.push_back(caf::make_message(detach_atom_v));
+  messages.push_back(caf::make_message(mailbox_atom_v));
+  messages.push_back(caf::make_message(show_atom_v, std::string{"apps"}, std::string{}));
+  messages.push_back(caf::make_message(caf::sys_atom::value, caf::get_atom::value, std::string{"info"}));
+  messages.push_back(caf::make_message(caf::make_error(caf::sec::runtime_error)));
+  messages.push_back(caf::make_message(caf::exit_msg{rogue.receiver.address(), caf::exit_reason::kill}));
+  messages.push_back(caf::make_message(caf::down_msg{victim.receiver.address(), caf::exit_reason::kill}));
+  {
+    caf::scoped_actor self{*rogue.sys};
+    for (const auto& t : targets)
+      for (const auto& m : messages) {
+        self->send(t, m);
+        caf::anon_send(t, m);
+      }
+  }
+  // Everything sent travels one connection; the victim's own request
+  // behind it is answered once all of it was handled.
+  CHECK(victim.ask_gateway<session_handle>(remote_listen_atom_v, *parse_uri("ct://127.0.0.1/7500")) == "");
+  // Nothing changed for the others: the honest session echoes, the
+  // victim's listener stands, both are attached, and a newcomer attaches.
+  REQUIRE((*honest)->write(*open, text("after the sweep")));
+  CHECK(read_exactly(**honest, *open, 15) == "after the sweep");
+  auto listeners = s.st->show("listeners", {"--json"});
+  REQUIRE(listeners);
+  CHECK_MESSAGE(listeners->find("ct://127.0.0.1/7499") != std::string::npos, *listeners);
+  auto apps = s.st->show("apps", {"--json"});
+  REQUIRE(apps);
+  CHECK(apps->find("\"live\":false") == std::string::npos);
+  CHECK(apps->find("forged") == std::string::npos);
+  auto after = s.st->counters();
+  REQUIRE(after);
+  CHECK(after->sessions == before->sessions + 1);  // the victim's second listener, nothing else
+  auto late = client::app::attach({.socket_path = s.path, .name = "late"});
+  CHECK(late);
+  REQUIRE((*honest)->close(*open));
+}
