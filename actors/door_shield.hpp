@@ -38,6 +38,16 @@ namespace actorstack {
 /// processes. `who` names it in the log. Holds `inner` until it ends.
 caf::actor shield(caf::actor_system& sys, caf::actor inner, std::string who);
 
+/// What an actor behind a shield does with a message it has no handler
+/// for: drops it (the sender of a request hears unexpected_message)
+/// without printing it. CAF's default prints it, and printing what
+/// another process sent is not safe in CAF 0.17: a caf::duration with a
+/// unit out of range crashes its to_string (found by fuzz_messages).
+template <class Self>
+void drop_unexpected_quietly(Self* self) {
+  self->set_default_handler(caf::drop);
+}
+
 /// True when the message `self` is handling comes from one of this
 /// process's own actors that no other process can impersonate: the
 /// middleman lets a peer name as a message's source only actors of this

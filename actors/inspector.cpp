@@ -180,6 +180,7 @@ caf::result<std::string> show(self_pointer self, const std::string& topic, const
 inspect_service spawn_inspect_service(caf::actor_system& sys, inspector_actor inspector) {
   return sys.spawn(
       [](inspect_service::pointer self, inspector_actor inspector) -> inspect_service::behavior_type {
+        drop_unexpected_quietly(self);
         return {
             [=](show_atom, const std::string& topic, const std::string& options) {
               std::vector<std::string> args;

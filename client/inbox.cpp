@@ -1,5 +1,6 @@
 #include "client/inbox.hpp"
 
+#include "actors/door_shield.hpp"
 #include "base/secret.hpp"
 
 #include <sys/eventfd.h>
@@ -71,6 +72,7 @@ caf::actor spawn_receiver(caf::actor_system& sys, std::shared_ptr<inbox> box) {
   return sys.spawn(
       [](self_pointer self, std::shared_ptr<inbox> box) -> caf::behavior {
         self->state.box = std::move(box);
+        drop_unexpected_quietly(self);
         // Only the gateway's end (a down message of another actor, or one
         // forged by another process, says nothing about the stack).
         self->set_down_handler([=](caf::down_msg& m) {

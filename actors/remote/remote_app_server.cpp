@@ -262,6 +262,7 @@ result<std::unique_ptr<remote_app_server>> remote_app_server::start(caf::actor_s
   p->registry = sys.spawn<caf::detached>(registry_behavior, new attach_fn_holder{std::move(attach)});
   auto registry = p->registry;
   p->door = sys.spawn([](attach_door_actor::pointer self, attach_registry_actor reg) -> attach_door_actor::behavior_type {
+    drop_unexpected_quietly(self);
     return {[=](attach_atom a, const remote_attach_request& req) {
       return answer_as_self<remote_attach_reply>(self, reg, a, req);
     }};

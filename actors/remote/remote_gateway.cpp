@@ -393,6 +393,7 @@ remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway
         // The process behind the remote actor died or its connection
         // broke: end, so the inspector cleans up after this app worker.
         self->monitor(st.cfg.remote);
+        drop_unexpected_quietly(self);
         self->set_down_handler([=](caf::down_msg& m) {
           if (m.source != self->state.cfg.remote.address()) return;
           // Another process can send a down_msg naming the app's actor

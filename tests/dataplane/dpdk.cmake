@@ -6,4 +6,4 @@ actorstack_test(actorstack-test-dpdk LABEL dataplane
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_eal_port.cpp ${CMAKE_CURRENT_LIST_DIR}/test_core_loop.cpp
   LIBS actorstack_dataplane)
 target_link_libraries(actorstack-test-dpdk PRIVATE PkgConfig::DPDK)
-target_compile_options(actorstack-test-dpdk PRIVATE -Wno-volatile)
+target_compile_options(actorstack-test-dpdk PRIVATE $<IF:$<CXX_COMPILER_ID:GNU>,-Wno-volatile,-Wno-deprecated-volatile>)

@@ -13,4 +13,4 @@ actorstack_test(actorstack-test-tcp-tap LABEL dataplane SERIAL
   SOURCES ${PROJECT_SOURCE_DIR}/tests/dataplane/test_tcp_tap.cpp
   LIBS actorstack_dataplane actorstack_kernel_side)
 target_link_libraries(actorstack-test-tcp-tap PRIVATE PkgConfig::DPDK)
-target_compile_options(actorstack-test-tcp-tap PRIVATE -Wno-volatile)
+target_compile_options(actorstack-test-tcp-tap PRIVATE $<IF:$<CXX_COMPILER_ID:GNU>,-Wno-volatile,-Wno-deprecated-volatile>)
