@@ -48,8 +48,11 @@ TEST_CASE("client receiver: notifications, detach and the gateway watch count on
   CHECK(drained(*box, 100ms) == 2);
 
   // A watch without the seal is ignored: the end of what it names is no news.
-  auto decoy = sys.spawn([]() -> caf::behavior { return {[](int) {}}; });
-  auto gateway = sys.spawn([]() -> caf::behavior { return {[](int) {}}; });
+  // An argument, not none: CAF 0.17.6 dereferences a null argument tuple
+  // for function actors spawned without one (UBSan says so).
+  const auto idle = [](caf::event_based_actor*, int) -> caf::behavior { return {[](int) {}}; };
+  auto decoy = sys.spawn(idle, 0);
+  auto gateway = sys.spawn(idle, 0);
   caf::anon_send(receiver, watch_atom_v, decoy, std::uint64_t{1});
   caf::anon_send(receiver, watch_atom_v, gateway, std::uint64_t{42});
   caf::anon_send(receiver, watch_atom_v, decoy, std::uint64_t{42});  // once only
