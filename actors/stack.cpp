@@ -342,13 +342,18 @@ class stack_impl final : public stack {
     }
     log_line("remote app '" + opts.name + "' attached as app " + std::to_string((*app)->index()) + " (pid " +
              std::to_string(origin.pid) + ", uid " + std::to_string(origin.uid) + ")");
-    remote_attach_reply reply{(*app)->index(), (*app)->worker_index(0), n_workers_,
-                              shield(sys_, caf::actor_cast<caf::actor>(gateway), gateway_name(req.name))};
+    return attach_reply((*app)->index(), (*app)->worker_index(0), gateway, req.name, seal);
+  }
+
+  // What an attached process is given: its indices, its gateway's shield
+  // (door_shield.hpp), and the seal its gateway expects.
+  remote_attach_reply attach_reply(std::uint32_t app, std::uint32_t app_worker, const remote_gateway_actor& gateway,
+                                   const std::string& name, std::uint64_t seal) {
+    remote_attach_reply reply{app, app_worker, n_workers_,
+                              shield(sys_, caf::actor_cast<caf::actor>(gateway), "gateway of app '" + name + "'")};
     reply.seal = seal;
     return reply;
   }
-
-  static std::string gateway_name(const std::string& app) { return "gateway of app '" + app + "'"; }
 
   // The counts an attached app's gateways share against its quotas: made
   // with its first gateway, found again by a worker add, gone with the
@@ -394,10 +399,7 @@ class stack_impl final : public stack {
       return unexpected{sent.error()};
     }
     log_line("remote app '" + req.name + "' added app worker " + std::to_string(r->first_worker));
-    remote_attach_reply reply{r->app, r->first_worker, n_workers_,
-                              shield(sys_, caf::actor_cast<caf::actor>(gateway), gateway_name(req.name))};
-    reply.seal = seal;
-    return reply;
+    return attach_reply(r->app, r->first_worker, gateway, req.name, seal);
   }
 
   struct tracked {

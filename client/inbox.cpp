@@ -40,7 +40,6 @@ struct receiver_state {
   bool retry_scheduled = false;
   /// The gateway whose end means "disconnected" (watch_atom, once).
   caf::actor_addr gateway;
-  std::uint64_t refused = 0;  // messages without the seal (inbox::seal)
 };
 
 using self_pointer = caf::stateful_actor<receiver_state>*;
@@ -82,11 +81,8 @@ caf::actor spawn_receiver(caf::actor_system& sys, std::shared_ptr<inbox> box) {
           take(self, std::move(item));
         });
         const auto sealed = [=](std::uint64_t seal) {
-          auto& st = self->state;
-          const std::uint64_t expected = st.box->seal.load(std::memory_order_acquire);
-          if (expected != 0 && secrets_equal(seal, expected)) return true;
-          ++st.refused;
-          return false;
+          const std::uint64_t expected = self->state.box->seal.load(std::memory_order_acquire);
+          return expected != 0 && secrets_equal(seal, expected);
         };
         return {
             [=](notify_atom, app_notification& n, std::uint64_t seal) {

@@ -2,21 +2,21 @@
 #include "actors/remote/remote_gateway.hpp"
 
 #include "actors/answer_as_self.hpp"
-#include "base/secret.hpp"
 #include "actors/door_shield.hpp"
 #include "actors/log.hpp"
 #include "actors/mailbox_depth.hpp"
 #include "actors/session_worker.hpp"
-
-#include <array>
-#include <cstring>
-#include <utility>
+#include "base/secret.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
+
+#include <array>
+#include <cstring>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 namespace actorstack {
 
@@ -210,19 +210,17 @@ bool room_for_segment(self_pointer self, const segment_info& seg) {
   return false;
 }
 
-// Tells the app where a notification's fifos live. Error: bad_layout (a
-// segment never announced to it: it could not map them).
-errc locate_fifos(gateway_state& st, app_notification& n) {
-  if (!n.rx.valid() || !n.tx.valid()) return errc::bad_layout;
+// Tells the app where a notification's fifos live; false when the segment
+// was never announced to it (it could not map them).
+bool locate_fifos(gateway_state& st, app_notification& n) {
+  if (!n.rx.valid() || !n.tx.valid()) return false;
   const auto rx = shm::fifo::from_ref(n.rx), tx = shm::fifo::from_ref(n.tx);
-  const auto base = reinterpret_cast<std::uintptr_t>(rx.segment_base());
-  if (tx.segment_base() != rx.segment_base()) return errc::bad_layout;
-  auto it = st.segment_of.find(base);
-  if (it == st.segment_of.end()) return errc::bad_layout;
+  auto it = st.segment_of.find(reinterpret_cast<std::uintptr_t>(rx.segment_base()));
+  if (it == st.segment_of.end() || tx.segment_base() != rx.segment_base()) return false;
   n.fifo_segment = it->second;
   n.rx_offset = rx.offset();
   n.tx_offset = tx.offset();
-  return errc::none;
+  return true;
 }
 
 // The memfd goes over the Unix connection first: by the time the app
@@ -343,7 +341,7 @@ bool relay(self_pointer self, app_notification n) {
       errc refusal = errc::none;
       if (pass == withheld_pass::refused) {
         refusal = errc::quota;  // quota.segment-bytes, counted
-      } else if (locate_fifos(st, n) != errc::none) {
+      } else if (!locate_fifos(st, n)) {
         // Never happens while segment_add precedes its fifos (SPEC
         // 9.3): refuse rather than hand out a dangling name.
         log_line("remote app worker " + std::to_string(st.cfg.ctx.index) + ": session " +

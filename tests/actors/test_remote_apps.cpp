@@ -219,8 +219,9 @@ struct rogue_client {
     gateway = nullptr;
     receiver = nullptr;
   }
-  // The attach reply, or the error's text. With a secret: a worker add
-  // for app `join_app`.
+  // The attach reply, or the error's text; a reply's gateway and seal are
+  // kept for the requests below. With a secret: a worker add for app
+  // `join_app`.
   std::variant<remote_attach_reply, std::string> attach(std::uint64_t with_token, std::uint32_t join_app = 0,
                                                         std::uint64_t join_secret = 0) {
     caf::scoped_actor self{*sys};
@@ -232,8 +233,17 @@ struct rogue_client {
     req.join_secret = join_secret;
     std::variant<remote_attach_reply, std::string> out = std::string{"no answer"};
     self->request(door, 5s, attach_atom_v, req)
-        .receive([&](remote_attach_reply& r) { out = r, seal = r.seal; }, [&](caf::error& e) { out = sys->render(e); });
+        .receive([&](remote_attach_reply& r) { out = r, gateway = r.gateway, seal = r.seal; },
+                 [&](caf::error& e) { out = sys->render(e); });
     return out;
+  }
+  // Attaches with the token it was greeted with; must succeed.
+  void attach_self() { REQUIRE(std::holds_alternative<remote_attach_reply>(attach(token))); }
+  // The stack's inspect port at `port` (loopback), as any process reaches it.
+  caf::expected<inspect_service> inspector_at(std::uint16_t port) {
+    auto svc = sys->middleman().remote_actor<inspect_service>("127.0.0.1", port);
+    REQUIRE(svc);
+    return svc;
   }
   // Who answered a request to `dest` (the reply's sender, as CAF's
   // middleman told this process), whether the answer was a value or an error.
@@ -485,9 +495,7 @@ TEST_CASE("remote apps: a peer scribbling its cut-through segment breaks only it
 TEST_CASE("remote apps: a gateway refuses the stack's own messages (detach, notifications, inspection) from an attached process") {
   served_stack s{"foreign"};
   rogue_client rogue{s.path};
-  auto reply = rogue.attach(rogue.token);
-  REQUIRE(std::holds_alternative<remote_attach_reply>(reply));
-  rogue.gateway = std::get<remote_attach_reply>(reply).gateway;
+  rogue.attach_self();
   {
     // From the rogue's own node, as any process on the attach port could
     // (it could name another app's gateway the same way).
@@ -555,10 +563,8 @@ TEST_CASE("remote apps: a process that learnt another app's gateway can neither 
   served_stack s{"neighbour"};
   rogue_client victim{s.path};
   rogue_client rogue{s.path};
-  auto v = victim.attach(victim.token);
-  REQUIRE(std::holds_alternative<remote_attach_reply>(v));
-  victim.gateway = std::get<remote_attach_reply>(v).gateway;
-  REQUIRE(std::holds_alternative<remote_attach_reply>(rogue.attach(rogue.token)));
+  victim.attach_self();
+  rogue.attach_self();
   auto ep = parse_uri("ct://127.0.0.1/7470");
   REQUIRE(ep);
   session_handle listener;
@@ -616,9 +622,8 @@ TEST_CASE("remote apps: the inspect port answers a show itself (never the inspec
   auto port = s.st->publish_inspector(0);
   REQUIRE(port);
   rogue_client rogue{s.path};
-  REQUIRE(std::holds_alternative<remote_attach_reply>(rogue.attach(rogue.token)));
-  auto svc = rogue.sys->middleman().remote_actor<inspect_service>("127.0.0.1", *port);
-  REQUIRE(svc);
+  rogue.attach_self();
+  auto svc = rogue.inspector_at(*port);
   const auto door = svc->address();
   CHECK(rogue.answered_by<std::string>(*svc, show_atom_v, std::string{"apps"}, std::string{"--json"}) == door);
   CHECK(rogue.answered_by<std::string>(*svc, show_atom_v, std::string{"no-such-topic"}, std::string{}) == door);
@@ -743,16 +748,12 @@ TEST_CASE("remote apps: quota.pending-connects caps the connects one attached ap
   served_stack s{"pending-quota", cfg};
   // A listener whose app never answers an accept: connects to it stay under way.
   rogue_client silent{s.path};
-  auto sv = silent.attach(silent.token);
-  REQUIRE(std::holds_alternative<remote_attach_reply>(sv));
-  silent.gateway = std::get<remote_attach_reply>(sv).gateway;
+  silent.attach_self();
   auto ep = parse_uri("ct://127.0.0.1/7490");
   REQUIRE(ep);
   REQUIRE(silent.ask_gateway<session_handle>(remote_listen_atom_v, *ep) == "");
   rogue_client eager{s.path};
-  auto ev = eager.attach(eager.token);
-  REQUIRE(std::holds_alternative<remote_attach_reply>(ev));
-  eager.gateway = std::get<remote_attach_reply>(ev).gateway;
+  eager.attach_self();
   CHECK(eager.ask_gateway<bool>(remote_connect_atom_v, *ep, std::uint64_t{1}) == "");
   CHECK(eager.ask_gateway<bool>(remote_connect_atom_v, *ep, std::uint64_t{2}) == "");
   CHECK(eager.ask_gateway<bool>(remote_connect_atom_v, *ep, std::uint64_t{3}).find("quota") != std::string::npos);
@@ -790,9 +791,7 @@ TEST_CASE("remote apps: requests naming sessions the app does not hold are refus
   REQUIRE(eventually(*s.st, [](const stack_counters& c) { return c.sessions == 3; }));  // the listener and both ends
 
   rogue_client rogue{s.path};
-  auto reply = rogue.attach(rogue.token);
-  REQUIRE(std::holds_alternative<remote_attach_reply>(reply));
-  rogue.gateway = std::get<remote_attach_reply>(reply).gateway;
+  rogue.attach_self();
   // Every plausible handle (both workers, low indices and generations):
   // the honest app's sessions and the server's are among them.
   std::size_t refused = 0, tried = 0;
@@ -874,9 +873,7 @@ TEST_CASE("remote apps: an app that vanishes without detaching is cleaned up (se
     // The rogue listens, then its "process" dies: no detach, connection
     // and Unix socket just go away.
     rogue_client doomed{s.path};
-    auto reply = doomed.attach(doomed.token);
-    REQUIRE(std::holds_alternative<remote_attach_reply>(reply));
-    doomed.gateway = std::get<remote_attach_reply>(reply).gateway;
+    doomed.attach_self();
     CHECK(doomed.ask_gateway<session_handle>(remote_listen_atom_v, *parse_uri(uri)).empty());
     REQUIRE(eventually(*s.st, [](const stack_counters& c) { return c.listeners == 1 && c.apps == 2; }));
   }
@@ -1192,13 +1189,10 @@ TEST_CASE("remote apps: exit messages (kill too), errors, forged downs and sys r
   served_stack s{"outside-exit"};
   echo_server_thread server{s.path, "ct://127.0.0.1/7495", "server"};
   rogue_client rogue{s.path};
-  auto reply = rogue.attach(rogue.token);
-  REQUIRE(std::holds_alternative<remote_attach_reply>(reply));
-  rogue.gateway = std::get<remote_attach_reply>(reply).gateway;
+  rogue.attach_self();
   auto inspect_port = s.st->publish_inspector(0);
   REQUIRE(inspect_port);
-  auto service = rogue.sys->middleman().remote_actor<inspect_service>("127.0.0.1", *inspect_port);
-  REQUIRE(service);
+  auto service = rogue.inspector_at(*inspect_port);
   {
     // Named, anonymous, every reason; and bare errors, which CAF would
     // also end an actor with.
@@ -1259,9 +1253,8 @@ TEST_CASE("remote apps: after attaches, sessions, worker adds, remote shows and 
     REQUIRE(w);
     CHECK(echo_once(**w, "ct://127.0.0.1/7497", "and the added worker?") == "and the added worker?");
     rogue_client rogue{s.path};
-    REQUIRE(std::holds_alternative<remote_attach_reply>(rogue.attach(rogue.token)));
-    auto svc = rogue.sys->middleman().remote_actor<inspect_service>("127.0.0.1", *inspect_port);
-    REQUIRE(svc);
+    rogue.attach_self();
+    auto svc = rogue.inspector_at(*inspect_port);
     CHECK(rogue.answered_by<std::string>(*svc, show_atom_v, std::string{"apps"}, std::string{"--json"}) ==
           svc->address());
     REQUIRE((*w)->detach());
@@ -1297,20 +1290,15 @@ TEST_CASE("remote apps: a rogue sends every message of the protocol and CAF's sy
   // Another attached process with a listener; its gateway and seal are
   // handed to the rogue (as if guessed or sniffed).
   rogue_client victim{s.path};
-  auto vr = victim.attach(victim.token);
-  REQUIRE(std::holds_alternative<remote_attach_reply>(vr));
-  victim.gateway = std::get<remote_attach_reply>(vr).gateway;
+  victim.attach_self();
   const auto victim_ep = *parse_uri("ct://127.0.0.1/7499");
   REQUIRE(victim.ask_gateway<session_handle>(remote_listen_atom_v, victim_ep) == "");
   auto before = s.st->counters();
   REQUIRE(before);
 
   rogue_client rogue{s.path};
-  auto rr = rogue.attach(rogue.token);
-  REQUIRE(std::holds_alternative<remote_attach_reply>(rr));
-  rogue.gateway = std::get<remote_attach_reply>(rr).gateway;
-  auto svc = rogue.sys->middleman().remote_actor<inspect_service>("127.0.0.1", *inspect_port);
-  REQUIRE(svc);
+  rogue.attach_self();
+  auto svc = rogue.inspector_at(*inspect_port);
   const std::vector<caf::actor> targets = {caf::actor_cast<caf::actor>(rogue.door), victim.gateway,
                                            caf::actor_cast<caf::actor>(*svc)};
   // Every message type of the protocol (the app's requests, the stack's
@@ -1398,11 +1386,8 @@ TEST_CASE("remote apps: a message CAF cannot print (a duration whose unit is out
   auto inspect_port = s.st->publish_inspector(0);
   REQUIRE(inspect_port);
   rogue_client rogue{s.path};
-  auto rr = rogue.attach(rogue.token);
-  REQUIRE(std::holds_alternative<remote_attach_reply>(rr));
-  rogue.gateway = std::get<remote_attach_reply>(rr).gateway;
-  auto svc = rogue.sys->middleman().remote_actor<inspect_service>("127.0.0.1", *inspect_port);
-  REQUIRE(svc);
+  rogue.attach_self();
+  auto svc = rogue.inspector_at(*inspect_port);
   const caf::duration unprintable{static_cast<caf::time_unit>(0xff), 1};
   {
     caf::scoped_actor self{*rogue.sys};
