@@ -1269,7 +1269,7 @@ TEST_CASE("remote apps: after attaches, sessions, worker adds, remote shows and 
     auto* a = dynamic_cast<caf::monitorable_actor*>(caf::actor_cast<caf::abstract_actor*>(ptr));
     REQUIRE(a != nullptr);
     const std::string name = a->name();
-    CHECK_MESSAGE(name == "door_shield", "actor " << id << " (" << name << ") can be named from outside");
+    CHECK_MESSAGE(name == "door_shield", "actor " << id << " (" << name << ", " << typeid(*a).name() << ") can be named from outside");
   }
   CHECK(named >= 1);  // the attach door's shield at least
   // Nor by name (BASP's named receivers: CAF's spawn and config servers).
