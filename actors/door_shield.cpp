@@ -95,6 +95,8 @@ private:
 
 }  // namespace
 
+bool is_shield(const caf::abstract_actor* a) noexcept { return dynamic_cast<const door_shield*>(a) != nullptr; }
+
 caf::actor shield(caf::actor_system& sys, caf::actor inner, std::string who) {
   caf::actor_config cfg;
   auto ptr = caf::make_actor<door_shield, caf::strong_actor_ptr>(sys.next_actor_id(), sys.node(), &sys, cfg,

@@ -38,6 +38,9 @@ namespace actorstack {
 /// processes. `who` names it in the log. Holds `inner` until it ends.
 caf::actor shield(caf::actor_system& sys, caf::actor inner, std::string who);
 
+/// True when `a` is a shield (made by `shield`).
+bool is_shield(const caf::abstract_actor* a) noexcept;
+
 /// What an actor behind a shield does with a message it has no handler
 /// for: drops it (the sender of a request hears unexpected_message)
 /// without printing it. CAF's default prints it, and printing what

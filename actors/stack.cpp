@@ -14,6 +14,7 @@
 #include "actors/inspector.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
+#include "actors/registry_warden.hpp"
 #include "actors/remote/remote_app_server.hpp"
 #include "actors/stack_root.hpp"
 #include "actors/tls.hpp"
@@ -158,6 +159,7 @@ class stack_impl final : public stack {
                           " ms (a handler that blocks, or an exit handler that ignores the stop)");
       }
       self->send_exit(inspector_, caf::exit_reason::user_shutdown);
+      if (warden_) self->send_exit(warden_, caf::exit_reason::user_shutdown);
     }
     for (const auto& line : stuck) log_line(line);
     actors_.clear();
@@ -165,6 +167,7 @@ class stack_impl final : public stack {
     root_ = nullptr;
     inspector_ = nullptr;
     service_ = nullptr;
+    warden_ = nullptr;
     if (!stuck.empty() && owned_) {
       // ~actor_system would wait for the stuck actors forever: leave the
       // system (and its threads) behind rather than hang the caller.
@@ -201,6 +204,7 @@ class stack_impl final : public stack {
     if (stopped_) return unexpected{errc::invalid_argument, "the stack is stopped"};
     if (!sys_.has_middleman())
       return unexpected{errc::not_supported, "the actor system has no middleman (load caf::io::middleman)"};
+    guard_registry();
     if (!service_) {
       service_ = spawn_inspect_service(sys_, inspector_);
       track(service_, actor_role::service, 0, "actorstack-ctl");
@@ -250,6 +254,7 @@ class stack_impl final : public stack {
     remote_apps_options opts = options;
     if (opts.max_attach_per_uid == 0) opts.max_attach_per_uid = cfg_.quota_attach_per_uid;
     if (remote_apps_) return unexpected{errc::invalid_argument, "remote apps are already served"};
+    guard_registry();
     auto server = remote_app_server::start(
         sys_,
         [this](const remote_attach_request& req, std::shared_ptr<shm::fd_channel> channel, const app_origin& origin) {
@@ -402,6 +407,13 @@ class stack_impl final : public stack {
     return attach_reply(r->app, r->first_worker, gateway, req.name, seal);
   }
 
+  // Once another process can connect, CAF's middleman registers actors of
+  // its own that process could name (registry_warden.hpp). Only in a
+  // system the stack owns: an embedding program's registry is its own.
+  void guard_registry() {
+    if (owned_ && !warden_) warden_ = spawn_registry_warden(sys_, std::chrono::milliseconds{100});
+  }
+
   struct tracked {
     caf::actor actor;
     actor_role role;
@@ -426,6 +438,7 @@ class stack_impl final : public stack {
   inspector_actor inspector_;
   inspect_service service_;
   inspect_service service_face_;  // its shield: all that is published (door_shield.hpp)
+  caf::actor warden_;  // keeps the registry to shields once a port is open (owned systems only)
   std::shared_ptr<metrics::stack_collector> collector_;
   std::unique_ptr<prometheus::Exposer> exposer_;  // scrapes ask the inspector
   std::mutex actors_mu_;  // control only: track() from a remote attach vs stop()
@@ -480,11 +493,9 @@ result<std::unique_ptr<stack>> stack::create(const stack_config& cfg) {
   // CAF's own utility actors (remote spawning, a config store) are in the
   // registry, so any node on the attach or inspect port could name them
   // (found by the registry test in test_remote_apps); the stack uses
-  // neither. Out of the registry, only shields are left to name.
-  for (const auto& utility : {ref.spawn_serv(), ref.config_serv()})
-    if (utility) ref.registry().erase(utility->id());
-  ref.registry().erase(caf::atom("SpawnServ"));
-  ref.registry().erase(caf::atom("ConfigServ"));
+  // neither. Out of the registry, only shields are left to name — and
+  // what CAF puts there later, the warden takes out (registry_warden.hpp).
+  forget_caf_utility_actors(ref);
   // After the actor system: EAL pins the calling thread, and threads
   // started later would inherit the pin (dataplane/eal.hpp).
   auto dp = make_dataplane(cfg);

@@ -1237,6 +1237,42 @@ TEST_CASE("remote apps: exit messages (kill too), errors, forged downs and sys r
   CHECK(session);
 }
 
+namespace {
+// Every actor of `sys` that another process could name: those in CAF's
+// registry (the middleman delivers only to them) that are not shields,
+// described; and every named one (BASP's named receivers).
+std::vector<std::string> nameable_but_shields(caf::actor_system& sys) {
+  std::vector<std::string> found;
+  for (caf::actor_id id = 1; id <= sys.latest_actor_id(); ++id) {
+    auto ptr = sys.registry().get(id);
+    if (!ptr) continue;
+    auto* a = dynamic_cast<caf::monitorable_actor*>(caf::actor_cast<caf::abstract_actor*>(ptr));
+    if (a == nullptr) {
+      found.push_back("actor " + std::to_string(id) + " (not a monitorable actor)");
+      continue;
+    }
+    if (std::string{a->name()} != "door_shield")
+      found.push_back("actor " + std::to_string(id) + " (" + a->name() + ", " + typeid(*a).name() + ")");
+  }
+  for (const auto& [name, ptr] : sys.registry().named_actors())
+    if (ptr) found.push_back("the actor named " + caf::to_string(name));
+  return found;
+}
+
+// Waits (bounded) until only shields can be named: CAF registers its
+// per-node helpers at each handshake, and the stack's registry warden
+// takes them out on its next pass (every 100 ms).
+std::vector<std::string> nameable_after_warden(caf::actor_system& sys) {
+  std::vector<std::string> found;
+  for (int i = 0; i < 500; ++i) {
+    found = nameable_but_shields(sys);
+    if (found.empty()) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  return found;
+}
+}  // namespace
+
 TEST_CASE("remote apps: after attaches, sessions, worker adds, remote shows and detaches, the only actors of the stack another process can name are shields") {
   // CAF's middleman delivers only to actors in the actor registry, and an
   // actor enters it when it is serialized to another node: so whatever is
@@ -1244,6 +1280,7 @@ TEST_CASE("remote apps: after attaches, sessions, worker adds, remote shows and 
   served_stack s{"registry"};
   auto inspect_port = s.st->publish_inspector(0);
   REQUIRE(inspect_port);
+  auto& sys = s.st->system();
   {
     echo_server_thread server{s.path, "ct://127.0.0.1/7497", "server"};
     auto c = client::app::attach({.socket_path = s.path, .name = "client"});
@@ -1257,24 +1294,39 @@ TEST_CASE("remote apps: after attaches, sessions, worker adds, remote shows and 
     auto svc = rogue.inspector_at(*inspect_port);
     CHECK(rogue.answered_by<std::string>(*svc, show_atom_v, std::string{"apps"}, std::string{"--json"}) ==
           svc->address());
+    // While they are all connected, too.
+    for (const auto& what : nameable_after_warden(sys)) CHECK_MESSAGE(false, what << " can be named from outside");
     REQUIRE((*w)->detach());
     REQUIRE((*c)->detach());
   }
+  for (const auto& what : nameable_after_warden(sys)) CHECK_MESSAGE(false, what << " can be named from outside");
+  std::size_t shields = 0;
+  for (caf::actor_id id = 1; id <= sys.latest_actor_id(); ++id) shields += sys.registry().get(id) ? 1 : 0;
+  CHECK(shields >= 1);  // the attach door's shield at least
+}
+
+TEST_CASE("remote apps: CAF's per-node helper that a handshake alone registers is taken out of the registry and ended") {
+  // A process that only connects to the inspect port (CAF's handshake,
+  // no attach, no request): BASP spawns a helper for its node and puts it
+  // in the registry, where every other process could name it.
+  served_stack s{"handshake-only"};
+  auto inspect_port = s.st->publish_inspector(0);
+  REQUIRE(inspect_port);
   auto& sys = s.st->system();
-  std::size_t named = 0;
-  for (caf::actor_id id = 1; id <= sys.latest_actor_id(); ++id) {
-    auto ptr = sys.registry().get(id);
-    if (!ptr) continue;
-    ++named;
-    auto* a = dynamic_cast<caf::monitorable_actor*>(caf::actor_cast<caf::abstract_actor*>(ptr));
-    REQUIRE(a != nullptr);
-    const std::string name = a->name();
-    CHECK_MESSAGE(name == "door_shield", "actor " << id << " (" << name << ", " << typeid(*a).name() << ") can be named from outside");
-  }
-  CHECK(named >= 1);  // the attach door's shield at least
-  // Nor by name (BASP's named receivers: CAF's spawn and config servers).
-  for (const auto& [name, ptr] : sys.registry().named_actors())
-    CHECK_MESSAGE(!ptr, "the actor named " << caf::to_string(name) << " can be named from outside");
+  REQUIRE(nameable_after_warden(sys).empty());
+  const caf::actor_id before = sys.latest_actor_id();
+  caf::actor_system_config cfg;
+  cfg.load<caf::io::middleman>();
+  caf::actor_system other{cfg};
+  auto svc = other.middleman().remote_actor<inspect_service>("127.0.0.1", *inspect_port);
+  REQUIRE(svc);
+  // The helper exists: an id is taken once the stack's side has finished
+  // the handshake ...
+  for (int i = 0; i < 500 && sys.latest_actor_id() == before; ++i) std::this_thread::sleep_for(10ms);
+  CHECK(sys.latest_actor_id() > before);
+  // ... and on the warden's next pass it is out of the registry and ended.
+  // (Without the warden it stays as long as that process is connected.)
+  for (const auto& what : nameable_after_warden(sys)) CHECK_MESSAGE(false, what << " can be named from outside");
 }
 
 TEST_CASE("remote apps: a rogue sends every message of the protocol and CAF's system messages to every actor it can name, with every seal it has: nothing changes for the other apps") {
