@@ -86,7 +86,7 @@ result<std::size_t> session::send_to(const endpoint& remote,
   return payload.size();
 }
 
-result<datagram_info> session::recv_from(std::span<std::byte> out) noexcept {
+result<datagram_info> session::peek_from(std::span<std::byte> out) const noexcept {
   if (closed_) return unexpected{errc::invalid_session, "session closed by the app"};
   if (!datagram_) return unexpected{errc::invalid_argument, "not a datagram session"};
   datagram_header h;
@@ -101,8 +101,15 @@ result<datagram_info> session::recv_from(std::span<std::byte> out) noexcept {
   info.local = endpoint{transport_proto::udp, h.local, h.local_port};
   info.length = std::min<std::size_t>(h.length, out.size());
   info.truncated = info.length < h.length;
+  info.whole = h.length;
   if (info.length > 0) (void)fifo(rx_).peek(datagram_header_size, out.first(info.length));
-  const std::size_t n = fifo(rx_).drop(datagram_header_size + h.length);
+  return info;
+}
+
+result<datagram_info> session::recv_from(std::span<std::byte> out) noexcept {
+  auto info = peek_from(out);
+  if (!info) return info;
+  const std::size_t n = fifo(rx_).drop(datagram_header_size + info->whole);
   if (n > 0 && fifo(rx_).want_deq_ntf() != 0 && control_ != nullptr) control_->post_app_rx(handle_);
   return info;
 }

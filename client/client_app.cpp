@@ -118,7 +118,24 @@ class app_impl final : public app, private app_handler {
     socks_[l].handle = *h;
     socks_[l].ends.local = *ep;
     socks_.bind(*h, l);
-    return l;
+    if (ep->proto != transport_proto::udp) return l;
+    // A datagram listener is a session of its own (its fifos hold the
+    // datagrams): usable once the stack's "listened" names it, which may
+    // have come before the answer.
+    socks_[l].datagram = true;
+    const auto deadline = clock::now() + opts_.timeout;
+    for (;;) {
+      if (auto it = unclaimed_listens_.find(h->value()); it != unclaimed_listens_.end()) {
+        socks_[l].s = it->second;
+        unclaimed_listens_.erase(it);
+      }
+      if (socks_[l].s != nullptr) return l;
+      if (socks_[l].gone || clock::now() >= deadline) {
+        (void)close(l);
+        return unexpected{socks_[l].gone ? errc::disconnected : errc::timeout, "listen: the datagram listener never came"};
+      }
+      if (auto r = wait({}, deadline); !r) return unexpected{r.error()};
+    }
   }
 
   result<sock> accept(sock listener) override {
@@ -171,6 +188,7 @@ class app_impl final : public app, private app_handler {
     sock_info i;
     i.ends = st->ends;
     i.transport = st->listener ? st->ends.local.proto : st->transport;
+    i.datagram = st->datagram;
     if (st->s != nullptr && !st->s->closed()) {
       i.rx_fifo_size = st->s->fifo_size(fifo_side::rx);
       i.tx_fifo_size = st->s->fifo_size(fifo_side::tx);
@@ -207,6 +225,7 @@ class app_impl final : public app, private app_handler {
     if (st == nullptr) return unexpected{errc::invalid_session, "close: not an open sock"};
     if (st->listener) {
       for (sock pending : st->backlog) (void)close(pending);
+      st->s = nullptr;  // a datagram listener's session: the stack ends it with the listener
       const auto h = st->handle;
       socks_.unbind(h);
       release(id);
@@ -245,6 +264,11 @@ class app_impl final : public app, private app_handler {
   // ---- data -----------------------------------------------------------------
 
   result<std::size_t> read(sock id, std::span<std::byte> out) override {
+    if (auto* st = find(id); st != nullptr && st->datagram) {
+      auto d = recv_from(id, out, false);
+      if (!d) return unexpected{d.error()};
+      return d->length;
+    }
     for (;;) {
       auto* st = find(id);
       if (st == nullptr || st->listener) return unexpected{errc::invalid_session, "read: not an open session"};
@@ -280,6 +304,10 @@ class app_impl final : public app, private app_handler {
   }
 
   result<std::size_t> write(sock id, std::span<const std::byte> data) override {
+    if (auto* st = find(id); st != nullptr && st->datagram) {
+      if (st->listener) return unexpected{errc::invalid_argument, "write: a datagram listener has no peer (send_to)"};
+      return send_to(id, endpoint{}, data);
+    }
     std::size_t done = 0;
     for (;;) {
       auto* st = find(id);
@@ -303,6 +331,45 @@ class app_impl final : public app, private app_handler {
       // wait() asks for a tx notification before it sleeps (and looks
       // again); while it spins, the reader frees room without telling.
       if (auto r = wait_for(id, writable, std::nullopt, data.size() - done); !r) return unexpected{r.error()};
+    }
+  }
+
+  result<std::size_t> send_to(sock id, const endpoint& remote, std::span<const std::byte> payload) override {
+    if (payload.size() > max_datagram_payload)
+      return unexpected{errc::invalid_argument, "send_to: longer than max_datagram_payload"};
+    for (;;) {
+      auto* st = find(id);
+      if (st == nullptr) return unexpected{errc::invalid_session, "send_to: not an open sock"};
+      if (!st->datagram) return unexpected{errc::invalid_argument, "send_to: not a datagram sock"};
+      if (st->gone || st->s == nullptr) return unexpected{errc::disconnected, "send_to: the session is gone"};
+      auto n = st->s->send_to(remote, payload);
+      if (n) {
+        progressed();
+        return *n;
+      }
+      if (n.error().code != errc::fifo_full && n.error().code != errc::fifo_no_memory) return unexpected{n.error()};
+      if (st->nonblocking) {
+        st->s->notify_on_space(static_cast<std::uint32_t>(datagram_room(payload.size())));
+        return unexpected{errc::would_block, "send_to: no room for the datagram"};
+      }
+      if (auto r = wait_for(id, writable, std::nullopt, datagram_room(payload.size())); !r) return unexpected{r.error()};
+    }
+  }
+
+  result<datagram_info> recv_from(sock id, std::span<std::byte> out, bool peek) override {
+    for (;;) {
+      auto* st = find(id);
+      if (st == nullptr) return unexpected{errc::invalid_session, "recv_from: not an open sock"};
+      if (!st->datagram) return unexpected{errc::invalid_argument, "recv_from: not a datagram sock"};
+      if (st->gone || st->s == nullptr) return unexpected{errc::disconnected, "recv_from: the session is gone"};
+      auto d = peek ? st->s->peek_from(out) : st->s->recv_from(out);
+      if (d) {
+        progressed();
+        return d;
+      }
+      if (d.error().code != errc::fifo_empty) return unexpected{d.error()};
+      if (st->nonblocking) return unexpected{errc::would_block, "recv_from: no datagram queued"};
+      if (auto r = wait_for(id, readable, std::nullopt); !r) return unexpected{r.error()};
     }
   }
 
@@ -540,8 +607,18 @@ class app_impl final : public app, private app_handler {
     st->s = &s;
     st->ends = s.endpoints();
     st->transport = s.transport();
+    st->datagram = s.datagram();
     socks_.bind(s.handle(), static_cast<sock>(opaque));
     return true;
+  }
+  // A datagram listener's own session: for the sock that listens (or, if
+  // the listen's answer is still on its way, kept until listen() claims it).
+  void on_listen(session& s) override {
+    if (auto* st = by(s.handle()); st != nullptr && st->listener) {
+      st->s = &s;
+      return;
+    }
+    unclaimed_listens_[s.handle().value()] = &s;
   }
   void on_connect_failed(std::uint64_t opaque, errc why) override {
     auto* st = find(static_cast<sock>(opaque));
@@ -561,6 +638,7 @@ class app_impl final : public app, private app_handler {
   }
   void on_cleanup(session_handle h, bool transport_only) override {
     if (transport_only) return;
+    unclaimed_listens_.erase(h.value());
     auto* st = by(h);
     if (st == nullptr) return;
     st->s = nullptr;  // the table frees it right after this call
@@ -586,8 +664,16 @@ class app_impl final : public app, private app_handler {
     auto* st = find(e.s);
     if (st == nullptr) return failed;
     std::uint32_t r = 0;
-    if (st->listener) return st->backlog.empty() ? 0 : (e.events & readable);
+    if (st->listener && !st->datagram) return st->backlog.empty() ? 0 : (e.events & readable);
     if (st->connecting) return 0;
+    if (st->datagram) {
+      // Whole datagrams: readable with one queued, writable with room for
+      // the one the caller has (a largest one if it did not say).
+      if (st->gone || st->s == nullptr) return failed;
+      if ((e.events & readable) != 0 && st->s->max_read() > 0) r |= readable;
+      if ((e.events & writable) != 0 && st->s->max_write() >= datagram_room(want_room)) r |= writable;
+      return r;
+    }
     // A reset (or a session gone) ends any wait; the peer's orderly close
     // only a reader's: a writer may go on writing after it (half-close),
     // so it is not woken for it — as poll(2) wakes no POLLOUT waiter for a FIN.
@@ -608,6 +694,11 @@ class app_impl final : public app, private app_handler {
   // sockets wait the same way (SO_SNDLOWAT, sk_stream_min_wspace).
   static std::size_t write_low_water(const session& s, std::size_t want_room) noexcept {
     return std::clamp<std::size_t>(want_room, 1, std::max<std::size_t>(1, s.fifo_size(fifo_side::tx) / 4));
+  }
+  // Room a datagram of `payload` bytes takes in a fifo (a largest one when
+  // the caller did not say).
+  static std::size_t datagram_room(std::size_t payload) noexcept {
+    return datagram_header_size + std::min(payload, max_datagram_payload);
   }
 
   // ---- waiting and asking -------------------------------------------------------
@@ -661,7 +752,7 @@ class app_impl final : public app, private app_handler {
     for (const auto& e : interest) {
       auto* st = find(e.s);
       if (st == nullptr || (e.events & writable) == 0 || st->s == nullptr || st->s->closed()) continue;
-      const std::size_t low = write_low_water(*st->s, want_room);
+      const std::size_t low = st->datagram ? datagram_room(want_room) : write_low_water(*st->s, want_room);
       if (st->s->max_write() < low) st->s->notify_on_space(static_cast<std::uint32_t>(low));
     }
     return any_ready(interest, want_room);
@@ -708,6 +799,7 @@ class app_impl final : public app, private app_handler {
   std::uint64_t segment_deletions_refused_ = 0;  // by forget_segment
   detail::sock_table socks_;
   session_handle current_listener_;
+  std::unordered_map<std::uint64_t, session*> unclaimed_listens_;  // on_listen before listen() knew the handle
   std::uint64_t notifications_ = 0;
   std::uint64_t io_events_ = 0;
   bool polling_ = false;

@@ -17,6 +17,7 @@ namespace actorstack::client::detail {
 struct sock_state {
   bool used = false;
   bool listener = false;
+  bool datagram = false;  // udp: a listener's sock holds its own session (`s`) and moves datagrams
   bool nonblocking = false;
   session_handle handle;
   session* s = nullptr;  // held by the app session table until its cleanup

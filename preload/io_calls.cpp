@@ -3,6 +3,7 @@
 // blocking read waits for something, a blocking write for room for all of
 // it, each for at most SO_RCVTIMEO / SO_SNDTIMEO when set.
 
+#include "preload/datagram_calls.hpp"
 #include "preload/errno_of.hpp"
 #include "preload/libc_calls.hpp"
 #include "preload/socket_ops.hpp"
@@ -159,6 +160,12 @@ ssize_t write_and_signal(int fd, std::span<const iovec> iov, int flags) {
 
 bool stack_fd(int fd) { return !passthrough() && link().fds.is_stack(fd); }
 
+// A datagram socket's calls move whole datagrams (preload/datagram_calls.hpp).
+bool datagram_fd(int fd) {
+  auto s = link().fds.get(fd);
+  return s != nullptr && s->datagram;
+}
+
 }  // namespace
 
 extern "C" {
@@ -166,6 +173,7 @@ extern "C" {
 ssize_t read(int fd, void* buf, size_t n) {
   if (!stack_fd(fd)) return libc().read(fd, buf, n);
   const iovec v{buf, n};
+  if (datagram_fd(fd)) return datagram_recv(fd, {&v, 1}, 0, nullptr, nullptr, nullptr);
   return stream_read(fd, {&v, 1}, 0);
 }
 
@@ -177,18 +185,21 @@ ssize_t __read_chk(int fd, void* buf, size_t n, size_t buflen) {
 ssize_t write(int fd, const void* buf, size_t n) {
   if (!stack_fd(fd)) return libc().write(fd, buf, n);
   const iovec v{const_cast<void*>(buf), n};
+  if (datagram_fd(fd)) return datagram_send(fd, {&v, 1}, 0, nullptr, 0);
   return write_and_signal(fd, {&v, 1}, 0);
 }
 
 ssize_t readv(int fd, const iovec* iov, int count) {
   if (!stack_fd(fd)) return libc().readv(fd, iov, count);
   if (count < 0 || count > IOV_MAX) return fail(EINVAL);
+  if (datagram_fd(fd)) return datagram_recv(fd, {iov, static_cast<std::size_t>(count)}, 0, nullptr, nullptr, nullptr);
   return stream_read(fd, {iov, static_cast<std::size_t>(count)}, 0);
 }
 
 ssize_t writev(int fd, const iovec* iov, int count) {
   if (!stack_fd(fd)) return libc().writev(fd, iov, count);
   if (count < 0 || count > IOV_MAX) return fail(EINVAL);
+  if (datagram_fd(fd)) return datagram_send(fd, {iov, static_cast<std::size_t>(count)}, 0, nullptr, 0);
   return write_and_signal(fd, {iov, static_cast<std::size_t>(count)}, 0);
 }
 
@@ -196,6 +207,7 @@ ssize_t recv(int fd, void* buf, size_t n, int flags) {
   if (!stack_fd(fd)) return libc().recv(fd, buf, n, flags);
   if ((flags & MSG_OOB) != 0) return fail(EINVAL);  // no urgent data, as Linux says without any
   const iovec v{buf, n};
+  if (datagram_fd(fd)) return datagram_recv(fd, {&v, 1}, flags, nullptr, nullptr, nullptr);
   return stream_read(fd, {&v, 1}, flags);
 }
 
@@ -208,6 +220,7 @@ ssize_t send(int fd, const void* buf, size_t n, int flags) {
   if (!stack_fd(fd)) return libc().send(fd, buf, n, flags);
   if ((flags & MSG_OOB) != 0) return fail(EOPNOTSUPP);
   const iovec v{const_cast<void*>(buf), n};
+  if (datagram_fd(fd)) return datagram_send(fd, {&v, 1}, flags, nullptr, 0);
   return write_and_signal(fd, {&v, 1}, flags);
 }
 
@@ -215,6 +228,7 @@ ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* addr, socklen
   if (!stack_fd(fd)) return libc().recvfrom(fd, buf, n, flags, addr, len);
   if ((flags & MSG_OOB) != 0) return fail(EINVAL);
   const iovec v{buf, n};
+  if (datagram_fd(fd)) return datagram_recv(fd, {&v, 1}, flags, addr, len, nullptr);
   const ssize_t r = stream_read(fd, {&v, 1}, flags);
   if (r >= 0 && len != nullptr) *len = 0;  // a stream socket names no source (Linux leaves it empty)
   (void)addr;
@@ -230,6 +244,7 @@ ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* add
   if (!stack_fd(fd)) return libc().sendto(fd, buf, n, flags, addr, len);
   if ((flags & MSG_OOB) != 0) return fail(EOPNOTSUPP);
   const iovec v{const_cast<void*>(buf), n};
+  if (datagram_fd(fd)) return datagram_send(fd, {&v, 1}, flags, addr, len);
   return write_and_signal(fd, {&v, 1}, flags);  // a connected stream ignores the address, as Linux
 }
 
@@ -238,6 +253,18 @@ ssize_t recvmsg(int fd, msghdr* msg, int flags) {
   if (msg == nullptr) return fail(EFAULT);
   if ((flags & MSG_OOB) != 0) return fail(EINVAL);
   if (msg->msg_iovlen > static_cast<std::size_t>(IOV_MAX)) return fail(EMSGSIZE);
+  if (datagram_fd(fd)) {
+    auto* from = static_cast<sockaddr*>(msg->msg_name);
+    socklen_t* from_len = from != nullptr ? &msg->msg_namelen : nullptr;
+    int got_flags = 0;
+    const ssize_t r = datagram_recv(fd, {msg->msg_iov, msg->msg_iovlen}, flags, from, from_len, &got_flags);
+    if (r >= 0) {
+      if (from == nullptr) msg->msg_namelen = 0;
+      msg->msg_controllen = 0;  // no ancillary data
+      msg->msg_flags = got_flags;
+    }
+    return r;
+  }
   const ssize_t r = stream_read(fd, {msg->msg_iov, msg->msg_iovlen}, flags);
   if (r >= 0) {
     msg->msg_namelen = 0;
@@ -253,6 +280,9 @@ ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
   if ((flags & MSG_OOB) != 0) return fail(EOPNOTSUPP);
   if (msg->msg_controllen != 0) return fail(EOPNOTSUPP);  // no ancillary data on stack sockets
   if (msg->msg_iovlen > static_cast<std::size_t>(IOV_MAX)) return fail(EMSGSIZE);
+  if (datagram_fd(fd))
+    return datagram_send(fd, {msg->msg_iov, msg->msg_iovlen}, flags, static_cast<const sockaddr*>(msg->msg_name),
+                         msg->msg_namelen);
   return write_and_signal(fd, {msg->msg_iov, msg->msg_iovlen}, flags);
 }
 

@@ -2,6 +2,7 @@
 // close, names, options, fcntl/ioctl, dup. Each call on an fd that is not
 // the stack's goes to the C library unchanged.
 
+#include "preload/datagram_calls.hpp"
 #include "preload/errno_of.hpp"
 #include "preload/libc_calls.hpp"
 #include "preload/sockaddr.hpp"
@@ -18,7 +19,6 @@
 #include <cstdarg>
 #include <cstring>
 #include <optional>
-#include <random>
 #include <string>
 
 using namespace actorstack;
@@ -40,13 +40,6 @@ int placeholder(bool cloexec) {
   return fd;
 }
 
-// Linux's own ephemeral range (ip_local_port_range's default): where a
-// bind to port 0 picks from.
-std::uint16_t pick_port() {
-  thread_local std::mt19937 rng{std::random_device{}()};
-  return static_cast<std::uint16_t>(std::uniform_int_distribution<int>(32768, 60999)(rng));
-}
-
 std::string uri_of(const endpoint& ep) { return ep.to_string(); }
 
 // A new stack socket named `fd`.
@@ -62,6 +55,7 @@ int accept_on(int fd, sockaddr* addr, socklen_t* len, int flags) {
   auto& s = call.s;
   if (unusable(s)) return fail(EBADF);
   stack_link::guard& g = *call.lock;
+  if (s->datagram) return fail(EOPNOTSUPP);
   if (s->phase != socket_phase::listening) return fail(EINVAL);
   for (;;) {
     if (s->sock < 0) return fail(EBADF);  // closed by another thread meanwhile
@@ -152,8 +146,9 @@ extern "C" {
 
 int socket(int domain, int type, int protocol) {
   const int kind = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-  if (passthrough() || domain != AF_INET || kind != SOCK_STREAM || (protocol != 0 && protocol != IPPROTO_TCP))
-    return libc().socket(domain, type, protocol);
+  const bool stream = kind == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP);
+  const bool datagram = kind == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP);
+  if (passthrough() || domain != AF_INET || (!stream && !datagram)) return libc().socket(domain, type, protocol);
   worker* w = link().worker_of_this_thread();
   if (w == nullptr) return libc().socket(domain, type, protocol);  // no stack: the kernel's (fallback)
   const int fd = placeholder((type & SOCK_CLOEXEC) != 0);
@@ -161,6 +156,8 @@ int socket(int domain, int type, int protocol) {
   auto s = std::make_shared<stack_socket>();
   s->owner = w;
   s->nonblocking = (type & SOCK_NONBLOCK) != 0;
+  s->datagram = datagram;
+  if (datagram) s->bound.proto = transport_proto::udp;
   return adopt(fd, std::move(s));
 }
 
@@ -169,6 +166,7 @@ int bind(int fd, const sockaddr* addr, socklen_t len) {
   held_socket call(fd);
   auto& s = call.s;
   if (unusable(s)) return fail(EBADF);
+  if (s->datagram) return datagram_bind(call, fd, addr, len);
   if (s->phase != socket_phase::fresh) return fail(EINVAL);
   endpoint ep;
   if (const int e = endpoint_of(addr, len, ep); e != 0) return fail(e);
@@ -184,6 +182,7 @@ int listen(int fd, int backlog) {
   held_socket call(fd);
   auto& s = call.s;
   if (unusable(s)) return fail(EBADF);
+  if (s->datagram) return fail(EOPNOTSUPP);
   if (s->phase == socket_phase::listening) return 0;  // Linux: a second listen only changes the backlog
   if (s->phase == socket_phase::fresh) {              // Linux binds an unbound socket to a free port
     s->bound.port = pick_port();
@@ -226,6 +225,7 @@ int connect(int fd, const sockaddr* addr, socklen_t len) {
   stack_link& l = call.link;
   auto& s = call.s;
   if (unusable(s)) return fail(EBADF);
+  if (s->datagram) return datagram_connect(call, fd, addr, len);
   stack_link::guard& g = *call.lock;
   switch (s->phase) {
     case socket_phase::connecting:
@@ -291,6 +291,12 @@ int shutdown(int fd, int how) {
   auto& s = call.s;
   if (unusable(s)) return fail(EBADF);
   if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return fail(EINVAL);
+  if (s->datagram) {  // Linux: only a connected one; nothing goes on the wire
+    if (!s->peer_set) return fail(ENOTCONN);
+    if (how != SHUT_WR) s->shut_read = true;
+    if (how != SHUT_RD) s->shut_write = true;
+    return 0;
+  }
   settle_connect(*s);
   if (s->phase == socket_phase::listening && how != SHUT_WR) {
     let_go(*s);  // Linux: shutting a listener's reading side stops it listening
@@ -334,6 +340,11 @@ int getpeername(int fd, sockaddr* addr, socklen_t* len) {
   if (unusable(s)) return fail(EBADF);
   if (addr == nullptr || len == nullptr) return fail(EFAULT);
   settle_connect(*s);
+  if (s->datagram) {
+    if (!s->peer_set) return fail(ENOTCONN);
+    write_sockaddr(s->target, addr, len);
+    return 0;
+  }
   if (s->phase != socket_phase::connected || s->sock < 0) return fail(ENOTCONN);
   auto i = app_of(*s).info(s->sock);
   if (!i) return fail(ENOTCONN);
@@ -364,9 +375,9 @@ int getsockopt(int fd, int level, int name, void* value, socklen_t* len) {
         e = put_int(value, len, err);
         break;
       }
-      case SO_TYPE: e = put_int(value, len, SOCK_STREAM); break;
+      case SO_TYPE: e = put_int(value, len, s->datagram ? SOCK_DGRAM : SOCK_STREAM); break;
       case SO_DOMAIN: e = put_int(value, len, AF_INET); break;
-      case SO_PROTOCOL: e = put_int(value, len, IPPROTO_TCP); break;
+      case SO_PROTOCOL: e = put_int(value, len, s->datagram ? IPPROTO_UDP : IPPROTO_TCP); break;
       case SO_ACCEPTCONN: e = put_int(value, len, s->phase == socket_phase::listening ? 1 : 0); break;
       case SO_REUSEADDR: e = put_int(value, len, o.reuse_address ? 1 : 0); break;
       case SO_REUSEPORT: e = put_int(value, len, o.reuse_port ? 1 : 0); break;
@@ -396,7 +407,7 @@ int getsockopt(int fd, int level, int name, void* value, socklen_t* len) {
       }
       default: break;
     }
-  } else if (level == IPPROTO_TCP) {
+  } else if (level == IPPROTO_TCP && !s->datagram) {
     if (name == TCP_NODELAY) e = put_int(value, len, o.no_delay ? 1 : 0);
     if (name == TCP_INFO) e = put_tcp_info(*s, info, value, len);
   }
@@ -445,7 +456,7 @@ int setsockopt(int fd, int level, int name, const void* value, socklen_t len) {
       default: return fail(ENOPROTOOPT);
     }
   }
-  if (level == IPPROTO_TCP && name == TCP_NODELAY) {
+  if (level == IPPROTO_TCP && name == TCP_NODELAY && !s->datagram) {
     if (const int e = int_option(value, len, v); e != 0) return fail(e);
     o.no_delay = v != 0;
     return 0;
@@ -518,7 +529,9 @@ int ioctl(int fd, unsigned long request, ...) {
   if (request == FIONREAD) {
     if (s->phase == socket_phase::listening) return fail(EINVAL);
     int n = 0;
-    if (s->sock >= 0) {
+    if (s->datagram) {
+      n = datagram_next_length(*s);  // Linux: the next datagram's payload
+    } else if (s->sock >= 0) {
       if (auto i = app_of(*s).info(s->sock)) n = static_cast<int>(std::min<std::size_t>(i->readable, INT32_MAX));
     }
     std::memcpy(arg, &n, sizeof n);

@@ -3,8 +3,14 @@
 #include "preload/errno_of.hpp"
 
 #include <atomic>
+#include <random>
 
 namespace actorstack::preload {
+
+std::uint16_t pick_port() {
+  thread_local std::mt19937 rng{std::random_device{}()};
+  return static_cast<std::uint16_t>(std::uniform_int_distribution<int>(32768, 60999)(rng));
+}
 
 bool unusable(const std::shared_ptr<stack_socket>& s) {
   if (s == nullptr) return true;
@@ -56,7 +62,9 @@ short poll_revents(stack_socket& s, short events, std::uint32_t ready) {
   short r = 0;
   switch (s.phase) {
     case socket_phase::fresh:
-    case socket_phase::bound: return static_cast<short>((POLLOUT | POLLWRNORM | POLLHUP) & (events | POLLHUP));
+    case socket_phase::bound:
+      if (s.datagram) return static_cast<short>((POLLOUT | POLLWRNORM) & events);  // Linux: an unbound udp socket can send
+      return static_cast<short>((POLLOUT | POLLWRNORM | POLLHUP) & (events | POLLHUP));
     case socket_phase::failed: return static_cast<short>((POLLOUT | POLLWRNORM | POLLERR | POLLHUP) & (events | POLLERR | POLLHUP));
     case socket_phase::listening:
       if ((ready & client::readable) != 0) r |= POLLIN | POLLRDNORM;

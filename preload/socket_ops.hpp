@@ -22,6 +22,10 @@ inline int fail(int e) noexcept {
 /// fork() (said once on stderr: not supported).
 bool unusable(const std::shared_ptr<stack_socket>& s);
 
+/// A port from Linux's own ephemeral range (ip_local_port_range's
+/// default): what a bind to port 0 gets.
+std::uint16_t pick_port();
+
 /// The client-library app that holds `s`'s session.
 inline client::app& app_of(const stack_socket& s) { return *s.owner->app; }
 

@@ -64,6 +64,12 @@ struct stack_socket {
   endpoint bound{transport_proto::tcp, ip_address::any(ip_address::family::v4), 0};
   bool port_picked = false;  ///< bind() asked for port 0: the preload chose `bound.port`
   endpoint target;           ///< what connect() named
+  /// SOCK_DGRAM (preload/datagram_calls.hpp): `sock` is a udp:// listener
+  /// (bound: sends anywhere, receives from anyone) or a connected udp://
+  /// session; `peer_set` once connect() named `target`.
+  bool datagram = false;
+  bool datagram_listener = false;
+  bool peer_set = false;
   socket_options options;
 };
 

@@ -1,7 +1,7 @@
 // actorstack-run: runs an unmodified program on the stack. It loads
 // libactorstack-preload.so into the program (LD_PRELOAD) and tells it
-// where the stack is; the program's AF_INET stream sockets then become
-// sessions of the actorstack-stackd behind that Unix socket.
+// where the stack is; the program's AF_INET stream and datagram sockets
+// then become sessions of the actorstack-stackd behind that Unix socket.
 
 #include "tools/cli/cli.hpp"
 
@@ -63,8 +63,10 @@ int main(int argc, char** argv) {
   CLI::App app{"actorstack-run [OPTIONS] [--] PROGRAM [ARGS...]\n\n"
                "Runs an unmodified program on actorstack: its AF_INET stream sockets (socket, connect, accept,\n"
                "read/write, poll/select/epoll, ...) become sessions of the actorstack-stackd behind --attach;\n"
-               "cut-through to apps on the same stack, tcp over its data plane to anyone else. Everything\n"
-               "else (files, pipes, AF_UNIX, UDP, IPv6) stays the kernel's. See docs/preload.md.",
+               "cut-through to apps on the same stack, tcp over its data plane to anyone else. Its AF_INET\n"
+               "datagram sockets become udp sessions on the data plane. Everything else (files, pipes,\n"
+               "AF_UNIX, IPv6, UDP on loopback or on a stack without a data plane) stays the kernel's.\n"
+               "See docs/preload.md.",
                "actorstack-run"};
   app.option_defaults()->always_capture_default();
   app.add_option("--attach", socket_path, "The stack's Unix socket (actorstack-stackd --socket)")

@@ -34,6 +34,7 @@
 ///
 /// If the stack goes away, every call fails with errc::disconnected.
 
+#include <actorstack/datagram.hpp>
 #include <actorstack/endpoint.hpp>
 #include <actorstack/result.hpp>
 
@@ -89,9 +90,12 @@ struct poll_entry {
 /// A sock as app::info() sees it.
 struct sock_info {
   endpoint_pair ends;            ///< a listener: only `local`
-  /// What carries the session: ct (another app on this stack), tcp (the
-  /// wire); a listener: the protocol it listens for.
+  /// What carries the session: ct (another app on this stack), tcp or udp
+  /// (the wire); a listener: the protocol it listens for.
   transport_proto transport = transport_proto::ct;
+  /// A datagram sock (udp): a bound one (listen) or a connected one;
+  /// send_to / recv_from move whole datagrams.
+  bool datagram = false;
   std::uint32_t rx_fifo_size = 0;  ///< 0 for a listener
   std::uint32_t tx_fifo_size = 0;
   std::size_t readable = 0;      ///< bytes queued to read
@@ -180,6 +184,22 @@ class app {
   /// non-blocking one what fits (would_block when nothing does). Errors:
   /// invalid_session, would_block, disconnected (the peer is gone).
   virtual result<std::size_t> write(sock s, std::span<const std::byte> data) = 0;
+  /// Datagram socks (udp://, on a stack with a data plane): a listen()
+  /// on a udp uri binds the address and its sock sends to and receives
+  /// from anyone; a connect() to one has a single peer. Sends `payload`
+  /// as one datagram to `remote` (a connected sock ignores `remote`),
+  /// whole or not at all: a blocking sock waits for room, a non-blocking
+  /// one says would_block. Errors: invalid_argument (not a datagram sock,
+  /// or longer than max_datagram_payload), invalid_session, would_block,
+  /// disconnected.
+  virtual result<std::size_t> send_to(sock s, const endpoint& remote, std::span<const std::byte> payload) = 0;
+  /// Datagram socks: the next datagram, up to out.size() bytes of its
+  /// payload (the rest is dropped: `truncated`), and who sent it; with
+  /// `peek` it stays queued. Blocks while none is queued (non-blocking:
+  /// would_block). read() on a datagram sock is recv_from without the
+  /// sender. Errors: invalid_argument (not a datagram sock),
+  /// invalid_session, would_block, disconnected.
+  virtual result<datagram_info> recv_from(sock s, std::span<std::byte> out, bool peek = false) = 0;
   /// Orderly close (a listener stops listening). Idempotent for the app.
   virtual result<void> close(sock s) = 0;
   /// Half-close (shutdown(SHUT_WR)): no more writes from this side; the

@@ -39,6 +39,7 @@ struct datagram_info {
   endpoint local;        ///< the address and port it arrived at
   std::size_t length = 0;  ///< payload bytes copied out
   bool truncated = false;  ///< the payload was longer than the buffer; the rest was dropped
+  std::size_t whole = 0;   ///< the datagram's whole payload length (recv's MSG_TRUNC)
 };
 
 }  // namespace actorstack

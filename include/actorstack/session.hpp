@@ -82,6 +82,8 @@ class session {
   /// payload bytes. Errors: fifo_empty (no complete datagram queued),
   /// invalid_argument (not a datagram session), invalid_session.
   result<datagram_info> recv_from(std::span<std::byte> out) noexcept;
+  /// As recv_from, but the datagram stays queued (recv's MSG_PEEK).
+  result<datagram_info> peek_from(std::span<std::byte> out) const noexcept;
   /// A fifo's logical size (the most bytes it holds) and its ceiling.
   std::uint32_t fifo_size(fifo_side side) const noexcept;
   std::uint32_t fifo_max_size(fifo_side side) const noexcept;

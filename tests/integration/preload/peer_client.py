@@ -195,12 +195,17 @@ child = subprocess.run(
 check(child.returncode == 0 and child.stdout.strip() == "got 4",
       f"an exec'ed child is on the stack too: {child.stdout.strip()!r} {child.stderr.strip()[-200:]!r}")
 
-# Everything else is the kernel's: AF_UNIX, UDP, IPv6 work as ever.
+# Everything else is the kernel's: AF_UNIX, IPv6 and UDP the stack cannot
+# carry (loopback; this daemon has no data plane at all) work as ever.
 a, b = socket.socketpair()
 a.sendall(b"unix")
 check(b.recv(10) == b"unix", "AF_UNIX socketpair goes to the kernel")
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.bind(("127.0.0.1", 0))
 u.sendto(b"udp", u.getsockname())
-check(u.recv(10) == b"udp", "UDP goes to the kernel")
+check(u.recv(10) == b"udp", "UDP on loopback goes to the kernel")
+w = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+w.bind(("0.0.0.0", 0))  # the stack refuses udp:// without a data plane: the kernel's
+w.sendto(b"any", ("127.0.0.1", w.getsockname()[1]))
+check(w.recv(10) == b"any", "UDP on a stack without a data plane goes to the kernel")
 print(f"all {checks} checks hold", flush=True)
