@@ -198,6 +198,7 @@ int listen(int fd, int backlog) {
       s->sock = *h;
       s->phase = socket_phase::listening;
       (void)app_of(*s).set_nonblocking(*h, true);
+      call.link.listening(s->bound);
       return 0;
     }
     if (h.error().code == errc::already_listening && s->port_picked && tries < 32) {
@@ -226,7 +227,6 @@ int connect(int fd, const sockaddr* addr, socklen_t len) {
   auto& s = call.s;
   if (unusable(s)) return fail(EBADF);
   if (s->datagram) return datagram_connect(call, fd, addr, len);
-  stack_link::guard& g = *call.lock;
   switch (s->phase) {
     case socket_phase::connecting:
       settle_connect(*s);
@@ -252,6 +252,17 @@ int connect(int fd, const sockaddr* addr, socklen_t len) {
   if (const int e = endpoint_of(addr, len, to); e != 0) return fail(e);
   if (to.port == 0) return fail(ECONNREFUSED);
   if (to.ip.is_any()) to.ip = ip_address::v4(INADDR_LOOPBACK);  // Linux: 0.0.0.0 means this host
+  if (l.own_listener(to)) {
+    // To this process's own listener: through its second app (stack_link.hpp).
+    // The socket has no session yet, so it can change workers: its new
+    // worker's lock is taken with no other held (the control lock comes first).
+    call.lock.reset();
+    worker* via = l.self_connect_worker();
+    call.lock.emplace(via != nullptr ? *via : *s->owner);
+    if (via == nullptr) return fail(ECONNREFUSED);
+    s->owner = via;
+    l.note_thread(*via);
+  }
   s->target = to;
   auto c = app_of(*s).connect_start(uri_of(to));
   if (!c) {
@@ -269,6 +280,7 @@ int connect(int fd, const sockaddr* addr, socklen_t len) {
   s->phase = socket_phase::connecting;
   (void)app_of(*s).set_nonblocking(*c, true);
   if (s->nonblocking) return fail(EINPROGRESS);
+  stack_link::guard& g = *call.lock;
   for (;;) {
     settle_connect(*s);
     if (s->phase == socket_phase::connected) return 0;

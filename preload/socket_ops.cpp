@@ -39,6 +39,7 @@ void settle_connect(stack_socket& s) {
 
 void let_go(stack_socket& s) {
   if (s.inherited || s.sock < 0) return;
+  if (s.phase == socket_phase::listening) stack_link::get().not_listening(s.bound);
   if (s.phase == socket_phase::connected && s.options.linger_on != 0 && s.options.linger_seconds == 0)
     (void)app_of(s).reset(s.sock);  // SO_LINGER {1, 0}: abortive, as Linux
   else

@@ -120,30 +120,36 @@ worker* stack_link::worker_of_this_thread() {
   return w;
 }
 
-bool stack_link::attach() {
+bool stack_link::attach_options_of_env(client::attach_options& opts, std::string& why) {
   const char* path = std::getenv("ACTORSTACK_SOCKET");
+  if (path == nullptr || *path == '\0') {
+    why = "ACTORSTACK_SOCKET is not set (actorstack-run --attach PATH sets it)";
+    return false;
+  }
+  opts.socket_path = path;
+  opts.name = program_name();
+  opts.interruptible = true;  // a signal ends a wait with EINTR, as the kernel's would
+  // A socket's buffers: Linux grows a TCP socket's to megabytes, and
+  // programs written for it (iperf3's 128 KiB writes) expect room of that
+  // order. Fifos take memory as data arrives (chunks), not up front.
+  opts.rx_fifo_size = opts.tx_fifo_size = default_fifo_size;
+  if (const char* size = std::getenv("ACTORSTACK_FIFO_SIZE"); size != nullptr && *size != '\0') {
+    auto bytes = parse_size(size);
+    if (!bytes || *bytes > (1ull << 30)) {
+      say(std::string{"ACTORSTACK_FIFO_SIZE="} + size + ": not a size up to 1G; 1M is used");
+    } else {
+      opts.rx_fifo_size = opts.tx_fifo_size = static_cast<std::uint32_t>(*bytes);  // 0: the stack's default
+    }
+  }
+  return true;
+}
+
+bool stack_link::attach() {
   const char* fallback = std::getenv("ACTORSTACK_FALLBACK");
   const bool to_kernel = fallback != nullptr && std::strcmp(fallback, "kernel") == 0;
   std::string why;
-  if (path == nullptr || *path == '\0') {
-    why = "ACTORSTACK_SOCKET is not set (actorstack-run --attach PATH sets it)";
-  } else {
-    client::attach_options opts;
-    opts.socket_path = path;
-    opts.name = program_name();
-    opts.interruptible = true;  // a signal ends a wait with EINTR, as the kernel's would
-    // A socket's buffers: Linux grows a TCP socket's to megabytes, and
-    // programs written for it (iperf3's 128 KiB writes) expect room of that
-    // order. Fifos take memory as data arrives (chunks), not up front.
-    opts.rx_fifo_size = opts.tx_fifo_size = default_fifo_size;
-    if (const char* size = std::getenv("ACTORSTACK_FIFO_SIZE"); size != nullptr && *size != '\0') {
-      auto bytes = parse_size(size);
-      if (!bytes || *bytes > (1ull << 30)) {
-        say(std::string{"ACTORSTACK_FIFO_SIZE="} + size + ": not a size up to 1G; 1M is used");
-      } else {
-        opts.rx_fifo_size = opts.tx_fifo_size = static_cast<std::uint32_t>(*bytes);  // 0: the stack's default
-      }
-    }
+  client::attach_options opts;
+  if (attach_options_of_env(opts, why)) {
     auto app = client::app::attach(opts);
     if (app) {
       auto first = std::make_unique<worker>();
@@ -154,7 +160,7 @@ bool stack_link::attach() {
       state_ = state::serving;
       return true;
     }
-    why = "cannot attach to the stack at " + std::string{path} + ": " + app.error().message();
+    why = "cannot attach to the stack at " + opts.socket_path + ": " + app.error().message();
   }
   if (to_kernel) {
     say(why + "; AF_INET stream sockets go to the kernel (ACTORSTACK_FALLBACK=kernel)");
@@ -163,6 +169,54 @@ bool stack_link::attach() {
   }
   say(why + "; exiting (ACTORSTACK_FALLBACK=kernel would use the kernel's sockets instead)");
   ::_exit(1);
+}
+
+void stack_link::listening(const endpoint& local) {
+  std::lock_guard lock(listening_mutex_);
+  listening_.push_back(local);
+}
+
+void stack_link::not_listening(const endpoint& local) {
+  std::lock_guard lock(listening_mutex_);
+  if (auto it = std::find(listening_.begin(), listening_.end(), local); it != listening_.end()) listening_.erase(it);
+}
+
+bool stack_link::own_listener(const endpoint& to) {
+  // Listening on exactly that address, or on any address and asked on
+  // loopback (on another address a wildcard listener may or may not be the
+  // one meant: the destination may be another host).
+  std::lock_guard lock(listening_mutex_);
+  return std::any_of(listening_.begin(), listening_.end(), [&](const endpoint& l) {
+    return l.port == to.port && (l.ip == to.ip || (l.ip.is_any() && to.ip.is_loopback()));
+  });
+}
+
+worker* stack_link::self_connect_worker() {
+  ++inside;  // the attach runs the client library: its calls are its own
+  std::unique_lock lock(control_);
+  if (self_connects_ == nullptr && state_ == state::serving) {
+    const std::uint32_t n = worker_count_.load(std::memory_order_relaxed);
+    std::string why;
+    client::attach_options opts;
+    if (n < max_workers && attach_options_of_env(opts, why)) {
+      opts.name += "-self";  // shows in actorstack-ctl beside the program's own app
+      auto app = client::app::attach(opts);
+      if (app) {
+        auto added = std::make_unique<worker>();
+        added->index = n;
+        added->app = std::move(*app);
+        self_connects_ = added.get();
+        workers_[n] = std::move(added);
+        worker_count_.store(n + 1, std::memory_order_release);
+      } else {
+        say("cannot attach a second app for connects to this program's own listeners: " + app.error().message());
+      }
+    }
+  }
+  worker* w = self_connects_;
+  lock.unlock();
+  --inside;
+  return w;
 }
 
 result<std::size_t> stack_link::wait(guard& g, std::span<client::poll_entry> entries, std::span<pollfd> kernel,
@@ -176,6 +230,7 @@ result<std::size_t> stack_link::wait(guard& g, std::span<client::poll_entry> ent
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
     return static_cast<int>(std::max<long long>(0, left));
   };
+  if (&w == self_connects_) return wait_self(g, entries, kernel, timeout_ms);
   std::vector<pollfd> sleep_on;
   for (;;) {
     const int left = left_ms();
@@ -193,6 +248,44 @@ result<std::size_t> stack_link::wait(guard& g, std::span<client::poll_entry> ent
     if (!n || *n > 0 || left == 0) return n;
     sleep_on.assign(kernel.begin(), kernel.end());
     sleep_on.push_back(pollfd{w.app->event_fd(), POLLIN, 0});
+    g.unlock();
+    (void)libc().poll(sleep_on.data(), sleep_on.size(),
+                      left < 0 ? shared_sleep_slice_ms : std::min(left, shared_sleep_slice_ms));
+    g.lock();
+    if (auto r = w.app->process_events(); !r) return unexpected{r.error()};
+  }
+}
+
+result<std::size_t> stack_link::wait_self(guard& g, std::span<client::poll_entry> entries, std::span<pollfd> kernel,
+                                          int timeout_ms) {
+  using clock = std::chrono::steady_clock;
+  worker& w = g.held();
+  const bool forever = timeout_ms < 0;
+  const auto deadline = clock::now() + std::chrono::milliseconds(forever ? 0 : timeout_ms);
+  std::vector<pollfd> sleep_on;
+  for (;;) {
+    // The others first: an accept they take now is a connect of ours done.
+    sleep_on.assign(kernel.begin(), kernel.end());
+    sleep_on.push_back(pollfd{w.app->event_fd(), POLLIN, 0});
+    const std::uint32_t n = worker_count_.load(std::memory_order_acquire);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      worker& other = *workers_[i];
+      if (&other == &w) continue;
+      std::unique_lock other_lock(other.mutex, std::try_to_lock);
+      if (!other_lock.owns_lock()) continue;  // its thread is in a call: it takes its own news
+      ++inside;
+      (void)other.app->process_events();
+      (void)other.app->poll({}, {}, std::chrono::milliseconds(0));  // arms its eventfd for the sleep below
+      sleep_on.push_back(pollfd{other.app->event_fd(), POLLIN, 0});
+      --inside;
+    }
+    auto ready = w.app->poll(entries, kernel, std::chrono::milliseconds(0));
+    if (!ready || *ready > 0) return ready;
+    int left = -1;
+    if (!forever)
+      left = static_cast<int>(std::max<long long>(
+          0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count()));
+    if (left == 0) return ready;
     g.unlock();
     (void)libc().poll(sleep_on.data(), sleep_on.size(),
                       left < 0 ? shared_sleep_slice_ms : std::min(left, shared_sleep_slice_ms));
@@ -258,6 +351,11 @@ void stack_link::after_fork_child() {
   // socket of its own.
   for (std::uint32_t i = 0; i < n; ++i) (void)link.workers_[i].release();
   link.worker_count_.store(0);
+  link.self_connects_ = nullptr;
+  {
+    std::lock_guard lock(link.listening_mutex_);  // its listeners are the parent's
+    link.listening_.clear();
+  }
   if (link.state_ == state::serving) link.state_ = state::unattached;
   my_worker = nullptr;
   threads_noted = 0;

@@ -128,9 +128,33 @@ class stack_link {
   /// The calling thread uses `w`'s sockets (counted once per thread).
   void note_thread(worker& w);
 
+  /// This process listens on `local` (a stream socket) / no longer does.
+  void listening(const endpoint& local);
+  void not_listening(const endpoint& local);
+  /// True when `to` is one of this process's own listeners. The session
+  /// layer never lets an app connect to itself by cut-through (SPEC 6
+  /// sends it to the global scope: refused on loopback, out on the wire
+  /// otherwise), where Linux lets a process connect to its own listening
+  /// socket: such connects go through self_connect_worker().
+  bool own_listener(const endpoint& to);
+  /// A second application of this process, attached on first use for
+  /// connects to its own listeners; nullptr if that attach failed. Takes
+  /// the control lock: call it holding no worker's lock.
+  worker* self_connect_worker();
+
  private:
   stack_link();
   bool attach();
+  /// wait() for the self-connect worker: the listener's app must take its
+  /// accept while this thread waits on the connecting one (SPEC 6: the
+  /// server app answers each accept), so the other workers' news is
+  /// taken between looks — theirs whose lock is free — and their
+  /// eventfds are slept on too.
+  result<std::size_t> wait_self(guard& g, std::span<client::poll_entry> entries, std::span<pollfd> kernel,
+                                int timeout_ms);
+  /// Attach options from the environment (socket, fifo size); false and
+  /// `why` when there is no socket to attach to.
+  static bool attach_options_of_env(client::attach_options& opts, std::string& why);
   static void before_fork();
   static void after_fork_parent();
   static void after_fork_child();
@@ -141,6 +165,9 @@ class stack_link {
   std::array<std::unique_ptr<worker>, max_workers> workers_;
   std::atomic<std::uint32_t> worker_count_{0};
   std::uint32_t next_shared_ = 0;  ///< round robin once max_workers are out
+  worker* self_connects_ = nullptr;  ///< the second application (connect_worker), in workers_
+  std::mutex listening_mutex_;       ///< a leaf: taken under a worker's lock, nothing under it
+  std::vector<endpoint> listening_;  ///< this process's listening addresses, one entry per listen
 };
 
 }  // namespace actorstack::preload

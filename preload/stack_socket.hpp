@@ -50,7 +50,9 @@ inline int timeout_ms(const timeval& tv) noexcept {
 
 struct stack_socket {
   /// The app worker whose session (or listener) this is: the one whose
-  /// thread opened it, or the listener's for an accepted one. Set once.
+  /// thread opened it, or the listener's for an accepted one; a connect to
+  /// this process's own listener moves a socket that has no session yet to
+  /// the self-connect worker (stack_link.hpp). Fixed once there is a session.
   worker* owner = nullptr;
   client::sock sock = -1;  ///< the client library's sock, once there is one
   socket_phase phase = socket_phase::fresh;

@@ -195,6 +195,32 @@ child = subprocess.run(
 check(child.returncode == 0 and child.stdout.strip() == "got 4",
       f"an exec'ed child is on the stack too: {child.stdout.strip()!r} {child.stderr.strip()[-200:]!r}")
 
+# A process connecting to its own listener, as Linux allows: through the
+# preload's second app of this process (SPEC 6 never lets an app connect
+# to itself by cut-through), on loopback and on the wildcard; the data both
+# ways, end of stream, and the names agree.
+own = socket.socket()
+own.bind(("0.0.0.0", 0))
+own.listen()
+own_port = own.getsockname()[1]
+for where in ("127.0.0.1", "0.0.0.0"):
+    mine = socket.create_connection((where, own_port), timeout=10)
+    them, _ = own.accept()
+    mine.sendall(b"to myself")
+    check(them.recv(100) == b"to myself", f"a connect to this process's own listener ({where}) carries data")
+    them.sendall(b"and back")
+    them.close()
+    check(mine.recv(100) == b"and back" and mine.recv(10) == b"", "... both ways, then end of stream")
+    check(mine.getpeername()[1] == own_port,
+          f"... and the connecting side names the listener's port: {mine.getpeername()}")
+    mine.close()
+own.close()
+try:
+    socket.create_connection(("127.0.0.1", own_port), timeout=10)
+    check(False, "a connect to a listener this process closed is refused")
+except ConnectionRefusedError:
+    check(True, "a connect to a listener this process closed is refused")
+
 # Everything else is the kernel's: AF_UNIX, IPv6 and UDP the stack cannot
 # carry (loopback; this daemon has no data plane at all) work as ever.
 a, b = socket.socketpair()
