@@ -5,6 +5,7 @@
 // app's workers before the stack reclaims their sessions.
 
 #include "actors/caf_call.hpp"
+#include "actors/handler_scope.hpp"
 #include "actors/session_worker.hpp"
 #include "actors/stack_root.hpp"
 
@@ -20,9 +21,14 @@ namespace actorstack {
 /// How long a control call waits for its answer.
 inline constexpr auto control_timeout = std::chrono::seconds(10);
 
-/// A control call from a thread that is not an actor's.
+/// A control call from a thread that is not an actor's (never from inside
+/// an app handler: handler_scope.hpp).
 template <class T, class Handle, class... Ts>
 result<T> ask(caf::actor_system& sys, const Handle& dest, Ts&&... xs) {
+  if (inside_app_handler())
+    return unexpected{errc::invalid_argument,
+                      "a blocking stack call inside an app handler: it would wait on the handler's own scheduler "
+                      "thread (use connect_async; handlers answer by return value)"};
   caf::scoped_actor self{sys};
   return ask_from<T>(*self, sys, control_timeout, dest, std::forward<Ts>(xs)...);
 }

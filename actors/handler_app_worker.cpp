@@ -1,4 +1,5 @@
 #include "actors/handler_app_worker.hpp"
+#include "actors/handler_scope.hpp"
 #include "actors/mailbox_depth.hpp"
 
 namespace actorstack {
@@ -29,14 +30,17 @@ app_worker_actor spawn_handler_app_worker(caf::actor_system& sys, app_worker_con
         self->state.sessions = std::make_unique<app_session_table>(std::move(ctx));
         return {
             [=](notify_atom, const app_notification& n) {
+              app_handler_scope in_handler;
               self->state.sessions->deliver(n, *self->state.handler);
             },
             [=](notify_atom, const std::vector<app_notification>& batch) {
+              app_handler_scope in_handler;
               self->state.sessions->deliver(batch, *self->state.handler);
             },
             [=](detach_atom) {
               // Every session this app still holds is reset towards its
               // peer; the session layer cleans up without the app.
+              app_handler_scope in_handler;
               self->state.sessions->reset_all();
               self->quit();
             },

@@ -10,8 +10,13 @@
 namespace actorstack {
 
 void configure_scheduler(caf::actor_system_config& sys_cfg, const stack_config& cfg) {
-  // One scheduler thread per worker (CAF's default is 4 on 2 cores).
-  sys_cfg.set("scheduler.max-threads", static_cast<int>(std::max(2u, effective_workers(cfg))));
+  // One scheduler thread per worker (CAF's default is 4 on 2 cores), one
+  // for one worker too: with two stacks and their polling cores on two
+  // vCPUs, a second CAF thread per stack was one more thread to wait for
+  // a CPU on every hop (docs/performance.md, "One worker, one thread").
+  // A handler cannot wait on the stack from that thread: such calls fail
+  // at once (actors/handler_scope.hpp).
+  sys_cfg.set("scheduler.max-threads", static_cast<int>(std::max(1u, effective_workers(cfg))));
   // A thread that runs out of work steals from the others on every poll
   // for a short spell (~1000 polls, tens of microseconds) before CAF's
   // default back-off. CAF's default steals on every 10th of 100 polls and

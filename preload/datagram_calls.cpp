@@ -243,6 +243,8 @@ ssize_t datagram_send(int fd, std::span<const iovec> iov, int flags, const socka
   if (!named) {
     if (!s->peer_set) return fail(EDESTADDRREQ);
     dest = s->target;
+  } else if (dest.ip.is_loopback()) {
+    return fail(ENETUNREACH);  // a socket on the stack's data plane cannot reach the host's loopback
   } else if (!s->datagram_listener && (dest.ip != s->target.ip || dest.port != s->target.port)) {
     return fail(EISCONN);  // a connected udp:// session has one peer (docs/preload.md)
   }

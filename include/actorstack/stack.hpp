@@ -49,8 +49,10 @@ struct stack_counters {
 };
 
 /// Sets the scheduler of `sys_cfg` as stack::create(cfg) sets its own:
-/// one scheduler thread per worker (at least 2), and idle threads that
-/// steal work at once for a short spell before backing off. Call it before
+/// one scheduler thread per worker, and idle threads that steal work at
+/// once for a short spell before backing off. (With one thread a handler
+/// must not wait on the stack: blocking calls from inside a handler fail
+/// at once with invalid_argument; the asynchronous ones are for handlers.) Call it before
 /// constructing the actor system you embed the stack in; every other
 /// setting of `sys_cfg` is left alone.
 void configure_scheduler(caf::actor_system_config& sys_cfg, const stack_config& cfg);

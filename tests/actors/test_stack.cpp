@@ -221,6 +221,55 @@ TEST_CASE("stack: bad configuration is a typed error") {
   CHECK(stack::create(cfg).code() == errc::bad_config);
 }
 
+namespace {
+// A server that, on its first accept, makes the blocking calls a handler
+// must not make (they would wait on its own scheduler thread): each must
+// fail at once, and the accept goes on.
+struct blocking_in_handler : echo_server {
+  using echo_server::echo_server;
+  application* app = nullptr;
+  stack* st = nullptr;
+  bool on_accept(session& s) override {
+    const auto start = std::chrono::steady_clock::now();
+    const auto ep = *parse_uri("ct://127.0.0.1/7013");
+    const bool listen_refused = app->listen(ep).code() == errc::invalid_argument;
+    const bool connect_refused = app->connect(ep, 9).code() == errc::invalid_argument;
+    const bool show_refused = st->show("summary", {}).code() == errc::invalid_argument;
+    const bool fast = std::chrono::steady_clock::now() - start < std::chrono::seconds(2);
+    ev.add(listen_refused && connect_refused && show_refused && fast ? "blocking calls refused at once"
+                                                                      : "a blocking call went ahead");
+    (void)app->connect_async(ep, 9);  // the asynchronous one is fine: no listener there, so it fails later
+    return echo_server::on_accept(s);
+  }
+};
+}  // namespace
+
+TEST_CASE("stack: with one scheduler thread, blocking stack calls from inside a handler fail at once instead of waiting on that thread, and the asynchronous ones work") {
+  auto cfg = small_config();
+  cfg.workers = 1;
+  auto st = stack::create(cfg);
+  REQUIRE(st.has_value());
+  CHECK((*st)->system().scheduler().num_workers() == 1);
+  events ev;
+  blocking_in_handler* server_handler = nullptr;
+  auto server = (*st)->attach({}, [&](std::uint32_t) {
+    auto h = std::make_unique<blocking_in_handler>(ev);
+    server_handler = h.get();
+    return h;
+  });
+  REQUIRE(server.has_value());
+  server_handler->app = server->get();
+  server_handler->st = st->get();
+  auto cli = (*st)->attach({}, [&](std::uint32_t) { return std::make_unique<client>(ev, "one thread"); });
+  const auto ep = *parse_uri("ct://127.0.0.1/7012");
+  REQUIRE((*server)->listen(ep).has_value());
+  REQUIRE((*cli)->connect(ep, 1).has_value());
+  REQUIRE(ev.wait_for("echoed"));
+  CHECK(ev.saw("blocking calls refused at once"));
+  CHECK(ev.received == "one thread");
+  CHECK((*st)->stop().empty());
+}
+
 TEST_CASE("stack: configure_scheduler gives an embedder's system the stack's scheduler, and a stack runs in it") {
   auto cfg = small_config();
   cfg.workers = 3;
@@ -233,9 +282,9 @@ TEST_CASE("stack: configure_scheduler gives an embedder's system the stack's sch
   CHECK(caf::get_or(sys_cfg, "logger.verbosity", caf::atom("")) == caf::atom("quiet"));  // left alone
   cfg.workers = 1;
   configure_scheduler(sys_cfg, cfg);
-  CHECK(caf::get_or(sys_cfg, "scheduler.max-threads", std::size_t{0}) == 2);  // never fewer than 2
+  CHECK(caf::get_or(sys_cfg, "scheduler.max-threads", std::size_t{0}) == 1);  // one worker, one thread
   caf::actor_system sys{sys_cfg};
-  CHECK(sys.scheduler().num_workers() == 2);
+  CHECK(sys.scheduler().num_workers() == 1);
   events ev;  // outlives the stack: handlers may still report while it stops
   auto st = stack::create(sys, cfg);
   REQUIRE(st.has_value());
