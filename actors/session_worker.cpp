@@ -285,12 +285,13 @@ void on_dataplane(stateful_self self) {
   schedule(self);
 }
 
-void on_net_connect(stateful_self self, std::uint32_t app_worker, const endpoint& remote, std::uint64_t opaque) {
+void on_net_connect(stateful_self self, std::uint32_t app_worker, const endpoint& remote, std::uint64_t opaque,
+                    std::uint16_t local_port) {
   auto& s = self->state;
   session_layer::transport* tp = s.transports.find(remote.proto);
   if (tp == nullptr) {
     s.sessions->connect_failed(app_worker, opaque, errc::not_supported);
-  } else if (auto r = tp->connect({remote, app_worker, opaque}); !r && r.error().code != errc::alloc) {
+  } else if (auto r = tp->connect({remote, app_worker, opaque, local_port}); !r && r.error().code != errc::alloc) {
     // (alloc failures were told to the app by the session layer)
     s.sessions->connect_failed(app_worker, opaque, r.error().code);
   }
@@ -403,8 +404,9 @@ session_worker_actor::behavior_type worker_behavior(stateful_self self, session_
       },
       [=](run_atom) { run(self); },
       [=](dataplane_atom) { on_dataplane(self); },
-      [=](net_connect_atom, std::uint32_t app_worker, const endpoint& remote, std::uint64_t opaque) {
-        on_net_connect(self, app_worker, remote, opaque);
+      [=](net_connect_atom, std::uint32_t app_worker, const endpoint& remote, std::uint64_t opaque,
+          std::uint16_t local_port) {
+        on_net_connect(self, app_worker, remote, opaque, local_port);
       },
       [=](listen_atom, std::uint32_t app_worker, const endpoint& ep) { return on_listen(self, app_worker, ep); },
       [=, &st](listen_atom, session_handle listener, std::uint32_t app_worker) {

@@ -68,7 +68,7 @@ using session_worker_actor = caf::typed_actor<
     caf::reacts_to<std::vector<caf::actor>>,              // all workers (first worker)
     caf::reacts_to<run_atom>,                             // the doorbell
     caf::reacts_to<dataplane_atom>,                       // the data plane's doorbell: events
-    caf::reacts_to<net_connect_atom, std::uint32_t, endpoint, std::uint64_t>,  // udp or tcp connect
+    caf::reacts_to<net_connect_atom, std::uint32_t, endpoint, std::uint64_t, std::uint16_t>,  // udp or tcp connect (local port or 0)
     // SPEC §5, a udp session moving between workers (udp/udp_transport.hpp):
     caf::reacts_to<migrate_atom, udp::udp_migrant>,  // new worker: take it
     // old worker: adopted (old id, new worker, new handle, new id)

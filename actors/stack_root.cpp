@@ -40,8 +40,8 @@ class actor_root_effects final : public session_layer::root_effects {
                        std::uint32_t server_app_worker) override;
   void context_retired(std::uint32_t id) override;
   void ct_connect(const ct::pending_connect& pc) override;
-  void net_connect(std::uint32_t worker, std::uint32_t app_worker, const endpoint& remote,
-                   std::uint64_t opaque) override;
+  void net_connect(std::uint32_t worker, std::uint32_t app_worker, const endpoint& remote, std::uint64_t opaque,
+                   std::uint16_t local_port) override;
   void connect_failed(std::uint32_t index, std::uint64_t opaque, errc why) override;
 
  private:
@@ -109,8 +109,8 @@ void actor_root_effects::ct_connect(const ct::pending_connect& pc) {
 }
 
 void actor_root_effects::net_connect(std::uint32_t worker, std::uint32_t app_worker, const endpoint& remote,
-                                     std::uint64_t opaque) {
-  self_->send(workers.at(worker), net_connect_atom_v, app_worker, remote, opaque);
+                                     std::uint64_t opaque, std::uint16_t local_port) {
+  self_->send(workers.at(worker), net_connect_atom_v, app_worker, remote, opaque, local_port);
 }
 
 void actor_root_effects::connect_failed(std::uint32_t index, std::uint64_t opaque, errc why) {

@@ -131,8 +131,9 @@ class app_impl final : public app, private app_handler {
       }
       if (socks_[l].s != nullptr) return l;
       if (socks_[l].gone || clock::now() >= deadline) {
+        const errc why = socks_[l].gone ? errc::disconnected : errc::timeout;
         (void)close(l);
-        return unexpected{socks_[l].gone ? errc::disconnected : errc::timeout, "listen: the datagram listener never came"};
+        return unexpected{why, "listen: the datagram listener never came"};
       }
       if (auto r = wait({}, deadline); !r) return unexpected{r.error()};
     }
@@ -156,14 +157,14 @@ class app_impl final : public app, private app_handler {
     }
   }
 
-  result<sock> connect_start(std::string_view uri) override {
+  result<sock> connect_start(std::string_view uri, std::uint16_t local_port) override {
     if (auto r = usable(); !r) return unexpected{r.error()};
     auto ep = parse_uri(uri);
     if (!ep) return unexpected{ep.error()};
     const sock c = new_sock();
     socks_[c].connecting = true;
     socks_[c].ends.remote = *ep;
-    auto ok = ask<bool>(remote_connect_atom_v, *ep, static_cast<std::uint64_t>(c));
+    auto ok = ask<bool>(remote_connect_atom_v, *ep, static_cast<std::uint64_t>(c), local_port);
     if (!ok) {
       release(c);
       return unexpected{ok.error()};
@@ -200,8 +201,8 @@ class app_impl final : public app, private app_handler {
     return i;
   }
 
-  result<sock> connect(std::string_view uri) override {
-    auto started = connect_start(uri);
+  result<sock> connect(std::string_view uri, std::uint16_t local_port) override {
+    auto started = connect_start(uri, local_port);
     if (!started) return started;
     const sock c = *started;
     const auto deadline = clock::now() + opts_.timeout;

@@ -87,7 +87,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   const std::vector<std::pair<const char*, caf::message>> seeds = {
       {"attach", caf::make_message(attach_atom_v, attach)},
       {"listen", caf::make_message(remote_listen_atom_v, ep, seal)},
-      {"connect", caf::make_message(remote_connect_atom_v, ep, std::uint64_t{5}, seal)},
+      {"connect", caf::make_message(remote_connect_atom_v, ep, std::uint64_t{5}, std::uint16_t{0}, seal)},
       {"notify", caf::make_message(notify_atom_v, note, seal)},
       {"accept", caf::make_message(accept_atom_v, note.handle, true, seal)},
       {"tx", caf::make_message(tx_atom_v, note.handle, seal)},

@@ -143,24 +143,37 @@ int datagram_bind(held_socket& call, int fd, const sockaddr* addr, socklen_t len
 int datagram_connect(held_socket& call, int fd, const sockaddr* addr, socklen_t len) {
   stack_socket& s = *call.s;
   if (addr != nullptr && len >= static_cast<socklen_t>(sizeof(sa_family_t)) && addr->sa_family == AF_UNSPEC) {
-    if (s.datagram_listener) s.peer_set = false;  // Linux: the socket takes datagrams from anyone again
+    // Linux: the socket takes datagrams from anyone again, on its port.
+    if (s.sock >= 0 && !s.datagram_listener) {
+      endpoint local = s.bound;
+      local.ip = ip_address::any(ip_address::family::v4);
+      let_go(s);
+      s.sock = -1;
+      s.phase = socket_phase::fresh;
+      s.peer_set = false;
+      if (const int r = open_listener(s, local); r != 0) return fail(r == -1 ? EADDRNOTAVAIL : r);
+    }
+    s.peer_set = false;
     return 0;
   }
   endpoint to;
   if (const int e = destination_of(addr, len, to); e != 0) return fail(e);
-  if (s.datagram_listener) {  // bound: only the peer changes
-    if (to.ip.is_loopback()) return fail(ENETUNREACH);  // the stack's listener cannot reach the host's loopback
-    s.target = to;
-    s.peer_set = true;
-    return 0;
-  }
-  if (s.sock >= 0) {  // a connected session: to another peer, a new one
+  // Bound (a listener) or connected already: the socket keeps its port.
+  // Linux then takes only the peer's datagrams on it, and another socket
+  // may bind the port for everyone else (iperf3 -u's server does): so the
+  // listener gives way to a connected session from the same port.
+  std::uint16_t keep_port = 0;
+  if (s.sock >= 0) {
+    if (to.ip.is_loopback()) return fail(ENETUNREACH);  // the data plane cannot reach the host's loopback
+    keep_port = s.bound.port;
     let_go(s);
+    s.sock = -1;
     s.phase = socket_phase::fresh;
+    s.datagram_listener = false;
     s.peer_set = false;
   }
   if (!to.ip.is_loopback()) {
-    auto c = app_of(s).connect(to.to_string());
+    auto c = app_of(s).connect(to.to_string(), keep_port);
     if (c) {
       s.sock = *c;
       s.phase = socket_phase::connected;
@@ -170,7 +183,8 @@ int datagram_connect(held_socket& call, int fd, const sockaddr* addr, socklen_t 
       if (auto i = app_of(s).info(*c)) s.bound = i->ends.local;
       return 0;
     }
-    if (!stack_cannot(c.error().code)) return fail(errno_of(c.error().code));
+    if (keep_port != 0 || !stack_cannot(c.error().code))
+      return fail(c.error().code == errc::already_listening ? EADDRINUSE : errno_of(c.error().code));
   }
   if (const int e = to_kernel(fd, s); e != 0) return fail(e);
   return libc().connect(fd, addr, len);
@@ -196,11 +210,6 @@ ssize_t datagram_recv(int fd, std::span<const iovec> iov, int flags, sockaddr* f
   for (;;) {
     auto d = app_of(*s).recv_from(s->sock, buf, peek);
     if (d) {
-      // Connected after a bind: what others send is dropped, as Linux does.
-      if (s->datagram_listener && s->peer_set && (d->remote.ip != s->target.ip || d->remote.port != s->target.port)) {
-        if (peek) (void)app_of(*s).recv_from(s->sock, buf, false);
-        continue;
-      }
       std::size_t copied = 0;
       for (const auto& v : iov) {
         const std::size_t n = std::min(v.iov_len, d->length - copied);

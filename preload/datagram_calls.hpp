@@ -1,11 +1,12 @@
 #pragma once
 // Datagram sockets (AF_INET, SOCK_DGRAM) on the stack: udp:// sessions on
 // its data plane. bind() makes a udp:// listener of the client library,
-// which sends to anyone and receives from anyone; connect() without a
-// bind makes a connected udp:// session; connect() after a bind only
-// names the peer (sends go there, datagrams from others are dropped, as
-// Linux does). sendto() on an unbound socket binds it to a free port
-// first, as Linux does.
+// which sends to anyone and receives from anyone; connect() makes a
+// connected udp:// session (one peer), from the bound port after a bind —
+// the listener gives way, so another socket may bind that port for
+// everyone else, as on Linux; AF_UNSPEC turns it back into a listener.
+// sendto() on an unbound socket binds it to a free port first, as Linux
+// does.
 //
 // What the stack does not carry goes to the kernel: loopback addresses,
 // and everything when the stack has no data plane (it refuses udp:// with

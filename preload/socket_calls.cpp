@@ -264,7 +264,10 @@ int connect(int fd, const sockaddr* addr, socklen_t len) {
     l.note_thread(*via);
   }
   s->target = to;
-  auto c = app_of(*s).connect_start(uri_of(to));
+  // After a bind to a port of its own choosing the connect leaves from it,
+  // as Linux's does (a picked port: the stack picks its own).
+  const std::uint16_t local_port = s->phase == socket_phase::bound && !s->port_picked ? s->bound.port : 0;
+  auto c = app_of(*s).connect_start(uri_of(to), local_port);
   if (!c) {
     const int e = c.error().code == errc::no_route && to.ip.is_loopback() ? ECONNREFUSED : errno_of(c.error().code);
     // Linux answers a non-blocking connect EINPROGRESS even when the

@@ -68,7 +68,7 @@ struct stack_socket {
   endpoint target;           ///< what connect() named
   /// SOCK_DGRAM (preload/datagram_calls.hpp): `sock` is a udp:// listener
   /// (bound: sends anywhere, receives from anyone) or a connected udp://
-  /// session; `peer_set` once connect() named `target`.
+  /// session to `target` (`peer_set`).
   bool datagram = false;
   bool datagram_listener = false;
   bool peer_set = false;

@@ -229,7 +229,7 @@ result<void> stack_root_state::connect(const connect_request& req) {
       return refuse_connect(req, error{errc::scope, 0, "application lacks global scope for udp"});
     if (!has_dataplane())
       return refuse_connect(req, error{errc::not_supported, 0, "this stack has no data plane (dataplane.port)"});
-    fx_.net_connect(next_net_worker_++ % session_workers_, req.app_worker, req.remote, req.opaque);
+    fx_.net_connect(next_net_worker_++ % session_workers_, req.app_worker, req.remote, req.opaque, req.local_port);
     return {};
   }
   auto target = tables_.resolve_connect(opts.ns, req.app, {opts.local_scope, opts.global_scope}, req.remote);
@@ -242,7 +242,7 @@ result<void> stack_root_state::connect(const connect_request& req) {
               : target.error().code == errc::local_connect)) {
     if (!opts.global_scope)
       return refuse_connect(req, error{errc::scope, 0, "application lacks global scope for tcp"});
-    fx_.net_connect(next_net_worker_++ % session_workers_, req.app_worker, req.remote, req.opaque);
+    fx_.net_connect(next_net_worker_++ % session_workers_, req.app_worker, req.remote, req.opaque, req.local_port);
     return {};
   }
   if (!target) return refuse_connect(req, target.error());
@@ -255,6 +255,7 @@ result<void> stack_root_state::connect(const connect_request& req) {
   pc.opaque = req.opaque;
   pc.remote = req.remote;
   pc.listener = target->listener;
+  pc.local_port = req.local_port;
   pc.server_app_worker = accepting[share->second.next++ % accepting.size()];
   pc.context = context_for(pc.client_app_worker, pc.server_app_worker);
   retire_if_orphaned(pc.client_app_worker, pc.server_app_worker);

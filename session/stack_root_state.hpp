@@ -51,6 +51,7 @@ struct connect_request {
   endpoint remote;
   std::uint64_t opaque = 0;
   bool report_to_app = false;  ///< errors go to the app worker, not a reply
+  std::uint16_t local_port = 0;  ///< tcp/udp: leave from this port (0: the transport picks)
 };
 
 }  // namespace actorstack
@@ -79,7 +80,7 @@ class root_effects {
   virtual void ct_connect(const ct::pending_connect& pc) = 0;
   /// A network connect goes to session worker `worker`.
   virtual void net_connect(std::uint32_t worker, std::uint32_t app_worker, const endpoint& remote,
-                           std::uint64_t opaque) = 0;
+                           std::uint64_t opaque, std::uint16_t local_port) = 0;
   /// An asynchronous connect failed here: its live app worker hears it.
   virtual void connect_failed(std::uint32_t app_worker, std::uint64_t opaque, errc why) = 0;
 };

@@ -24,6 +24,10 @@ struct connect_args {
   endpoint remote;
   std::uint32_t app_worker = 0;   ///< who asked (global app worker index)
   std::uint64_t opaque = 0;       ///< returned in the connected notification
+  /// 0: the transport picks the local port; else the connect leaves from
+  /// this one (a bind before connect), or fails with already_listening
+  /// when that 4-tuple is taken.
+  std::uint16_t local_port = 0;
 };
 
 class transport {

@@ -168,7 +168,8 @@ void connect_answered(gateway_state& st) {
 
 // The app's connect goes to the root once quota.pending-connects allows
 // it; the gateway answers it (answer_as_self.hpp says why).
-caf::result<bool> start_connect(self_pointer self, const endpoint& remote, std::uint64_t opaque) {
+caf::result<bool> start_connect(self_pointer self, const endpoint& remote, std::uint64_t opaque,
+                                std::uint16_t local_port) {
   auto& st = self->state;
   const auto& c = st.cfg;
   if (c.usage && !app_usage::take(c.usage->pending_connects, c.usage->limits.pending_connects)) {
@@ -177,7 +178,8 @@ caf::result<bool> start_connect(self_pointer self, const endpoint& remote, std::
   }
   ++st.pending_connects;
   auto rp = self->make_response_promise<bool>();
-  self->request(c.root, caf::infinite, connect_atom_v, connect_request{c.ctx.app, c.ctx.index, remote, opaque})
+  self->request(c.root, caf::infinite, connect_atom_v,
+                connect_request{c.ctx.app, c.ctx.index, remote, opaque, false, local_port})
       .then([rp](bool ok) mutable { rp.deliver(ok); },
             [self, rp](caf::error& e) mutable {
               connect_answered(self->state);  // refused at once: no connected notification follows
@@ -456,10 +458,10 @@ remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway
               const auto& c = self->state.cfg;
               return answer_as_self<bool>(self, c.root, close_atom_v, c.ctx.app, listener, c.ctx.index, false);
             },
-            [=](remote_connect_atom, const endpoint& remote, std::uint64_t opaque,
+            [=](remote_connect_atom, const endpoint& remote, std::uint64_t opaque, std::uint16_t local_port,
                 std::uint64_t seal) -> caf::result<bool> {
               if (!from_its_app(self, "connect", seal)) return not_from_its_app();
-              return start_connect(self, remote, opaque);
+              return start_connect(self, remote, opaque, local_port);
             },
             [=](remote_detach_atom, std::uint64_t seal) -> caf::result<bool> {
               if (!from_its_app(self, "detach", seal)) return not_from_its_app();

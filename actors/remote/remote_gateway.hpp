@@ -42,7 +42,7 @@ using remote_gateway_actor = app_worker_actor::extend<
     caf::replies_to<connected_atom, session_handle, bool, std::uint64_t>::with<void>,
     caf::replies_to<remote_listen_atom, endpoint, std::uint64_t>::with<session_handle>,
     caf::replies_to<remote_unlisten_atom, session_handle, std::uint64_t>::with<bool>,
-    caf::replies_to<remote_connect_atom, endpoint, std::uint64_t, std::uint64_t>::with<bool>,
+    caf::replies_to<remote_connect_atom, endpoint, std::uint64_t, std::uint16_t, std::uint64_t>::with<bool>,
     caf::replies_to<remote_detach_atom, std::uint64_t>::with<bool>>;  // worker del, or detach (see `added`)
 
 /// The stack's attach actor, as published: an app process may only ask it

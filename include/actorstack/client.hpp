@@ -155,14 +155,16 @@ class app {
   /// A connection that arrived on `listener`. Blocks unless the listener
   /// is non-blocking (then: would_block).
   virtual result<sock> accept(sock listener) = 0;
-  /// Connects to `uri` and waits for the outcome. Errors: refused, alloc,
-  /// filtered, no_route, scope, local_connect, timeout, ...
-  virtual result<sock> connect(std::string_view uri) = 0;
+  /// Connects to `uri` and waits for the outcome. `local_port` (tcp://,
+  /// udp://): leave from that port, as after a bind (0: the stack picks;
+  /// already_listening when that 4-tuple is taken). Errors: refused,
+  /// alloc, filtered, no_route, scope, local_connect, timeout, ...
+  virtual result<sock> connect(std::string_view uri, std::uint16_t local_port = 0) = 0;
   /// Starts connecting to `uri` and returns at once (a non-blocking
   /// socket's connect): the sock polls writable once connected, failed
   /// once the connect failed; status() says which. Errors: as connect
   /// for what is refused before anything is sent (invalid_argument, ...).
-  virtual result<sock> connect_start(std::string_view uri) = 0;
+  virtual result<sock> connect_start(std::string_view uri, std::uint16_t local_port = 0) = 0;
   /// What a sock's connection is (a socket's SO_ERROR): fine once
   /// connected (or a listener); would_block while a connect_start is
   /// under way; the connect's error once it failed; reset after the peer

@@ -133,11 +133,13 @@ std::vector<fifo_need> ct_worker::begin_accepts(bool& more) {
 // loopback), the client a port of the same address. That port names the
 // client's connection on its worker — unique among live pairs as an
 // ephemeral port is, never reserved anywhere (cut-through has no wire).
-static endpoint_pair ct_client_ends(const endpoint& connected_to, std::uint32_t client_conn, std::uint32_t worker) {
-  endpoint server = connected_to;
+// A client that bound a port before connecting is named by it.
+static endpoint_pair ct_client_ends(const pending_connect& pc, std::uint32_t client_conn, std::uint32_t worker) {
+  endpoint server = pc.remote;
   if (server.ip.is_any()) server.ip = server.ip.is_v4() ? ip_address::v4(0x7f000001) : ip_address::parse("::1").value();
   endpoint client = server;
-  client.port = static_cast<std::uint16_t>(49152u + (worker * 4099u + client_conn) % 16384u);
+  client.port = pc.local_port != 0 ? pc.local_port
+                                   : static_cast<std::uint16_t>(49152u + (worker * 4099u + client_conn) % 16384u);
   return {client, server};
 }
 
@@ -166,7 +168,7 @@ void ct_worker::fifos_ready(std::uint32_t server_conn, result<ct_fifo_pair> fifo
     return;
   }
   c->fifos = *fifos;
-  const endpoint_pair client = ct_client_ends(s->connect.remote, client_conn, worker_.index());
+  const endpoint_pair client = ct_client_ends(s->connect, client_conn, worker_.index());
   auto h = worker_.accept(transport_proto::ct, server_conn, s->connect.listener,
                           s->connect.server_app_worker, {client.remote, client.local});
   if (!h) {
@@ -191,7 +193,7 @@ void ct_worker::accepted(session& ss) {
   const std::uint32_t client_conn = s->peer;
   auto h = worker_.connect_notify(transport_proto::ct, client_conn, c->connect.client_app_worker,
                                   c->connect.opaque, false,
-                                  ct_client_ends(c->connect.remote, client_conn, worker_.index()));
+                                  ct_client_ends(c->connect, client_conn, worker_.index()));
   if (!h) {
     // The client already heard "alloc"; its side is gone, so is the server's.
     free_connection(client_conn);

@@ -35,6 +35,7 @@ struct pending_connect {
   session_handle listener;             ///< the server's listener
   std::uint32_t server_app_worker = 0; ///< the listener's selected app worker
   std::uint32_t context = no_index;    ///< the segment context for this pair of app workers
+  std::uint16_t local_port = 0;        ///< the client's port if it bound one (0: one is made up)
 };
 
 /// A server connection waiting for its fifo pair, and whom to ask.

@@ -161,8 +161,16 @@ result<std::uint32_t> tcp_transport::connect(const session_layer::connect_args& 
   pc.app_worker = args.app_worker;
   pc.opaque = args.opaque;
   pc.remote = r;
-  pc.core = cfg_.worker % cores();  // this worker's home core
-  pc.local_port = ephemeral_port(pc.core);
+  if (args.local_port != 0) {
+    // The app's port: the connection lives on the core that port names
+    // (SPEC-TCP 1.2), whichever worker asked; its events still come here.
+    pc.local_port = args.local_port;
+    pc.port_chosen = true;
+    pc.core = args.local_port % cores();
+  } else {
+    pc.core = cfg_.worker % cores();  // this worker's home core
+    pc.local_port = ephemeral_port(pc.core);
+  }
   const std::uint64_t cookie = next_cookie();
   connects_[cookie] = pc;
   segments_.hold(args.app_worker);  // the core carves the pair from it on ESTABLISHED
@@ -363,7 +371,7 @@ void tcp_transport::on_connect_failed(const event& ev) {
   auto p = connects_.find(ev.session);
   if (p == connects_.end()) return;  // a listen the core refused: its unlisten still confirms
   pending_connect& pc = p->second;
-  if (ev.error == errc::already_listening && ++pc.tries < max_port_tries) {
+  if (ev.error == errc::already_listening && !pc.port_chosen && ++pc.tries < max_port_tries) {
     // The 4-tuple is taken (our own TIME-WAIT, another worker's connect).
     ++counters_.port_retries;
     pc.local_port = ephemeral_port(pc.core);

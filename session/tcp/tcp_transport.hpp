@@ -136,6 +136,7 @@ class tcp_transport final : public session_layer::transport, public session_laye
     std::uint64_t opaque = 0;
     endpoint remote;
     std::uint16_t local_port = 0;
+    bool port_chosen = false;  ///< the app's (a bind before connect): never another one
     std::uint32_t core = 0;
     std::uint32_t tries = 0;
   };

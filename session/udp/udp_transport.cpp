@@ -148,10 +148,19 @@ result<std::uint32_t> udp_transport::connect(const session_layer::connect_args& 
   const endpoint& r = args.remote;
   if (!r.ip.is_v4()) return unexpected{errc::not_supported, "udp over IPv6 is not supported yet"};
   if (r.ip.is_any() || r.port == 0) return unexpected{errc::invalid_argument, "udp connect needs an address and a port"};
+  // The app's port (a bind before connect): the same 5-tuple twice would
+  // leave the core two sessions for one flow.
+  if (args.local_port != 0)
+    for (std::uint32_t i = 0; i < conns_.size(); ++i) {
+      const conn& c = conns_[i];
+      if (c.state != conn_state::free && !c.listener && c.local.port == args.local_port && c.remote == r)
+        return unexpected{errc::already_listening, "that udp 5-tuple is in use"};
+    }
   const std::uint32_t id = alloc_conn();
   {
     conn& c = conns_[id];
-    c.local = endpoint{transport_proto::udp, ip_address::v4(cfg_.local_ip), ephemeral_port()};
+    c.local = endpoint{transport_proto::udp, ip_address::v4(cfg_.local_ip),
+                       args.local_port != 0 ? args.local_port : ephemeral_port()};
     c.remote = r;
     c.app_worker = args.app_worker;
   }

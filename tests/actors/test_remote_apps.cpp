@@ -553,8 +553,8 @@ TEST_CASE("remote apps: an attached process only ever hears from its doors: atta
   REQUIRE(listener.valid());
   const std::uint64_t seal = rogue.seal;
   CHECK(rogue.answered_by<session_handle>(rogue.gateway, remote_listen_atom_v, *ep, seal) == gw);  // already listening: an error
-  CHECK(rogue.answered_by<bool>(rogue.gateway, remote_connect_atom_v, *ep, std::uint64_t{1}, seal) == gw);
-  CHECK(rogue.answered_by<bool>(rogue.gateway, remote_connect_atom_v, *parse_uri("ct://127.0.0.1/1"), std::uint64_t{2}, seal) == gw);
+  CHECK(rogue.answered_by<bool>(rogue.gateway, remote_connect_atom_v, *ep, std::uint64_t{1}, std::uint16_t{0}, seal) == gw);
+  CHECK(rogue.answered_by<bool>(rogue.gateway, remote_connect_atom_v, *parse_uri("ct://127.0.0.1/1"), std::uint64_t{2}, std::uint16_t{0}, seal) == gw);
   CHECK(rogue.answered_by<bool>(rogue.gateway, remote_unlisten_atom_v, listener, seal) == gw);
   CHECK(rogue.answered_by<bool>(rogue.gateway, remote_detach_atom_v, seal) == gw);
 }
@@ -754,9 +754,9 @@ TEST_CASE("remote apps: quota.pending-connects caps the connects one attached ap
   REQUIRE(silent.ask_gateway<session_handle>(remote_listen_atom_v, *ep) == "");
   rogue_client eager{s.path};
   eager.attach_self();
-  CHECK(eager.ask_gateway<bool>(remote_connect_atom_v, *ep, std::uint64_t{1}) == "");
-  CHECK(eager.ask_gateway<bool>(remote_connect_atom_v, *ep, std::uint64_t{2}) == "");
-  CHECK(eager.ask_gateway<bool>(remote_connect_atom_v, *ep, std::uint64_t{3}).find("quota") != std::string::npos);
+  CHECK(eager.ask_gateway<bool>(remote_connect_atom_v, *ep, std::uint64_t{1}, std::uint16_t{0}) == "");
+  CHECK(eager.ask_gateway<bool>(remote_connect_atom_v, *ep, std::uint64_t{2}, std::uint16_t{0}) == "");
+  CHECK(eager.ask_gateway<bool>(remote_connect_atom_v, *ep, std::uint64_t{3}, std::uint16_t{0}).find("quota") != std::string::npos);
   bool counted = false;
   for (int i = 0; i < 200 && !counted; ++i) {
     auto apps = s.st->show("apps", {"--json"});
@@ -1388,7 +1388,7 @@ TEST_CASE("remote apps: a rogue sends every message of the protocol and CAF's sy
     }
   for (const std::uint64_t seal : {std::uint64_t{0}, rogue.seal, victim.seal + 1}) {
     messages.push_back(caf::make_message(remote_listen_atom_v, victim_ep, seal));
-    messages.push_back(caf::make_message(remote_connect_atom_v, victim_ep, std::uint64_t{9}, seal));
+    messages.push_back(caf::make_message(remote_connect_atom_v, victim_ep, std::uint64_t{9}, std::uint16_t{0}, seal));
     messages.push_back(caf::make_message(remote_detach_atom_v, seal));
     messages.push_back(caf::make_message(detach_atom_v, seal));
   }

@@ -299,7 +299,7 @@ TEST_CASE("SPEC 5 session_worker actors: a request naming a moved session's old 
   auto app = t.recorder(&log);
   for (auto& w : u.w) caf::anon_send(w, app_worker_atom_v, 4u, app, false, 0u, 0u);
   // Worker 1 connects (its home core is 1), the app says yes.
-  caf::anon_send(u.w[1], net_connect_atom_v, 4u, *parse_uri("udp://10.0.0.1/5000"), std::uint64_t{7});
+  caf::anon_send(u.w[1], net_connect_atom_v, 4u, *parse_uri("udp://10.0.0.1/5000"), std::uint64_t{7}, std::uint16_t{0});
   t.sched->run();
   REQUIRE_FALSE(log.empty());
   REQUIRE(log.back().kind == notification::connected);

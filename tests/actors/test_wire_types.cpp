@@ -76,10 +76,11 @@ TEST_CASE("wire: endpoints of every protocol and family round-trip, as the remot
     REQUIRE(out.match_elements<remote_listen_atom, endpoint>());
     CHECK(out.get_as<endpoint>(1) == in);
     CHECK(out.get_as<endpoint>(1).to_string() == uri);
-    auto c = w.round_trip(caf::make_message(remote_connect_atom_v, in, std::uint64_t{0xfeedbeef}));
-    REQUIRE(c.match_elements<remote_connect_atom, endpoint, std::uint64_t>());
+    auto c = w.round_trip(caf::make_message(remote_connect_atom_v, in, std::uint64_t{0xfeedbeef}, std::uint16_t{40000}));
+    REQUIRE(c.match_elements<remote_connect_atom, endpoint, std::uint64_t, std::uint16_t>());
     CHECK(c.get_as<endpoint>(1) == in);
     CHECK(c.get_as<std::uint64_t>(2) == 0xfeedbeef);
+    CHECK(c.get_as<std::uint16_t>(3) == 40000);
   }
 }
 

@@ -32,10 +32,11 @@ struct recorded_effects final : session_layer::root_effects {
     log.push_back("ct connect " + std::to_string(pc.client_app_worker) + "->" +
                   std::to_string(pc.server_app_worker) + " via " + std::to_string(pc.context));
   }
-  void net_connect(std::uint32_t worker, std::uint32_t app_worker, const endpoint& remote,
-                   std::uint64_t opaque) override {
+  void net_connect(std::uint32_t worker, std::uint32_t app_worker, const endpoint& remote, std::uint64_t opaque,
+                   std::uint16_t local_port) override {
     log.push_back("net connect " + std::to_string(app_worker) + " on worker " + std::to_string(worker) + " to " +
-                  remote.to_string() + " #" + std::to_string(opaque));
+                  remote.to_string() + " #" + std::to_string(opaque) +
+                  (local_port != 0 ? " from port " + std::to_string(local_port) : std::string{}));
   }
   void connect_failed(std::uint32_t app_worker, std::uint64_t opaque, errc why) override {
     log.push_back("connect failed " + std::to_string(app_worker) + " #" + std::to_string(opaque) + " " +

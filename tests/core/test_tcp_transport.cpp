@@ -225,6 +225,34 @@ TEST_CASE("tcp transport: a connect whose 4-tuple is in use tries another local 
   CHECK(fx.apps.count("connected") == 0);
 }
 
+TEST_CASE("TCP 1.2 tcp transport: a connect from the app's own port (a bind before connect) goes to the core that port names and is never moved to another port") {
+  tcp_fixture fx;  // worker 0, two cores: its home core is 0
+  REQUIRE(fx.tp.connect({tcp_ep(peer_ip, 5201), app, 1, 40001}).has_value());
+  CHECK(fx.take(0).empty());
+  auto cmds = fx.take(1);  // 40001 % 2 == 1: the core that owns that port's segments
+  REQUIRE(cmds.size() == 1);
+  CHECK(cmds[0].kind == dp::command_kind::tcp_connect);
+  CHECK(cmds[0].tcp.local_port == 40001);
+  // Its 4-tuple is taken: no other port is tried, the app hears it.
+  dp::event busy{dp::event_kind::tcp_connect_failed};
+  busy.session = cmds[0].tcp.cookie;
+  busy.error = errc::already_listening;
+  fx.push(1, busy);
+  CHECK(fx.take(1).empty());
+  CHECK(fx.tp.counters().port_retries == 0);
+  REQUIRE(fx.apps.count("connected") == 1);
+  CHECK(fx.apps.events.back().err == errc::already_listening);
+  CHECK(fx.tp.pending_connects() == 0);
+  // An even port goes to core 0 and is established there.
+  REQUIRE(fx.tp.connect({tcp_ep(peer_ip, 5202), app, 2, 40002}).has_value());
+  cmds = fx.take(0);
+  REQUIRE(cmds.size() == 1);
+  CHECK(cmds[0].tcp.local_port == 40002);
+  fx.establish(cmds[0].tcp.cookie, 40002, 5202);
+  CHECK(fx.apps.count("connected") == 2);
+  CHECK(fx.apps.events.back().err == errc::none);
+}
+
 TEST_CASE("TCP 2.3 9.2 tcp transport: peer FIN, app close, release: the fifos go back only when the core let go, show sessions names the engine's state") {
   tcp_fixture fx;
   auto [listener, cookie] = fx.listen(80);

@@ -171,6 +171,19 @@ TEST_CASE("udp transport: connect creates the session at once and installs its 5
   CHECK(fx.w.get(ev.handle)->state == session_state::ready);
 }
 
+TEST_CASE("udp transport: a connect from the app's own port (a bind before connect) keeps that port, and the same 5-tuple twice is refused") {
+  udp_fixture fx;
+  REQUIRE(fx.tp.connect({udp_ep(0x0a000001, 5000), 4, 1, 7500}).has_value());
+  auto cmds = fx.take_commands();
+  REQUIRE(cmds.size() == 1);
+  CHECK(cmds[0].binding.local_port == 7500);
+  CHECK(fx.tp.connect({udp_ep(0x0a000001, 5000), 4, 2, 7500}).error().code == errc::already_listening);
+  CHECK(fx.take_commands().empty());
+  // Another peer from the same port is another 5-tuple.
+  REQUIRE(fx.tp.connect({udp_ep(0x0a000002, 5000), 4, 3, 7500}).has_value());
+  CHECK(fx.apps.count("connected") == 2);
+}
+
 TEST_CASE("udp transport: rx and tx-space events become app notifications, stale ones do not") {
   udp_fixture fx;
   auto id = *fx.tp.connect({udp_ep(0x0a000001, 5000), 4, 1});

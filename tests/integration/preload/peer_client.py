@@ -195,6 +195,24 @@ child = subprocess.run(
 check(child.returncode == 0 and child.stdout.strip() == "got 4",
       f"an exec'ed child is on the stack too: {child.stdout.strip()!r} {child.stderr.strip()[-200:]!r}")
 
+# bind() before connect(): the connection leaves from that port, as Linux's
+# does (getsockname names it; the port is the app's, not one the stack
+# made up).
+for attempt in range(20):
+    chosen = 20000 + (os.getpid() * 7 + attempt * 131) % 10000
+    b = socket.socket()
+    try:
+        b.bind(("127.0.0.1", chosen))
+        b.connect(("127.0.0.1", ports["echo"]))
+        break
+    except OSError:
+        b.close()
+check(b.getsockname() == ("127.0.0.1", chosen), f"bind before connect: the connection leaves from the bound port {b.getsockname()}")
+b.sendall(b"bound")
+b.shutdown(socket.SHUT_WR)
+check(b.recv(100) == b"got 5", "... and carries data")
+b.close()
+
 # A process connecting to its own listener, as Linux allows: through the
 # preload's second app of this process (SPEC 6 never lets an app connect
 # to itself by cut-through), on loopback and on the wildcard; the data both
