@@ -190,6 +190,17 @@ int listen(int fd, int backlog) {
   } else if (s->phase != socket_phase::bound) {
     return fail(EINVAL);
   }
+  // SO_REUSEPORT on both, the same address: Linux lets both listen and
+  // spreads the connections over them. Here this fd joins the listening
+  // socket, as a dup of it: one backlog, each accept takes the next
+  // connection, the listener stays until the last of them is closed.
+  // (Other processes' listeners are other apps: the stack refuses.)
+  if (s->options.reuse_port && !s->port_picked) {
+    if (auto shared = call.link.reuse_port_listener(s->bound)) {
+      call.link.fds.put(fd, std::move(shared));
+      return 0;
+    }
+  }
   // A port the preload picked may be taken: pick another, as the kernel
   // would have at bind.
   for (int tries = 0;; ++tries) {
@@ -198,7 +209,7 @@ int listen(int fd, int backlog) {
       s->sock = *h;
       s->phase = socket_phase::listening;
       (void)app_of(*s).set_nonblocking(*h, true);
-      call.link.listening(s->bound);
+      call.link.listening(s->bound, s->options.reuse_port, s);
       return 0;
     }
     if (h.error().code == errc::already_listening && s->port_picked && tries < 32) {

@@ -40,6 +40,25 @@ constexpr int shared_sleep_slice_ms = 20;
 
 constexpr std::uint32_t default_fifo_size = 1u << 20;
 
+// When a wait of `timeout_ms` (negative: for ever) started now ends.
+class wait_deadline {
+ public:
+  explicit wait_deadline(int timeout_ms)
+      : forever_(timeout_ms < 0), at_(clock::now() + std::chrono::milliseconds(forever_ ? 0 : timeout_ms)) {}
+  bool forever() const noexcept { return forever_; }
+  /// Milliseconds left (0 once it passed); -1 for ever.
+  int left() const {
+    if (forever_) return -1;
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(at_ - clock::now()).count();
+    return static_cast<int>(std::max<long long>(0, ms));
+  }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  bool forever_;
+  clock::time_point at_;
+};
+
 }  // namespace
 
 void say(const std::string& line) {
@@ -171,14 +190,23 @@ bool stack_link::attach() {
   ::_exit(1);
 }
 
-void stack_link::listening(const endpoint& local) {
+void stack_link::listening(const endpoint& local, bool reuse_port, const std::shared_ptr<stack_socket>& socket) {
   std::lock_guard lock(listening_mutex_);
-  listening_.push_back(local);
+  listening_.push_back({local, reuse_port, socket});
 }
 
 void stack_link::not_listening(const endpoint& local) {
   std::lock_guard lock(listening_mutex_);
-  if (auto it = std::find(listening_.begin(), listening_.end(), local); it != listening_.end()) listening_.erase(it);
+  auto it = std::find_if(listening_.begin(), listening_.end(), [&](const listening_entry& e) { return e.local == local; });
+  if (it != listening_.end()) listening_.erase(it);
+}
+
+std::shared_ptr<stack_socket> stack_link::reuse_port_listener(const endpoint& local) {
+  std::lock_guard lock(listening_mutex_);
+  for (const auto& e : listening_)
+    if (e.reuse_port && e.local == local)
+      if (auto s = e.socket.lock()) return s;
+  return nullptr;
 }
 
 bool stack_link::own_listener(const endpoint& to) {
@@ -186,7 +214,8 @@ bool stack_link::own_listener(const endpoint& to) {
   // loopback (on another address a wildcard listener may or may not be the
   // one meant: the destination may be another host).
   std::lock_guard lock(listening_mutex_);
-  return std::any_of(listening_.begin(), listening_.end(), [&](const endpoint& l) {
+  return std::any_of(listening_.begin(), listening_.end(), [&](const listening_entry& e) {
+    const endpoint& l = e.local;
     return l.port == to.port && (l.ip == to.ip || (l.ip.is_any() && to.ip.is_loopback()));
   });
 }
@@ -221,19 +250,13 @@ worker* stack_link::self_connect_worker() {
 
 result<std::size_t> stack_link::wait(guard& g, std::span<client::poll_entry> entries, std::span<pollfd> kernel,
                                      int timeout_ms) {
-  using clock = std::chrono::steady_clock;
   worker& w = g.held();
-  const bool forever = timeout_ms < 0;
-  const auto deadline = clock::now() + std::chrono::milliseconds(forever ? 0 : timeout_ms);
-  auto left_ms = [&]() -> int {
-    if (forever) return -1;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
-    return static_cast<int>(std::max<long long>(0, left));
-  };
+  const wait_deadline deadline{timeout_ms};
+  const bool forever = deadline.forever();
   if (&w == self_connects_) return wait_self(g, entries, kernel, timeout_ms);
   std::vector<pollfd> sleep_on;
   for (;;) {
-    const int left = left_ms();
+    const int left = deadline.left();
     if (w.threads.load(std::memory_order_relaxed) <= 1) {
       const int slice = left < 0 ? single_thread_slice_ms : std::min(left, single_thread_slice_ms);
       auto n = w.app->poll(entries, kernel, std::chrono::milliseconds(slice));
@@ -258,10 +281,8 @@ result<std::size_t> stack_link::wait(guard& g, std::span<client::poll_entry> ent
 
 result<std::size_t> stack_link::wait_self(guard& g, std::span<client::poll_entry> entries, std::span<pollfd> kernel,
                                           int timeout_ms) {
-  using clock = std::chrono::steady_clock;
   worker& w = g.held();
-  const bool forever = timeout_ms < 0;
-  const auto deadline = clock::now() + std::chrono::milliseconds(forever ? 0 : timeout_ms);
+  const wait_deadline deadline{timeout_ms};
   std::vector<pollfd> sleep_on;
   for (;;) {
     // The others first: an accept they take now is a connect of ours done.
@@ -281,10 +302,7 @@ result<std::size_t> stack_link::wait_self(guard& g, std::span<client::poll_entry
     }
     auto ready = w.app->poll(entries, kernel, std::chrono::milliseconds(0));
     if (!ready || *ready > 0) return ready;
-    int left = -1;
-    if (!forever)
-      left = static_cast<int>(std::max<long long>(
-          0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count()));
+    const int left = deadline.left();
     if (left == 0) return ready;
     g.unlock();
     (void)libc().poll(sleep_on.data(), sleep_on.size(),
@@ -296,9 +314,7 @@ result<std::size_t> stack_link::wait_self(guard& g, std::span<client::poll_entry
 
 result<std::size_t> stack_link::wait_many(std::span<worker*> workers, std::span<std::vector<client::poll_entry>> groups,
                                           std::span<pollfd> kernel, int timeout_ms) {
-  using clock = std::chrono::steady_clock;
-  const bool forever = timeout_ms < 0;
-  const auto deadline = clock::now() + std::chrono::milliseconds(forever ? 0 : timeout_ms);
+  const wait_deadline deadline{timeout_ms};
   std::vector<pollfd> sleep_on;
   for (;;) {
     std::size_t ready = 0;
@@ -311,10 +327,7 @@ result<std::size_t> stack_link::wait_many(std::span<worker*> workers, std::span<
       ready += *n;
       sleep_on.push_back(pollfd{workers[i]->app->event_fd(), POLLIN, 0});
     }
-    int left = -1;
-    if (!forever)
-      left = static_cast<int>(std::max<long long>(
-          0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count()));
+    const int left = deadline.left();
     if (ready > 0 || left == 0) return ready;
     (void)libc().poll(sleep_on.data(), sleep_on.size(),
                       left < 0 ? shared_sleep_slice_ms : std::min(left, shared_sleep_slice_ms));

@@ -128,9 +128,13 @@ class stack_link {
   /// The calling thread uses `w`'s sockets (counted once per thread).
   void note_thread(worker& w);
 
-  /// This process listens on `local` (a stream socket) / no longer does.
-  void listening(const endpoint& local);
+  /// This process listens on `local` (a stream socket, `socket`, with
+  /// SO_REUSEPORT or not) / no longer does.
+  void listening(const endpoint& local, bool reuse_port, const std::shared_ptr<stack_socket>& socket);
   void not_listening(const endpoint& local);
+  /// A listening socket of this process on exactly `local` that set
+  /// SO_REUSEPORT, or nullptr.
+  std::shared_ptr<stack_socket> reuse_port_listener(const endpoint& local);
   /// True when `to` is one of this process's own listeners. The session
   /// layer never lets an app connect to itself by cut-through (SPEC 6
   /// sends it to the global scope: refused on loopback, out on the wire
@@ -167,7 +171,12 @@ class stack_link {
   std::uint32_t next_shared_ = 0;  ///< round robin once max_workers are out
   worker* self_connects_ = nullptr;  ///< the second application (connect_worker), in workers_
   std::mutex listening_mutex_;       ///< a leaf: taken under a worker's lock, nothing under it
-  std::vector<endpoint> listening_;  ///< this process's listening addresses, one entry per listen
+  struct listening_entry {
+    endpoint local;
+    bool reuse_port = false;
+    std::weak_ptr<stack_socket> socket;
+  };
+  std::vector<listening_entry> listening_;  ///< this process's listeners, one entry per listen
 };
 
 }  // namespace actorstack::preload

@@ -213,6 +213,47 @@ b.shutdown(socket.SHUT_WR)
 check(b.recv(100) == b"got 5", "... and carries data")
 b.close()
 
+# SO_REUSEPORT: two listening sockets on one address, as Linux allows
+# with the option on both; connections reach either (here they share one
+# backlog), and the port stays open while one of them does. Without the
+# option the second bind's listen is refused.
+r1 = socket.socket()
+r1.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+r1.bind(("127.0.0.1", 0))
+r1.listen()
+rport = r1.getsockname()[1]
+r2 = socket.socket()
+r2.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+r2.bind(("127.0.0.1", rport))
+r2.listen()
+check(r2.getsockname() == r1.getsockname(), "SO_REUSEPORT: a second socket listens on the same address")
+c1 = socket.create_connection(("127.0.0.1", rport), timeout=10)
+c2 = socket.create_connection(("127.0.0.1", rport), timeout=10)
+a1, _ = r1.accept()
+a2, _ = r2.accept()
+c1.sendall(b"1")
+c2.sendall(b"2")
+check(sorted([a1.recv(1), a2.recv(1)]) == [b"1", b"2"], "... each accepts a connection")
+r1.close()
+c3 = socket.create_connection(("127.0.0.1", rport), timeout=10)
+a3, _ = r2.accept()
+c3.sendall(b"3")
+check(a3.recv(1) == b"3", "... and the port stays open while the other listens")
+for x in (c1, c2, c3, a1, a2, a3, r2):
+    x.close()
+n1 = socket.socket()
+n1.bind(("127.0.0.1", 0))
+n1.listen()
+n2 = socket.socket()
+try:
+    n2.bind(("127.0.0.1", n1.getsockname()[1]))  # (Linux refuses here already; the preload at listen)
+    n2.listen()
+    check(False, "without SO_REUSEPORT a second listen on the address is refused")
+except OSError as e:
+    check(e.errno == errno.EADDRINUSE, f"without SO_REUSEPORT a second listen on the address is refused: {e}")
+n1.close()
+n2.close()
+
 # A process connecting to its own listener, as Linux allows: through the
 # preload's second app of this process (SPEC 6 never lets an app connect
 # to itself by cut-through), on loopback and on the wildcard; the data both
