@@ -139,6 +139,10 @@ class core_loop {
   bool drain_tx_fifos();
   /// Sends what `e`'s tx fifo holds; false if it stopped waiting for ARP.
   bool drain(udp_table::entry& e);
+  /// Before a binding goes: what its app sent is sent (as a closed kernel
+  /// socket's queued datagrams still leave), as far as the port takes it
+  /// now and the next hop is known.
+  void send_what_is_left(udp_table::entry& e);
   void broken(udp_binding& b);
   void retry_arp_waiters();
   void queue_tx(udp_table::entry& e);

@@ -190,9 +190,8 @@ int datagram_connect(held_socket& call, int fd, const sockaddr* addr, socklen_t 
   return libc().connect(fd, addr, len);
 }
 
-ssize_t datagram_recv(int fd, std::span<const iovec> iov, int flags, sockaddr* from, socklen_t* from_len,
-                      int* msg_flags) {
-  held_socket call(fd);
+ssize_t datagram_recv(held_socket& call, int fd, std::span<const iovec> iov, int flags, sockaddr* from,
+                      socklen_t* from_len, int* msg_flags) {
   auto& s = call.s;
   if (unusable(s)) return fail(EBADF);
   if (s->shut_read) return 0;
@@ -228,10 +227,10 @@ ssize_t datagram_recv(int fd, std::span<const iovec> iov, int flags, sockaddr* f
   }
 }
 
-ssize_t datagram_send(int fd, std::span<const iovec> iov, int flags, const sockaddr* to, socklen_t to_len) {
+ssize_t datagram_send(held_socket& call, int fd, std::span<const iovec> iov, int flags, const sockaddr* to,
+                      socklen_t to_len) {
   std::size_t size = 0;
   for (const auto& v : iov) size += v.iov_len;
-  held_socket call(fd);
   auto& s = call.s;
   if (unusable(s)) return fail(EBADF);
   if (s->shut_write) return fail(EPIPE);

@@ -27,14 +27,15 @@ namespace actorstack::preload {
 int datagram_bind(held_socket& call, int fd, const sockaddr* addr, socklen_t len);
 /// connect() of a datagram socket, its lock held (AF_UNSPEC forgets the peer).
 int datagram_connect(held_socket& call, int fd, const sockaddr* addr, socklen_t len);
-/// recv/recvfrom/recvmsg/read: one datagram into `iov`; `from` as
+/// recv/recvfrom/recvmsg/read (the socket held by the caller): one datagram into `iov`; `from` as
 /// recvfrom's; `msg_flags` (if given) gets MSG_TRUNC for a datagram longer
 /// than `iov`. MSG_PEEK leaves it queued; MSG_TRUNC returns its whole length.
-ssize_t datagram_recv(int fd, std::span<const iovec> iov, int flags, sockaddr* from, socklen_t* from_len,
-                      int* msg_flags);
+ssize_t datagram_recv(held_socket& call, int fd, std::span<const iovec> iov, int flags, sockaddr* from,
+                      socklen_t* from_len, int* msg_flags);
 /// send/sendto/sendmsg/write: `iov` as one datagram to `to` (or the
 /// connected peer when `to` is null).
-ssize_t datagram_send(int fd, std::span<const iovec> iov, int flags, const sockaddr* to, socklen_t to_len);
+ssize_t datagram_send(held_socket& call, int fd, std::span<const iovec> iov, int flags, const sockaddr* to,
+                      socklen_t to_len);
 /// FIONREAD: the next datagram's payload length (0 when none is queued).
 int datagram_next_length(stack_socket& s);
 

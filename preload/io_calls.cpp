@@ -41,8 +41,7 @@ std::optional<ssize_t> wait_for(stack_link& l, stack_link::guard& g, const stack
 
 // Reads into `iov` (MSG_PEEK: copies without consuming). Returns bytes,
 // 0 at end of stream, or -1 with errno.
-ssize_t stream_read(int fd, std::span<const iovec> iov, int flags) {
-  held_socket call(fd);
+ssize_t stream_read(held_socket& call, std::span<const iovec> iov, int flags) {
   stack_link& l = call.link;
   auto& s = call.s;
   if (unusable(s)) return fail(EBADF);
@@ -95,8 +94,7 @@ ssize_t stream_read(int fd, std::span<const iovec> iov, int flags) {
 
 // Writes `iov`; a blocking socket writes all of it. Sets `broken` when the
 // caller owes the thread a SIGPIPE (raised after the lock is let go).
-ssize_t stream_write(int fd, std::span<const iovec> iov, int flags, bool& broken) {
-  held_socket call(fd);
+ssize_t stream_write(held_socket& call, std::span<const iovec> iov, int flags, bool& broken) {
   stack_link& l = call.link;
   auto& s = call.s;
   if (unusable(s)) return fail(EBADF);
@@ -147,24 +145,48 @@ ssize_t stream_write(int fd, std::span<const iovec> iov, int flags, bool& broken
   }
 }
 
-ssize_t write_and_signal(int fd, std::span<const iovec> iov, int flags) {
+// Where a datagram call names its peer: recvfrom's and recvmsg's source
+// (and recvmsg's flags), sendto's and sendmsg's destination.
+struct peer_address {
+  sockaddr* from = nullptr;
+  socklen_t* from_len = nullptr;
+  int* msg_flags = nullptr;
+  const sockaddr* to = nullptr;
+  socklen_t to_len = 0;
+};
+
+// A read-side call on a stack socket: the socket looked up and its worker
+// locked once; a datagram socket's call takes one datagram.
+ssize_t socket_read(int fd, std::span<const iovec> iov, int flags, const peer_address& peer = {}) {
+  held_socket call(fd);
+  if (call.s != nullptr && call.s->datagram)
+    return datagram_recv(call, fd, iov, flags, peer.from, peer.from_len, peer.msg_flags);
+  const ssize_t r = stream_read(call, iov, flags);
+  // A stream socket names no source (Linux leaves it empty) and has no flags to say.
+  if (r >= 0 && peer.from_len != nullptr) *peer.from_len = 0;
+  if (r >= 0 && peer.msg_flags != nullptr) *peer.msg_flags = 0;
+  return r;
+}
+
+// A write-side call: a datagram socket's sends one datagram; a stream's
+// raises SIGPIPE after the lock is let go when it owes the thread one
+// (unless MSG_NOSIGNAL), as the kernel does. A connected stream ignores a
+// destination, as Linux.
+ssize_t socket_write(int fd, std::span<const iovec> iov, int flags, const peer_address& peer = {}) {
+  held_socket call(fd);
+  if (call.s != nullptr && call.s->datagram) return datagram_send(call, fd, iov, flags, peer.to, peer.to_len);
   bool broken = false;
-  const ssize_t n = stream_write(fd, iov, flags, broken);
+  const ssize_t n = stream_write(call, iov, flags, broken);
   if (broken) {
     const int e = errno;
-    ::pthread_kill(::pthread_self(), SIGPIPE);  // as the kernel does, unless MSG_NOSIGNAL
+    call.lock.reset();
+    ::pthread_kill(::pthread_self(), SIGPIPE);
     errno = e;
   }
   return n;
 }
 
 bool stack_fd(int fd) { return !passthrough() && link().fds.is_stack(fd); }
-
-// A datagram socket's calls move whole datagrams (preload/datagram_calls.hpp).
-bool datagram_fd(int fd) {
-  auto s = link().fds.get(fd);
-  return s != nullptr && s->datagram;
-}
 
 }  // namespace
 
@@ -173,8 +195,7 @@ extern "C" {
 ssize_t read(int fd, void* buf, size_t n) {
   if (!stack_fd(fd)) return libc().read(fd, buf, n);
   const iovec v{buf, n};
-  if (datagram_fd(fd)) return datagram_recv(fd, {&v, 1}, 0, nullptr, nullptr, nullptr);
-  return stream_read(fd, {&v, 1}, 0);
+  return socket_read(fd, {&v, 1}, 0);
 }
 
 ssize_t __read_chk(int fd, void* buf, size_t n, size_t buflen) {
@@ -185,30 +206,26 @@ ssize_t __read_chk(int fd, void* buf, size_t n, size_t buflen) {
 ssize_t write(int fd, const void* buf, size_t n) {
   if (!stack_fd(fd)) return libc().write(fd, buf, n);
   const iovec v{const_cast<void*>(buf), n};
-  if (datagram_fd(fd)) return datagram_send(fd, {&v, 1}, 0, nullptr, 0);
-  return write_and_signal(fd, {&v, 1}, 0);
+  return socket_write(fd, {&v, 1}, 0);
 }
 
 ssize_t readv(int fd, const iovec* iov, int count) {
   if (!stack_fd(fd)) return libc().readv(fd, iov, count);
   if (count < 0 || count > IOV_MAX) return fail(EINVAL);
-  if (datagram_fd(fd)) return datagram_recv(fd, {iov, static_cast<std::size_t>(count)}, 0, nullptr, nullptr, nullptr);
-  return stream_read(fd, {iov, static_cast<std::size_t>(count)}, 0);
+  return socket_read(fd, {iov, static_cast<std::size_t>(count)}, 0);
 }
 
 ssize_t writev(int fd, const iovec* iov, int count) {
   if (!stack_fd(fd)) return libc().writev(fd, iov, count);
   if (count < 0 || count > IOV_MAX) return fail(EINVAL);
-  if (datagram_fd(fd)) return datagram_send(fd, {iov, static_cast<std::size_t>(count)}, 0, nullptr, 0);
-  return write_and_signal(fd, {iov, static_cast<std::size_t>(count)}, 0);
+  return socket_write(fd, {iov, static_cast<std::size_t>(count)}, 0);
 }
 
 ssize_t recv(int fd, void* buf, size_t n, int flags) {
   if (!stack_fd(fd)) return libc().recv(fd, buf, n, flags);
   if ((flags & MSG_OOB) != 0) return fail(EINVAL);  // no urgent data, as Linux says without any
   const iovec v{buf, n};
-  if (datagram_fd(fd)) return datagram_recv(fd, {&v, 1}, flags, nullptr, nullptr, nullptr);
-  return stream_read(fd, {&v, 1}, flags);
+  return socket_read(fd, {&v, 1}, flags);
 }
 
 ssize_t __recv_chk(int fd, void* buf, size_t n, size_t buflen, int flags) {
@@ -220,19 +237,14 @@ ssize_t send(int fd, const void* buf, size_t n, int flags) {
   if (!stack_fd(fd)) return libc().send(fd, buf, n, flags);
   if ((flags & MSG_OOB) != 0) return fail(EOPNOTSUPP);
   const iovec v{const_cast<void*>(buf), n};
-  if (datagram_fd(fd)) return datagram_send(fd, {&v, 1}, flags, nullptr, 0);
-  return write_and_signal(fd, {&v, 1}, flags);
+  return socket_write(fd, {&v, 1}, flags);
 }
 
 ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* addr, socklen_t* len) {
   if (!stack_fd(fd)) return libc().recvfrom(fd, buf, n, flags, addr, len);
   if ((flags & MSG_OOB) != 0) return fail(EINVAL);
   const iovec v{buf, n};
-  if (datagram_fd(fd)) return datagram_recv(fd, {&v, 1}, flags, addr, len, nullptr);
-  const ssize_t r = stream_read(fd, {&v, 1}, flags);
-  if (r >= 0 && len != nullptr) *len = 0;  // a stream socket names no source (Linux leaves it empty)
-  (void)addr;
-  return r;
+  return socket_read(fd, {&v, 1}, flags, {.from = addr, .from_len = len});
 }
 
 ssize_t __recvfrom_chk(int fd, void* buf, size_t n, size_t buflen, int flags, sockaddr* addr, socklen_t* len) {
@@ -244,8 +256,7 @@ ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* add
   if (!stack_fd(fd)) return libc().sendto(fd, buf, n, flags, addr, len);
   if ((flags & MSG_OOB) != 0) return fail(EOPNOTSUPP);
   const iovec v{const_cast<void*>(buf), n};
-  if (datagram_fd(fd)) return datagram_send(fd, {&v, 1}, flags, addr, len);
-  return write_and_signal(fd, {&v, 1}, flags);  // a connected stream ignores the address, as Linux
+  return socket_write(fd, {&v, 1}, flags, {.to = addr, .to_len = len});
 }
 
 ssize_t recvmsg(int fd, msghdr* msg, int flags) {
@@ -253,23 +264,14 @@ ssize_t recvmsg(int fd, msghdr* msg, int flags) {
   if (msg == nullptr) return fail(EFAULT);
   if ((flags & MSG_OOB) != 0) return fail(EINVAL);
   if (msg->msg_iovlen > static_cast<std::size_t>(IOV_MAX)) return fail(EMSGSIZE);
-  if (datagram_fd(fd)) {
-    auto* from = static_cast<sockaddr*>(msg->msg_name);
-    socklen_t* from_len = from != nullptr ? &msg->msg_namelen : nullptr;
-    int got_flags = 0;
-    const ssize_t r = datagram_recv(fd, {msg->msg_iov, msg->msg_iovlen}, flags, from, from_len, &got_flags);
-    if (r >= 0) {
-      if (from == nullptr) msg->msg_namelen = 0;
-      msg->msg_controllen = 0;  // no ancillary data
-      msg->msg_flags = got_flags;
-    }
-    return r;
-  }
-  const ssize_t r = stream_read(fd, {msg->msg_iov, msg->msg_iovlen}, flags);
+  auto* from = static_cast<sockaddr*>(msg->msg_name);
+  int got_flags = 0;
+  const ssize_t r = socket_read(fd, {msg->msg_iov, msg->msg_iovlen}, flags,
+                                {.from = from, .from_len = &msg->msg_namelen, .msg_flags = &got_flags});
   if (r >= 0) {
-    msg->msg_namelen = 0;
+    if (from == nullptr) msg->msg_namelen = 0;
     msg->msg_controllen = 0;  // no ancillary data
-    msg->msg_flags = 0;
+    msg->msg_flags = got_flags;
   }
   return r;
 }
@@ -280,10 +282,8 @@ ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
   if ((flags & MSG_OOB) != 0) return fail(EOPNOTSUPP);
   if (msg->msg_controllen != 0) return fail(EOPNOTSUPP);  // no ancillary data on stack sockets
   if (msg->msg_iovlen > static_cast<std::size_t>(IOV_MAX)) return fail(EMSGSIZE);
-  if (datagram_fd(fd))
-    return datagram_send(fd, {msg->msg_iov, msg->msg_iovlen}, flags, static_cast<const sockaddr*>(msg->msg_name),
-                         msg->msg_namelen);
-  return write_and_signal(fd, {msg->msg_iov, msg->msg_iovlen}, flags);
+  return socket_write(fd, {msg->msg_iov, msg->msg_iovlen}, flags,
+                      {.to = static_cast<const sockaddr*>(msg->msg_name), .to_len = msg->msg_namelen});
 }
 
 }  // extern "C"

@@ -220,6 +220,55 @@ TEST_CASE("dataplane core: a datagram that comes after its listener's add was qu
   CHECK(core.counters().udp_rx_datagrams.get() == 1);
 }
 
+TEST_CASE("dataplane core: a udp binding removed with datagrams still in its tx fifo sends them first, as a closed kernel socket's queued datagrams still leave") {
+  std::optional<port> ring;
+  if (!start_eal_with_ring(ring)) return;
+  const port& p = *ring;
+  auto seg = shm::fifo_segment::create("core-loop-close", 1u << 20);
+  REQUIRE(seg.has_value());
+  auto rx = seg->alloc_fifo(64 * 1024);
+  auto tx = seg->alloc_fifo(64 * 1024);
+  REQUIRE(rx.has_value());
+  REQUIRE(tx.has_value());
+  one_worker w{p};
+  auto& [commands, events, bell, core] = w;
+  command add;
+  add.kind = command_kind::add;
+  add.id = 3;
+  add.binding.id = 3;
+  add.binding.session = 77;
+  add.binding.rx = *rx;
+  add.binding.tx = *tx;
+  add.binding.local_port = 9000;
+  REQUIRE(commands.push(add));
+  arrive(p, udp_frame(9000, "hello"));  // the peer's MAC is learnt from it
+  CHECK(core.poll_once());
+  REQUIRE(core.counters().udp_rx_datagrams.get() == 1);
+  // The app answers three times and closes at once: its tx kick and the
+  // close reach the core in one pass (here: the close alone, before it).
+  for (const std::string answer : {"one", "two", "three"}) {
+    datagram_header h;
+    h.length = static_cast<std::uint32_t>(answer.size());
+    h.remote = ip_address::v4(peer_ip);
+    h.remote_port = 40000;
+    const std::span<const std::byte> parts[] = {std::as_bytes(std::span{&h, 1}), std::as_bytes(std::span{answer})};
+    REQUIRE(tx->enqueue_gather(parts).has_value());
+  }
+  command remove;
+  remove.kind = command_kind::remove;
+  remove.id = 3;
+  remove.to_core = 0;
+  REQUIRE(commands.push(remove));
+  CHECK(core.poll_once());
+  CHECK(core.counters().udp_tx_datagrams.get() == 3);
+  CHECK(tx->empty());
+  CHECK(core.connections() == 0);
+  event ev;
+  bool removed = false;
+  while (events.pop(ev)) removed = removed || (ev.kind == event_kind::removed && ev.session == 77);
+  CHECK(removed);
+}
+
 TEST_CASE("dataplane core: a udp binding whose app moved the core's fifo cursors is dropped from, the worker told once") {
   std::optional<port> ring;
   if (!start_eal_with_ring(ring)) return;
