@@ -108,6 +108,30 @@ struct one_worker {
   }
 };
 
+// A listener's binding on `port_no` as a worker installs it: its fifos,
+// carved from `seg`, and the add command.
+struct listener_binding {
+  shm::fifo rx, tx;
+  command add;
+};
+listener_binding listener_on(shm::fifo_segment& seg, std::uint32_t id, std::uint64_t session, std::uint16_t port_no) {
+  auto rx = seg.alloc_fifo(64 * 1024);
+  auto tx = seg.alloc_fifo(64 * 1024);
+  REQUIRE(rx.has_value());
+  REQUIRE(tx.has_value());
+  listener_binding b{*rx, *tx, {}};
+  b.add.kind = command_kind::add;
+  b.add.id = id;
+  b.add.binding.id = id;
+  b.add.binding.session = session;
+  b.add.binding.rx = *rx;
+  b.add.binding.tx = *tx;
+  b.add.binding.rx_end = shm::private_end{*rx, shm::private_end::side::producer};
+  b.add.binding.tx_end = shm::private_end{*tx, shm::private_end::side::consumer};
+  b.add.binding.local_port = port_no;
+  return b;
+}
+
 bool start_eal_with_ring(std::optional<port>& out) {
   if (eal_running()) {
     MESSAGE("EAL already started by another case in this process; run one case per process (ctest does)");
@@ -171,26 +195,15 @@ TEST_CASE("dataplane core: a datagram that comes after its listener's add was qu
 
   auto seg = shm::fifo_segment::create("core-loop-test", 1u << 20);
   REQUIRE(seg.has_value());
-  auto rx = seg->alloc_fifo(64 * 1024);
-  auto tx = seg->alloc_fifo(64 * 1024);
-  REQUIRE(rx.has_value());
-  REQUIRE(tx.has_value());
-
   one_worker w{p};
   auto& [commands, events, bell, core] = w;
 
   // The worker queues the listener's binding and tells its app, whose
   // peer sends at once: when the core's next pass starts, the command and
   // the datagram both wait. A pass receives before it reads commands.
-  command add;
-  add.kind = command_kind::add;
-  add.id = 7;
-  add.binding.id = 7;
-  add.binding.session = 42;
-  add.binding.rx = *rx;
-  add.binding.tx = *tx;
-  add.binding.local_port = 9000;
-  REQUIRE(commands.push(add));
+  auto b = listener_on(*seg, 7, 42, 9000);
+  shm::fifo* rx = &b.rx;
+  REQUIRE(commands.push(b.add));
   arrive(p, udp_frame(9000, "first datagram"));
 
   CHECK(core.poll_once());
@@ -226,21 +239,11 @@ TEST_CASE("dataplane core: a udp binding removed with datagrams still in its tx 
   const port& p = *ring;
   auto seg = shm::fifo_segment::create("core-loop-close", 1u << 20);
   REQUIRE(seg.has_value());
-  auto rx = seg->alloc_fifo(64 * 1024);
-  auto tx = seg->alloc_fifo(64 * 1024);
-  REQUIRE(rx.has_value());
-  REQUIRE(tx.has_value());
   one_worker w{p};
   auto& [commands, events, bell, core] = w;
-  command add;
-  add.kind = command_kind::add;
-  add.id = 3;
-  add.binding.id = 3;
-  add.binding.session = 77;
-  add.binding.rx = *rx;
-  add.binding.tx = *tx;
-  add.binding.local_port = 9000;
-  REQUIRE(commands.push(add));
+  auto b = listener_on(*seg, 3, 77, 9000);
+  shm::fifo* tx = &b.tx;
+  REQUIRE(commands.push(b.add));
   arrive(p, udp_frame(9000, "hello"));  // the peer's MAC is learnt from it
   CHECK(core.poll_once());
   REQUIRE(core.counters().udp_rx_datagrams.get() == 1);
@@ -281,23 +284,10 @@ TEST_CASE("dataplane core: a udp binding whose app moved the core's fifo cursors
 
   std::vector<shm::fifo> fifos;
   auto bind = [&](std::uint32_t id, std::uint16_t port_no) {
-    auto rx = seg->alloc_fifo(64 * 1024);
-    auto tx = seg->alloc_fifo(64 * 1024);
-    REQUIRE(rx.has_value());
-    REQUIRE(tx.has_value());
-    command add;
-    add.kind = command_kind::add;
-    add.id = id;
-    add.binding.id = id;
-    add.binding.session = 100 + id;
-    add.binding.rx = *rx;
-    add.binding.tx = *tx;
-    add.binding.rx_end = shm::private_end{*rx, shm::private_end::side::producer};
-    add.binding.tx_end = shm::private_end{*tx, shm::private_end::side::consumer};
-    add.binding.local_port = port_no;
-    REQUIRE(commands.push(add));
-    fifos.push_back(*rx);
-    fifos.push_back(*tx);
+    auto b = listener_on(*seg, id, 100 + id, port_no);
+    REQUIRE(commands.push(b.add));
+    fifos.push_back(b.rx);
+    fifos.push_back(b.tx);
   };
   bind(1, 9000);  // the app that scribbles its rx fifo
   bind(2, 9001);  // the app that scribbles its tx fifo
