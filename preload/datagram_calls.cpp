@@ -84,6 +84,15 @@ int open_listener(stack_socket& s, endpoint local) {
   }
 }
 
+// The socket lets go of its session and is fresh again (its options and
+// its bound port, in `bound`, stay).
+void forget_session(stack_socket& s) {
+  let_go(s);
+  s.sock = -1;
+  s.phase = socket_phase::fresh;
+  s.datagram_listener = false;
+}
+
 // A send or receive on a socket that has no session yet binds it to a
 // free port on every address (Linux's autobind). 0, an errno, or -1: the
 // kernel's.
@@ -144,16 +153,12 @@ int datagram_connect(held_socket& call, int fd, const sockaddr* addr, socklen_t 
   stack_socket& s = *call.s;
   if (addr != nullptr && len >= static_cast<socklen_t>(sizeof(sa_family_t)) && addr->sa_family == AF_UNSPEC) {
     // Linux: the socket takes datagrams from anyone again, on its port.
-    if (s.sock >= 0 && !s.datagram_listener) {
+    if (s.has_peer()) {
       endpoint local = s.bound;
       local.ip = ip_address::any(ip_address::family::v4);
-      let_go(s);
-      s.sock = -1;
-      s.phase = socket_phase::fresh;
-      s.peer_set = false;
+      forget_session(s);
       if (const int r = open_listener(s, local); r != 0) return fail(r == -1 ? EADDRNOTAVAIL : r);
     }
-    s.peer_set = false;
     return 0;
   }
   endpoint to;
@@ -166,11 +171,7 @@ int datagram_connect(held_socket& call, int fd, const sockaddr* addr, socklen_t 
   if (s.sock >= 0) {
     if (to.ip.is_loopback()) return fail(ENETUNREACH);  // the data plane cannot reach the host's loopback
     keep_port = s.bound.port;
-    let_go(s);
-    s.sock = -1;
-    s.phase = socket_phase::fresh;
-    s.datagram_listener = false;
-    s.peer_set = false;
+    forget_session(s);
   }
   if (!to.ip.is_loopback()) {
     auto c = app_of(s).connect(to.to_string(), keep_port);
@@ -178,7 +179,6 @@ int datagram_connect(held_socket& call, int fd, const sockaddr* addr, socklen_t 
       s.sock = *c;
       s.phase = socket_phase::connected;
       s.target = to;
-      s.peer_set = true;
       (void)app_of(s).set_nonblocking(*c, true);
       if (auto i = app_of(s).info(*c)) s.bound = i->ends.local;
       return 0;
@@ -249,11 +249,11 @@ ssize_t datagram_send(held_socket& call, int fd, std::span<const iovec> iov, int
     }
   }
   if (!named) {
-    if (!s->peer_set) return fail(EDESTADDRREQ);
+    if (!s->has_peer()) return fail(EDESTADDRREQ);
     dest = s->target;
   } else if (dest.ip.is_loopback()) {
     return fail(ENETUNREACH);  // a socket on the stack's data plane cannot reach the host's loopback
-  } else if (!s->datagram_listener && (dest.ip != s->target.ip || dest.port != s->target.port)) {
+  } else if (s->has_peer() && (dest.ip != s->target.ip || dest.port != s->target.port)) {
     return fail(EISCONN);  // a connected udp:// session has one peer (docs/preload.md)
   }
   if (size > max_datagram_payload) return fail(EMSGSIZE);  // the data plane does not fragment

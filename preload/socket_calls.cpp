@@ -318,7 +318,7 @@ int shutdown(int fd, int how) {
   if (unusable(s)) return fail(EBADF);
   if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return fail(EINVAL);
   if (s->datagram) {  // Linux: only a connected one; nothing goes on the wire
-    if (!s->peer_set) return fail(ENOTCONN);
+    if (!s->has_peer()) return fail(ENOTCONN);
     if (how != SHUT_WR) s->shut_read = true;
     if (how != SHUT_RD) s->shut_write = true;
     return 0;
@@ -367,7 +367,7 @@ int getpeername(int fd, sockaddr* addr, socklen_t* len) {
   if (addr == nullptr || len == nullptr) return fail(EFAULT);
   settle_connect(*s);
   if (s->datagram) {
-    if (!s->peer_set) return fail(ENOTCONN);
+    if (!s->has_peer()) return fail(ENOTCONN);
     write_sockaddr(s->target, addr, len);
     return 0;
   }

@@ -68,10 +68,13 @@ struct stack_socket {
   endpoint target;           ///< what connect() named
   /// SOCK_DGRAM (preload/datagram_calls.hpp): `sock` is a udp:// listener
   /// (bound: sends anywhere, receives from anyone) or a connected udp://
-  /// session to `target` (`peer_set`).
+  /// session to `target`.
   bool datagram = false;
   bool datagram_listener = false;
-  bool peer_set = false;
+
+  /// A datagram socket connected to `target` (getpeername, send without
+  /// an address).
+  bool has_peer() const noexcept { return datagram && sock >= 0 && !datagram_listener; }
   socket_options options;
 };
 
