@@ -6,10 +6,10 @@
 /// Why not `delegate`: a delegated request is answered by the delegate, and
 /// CAF's middleman serializes a reply's sender with it. That put the stack
 /// root, the attach registry and the inner inspector in the registry of
-/// actors a remote node may name — a process on the attach port could then
-/// send them anything (issue 16: it ended the root with an exit message).
-/// Here the door asks, and answers itself: from outside, only the doors
-/// (attach door, gateways, inspect service) are ever seen.
+/// actors a remote node may name — a process on the (then) attach port
+/// could send them anything (issue 16: it ended the root with an exit
+/// message). Here the door asks, and answers itself: from outside, only
+/// the door (the inspect service) is ever seen.
 
 #include <caf/all.hpp>
 

@@ -32,7 +32,7 @@ namespace {
 // A session's calls reach its worker as plain sends: no reply, no wait.
 class control_impl final : public detail::session_control {
  public:
-  explicit control_impl(const app_worker_context& ctx) : sender_(ctx.sender), seal_(ctx.seal) {
+  explicit control_impl(const app_worker_context& ctx) {
     for (const auto& w : ctx.session_workers) workers_.push_back(caf::actor_cast<session_worker_actor>(w));
   }
   void post_tx(session_handle h) override { send(h, tx_atom_v); }
@@ -40,20 +40,14 @@ class control_impl final : public detail::session_control {
   void close(session_handle h) override { send(h, close_atom_v); }
   void reset(session_handle h) override { send(h, reset_atom_v); }
   void shutdown(session_handle h) override { send(h, shutdown_atom_v); }
-  void answer_accept(session_handle h, bool ok) { send(h, accept_atom_v, ok); }
-  void answer_connected(session_handle h, bool ok) { send(h, connected_atom_v, ok); }
+  void answer_accept(session_handle h, bool ok) override { send(h, accept_atom_v, ok); }
+  void answer_connected(session_handle h, bool ok) override { send(h, connected_atom_v, ok); }
 
  private:
   template <class Atom, class... Ts>
   void send(session_handle h, Atom atom, Ts... xs) {
-    if (h.worker() >= workers_.size()) return;
-    // A gateway (another process's app): its interface takes the seal last.
-    if (seal_ != 0) caf::send_as(sender_, caf::actor_cast<caf::actor>(workers_[h.worker()]), atom, h, xs..., seal_);
-    else if (sender_) caf::send_as(sender_, workers_[h.worker()], atom, h, xs...);
-    else caf::anon_send(workers_[h.worker()], atom, h, xs...);
+    if (h.worker() < workers_.size()) caf::anon_send(workers_[h.worker()], atom, h, xs...);
   }
-  caf::actor sender_;
-  std::uint64_t seal_ = 0;
   std::vector<session_worker_actor> workers_;
 };
 
@@ -66,9 +60,11 @@ bool is_data_or_close(notification k) {
 }  // namespace
 
 struct app_session_table::impl {
-  explicit impl(app_worker_context c) : ctx(std::move(c)), control(ctx) {}
+  explicit impl(app_worker_context c)
+      : ctx(std::move(c)), own_control(ctx), control(ctx.control ? *ctx.control : own_control) {}
   app_worker_context ctx;
-  control_impl control;
+  control_impl own_control;
+  detail::session_control& control;  // ctx.control's, or own_control
   std::unordered_map<std::uint64_t, std::unique_ptr<session>> sessions;
   std::uint64_t dropped = 0;
 

@@ -9,8 +9,10 @@
 /// actor whatever its exit handler says, another exit or a bare error ends
 /// it by default, a down_msg looks like a death it monitors, a `sys` info
 /// request is answered with the actor's own handle. Measured here: one
-/// kill from a process with nothing but a TCP connection to the attach
-/// port ended the attach door, and no app could attach any more. And an
+/// kill from a process with nothing but a TCP connection to the (then)
+/// attach port ended the attach door, and no app could attach any more
+/// (apps now attach over their Unix connection; the inspect port is the
+/// door CAF still serves). And an
 /// actor is addressable from outside once any reply of it went there (its
 /// handle travels as the reply's sender).
 ///

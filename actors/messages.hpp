@@ -18,54 +18,6 @@
 
 namespace actorstack {
 
-/// An application in another process asks to attach (actors/remote/). The
-/// token proves it holds the Unix connection the stack greeted with it:
-/// segment fds go there, and its hang-up detaches the app.
-///
-/// With a `join_secret` it asks instead for one more app worker of the
-/// attached app `join_app` (worker add): the secret, which only that app's
-/// attach reply carried, proves it is that app. Name, sizes and scopes
-/// are the app's; the request's are ignored.
-struct remote_attach_request {
-  std::uint64_t token = 0;
-  std::string name;
-  std::uint32_t rx_fifo_size = 0;  ///< 0: the stack's defaults
-  std::uint32_t tx_fifo_size = 0;
-  bool local_scope = true;
-  bool global_scope = true;
-  caf::actor receiver;  ///< the app's actor that takes notify messages
-  std::uint32_t join_app = 0;
-  std::uint64_t join_secret = 0;  ///< 0: attach a new app
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, remote_attach_request& x) {
-  return f(caf::meta::type_name("remote_attach_request"), x.token, x.name, x.rx_fifo_size,
-           x.tx_fifo_size, x.local_scope, x.global_scope, x.receiver, x.join_app, x.join_secret);
-}
-
-/// What an attached remote app is given: its indices, its gateway (the only
-/// actor of the stack it may talk to) and the number of session workers
-/// (session handles name one of them).
-struct remote_attach_reply {
-  std::uint32_t app = 0;
-  std::uint32_t app_worker = 0;
-  std::uint32_t session_workers = 0;
-  caf::actor gateway;
-  std::uint64_t secret = 0;  ///< what a worker add of this app must show
-  /// What every message between this app worker and its gateway carries,
-  /// both ways: CAF's middleman believes a peer's word on who sent a
-  /// message (docs/architecture.md, Seals), this 64-bit number it cannot
-  /// guess.
-  std::uint64_t seal = 0;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, remote_attach_reply& x) {
-  return f(caf::meta::type_name("remote_attach_reply"), x.app, x.app_worker, x.session_workers,
-           x.gateway, x.secret, x.seal);
-}
-
 /// A function a worker runs on its own turn (SPEC §3 rpc). Local only.
 struct worker_rpc {
   std::function<void()> fn;
@@ -125,12 +77,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorstack, caf::id_block::actorstack_api::end)
   CAF_ADD_ATOM(actorstack, actorstack, attach_atom, "attach")
   CAF_ADD_ATOM(actorstack, actorstack, hello_atom, "hello")
   CAF_ADD_ATOM(actorstack, actorstack, hangup_atom, "hangup")
-  CAF_ADD_ATOM(actorstack, actorstack, remote_listen_atom, "rlisten")
-  CAF_ADD_ATOM(actorstack, actorstack, remote_unlisten_atom, "runlisten")
-  CAF_ADD_ATOM(actorstack, actorstack, remote_connect_atom, "rconnect")
-  CAF_ADD_ATOM(actorstack, actorstack, remote_detach_atom, "rdetach")
-  // Types that cross processes (registered with add_message_types).
-  CAF_ADD_TYPE_ID(actorstack, (actorstack::remote_attach_request))
-  CAF_ADD_TYPE_ID(actorstack, (actorstack::remote_attach_reply))
+  CAF_ADD_ATOM(actorstack, actorstack, resend_atom, "resend")  // a gateway's outbox, again (channel_outbox.hpp)
   CAF_ADD_ATOM(actorstack, actorstack, shutdown_atom, "shutdown")
 CAF_END_TYPE_ID_BLOCK(actorstack)

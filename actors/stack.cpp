@@ -10,7 +10,6 @@
 #include "actors/caf_call.hpp"
 #include "actors/ct_segment_context.hpp"
 #include "actors/door_shield.hpp"
-#include "base/secret.hpp"
 #include "actors/inspector.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics/metrics.hpp"
@@ -249,21 +248,19 @@ class stack_impl final : public stack {
   }
 
   using stack::serve_remote_apps;
-  result<std::uint16_t> serve_remote_apps(const remote_apps_options& options) override {
+  result<void> serve_remote_apps(const remote_apps_options& options) override {
     if (stopped_) return unexpected{errc::invalid_argument, "the stack is stopped"};
     remote_apps_options opts = options;
     if (opts.max_attach_per_uid == 0) opts.max_attach_per_uid = cfg_.quota_attach_per_uid;
     if (remote_apps_) return unexpected{errc::invalid_argument, "remote apps are already served"};
-    guard_registry();
     auto server = remote_app_server::start(
         sys_,
-        [this](const remote_attach_request& req, std::shared_ptr<shm::fd_channel> channel, const app_origin& origin) {
-          return attach_remote(req, std::move(channel), origin);
-        },
+        [this](const app_protocol::attach_request& req, std::shared_ptr<shm::fd_channel> channel,
+               const app_origin& origin) { return attach_remote(req, std::move(channel), origin); },
         opts);
     if (!server) return unexpected{server.error()};
     remote_apps_ = std::move(*server);
-    return remote_apps_->port();
+    return {};
   }
 
   result<stack_counters> counters() override {
@@ -313,11 +310,11 @@ class stack_impl final : public stack {
     if (own) caf::anon_send(inspector_, mailbox_atom_v, caf::actor_cast<caf::actor>(a));
   }
 
-  // Runs on the remote attach actor's own thread (detached): a gateway
-  // stands in for each app worker in the other process. The attach actor
-  // gives the app's name (checked, bounded).
-  result<remote_attach_reply> attach_remote(const remote_attach_request& req, std::shared_ptr<shm::fd_channel> channel,
-                                            const app_origin& origin) {
+  // Runs on the attach registry's own thread (detached): a gateway stands
+  // in for each app worker in the other process. The registry gives the
+  // app's name (decoded, bounded) and checked a worker add's secret.
+  result<remote_attach_reply> attach_remote(const app_protocol::attach_request& req,
+                                            std::shared_ptr<shm::fd_channel> channel, const app_origin& origin) {
     if (req.join_secret != 0) return add_remote_worker(req, std::move(channel));
     app_options opts;
     opts.name = req.name;
@@ -329,35 +326,23 @@ class stack_impl final : public stack {
     auto events = app_event_queue::create("as-events-" + opts.name, event_queue_sizes());
     if (!events) return unexpected{events.error()};
     remote_gateway_actor gateway;
-    const std::uint64_t seal = random_secret();
     auto app = attach_with(
         opts,
         [&](const app_worker_context& ctx, std::uint32_t) {
-          gateway = spawn_remote_gateway(
-              sys_, {ctx, root_, req.receiver, channel, *events, false, usage_of(ctx.app), seal});
+          gateway = spawn_remote_gateway(sys_, {ctx, root_, channel, *events, false, usage_of(ctx.app)});
           return caf::actor_cast<app_worker_actor>(gateway);
         },
         true, origin);
     if (!app) return unexpected{app.error()};
-    // Before the reply: the app reads it right after (nothing else is sent
-    // on its connection until it listens or connects).
+    // Before the reply: the app takes it as part of attaching.
     if (auto sent = (*events)->send_to(*channel); !sent) {
       (void)(*app)->detach();
       return unexpected{sent.error()};
     }
     log_line("remote app '" + opts.name + "' attached as app " + std::to_string((*app)->index()) + " (pid " +
              std::to_string(origin.pid) + ", uid " + std::to_string(origin.uid) + ")");
-    return attach_reply((*app)->index(), (*app)->worker_index(0), gateway, req.name, seal);
-  }
-
-  // What an attached process is given: its indices, its gateway's shield
-  // (door_shield.hpp), and the seal its gateway expects.
-  remote_attach_reply attach_reply(std::uint32_t app, std::uint32_t app_worker, const remote_gateway_actor& gateway,
-                                   const std::string& name, std::uint64_t seal) {
-    remote_attach_reply reply{app, app_worker, n_workers_,
-                              shield(sys_, caf::actor_cast<caf::actor>(gateway), "gateway of app '" + name + "'")};
-    reply.seal = seal;
-    return reply;
+    return remote_attach_reply{(*app)->index(), (*app)->worker_index(0), n_workers_,
+                               caf::actor_cast<caf::actor>(gateway)};
   }
 
   // The counts an attached app's gateways share against its quotas: made
@@ -378,20 +363,19 @@ class stack_impl final : public stack {
     return {cfg_.event_queue_length, effective_ctrl_queue_length(cfg_)};
   }
 
-  // Worker add: one more gateway for an attached remote app (the attach
-  // actor checked the app's secret; `req.name` is the app's). The root
-  // reserves its index, then registers it, which fails if the app
-  // detached in between.
-  result<remote_attach_reply> add_remote_worker(const remote_attach_request& req,
+  // Worker add: one more gateway for an attached remote app (the registry
+  // checked the app's secret; `req.name` is the app's). The root reserves
+  // its index, then registers it, which fails if the app detached in
+  // between.
+  result<remote_attach_reply> add_remote_worker(const app_protocol::attach_request& req,
                                                 std::shared_ptr<shm::fd_channel> channel) {
     if (stopped_) return unexpected{errc::invalid_argument, "the stack is stopped"};
     auto r = ask<app_reservation>(sys_, root_, add_worker_atom_v, req.join_app);
     if (!r) return unexpected{r.error()};
     auto events = app_event_queue::create("as-events-" + req.name, event_queue_sizes());
     if (!events) return unexpected{events.error()};
-    const std::uint64_t seal = random_secret();
-    remote_gateway_config gc{{r->first_worker, r->app, session_worker_handles(), {}}, root_, req.receiver,
-                             channel, *events, true, usage_of(r->app), seal};
+    remote_gateway_config gc{{r->first_worker, r->app, session_worker_handles(), {}}, root_, channel, *events, true,
+                             usage_of(r->app)};
     auto gateway = spawn_remote_gateway(sys_, std::move(gc));
     auto as_worker = caf::actor_cast<app_worker_actor>(gateway);
     track_app_worker(as_worker, r->first_worker, req.name, true);
@@ -404,7 +388,7 @@ class stack_impl final : public stack {
       return unexpected{sent.error()};
     }
     log_line("remote app '" + req.name + "' added app worker " + std::to_string(r->first_worker));
-    return attach_reply(r->app, r->first_worker, gateway, req.name, seal);
+    return remote_attach_reply{r->app, r->first_worker, n_workers_, caf::actor_cast<caf::actor>(gateway)};
   }
 
   // Once another process can connect, CAF's middleman registers actors of

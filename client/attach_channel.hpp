@@ -1,10 +1,10 @@
 #pragma once
 /// \file
-/// The Unix side of attaching (docs/architecture.md, apps in other
-/// processes): the stack greets a new connection with the port of its
-/// attach actor and a token, and after the attach reply sends the app's
-/// event queue (its segment and eventfd). Everything read here came from
-/// another process and is checked before use.
+/// The app's side of its Unix connection to the stack (docs/architecture.md,
+/// apps in other processes; the records: actors/remote/app_protocol.hpp):
+/// connecting and the stack's hello, mapping the event queue the stack
+/// sends while attaching. Everything read here came from another process
+/// and is checked before use.
 
 #include "shm/event_queue.hpp"
 #include "shm/fd_channel.hpp"
@@ -13,21 +13,15 @@
 #include <actorstack/result.hpp>
 
 #include <chrono>
-#include <cstdint>
 #include <string>
 
 namespace actorstack::client::detail {
 
-/// What the stack's hello says.
-struct stack_greeting {
-  std::uint16_t port = 0;   ///< where its attach actor listens (127.0.0.1)
-  std::uint64_t token = 0;  ///< proves the attach comes from this connection
-};
-
-/// Connects to the stack's Unix socket and reads its hello into
-/// `greeting`. Errors: the channel's, bad_message (not a hello), timeout.
-result<shm::fd_channel> greet(const std::string& socket_path, std::chrono::milliseconds timeout,
-                              stack_greeting& greeting);
+/// Connects to the stack's Unix socket and reads its hello. Errors: the
+/// channel's (a hang-up before the hello: the stack refused this uid or
+/// this user holds too many connections), bad_message (not a hello, or
+/// another protocol version), timeout.
+result<shm::fd_channel> greet(const std::string& socket_path, std::chrono::milliseconds timeout);
 
 /// The app's event queue, mapped.
 struct app_event_queue {
@@ -35,9 +29,9 @@ struct app_event_queue {
   shm::event_queue queue;
 };
 
-/// Receives the event queue the stack sends right after the attach reply.
-/// Errors: bad_message (something else, or a segment smaller than
-/// announced), the mapping's, timeout.
-result<app_event_queue> receive_event_queue(shm::fd_channel& channel, std::chrono::milliseconds timeout);
+/// Maps the event queue an `event_queue` record carries. Errors:
+/// bad_message (another layout, or a segment smaller than announced), the
+/// mapping's.
+result<app_event_queue> map_event_queue(shm::channel_message& m);
 
 }  // namespace actorstack::client::detail

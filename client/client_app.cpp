@@ -1,14 +1,12 @@
 // libactorstack-client: an app in its own process. The app's thread owns
-// everything here (socks, sessions, mapped segments); a receiver actor
-// only hands the stack's notifications over (client/inbox.hpp).
+// everything here (socks, sessions, mapped segments) and its Unix
+// connection to the stack, over which everything but bytes and io events
+// travels (actors/remote/app_protocol.hpp). No thread, no actor system of
+// its own.
 #include <actorstack/client.hpp>
 
-#include "actors/caf_call.hpp"
-#include "actors/door_shield.hpp"
-#include "actors/remote/remote_gateway.hpp"
+#include "actors/remote/app_protocol.hpp"
 #include "client/attach_channel.hpp"
-#include "client/inbox.hpp"
-#include "client/process_link.hpp"
 #include "client/sock_table.hpp"
 #include "client/waiter.hpp"
 #include "shm/fd_channel.hpp"
@@ -19,9 +17,7 @@
 #include <actorstack/app_worker.hpp>
 #include <actorstack/endpoint.hpp>
 
-#include <caf/all.hpp>
-#include <caf/io/all.hpp>
-
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -36,8 +32,36 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-using detail::process_link;
 using detail::sock_state;
+namespace proto = app_protocol;
+
+// What the app's sessions ask of their workers, as records on the app's
+// connection. One-way, like the plain sends an in-process app makes; a
+// broken connection shows up at the next read of it.
+class connection_control final : public actorstack::detail::session_control {
+ public:
+  explicit connection_control(shm::fd_channel& ch, std::chrono::milliseconds patience) noexcept
+      : ch_(ch), patience_(patience) {}
+  void post_tx(session_handle h) override { send(proto::session_op::tx, h); }
+  void post_app_rx(session_handle h) override { send(proto::session_op::app_rx, h); }
+  void close(session_handle h) override { send(proto::session_op::close, h); }
+  void reset(session_handle h) override { send(proto::session_op::reset, h); }
+  void shutdown(session_handle h) override { send(proto::session_op::shutdown, h); }
+  void answer_accept(session_handle h, bool ok) override {
+    send(ok ? proto::session_op::accept_yes : proto::session_op::accept_no, h);
+  }
+  void answer_connected(session_handle h, bool ok) override {
+    send(ok ? proto::session_op::connected_yes : proto::session_op::connected_no, h);
+  }
+
+ private:
+  void send(proto::session_op op, session_handle h) {
+    const auto bytes = proto::encode(proto::session_request{op, h});
+    (void)ch_.send(static_cast<std::uint32_t>(proto::record::session), bytes, {}, patience_);
+  }
+  shm::fd_channel& ch_;
+  std::chrono::milliseconds patience_;
+};
 
 // Joining an attached app (worker add): which app, and the secret its
 // attach reply carried.
@@ -48,58 +72,61 @@ struct join_ticket {
 
 class app_impl final : public app, private app_handler {
  public:
-  app_impl(attach_options opts, std::shared_ptr<process_link> link = nullptr, join_ticket join = {})
-      : opts_(std::move(opts)), link_(std::move(link)), join_(join) {}
+  explicit app_impl(attach_options opts, join_ticket join = {}) : opts_(std::move(opts)), join_(join) {}
 
   ~app_impl() override {
     (void)detach();
-    self_.reset();  // a scoped actor counts as running: gone before the system
-    if (receiver_) caf::anon_send_exit(receiver_, caf::exit_reason::user_shutdown);
     table_.reset();
     segments_.clear();
   }
 
+  // Connects, attaches, and takes what the stack sends while attaching
+  // (the event queue, then the reply; anything else is kept for later).
   result<void> start() {
-    detail::stack_greeting hello;
-    auto ch = detail::greet(opts_.socket_path, opts_.timeout, hello);
+    auto ch = detail::greet(opts_.socket_path, opts_.timeout);
     if (!ch) return unexpected{ch.error()};
     channel_ = std::move(*ch);
-    if (!link_) {
-      auto link = process_link::connect(hello.port);
-      if (!link) return unexpected{link.error()};
-      link_ = std::move(*link);
-    } else if (link_->port != hello.port) {
-      return unexpected{errc::bad_message, "a worker add reached another stack than its app's"};
-    }
-    self_ = std::make_unique<caf::scoped_actor>(*link_->sys);
-    receiver_ = detail::spawn_receiver(*link_->sys, box_);
-    // The stack is shown only the receiver's shield (actors/door_shield.hpp):
-    // another process that names it cannot end it with an exit message.
-    face_ = shield(*link_->sys, receiver_, "actorstack client");
-
-    remote_attach_request req;
-    req.token = hello.token;
+    proto::attach_request req;
     req.name = opts_.name;
     req.rx_fifo_size = opts_.rx_fifo_size;
     req.tx_fifo_size = opts_.tx_fifo_size;
-    req.receiver = face_;
     req.join_app = join_.app;
     req.join_secret = join_.secret;
-    auto reply = ask_from<remote_attach_reply>(**self_, *link_->sys, opts_.timeout, link_->door, attach_atom_v, req);
-    if (!reply) return unexpected{reply.error()};
-    info_ = std::move(*reply);
-    if (auto q = take_event_queue(); !q) return q;
-    // The receiver takes from now on only what carries this seal.
-    box_->seal.store(info_.seal, std::memory_order_release);
-    caf::anon_send(receiver_, watch_atom_v, info_.gateway, info_.seal);
-    // Sessions reach "their worker" through the gateway: it checks each
-    // request against what this app was given, then forwards it.
+    const auto bytes = proto::encode(req);
+    if (auto sent = channel_.send(static_cast<std::uint32_t>(proto::record::attach), bytes, {}, opts_.timeout); !sent)
+      return sent;
+    const auto deadline = clock::now() + opts_.timeout;
+    std::optional<proto::attach_reply> reply;
+    while (!reply) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+      if (left.count() <= 0) return unexpected{errc::timeout, "attach: the stack did not answer in time"};
+      auto m = channel_.receive(left);
+      if (!m) {
+        if (m.error().code == errc::bad_message) continue;  // dropped whole; the next may be fine
+        return unexpected{m.error()};
+      }
+      if (m->type == static_cast<std::uint32_t>(proto::record::event_queue)) {
+        if (auto r = take_event_queue(*m); !r) return r;
+      } else if (m->type == static_cast<std::uint32_t>(proto::record::attached)) {
+        auto r = proto::decode_attach_reply(m->payload);
+        if (!r) return unexpected{r.error()};
+        reply = *r;
+      } else if (m->type == static_cast<std::uint32_t>(proto::record::answer)) {
+        auto a = proto::decode_answer(m->payload);
+        if (a && a->request == 0 && a->code != errc::none) return unexpected{a->code, "attach: the stack refused"};
+      } else {
+        take_record(*m);
+      }
+    }
+    if (waiter_.fd() < 0) return unexpected{errc::bad_message, "attach: the stack sent no event queue"};
+    info_ = *reply;
+    // Sessions reach "their worker" over this connection: the stack's
+    // gateway checks each request against what this app was given.
     app_worker_context ctx;
     ctx.index = info_.app_worker;
     ctx.app = info_.app;
-    ctx.session_workers.assign(info_.session_workers, info_.gateway);
-    ctx.sender = face_;  // the gateway takes requests only from this process
-    ctx.seal = info_.seal;   // ... and only with this number
+    ctx.session_workers.resize(info_.session_workers);
+    ctx.control = control_;
     table_ = std::make_unique<app_session_table>(std::move(ctx));
     attached_ = true;
     return {};
@@ -111,13 +138,15 @@ class app_impl final : public app, private app_handler {
     if (auto r = usable(); !r) return unexpected{r.error()};
     auto ep = parse_uri(uri);
     if (!ep) return unexpected{ep.error()};
-    auto h = ask<session_handle>(remote_listen_atom_v, *ep);
-    if (!h) return unexpected{h.error()};
+    const auto id = next_request();
+    auto answered = ask(proto::listen_request{id, *ep}, id, "listen");
+    if (!answered) return unexpected{answered.error()};
+    const auto h = session_handle::from_value(answered->value);
     const sock l = new_sock();
     socks_[l].listener = true;
-    socks_[l].handle = *h;
+    socks_[l].handle = h;
     socks_[l].ends.local = *ep;
-    socks_.bind(*h, l);
+    socks_.bind(h, l);
     if (ep->proto != transport_proto::udp) return l;
     // A datagram listener is a session of its own (its fifos hold the
     // datagrams): usable once the stack's "listened" names it, which may
@@ -125,7 +154,7 @@ class app_impl final : public app, private app_handler {
     socks_[l].datagram = true;
     const auto deadline = clock::now() + opts_.timeout;
     for (;;) {
-      if (auto it = unclaimed_listens_.find(h->value()); it != unclaimed_listens_.end()) {
+      if (auto it = unclaimed_listens_.find(h.value()); it != unclaimed_listens_.end()) {
         socks_[l].s = it->second;
         unclaimed_listens_.erase(it);
       }
@@ -164,7 +193,8 @@ class app_impl final : public app, private app_handler {
     const sock c = new_sock();
     socks_[c].connecting = true;
     socks_[c].ends.remote = *ep;
-    auto ok = ask<bool>(remote_connect_atom_v, *ep, static_cast<std::uint64_t>(c), local_port);
+    const auto id = next_request();
+    auto ok = ask(proto::connect_request{id, *ep, static_cast<std::uint64_t>(c), local_port}, id, "connect");
     if (!ok) {
       release(c);
       return unexpected{ok.error()};
@@ -231,7 +261,8 @@ class app_impl final : public app, private app_handler {
       socks_.unbind(h);
       release(id);
       if (!attached_) return {};
-      auto r = ask<bool>(remote_unlisten_atom_v, h);
+      const auto req = next_request();
+      auto r = ask(proto::unlisten_request{req, h}, req, "stop listening");
       if (!r) return unexpected{r.error()};
       return {};
     }
@@ -432,7 +463,7 @@ class app_impl final : public app, private app_handler {
 
   result<std::unique_ptr<app>> add_worker() override {
     if (auto r = usable(); !r) return unexpected{r.error()};
-    auto w = std::make_unique<app_impl>(opts_, link_, join_ticket{info_.app, info_.secret});
+    auto w = std::make_unique<app_impl>(opts_, join_ticket{info_.app, info_.secret});
     if (auto r = w->start(); !r) return unexpected{r.error()};
     return std::unique_ptr<app>{std::move(w)};
   }
@@ -441,7 +472,8 @@ class app_impl final : public app, private app_handler {
 
   result<void> detach() override {
     if (!attached_) return {};
-    auto r = ask<bool>(remote_detach_atom_v);
+    const auto id = next_request();
+    auto r = ask(proto::detach_request{id}, id, "detach");
     lost();
     if (!r) return unexpected{r.error()};
     return {};
@@ -452,19 +484,15 @@ class app_impl final : public app, private app_handler {
 
   void take(app_notification& n) {
     switch (n.kind) {
-      case notification::segment_add:
-        map_segment(n.segment);
-        break;
+      case notification::segment_add: break;  // mapped when its record came (take_record)
       case notification::accept:
       case notification::connected:
       case notification::listened:
         if (n.kind == notification::connected && (n.err != errc::none || !n.handle.valid())) break;
         if (!resolve_fifos(n)) {
           // A fifo this process cannot see: say no rather than guess.
-          if (n.kind == notification::accept)
-            caf::send_as(face_, info_.gateway, accept_atom_v, n.handle, false, info_.seal);
-          if (n.kind == notification::connected)
-            caf::send_as(face_, info_.gateway, connected_atom_v, n.handle, false, info_.seal);
+          if (n.kind == notification::accept) control_->answer_accept(n.handle, false);
+          if (n.kind == notification::connected) control_->answer_connected(n.handle, false);
           return;
         }
         break;
@@ -489,38 +517,79 @@ class app_impl final : public app, private app_handler {
   }
 
   // The queue the stack posts this app's io events to. One epoll fd
-  // watches its eventfd and the inbox's: the app (or its own loop) waits
-  // on that alone.
-  result<void> take_event_queue() {
-    auto q = detail::receive_event_queue(channel_, opts_.timeout);
+  // watches its eventfd and the connection: the app (or its own loop)
+  // waits on that alone.
+  result<void> take_event_queue(shm::channel_message& m) {
+    if (waiter_.fd() >= 0) return unexpected{errc::bad_message, "attach: a second event queue"};
+    auto q = detail::map_event_queue(m);
     if (!q) return unexpected{q.error()};
     events_mem_ = std::move(q->mem);
     events_ = std::move(q->queue);
-    return waiter_.watch({box_->event_fd, events_.eventfd()});
+    return waiter_.watch({channel_.fd(), events_.eventfd()});
   }
 
-  // After a wake-up: both eventfds read (and the queue disarmed) before
-  // the rings are looked at, so news racing the drain leaves them readable.
+  // After a wake-up: the eventfd read (and the queue disarmed) before the
+  // queue is looked at, so events racing the drain leave it readable. The
+  // connection stays readable until take_news reads it.
   void drain_wakeups() noexcept {
-    box_->clear();
     if (waiter_.fd() >= 0) events_.consume_wakeup();
   }
 
-  // Everything queued for this app: notifications from the inbox, io
-  // events from the shared queue. No syscall when both are empty (the
-  // spinning path calls this between looks at the fifos).
-  result<void> take_news() {
-    if (box_->ring.read_available() > 0) {
-      detail::inbox_item item;
-      while (box_->pop(item)) {
-        ++notifications_;
-        switch (item.what) {
-          case detail::inbox_item::kind::notification: take(item.note); break;
-          case detail::inbox_item::kind::detached:
-          case detail::inbox_item::kind::disconnected: lost(); break;
-        }
+  // Every record the stack has sent so far, without waiting.
+  void read_records() {
+    while (channel_.valid() && !connection_lost_) {
+      auto m = channel_.receive(std::chrono::milliseconds(0));
+      if (m) {
+        take_record(*m);
+        continue;
+      }
+      switch (m.error().code) {
+        case errc::would_block:
+        case errc::timeout: return;
+        case errc::bad_message: ++bad_records_; continue;  // dropped whole
+        default: connection_lost_ = true; return;  // the stack hung up
       }
     }
+  }
+
+  // One record from the stack. Notifications wait in order for take_news
+  // (an answer may be awaited meanwhile: ask); a segment is mapped at once,
+  // before the notification that names it is taken.
+  void take_record(shm::channel_message& m) {
+    switch (static_cast<proto::record>(m.type)) {
+      case proto::record::notify: {
+        auto batch = proto::decode_notify(m.payload);
+        if (!batch) {
+          ++bad_records_;
+          return;
+        }
+        for (auto& n : *batch) notes_.push_back(std::move(n));
+        return;
+      }
+      case proto::record::segment: return map_segment(m);
+      case proto::record::answer: {
+        auto a = proto::decode_answer(m.payload);
+        if (a) answers_[a->request] = *a;
+        else ++bad_records_;
+        return;
+      }
+      case proto::record::detached: detached_ = true; return;
+      default: ++bad_records_; return;  // an error note from the stack, or nothing this side takes
+    }
+  }
+
+  // Everything queued for this app: notifications from its connection, io
+  // events from the shared queue. The connection costs one non-blocking
+  // read; the queue nothing when empty.
+  result<void> take_news() {
+    read_records();
+    while (!notes_.empty()) {
+      auto n = std::move(notes_.front());
+      notes_.pop_front();
+      ++notifications_;
+      take(n);
+    }
+    if (detached_ || connection_lost_) lost();
     std::array<shm::io_event, 64> batch;
     if (waiter_.fd() >= 0)
       for (std::size_t n; (n = events_.pop_io_batch(batch)) > 0;)
@@ -541,23 +610,16 @@ class app_impl final : public app, private app_handler {
     if (table_) table_->deliver(n, *this);
   }
 
-  // The memfd was sent on the Unix connection before this notification.
-  void map_segment(const segment_info& seg) {
-    for (;;) {
-      auto m = channel_.receive(opts_.timeout);
-      if (!m) {
-        lost();
-        return;
-      }
-      if (m->type != static_cast<std::uint32_t>(channel_message_type::segment) || m->fds.size() != 1 ||
-          m->payload.size() != 16)
-        continue;  // an error note from the stack: nothing to map
-      std::uint64_t id = 0;
-      std::memcpy(&id, m->payload.data(), 8);
-      auto mapped = shm::fifo_segment::attach(m->fds[0], seg.name);
-      if (mapped) segments_.insert_or_assign(id, std::move(*mapped));
-      if (id == seg.id) return;
+  // A segment's memfd, sent before the segment_add that announces it.
+  void map_segment(shm::channel_message& m) {
+    std::uint64_t id = 0;
+    if (m.fds.size() != 1 || m.payload.size() != 16) {
+      ++bad_records_;
+      return;
     }
+    std::memcpy(&id, m.payload.data(), 8);
+    auto mapped = shm::fifo_segment::attach(m.fds[0], "segment " + std::to_string(id));
+    if (mapped) segments_.insert_or_assign(id, std::move(*mapped));
   }
 
   bool resolve_fifos(app_notification& n) {
@@ -726,8 +788,12 @@ class app_impl final : public app, private app_handler {
     return wait({&e, 1}, deadline, want_room);
   }
   void progressed() noexcept { waiter_.progressed(); }
+  // The spinning path asks between looks at the fifos: the queue first (a
+  // few loads), the connection only if that is empty (a syscall).
   bool news_waiting() const noexcept {
-    return box_->ring.read_available() > 0 || (waiter_.fd() >= 0 && !events_.empty());
+    if (!notes_.empty() || (waiter_.fd() >= 0 && !events_.empty())) return true;
+    pollfd p{channel_.fd(), POLLIN, 0};
+    return ::poll(&p, 1, 0) > 0;
   }
 
   // While spinning, peers need not notify this app of new data
@@ -777,22 +843,38 @@ class app_impl final : public app, private app_handler {
     std::size_t want_room;
   };
 
-  template <class T, class... Ts>
-  result<T> ask(Ts&&... xs) {
+  std::uint64_t next_request() noexcept { return ++last_request_; }
+
+  // Sends a request and waits for its answer (bounded by the attach
+  // timeout); notifications that come meanwhile wait for take_news.
+  result<proto::answer> ask(const proto::app_request& req, std::uint64_t id, const char* what) {
     if (auto r = usable(); !r) return unexpected{r.error()};
-    return ask_from<T>(**self_, *link_->sys, opts_.timeout, info_.gateway, std::forward<Ts>(xs)..., info_.seal);
+    const auto bytes = proto::encode(req);
+    if (auto sent = channel_.send(static_cast<std::uint32_t>(proto::record_of(req)), bytes, {}, opts_.timeout); !sent)
+      return unexpected{sent.error()};
+    const auto deadline = clock::now() + opts_.timeout;
+    for (;;) {
+      read_records();
+      if (auto it = answers_.find(id); it != answers_.end()) {
+        const auto a = it->second;
+        answers_.erase(it);
+        if (a.code != errc::none) return unexpected{a.code, intern(std::string{what} + ": the stack refused")};
+        return a;
+      }
+      if (connection_lost_ || detached_) return unexpected{errc::disconnected, "the stack is gone"};
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
+      if (left <= 0) return unexpected{errc::timeout, intern(std::string{what} + ": no answer from the stack in time")};
+      pollfd p{channel_.fd(), POLLIN, 0};
+      (void)::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
+    }
   }
 
   attach_options opts_;
-  detail::waiter waiter_{opts_.spin};  // sleeps on the inbox's and the event queue's eventfds
+  detail::waiter waiter_{opts_.spin};  // sleeps on the connection and the event queue's eventfd
   shm::fd_channel channel_;
-  std::shared_ptr<process_link> link_;  // declared before what lives in its actor system
+  std::shared_ptr<connection_control> control_ = std::make_shared<connection_control>(channel_, opts_.timeout);
   join_ticket join_;
-  std::unique_ptr<caf::scoped_actor> self_;
-  std::shared_ptr<detail::inbox> box_ = std::make_shared<detail::inbox>();
-  caf::actor receiver_;
-  caf::actor face_;  // receiver_'s shield: all the stack is shown of this process
-  remote_attach_reply info_;
+  proto::attach_reply info_;
   std::unique_ptr<app_session_table> table_;
   shm::segment events_mem_;  // before the queue that lives in it
   shm::event_queue events_;
@@ -801,8 +883,14 @@ class app_impl final : public app, private app_handler {
   detail::sock_table socks_;
   session_handle current_listener_;
   std::unordered_map<std::uint64_t, session*> unclaimed_listens_;  // on_listen before listen() knew the handle
+  std::deque<app_notification> notes_;                   // read from the connection, not yet taken
+  std::unordered_map<std::uint64_t, proto::answer> answers_;  // by request number, until asked for
+  std::uint64_t last_request_ = 0;
   std::uint64_t notifications_ = 0;
   std::uint64_t io_events_ = 0;
+  std::uint64_t bad_records_ = 0;  // malformed or unexpected records from the stack, dropped
+  bool detached_ = false;          // the stack said so (taken after the notifications before it)
+  bool connection_lost_ = false;   // the stack hung up
   bool polling_ = false;
   bool attached_ = false;
 };

@@ -1,11 +1,15 @@
-// libFuzzer: what an attached app decodes from the stack's Unix socket and
-// notifications (docs/architecture.md §7) when the other side is not the
-// stack it trusts: the event-queue memfd (any size, any contents, sealed
-// or not) mapped and attached as the client library does, and a fifo
-// segment with words overwritten, attached from its fd, its fifos looked
-// up at offsets a notification names and then used. Nothing may fault,
-// loop, or leak an fd or a mapping.
+// libFuzzer: what either side decodes from an app's Unix connection when
+// the other is hostile (docs/architecture.md §7): every record of the
+// attach protocol (app_protocol.hpp) as the stack's thread and the client
+// library decode them; the event-queue memfd (any size, any contents,
+// sealed or not) mapped and attached as the client library does; and a
+// fifo segment with words overwritten, attached from its fd, its fifos
+// looked up at offsets a notification names and then used. Nothing may
+// fault, loop, allocate what the record did not pay for, or leak an fd or
+// a mapping.
+#include "actors/remote/app_protocol.hpp"
 #include "fuzz/script.hpp"
+#include "shm/fd_channel.hpp"
 #include "shm/event_queue.hpp"
 #include "shm/fifo_segment.hpp"
 #include "shm/segment.hpp"
@@ -100,11 +104,34 @@ void segment_message(script& s) {
   }
 }
 
+// The rest of the script as one record's payload, of a type it picks:
+// decoded by each side's decoder (the stack's for requests and attaches,
+// the app's for the stack's records). A decoded record is encoded again
+// and must decode to the same bytes' worth.
+void protocol_record(script& s) {
+  const auto type = static_cast<std::uint32_t>(s.take(1) % 24);
+  const std::span<const std::byte> payload{reinterpret_cast<const std::byte*>(s.at), s.left};
+  if (auto r = app_protocol::decode_request(type, payload)) {
+    if (app_protocol::encode(*r).size() != payload.size()) std::abort();
+  }
+  if (auto a = app_protocol::decode_attach_request(payload)) (void)app_protocol::encode(*a);
+  (void)app_protocol::decode_attach_reply(payload);
+  (void)app_protocol::decode_answer(payload);
+  (void)app_protocol::decode_hello(payload);
+  if (auto n = app_protocol::decode_notify(payload); n && payload.size() <= shm::max_channel_payload) {
+    app_protocol::notify_batch again;
+    for (const auto& one : *n)
+      if (!again.add(one)) std::abort();  // what fit one record fits one record
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   script s{data, size};
-  if (s.take(1) % 2 == 0) event_queue_message(s);
+  const auto pick = s.take(1);
+  if (pick >= 0x80) protocol_record(s);
+  else if (pick % 2 == 0) event_queue_message(s);
   else segment_message(s);
   return 0;
 }

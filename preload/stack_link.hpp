@@ -16,9 +16,9 @@
 // one slice; a worker several threads use is asked what is ready and slept
 // on with its lock released (docs/preload.md).
 //
-// Calls made while a worker's lock is held (the client library's own) and
-// calls on the client library's threads go straight to the C library: the
-// preload never sees itself.
+// Calls made while a worker's lock is held (the client library's own) go
+// straight to the C library: the preload never sees itself. (The client
+// library starts no threads of its own.)
 
 #include "preload/fd_table.hpp"
 #include "preload/stack_socket.hpp"
@@ -74,8 +74,8 @@ struct epoll_set {
 /// library's write: stdio may call back into the preload).
 void say(const std::string& line);
 
-/// True while this thread holds a worker's lock, or is one of the client
-/// library's: its calls go to the kernel untouched.
+/// True while this thread holds a worker's lock: its calls (the client
+/// library's) go to the kernel untouched.
 bool passthrough() noexcept;
 
 class stack_link {

@@ -145,13 +145,12 @@ int main(int argc, char** argv) {
       return fail("--socket-group: no group " + actorstack::quoted(socket_group));
     }
   }
-  auto port = (*st)->serve_remote_apps(remote);
-  if (!port) {
-    std::fprintf(stderr, "actorstack-stackd: %s\n", port.error().message().c_str());
+  if (auto served = (*st)->serve_remote_apps(remote); !served) {
+    std::fprintf(stderr, "actorstack-stackd: %s\n", served.error().message().c_str());
     return 1;
   }
-  std::fprintf(stderr, "actorstack-stackd: serving apps on %s (attach actor on 127.0.0.1:%u), %u worker(s)\n",
-               socket_path.c_str(), static_cast<unsigned>(*port), (*st)->workers());
+  std::fprintf(stderr, "actorstack-stackd: serving apps on %s, %u worker(s)\n", socket_path.c_str(),
+               (*st)->workers());
   while (!stop_requested.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   const auto stuck = (*st)->stop(std::chrono::seconds(5));
   std::fprintf(stderr, "actorstack-stackd: stopped%s\n", stuck.empty() ? "" : " (some actors did not stop)");

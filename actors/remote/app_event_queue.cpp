@@ -1,6 +1,6 @@
 #include "actors/remote/app_event_queue.hpp"
 
-#include "actors/remote/remote_gateway.hpp"
+#include "actors/remote/app_protocol.hpp"
 
 #include <array>
 #include <cstring>
@@ -21,7 +21,7 @@ result<void> app_event_queue::send_to(shm::fd_channel& channel) const {
   const std::uint64_t bytes = mem_.size();
   std::memcpy(payload.data(), &bytes, sizeof bytes);
   const int fds[] = {mem_.fd(), queue_.eventfd()};
-  return channel.send(static_cast<std::uint32_t>(channel_message_type::event_queue), payload, fds);
+  return channel.send(static_cast<std::uint32_t>(app_protocol::record::event_queue), payload, fds);
 }
 
 }  // namespace actorstack

@@ -1,7 +1,7 @@
 #include "actors/caf_error.hpp"
 #include "actors/remote/remote_gateway.hpp"
 
-#include "actors/answer_as_self.hpp"
+#include "actors/remote/channel_outbox.hpp"
 #include "actors/door_shield.hpp"
 #include "actors/log.hpp"
 #include "actors/mailbox_depth.hpp"
@@ -43,6 +43,12 @@ struct withheld_segment {
 struct gateway_state {
   static inline const char* name = "remote_gateway";
   remote_gateway_config cfg;
+  /// Records on their way to the app, and the notifications being
+  /// gathered into the next `notify` record (sent before any other record,
+  /// so the app hears everything in the order it happened).
+  std::unique_ptr<channel_outbox> outbox;
+  app_protocol::notify_batch batch;
+  bool resend_scheduled = false;
   std::vector<session_worker_actor> workers;
   /// Sessions this app worker was told about and has not given up: the
   /// only handles its requests may name.
@@ -64,10 +70,11 @@ struct gateway_state {
   /// Messages only the stack's own actors may send that came from
   /// elsewhere (another process, or anonymous).
   std::uint64_t refused_foreign = 0;
-  /// The app's own detach, asked of the root: the root ends this gateway
-  /// (detach_atom) before its answer could come back here, so the gateway
-  /// answers the app as it goes.
-  std::optional<caf::typed_response_promise<bool>> detaching;
+  std::uint64_t not_owned_logged = 0;  // requests naming sessions it does not hold
+  /// The app's own detach (its request number), asked of the root: the
+  /// root ends this gateway (detach_atom) before its answer could come
+  /// back here, so the gateway answers the app as it goes.
+  std::optional<std::uint64_t> detaching;
   /// Sessions of this app worker counted against quota.sessions (accepted
   /// or connected; not listeners), and its connects not yet answered.
   std::unordered_set<std::uint64_t> counted;
@@ -101,43 +108,73 @@ using self_pointer = remote_gateway_actor::stateful_pointer<gateway_state>;
 
 // What happened to the app's sessions (notifications), its detach and
 // inspection come from the stack's own actors, in this process: a message
-// of that kind from anyone else (an attached process reaching this actor
-// through the middleman, or a sender that hides itself) is refused,
-// counted and logged. Without this, any process connected to the attach
-// port could detach an app by naming its gateway.
-bool refused(self_pointer self, const char* what, const char* expected) {
+// of that kind from anyone else (a sender that hides itself, or another
+// node — none can name this actor, it is never shown to one) is refused,
+// counted and logged.
+bool refused(self_pointer self, const char* what) {
   const auto& sender = self->current_sender();
   auto& st = self->state;
   if (st.refused_foreign++ < 8)
-    log_line("remote app worker " + std::to_string(st.cfg.ctx.index) + ": refused '" + what + "' from outside " +
-             expected + " (" + (sender ? to_string(sender->node()) : std::string{"anonymous"}) + ")");
+    log_line("remote app worker " + std::to_string(st.cfg.ctx.index) + ": refused '" + what +
+             "' from outside the stack (" + (sender ? to_string(sender->node()) : std::string{"anonymous"}) + ")");
   return false;
 }
 
-bool from_the_stack(self_pointer self, const char* what) {
-  return from_inside(self) || refused(self, what, "the stack");
+bool from_the_stack(self_pointer self, const char* what) { return from_inside(self) || refused(self, what); }
+
+// ---- the app's Unix connection --------------------------------------------------
+
+// The connection broke or the app stopped reading it: the gateway ends
+// (the inspector cleans up after it as after any dead app worker).
+void connection_lost(self_pointer self, const error& why) {
+  log_line("remote app worker " + std::to_string(self->state.cfg.ctx.index) + ": its connection: " + why.message() +
+           "; giving the app up");
+  self->quit(caf::exit_reason::remote_link_unreachable);
 }
 
-// The app's requests come from the app's own process: the node its
-// receiving actor lives on. Another process that learnt this gateway's id
-// (the middleman lets a node name any actor another node was shown, and
-// ids are small numbers) is refused the same way: an app can name only
-// its own app workers, sessions and listeners.
-bool from_its_app(self_pointer self, const char* what) {
-  const auto& sender = self->current_sender();
-  return (sender && sender->node() == self->state.cfg.remote.node()) || refused(self, what, "its app");
+// The notifications gathered so far become one record.
+bool close_batch(self_pointer self) {
+  auto& st = self->state;
+  if (st.batch.empty()) return true;
+  auto r = st.outbox->push(app_protocol::record::notify, st.batch.payload());
+  st.batch.clear();
+  if (!r) connection_lost(self, r.error());
+  return r.has_value();
 }
 
-caf::error not_from_its_app() { return to_caf(errc::invalid_argument, "not from this app worker's process"); }
-
-// A request from the app: from its process, and showing its seal — the
-// middleman believes a peer's word on which node sent a message
-// (docs/architecture.md, Seals); the seal is what another process cannot
-// know.
-bool from_its_app(self_pointer self, const char* what, std::uint64_t seal) {
-  if (!from_its_app(self, what)) return false;
-  return secrets_equal(seal, self->state.cfg.seal) || refused(self, what, "its app (wrong seal)");
+// A record other than a notification, after those gathered before it.
+bool put_record(self_pointer self, app_protocol::record type, std::span<const std::byte> payload, int fd = -1) {
+  if (!close_batch(self)) return false;
+  auto r = self->state.outbox->push(type, payload, fd);
+  if (!r) connection_lost(self, r.error());
+  return r.has_value();
 }
+
+void tell(self_pointer self, const app_notification& n) {
+  auto& st = self->state;
+  if (st.batch.add(n)) return;
+  if (close_batch(self)) (void)st.batch.add(n);
+}
+
+// End of a turn: what was gathered goes out; what the socket has no room
+// for is tried again shortly (never a wait on this scheduler thread).
+void send_out(self_pointer self) {
+  auto& st = self->state;
+  if (!close_batch(self)) return;
+  auto drained = st.outbox->flush();
+  if (!drained) return connection_lost(self, drained.error());
+  if (*drained || st.resend_scheduled) return;
+  st.resend_scheduled = true;
+  self->delayed_send(self, std::chrono::milliseconds{1}, resend_atom_v);
+}
+
+void answer_app(self_pointer self, std::uint64_t request, errc code, std::uint64_t value = 0) {
+  const auto bytes = app_protocol::encode(app_protocol::answer{request, code, value});
+  if (put_record(self, app_protocol::record::answer, bytes)) send_out(self);
+}
+
+// An actor's answer to one of the app's requests, as the app hears it.
+errc code_of(self_pointer self, const caf::error& e) { return from_caf(self->system(), e).code; }
 
 // The app reached one of its quotas: the root counts it for the app
 // (quota_refusals in show apps), a line says which.
@@ -167,29 +204,23 @@ void connect_answered(gateway_state& st) {
 }
 
 // The app's connect goes to the root once quota.pending-connects allows
-// it; the gateway answers it (answer_as_self.hpp says why).
-caf::result<bool> start_connect(self_pointer self, const endpoint& remote, std::uint64_t opaque,
-                                std::uint16_t local_port) {
+// it; the answer says whether it is under way (the outcome comes as a
+// connected notification).
+void start_connect(self_pointer self, const app_protocol::connect_request& req) {
   auto& st = self->state;
   const auto& c = st.cfg;
   if (c.usage && !app_usage::take(c.usage->pending_connects, c.usage->limits.pending_connects)) {
     over_quota(self, "quota.pending-connects");
-    return to_caf(errc::quota, "the app has quota.pending-connects connects under way");
+    return answer_app(self, req.request, errc::quota);
   }
   ++st.pending_connects;
-  auto rp = self->make_response_promise<bool>();
   self->request(c.root, caf::infinite, connect_atom_v,
-                connect_request{c.ctx.app, c.ctx.index, remote, opaque, false, local_port})
-      .then([rp](bool ok) mutable { rp.deliver(ok); },
-            [self, rp](caf::error& e) mutable {
+                connect_request{c.ctx.app, c.ctx.index, req.remote, req.opaque, false, req.local_port})
+      .then([self, id = req.request](bool ok) { answer_app(self, id, errc::none, ok ? 1 : 0); },
+            [self, id = req.request](caf::error& e) {
               connect_answered(self->state);  // refused at once: no connected notification follows
-              rp.deliver(std::move(e));
+              answer_app(self, id, code_of(self, e));
             });
-  return rp;
-}
-
-caf::error not_owned(session_handle h) {
-  return to_caf(errc::invalid_session, h.to_string() + " is not a session of this app worker");
 }
 
 // A segment the stack added for the app is passed to it if
@@ -225,17 +256,13 @@ bool locate_fifos(gateway_state& st, app_notification& n) {
   return true;
 }
 
-// The memfd goes over the Unix connection first: by the time the app
-// reads the notification (over TCP, later), the fd is waiting for it.
-bool send_segment(gateway_state& st, const segment_info& seg) {
+// The memfd goes first, on the same connection: by the time the app
+// reads the notification that names the segment, it has mapped it.
+bool send_segment(self_pointer self, const segment_info& seg) {
   std::array<std::byte, 16> payload{};
   std::memcpy(payload.data(), &seg.id, 8);
   std::memcpy(payload.data() + 8, &seg.size, 8);
-  const int fds[] = {seg.fd};
-  auto r = st.cfg.channel->send(static_cast<std::uint32_t>(channel_message_type::segment), payload, fds);
-  if (!r) log_line("remote app worker " + std::to_string(st.cfg.ctx.index) + ": cannot pass segment " +
-                   seg.name + ": " + r.error().message());
-  return r.has_value();
+  return put_record(self, app_protocol::record::segment, payload, seg.fd);
 }
 
 // A session placed in a withheld segment: the segment is passed now if
@@ -254,41 +281,90 @@ withheld_pass pass_withheld(self_pointer self, const app_notification& n) {
     return withheld_pass::refused;
   }
   st.passed_bytes.emplace(seg.id, seg.size);
-  if (!send_segment(st, seg)) return withheld_pass::broken;
+  if (!send_segment(self, seg)) return withheld_pass::broken;
   // Told as the stack would have told it: the memfd, then segment_add.
   app_notification added;
   added.kind = notification::segment_add;
   added.segment = seg;
   added.segment.fd = -1;  // the copy's number means nothing to the app
-  caf::anon_send(st.cfg.remote, notify_atom_v, std::move(added), st.cfg.seal);
+  tell(self, added);
   st.segment_of[seg.base] = seg.id;
   st.withheld.erase(it);
   return withheld_pass::passed;
 }
 
 // A request naming a session: forwarded to its worker only if this app
-// worker holds it.
+// worker holds it. Nothing answers: a session request from an in-process
+// app is a plain send too.
 template <class Atom, class... Ts>
-caf::result<void> forward(self_pointer self, std::uint64_t seal, Atom atom, session_handle h, Ts... xs) {
-  if (!from_its_app(self, "session request", seal)) return not_from_its_app();
+void forward(self_pointer self, Atom atom, session_handle h, Ts... xs) {
   auto& st = self->state;
-  if ((!st.owned.count(h.value()) && !st.old_names.count(h.value())) || h.worker() >= st.workers.size())
-    return not_owned(h);
+  if ((!st.owned.count(h.value()) && !st.old_names.count(h.value())) || h.worker() >= st.workers.size()) {
+    if (st.not_owned_logged++ < 8)
+      log_line("remote app worker " + std::to_string(st.cfg.ctx.index) + ": a request names " + h.to_string() +
+               ", not a session of this app worker; refused");
+    return;
+  }
   self->send(st.workers[h.worker()], atom, h, xs...);
-  return caf::unit;
 }
 
 // The app's answer to an accept or a connected: a "no" gives the session up.
 template <class Atom>
-caf::result<void> forward_answer(self_pointer self, std::uint64_t seal, Atom atom, session_handle h, bool ok) {
-  if (!from_its_app(self, "answer", seal)) return not_from_its_app();
-  auto r = forward(self, seal, atom, h, ok);
+void forward_answer(self_pointer self, Atom atom, session_handle h, bool ok) {
+  forward(self, atom, h, ok);
   auto& st = self->state;
   if (!ok) {
     st.owned.erase(h.value());
     if (st.counted.erase(h.value()) > 0 && st.cfg.usage) app_usage::give_back(st.cfg.usage->sessions);
   }
-  return r;
+}
+
+void on_session_request(self_pointer self, const app_protocol::session_request& r) {
+  using op = app_protocol::session_op;
+  switch (r.op) {
+    case op::tx: return forward(self, tx_atom_v, r.handle);
+    case op::app_rx: return forward(self, app_rx_atom_v, r.handle);
+    case op::rx_notify: return forward(self, rx_notify_atom_v, r.handle);
+    case op::close: return forward(self, close_atom_v, r.handle);
+    case op::reset: return forward(self, reset_atom_v, r.handle);
+    case op::shutdown: return forward(self, shutdown_atom_v, r.handle);
+    case op::accept_yes: return forward_answer(self, accept_atom_v, r.handle, true);
+    case op::accept_no: return forward_answer(self, accept_atom_v, r.handle, false);
+    case op::connected_yes: return forward_answer(self, connected_atom_v, r.handle, true);
+    case op::connected_no: return forward_answer(self, connected_atom_v, r.handle, false);
+  }
+}
+
+// One request from the app (decoded by the Unix side's thread).
+void on_request(self_pointer self, const app_protocol::app_request& req) {
+  const auto& c = self->state.cfg;
+  auto answer_with = [self](std::uint64_t id) {
+    return [self, id](caf::error& e) { answer_app(self, id, code_of(self, e)); };
+  };
+  if (auto* s = std::get_if<app_protocol::session_request>(&req)) {
+    on_session_request(self, *s);
+  } else if (auto* l = std::get_if<app_protocol::listen_request>(&req)) {
+    self->request(c.root, caf::infinite, listen_atom_v, c.ctx.app, c.ctx.index, l->local, false)
+        .then([self, id = l->request](session_handle h) { answer_app(self, id, errc::none, h.value()); },
+              answer_with(l->request));
+  } else if (auto* u = std::get_if<app_protocol::unlisten_request>(&req)) {
+    self->request(c.root, caf::infinite, close_atom_v, c.ctx.app, u->listener, c.ctx.index, false)
+        .then([self, id = u->request](bool ok) { answer_app(self, id, errc::none, ok ? 1 : 0); },
+              answer_with(u->request));
+  } else if (auto* k = std::get_if<app_protocol::connect_request>(&req)) {
+    start_connect(self, *k);
+  } else if (auto* d = std::get_if<app_protocol::detach_request>(&req)) {
+    self->state.detaching = d->request;
+    auto on_error = [self, id = d->request](caf::error& e) {
+      self->state.detaching.reset();
+      answer_app(self, id, code_of(self, e));
+    };
+    // Success is answered by the detach itself (detach_atom, below).
+    if (c.added)
+      self->request(c.root, caf::infinite, del_worker_atom_v, c.ctx.app, c.ctx.index).then([](bool) {}, on_error);
+    else
+      self->request(c.root, caf::infinite, detach_atom_v, c.ctx.app).then([](bool) {}, on_error);
+  }
 }
 
 // A session the app will not get: the stack gives it up. True when the
@@ -316,10 +392,7 @@ bool relay(self_pointer self, app_notification n) {
   switch (n.kind) {
     case notification::segment_add:
       if (!room_for_segment(self, n.segment)) return true;
-      if (!send_segment(st, n.segment)) {
-        self->quit(caf::exit_reason::remote_link_unreachable);
-        return false;
-      }
+      if (!send_segment(self, n.segment)) return false;
       st.segment_of[n.segment.base] = n.segment.id;
       break;
     case notification::segment_del:
@@ -336,10 +409,7 @@ bool relay(self_pointer self, app_notification n) {
       if (n.kind == notification::connected) connect_answered(st);
       if (n.kind == notification::connected && (n.err != errc::none || !n.handle.valid())) break;
       const auto pass = pass_withheld(self, n);
-      if (pass == withheld_pass::broken) {
-        self->quit(caf::exit_reason::remote_link_unreachable);
-        return false;
-      }
+      if (pass == withheld_pass::broken) return false;  // the gateway quit
       errc refusal = errc::none;
       if (pass == withheld_pass::refused) {
         refusal = errc::quota;  // quota.segment-bytes, counted
@@ -377,7 +447,7 @@ bool relay(self_pointer self, app_notification n) {
       break;
     default: break;
   }
-  caf::anon_send(st.cfg.remote, notify_atom_v, std::move(n), st.cfg.seal);
+  tell(self, n);
   return true;
 }
 
@@ -388,34 +458,20 @@ remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway
       [](self_pointer self, remote_gateway_config cfg) -> remote_gateway_actor::behavior_type {
         auto& st = self->state;
         st.cfg = std::move(cfg);
+        st.outbox = std::make_unique<channel_outbox>(st.cfg.channel, gateway_outbox_limit);
         for (const auto& w : st.cfg.ctx.session_workers)
           st.workers.push_back(caf::actor_cast<session_worker_actor>(w));
-        // The process behind the remote actor died or its connection
-        // broke: end, so the inspector cleans up after this app worker.
-        self->monitor(st.cfg.remote);
         drop_unexpected_quietly(self);
-        self->set_down_handler([=](caf::down_msg& m) {
-          if (m.source != self->state.cfg.remote.address()) return;
-          // Another process can send a down_msg naming the app's actor
-          // (door_shield.hpp): believed only once the middleman really
-          // ended its proxy here.
-          if (!caf::actor_cast<caf::abstract_actor*>(self->state.cfg.remote)
-                   ->getf(caf::abstract_actor::is_cleaned_up_flag)) {
-            refused(self, "down", "the middleman");
-            return;
-          }
-          log_line("remote app worker " + std::to_string(self->state.cfg.ctx.index) +
-                   ": its process is gone (" + to_string(m.reason) + ")");
-          self->quit(caf::exit_reason::remote_link_unreachable);
-        });
         return {
             [=](notify_atom, app_notification& n) {
-              if (from_the_stack(self, "notify")) relay(self, std::move(n));
+              if (!from_the_stack(self, "notify")) return;
+              if (relay(self, std::move(n))) send_out(self);
             },
             [=](notify_atom, std::vector<app_notification>& batch) {
               if (!from_the_stack(self, "notify")) return;
               for (auto& n : batch)
                 if (!relay(self, std::move(n))) return;
+              send_out(self);
             },
             [=](detach_atom) {
               if (!from_the_stack(self, "detach")) return;
@@ -428,48 +484,32 @@ remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway
               }
               st.owned.clear();
               st.old_names.clear();
-              caf::anon_send(st.cfg.remote, detach_atom_v, st.cfg.seal);
-              if (st.detaching) st.detaching->deliver(true);
+              if (st.detaching) {
+                const auto bytes = app_protocol::encode(app_protocol::answer{*st.detaching, errc::none, 1});
+                (void)put_record(self, app_protocol::record::answer, bytes);
+              }
+              if (put_record(self, app_protocol::record::detached, {})) {
+                // The last records: worth a short wait for room (this
+                // gateway is gone after this turn).
+                if (auto r = st.outbox->flush(std::chrono::milliseconds{100}); !r || !*r)
+                  log_line("remote app worker " + std::to_string(st.cfg.ctx.index) +
+                           ": its detach could not be told (the app does not read its connection)");
+              }
               self->quit();
             },
             [=](mailbox_atom) -> caf::result<std::uint64_t> {
               if (!from_the_stack(self, "mailbox")) return to_caf(errc::invalid_argument, "not from the stack");
               return mailbox_depth(self);
             },
-            [=](tx_atom a, session_handle h, std::uint64_t seal) { return forward(self, seal, a, h); },
-            [=](app_rx_atom a, session_handle h, std::uint64_t seal) { return forward(self, seal, a, h); },
-            [=](rx_notify_atom a, session_handle h, std::uint64_t seal) { return forward(self, seal, a, h); },
-            [=](close_atom a, session_handle h, std::uint64_t seal) { return forward(self, seal, a, h); },
-            [=](reset_atom a, session_handle h, std::uint64_t seal) { return forward(self, seal, a, h); },
-            [=](shutdown_atom a, session_handle h, std::uint64_t seal) { return forward(self, seal, a, h); },
-            [=](accept_atom a, session_handle h, bool ok, std::uint64_t seal) {
-              return forward_answer(self, seal, a, h, ok);
+            // Only this process can send it (a local-only type): the Unix
+            // side's thread, from the app's own connection.
+            [=](app_request_msg& m) {
+              on_request(self, m.request);
+              send_out(self);
             },
-            [=](connected_atom a, session_handle h, bool ok, std::uint64_t seal) {
-              return forward_answer(self, seal, a, h, ok);
-            },
-            [=](remote_listen_atom, const endpoint& ep, std::uint64_t seal) -> caf::result<session_handle> {
-              if (!from_its_app(self, "listen", seal)) return not_from_its_app();
-              const auto& c = self->state.cfg;
-              return answer_as_self<session_handle>(self, c.root, listen_atom_v, c.ctx.app, c.ctx.index, ep, false);
-            },
-            [=](remote_unlisten_atom, session_handle listener, std::uint64_t seal) -> caf::result<bool> {
-              if (!from_its_app(self, "stop listen", seal)) return not_from_its_app();
-              const auto& c = self->state.cfg;
-              return answer_as_self<bool>(self, c.root, close_atom_v, c.ctx.app, listener, c.ctx.index, false);
-            },
-            [=](remote_connect_atom, const endpoint& remote, std::uint64_t opaque, std::uint16_t local_port,
-                std::uint64_t seal) -> caf::result<bool> {
-              if (!from_its_app(self, "connect", seal)) return not_from_its_app();
-              return start_connect(self, remote, opaque, local_port);
-            },
-            [=](remote_detach_atom, std::uint64_t seal) -> caf::result<bool> {
-              if (!from_its_app(self, "detach", seal)) return not_from_its_app();
-              const auto& c = self->state.cfg;
-              auto rp = c.added ? answer_as_self<bool>(self, c.root, del_worker_atom_v, c.ctx.app, c.ctx.index)
-                                : answer_as_self<bool>(self, c.root, detach_atom_v, c.ctx.app);
-              self->state.detaching = rp;
-              return rp;
+            [=](resend_atom) {
+              self->state.resend_scheduled = false;
+              send_out(self);
             },
         };
       },

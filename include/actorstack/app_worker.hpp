@@ -38,14 +38,10 @@ struct app_worker_context {
   std::uint32_t index = 0;                  ///< global app worker index (notifications name it)
   std::uint32_t app = 0;                    ///< the application's index
   std::vector<caf::actor> session_workers;  ///< by worker index
-  /// Whom the app's requests name as their sender. Empty (in-process apps):
-  /// anonymous. An attached app names an actor of its own process, which
-  /// its gateway checks: requests from any other process are refused.
-  caf::actor sender;
-  /// Non-zero for an app in another process: the number its gateway gave
-  /// it, which every request carries last (the gateway refuses a request
-  /// without it). 0: requests go to session workers as they are.
-  std::uint64_t seal = 0;
+  /// Where the sessions' requests go instead of to the session workers:
+  /// an app in another process sends them over its connection to the
+  /// stack (libactorstack-client). Empty: plain sends to the workers.
+  std::shared_ptr<detail::session_control> control;
 };
 
 /// An app worker's sessions. Not thread-safe: it belongs to one actor.

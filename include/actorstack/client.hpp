@@ -3,7 +3,7 @@
 /// libactorstack-client: an application in its own process, attached to a
 /// stack that serves remote apps (`actorstack-stackd`, or any program that
 /// called stack::serve_remote_apps). A socket-like API for programs that do
-/// not want to know CAF.
+/// not want to know CAF: the library starts no thread and no actor system.
 ///
 ///     auto app = actorstack::client::app::attach({.socket_path = "/run/actorstack.sock"}).value();
 ///     auto l = app->listen("ct://127.0.0.1/7000").value();
@@ -14,9 +14,9 @@
 /// Reads and writes go straight to the shared fifos, mapped in this process
 /// from the memfds the stack passes over its Unix socket: no copy beyond
 /// the fifo's own. Control (listen, connect, close, ...) and the stack's
-/// control notifications travel over CAF's middleman on loopback; io
-/// events (data to read, room to write) come through a shared-memory event
-/// queue the stack maps for this app alone.
+/// control notifications travel over that same Unix connection, as small
+/// records both sides check; io events (data to read, room to write) come
+/// through a shared-memory event queue the stack maps for this app alone.
 ///
 /// Threading: an `app` belongs to one thread — every call, including
 /// poll(), from the same thread (like a non-thread-safe event loop). The
@@ -116,21 +116,18 @@ struct client_counters {
   /// with what they waited for ready: wake-ups that never came. Expected 0.
   std::uint64_t late_wakeups = 0;
   /// Io events the shared event queue from the stack holds
-  /// (the stack's session.event-queue-length); past that, events come by message.
+  /// (the stack's session.event-queue-length); past that, events come as
+  /// records on the connection.
   std::uint64_t io_event_capacity = 0;
 };
 
-/// True on the threads this library starts for its own work (its actor
-/// system's: the connection to the stack runs on them). A layer that
-/// interposes the socket calls (libactorstack-preload) hands their calls
-/// to the kernel.
-bool is_library_thread() noexcept;
-
 class app {
  public:
-  /// Connects to the stack's Unix socket, attaches over its attach actor.
-  /// Errors: system (no socket there), disconnected, bad_message (the
-  /// stack refused the attach), timeout.
+  /// Connects to the stack's Unix socket and attaches over it. Errors:
+  /// system (no socket there), disconnected (hung up on: a uid not
+  /// allowed, or quota.attach-per-uid), bad_message (the stack refused the
+  /// attach, or speaks another protocol version), quota and the stack's
+  /// other refusals by their code, timeout.
   static result<std::unique_ptr<app>> attach(const attach_options& opts);
 
   /// Detaches (every session still open is reset towards its peer); a

@@ -30,6 +30,9 @@ class session_control {
   virtual void close(session_handle h) = 0;
   virtual void reset(session_handle h) = 0;
   virtual void shutdown(session_handle h) = 0;    ///< half-close
+  /// The app's answer to an accept / connected notification.
+  virtual void answer_accept(session_handle h, bool ok) = 0;
+  virtual void answer_connected(session_handle h, bool ok) = 0;
 };
 }  // namespace detail
 

@@ -66,7 +66,6 @@ void add_message_types(caf::actor_system_config& sys_cfg);
 /// Where apps in other processes attach, and who may.
 struct remote_apps_options {
   std::string socket_path;
-  std::uint16_t port = 0;            ///< the attach actor's loopback port (0: any free one)
   std::uint32_t socket_mode = 0660;  ///< the socket file's permission bits
   std::int64_t socket_group = -1;    ///< the socket file's group (a gid); -1: the daemon's
   /// Only processes of these uids may attach (checked with SO_PEERCRED at
@@ -121,21 +120,18 @@ class stack {
   virtual result<std::uint16_t> serve_metrics(std::uint16_t port) = 0;
   /// Serves applications in other processes (libactorstack-client,
   /// include/actorstack/client.hpp): binds a Unix socket at
-  /// `opts.socket_path` (segment fds go there; its hang-up detaches the
-  /// app) and publishes the attach actor on 127.0.0.1:`opts.port` (0: any
-  /// free port); returns the port. A stale socket file of this user is
-  /// replaced; a live one, or another user's, is an error. The actor
-  /// system must have a middleman (stack::create's has one) and the
-  /// actorstack message types registered (add_message_types below).
-  /// Errors: not_supported, invalid_argument (already serving, port taken,
-  /// path too long, mode beyond 0777), system (bind, chown, chmod).
-  virtual result<std::uint16_t> serve_remote_apps(const remote_apps_options& opts) = 0;
+  /// `opts.socket_path`. Each app's connection carries its whole
+  /// conversation with the stack (attach, requests, notifications, segment
+  /// fds); its hang-up detaches the app. No network port is opened. A
+  /// stale socket file of this user is replaced; a live one, or another
+  /// user's, is an error. Errors: invalid_argument (already serving, path
+  /// too long, mode beyond 0777), system (bind, chown, chmod).
+  virtual result<void> serve_remote_apps(const remote_apps_options& opts) = 0;
   /// The same with the default socket access (0660, the daemon's group,
   /// any uid).
-  result<std::uint16_t> serve_remote_apps(const std::string& socket_path, std::uint16_t port = 0) {
+  result<void> serve_remote_apps(const std::string& socket_path) {
     remote_apps_options opts;
     opts.socket_path = socket_path;
-    opts.port = port;
     return serve_remote_apps(opts);
   }
   /// Per data-plane core counters, read live; empty without a data plane

@@ -33,8 +33,6 @@ static_assert(!caf::allowed_unsafe_message_type<ip_address>::value);
 static_assert(!caf::allowed_unsafe_message_type<session_handle>::value);
 static_assert(!caf::allowed_unsafe_message_type<segment_info>::value);
 static_assert(!caf::allowed_unsafe_message_type<app_notification>::value);
-static_assert(!caf::allowed_unsafe_message_type<remote_attach_request>::value);
-static_assert(!caf::allowed_unsafe_message_type<remote_attach_reply>::value);
 
 struct wire {
   wire() {
@@ -66,25 +64,25 @@ endpoint ep(const char* uri) {
 
 }  // namespace
 
-TEST_CASE("wire: endpoints of every protocol and family round-trip, as the remote listen and connect carry them") {
+TEST_CASE("wire: endpoints of every protocol and family round-trip through CAF's serialisation") {
   wire w;
   for (const char* uri : {"ct://127.0.0.1/7001", "udp://10.1.2.3/53", "tcp://[2001:db8::7]/65535",
                           "ct://0.0.0.0/0", "udp://[::1]/1"}) {
     CAPTURE(uri);
     const endpoint in = ep(uri);
-    auto out = w.round_trip(caf::make_message(remote_listen_atom_v, in));
-    REQUIRE(out.match_elements<remote_listen_atom, endpoint>());
+    auto out = w.round_trip(caf::make_message(listen_atom_v, in));
+    REQUIRE(out.match_elements<listen_atom, endpoint>());
     CHECK(out.get_as<endpoint>(1) == in);
     CHECK(out.get_as<endpoint>(1).to_string() == uri);
-    auto c = w.round_trip(caf::make_message(remote_connect_atom_v, in, std::uint64_t{0xfeedbeef}, std::uint16_t{40000}));
-    REQUIRE(c.match_elements<remote_connect_atom, endpoint, std::uint64_t, std::uint16_t>());
+    auto c = w.round_trip(caf::make_message(connect_atom_v, in, std::uint64_t{0xfeedbeef}, std::uint16_t{40000}));
+    REQUIRE(c.match_elements<connect_atom, endpoint, std::uint64_t, std::uint16_t>());
     CHECK(c.get_as<endpoint>(1) == in);
     CHECK(c.get_as<std::uint64_t>(2) == 0xfeedbeef);
     CHECK(c.get_as<std::uint16_t>(3) == 40000);
   }
 }
 
-TEST_CASE("wire: session handles, segment infos and the attach request and reply round-trip field by field") {
+TEST_CASE("wire: session handles and segment infos round-trip field by field") {
   wire w;
   const session_handle h{3, 0x123456, 0xabcdef};
   auto m = w.round_trip(caf::make_message(close_atom_v, h));
@@ -100,38 +98,6 @@ TEST_CASE("wire: session handles, segment infos and the attach request and reply
   CHECK(sg.fd == seg.fd);
   CHECK(sg.base == 0);  // a mapping address means nothing in another process
 
-  remote_attach_request req;
-  req.token = 0x1122334455667788;
-  req.name = "app \"with\" quotes\n";
-  req.rx_fifo_size = 4096;
-  req.tx_fifo_size = 8192;
-  req.local_scope = false;
-  req.global_scope = true;
-  req.join_app = 5;
-  req.join_secret = 0x8877665544332211;
-  auto r = w.round_trip(caf::make_message(attach_atom_v, req));
-  REQUIRE(r.match_elements<attach_atom, remote_attach_request>());
-  const auto& rq = r.get_as<remote_attach_request>(1);
-  CHECK(rq.token == req.token);
-  CHECK(rq.name == req.name);
-  CHECK(rq.rx_fifo_size == req.rx_fifo_size);
-  CHECK(rq.tx_fifo_size == req.tx_fifo_size);
-  CHECK(rq.local_scope == req.local_scope);
-  CHECK(rq.global_scope == req.global_scope);
-  CHECK(rq.join_app == req.join_app);
-  CHECK(rq.join_secret == req.join_secret);
-
-  remote_attach_reply rep;
-  rep.app = 4;
-  rep.app_worker = 9;
-  rep.session_workers = 2;
-  rep.secret = 0xdeadbeefcafef00d;
-  auto p = w.round_trip(caf::make_message(rep));
-  const auto& rp = p.get_as<remote_attach_reply>(0);
-  CHECK(rp.app == rep.app);
-  CHECK(rp.app_worker == rep.app_worker);
-  CHECK(rp.session_workers == rep.session_workers);
-  CHECK(rp.secret == rep.secret);
 }
 
 TEST_CASE("wire: a notification to a remote app round-trips every serialised field, alone and in a batch") {
@@ -188,7 +154,7 @@ TEST_CASE("wire: the gateway's session requests and the inspector's show request
   CHECK(!c.get_as<bool>(2));
   for (auto msg : {caf::make_message(tx_atom_v, h), caf::make_message(app_rx_atom_v, h),
                    caf::make_message(rx_notify_atom_v, h), caf::make_message(reset_atom_v, h),
-                   caf::make_message(remote_unlisten_atom_v, h)}) {
+                   caf::make_message(close_atom_v, h)}) {
     auto o = w.round_trip(msg);
     CHECK(o.get_as<session_handle>(1) == h);
   }

@@ -1,0 +1,317 @@
+#include "actors/remote/app_protocol.hpp"
+
+#include "shm/fd_channel.hpp"
+
+#include <cstring>
+#include <type_traits>
+
+namespace actorstack::app_protocol {
+
+namespace {
+
+// Appends fixed-size fields.
+class writer {
+ public:
+  template <class T>
+  writer& put(T v) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    const auto at = out.size();
+    out.resize(at + sizeof v);
+    std::memcpy(out.data() + at, &v, sizeof v);
+    return *this;
+  }
+  writer& put(const endpoint& e) {
+    put(static_cast<std::uint8_t>(e.proto)).put(static_cast<std::uint8_t>(e.ip.fam));
+    const auto at = out.size();
+    out.resize(at + e.ip.bytes.size());
+    std::memcpy(out.data() + at, e.ip.bytes.data(), e.ip.bytes.size());
+    return put(e.port);
+  }
+  writer& put(session_handle h) { return put(h.value()); }
+  // A short string: one length byte, then the bytes (cut at max_name).
+  writer& put_name(const std::string& s) {
+    const auto n = std::min(s.size(), max_name);
+    put(static_cast<std::uint8_t>(n));
+    const auto at = out.size();
+    out.resize(at + n);
+    std::memcpy(out.data() + at, s.data(), n);
+    return *this;
+  }
+  std::vector<std::byte> out;
+};
+
+// Reads fixed-size fields, never past the record; the first failure sticks
+// (and names what was being read), so a decoder reads on and checks once.
+class reader {
+ public:
+  explicit reader(std::span<const std::byte> p) noexcept : p_(p) {}
+  template <class T>
+  T get(const char* what) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    T v{};
+    if (!take(sizeof v, what)) return v;
+    std::memcpy(&v, p_.data() + at_, sizeof v);
+    at_ += sizeof v;
+    return v;
+  }
+  template <class E>
+  E get_enum(std::uint8_t last, const char* what) {
+    const auto raw = get<std::uint8_t>(what);
+    if (raw > last) fail(what);
+    return static_cast<E>(raw <= last ? raw : 0);
+  }
+  endpoint get_endpoint(const char* what) {
+    endpoint e;
+    e.proto = get_enum<transport_proto>(static_cast<std::uint8_t>(transport_proto::tcp), what);
+    const auto fam = get<std::uint8_t>(what);
+    if (fam != 4 && fam != 6) fail(what);
+    e.ip.fam = fam == 6 ? ip_address::family::v6 : ip_address::family::v4;
+    if (take(e.ip.bytes.size(), what)) {
+      std::memcpy(e.ip.bytes.data(), p_.data() + at_, e.ip.bytes.size());
+      at_ += e.ip.bytes.size();
+    }
+    e.port = get<std::uint16_t>(what);
+    return e;
+  }
+  session_handle get_handle(const char* what) { return session_handle::from_value(get<std::uint64_t>(what)); }
+  std::string get_name(const char* what) {
+    const auto n = get<std::uint8_t>(what);
+    if (n > max_name) fail(what);
+    if (failed_ || !take(n, what)) return {};
+    std::string s(reinterpret_cast<const char*>(p_.data() + at_), n);
+    at_ += n;
+    return s;
+  }
+  std::size_t left() const noexcept { return p_.size() - at_; }
+  /// The record was read whole and nothing failed.
+  result<void> done(const char* record_name) {
+    if (!failed_ && at_ != p_.size()) fail("trailing bytes");
+    if (failed_) return unexpected{errc::bad_message, intern(std::string{record_name} + ": bad " + failed_)};
+    return {};
+  }
+  void fail(const char* what) noexcept {
+    if (!failed_) failed_ = what;
+  }
+
+ private:
+  bool take(std::size_t n, const char* what) noexcept {
+    if (failed_ || n > p_.size() - at_) {
+      fail(what);
+      return false;
+    }
+    return true;
+  }
+  std::span<const std::byte> p_;
+  std::size_t at_ = 0;
+  const char* failed_ = nullptr;
+};
+
+constexpr std::uint8_t last_notification = static_cast<std::uint8_t>(notification::listened);
+constexpr std::uint8_t last_errc = static_cast<std::uint8_t>(errc::reset);
+
+void put_notification(writer& w, const app_notification& n) {
+  w.put(static_cast<std::uint8_t>(n.kind)).put(n.handle).put(n.other).put(n.app_worker);
+  w.put(static_cast<std::uint8_t>(n.proto)).put(n.opaque).put(static_cast<std::uint8_t>(n.err));
+  w.put(static_cast<std::uint8_t>(n.side)).put(static_cast<std::uint8_t>(n.action)).put(n.length);
+  w.put(n.segment.id).put(n.segment.size).put_name(n.segment.name);
+  w.put(n.fifo_segment).put(n.rx_offset).put(n.tx_offset);
+  w.put(n.ends.local).put(n.ends.remote);
+}
+
+app_notification get_notification(reader& r) {
+  app_notification n;
+  n.kind = r.get_enum<notification>(last_notification, "notification kind");
+  n.handle = r.get_handle("handle");
+  n.other = r.get_handle("other handle");
+  n.app_worker = r.get<std::uint32_t>("app worker");
+  n.proto = r.get_enum<transport_proto>(static_cast<std::uint8_t>(transport_proto::tcp), "transport");
+  n.opaque = r.get<std::uint64_t>("opaque");
+  n.err = r.get_enum<errc>(last_errc, "error code");
+  n.side = r.get_enum<fifo_side>(static_cast<std::uint8_t>(fifo_side::tx), "fifo side");
+  n.action = r.get_enum<fifo_action>(static_cast<std::uint8_t>(fifo_action::dequeued), "fifo action");
+  n.length = r.get<std::uint64_t>("length");
+  n.segment.id = r.get<std::uint64_t>("segment id");
+  n.segment.size = r.get<std::uint64_t>("segment size");
+  n.segment.name = r.get_name("segment name");
+  n.fifo_segment = r.get<std::uint64_t>("fifo segment");
+  n.rx_offset = r.get<std::uint64_t>("rx offset");
+  n.tx_offset = r.get<std::uint64_t>("tx offset");
+  n.ends.local = r.get_endpoint("local endpoint");
+  n.ends.remote = r.get_endpoint("remote endpoint");
+  return n;
+}
+
+// The smallest encoded notification (empty segment name): a count claiming
+// more than the record could hold fails before anything is allocated.
+constexpr std::size_t min_notification_bytes = 1 + 8 + 8 + 4 + 1 + 8 + 1 + 1 + 1 + 8 + 8 + 8 + 1 + 8 + 8 + 8 + 2 * 20;
+
+}  // namespace
+
+std::vector<std::byte> encode_hello() { return writer{}.put(version).out; }
+
+std::vector<std::byte> encode(const attach_request& r) {
+  writer w;
+  w.put(r.rx_fifo_size).put(r.tx_fifo_size).put(static_cast<std::uint8_t>(r.local_scope));
+  w.put(static_cast<std::uint8_t>(r.global_scope)).put(r.join_app).put(r.join_secret).put_name(r.name);
+  return std::move(w.out);
+}
+
+std::vector<std::byte> encode(const attach_reply& r) {
+  return writer{}.put(r.app).put(r.app_worker).put(r.session_workers).put(r.secret).out;
+}
+
+std::vector<std::byte> encode(const session_request& r) {
+  return writer{}.put(static_cast<std::uint8_t>(r.op)).put(r.handle).out;
+}
+std::vector<std::byte> encode(const listen_request& r) { return writer{}.put(r.request).put(r.local).out; }
+std::vector<std::byte> encode(const unlisten_request& r) { return writer{}.put(r.request).put(r.listener).out; }
+std::vector<std::byte> encode(const connect_request& r) {
+  return writer{}.put(r.request).put(r.opaque).put(r.local_port).put(r.remote).out;
+}
+std::vector<std::byte> encode(const detach_request& r) { return writer{}.put(r.request).out; }
+std::vector<std::byte> encode(const answer& r) {
+  return writer{}.put(r.request).put(static_cast<std::uint8_t>(r.code)).put(r.value).out;
+}
+
+record record_of(const app_request& r) noexcept {
+  switch (r.index()) {
+    case 0: return record::session;
+    case 1: return record::listen;
+    case 2: return record::unlisten;
+    case 3: return record::connect;
+    default: return record::detach;
+  }
+}
+
+std::vector<std::byte> encode(const app_request& r) {
+  return std::visit([](const auto& x) { return encode(x); }, r);
+}
+
+result<std::uint32_t> decode_hello(std::span<const std::byte> p) {
+  reader r{p};
+  const auto v = r.get<std::uint32_t>("version");
+  if (auto ok = r.done("hello"); !ok) return unexpected{ok.error()};
+  return v;
+}
+
+result<attach_request> decode_attach_request(std::span<const std::byte> p) {
+  reader r{p};
+  attach_request a;
+  a.rx_fifo_size = r.get<std::uint32_t>("rx fifo size");
+  a.tx_fifo_size = r.get<std::uint32_t>("tx fifo size");
+  a.local_scope = r.get_enum<std::uint8_t>(1, "local scope") != 0;
+  a.global_scope = r.get_enum<std::uint8_t>(1, "global scope") != 0;
+  a.join_app = r.get<std::uint32_t>("join app");
+  a.join_secret = r.get<std::uint64_t>("join secret");
+  a.name = r.get_name("name");
+  if (auto ok = r.done("attach"); !ok) return unexpected{ok.error()};
+  return a;
+}
+
+result<attach_reply> decode_attach_reply(std::span<const std::byte> p) {
+  reader r{p};
+  attach_reply a;
+  a.app = r.get<std::uint32_t>("app");
+  a.app_worker = r.get<std::uint32_t>("app worker");
+  a.session_workers = r.get<std::uint32_t>("session workers");
+  a.secret = r.get<std::uint64_t>("secret");
+  if (auto ok = r.done("attached"); !ok) return unexpected{ok.error()};
+  if (a.session_workers == 0 || a.session_workers > 1024)
+    return unexpected{errc::bad_message, "attached: bad session worker count"};
+  return a;
+}
+
+result<answer> decode_answer(std::span<const std::byte> p) {
+  reader r{p};
+  answer a;
+  a.request = r.get<std::uint64_t>("request");
+  a.code = r.get_enum<errc>(last_errc, "error code");
+  a.value = r.get<std::uint64_t>("value");
+  if (auto ok = r.done("answer"); !ok) return unexpected{ok.error()};
+  return a;
+}
+
+result<app_request> decode_request(std::uint32_t type, std::span<const std::byte> p) {
+  reader r{p};
+  app_request out;
+  const char* name = "request";
+  switch (static_cast<record>(type)) {
+    case record::session: {
+      session_request s;
+      s.op = r.get_enum<session_op>(last_session_op, "session op");
+      s.handle = r.get_handle("handle");
+      out = s, name = "session";
+      break;
+    }
+    case record::listen: {
+      listen_request l;
+      l.request = r.get<std::uint64_t>("request");
+      l.local = r.get_endpoint("endpoint");
+      out = l, name = "listen";
+      break;
+    }
+    case record::unlisten: {
+      unlisten_request u;
+      u.request = r.get<std::uint64_t>("request");
+      u.listener = r.get_handle("listener");
+      out = u, name = "unlisten";
+      break;
+    }
+    case record::connect: {
+      connect_request c;
+      c.request = r.get<std::uint64_t>("request");
+      c.opaque = r.get<std::uint64_t>("opaque");
+      c.local_port = r.get<std::uint16_t>("local port");
+      c.remote = r.get_endpoint("endpoint");
+      out = c, name = "connect";
+      break;
+    }
+    case record::detach: {
+      detach_request d;
+      d.request = r.get<std::uint64_t>("request");
+      out = d, name = "detach";
+      break;
+    }
+    default:
+      // A fixed text: what an app sends must not grow the interned set.
+      return unexpected{errc::bad_message, "a record type the stack does not take from an app"};
+  }
+  if (auto ok = r.done(name); !ok) return unexpected{ok.error()};
+  return out;
+}
+
+notify_batch::notify_batch() { clear(); }
+
+bool notify_batch::add(const app_notification& n) {
+  writer w;
+  w.out.reserve(min_notification_bytes + max_name);
+  put_notification(w, n);
+  if (bytes_.size() + w.out.size() > shm::max_channel_payload) return false;
+  bytes_.insert(bytes_.end(), w.out.begin(), w.out.end());
+  ++count_;
+  return true;
+}
+
+std::span<const std::byte> notify_batch::payload() noexcept {
+  std::memcpy(bytes_.data(), &count_, sizeof count_);
+  return bytes_;
+}
+
+void notify_batch::clear() {
+  bytes_.assign(sizeof count_, std::byte{0});
+  count_ = 0;
+}
+
+result<std::vector<app_notification>> decode_notify(std::span<const std::byte> p) {
+  reader r{p};
+  const auto count = r.get<std::uint32_t>("count");
+  if (count == 0 || count > r.left() / min_notification_bytes)
+    return unexpected{errc::bad_message, "notify: bad count"};
+  std::vector<app_notification> out;
+  out.reserve(count);
+  for (std::uint32_t i = 0; i < count; ++i) out.push_back(get_notification(r));
+  if (auto ok = r.done("notify"); !ok) return unexpected{ok.error()};
+  return out;
+}
+
+}  // namespace actorstack::app_protocol
