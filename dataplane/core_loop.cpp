@@ -121,6 +121,21 @@ void core_loop::run(const std::atomic<bool>& stop) {
   }
 }
 
+namespace {
+
+// A SYN without ACK (its header was checked by the parser: at least 20
+// bytes).
+bool opens_connection(std::span<const std::byte> segment) noexcept {
+  const auto flags = static_cast<std::uint8_t>(segment[13]);
+  return (flags & 0x12) == 0x02;
+}
+
+std::uint16_t destination_port(std::span<const std::byte> segment) noexcept {
+  return static_cast<std::uint16_t>((static_cast<unsigned>(segment[2]) << 8) | static_cast<unsigned>(segment[3]));
+}
+
+}  // namespace
+
 bool core_loop::poll_once() {
   bool work = receive();
   work |= receive_handoffs();
@@ -277,7 +292,16 @@ void core_loop::handle_frame(rte_mbuf* m, bool from_wire) {
           return;
         }
       }
-      tcp_->input(frame_of(m).subspan(p.tcp.segment_offset, p.tcp.segment_length), p.tcp.src_ip, p.tcp.dst_ip);
+      const auto segment = frame_of(m).subspan(p.tcp.segment_offset, p.tcp.segment_length);
+      // As for a datagram (deliver_udp): a listen returns once its command
+      // is queued for every core, and a peer may connect at once; a pass
+      // receives before it reads commands, so a SYN that finds no listener
+      // has the queued commands applied first rather than draw a reset
+      // (seen: a client's SYNs reset by a server whose core had slept
+      // through its listen command).
+      if (opens_connection(segment) && !tcp_->engine().listening(p.tcp.dst_ip, destination_port(segment)))
+        (void)apply_commands();
+      tcp_->input(segment, p.tcp.src_ip, p.tcp.dst_ip);
       rte_pktmbuf_free(m);
       return;
     }

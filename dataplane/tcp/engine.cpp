@@ -83,6 +83,10 @@ engine::listener* engine::find_listener(std::uint32_t ip, std::uint16_t port) {
   return nullptr;
 }
 
+bool engine::listening(std::uint32_t ip, std::uint16_t port) const noexcept {
+  return listeners_.count(listener_key(ip, port)) > 0 || listeners_.count(listener_key(0, port)) > 0;
+}
+
 // ---- control ----------------------------------------------------------------------
 
 result<void> engine::listen(std::uint32_t ip, std::uint16_t port, std::uint64_t cookie, std::uint32_t rx_window) {

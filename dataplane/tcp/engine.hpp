@@ -124,6 +124,8 @@ class engine {
   result<void> listen(std::uint32_t ip, std::uint16_t port, std::uint64_t cookie, std::uint32_t rx_window);
   /// Stops accepting; half-open connections of this listener are dropped.
   void unlisten(std::uint32_t ip, std::uint16_t port);
+  /// Something listens on `ip`:`port` (or on any address at `port`).
+  bool listening(std::uint32_t ip, std::uint16_t port) const noexcept;
   /// Sends a SYN. Errors: invalid_argument (a port 0), already_listening
   /// (the 4-tuple is in use).
   result<conn_id> connect(const four_tuple& t, std::uint64_t cookie, std::uint32_t rx_window, std::uint64_t now_us);

@@ -65,15 +65,15 @@ void arrive(const port& p, const std::vector<std::byte>& frame) {
   REQUIRE(rte_eth_tx_burst(p.id(), 0, &m, 1) == 1);
 }
 
-// A TCP RST from the peer to the stack's `dst_port` (an RST to no
-// connection: the engine counts it and answers nothing).
-std::vector<std::byte> tcp_rst_frame(std::uint16_t dst_port) {
+// A TCP segment without options from the peer to the stack's `dst_port`.
+std::vector<std::byte> tcp_frame(std::uint16_t dst_port, std::uint8_t flags) {
   std::vector<std::byte> f(ipv4_frame_overhead + 20);
   tcp::header_fields h;
   h.src_port = 40000;
   h.dst_port = dst_port;
   h.seq = 1;
-  h.flags = tcp::flags::rst;
+  h.flags = flags;
+  h.window = 65535;
   const std::span<std::byte> seg = std::span{f}.subspan(ipv4_frame_overhead);
   tcp::write_header(seg, h, {});
   tcp::finish_checksum(seg, peer_ip, stack_ip);
@@ -85,6 +85,10 @@ std::vector<std::byte> tcp_rst_frame(std::uint16_t dst_port) {
   write_ipv4_headers(f, r, 6, 1, 20);
   return f;
 }
+
+// A TCP RST from the peer to the stack's `dst_port` (an RST to no
+// connection: the engine counts it and answers nothing).
+std::vector<std::byte> tcp_rst_frame(std::uint16_t dst_port) { return tcp_frame(dst_port, tcp::flags::rst); }
 
 // One core on port `p` and the one worker it serves: the worker's command
 // and event channels and doorbell, the test drives both sides.
@@ -231,6 +235,37 @@ TEST_CASE("dataplane core: a datagram that comes after its listener's add was qu
   CHECK(core.poll_once());
   CHECK(core.counters().dropped(drop_reason::no_session) == 1);
   CHECK(core.counters().udp_rx_datagrams.get() == 1);
+}
+
+TEST_CASE("TCP 1.1 dataplane core: a SYN that comes after its listener's command was queued is answered with a SYN-ACK in the pass that meets both, never a reset") {
+  std::optional<port> ring;
+  if (!start_eal_with_ring(ring)) return;
+  const port& p = *ring;
+  auto seg = shm::fifo_segment::create("core-loop-syn", 1u << 20);
+  REQUIRE(seg.has_value());
+  one_worker w{p};
+  auto& [commands, events, bell, core] = w;
+
+  // The listen returned once its command was queued; the peer's SYN is
+  // already waiting when the core's next pass starts (it receives first).
+  command listen;
+  listen.kind = command_kind::tcp_listen;
+  listen.tcp.local_ip = stack_ip;
+  listen.tcp.local_port = 7000;
+  listen.tcp.cookie = 5;
+  listen.tcp.fifos_from = &*seg;
+  listen.tcp.rx_fifo_size = listen.tcp.tx_fifo_size = 64 * 1024;
+  REQUIRE(commands.push(listen));
+  arrive(p, tcp_frame(7000, tcp::flags::syn));
+  CHECK(core.poll_once());
+  const auto& c = core.tcp().counters();
+  CHECK(c.rst_out == 0);
+  CHECK(core.tcp().engine().connections_per_state()[static_cast<std::size_t>(tcp::state::syn_received)] == 1);
+
+  // A SYN for a port nobody listens on is still refused.
+  arrive(p, tcp_frame(7001, tcp::flags::syn));
+  CHECK(core.poll_once());
+  CHECK(core.tcp().counters().rst_out == 1);
 }
 
 TEST_CASE("dataplane core: a udp binding removed with datagrams still in its tx fifo sends them first, as a closed kernel socket's queued datagrams still leave") {
