@@ -204,11 +204,8 @@ class stack_impl final : public stack {
     if (!sys_.has_middleman())
       return unexpected{errc::not_supported, "the actor system has no middleman (load caf::io::middleman)"};
     guard_registry();
-    if (!service_) {
-      service_ = spawn_inspect_service(sys_, inspector_);
-      track(service_, actor_role::service, 0, "actorstack-ctl");
-      service_face_ = caf::actor_cast<inspect_service>(shield(sys_, caf::actor_cast<caf::actor>(service_), "inspect port"));
-    }
+    if (!service_face_)
+      service_face_ = caf::actor_cast<inspect_service>(shield(sys_, caf::actor_cast<caf::actor>(inspection()), "inspect port"));
     // Where and how: inspect.bind, with TLS when tls.* is set (validate()
     // refused a non-loopback address without it).
     const char* where = cfg_.inspect_bind.c_str();
@@ -257,7 +254,7 @@ class stack_impl final : public stack {
         sys_,
         [this](const app_protocol::attach_request& req, std::shared_ptr<shm::fd_channel> channel,
                const app_origin& origin) { return attach_remote(req, std::move(channel), origin); },
-        opts);
+        inspection(), opts);
     if (!server) return unexpected{server.error()};
     remote_apps_ = std::move(*server);
     return {};
@@ -389,6 +386,16 @@ class stack_impl final : public stack {
     }
     log_line("remote app '" + req.name + "' added app worker " + std::to_string(r->first_worker));
     return remote_attach_reply{r->app, r->first_worker, n_workers_, caf::actor_cast<caf::actor>(gateway)};
+  }
+
+  // What answers actorstack-ctl, on the inspect port and on the Unix socket
+  // (made with the first of them).
+  inspect_service inspection() {
+    if (!service_) {
+      service_ = spawn_inspect_service(sys_, inspector_);
+      track(service_, actor_role::service, 0, "actorstack-ctl");
+    }
+    return service_;
   }
 
   // Once another process can connect, CAF's middleman registers actors of

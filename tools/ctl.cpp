@@ -1,8 +1,9 @@
-// actorstack-ctl: looks into a running stack that published its inspector
-// (stack::publish_inspector, actorstack-echo --inspect-port P).
+// actorstack-ctl: looks into a running stack — over its Unix socket
+// (actorstack-stackd: no network port needed) or its published inspector
+// (stack::publish_inspector, --inspect-port; TLS beyond loopback).
 //
-//   actorstack-ctl --port P [--host H] [--timeout S] show TOPIC [--json] [filters]
-//   actorstack-ctl --port P watch [TOPIC] [--interval S] [--count N] [--json]
+//   actorstack-ctl (--socket PATH | --port P [--host H]) [--timeout S] show TOPIC [--json] [filters]
+//   actorstack-ctl (--socket PATH | --port P) watch [TOPIC] [--interval S] [--count N] [--json]
 //
 // TOPIC: summary (default for watch), workers, sessions, listeners, apps,
 // ct, dataplane. Session filters: --app N, --state NAME, --transport NAME.
@@ -13,6 +14,8 @@
 #include "actors/tls.hpp"
 #include "tools/cli/cli.hpp"
 
+#include <actorstack/client.hpp>
+
 #include <caf/io/all.hpp>
 #include <caf/openssl/remote_actor.hpp>
 
@@ -20,6 +23,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,6 +34,7 @@ using namespace actorstack;
 namespace {
 
 struct command {
+  std::string socket_path;
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   unsigned timeout_s = 5;
@@ -45,14 +51,18 @@ const std::vector<std::string> topics{"summary", "workers", "sessions", "listene
 
 int main(int argc, char** argv) {
   command cmd;
-  CLI::App app{"Looks into a running actorstack (actorstack-stackd --inspect-port, actorstack-echo\n"
-               "--inspect-port) over CAF's middleman: tables, or JSON with --json.",
+  CLI::App app{"Looks into a running actorstack: over actorstack-stackd's Unix socket (--socket), or\n"
+               "over an inspector published with --inspect-port (actorstack-stackd, actorstack-echo) through\n"
+               "CAF's middleman (--port). Tables, or JSON with --json.",
                "actorstack-ctl"};
   app.option_defaults()->always_capture_default();
   app.require_subcommand(1);
   app.fallthrough();  // --port and friends after the subcommand too
-  app.add_option("--port", cmd.port, "The stack's inspector port")->required()->check(CLI::Range(1, 65535));
-  app.add_option("--host", cmd.host, "The stack's host");
+  auto* socket = app.add_option("--socket", cmd.socket_path, "actorstack-stackd's Unix socket (its --socket)");
+  auto* port = app.add_option("--port", cmd.port, "The stack's inspector port")->check(CLI::Range(1, 65535));
+  socket->excludes(port);
+  port->excludes(socket);
+  app.add_option("--host", cmd.host, "The stack's host (with --port)");
   app.add_option("--timeout", cmd.timeout_s, "Seconds to wait for an answer")->check(CLI::Range(1u, 3600u));
   actorstack::tls_files tls;
   cli::add_tls(app, tls.certificate, tls.key, tls.ca);
@@ -86,39 +96,58 @@ int main(int argc, char** argv) {
   pass("--state", state_filter);
   pass("--transport", transport_filter);
 
-  caf::actor_system_config cfg;
-  cfg.load<caf::io::middleman>();
-  if (tls.enabled())
-    if (auto ok = actorstack::enable_tls(cfg, tls); !ok) {
-      std::fprintf(stderr, "actorstack-ctl: %s\n", ok.error().message().c_str());
+  if (cmd.socket_path.empty() && cmd.port == 0) {
+    std::fprintf(stderr, "actorstack-ctl: say where the stack is: --socket PATH or --port P\n");
+    return 2;
+  }
+  // One view, as text; an error's text on failure.
+  std::function<result<std::string>()> fetch;
+  std::optional<caf::actor_system_config> cfg;
+  std::optional<caf::actor_system> sys;
+  if (!cmd.socket_path.empty()) {
+    fetch = [&] {
+      return client::show(cmd.socket_path, cmd.topic, cmd.options, std::chrono::seconds(cmd.timeout_s));
+    };
+  } else {
+    cfg.emplace();
+    cfg->load<caf::io::middleman>();
+    if (tls.enabled())
+      if (auto ok = actorstack::enable_tls(*cfg, tls); !ok) {
+        std::fprintf(stderr, "actorstack-ctl: %s\n", ok.error().message().c_str());
+        return 1;
+      }
+    cfg->set("middleman.attach-utility-actors", true);  // no detached thread to hang the exit (actors/stack.cpp)
+    cfg->set("scheduler.max-threads", 1);
+    sys.emplace(*cfg);
+    auto svc = tls.enabled()
+                   ? caf::openssl::remote_actor<inspect_service>(*sys, cmd.host, static_cast<std::uint16_t>(cmd.port))
+                   : sys->middleman().remote_actor<inspect_service>(cmd.host, static_cast<std::uint16_t>(cmd.port));
+    if (!svc) {
+      std::fprintf(stderr, "actorstack-ctl: no stack inspector at %s:%u: %s\n", cmd.host.c_str(),
+                   static_cast<unsigned>(cmd.port), sys->render(svc.error()).c_str());
       return 1;
     }
-  cfg.set("middleman.attach-utility-actors", true);  // no detached thread to hang the exit (actors/stack.cpp)
-  cfg.set("scheduler.max-threads", 1);
-  caf::actor_system sys{cfg};
-  auto svc = tls.enabled() ? caf::openssl::remote_actor<inspect_service>(sys, cmd.host, static_cast<std::uint16_t>(cmd.port))
-                           : sys.middleman().remote_actor<inspect_service>(cmd.host, static_cast<std::uint16_t>(cmd.port));
-  if (!svc) {
-    std::fprintf(stderr, "actorstack-ctl: no stack inspector at %s:%u: %s\n", cmd.host.c_str(),
-                 static_cast<unsigned>(cmd.port),
-                 sys.render(svc.error()).c_str());
-    return 1;
+    fetch = [&, svc = *svc]() -> result<std::string> {
+      caf::scoped_actor self{*sys};
+      result<std::string> out = unexpected{errc::timeout, "no answer"};
+      self->request(svc, std::chrono::seconds(cmd.timeout_s), show_atom_v, cmd.topic, cmd.options)
+          .receive([&](const std::string& text) { out = text; },
+                   [&](caf::error& e) { out = unexpected{errc::invalid_argument, intern(sys->render(e))}; });
+      return out;
+    };
   }
   const bool tty = ::isatty(STDOUT_FILENO) != 0;
   int rc = 0;
   for (long round = 0;; ++round) {
-    caf::scoped_actor self{sys};
-    self->request(*svc, std::chrono::seconds(cmd.timeout_s), show_atom_v, cmd.topic, cmd.options)
-        .receive(
-            [&](const std::string& text) {
-              if (cmd.verb == "watch" && tty) std::fputs("\033[H\033[2J", stdout);  // redraw in place
-              std::fputs(text.c_str(), stdout);
-              std::fflush(stdout);
-            },
-            [&](caf::error& e) {
-              std::fprintf(stderr, "actorstack-ctl: %s\n", sys.render(e).c_str());
-              rc = 1;
-            });
+    auto text = fetch();
+    if (text) {
+      if (cmd.verb == "watch" && tty) std::fputs("\033[H\033[2J", stdout);  // redraw in place
+      std::fputs(text->c_str(), stdout);
+      std::fflush(stdout);
+    } else {
+      std::fprintf(stderr, "actorstack-ctl: %s\n", text.error().message().c_str());
+      rc = 1;
+    }
     if (rc != 0 || cmd.verb == "show" || (cmd.count > 0 && static_cast<unsigned>(round) + 1 >= cmd.count)) break;
     std::this_thread::sleep_for(std::chrono::seconds(cmd.interval_s));
   }

@@ -1,7 +1,7 @@
 // actorstack-stackd: the stack as a daemon (the VPP model). Applications in
 // other processes attach through its Unix socket (libactorstack-client,
-// include/actorstack/client.hpp); actorstack-ctl inspects it on
-// --inspect-port, Prometheus scrapes --metrics-port. Stops cleanly on
+// include/actorstack/client.hpp); actorstack-ctl inspects it on that
+// socket (--socket) or on --inspect-port, Prometheus scrapes --metrics-port. Stops cleanly on
 // SIGINT/SIGTERM.
 #include "tools/cli/cli.hpp"
 
@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
   std::string dp_port, dp_ip, dp_gateway, poll_mode, lcores, impair;
   std::string inspect_bind, tls_cert, tls_key, tls_ca;
   CLI::App app{"The actorstack host stack as a daemon: applications in other processes attach through its Unix\n"
-               "socket (libactorstack-client); actorstack-ctl inspects it. Stops cleanly on SIGINT/SIGTERM.",
+               "socket (libactorstack-client); actorstack-ctl inspects it there (--socket) or on --inspect-port.\n"
+               "Stops cleanly on SIGINT/SIGTERM.",
                "actorstack-stackd"};
   app.option_defaults()->always_capture_default();
   app.add_option("--socket", socket_path, "Unix socket apps attach through")->required();

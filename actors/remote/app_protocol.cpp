@@ -37,6 +37,18 @@ class writer {
     std::memcpy(out.data() + at, s.data(), n);
     return *this;
   }
+  // A longer string: a 16-bit length, then the bytes (cut at `max`).
+  writer& put_text(std::string_view s, std::size_t max) {
+    const auto n = std::min(s.size(), max);
+    put(static_cast<std::uint16_t>(n));
+    return put_bytes(s.substr(0, n));
+  }
+  writer& put_bytes(std::string_view s) {
+    const auto at = out.size();
+    out.resize(at + s.size());
+    std::memcpy(out.data() + at, s.data(), s.size());
+    return *this;
+  }
   std::vector<std::byte> out;
 };
 
@@ -80,6 +92,21 @@ class reader {
     if (failed_ || !take(n, what)) return {};
     std::string s(reinterpret_cast<const char*>(p_.data() + at_), n);
     at_ += n;
+    return s;
+  }
+  // A longer string: a 16-bit length, then the bytes.
+  std::string get_text(std::size_t max, const char* what) {
+    const auto n = get<std::uint16_t>(what);
+    if (n > max) fail(what);
+    if (failed_ || !take(n, what)) return {};
+    std::string s(reinterpret_cast<const char*>(p_.data() + at_), n);
+    at_ += n;
+    return s;
+  }
+  // The rest of the record as text.
+  std::string get_rest() {
+    std::string s(reinterpret_cast<const char*>(p_.data() + at_), p_.size() - at_);
+    at_ = p_.size();
     return s;
   }
   std::size_t left() const noexcept { return p_.size() - at_; }
@@ -148,6 +175,39 @@ constexpr std::size_t min_notification_bytes = 1 + 8 + 8 + 4 + 1 + 8 + 1 + 1 + 1
 }  // namespace
 
 std::vector<std::byte> encode_hello() { return writer{}.put(version).out; }
+
+std::vector<std::byte> encode(const show_request& r) {
+  writer w;
+  w.put(r.request).put_name(r.topic).put_text(r.options, max_show_options);
+  return std::move(w.out);
+}
+
+std::vector<std::byte> encode(const shown_chunk& r) {
+  writer w;
+  w.put(r.request).put(static_cast<std::uint8_t>(r.last)).put_bytes(std::string_view{r.text}.substr(0, shown_chunk_bytes));
+  return std::move(w.out);
+}
+
+result<show_request> decode_show_request(std::span<const std::byte> p) {
+  reader r{p};
+  show_request s;
+  s.request = r.get<std::uint64_t>("request");
+  s.topic = r.get_name("topic");
+  s.options = r.get_text(max_show_options, "options");
+  if (auto ok = r.done("show"); !ok) return unexpected{ok.error()};
+  return s;
+}
+
+result<shown_chunk> decode_shown(std::span<const std::byte> p) {
+  reader r{p};
+  shown_chunk c;
+  c.request = r.get<std::uint64_t>("request");
+  c.last = r.get_enum<std::uint8_t>(1, "last") != 0;
+  if (r.left() > shown_chunk_bytes) r.fail("text");
+  c.text = r.get_rest();
+  if (auto ok = r.done("shown"); !ok) return unexpected{ok.error()};
+  return c;
+}
 
 std::vector<std::byte> encode(const attach_request& r) {
   writer w;

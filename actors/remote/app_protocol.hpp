@@ -42,6 +42,7 @@ enum class record : std::uint32_t {
   notify = 6,       ///< {u32 count} + count notifications
   answer = 7,       ///< answer: the outcome of a request
   detached = 8,     ///< {}: nothing more will come
+  shown = 9,        ///< shown_chunk: a part of a show's text
   // ---- app -> stack ----
   attach = 16,      ///< attach_request
   session = 17,     ///< session_request
@@ -49,6 +50,7 @@ enum class record : std::uint32_t {
   unlisten = 19,    ///< unlisten_request
   connect = 20,     ///< connect_request
   detach = 21,      ///< detach_request
+  show = 22,        ///< show_request: any connection, attached or not (actorstack-ctl)
 };
 
 /// The first record on a connection: attach a new app, or (join_secret not
@@ -122,6 +124,24 @@ struct answer {
   std::uint64_t value = 0;
 };
 
+/// An inspection (what actorstack-ctl shows): read-only, answered with
+/// `shown` chunks, or an `answer` with the refusal.
+struct show_request {
+  std::uint64_t request = 0;
+  std::string topic;    ///< at most max_name bytes
+  std::string options;  ///< at most max_show_options bytes ("--json --app 3")
+};
+inline constexpr std::size_t max_show_options = 1024;
+
+/// One part of a show's text; the last one says so.
+struct shown_chunk {
+  std::uint64_t request = 0;
+  bool last = false;
+  std::string text;
+};
+/// Text bytes per `shown` record.
+inline constexpr std::size_t shown_chunk_bytes = 4000;
+
 /// Any request an attached app may send once attached.
 using app_request = std::variant<session_request, listen_request, unlisten_request, connect_request, detach_request>;
 
@@ -134,6 +154,8 @@ std::vector<std::byte> encode(const unlisten_request& r);
 std::vector<std::byte> encode(const connect_request& r);
 std::vector<std::byte> encode(const detach_request& r);
 std::vector<std::byte> encode(const answer& r);
+std::vector<std::byte> encode(const show_request& r);
+std::vector<std::byte> encode(const shown_chunk& r);
 std::vector<std::byte> encode_hello();
 /// The record type a request is sent as.
 record record_of(const app_request& r) noexcept;
@@ -146,6 +168,8 @@ result<std::uint32_t> decode_hello(std::span<const std::byte> p);
 result<attach_request> decode_attach_request(std::span<const std::byte> p);
 result<attach_reply> decode_attach_reply(std::span<const std::byte> p);
 result<answer> decode_answer(std::span<const std::byte> p);
+result<show_request> decode_show_request(std::span<const std::byte> p);
+result<shown_chunk> decode_shown(std::span<const std::byte> p);
 /// A request of record type `type` (session .. detach).
 result<app_request> decode_request(std::uint32_t type, std::span<const std::byte> p);
 

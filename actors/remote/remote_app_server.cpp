@@ -20,6 +20,7 @@
 #include <unordered_map>
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::app_protocol::attach_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::app_protocol::show_request)
 
 namespace actorstack {
 
@@ -50,6 +51,7 @@ struct registry_news {
 /// of it is ever shown to another).
 using attach_registry_actor =
     caf::typed_actor<caf::reacts_to<attach_atom, std::uint64_t, app_protocol::attach_request>,
+                     caf::reacts_to<show_atom, std::uint64_t, app_protocol::show_request>,
                      // (token, the connection's fd, its process: pid, uid)
                      caf::reacts_to<hello_atom, std::uint64_t, int, std::int32_t, std::uint32_t>,
                      caf::reacts_to<hangup_atom, std::uint64_t>>;
@@ -63,6 +65,7 @@ struct registry_state {
     bool attached = false;  // a connection attaches once
   };
   remote_attach_fn attach;
+  inspect_service inspector;
   std::shared_ptr<registry_news> news;
   std::unordered_map<std::uint64_t, entry> by_token;
   /// Apps attached here: what a worker add must show, and the app's name.
@@ -75,13 +78,14 @@ struct registry_state {
 
 struct registry_args {
   remote_attach_fn fn;
+  inspect_service inspector;
   std::shared_ptr<registry_news> news;
 };
 
 // Best effort, briefly: an app that does not read its socket is not worth
 // stalling anyone for.
-void send_answer(shm::fd_channel& ch, errc code) {
-  const auto bytes = app_protocol::encode(app_protocol::answer{0, code, 0});
+void send_answer(shm::fd_channel& ch, errc code, std::uint64_t request = 0) {
+  const auto bytes = app_protocol::encode(app_protocol::answer{request, code, 0});
   (void)ch.send(static_cast<std::uint32_t>(record::answer), bytes, {}, std::chrono::milliseconds(100));
 }
 
@@ -135,9 +139,37 @@ void attach_one(attach_registry_actor::stateful_pointer<registry_state> self, st
     log_line("remote apps: attach reply to pid " + std::to_string(e.origin.pid) + ": " + sent.error().message());
 }
 
+// A show's text in `shown` chunks, briefly waiting for room for each: a
+// reader that does not read gets a cut answer, nobody waits long for it.
+void send_shown(shm::fd_channel& ch, std::uint64_t request, const std::string& text) {
+  std::size_t at = 0;
+  do {
+    app_protocol::shown_chunk c{request, false, text.substr(at, app_protocol::shown_chunk_bytes)};
+    at += c.text.size();
+    c.last = at >= text.size();
+    const auto bytes = app_protocol::encode(c);
+    if (!ch.send(static_cast<std::uint32_t>(record::shown), bytes, {}, std::chrono::milliseconds(200))) return;
+  } while (at < text.size());
+}
+
+// An inspection from any connection (actorstack-ctl --socket): read-only,
+// answered by the inspect service as the inspect port would.
+void show_one(attach_registry_actor::stateful_pointer<registry_state> self, std::uint64_t token,
+              const app_protocol::show_request& req) {
+  auto it = self->state.by_token.find(token);
+  if (it == self->state.by_token.end()) return;
+  auto channel = it->second.channel;
+  self->request(self->state.inspector, std::chrono::seconds(30), show_atom_v, req.topic, req.options)
+      .then([channel, id = req.request](const std::string& text) { send_shown(*channel, id, text); },
+            [self, channel, id = req.request](caf::error& e) {
+              send_answer(*channel, from_caf(self->system(), e).code, id);
+            });
+}
+
 attach_registry_actor::behavior_type registry_behavior(attach_registry_actor::stateful_pointer<registry_state> self,
                                                        registry_args* args) {
   self->state.attach = std::move(args->fn);
+  self->state.inspector = std::move(args->inspector);
   self->state.news = std::move(args->news);
   delete args;
   self->set_down_handler([=](caf::down_msg& m) {
@@ -146,6 +178,7 @@ attach_registry_actor::behavior_type registry_behavior(attach_registry_actor::st
   });
   return {
       [=](attach_atom, std::uint64_t token, app_protocol::attach_request& req) { attach_one(self, token, std::move(req)); },
+      [=](show_atom, std::uint64_t token, const app_protocol::show_request& req) { show_one(self, token, req); },
       [=](hello_atom, std::uint64_t token, int fd, std::int32_t pid, std::uint32_t uid) {
         auto& e = self->state.by_token[token];
         e.channel = std::make_shared<shm::fd_channel>(fd);
@@ -261,6 +294,12 @@ struct remote_app_server::impl {
 
   void take(connection& c, const shm::channel_message& m) {
     if (!m.fds.empty()) return answer_error(c, "bad_message: apps pass no fds to the stack");
+    if (m.type == static_cast<std::uint32_t>(record::show)) {
+      auto req = app_protocol::decode_show_request(m.payload);
+      if (!req) return answer_error(c, req.error().message());
+      caf::anon_send(registry, show_atom_v, c.token, std::move(*req));
+      return;
+    }
     if (m.type == static_cast<std::uint32_t>(record::attach)) {
       if (c.attach_sent) return answer_error(c, "bad_message: this connection asked to attach already");
       auto req = app_protocol::decode_attach_request(m.payload);
@@ -317,6 +356,7 @@ struct remote_app_server::impl {
 remote_app_server::remote_app_server(std::unique_ptr<impl> p) noexcept : impl_(std::move(p)) {}
 
 result<std::unique_ptr<remote_app_server>> remote_app_server::start(caf::actor_system& sys, remote_attach_fn attach,
+                                                                    inspect_service inspector,
                                                                     const remote_apps_options& opts) {
   auto listener = shm::fd_listener::bind(opts.socket_path, {opts.socket_mode, opts.socket_group});
   if (!listener) return unexpected{listener.error()};
@@ -331,7 +371,7 @@ result<std::unique_ptr<remote_app_server>> remote_app_server::start(caf::actor_s
     if (p->stop_fd >= 0) ::close(p->stop_fd);
     return unexpected{error{errc::system, errno, "remote apps: eventfd"}};
   }
-  p->registry = sys.spawn<caf::detached>(registry_behavior, new registry_args{std::move(attach), p->news});
+  p->registry = sys.spawn<caf::detached>(registry_behavior, new registry_args{std::move(attach), std::move(inspector), p->news});
   auto* raw = p.get();
   p->thread = std::thread([raw] { raw->run(); });
   return std::unique_ptr<remote_app_server>{new remote_app_server(std::move(p))};

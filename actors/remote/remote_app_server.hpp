@@ -17,6 +17,7 @@
 /// by message. The attach registry, an actor, owns the attaches; it tells
 /// the thread each new gateway through a single-producer ring.
 
+#include "actors/inspect_service.hpp"
 #include "actors/remote/app_protocol.hpp"
 #include "actors/remote/remote_gateway.hpp"
 #include "session/stack_root_state.hpp"
@@ -48,9 +49,10 @@ class remote_app_server {
  public:
   /// Binds `opts.socket_path` with its access and starts the Unix side's
   /// thread; a process whose uid is not allowed is hung up on before it is
-  /// greeted. Errors: system / invalid_argument (the path).
+  /// greeted. `inspector` answers `show` records (actorstack-ctl --socket).
+  /// Errors: system / invalid_argument (the path).
   static result<std::unique_ptr<remote_app_server>> start(caf::actor_system& sys, remote_attach_fn attach,
-                                                          const remote_apps_options& opts);
+                                                          inspect_service inspector, const remote_apps_options& opts);
   /// Stops the thread (the socket file is removed) and the registry.
   ~remote_app_server();
   remote_app_server(const remote_app_server&) = delete;

@@ -121,6 +121,14 @@ struct client_counters {
   std::uint64_t io_event_capacity = 0;
 };
 
+/// What actorstack-ctl shows (`topic`: summary, workers, sessions,
+/// listeners, apps, ct, dataplane; `options` as ctl passes them, e.g.
+/// "--json"), asked over the stack's Unix socket: no attach, no network
+/// port. Errors: those of connecting (system, disconnected), bad_message
+/// (the stack speaks another protocol, or refused the topic), timeout.
+result<std::string> show(const std::string& socket_path, std::string_view topic, std::string_view options = {},
+                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
 class app {
  public:
   /// Connects to the stack's Unix socket and attaches over it. Errors:

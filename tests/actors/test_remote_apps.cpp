@@ -614,6 +614,27 @@ TEST_CASE("remote apps: an app can neither stop another app's listener, nor clos
   CHECK(victim.unlisten(listener) == "");
 }
 
+TEST_CASE("remote apps: client::show inspects over the Unix socket without attaching and without a port, a view longer than one record comes whole, and an unknown topic is refused") {
+  served_stack s{"show-over-unix"};
+  rogue_client rogue{s.path};
+  rogue.attach_self();
+  for (int i = 0; i < 120; ++i) REQUIRE(rogue.listen(("ct://127.0.0.1/" + std::to_string(7600 + i)).c_str()) == "");
+  auto shown = client::show(s.path, "listeners", "--json");
+  REQUIRE_MESSAGE(shown, shown.error().message());
+  CHECK(shown->size() > proto::shown_chunk_bytes);  // several records
+  for (int i = 0; i < 120; ++i)
+    CHECK_MESSAGE(shown->find("ct://127.0.0.1/" + std::to_string(7600 + i)) != std::string::npos, i);
+  CHECK(*shown == *s.st->show("listeners", {"--json"}));
+  auto apps = client::show(s.path, "apps");
+  REQUIRE(apps);
+  CHECK(apps->find("rogue") != std::string::npos);
+  CHECK(!client::show(s.path, "no-such-topic"));
+  // Nothing attached for it.
+  auto c = s.st->counters();
+  REQUIRE(c);
+  CHECK(c->apps == 1);
+}
+
 TEST_CASE("remote apps: the inspect port answers a show itself (never the inspector behind it), and a show is all it takes") {
   served_stack s{"inspected"};
   auto port = s.st->publish_inspector(0);

@@ -70,7 +70,11 @@ wait_for "$work/stackd.err" "serving apps"
 port=$(sed -n 's/.*inspector on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/stackd.err")
 [ -n "$port" ] || fail "no inspector port printed"
 start_server
-apps=$(timeout 40 "$ctl_bin" --port "$port" --timeout 30 show apps --json)
+# Over the daemon's Unix socket (no port needed), and the same view over
+# the published inspector.
+apps=$(timeout 40 "$ctl_bin" --socket "$sock" --timeout 30 show apps --json) || fail "ctl --socket: no answer"
+apps_by_port=$(timeout 40 "$ctl_bin" --port "$port" --timeout 30 show apps --json)
+[ "$apps" = "$apps_by_port" ] || fail "ctl over the socket and over the port disagree: $apps vs $apps_by_port"
 grep -q '"name":"echo-server","app_workers":\[[0-9]*,[0-9]*\],"workers":2' <<<"$apps" \
   || fail "the server's two app workers are not both attached: $apps"
 

@@ -71,6 +71,10 @@ expect_rc 2 "$tmp/nosock" "$stackd_bin"
 grep -q -- "--socket" "$tmp/nosock" || fail "stackd without --socket: $(cat "$tmp/nosock")"
 expect_rc 2 "$tmp/topic" "$ctl_bin" --port 1 show nonsense
 expect_rc 1 "$tmp/dead" "$ctl_bin" --port 1 --timeout 2 show summary
+expect_rc 1 "$tmp/nosocket" "$ctl_bin" --socket "$tmp/none.sock" --timeout 2 show summary
+expect_rc 2 "$tmp/nowhere" "$ctl_bin" show summary
+grep -q -- "--socket" "$tmp/nowhere" || fail "ctl without --socket or --port: $(cat "$tmp/nowhere")"
+expect_rc 2 "$tmp/both" "$ctl_bin" --socket "$tmp/none.sock" --port 1 show summary
 "$run_bin" --help >"$tmp/run_help"
 for o in --attach --kernel-fallback --preload PROGRAM; do
   grep -q -- "$o" "$tmp/run_help" || fail "actorstack-run --help lacks $o"
