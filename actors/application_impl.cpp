@@ -23,7 +23,7 @@ class application_impl final : public application {
 
   result<session_handle> listen(const endpoint& local) override {
     if (!*running_) return unexpected{errc::invalid_argument, "the stack is stopped"};
-    return ask<session_handle>(sys_, root_, listen_atom_v, r_.app, r_.first_worker, local, true);
+    return ask<session_handle>(sys_, root_, listen_atom_v, r_.app, r_.first_worker, local, true, false);
   }
   result<void> stop_listen(session_handle listener) override {
     if (!*running_) return unexpected{errc::invalid_argument, "the stack is stopped"};

@@ -159,15 +159,15 @@ caf::result<bool> add_worker(self_pointer self, std::uint32_t app, std::uint32_t
 // The registry decides; a new listener's session is made on session
 // worker 0 (listeners live there), then registered.
 caf::result<session_handle> listen(self_pointer self, std::uint32_t app, std::uint32_t app_worker,
-                                   const endpoint& ep, bool whole_app) {
-  auto plan = self->state.registry->listen(app, app_worker, ep, whole_app);
+                                   const endpoint& ep, bool whole_app, bool reuse_port) {
+  auto plan = self->state.registry->listen(app, app_worker, ep, whole_app, reuse_port);
   if (!plan) return to_caf(plan.error());
   if (*plan) return **plan;  // joined the app's listener there
   auto rp = self->make_response_promise<session_handle>();
   self->request(self->state.out->workers.at(0), caf::infinite, listen_atom_v, app_worker, ep)
       .then(
           [=](session_handle h) mutable {
-            if (auto r = self->state.registry->listened(app, app_worker, ep, whole_app, h); !r)
+            if (auto r = self->state.registry->listened(app, app_worker, ep, whole_app, h, reuse_port); !r)
               rp.deliver(to_caf(r.error()));
             else
               rp.deliver(h);
@@ -285,9 +285,8 @@ stack_root_actor::behavior_type root_behavior(self_pointer self, stack_root_conf
         return add_worker(self, app, index, actor);
       },
       [&reg](del_worker_atom, std::uint32_t app, std::uint32_t index) { return reply(reg.del_worker(app, index)); },
-      [=](listen_atom, std::uint32_t app, std::uint32_t app_worker, const endpoint& ep, bool whole_app) {
-        return listen(self, app, app_worker, ep, whole_app);
-      },
+      [=](listen_atom, std::uint32_t app, std::uint32_t app_worker, const endpoint& ep, bool whole_app,
+          bool reuse_port) { return listen(self, app, app_worker, ep, whole_app, reuse_port); },
       [&reg](close_atom, std::uint32_t app, session_handle listener, std::uint32_t app_worker, bool whole_app) {
         return reply(reg.stop_listen(app, listener, app_worker, whole_app));
       },

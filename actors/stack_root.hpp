@@ -29,7 +29,8 @@ using stack_root_actor = caf::typed_actor<
     caf::replies_to<add_worker_atom, std::uint32_t, std::uint32_t, app_worker_actor>::with<bool>,
     caf::replies_to<del_worker_atom, std::uint32_t, std::uint32_t>::with<bool>,
     // (app, app worker, endpoint, the whole app listens)
-    caf::replies_to<listen_atom, std::uint32_t, std::uint32_t, endpoint, bool>::with<session_handle>,
+    // (app, app worker, endpoint, whole app, SO_REUSEPORT)
+    caf::replies_to<listen_atom, std::uint32_t, std::uint32_t, endpoint, bool, bool>::with<session_handle>,
     // stop listen (app, listener, app worker, for the whole app)
     caf::replies_to<close_atom, std::uint32_t, session_handle, std::uint32_t, bool>::with<bool>,
     caf::replies_to<connect_atom, connect_request>::with<bool>,

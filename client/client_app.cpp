@@ -134,12 +134,13 @@ class app_impl final : public app, private app_handler {
 
   // ---- control --------------------------------------------------------------
 
-  result<sock> listen(std::string_view uri) override {
+  using app::listen;
+  result<sock> listen(std::string_view uri, listen_options opts) override {
     if (auto r = usable(); !r) return unexpected{r.error()};
     auto ep = parse_uri(uri);
     if (!ep) return unexpected{ep.error()};
     const auto id = next_request();
-    auto answered = ask(proto::listen_request{id, *ep}, id, "listen");
+    auto answered = ask(proto::listen_request{id, *ep, opts.reuse_port}, id, "listen");
     if (!answered) return unexpected{answered.error()};
     const auto h = session_handle::from_value(answered->value);
     const sock l = new_sock();

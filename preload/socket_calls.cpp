@@ -194,7 +194,8 @@ int listen(int fd, int backlog) {
   // spreads the connections over them. Here this fd joins the listening
   // socket, as a dup of it: one backlog, each accept takes the next
   // connection, the listener stays until the last of them is closed.
-  // (Other processes' listeners are other apps: the stack refuses.)
+  // Another process's listener is another app's: the stack lets this one
+  // join it when both set SO_REUSEPORT (and are one user's), cut-through.
   if (s->options.reuse_port && !s->port_picked) {
     if (auto shared = call.link.reuse_port_listener(s->bound)) {
       call.link.fds.put(fd, std::move(shared));
@@ -204,7 +205,7 @@ int listen(int fd, int backlog) {
   // A port the preload picked may be taken: pick another, as the kernel
   // would have at bind.
   for (int tries = 0;; ++tries) {
-    auto h = app_of(*s).listen(uri_of(s->bound));
+    auto h = app_of(*s).listen(uri_of(s->bound), {.reuse_port = s->options.reuse_port});
     if (h) {
       s->sock = *h;
       s->phase = socket_phase::listening;

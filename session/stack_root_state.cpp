@@ -63,8 +63,7 @@ result<void> stack_root_state::del_worker(std::uint32_t app, std::uint32_t index
   if (rec.workers.count(index) == 0) return unexpected{errc::invalid_argument, "not a worker of this app"};
   if (rec.workers.size() == 1)
     return unexpected{errc::invalid_argument, "an app's last worker goes with detach"};
-  for (const auto& l : tables_.listeners())
-    if (l.ref.app_index == app) (void)leave_listener(l, index);
+  leave_all(index);
   rec.workers.erase(index);
   drop_worker(index);
   return {};
@@ -106,11 +105,18 @@ void stack_root_state::drop_worker(std::uint32_t index) {
 std::optional<std::size_t> stack_root_state::detach_app(std::uint32_t app) {
   if (!live_app(app)) return std::nullopt;
   auto& rec = apps_[app];
+  // Its listeners go, unless another app shares one (SO_REUSEPORT): the
+  // app's workers leave that one, which stays with the other app's.
   std::size_t removed = 0;
   for (const auto& l : tables_.listeners()) {
-    if (l.ref.app_index != app) continue;
-    remove_listener(l);
-    ++removed;
+    if (!shared_with_another_app(l.ref.listener, app)) {
+      if (l.ref.app_index == app) remove_listener(l), ++removed;
+      continue;
+    }
+    const auto accepting = shares_[l.ref.listener.value()].accepting;
+    for (std::uint32_t w : accepting)
+      if (app_of_worker_[w] == app)
+        if (auto now = listener_entry_of(l.ref.listener)) (void)leave_listener(*now, w);
   }
   tables_.del_app(app);
   rec.live = false;
@@ -121,6 +127,30 @@ std::optional<std::size_t> stack_root_state::detach_app(std::uint32_t app) {
 }
 
 // ---- listeners -------------------------------------------------------------
+
+std::optional<lookup::listener_entry> stack_root_state::listener_entry_of(session_handle listener) const {
+  for (const auto& l : tables_.listeners())
+    if (l.ref.listener == listener) return l;
+  return std::nullopt;
+}
+
+// Another app's workers accept on `listener` too (SO_REUSEPORT).
+bool stack_root_state::shared_with_another_app(session_handle listener, std::uint32_t app) const {
+  auto it = shares_.find(listener.value());
+  if (it == shares_.end()) return false;
+  return std::any_of(it->second.accepting.begin(), it->second.accepting.end(),
+                     [&](std::uint32_t w) { return app_of_worker_[w] != app; });
+}
+
+// App worker `app_worker` leaves every listener it accepts on.
+void stack_root_state::leave_all(std::uint32_t app_worker) {
+  std::vector<session_handle> on;
+  for (const auto& [h, share] : shares_)
+    if (std::find(share.accepting.begin(), share.accepting.end(), app_worker) != share.accepting.end())
+      on.push_back(session_handle::from_value(h));
+  for (auto h : on)
+    if (auto l = listener_entry_of(h)) (void)leave_listener(*l, app_worker);
+}
 
 void stack_root_state::remove_listener(const lookup::listener_entry& l) {
   (void)tables_.del_listener(l.ns, l.local, l.scope);
@@ -146,12 +176,20 @@ bool stack_root_state::leave_listener(const lookup::listener_entry& l, std::uint
   } else if (share.owner == app_worker) {
     share.owner = share.accepting.front();
     fx_.move_listener(l.ref.listener, share.owner);
+    // Shared with another app (SO_REUSEPORT): the listener is that app's now.
+    const std::uint32_t app = app_of_worker_[share.owner];
+    if (app != l.ref.app_index) {
+      (void)tables_.del_listener(l.ns, l.local, l.scope);
+      (void)tables_.add_listener(l.ns, l.local, {l.ref.listener, app}, l.scope);
+      if (l.ref.app_index < apps_.size()) --apps_[l.ref.app_index].listeners;
+      ++apps_[app].listeners;
+    }
   }
   return true;
 }
 
 result<std::optional<session_handle>> stack_root_state::listen(std::uint32_t app, std::uint32_t app_worker,
-                                                               const endpoint& ep, bool whole_app) {
+                                                               const endpoint& ep, bool whole_app, bool reuse_port) {
   if (!live_app(app) || session_workers_ == 0 || !is_live(app_worker) || app_of_worker_[app_worker] != app)
     return unexpected{errc::no_such_app, "no such app"};
   const auto& opts = apps_[app].opts;
@@ -164,9 +202,19 @@ result<std::optional<session_handle>> stack_root_state::listen(std::uint32_t app
     }
     return std::optional<session_handle>{};
   }
+  // Shared: cut-through listeners, and tcp ones while tcp is all
+  // cut-through (no data plane: a wire listener's connections go to its
+  // one app worker, whose segment the cores carve from).
+  const bool sharable =
+      ep.proto == transport_proto::ct || (ep.proto == transport_proto::tcp && !has_dataplane());
   auto share = shares_.find(found->listener.value());
-  if (whole_app || found->app_index != app || ep.proto != transport_proto::ct || share == shares_.end())
+  if (whole_app || !sharable || share == shares_.end())
     return unexpected{errc::already_listening, "an app listens there already"};
+  // Another app: only if both said SO_REUSEPORT and both are the same
+  // user's (Linux's rule), as Linux spreads connections over such sockets.
+  if (found->app_index != app &&
+      (!reuse_port || !share->second.reuse_port || share->second.uid != apps_[app].origin.uid))
+    return unexpected{errc::already_listening, "another app listens there already"};
   auto& accepting = share->second.accepting;
   if (std::find(accepting.begin(), accepting.end(), app_worker) != accepting.end())
     return unexpected{errc::already_listening, "an app listens there already"};
@@ -175,7 +223,7 @@ result<std::optional<session_handle>> stack_root_state::listen(std::uint32_t app
 }
 
 result<void> stack_root_state::listened(std::uint32_t app, std::uint32_t app_worker, const endpoint& ep,
-                                        bool whole_app, session_handle h) {
+                                        bool whole_app, session_handle h, bool reuse_port) {
   // The app may have detached while the listener session was made: the
   // detach reached session worker 0 after the listen, and reset that
   // session with the app worker's other ones.
@@ -188,7 +236,7 @@ result<void> stack_root_state::listened(std::uint32_t app, std::uint32_t app_wor
   }
   ++listener_count_;
   ++apps_[app].listeners;
-  listener_share share{app_worker, {app_worker}, 0};
+  listener_share share{app_worker, {app_worker}, 0, reuse_port, apps_[app].origin.uid};
   if (whole_app) share.accepting.assign(apps_[app].workers.begin(), apps_[app].workers.end());
   shares_[h.value()] = std::move(share);
   return {};
@@ -196,15 +244,25 @@ result<void> stack_root_state::listened(std::uint32_t app, std::uint32_t app_wor
 
 result<void> stack_root_state::stop_listen(std::uint32_t app, session_handle listener, std::uint32_t app_worker,
                                            bool whole_app) {
-  for (const auto& l : tables_.listeners()) {
-    if (l.ref.listener != listener || l.ref.app_index != app) continue;
-    if (whole_app) {
-      remove_listener(l);
+  auto l = listener_entry_of(listener);
+  auto share = shares_.find(listener.value());
+  if (!l || share == shares_.end()) return unexpected{errc::no_listener, "no such listener"};
+  if (whole_app) {
+    if (l->ref.app_index != app) return unexpected{errc::no_listener, "no such listener"};
+    if (!shared_with_another_app(listener, app)) {
+      remove_listener(*l);
       return {};
     }
-    if (leave_listener(l, app_worker)) return {};
-    break;
+    // Its part of it: the listener stays for the other app.
+    const auto accepting = share->second.accepting;
+    for (std::uint32_t w : accepting)
+      if (app_of_worker_[w] == app)
+        if (auto now = listener_entry_of(listener)) (void)leave_listener(*now, w);
+    return {};
   }
+  if (app_worker >= app_of_worker_.size() || app_of_worker_[app_worker] != app)
+    return unexpected{errc::no_listener, "no such listener"};
+  if (leave_listener(*l, app_worker)) return {};
   return unexpected{errc::no_listener, "no such listener"};
 }
 
@@ -249,18 +307,29 @@ result<void> stack_root_state::connect(const connect_request& req) {
   auto share = shares_.find(target->listener.value());
   if (share == shares_.end() || share->second.accepting.empty())
     return unexpected{errc::no_such_app, "no such app"};
-  auto& accepting = share->second.accepting;
   ct::pending_connect pc;
   pc.client_app_worker = req.app_worker;
   pc.opaque = req.opaque;
   pc.remote = req.remote;
   pc.listener = target->listener;
   pc.local_port = req.local_port;
-  pc.server_app_worker = accepting[share->second.next++ % accepting.size()];
+  pc.server_app_worker = next_accepting(share->second, req.app);
   pc.context = context_for(pc.client_app_worker, pc.server_app_worker);
   retire_if_orphaned(pc.client_app_worker, pc.server_app_worker);
   fx_.ct_connect(pc);
   return {};
+}
+
+// The listener's next app worker in turn, passing over those of the
+// connecting app (SPEC 6: an app never reaches itself by cut-through; a
+// listener shared with another app may have both among its workers).
+std::uint32_t stack_root_state::next_accepting(listener_share& share, std::uint32_t client_app) const {
+  const auto& accepting = share.accepting;
+  for (std::size_t tries = 0; tries < accepting.size(); ++tries) {
+    const std::uint32_t w = accepting[share.next++ % accepting.size()];
+    if (w >= app_of_worker_.size() || app_of_worker_[w] != client_app) return w;
+  }
+  return accepting[share.next++ % accepting.size()];
 }
 
 bool stack_root_state::has_dataplane() const noexcept { return !cfg_.dataplane_port.empty() && session_workers_ > 0; }

@@ -144,17 +144,21 @@ class stack_root_state {
   /// First half of a listen: `whole_app` makes the app's workers accept in
   /// turn (in-process apps); otherwise only `app_worker`, and listening
   /// where its app already listens (a stream transport) joins that
-  /// listener, which is the answer. Nothing (and no error): a listener
-  /// session must be opened on session worker 0, then `listened`.
+  /// listener, which is the answer (cut-through listeners, and tcp ones on
+  /// a stack without data plane). `reuse_port` (SO_REUSEPORT): such a
+  /// listener of another app of the same uid that said so too is joined
+  /// the same way (Linux lets sockets of one user share a port so). Nothing (and no error): a listener session must be
+  /// opened on session worker 0, then `listened`.
   /// Errors: no_such_app, already_listening, quota (quota.listeners).
   result<std::optional<session_handle>> listen(std::uint32_t app, std::uint32_t app_worker,
-                                               const endpoint& ep, bool whole_app);
+                                               const endpoint& ep, bool whole_app, bool reuse_port = false);
   /// Second half: the listener session `h` exists. Errors: the tables'
   /// (another listen got there first; `h` is closed then).
   result<void> listened(std::uint32_t app, std::uint32_t app_worker, const endpoint& ep, bool whole_app,
-                        session_handle h);
-  /// Stop listen: the whole listener, or only `app_worker`'s part.
-  /// Errors: no_listener.
+                        session_handle h, bool reuse_port = false);
+  /// Stop listen: the whole listener (`whole_app`: the app's part of it),
+  /// or only `app_worker`'s part. The listener goes with the last app
+  /// worker accepting on it. Errors: no_listener.
   result<void> stop_listen(std::uint32_t app, session_handle listener, std::uint32_t app_worker,
                            bool whole_app);
 
@@ -203,6 +207,8 @@ class stack_root_state {
     std::uint32_t owner = 0;  // its session's app worker: the listener goes with it
     std::vector<std::uint32_t> accepting;
     std::uint32_t next = 0;
+    bool reuse_port = false;  // other apps of `uid` that say so may join (SO_REUSEPORT)
+    std::uint32_t uid = 0;
   };
   using context_key = std::tuple<std::uint32_t, std::uint32_t, std::uint32_t>;
 
@@ -212,6 +218,10 @@ class stack_root_state {
   bool is_ours(const ip_address& ip) const;
   bool is_wildcard_listener(session_handle listener) const;
   void remove_listener(const lookup::listener_entry& l);
+  std::optional<lookup::listener_entry> listener_entry_of(session_handle listener) const;
+  void leave_all(std::uint32_t app_worker);
+  bool shared_with_another_app(session_handle listener, std::uint32_t app) const;
+  std::uint32_t next_accepting(listener_share& share, std::uint32_t client_app) const;
   bool leave_listener(const lookup::listener_entry& l, std::uint32_t app_worker);
   result<void> refuse_connect(const connect_request& req, const error& why);
   void drop_worker(std::uint32_t index);

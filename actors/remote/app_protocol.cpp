@@ -223,7 +223,9 @@ std::vector<std::byte> encode(const attach_reply& r) {
 std::vector<std::byte> encode(const session_request& r) {
   return writer{}.put(static_cast<std::uint8_t>(r.op)).put(r.handle).out;
 }
-std::vector<std::byte> encode(const listen_request& r) { return writer{}.put(r.request).put(r.local).out; }
+std::vector<std::byte> encode(const listen_request& r) {
+  return writer{}.put(r.request).put(r.local).put(static_cast<std::uint8_t>(r.reuse_port)).out;
+}
 std::vector<std::byte> encode(const unlisten_request& r) { return writer{}.put(r.request).put(r.listener).out; }
 std::vector<std::byte> encode(const connect_request& r) {
   return writer{}.put(r.request).put(r.opaque).put(r.local_port).put(r.remote).out;
@@ -307,6 +309,7 @@ result<app_request> decode_request(std::uint32_t type, std::span<const std::byte
       listen_request l;
       l.request = r.get<std::uint64_t>("request");
       l.local = r.get_endpoint("endpoint");
+      l.reuse_port = r.get_enum<std::uint8_t>(1, "reuse port") != 0;
       out = l, name = "listen";
       break;
     }

@@ -98,6 +98,7 @@ struct session_request {
 struct listen_request {
   std::uint64_t request = 0;
   endpoint local;
+  bool reuse_port = false;  ///< SO_REUSEPORT: share with another app of the same uid that says so too
 };
 
 struct unlisten_request {

@@ -344,7 +344,7 @@ void on_request(self_pointer self, const app_protocol::app_request& req) {
   if (auto* s = std::get_if<app_protocol::session_request>(&req)) {
     on_session_request(self, *s);
   } else if (auto* l = std::get_if<app_protocol::listen_request>(&req)) {
-    self->request(c.root, caf::infinite, listen_atom_v, c.ctx.app, c.ctx.index, l->local, false)
+    self->request(c.root, caf::infinite, listen_atom_v, c.ctx.app, c.ctx.index, l->local, false, l->reuse_port)
         .then([self, id = l->request](session_handle h) { answer_app(self, id, errc::none, h.value()); },
               answer_with(l->request));
   } else if (auto* u = std::get_if<app_protocol::unlisten_request>(&req)) {

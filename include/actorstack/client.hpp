@@ -154,9 +154,21 @@ class app {
   /// This worker's global app worker index (what actorstack-ctl shows).
   virtual std::uint32_t worker_index() const noexcept = 0;
 
+  /// How a listen shares its address.
+  struct listen_options {
+    /// SO_REUSEPORT: a cut-through listener of another app of the same
+    /// user that set this too is joined (its connections go to each
+    /// listening app worker in turn), and such an app may join this one.
+    /// Without it (or across users, or for udp://, or tcp:// on a stack
+    /// with a data plane), another app's listener there is
+    /// already_listening.
+    bool reuse_port = false;
+  };
+
   /// Listens on `uri` ("ct://127.0.0.1/7000"). Errors: as
   /// application::listen, plus invalid_argument for a bad uri.
-  virtual result<sock> listen(std::string_view uri) = 0;
+  virtual result<sock> listen(std::string_view uri, listen_options opts) = 0;
+  result<sock> listen(std::string_view uri) { return listen(uri, listen_options{}); }
   /// A connection that arrived on `listener`. Blocks unless the listener
   /// is non-blocking (then: would_block).
   virtual result<sock> accept(sock listener) = 0;

@@ -39,13 +39,14 @@ TEST_CASE("app protocol: every request an app sends round-trips field by field, 
   for (const char* uri : {"ct://127.0.0.1/7001", "udp://10.1.2.3/53", "tcp://[2001:db8::7]/65535", "ct://0.0.0.0/0",
                           "udp://[::1]/1"}) {
     CAPTURE(uri);
-    const proto::listen_request l{7, ep(uri)};
+    const proto::listen_request l{7, ep(uri), true};
     auto rl = proto::decode_request(static_cast<std::uint32_t>(proto::record::listen), proto::encode(l));
     REQUIRE(rl);
     const auto& gl = std::get<proto::listen_request>(*rl);
     CHECK(gl.request == 7);
     CHECK(gl.local == l.local);
     CHECK(gl.local.to_string() == uri);
+    CHECK(gl.reuse_port);
     const proto::connect_request c{9, ep(uri), 0xfeedbeef, 40000};
     auto rc = proto::decode_request(static_cast<std::uint32_t>(proto::record::connect), proto::encode(c));
     REQUIRE(rc);

@@ -64,11 +64,12 @@ struct served_stack {
 // An echo server app on its own thread (an app belongs to one thread):
 // accepts, echoes, closes on end of stream, until told to stop.
 struct echo_server_thread {
-  explicit echo_server_thread(const std::string& path, std::string uri, std::string name = "echo-server") {
+  explicit echo_server_thread(const std::string& path, std::string uri, std::string name = "echo-server",
+                              bool reuse_port = false) {
     auto a = client::app::attach({.socket_path = path, .name = name});
     REQUIRE(a);
     app = std::move(*a);
-    auto l = app->listen(uri);
+    auto l = app->listen(uri, {.reuse_port = reuse_port});
     REQUIRE(l);
     listener = *l;
     REQUIRE(app->set_nonblocking(listener, true));
@@ -633,6 +634,46 @@ TEST_CASE("remote apps: client::show inspects over the Unix socket without attac
   auto c = s.st->counters();
   REQUIRE(c);
   CHECK(c->apps == 1);
+}
+
+TEST_CASE("remote apps: SO_REUSEPORT across apps: two apps that both say so share a listener and take its connections in turn, one that does not is refused, and the listener stays with whichever is left") {
+  served_stack s{"reuseport"};
+  const std::string uri = "ct://127.0.0.1/7700";
+  auto client_app = client::app::attach({.socket_path = s.path, .name = "client"});
+  REQUIRE(client_app);
+  // a listens first: the listener's session is its app's.
+  auto a = std::make_unique<echo_server_thread>(s.path, uri, "a", true);
+  auto b = std::make_unique<echo_server_thread>(s.path, uri, "b", true);
+  {
+    // Neither a third app without SO_REUSEPORT, nor one with it that finds
+    // a listener which did not say so, gets in.
+    auto plain = client::app::attach({.socket_path = s.path, .name = "plain"});
+    REQUIRE(plain);
+    auto refused = (*plain)->listen(uri);
+    REQUIRE(!refused);
+    CHECK(refused.error().code == errc::already_listening);
+    REQUIRE((*plain)->listen("ct://127.0.0.1/7701"));
+    auto late = client::app::attach({.socket_path = s.path, .name = "late"});
+    REQUIRE(late);
+    CHECK((*late)->listen("ct://127.0.0.1/7701", {.reuse_port = true}).error().code == errc::already_listening);
+  }
+  for (int i = 0; i < 10; ++i) CHECK(echo_once(**client_app, uri, "turn " + std::to_string(i)) == "turn " + std::to_string(i));
+  CHECK(a->accepted.load() == 5);
+  CHECK(b->accepted.load() == 5);
+  auto listeners = s.st->show("listeners", {"--json"});
+  REQUIRE(listeners);
+  const auto first = listeners->find("ct://127.0.0.1/7700");
+  CHECK(first != std::string::npos);
+  CHECK(listeners->find("ct://127.0.0.1/7700", first + 1) == std::string::npos);  // one listener
+  // a detaches, its app holding the listener's session: b keeps the listener.
+  a.reset();
+  for (int i = 0; i < 4; ++i) CHECK(echo_once(**client_app, uri, "after a") == "after a");
+  CHECK(b->accepted.load() == 9);
+  CHECK(eventually(*s.st, [](const stack_counters& c) { return c.listeners == 1; }));
+  b.reset();
+  CHECK(eventually(*s.st, [](const stack_counters& c) { return c.listeners == 0; }));
+  auto gone = (*client_app)->connect(uri);
+  REQUIRE(!gone);
 }
 
 TEST_CASE("remote apps: the inspect port answers a show itself (never the inspector behind it), and a show is all it takes") {

@@ -6,6 +6,8 @@
 #   - socat sending 16 MiB from a pipe to a python3 asyncio (epoll) echo
 #     server, half-closing, and 100 concurrent connections from a threaded
 #     python3 client to the same server; socat EXEC:cat as a server
+#   - two python3 servers in two processes sharing a port with SO_REUSEPORT
+#     (connections in turn), a third without it refused (EADDRINUSE)
 #   - curl fetching a file from python3 -m http.server (threads per request)
 #   - iperf3 forward, reverse (-R) and 4 streams (-P 4), the JSON's bytes
 #   - a preloaded program and one that is not: refused at once, not a hang
@@ -59,6 +61,26 @@ printf 'through cat\n' >"$work/line"
 out=$(on_stack socat -t 5 - TCP:127.0.0.1:7306 <"$work/line") || fail "socat EXEC:cat failed"
 [ "$out" = "through cat" ] || fail "socat EXEC:cat said '$out'"
 echo "socat EXEC:cat (fork and exec): '$out'"
+
+echo "--- SO_REUSEPORT across processes: two servers share a port, a third without it is refused"
+background reuse_a python3 "$here/preload/reuseport_server.py" 7310 a "$work/reuse_a.ready"
+wait_file "$work/reuse_a.ready"
+background reuse_b python3 "$here/preload/reuseport_server.py" 7310 b "$work/reuse_b.ready"
+wait_file "$work/reuse_b.ready"
+[ "$(cat "$work/reuse_b.ready")" = listening ] || fail "the second SO_REUSEPORT server: $(cat "$work/reuse_b.ready")"
+on_stack python3 "$here/preload/reuseport_server.py" 7310 c "$work/reuse_c.ready" --plain
+[ "$(cat "$work/reuse_c.ready")" = EADDRINUSE ] || fail "a server without SO_REUSEPORT: $(cat "$work/reuse_c.ready")"
+answers=$(on_stack python3 -c '
+import socket, sys
+for _ in range(20):
+    c = socket.create_connection(("127.0.0.1", 7310))
+    print(c.makefile().readline().strip())
+    c.close()
+') || fail "connecting to the shared port failed"
+a=$(grep -c '^a$' <<<"$answers" || true)
+b=$(grep -c '^b$' <<<"$answers" || true)
+[ "$a" = 10 ] && [ "$b" = 10 ] || fail "20 connections to the shared port: $a to a, $b to b"
+echo "SO_REUSEPORT: 20 connections, 10 to each of two processes; a third process without it got EADDRINUSE"
 
 echo "--- curl from python3 -m http.server"
 mkdir "$work/www"

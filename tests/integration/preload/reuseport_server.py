@@ -1,0 +1,27 @@
+# A server that says who it is: binds 127.0.0.1:PORT with SO_REUSEPORT (or
+# without, with --plain), writes "listening" to READY, then answers each
+# connection with NAME and closes it. With --plain a bind or listen that
+# fails writes the errno's name to READY instead.
+#   reuseport_server.py PORT NAME READY [--plain]
+import errno
+import socket
+import sys
+
+port, name, ready = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+plain = "--plain" in sys.argv[4:]
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+if not plain:
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+try:
+    s.bind(("127.0.0.1", port))
+    s.listen(64)
+except OSError as e:
+    with open(ready, "w") as f:
+        f.write(errno.errorcode.get(e.errno, str(e.errno)))
+    sys.exit(0)
+with open(ready, "w") as f:
+    f.write("listening")
+while True:
+    c, _ = s.accept()
+    c.sendall(name.encode() + b"\n")
+    c.close()
