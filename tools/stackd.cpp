@@ -57,7 +57,9 @@ int main(int argc, char** argv) {
       ->default_str("any uid the socket's mode admits");
   app.add_option("--config", config_file, "Stack configuration file (docs: include/actorstack/config.hpp)")
       ->check(CLI::ExistingFile);
-  app.add_option("--inspect-port", inspect_port, "Publish the inspector for actorstack-ctl on ADDR:P (0: any)")
+  app.add_option("--inspect-port", inspect_port,
+                 "Publish the inspector for actorstack-ctl on ADDR:P (0: any) through CAF's middleman; without TLS\n"
+                 "any local process reaches it (CAF decodes what it sends): --socket needs no port")
       ->check(CLI::Range(0, 65535))
       ->default_str("off");
   app.add_option("--inspect-bind", inspect_bind,

@@ -216,6 +216,7 @@ struct remote_app_server::impl {
     std::uint32_t uid;
     std::int32_t pid;
     bool attach_sent = false;  // its attach record went to the registry
+    std::chrono::steady_clock::time_point next_show{};  // shows are paced (each asks every worker)
     caf::actor gateway;        // once the registry said so
     std::uint64_t errors = 0;  // malformed records answered
   };
@@ -260,7 +261,7 @@ struct remote_app_server::impl {
         caf::anon_send(registry, hangup_atom_v, token);
         continue;
       }
-      connections.push_back({token, std::move(*ch), origin.uid, origin.pid, false, {}, 0});
+      connections.push_back({token, std::move(*ch), origin.uid, origin.pid, false, {}, {}, 0});
     }
   }
 
@@ -297,6 +298,11 @@ struct remote_app_server::impl {
     if (m.type == static_cast<std::uint32_t>(record::show)) {
       auto req = app_protocol::decode_show_request(m.payload);
       if (!req) return answer_error(c, req.error().message());
+      // A show asks every worker for its state: a connection that floods
+      // them is refused past 100 a second rather than slow everyone.
+      const auto now = std::chrono::steady_clock::now();
+      if (now < c.next_show) return answer_error(c, "bad_message: at most 100 show requests a second");
+      c.next_show = now + std::chrono::milliseconds(10);
       caf::anon_send(registry, show_atom_v, c.token, std::move(*req));
       return;
     }

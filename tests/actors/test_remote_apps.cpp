@@ -630,6 +630,13 @@ TEST_CASE("remote apps: client::show inspects over the Unix socket without attac
   REQUIRE(apps);
   CHECK(apps->find("rogue") != std::string::npos);
   CHECK(!client::show(s.path, "no-such-topic"));
+  // A connection that floods shows (each asks every worker) is refused
+  // past 100 a second, answered with error records.
+  for (std::uint64_t i = 0; i < 50; ++i)
+    rogue.send(proto::record::show, proto::encode(proto::show_request{1000 + i, "summary", ""}));
+  for (int i = 0; i < 200 && rogue.take_errors() == 0; ++i) std::this_thread::sleep_for(10ms);
+  REQUIRE(!rogue.errors.empty());
+  CHECK(rogue.errors.front().find("show requests a second") != std::string::npos);
   // Nothing attached for it.
   auto c = s.st->counters();
   REQUIRE(c);
