@@ -902,10 +902,10 @@ class app_impl final : public app, private app_handler {
   std::uint64_t last_request_ = 0;
   std::uint64_t notifications_ = 0;
   std::uint64_t io_events_ = 0;
-  std::uint64_t bad_records_ = 0;
+  std::uint64_t bad_records_ = 0;  // malformed or unexpected records from the stack, dropped
   std::uint32_t news_looks_ = 0;   // news_waiting's, to look at the connection now and then
   std::uint32_t news_takes_ = 0;   // take_news's, likewise
-  bool records_hint_ = true;       // the connection is likely readable: read it at the next take_news  // malformed or unexpected records from the stack, dropped
+  bool records_hint_ = true;       // the connection is likely readable: read it at the next take_news
   bool detached_ = false;          // the stack said so (taken after the notifications before it)
   bool connection_lost_ = false;   // the stack hung up
   bool polling_ = false;

@@ -113,10 +113,7 @@ std::optional<std::size_t> stack_root_state::detach_app(std::uint32_t app) {
       if (l.ref.app_index == app) remove_listener(l), ++removed;
       continue;
     }
-    const auto accepting = shares_[l.ref.listener.value()].accepting;
-    for (std::uint32_t w : accepting)
-      if (app_of_worker_[w] == app)
-        if (auto now = listener_entry_of(l.ref.listener)) (void)leave_listener(*now, w);
+    leave_app_part(l.ref.listener, app);
   }
   tables_.del_app(app);
   rec.live = false;
@@ -140,6 +137,18 @@ bool stack_root_state::shared_with_another_app(session_handle listener, std::uin
   if (it == shares_.end()) return false;
   return std::any_of(it->second.accepting.begin(), it->second.accepting.end(),
                      [&](std::uint32_t w) { return app_of_worker_[w] != app; });
+}
+
+// App `app`'s workers leave `listener`, which another app shares: each
+// leave may hand the listener's session (and its table entry) over, so the
+// entry is looked up afresh for each.
+void stack_root_state::leave_app_part(session_handle listener, std::uint32_t app) {
+  auto it = shares_.find(listener.value());
+  if (it == shares_.end()) return;
+  const auto accepting = it->second.accepting;  // leave_listener edits it
+  for (std::uint32_t w : accepting)
+    if (app_of_worker_[w] == app)
+      if (auto now = listener_entry_of(listener)) (void)leave_listener(*now, w);
 }
 
 // App worker `app_worker` leaves every listener it accepts on.
@@ -245,19 +254,14 @@ result<void> stack_root_state::listened(std::uint32_t app, std::uint32_t app_wor
 result<void> stack_root_state::stop_listen(std::uint32_t app, session_handle listener, std::uint32_t app_worker,
                                            bool whole_app) {
   auto l = listener_entry_of(listener);
-  auto share = shares_.find(listener.value());
-  if (!l || share == shares_.end()) return unexpected{errc::no_listener, "no such listener"};
+  if (!l || shares_.count(listener.value()) == 0) return unexpected{errc::no_listener, "no such listener"};
   if (whole_app) {
     if (l->ref.app_index != app) return unexpected{errc::no_listener, "no such listener"};
     if (!shared_with_another_app(listener, app)) {
       remove_listener(*l);
       return {};
     }
-    // Its part of it: the listener stays for the other app.
-    const auto accepting = share->second.accepting;
-    for (std::uint32_t w : accepting)
-      if (app_of_worker_[w] == app)
-        if (auto now = listener_entry_of(listener)) (void)leave_listener(*now, w);
+    leave_app_part(listener, app);  // the listener stays for the other app
     return {};
   }
   if (app_worker >= app_of_worker_.size() || app_of_worker_[app_worker] != app)

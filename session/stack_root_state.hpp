@@ -221,6 +221,7 @@ class stack_root_state {
   std::optional<lookup::listener_entry> listener_entry_of(session_handle listener) const;
   void leave_all(std::uint32_t app_worker);
   bool shared_with_another_app(session_handle listener, std::uint32_t app) const;
+  void leave_app_part(session_handle listener, std::uint32_t app);
   std::uint32_t next_accepting(listener_share& share, std::uint32_t client_app) const;
   bool leave_listener(const lookup::listener_entry& l, std::uint32_t app_worker);
   result<void> refuse_connect(const connect_request& req, const error& why);

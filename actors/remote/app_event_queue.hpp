@@ -3,7 +3,7 @@
 /// The io event queue of an app in another process: a shm::event_queue in
 /// a memfd segment of its own, whose memfd and eventfd travel to the app
 /// over its Unix connection at attach. The stack's gateway posts the
-/// app's rx / tx events there (no middleman hop, no serialisation); the
+/// app's rx / tx events there (no record, no syscall); the
 /// app pops them on its own thread and sleeps on the eventfd, rung only
 /// when it said it was about to sleep (shm/event_queue.hpp).
 ///

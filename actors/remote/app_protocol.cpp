@@ -72,6 +72,8 @@ class reader {
     if (raw > last) fail(what);
     return static_cast<E>(raw <= last ? raw : 0);
   }
+  // A byte that must be 0 or 1.
+  bool get_flag(const char* what) { return get_enum<std::uint8_t>(1, what) != 0; }
   endpoint get_endpoint(const char* what) {
     endpoint e;
     e.proto = get_enum<transport_proto>(static_cast<std::uint8_t>(transport_proto::tcp), what);
@@ -202,7 +204,7 @@ result<shown_chunk> decode_shown(std::span<const std::byte> p) {
   reader r{p};
   shown_chunk c;
   c.request = r.get<std::uint64_t>("request");
-  c.last = r.get_enum<std::uint8_t>(1, "last") != 0;
+  c.last = r.get_flag("last");
   if (r.left() > shown_chunk_bytes) r.fail("text");
   c.text = r.get_rest();
   if (auto ok = r.done("shown"); !ok) return unexpected{ok.error()};
@@ -261,8 +263,8 @@ result<attach_request> decode_attach_request(std::span<const std::byte> p) {
   attach_request a;
   a.rx_fifo_size = r.get<std::uint32_t>("rx fifo size");
   a.tx_fifo_size = r.get<std::uint32_t>("tx fifo size");
-  a.local_scope = r.get_enum<std::uint8_t>(1, "local scope") != 0;
-  a.global_scope = r.get_enum<std::uint8_t>(1, "global scope") != 0;
+  a.local_scope = r.get_flag("local scope");
+  a.global_scope = r.get_flag("global scope");
   a.join_app = r.get<std::uint32_t>("join app");
   a.join_secret = r.get<std::uint64_t>("join secret");
   a.name = r.get_name("name");
@@ -309,7 +311,7 @@ result<app_request> decode_request(std::uint32_t type, std::span<const std::byte
       listen_request l;
       l.request = r.get<std::uint64_t>("request");
       l.local = r.get_endpoint("endpoint");
-      l.reuse_port = r.get_enum<std::uint8_t>(1, "reuse port") != 0;
+      l.reuse_port = r.get_flag("reuse port");
       out = l, name = "listen";
       break;
     }

@@ -10,19 +10,17 @@ channel_outbox::~channel_outbox() {
     if (r.fd >= 0) ::close(r.fd);
 }
 
-result<void> channel_outbox::send(const waiting_record& r, std::chrono::milliseconds patience) {
-  if (r.fd >= 0) {
-    const int fds[] = {r.fd};
-    return channel_->send(static_cast<std::uint32_t>(r.type), r.payload, fds, patience);
-  }
-  return channel_->send(static_cast<std::uint32_t>(r.type), r.payload, {}, patience);
+// One record with its fd, if any (-1: none).
+result<void> channel_outbox::send(app_protocol::record type, std::span<const std::byte> payload, int fd,
+                                  std::chrono::milliseconds patience) {
+  const int fds[] = {fd};
+  return channel_->send(static_cast<std::uint32_t>(type), payload,
+                        fd >= 0 ? std::span<const int>{fds} : std::span<const int>{}, patience);
 }
 
 result<void> channel_outbox::push(app_protocol::record type, std::span<const std::byte> payload, int fd) {
   if (waiting_.empty()) {
-    const int fds[] = {fd};
-    auto sent = channel_->send(static_cast<std::uint32_t>(type), payload,
-                               fd >= 0 ? std::span<const int>{fds} : std::span<const int>{}, std::chrono::milliseconds{0});
+    auto sent = send(type, payload, fd, std::chrono::milliseconds{0});
     if (sent) return {};
     if (sent.error().code != errc::timeout) return sent;
   }
@@ -41,7 +39,7 @@ result<void> channel_outbox::push(app_protocol::record type, std::span<const std
 result<bool> channel_outbox::flush(std::chrono::milliseconds patience) {
   while (!waiting_.empty()) {
     auto& r = waiting_.front();
-    auto sent = send(r, patience);
+    auto sent = send(r.type, r.payload, r.fd, patience);
     if (!sent) {
       if (sent.error().code == errc::timeout) return false;
       return unexpected{sent.error()};

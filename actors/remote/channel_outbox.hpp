@@ -50,7 +50,8 @@ class channel_outbox {
     std::vector<std::byte> payload;
     int fd = -1;  // owned (a duplicate)
   };
-  result<void> send(const waiting_record& r, std::chrono::milliseconds patience);
+  result<void> send(app_protocol::record type, std::span<const std::byte> payload, int fd,
+                    std::chrono::milliseconds patience);
 
   std::shared_ptr<shm::fd_channel> channel_;
   std::size_t limit_;
