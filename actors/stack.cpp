@@ -4,6 +4,7 @@
 // plane's side: stack_dataplane.cpp.
 #include <actorstack/stack.hpp>
 
+#include "actors/core_hosting_scheduler.hpp"
 #include "actors/application_impl.hpp"
 #include "actors/handler_app_worker.hpp"
 #include "actors/stack_dataplane.hpp"
@@ -100,7 +101,14 @@ class stack_impl final : public stack {
   ~stack_impl() override { (void)stop(std::chrono::seconds(5)); }
 
   /// Starts the data-plane cores (the workers exist and have their doorbells).
-  result<void> start_dataplane() { return dp_ ? dp_->launch() : result<void>{}; }
+  /// Starts the data-plane cores (the workers exist and have their doorbells):
+  /// on the scheduler's threads when the system runs the core-hosting
+  /// scheduler and has a thread per core, else on lcores of their own.
+  result<void> start_dataplane() {
+    if (!dp_) return {};
+    if (cfg_.dataplane_threads == "shared") core_host_ = core_host_of(sys_);
+    return dp_->launch(core_host_.get());
+  }
 
   std::vector<dataplane_core_stats> dataplane_stats() const override {
     return dp_ ? core_stats(*dp_) : std::vector<dataplane_core_stats>{};
@@ -436,6 +444,7 @@ class stack_impl final : public stack {
   std::vector<tracked> actors_;
   std::unique_ptr<remote_app_server> remote_apps_;  // stopped first
   std::vector<std::unique_ptr<actor_doorbell>> bells_;  // outlive the data plane's cores
+  std::unique_ptr<dataplane::core_host> core_host_;      // outlives the cores it runs
   std::unique_ptr<dataplane::dataplane> dp_;             // stopped before the workers go
   bool stopped_ = false;
   std::unordered_map<std::uint32_t, std::weak_ptr<app_usage>> usages_;  // by app (usage_of)

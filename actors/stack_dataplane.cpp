@@ -91,6 +91,7 @@ std::vector<dataplane_core_stats> core_stats(const dataplane::dataplane& dp) {
     d.port = dp.device().device();
     d.mac = mac_text(dp.device().mac());
     d.address = ip_address::v4(a.ip).to_string() + "/" + std::to_string(a.prefix_len);
+    d.thread = (dp.hosted() ? "worker " : "lcore ") + std::to_string(dp.hosted() ? c : dp.lcore(c));
     d.connections = dp.connections(c);
     d.rx_packets = x.rx_packets;
     d.rx_bytes = x.rx_bytes;

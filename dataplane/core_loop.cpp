@@ -19,15 +19,6 @@ namespace {
 // the datagrams waiting for it are dropped (counted no_neighbor).
 constexpr std::uint64_t arp_retry_ms = 100;
 constexpr unsigned arp_max_tries = 3;
-// Adaptive polling: spin this many empty passes, then sleep from 1 µs
-// doubling up to the cap while nothing arrives.
-constexpr unsigned spin_before_sleep = 256;
-constexpr unsigned max_sleep_us = 200;
-// For this long after its last work the core keeps polling but yields the
-// CPU between empty passes instead of sleeping: a sleep of up to 200 us
-// sat in every request/response turn, and a yield lets the CAF threads
-// that share the CPU run at once (docs/performance.md, "Idle polling").
-constexpr unsigned yield_window_us = 2000;
 // Commands applied per pass, so a flood of them cannot starve rx.
 constexpr unsigned commands_per_pass = 256;
 
@@ -98,27 +89,32 @@ core_loop::~core_loop() {
 std::uint64_t core_loop::now() const noexcept { return rte_get_tsc_cycles(); }
 
 void core_loop::run(const std::atomic<bool>& stop) {
-  unsigned idle = 0;
-  unsigned sleep_us = 1;
-  std::uint64_t last_work = now();
-  const std::uint64_t yield_window = rte_get_tsc_hz() / 1000000 * yield_window_us;
+  idle_backoff idle;
   while (!stop.load(std::memory_order_relaxed)) {
-    if (poll_once()) {
-      counters_.busy_polls.add();
-      idle = 0;
-      sleep_us = 1;
-      last_work = now();
+    if (pass()) {
+      idle.worked();
       continue;
     }
-    counters_.idle_polls.add();
-    if (setup_.mode == poll_mode::busy || ++idle < spin_before_sleep) continue;
-    if (now() - last_work < yield_window) {
-      std::this_thread::yield();
-      continue;
+    switch (idle.idle(busy_polling())) {
+      case idle_backoff::step::poll:
+        break;
+      case idle_backoff::step::yield:
+        std::this_thread::yield();
+        break;
+      case idle_backoff::step::sleep:
+        std::this_thread::sleep_for(idle.next_sleep());
+        break;
     }
-    std::this_thread::sleep_for(std::chrono::microseconds(sleep_us));
-    sleep_us = std::min(sleep_us * 2, max_sleep_us);
   }
+}
+
+bool core_loop::pass() {
+  if (poll_once()) {
+    counters_.busy_polls.add();
+    return true;
+  }
+  counters_.idle_polls.add();
+  return false;
 }
 
 namespace {

@@ -17,6 +17,7 @@
 /// queued for the next pass and no further fifo is drained until they go,
 /// so a slow peer fills the app's tx fifo and the app sees fifo_full.
 
+#include "dataplane/idle_backoff.hpp"
 #include "dataplane/boundary.hpp"
 #include "dataplane/core_counters.hpp"
 #include "dataplane/core_handoff.hpp"
@@ -92,9 +93,14 @@ class core_loop {
 
   /// Runs until `stop` becomes true. The lcore's function.
   void run(const std::atomic<bool>& stop);
-  /// One pass; true if it did any work. (run() is this in a loop plus the
-  /// idle policy.)
+  /// One pass; true if it did any work. (run() is pass() in a loop plus
+  /// the idle policy, idle_backoff.hpp.)
   bool poll_once();
+  /// poll_once(), counted as a busy or an idle pass: what a thread that
+  /// hosts this core calls (dataplane::launch with a core_host).
+  bool pass();
+  /// The core's poll mode is busy: whoever runs it never yields or sleeps.
+  bool busy_polling() const noexcept { return setup_.mode == poll_mode::busy; }
 
   const core_counters& counters() const noexcept { return counters_; }
   /// Installed connections, readable from any thread.

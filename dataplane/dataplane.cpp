@@ -3,6 +3,8 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 
+#include <pthread.h>
+
 namespace actorstack::dataplane {
 
 namespace {
@@ -71,7 +73,7 @@ void dataplane::set_doorbell(std::uint32_t w, doorbell* bell) {
   for (auto& per_core : links_) per_core[w].bell = bell;
 }
 
-result<void> dataplane::launch() {
+result<void> dataplane::launch(core_host* host) {
   if (launched_) return {};
   for (unsigned c = 0; c < links_.size(); ++c) {
     core_setup s;
@@ -94,6 +96,15 @@ result<void> dataplane::launch() {
     cores_.push_back(std::make_unique<core_loop>(std::move(s)));
   }
   stop_.store(false);
+  if (host != nullptr && host->can_host(static_cast<unsigned>(cores_.size()))) {
+    host_ = host;
+    for (unsigned c = 0; c < cores_.size(); ++c) {
+      hosted_.push_back(std::make_unique<hosted_core>(hosted_core{cores_[c].get(), eal_.worker_lcores[c]}));
+      host_->host(c, &dataplane::hosted_pass, hosted_.back().get(), cores_[c]->busy_polling());
+    }
+    launched_ = true;
+    return {};
+  }
   for (unsigned c = 0; c < cores_.size(); ++c) {
     // The argument outlives the loop: it lives in the core object's slot.
     auto* arg = new launch_arg{cores_[c].get(), &stop_};
@@ -113,8 +124,26 @@ int dataplane::lcore_main(void* p) {
   return 0;
 }
 
+bool dataplane::hosted_pass(void* p) {
+  auto* h = static_cast<hosted_core*>(p);
+  if (!h->pinned) {
+    // The host's thread takes the CPUs the lcore was given (dataplane.lcores),
+    // so a hosted core sits where an lcore of its own would have.
+    h->pinned = true;
+    rte_cpuset_t cpus = rte_lcore_cpuset(h->lcore);
+    (void)pthread_setaffinity_np(pthread_self(), sizeof(cpus), &cpus);
+  }
+  return h->core->pass();
+}
+
 void dataplane::stop() {
   stop_.store(true);
+  if (launched_ && host_ != nullptr) {
+    for (unsigned c = 0; c < cores_.size(); ++c) host_->unhost(c);
+    host_ = nullptr;
+    hosted_.clear();
+    launched_ = false;
+  }
   if (launched_) {
     for (unsigned c = 0; c < cores_.size(); ++c) rte_eal_wait_lcore(eal_.worker_lcores[c]);
     launched_ = false;

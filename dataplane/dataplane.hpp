@@ -45,6 +45,23 @@ struct dataplane_config {
   tcp::config tcp;           ///< every core's TCP engine ([tcp] keys)
 };
 
+/// Threads someone else already runs, on which the cores' passes can run
+/// between their own work: the stack's scheduler threads
+/// (actors/core_hosting_scheduler.hpp). A core hosted so needs no thread of
+/// its own, and what it hands to a session worker is taken up by the same
+/// thread without a wake-up.
+class core_host {
+ public:
+  virtual ~core_host() = default;
+  /// Can run `cores` cores, core c on its thread c.
+  virtual bool can_host(unsigned cores) const = 0;
+  /// Runs `pass(ctx)` on thread `core` between its other work until
+  /// unhost(core); `busy`: that thread never yields or sleeps meanwhile.
+  virtual void host(unsigned core, bool (*pass)(void*), void* ctx, bool busy) = 0;
+  /// Stops running core `core`; returns once no pass of it is under way.
+  virtual void unhost(unsigned core) = 0;
+};
+
 class dataplane {
  public:
   static constexpr std::size_t command_ring_size = 4096;
@@ -66,8 +83,9 @@ class dataplane {
   channel<event>& events(std::uint32_t w, std::uint32_t c) { return *links_[c][w].events; }
   void set_doorbell(std::uint32_t w, doorbell* bell);
 
-  /// Starts every core loop on its lcore. Errors: dataplane.
-  result<void> launch();
+  /// Starts every core loop: on `host`'s threads when it can take them
+  /// all, else each on its lcore. Errors: dataplane.
+  result<void> launch(core_host* host = nullptr);
   /// Stops the cores and waits for them; idempotent.
   void stop();
 
@@ -85,6 +103,10 @@ class dataplane {
   const interface_address& address() const noexcept { return cfg_.address; }
   const dataplane_config& config() const noexcept { return cfg_; }
   bool running() const noexcept { return launched_; }
+  /// The cores run on a core_host's threads (not on lcores of their own).
+  bool hosted() const noexcept { return host_ != nullptr; }
+  /// The EAL lcore core `c` runs on when not hosted.
+  unsigned lcore(unsigned c) const { return eal_.worker_lcores.at(c); }
 
  private:
   struct link_storage {
@@ -94,6 +116,13 @@ class dataplane {
   };
   dataplane() = default;
   static int lcore_main(void* arg);
+  // A hosted core's pass; its first pass takes the lcore's CPUs.
+  struct hosted_core {
+    core_loop* core;
+    unsigned lcore;
+    bool pinned = false;
+  };
+  static bool hosted_pass(void* arg);
 
   dataplane_config cfg_;
   eal_info eal_;
@@ -101,6 +130,8 @@ class dataplane {
   std::vector<std::vector<link_storage>> links_;  // [core][worker]
   std::vector<std::vector<std::unique_ptr<channel<handoff>>>> handoffs_;  // [from][to]
   std::vector<std::unique_ptr<core_loop>> cores_;
+  std::vector<std::unique_ptr<hosted_core>> hosted_;
+  core_host* host_ = nullptr;
   std::atomic<bool> stop_{false};
   bool launched_ = false;
 };

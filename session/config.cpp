@@ -79,6 +79,7 @@ constexpr std::uint64_t queue_max = std::uint64_t{1} << 20;
 std::string ip_prefix_problem(std::string_view text);
 std::string gateway_problem(std::string_view text);
 std::string poll_mode_problem(std::string_view text);
+std::string dataplane_threads_problem(std::string_view text);
 std::string lcores_problem(std::string_view text);
 std::string impair_problem(std::string_view text);
 std::string port_range_problem(std::string_view text);
@@ -98,7 +99,7 @@ std::string inspect_bind_problem(std::string_view text);
       [](const stack_config& c) -> const std::string& { return c.field; },       \
       [](stack_config& c, std::string_view v) { c.field = v; }, check
 
-const std::array<key_spec, 43> keys{{
+const std::array<key_spec, 44> keys{{
     {"session.workers", value_kind::count, 0, stack_config::max_workers, false, false,
      "session handles carry 8 bits of worker index",
      ACTORSTACK_FIELD(workers, std::uint32_t)},
@@ -124,6 +125,8 @@ const std::array<key_spec, 43> keys{{
      ACTORSTACK_FIELD(dataplane_cores, std::uint32_t)},
     {"dataplane.poll-mode", value_kind::text,
      ACTORSTACK_TEXT_FIELD(dataplane_poll_mode, poll_mode_problem)},
+    {"dataplane.threads", value_kind::text,
+     ACTORSTACK_TEXT_FIELD(dataplane_threads, dataplane_threads_problem)},
     {"dataplane.mbufs", value_kind::count, 1023, 1048575, false, false, nullptr,
      ACTORSTACK_FIELD(dataplane_mbufs, std::uint32_t)},
     {"dataplane.lcores", value_kind::text, ACTORSTACK_TEXT_FIELD(dataplane_lcores, lcores_problem)},
@@ -381,6 +384,11 @@ std::string inspect_bind_problem(std::string_view text) {
 std::string poll_mode_problem(std::string_view text) {
   if (text == "adaptive" || text == "busy") return {};
   return "is not a poll mode (use adaptive or busy, in lower case)";
+}
+
+std::string dataplane_threads_problem(std::string_view text) {
+  if (text == "shared" || text == "own") return {};
+  return "is not a thread placement (use shared or own, in lower case)";
 }
 
 // The EAL's --lcores syntax is numbers, ranges (a-b), groups ((a,b)) and

@@ -121,6 +121,13 @@ struct stack_config {
   /// one CPU at 100%). Exactly one of these, lower case.
   std::string dataplane_poll_mode = "adaptive";
 
+  /// `dataplane.threads`: where the cores run. "shared" (the default):
+  /// core i on the session workers' scheduler thread i, between actor jobs,
+  /// so a request/response turn stays on one thread; only when there are
+  /// at least as many workers as cores and the stack owns its actor system
+  /// (else as "own"). "own": each core on an lcore thread of its own.
+  std::string dataplane_threads = "shared";
+
   /// `dataplane.mbufs`: packet buffers in the port's pool (sizes EAL memory).
   /// A plain number (no size suffix), 1023 .. 1048575; DPDK pools use memory best
   /// at 2^n - 1.

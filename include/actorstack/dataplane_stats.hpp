@@ -15,6 +15,10 @@ struct dataplane_core_stats {
   std::string port;     ///< the DPDK device ("net_tap0")
   std::string mac;      ///< "02:00:00:00:00:01"
   std::string address;  ///< "10.0.0.2/24"
+  /// Where the core runs (dataplane.threads): "worker 0" (a session
+  /// worker's scheduler thread, between actor jobs) or "lcore 1" (a thread
+  /// of its own).
+  std::string thread;
   std::uint64_t connections = 0;  ///< installed UDP listeners and 5-tuples
   std::uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0;
   std::uint64_t arp_replies = 0, arp_requests = 0, icmp_echo_replies = 0;

@@ -407,6 +407,7 @@ std::string dataplane(const show_options& o, const snapshot& s) {
                           .str("port", d.port)
                           .str("mac", d.mac)
                           .str("address", d.address)
+                          .str("thread", d.thread)
                           .num("connections", d.connections)
                           .num("rx_packets", d.rx_packets)
                           .num("rx_bytes", d.rx_bytes)
@@ -436,7 +437,7 @@ std::string dataplane(const show_options& o, const snapshot& s) {
            n(d.arp_replies) + ", arp requests " + n(d.arp_requests) + ", icmp echo replies " +
            n(d.icmp_echo_replies) + "\n";
     out += "  polls busy " + n(d.busy_polls) + " / idle " + n(d.idle_polls) + " (" + n(busy_pct) + "% busy), events lost " +
-           n(d.events_lost) + "\n";
+           n(d.events_lost) + (d.thread.empty() ? std::string{} : ", runs on " + d.thread) + "\n";
     if (s.dataplane.size() > 1)
       out += "  frames forwarded to their owner core " + n(d.frames_forwarded) + ", connections taken over " +
              n(d.flows_taken) + "\n";

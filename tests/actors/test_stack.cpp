@@ -4,6 +4,8 @@
 
 #include "stack_fixture.hpp"
 
+#include "actors/core_hosting_scheduler.hpp"
+
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
@@ -277,14 +279,15 @@ TEST_CASE("stack: configure_scheduler gives an embedder's system the stack's sch
   sys_cfg.set("logger.verbosity", caf::atom("quiet"));  // an embedder's own setting
   configure_scheduler(sys_cfg, cfg);
   CHECK(caf::get_or(sys_cfg, "scheduler.max-threads", std::size_t{0}) == 3);  // one per worker
-  CHECK(caf::get_or(sys_cfg, "work-stealing.aggressive-steal-interval", std::size_t{0}) == 1);
-  CHECK(caf::get_or(sys_cfg, "work-stealing.aggressive-poll-attempts", std::size_t{0}) == 1000);
+  CHECK(installs_core_hosting_scheduler(sys_cfg));  // data-plane cores may run on its threads
   CHECK(caf::get_or(sys_cfg, "logger.verbosity", caf::atom("")) == caf::atom("quiet"));  // left alone
   cfg.workers = 1;
   configure_scheduler(sys_cfg, cfg);
   CHECK(caf::get_or(sys_cfg, "scheduler.max-threads", std::size_t{0}) == 1);  // one worker, one thread
   caf::actor_system sys{sys_cfg};
   CHECK(sys.scheduler().num_workers() == 1);
+  CHECK(sys_cfg.module_factories.size() == 1);  // configured twice, installed once
+  CHECK(core_host_of(sys) != nullptr);
   events ev;  // outlives the stack: handlers may still report while it stops
   auto st = stack::create(sys, cfg);
   REQUIRE(st.has_value());

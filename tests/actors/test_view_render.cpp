@@ -98,6 +98,7 @@ dataplane_core_stats core0() {
   d.port = "net_tap0";
   d.mac = "02:00:00:00:00:01";
   d.address = "10.0.0.2/24";
+  d.thread = "worker 0";
   d.connections = 3;
   d.rx_packets = 100;
   d.tx_packets = 90;
@@ -117,6 +118,7 @@ TEST_CASE("show dataplane: one block per core, non-zero drops by reason, JSON ha
   CHECK(text->find("core 0 on net_tap0 (02:00:00:00:00:01, 10.0.0.2/24), 3 udp connection(s)") != std::string::npos);
   CHECK(text->find("rx 100 pkts") != std::string::npos);
   CHECK(text->find("(25% busy)") != std::string::npos);
+  CHECK(text->find("runs on worker 0\n") != std::string::npos);
   CHECK(text->find("drops: bad_checksum 4 no_session 6") != std::string::npos);
   CHECK(text->find("fragment") == std::string::npos);  // zero: not shown
   show_options json;
@@ -125,6 +127,7 @@ TEST_CASE("show dataplane: one block per core, non-zero drops by reason, JSON ha
   REQUIRE(j.has_value());
   CHECK(j->find("\"drops\":{\"bad_checksum\":4,\"fragment\":0,\"no_session\":6}") != std::string::npos);
   CHECK(j->find("\"udp_rx_datagrams\":80") != std::string::npos);
+  CHECK(j->find("\"thread\":\"worker 0\"") != std::string::npos);
   // The summary names the data plane only when there is one.
   auto sum = render("summary", {}, s);
   REQUIRE(sum.has_value());

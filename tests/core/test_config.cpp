@@ -68,6 +68,7 @@ TEST_CASE("config (SPEC 8): every key can be set and read back") {
       "dataplane.gateway",
       "dataplane.cores",
       "dataplane.poll-mode",
+      "dataplane.threads",
       "dataplane.mbufs",
       "dataplane.lcores",
       "dataplane.impair",
@@ -115,6 +116,7 @@ TEST_CASE("config (SPEC 8): every key can be set and read back") {
   REQUIRE(set_config_value(c, "dataplane.gateway", "10.0.0.1"));
   REQUIRE(set_config_value(c, "dataplane.cores", "2"));
   REQUIRE(set_config_value(c, "dataplane.poll-mode", "busy"));
+  REQUIRE(set_config_value(c, "dataplane.threads", "own"));
   REQUIRE(set_config_value(c, "dataplane.mbufs", "16383"));
   REQUIRE(set_config_value(c, "dataplane.lcores", "0@1,1@2"));
   REQUIRE(set_config_value(c, "inspect.port", "9000"));
@@ -132,6 +134,7 @@ TEST_CASE("config (SPEC 8): every key can be set and read back") {
   CHECK(c.dataplane_gateway == "10.0.0.1");
   CHECK(c.dataplane_cores == 2);
   CHECK(c.dataplane_poll_mode == "busy");
+  CHECK(c.dataplane_threads == "own");
   CHECK(c.dataplane_mbufs == 16383);
   CHECK(c.dataplane_lcores == "0@1,1@2");
   CHECK(c.inspect_port == 9000);
@@ -487,6 +490,7 @@ TEST_CASE("config: dataplane defaults") {
   CHECK(c.dataplane_gateway.empty());
   CHECK(c.dataplane_cores == 1);
   CHECK(c.dataplane_poll_mode == "adaptive");
+  CHECK(c.dataplane_threads == "shared");
   CHECK(c.dataplane_mbufs == 8191);
   CHECK(c.dataplane_lcores.empty());
   CHECK(validate(c).has_value());
@@ -501,6 +505,7 @@ TEST_CASE("config: dataplane defaults") {
                  "gateway =\n"
                  "cores = 1\n"
                  "poll-mode = adaptive\n"
+                 "threads = shared\n"
                  "mbufs = 8191\n"
                  "lcores =\n"
                  "impair =\n"
@@ -712,6 +717,12 @@ TEST_CASE("config: dataplane invalid values are bad_config naming the key") {
                    "dataplane.poll-mode: 'spin' is not a poll mode (use adaptive or busy, in lower case)"));
     CHECK(contains(set_error("dataplane.poll-mode", "Busy"), "'Busy' is not a poll mode"));
     CHECK(contains(set_error("dataplane.poll-mode", ""), "dataplane.poll-mode: '' is not a poll mode"));
+  }
+  SUBCASE("dataplane.threads") {
+    CHECK(contains(set_error("dataplane.threads", "lcores"),
+                   "dataplane.threads: 'lcores' is not a thread placement (use shared or own, in lower case)"));
+    CHECK(contains(set_error("dataplane.threads", "Shared"), "'Shared' is not a thread placement"));
+    CHECK(contains(set_error("dataplane.threads", ""), "dataplane.threads: '' is not a thread placement"));
   }
   SUBCASE("dataplane.cores and dataplane.mbufs") {
     CHECK(contains(set_error("dataplane.cores", "0"),

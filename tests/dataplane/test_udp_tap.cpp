@@ -73,7 +73,7 @@ struct tap_stack {
   std::unique_ptr<application> app;
 
   explicit tap_stack(link_kind kind = link_kind::tap, std::uint32_t cores = 1,
-                     std::string poll_mode = "adaptive", std::string impair = {}) {
+                     std::string poll_mode = "adaptive", std::string impair = {}, std::string threads = "shared") {
     std::string why;
     if (!test::enter_fresh_netns(&why)) {
       MESSAGE("skipped: no network namespace (" << why << ")");
@@ -83,6 +83,7 @@ struct tap_stack {
     cfg.workers = 2;
     cfg.dataplane_cores = cores;
     cfg.dataplane_poll_mode = std::move(poll_mode);
+    cfg.dataplane_threads = std::move(threads);
     cfg.dataplane_port = "net_tap0,iface=" + iface;
     if (kind == link_kind::af_packet) {
       const std::string dpdk_end = "asvd" + std::to_string(::getpid() % 100000);
@@ -445,6 +446,37 @@ TEST_CASE("dataplane tap: two cores, one queue each: datagrams from 16 kernel so
   CHECK(forwarded == cores[1].frames_forwarded);
   CHECK(cores[1].frames_forwarded <= cores[1].rx_packets);
   CHECK(test::ping(stack_ip, 3, 1s).received == 3);
+}
+
+namespace {
+// Two workers, two cores, placed by dataplane.threads (one data plane per
+// process: one placement per test case).
+void serves_with_threads(const std::string& threads) {
+  tap_stack t{link_kind::tap, 2, "adaptive", {}, threads};
+  if (!t.ready) return;
+  const auto cores = t.all_stats();
+  REQUIRE(cores.size() == 2);
+  // Core i on worker i's scheduler thread, or on an lcore of its own.
+  CHECK(cores[0].thread == (threads == "shared" ? "worker 0" : "lcore 1"));
+  CHECK(cores[1].thread == (threads == "shared" ? "worker 1" : "lcore 2"));
+  test::udp_socket sock;
+  REQUIRE(sock.bind(kernel_ip, 0));
+  std::mt19937 rng{11};
+  std::vector<std::byte> out(max_datagram_payload), in(2048);
+  std::size_t ok = 0;
+  for (int i = 0; i < 500; ++i)
+    if (echoes_random(sock, rng, out, in)) ++ok;
+  CHECK(ok == 500);
+  CHECK(test::ping(stack_ip, 3, 1s).received == 3);
+}
+}  // namespace
+
+TEST_CASE("dataplane tap: by default the cores run on the session workers' threads and serve byte-exact") {
+  serves_with_threads("shared");
+}
+
+TEST_CASE("dataplane tap: with dataplane.threads = own the cores run on lcores of their own and serve byte-exact") {
+  serves_with_threads("own");
 }
 
 TEST_CASE("dataplane tap: busy polling serves like adaptive and never sleeps while idle") {

@@ -1,0 +1,225 @@
+#include "actors/core_hosting_scheduler.hpp"
+
+#include "dataplane/idle_backoff.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/policy/unprofiled.hpp>
+#include <caf/resumable.hpp>
+#include <caf/scheduler/coordinator.hpp>
+
+#include <boost/lockfree/queue.hpp>
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace actorstack {
+
+namespace {
+
+using dataplane::idle_backoff;
+
+// A hosted core, as a scheduler thread sees it.
+struct hosted {
+  bool (*pass)(void*);
+  void* ctx;
+  bool busy;
+};
+
+// Scheduler threads that may host a core (more threads than this host none).
+constexpr std::size_t max_hosting_threads = 64;
+
+// One thread's hosted core. The thread marks itself inside a pass before it
+// looks at `core`; unhost clears `core` and then waits until the thread is
+// not inside a pass. Both sides' store-then-load are sequentially
+// consistent, so at least one sees the other's store: the thread sees no
+// core, or unhost sees the pass and waits it out.
+struct host_slot {
+  std::atomic<hosted*> core{nullptr};
+  std::atomic<bool> in_pass{false};
+
+  // One pass of the hosted core, if any: {hosted?, did work?}.
+  std::pair<const hosted*, bool> run_pass() {
+    in_pass.store(true);
+    const hosted* h = core.load();
+    const bool work = h != nullptr && h->pass(h->ctx);
+    in_pass.store(false, std::memory_order_release);
+    return {h, work};
+  }
+};
+
+// CAF's work-sharing scheduler with two changes: the job queue is
+// lock-free (the core's doorbell enqueues a session worker on every burst
+// it hands over), and a thread waiting for a job polls its hosted core
+// meanwhile, with the core's own idle policy. A thread that hosts nothing
+// waits for a job as CAF's threads do.
+class core_hosting_policy : public caf::policy::unprofiled {
+ public:
+  struct coordinator_data {
+    explicit coordinator_data(caf::scheduler::abstract_coordinator*) {}
+
+    boost::lockfree::queue<caf::resumable*> jobs{1024};
+    std::array<host_slot, max_hosting_threads> slots;
+    // Only for sleeping: a thread about to sleep counts itself here; an
+    // enqueue that sees a sleeper wakes one.
+    std::mutex sleep_lock;
+    std::condition_variable wake;
+    std::atomic<int> sleepers{0};
+
+    void push(caf::resumable* job) {
+      jobs.push(job);
+      // Pairs with the fence in sleep(): the pusher sees the sleeper, or
+      // the sleeper sees the job.
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      if (sleepers.load() > 0) {
+        std::lock_guard<std::mutex> guard{sleep_lock};
+        wake.notify_one();
+      }
+    }
+    void wake_all() {
+      std::lock_guard<std::mutex> guard{sleep_lock};
+      wake.notify_all();
+    }
+    // Sleeps until a job may be there: for `bound`, or (no bound: a thread
+    // that hosts no core) until woken by a job or by host().
+    void sleep(const host_slot* slot, const std::chrono::microseconds* bound) {
+      std::unique_lock<std::mutex> guard{sleep_lock};
+      sleepers.fetch_add(1);
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      if (jobs.empty()) {
+        if (bound != nullptr)
+          wake.wait_for(guard, *bound);
+        else if (slot == nullptr || slot->core.load() == nullptr)
+          wake.wait(guard);
+      }
+      sleepers.fetch_sub(1);
+    }
+  };
+
+  struct worker_data {
+    explicit worker_data(caf::scheduler::abstract_coordinator*) {}
+    idle_backoff idle;
+  };
+
+  template <class Coordinator>
+  void central_enqueue(Coordinator* self, caf::resumable* job) {
+    d(self).push(job);
+  }
+  template <class Worker>
+  void external_enqueue(Worker* self, caf::resumable* job) {
+    d(self->parent()).push(job);
+  }
+  template <class Worker>
+  void internal_enqueue(Worker* self, caf::resumable* job) {
+    d(self->parent()).push(job);
+  }
+  template <class Worker>
+  void resume_job_later(Worker* self, caf::resumable* job) {
+    d(self->parent()).push(job);
+  }
+
+  template <class Worker>
+  caf::resumable* dequeue(Worker* self) {
+    auto& shared = d(self->parent());
+    auto& idle = d(self).idle;
+    host_slot* slot = self->id() < max_hosting_threads ? &shared.slots[self->id()] : nullptr;
+    for (;;) {
+      // A pass before every job: actors that keep the thread busy do not
+      // starve the core.
+      const auto [core, work] = slot != nullptr ? slot->run_pass() : std::pair<const hosted*, bool>{};
+      caf::resumable* job = nullptr;
+      if (shared.jobs.pop(job)) {
+        idle.worked();
+        return job;
+      }
+      if (work) {
+        idle.worked();
+        continue;
+      }
+      if (core == nullptr) {
+        shared.sleep(slot, nullptr);
+        continue;
+      }
+      switch (idle.idle(core->busy)) {
+        case idle_backoff::step::poll:
+          break;
+        case idle_backoff::step::yield:
+          std::this_thread::yield();
+          break;
+        case idle_backoff::step::sleep: {
+          const auto bound = idle.next_sleep();
+          shared.sleep(slot, &bound);
+          break;
+        }
+      }
+    }
+  }
+
+  template <class Worker, class UnaryFunction>
+  void foreach_resumable(Worker*, UnaryFunction) {}
+
+  template <class Coordinator, class UnaryFunction>
+  void foreach_central_resumable(Coordinator* self, UnaryFunction f) {
+    caf::resumable* job = nullptr;
+    while (d(self).jobs.pop(job)) f(job);
+  }
+};
+
+using coordinator = caf::scheduler::coordinator<core_hosting_policy>;
+
+caf::actor_system::module* make_coordinator(caf::actor_system& sys) { return new coordinator(sys); }
+using module_maker = caf::actor_system::module* (*)(caf::actor_system&);
+
+class scheduler_core_host final : public dataplane::core_host {
+ public:
+  explicit scheduler_core_host(coordinator& c) : c_(c) {}
+  ~scheduler_core_host() override {
+    for (std::size_t i = 0; i < max_hosting_threads; ++i) unhost(static_cast<unsigned>(i));
+  }
+
+  bool can_host(unsigned cores) const override {
+    return cores <= std::min(c_.num_workers(), max_hosting_threads);
+  }
+  void host(unsigned core, bool (*pass)(void*), void* ctx, bool busy) override {
+    owned_[core] = std::make_unique<hosted>(hosted{pass, ctx, busy});
+    c_.data().slots[core].core.store(owned_[core].get());
+    c_.data().wake_all();  // a thread waiting for jobs only starts polling
+  }
+  void unhost(unsigned core) override {
+    host_slot& slot = c_.data().slots[core];
+    if (slot.core.exchange(nullptr) == nullptr) return;
+    // From the hosting thread itself (between its jobs) no pass is under way.
+    while (slot.in_pass.load()) std::this_thread::yield();
+    owned_[core].reset();
+  }
+
+ private:
+  coordinator& c_;
+  std::array<std::unique_ptr<hosted>, max_hosting_threads> owned_;
+};
+
+}  // namespace
+
+void install_core_hosting_scheduler(caf::actor_system_config& cfg, std::size_t threads) {
+  cfg.set("scheduler.max-threads", static_cast<int>(std::max<std::size_t>(1, threads)));
+  if (!installs_core_hosting_scheduler(cfg)) cfg.module_factories.emplace_back(&make_coordinator);
+}
+
+bool installs_core_hosting_scheduler(const caf::actor_system_config& cfg) {
+  for (const auto& f : cfg.module_factories) {
+    const auto* maker = f.target<module_maker>();
+    if (maker != nullptr && *maker == &make_coordinator) return true;
+  }
+  return false;
+}
+
+std::unique_ptr<dataplane::core_host> core_host_of(caf::actor_system& sys) {
+  auto* c = dynamic_cast<coordinator*>(&sys.scheduler());
+  if (c == nullptr) return nullptr;
+  return std::make_unique<scheduler_core_host>(*c);
+}
+
+}  // namespace actorstack

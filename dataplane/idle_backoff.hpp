@@ -1,0 +1,59 @@
+#pragma once
+/// \file
+/// What a polling loop does after a pass that found nothing: the one idle
+/// policy of a data-plane core, whether it runs on its own lcore or on a
+/// session worker's scheduler thread (actors/core_hosting_scheduler.hpp).
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+
+namespace actorstack::dataplane {
+
+class idle_backoff {
+ public:
+  enum class step {
+    poll,   ///< poll again at once
+    yield,  ///< give the CPU to whoever waits for it, then poll
+    sleep,  ///< sleep sleep_us(), then poll
+  };
+
+  /// A pass did work (or a job ran): the next empty pass starts over.
+  void worked() noexcept {
+    idle_ = 0;
+    sleep_us_ = 1;
+    last_work_ = clock::now();
+  }
+
+  /// A pass found nothing. `busy`: never yield or sleep.
+  step idle(bool busy) noexcept {
+    if (busy || ++idle_ < spin_before_sleep) return step::poll;
+    // For a while after its last work the loop keeps polling but yields
+    // between empty passes instead of sleeping: a sleep of up to 200 us
+    // sat in every request/response turn, and a yield lets a thread that
+    // shares the CPU run at once (docs/performance.md, "Idle polling").
+    if (clock::now() - last_work_ < yield_window) return step::yield;
+    return step::sleep;
+  }
+
+  /// How long to sleep now; each sleep in a row doubles the next, up to
+  /// 200 us (an idle stack costs next to nothing).
+  std::chrono::microseconds next_sleep() noexcept {
+    const unsigned us = sleep_us_;
+    sleep_us_ = std::min(sleep_us_ * 2, max_sleep_us);
+    return std::chrono::microseconds{us};
+  }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  // Adaptive polling: spin this many empty passes before yielding or sleeping.
+  static constexpr unsigned spin_before_sleep = 256;
+  static constexpr unsigned max_sleep_us = 200;
+  static constexpr std::chrono::microseconds yield_window{2000};
+
+  unsigned idle_ = 0;
+  unsigned sleep_us_ = 1;
+  clock::time_point last_work_ = clock::now();
+};
+
+}  // namespace actorstack::dataplane
