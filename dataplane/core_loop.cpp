@@ -58,6 +58,7 @@ core_loop::core_loop(core_setup setup)
       tcp_published_(tcp::counter_names()),
       impair_published_(impairment_names()) {
   publish_ticks_ = rte_get_tsc_hz() / 1000;  // every millisecond
+  pass_tsc_ = rte_get_tsc_cycles();
   us_.mac = setup_.mac;
   us_.ip = setup_.address.ip;
   posted_.assign(setup_.workers.size(), false);
@@ -86,7 +87,7 @@ core_loop::~core_loop() {
   }
 }
 
-std::uint64_t core_loop::now() const noexcept { return rte_get_tsc_cycles(); }
+std::uint64_t core_loop::now() const noexcept { return pass_tsc_; }
 
 void core_loop::run(const std::atomic<bool>& stop) {
   idle_backoff idle;
@@ -133,6 +134,9 @@ std::uint16_t destination_port(std::span<const std::byte> segment) noexcept {
 }  // namespace
 
 bool core_loop::poll_once() {
+  // One clock read per pass: everything in a pass happens "now" (a pass
+  // takes microseconds; timers and ARP retries count milliseconds).
+  pass_tsc_ = rte_get_tsc_cycles();
   bool work = receive();
   work |= receive_handoffs();
   work |= apply_commands();

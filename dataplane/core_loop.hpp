@@ -163,6 +163,7 @@ class core_loop {
   bool flush_tx();
   void post(std::uint32_t worker, const event& ev);
   void ring_doorbells();
+  /// The TSC at the start of this pass.
   std::uint64_t now() const noexcept;
   /// The core that owns the connection of a received TCP segment (SPEC-TCP 1.2).
   std::uint32_t tcp_owner(std::span<const std::byte> segment) const noexcept;
@@ -193,6 +194,7 @@ class core_loop {
   published_counters impair_published_;
   std::uint64_t publish_ticks_ = 0;
   std::uint64_t last_publish_ = 0;
+  std::uint64_t pass_tsc_ = 0;  // now(): read once per pass
 };
 
 }  // namespace actorstack::dataplane

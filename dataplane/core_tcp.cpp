@@ -39,7 +39,7 @@ core_tcp::~core_tcp() {
   if (building_ != nullptr) rte_pktmbuf_free(building_);
 }
 
-std::uint64_t core_tcp::now_us() const noexcept { return rte_get_tsc_cycles() / tsc_per_us_; }
+std::uint64_t core_tcp::now_us() const noexcept { return core_.now() / tsc_per_us_; }
 
 // ---- commands ---------------------------------------------------------------------
 

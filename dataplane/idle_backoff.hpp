@@ -19,20 +19,24 @@ class idle_backoff {
   };
 
   /// A pass did work (or a job ran): the next empty pass starts over.
+  /// Reads no clock: it runs after every busy pass and every actor job.
   void worked() noexcept {
     idle_ = 0;
     sleep_us_ = 1;
-    last_work_ = clock::now();
   }
 
   /// A pass found nothing. `busy`: never yield or sleep.
   step idle(bool busy) noexcept {
-    if (busy || ++idle_ < spin_before_sleep) return step::poll;
-    // For a while after its last work the loop keeps polling but yields
+    if (busy) return step::poll;
+    if (idle_ < spin_before_sleep) {
+      if (++idle_ < spin_before_sleep) return step::poll;
+      window_start_ = clock::now();
+    }
+    // For a while after the spinning the loop keeps polling but yields
     // between empty passes instead of sleeping: a sleep of up to 200 us
     // sat in every request/response turn, and a yield lets a thread that
     // shares the CPU run at once (docs/performance.md, "Idle polling").
-    if (clock::now() - last_work_ < yield_window) return step::yield;
+    if (clock::now() - window_start_ < yield_window) return step::yield;
     return step::sleep;
   }
 
@@ -53,7 +57,7 @@ class idle_backoff {
 
   unsigned idle_ = 0;
   unsigned sleep_us_ = 1;
-  clock::time_point last_work_ = clock::now();
+  clock::time_point window_start_{};
 };
 
 }  // namespace actorstack::dataplane
