@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 namespace actorstack {
 
@@ -31,7 +32,6 @@ struct hosted {
 
 // Scheduler threads that may host a core (more threads than this host none).
 constexpr std::size_t max_hosting_threads = 64;
-
 // One thread's hosted core. The thread marks itself inside a pass before it
 // looks at `core`; unhost clears `core` and then waits until the thread is
 // not inside a pass. Both sides' store-then-load are sequentially
@@ -102,6 +102,13 @@ class core_hosting_policy : public caf::policy::unprofiled {
   struct worker_data {
     explicit worker_data(caf::scheduler::abstract_coordinator*) {}
     idle_backoff idle;
+    unsigned dequeues = 0;
+    // The job this thread's actor made ready last (a message from one
+    // actor to another), run by this thread next: the receiver runs while
+    // the message is still in cache, as with CAF's work stealing. One slot
+    // only: an older one goes to the shared queue, where another thread
+    // may take it. Only this thread touches it.
+    caf::resumable* next = nullptr;
   };
 
   template <class Coordinator>
@@ -114,7 +121,7 @@ class core_hosting_policy : public caf::policy::unprofiled {
   }
   template <class Worker>
   void internal_enqueue(Worker* self, caf::resumable* job) {
-    d(self->parent()).push(job);
+    if (caf::resumable* older = std::exchange(d(self).next, job); older != nullptr) d(self->parent()).push(older);
   }
   template <class Worker>
   void resume_job_later(Worker* self, caf::resumable* job) {
@@ -131,6 +138,17 @@ class core_hosting_policy : public caf::policy::unprofiled {
       // starve the core.
       const auto [core, work] = slot != nullptr ? slot->run_pass() : std::pair<const hosted*, bool>{};
       caf::resumable* job = nullptr;
+      // Every so often the shared queue goes first, so that two actors of
+      // this thread that keep messaging each other cannot starve it.
+      if ((++d(self).dequeues & 63) == 0 && shared.jobs.pop(job)) {
+        idle.worked();
+        return job;
+      }
+      if (d(self).next != nullptr) {
+        job = std::exchange(d(self).next, nullptr);
+        idle.worked();
+        return job;
+      }
       if (shared.jobs.pop(job)) {
         idle.worked();
         return job;
@@ -139,17 +157,22 @@ class core_hosting_policy : public caf::policy::unprofiled {
         idle.worked();
         continue;
       }
-      if (core == nullptr) {
-        shared.sleep(slot, nullptr);
-        continue;
-      }
-      switch (idle.idle(core->busy)) {
+      // Idle: a thread with a core or without one backs off alike (spin,
+      // yield, sleep in growing steps; a job ends a sleep at once). Only a
+      // thread without a core, past the longest step, waits for a job (or
+      // a host()) as long as it takes: an idle stack without a data plane
+      // costs nothing.
+      switch (idle.idle(core != nullptr && core->busy)) {
         case idle_backoff::step::poll:
           break;
         case idle_backoff::step::yield:
           std::this_thread::yield();
           break;
         case idle_backoff::step::sleep: {
+          if (core == nullptr && idle.sleeps_longest()) {
+            shared.sleep(slot, nullptr);
+            break;
+          }
           const auto bound = idle.next_sleep();
           shared.sleep(slot, &bound);
           break;
@@ -159,7 +182,9 @@ class core_hosting_policy : public caf::policy::unprofiled {
   }
 
   template <class Worker, class UnaryFunction>
-  void foreach_resumable(Worker*, UnaryFunction) {}
+  void foreach_resumable(Worker* self, UnaryFunction f) {
+    if (caf::resumable* job = std::exchange(d(self).next, nullptr); job != nullptr) f(job);
+  }
 
   template <class Coordinator, class UnaryFunction>
   void foreach_central_resumable(Coordinator* self, UnaryFunction f) {

@@ -40,6 +40,9 @@ class idle_backoff {
     return step::sleep;
   }
 
+  /// The sleeps have grown to their longest.
+  bool sleeps_longest() const noexcept { return sleep_us_ == max_sleep_us; }
+
   /// How long to sleep now; each sleep in a row doubles the next, up to
   /// 200 us (an idle stack costs next to nothing).
   std::chrono::microseconds next_sleep() noexcept {
