@@ -133,3 +133,29 @@ TEST_CASE("core hosting scheduler: an actor system configured elsewhere has no c
   caf::actor_system sys{cfg};
   CHECK(core_host_of(sys) == nullptr);  // the stack gives its cores lcores of their own
 }
+
+TEST_CASE("core hosting scheduler: two actors that message each other without end do not starve a message from outside") {
+  hosting_system hs{1};
+  // Each message makes the other actor ready on this thread: that job runs
+  // next, and the shared queue, where the outside message waits, must
+  // still get its turn.
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> volleys{0};
+  auto volley = [&](caf::event_based_actor* self, int) -> caf::behavior {
+    return {[&, self](caf::actor other) {
+      volleys.fetch_add(1);
+      if (!stop.load()) self->send(other, caf::actor_cast<caf::actor>(self));
+    }};
+  };
+  auto a = hs.sys->spawn(volley, 0);
+  auto b = hs.sys->spawn(volley, 0);
+  caf::anon_send(a, b);
+  REQUIRE(eventually([&] { return volleys.load() > 10'000; }));
+  auto c = hs.sys->spawn([](caf::event_based_actor*, int) -> caf::behavior { return {[](int x) { return x * 2; }}; }, 0);
+  caf::scoped_actor self{*hs.sys};
+  int answer = 0;
+  self->request(c, std::chrono::seconds(10), 21).receive([&](int x) { answer = x; }, [](caf::error&) {});
+  CHECK(answer == 42);
+  stop = true;
+  for (auto& x : {a, b, c}) self->send_exit(x, caf::exit_reason::user_shutdown);
+}
