@@ -77,6 +77,7 @@ struct settings {
   // and workers that share them (bulk swung between 7 and 15 Gbit/s busy,
   // held 13-15 adaptive; cps was higher too; rr_64 a little lower).
   std::string poll_mode = "adaptive";
+  std::string threads = "shared";  // dataplane.threads
   std::string only;  // run only this case
   std::uint64_t bytes = 1ull << 30;
   std::uint32_t conns = 1;
@@ -96,6 +97,7 @@ stack_config stack_cfg(const settings& s, bool server) {
                      ",socket-abstract=no,socket=" + s.sock;
   c.dataplane_ip = server ? "10.76.0.1/24" : "10.76.0.2/24";
   c.dataplane_poll_mode = s.poll_mode;
+  c.dataplane_threads = s.threads;
   c.dataplane_lcores = server ? "0@(0-1),1@0" : "0@(0-1),1@1";
   c.dataplane_mbufs = 65535;
   // Idle connections: small fifos, so 10 000 pairs fit one segment.
@@ -670,7 +672,8 @@ stack_run stack_case(const settings& s, const std::string& kase, std::uint32_t c
   const std::string err = "/tmp/asbench-tcp-" + tag + ".err";
   const std::string server_err = "/tmp/asbench-tcp-" + tag + ".server.err";
   const std::string stack_kase = kase == "conn_bytes" ? "conn_bytes" : kase;
-  const pid_t server = spawn({s.self, "--role", "server", "--sock", sock, "--case", stack_kase, "--poll-mode", s.poll_mode},
+  const pid_t server = spawn({s.self, "--role", "server", "--sock", sock, "--case", stack_kase, "--poll-mode", s.poll_mode,
+                             "--dataplane-threads", s.threads},
                              "/dev/null", server_err);
   stack_run r;
   if (!wait_for_text(server_err, "tcp bench server ready", std::chrono::seconds(20))) {
@@ -681,7 +684,7 @@ stack_run stack_case(const settings& s, const std::string& kase, std::uint32_t c
   }
   const std::uint64_t before = rss_anon_kib(server);
   const pid_t client = spawn({s.self, "--role", "client", "--sock", sock, "--case", stack_kase, "--poll-mode", s.poll_mode,
-                              "--conns", std::to_string(conns), "--bytes", std::to_string(s.bytes), "--seconds",
+                              "--dataplane-threads", s.threads, "--conns", std::to_string(conns), "--bytes", std::to_string(s.bytes), "--seconds",
                               std::to_string(s.seconds), "--idle", std::to_string(s.idle)},
                              out, err);
   int status = 0;
@@ -765,6 +768,10 @@ int main(int argc, char** argv) {
   app.add_option("--idle", s.idle, "conn_bytes: idle connections held")->check(CLI::Range(1u, 30000u));
   app.add_option("--case", s.only, "Run only this case (bulk, rr_64_1, rr_64_32, cps, conn_bytes)");
   app.add_option("--poll-mode", s.poll_mode, "The stacks' data-plane polling")->check(CLI::IsMember({"busy", "adaptive"}));
+  app.add_option("--dataplane-threads", s.threads,
+                 "Where the stacks' cores run: shared (on the session worker's scheduler thread) or own (an lcore each)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"shared", "own"}));
   // The stack's sides: this program again.
   app.add_option("--role", s.role, "bench (default); server or client: one stack side (run by the bench itself)")
       ->check(CLI::IsMember({"bench", "server", "client"}))
