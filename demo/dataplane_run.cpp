@@ -31,6 +31,7 @@ stack_config config_of(const options& opt) {
   cfg.dataplane_ip = opt.ip;
   cfg.dataplane_gateway = opt.gateway;
   cfg.dataplane_poll_mode = opt.poll_mode;
+  cfg.dataplane_threads = opt.dataplane_threads;
   cfg.dataplane_lcores = opt.lcores;
   cfg.dataplane_impair = opt.impair;
   cfg.dataplane_cores = opt.cores;

@@ -90,6 +90,10 @@ int main(int argc, char** argv) {
   app.add_option("--poll-mode", opt.poll_mode, "Data-plane polling: busy or adaptive")
       ->check(CLI::IsMember({"busy", "adaptive"}))
       ->group(other);
+  app.add_option("--dataplane-threads", opt.dataplane_threads,
+                 "Where the cores run: shared (on the session workers' threads) or own (an lcore each)")
+      ->check(CLI::IsMember({"shared", "own"}))
+      ->group(other);
   app.add_option("--lcores", opt.lcores, "EAL lcore list for the data-plane cores")->group(other);
   app.add_option("--impair", opt.impair,
                  "Faults on every frame each core receives and sends (tests): loss=P,dup=P,reorder=P,\n"

@@ -35,6 +35,7 @@ struct options {
   std::uint32_t datagram_size = 1400;  // payload bytes per datagram
   std::uint32_t window = 0;            // datagrams in flight per client; 0 = from the fifo size
   std::string poll_mode = "adaptive";
+  std::string dataplane_threads = "shared";
   std::string lcores;
   std::string impair;  ///< dataplane.impair
   std::uint32_t cores = 1;             // data-plane cores (one port queue pair each)

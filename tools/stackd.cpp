@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
   std::vector<std::uint32_t> allowed_uids;
   int inspect_port = -1, metrics_port = -1;
   std::uint32_t workers = 0, fifo_size = 0, cores = 0;
-  std::string dp_port, dp_ip, dp_gateway, poll_mode, lcores, impair;
+  std::string dp_port, dp_ip, dp_gateway, poll_mode, dp_threads, lcores, impair;
   std::string inspect_bind, tls_cert, tls_key, tls_ca;
   CLI::App app{"The actorstack host stack as a daemon: applications in other processes attach through its Unix\n"
                "socket (libactorstack-client); actorstack-ctl inspects it there (--socket) or on --inspect-port.\n"
@@ -82,6 +82,10 @@ int main(int argc, char** argv) {
   app.add_option("--poll-mode", poll_mode, "Data-plane polling: busy or adaptive")
       ->check(CLI::IsMember({"busy", "adaptive"}))
       ->group(dataplane);
+  app.add_option("--dataplane-threads", dp_threads,
+                 "Where the cores run: shared (on the session workers' threads, the default) or own (an lcore each)")
+      ->check(CLI::IsMember({"shared", "own"}))
+      ->group(dataplane);
   app.add_option("--lcores", lcores, "EAL lcore list for the data-plane cores")->group(dataplane);
   app.add_option("--impair", impair,
                  "Faults on every frame each core receives and sends (tests): loss=P,dup=P,reorder=P,\n"
@@ -110,6 +114,7 @@ int main(int argc, char** argv) {
   if (!dp_gateway.empty()) cfg.dataplane_gateway = dp_gateway;
   if (cores > 0) cfg.dataplane_cores = cores;
   if (!poll_mode.empty()) cfg.dataplane_poll_mode = poll_mode;
+  if (!dp_threads.empty()) cfg.dataplane_threads = dp_threads;
   if (!lcores.empty()) cfg.dataplane_lcores = lcores;
   if (!impair.empty()) cfg.dataplane_impair = impair;
   if (!inspect_bind.empty()) cfg.inspect_bind = inspect_bind;
