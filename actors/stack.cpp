@@ -142,7 +142,10 @@ class stack_impl final : public stack {
                          std::vector{actor_role::session_worker}, std::vector{actor_role::root}}) {
         // The data plane writes session fifos: it stops before the
         // session workers that own them go (and with them the segments).
-        if (phase.front() == actor_role::session_worker && dp_) dp_->stop();
+        if (phase.front() == actor_role::session_worker && dp_) {
+          dp_->stop();
+          core_host_.reset();  // it points into the scheduler, which the system's end frees
+        }
         const auto deadline = std::chrono::steady_clock::now() + budgets[phase_no++];
         std::unordered_map<caf::actor_addr, const tracked*> alive;
         for (const auto& t : actors_) {
