@@ -5,6 +5,7 @@
 #include <actorstack/stack.hpp>
 
 #include "actors/core_hosting_scheduler.hpp"
+#include "actors/remote/inspect_port_server.hpp"
 #include "actors/application_impl.hpp"
 #include "actors/handler_app_worker.hpp"
 #include "actors/stack_dataplane.hpp"
@@ -120,6 +121,7 @@ class stack_impl final : public stack {
     running_->store(false);  // applications refuse calls from now on
     remote_apps_.reset();  // no attach may race the stop; remote apps see their socket hang up
     exposer_.reset();  // no scrape may ask actors that are stopping
+    inspect_port_.reset();  // nor a show
     collector_.reset();
     std::vector<std::string> stuck;
     {
@@ -212,26 +214,36 @@ class stack_impl final : public stack {
 
   result<std::uint16_t> publish_inspector(std::uint16_t port) override {
     if (stopped_) return unexpected{errc::invalid_argument, "the stack is stopped"};
+    // Where and how: inspect.bind, with TLS when tls.* is set (validate()
+    // refused a non-loopback address without it).
+    if (cfg_.tls_certificate.empty()) return serve_inspect_port(port);
     if (!sys_.has_middleman())
       return unexpected{errc::not_supported, "the actor system has no middleman (load caf::io::middleman)"};
+    if (!sys_.has_openssl_manager())
+      return unexpected{errc::not_supported,
+                        "tls.* is set but the actor system has no OpenSSL module (load caf::openssl::manager, "
+                        "or let stack::create make the system)"};
     guard_registry();
     if (!service_face_)
       service_face_ = caf::actor_cast<inspect_service>(shield(sys_, caf::actor_cast<caf::actor>(inspection()), "inspect port"));
-    // Where and how: inspect.bind, with TLS when tls.* is set (validate()
-    // refused a non-loopback address without it).
-    const char* where = cfg_.inspect_bind.c_str();
-    caf::expected<std::uint16_t> r{std::uint16_t{0}};
-    if (!cfg_.tls_certificate.empty()) {
-      if (!sys_.has_openssl_manager())
-        return unexpected{errc::not_supported,
-                          "tls.* is set but the actor system has no OpenSSL module (load caf::openssl::manager, "
-                          "or let stack::create make the system)"};
-      r = caf::openssl::publish(service_face_, port, where, true);
-    } else {
-      r = sys_.middleman().publish(service_face_, port, where, true);
-    }
+    auto r = caf::openssl::publish(service_face_, port, cfg_.inspect_bind.c_str(), true);
     if (!r) return unexpected{errc::invalid_argument, intern("cannot publish the inspector: " + sys_.render(r.error()))};
     return *r;
+  }
+
+  // The plain port: records of our own on a TCP listener that can only
+  // show (actors/remote/inspect_port_server.hpp), not CAF's middleman.
+  result<std::uint16_t> serve_inspect_port(std::uint16_t port) {
+    if (inspect_port_) return unexpected{errc::invalid_argument, "the inspector is already published"};
+    auto* sys = &sys_;
+    inspect_service service = inspection();
+    auto server = inspect_port_server::start(
+        cfg_.inspect_bind, port, [sys, service](const std::string& topic, const std::string& options) {
+          return ask<std::string>(*sys, service, show_atom_v, topic, options);
+        });
+    if (!server) return unexpected{server.error()};
+    inspect_port_ = std::move(*server);
+    return inspect_port_->port();
   }
 
   result<std::uint16_t> serve_metrics(std::uint16_t port) override {
@@ -439,7 +451,8 @@ class stack_impl final : public stack {
   std::vector<session_worker_actor> workers_;
   inspector_actor inspector_;
   inspect_service service_;
-  inspect_service service_face_;  // its shield: all that is published (door_shield.hpp)
+  inspect_service service_face_;  // its shield: all that is published with TLS (door_shield.hpp)
+  std::unique_ptr<inspect_port_server> inspect_port_;  // the plain port
   caf::actor warden_;  // keeps the registry to shields once a port is open (owned systems only)
   std::shared_ptr<metrics::stack_collector> collector_;
   std::unique_ptr<prometheus::Exposer> exposer_;  // scrapes ask the inspector

@@ -1,13 +1,15 @@
 // libFuzzer: what either side decodes from an app's Unix connection when
 // the other is hostile (docs/architecture.md §7): every record of the
 // attach protocol (app_protocol.hpp) as the stack's thread and the client
-// library decode them; the event-queue memfd (any size, any contents,
+// library decode them, and the same records cut from a byte stream as the
+// plain inspect port reads them; the event-queue memfd (any size, any contents,
 // sealed or not) mapped and attached as the client library does; and a
 // fifo segment with words overwritten, attached from its fd, its fifos
 // looked up at offsets a notification names and then used. Nothing may
 // fault, loop, allocate what the record did not pay for, or leak an fd or
 // a mapping.
 #include "actors/remote/app_protocol.hpp"
+#include "actors/remote/stream_records.hpp"
 #include "fuzz/script.hpp"
 #include "shm/fd_channel.hpp"
 #include "shm/event_queue.hpp"
@@ -125,12 +127,35 @@ void protocol_record(script& s) {
   }
 }
 
+// The rest of the script as bytes on the plain inspect port's TCP stream
+// (stream_records.hpp), in reads of sizes the script picks: the reader
+// never holds more than a record and one read, and every record it cuts is
+// decoded as the port decodes a show.
+void stream_bytes(script& s) {
+  app_protocol::stream_reader reader;
+  while (s.left > 0) {
+    const std::size_t n = std::min<std::size_t>(s.left, 1 + s.take(2) % 4096);
+    reader.feed(std::span{reinterpret_cast<const std::byte*>(s.at), n});
+    s.at += n;
+    s.left -= n;
+    if (reader.buffered() > app_protocol::stream_header_bytes + app_protocol::max_stream_payload + 4096) std::abort();
+    for (;;) {
+      auto r = reader.next();
+      if (!r || !r->has_value()) break;
+      if (auto show = app_protocol::decode_show_request((*r)->payload)) (void)app_protocol::encode(*show);
+      (void)app_protocol::decode_shown((*r)->payload);
+    }
+    if (!reader.next()) return;  // broken: the port closes the connection
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   script s{data, size};
   const auto pick = s.take(1);
   if (pick >= 0x80) protocol_record(s);
+  else if (pick >= 0x40) stream_bytes(s);
   else if (pick % 2 == 0) event_queue_message(s);
   else segment_message(s);
   return 0;

@@ -1,6 +1,7 @@
 // actorstack-ctl: looks into a running stack — over its Unix socket
 // (actorstack-stackd: no network port needed) or its published inspector
-// (stack::publish_inspector, --inspect-port; TLS beyond loopback).
+// (stack::publish_inspector, --inspect-port): the stack's own show records
+// on a plain loopback port, CAF's middleman over TLS beyond loopback.
 //
 //   actorstack-ctl (--socket PATH | --port P [--host H]) [--timeout S] show TOPIC [--json] [filters]
 //   actorstack-ctl (--socket PATH | --port P) watch [TOPIC] [--interval S] [--count N] [--json]
@@ -52,8 +53,8 @@ const std::vector<std::string> topics{"summary", "workers", "sessions", "listene
 int main(int argc, char** argv) {
   command cmd;
   CLI::App app{"Looks into a running actorstack: over actorstack-stackd's Unix socket (--socket), or\n"
-               "over an inspector published with --inspect-port (actorstack-stackd, actorstack-echo) through\n"
-               "CAF's middleman (--port). Tables, or JSON with --json.",
+               "over an inspector published with --inspect-port (actorstack-stackd, actorstack-echo) (--port;\n"
+               "with --tls-*, through CAF's middleman over TLS). Tables, or JSON with --json.",
                "actorstack-ctl"};
   app.option_defaults()->always_capture_default();
   app.require_subcommand(1);
@@ -108,20 +109,21 @@ int main(int argc, char** argv) {
     fetch = [&] {
       return client::show(cmd.socket_path, cmd.topic, cmd.options, std::chrono::seconds(cmd.timeout_s));
     };
+  } else if (!tls.enabled()) {
+    fetch = [&] {
+      return client::show_at(cmd.host, cmd.port, cmd.topic, cmd.options, std::chrono::seconds(cmd.timeout_s));
+    };
   } else {
     cfg.emplace();
     cfg->load<caf::io::middleman>();
-    if (tls.enabled())
-      if (auto ok = actorstack::enable_tls(*cfg, tls); !ok) {
-        std::fprintf(stderr, "actorstack-ctl: %s\n", ok.error().message().c_str());
-        return 1;
-      }
+    if (auto ok = actorstack::enable_tls(*cfg, tls); !ok) {
+      std::fprintf(stderr, "actorstack-ctl: %s\n", ok.error().message().c_str());
+      return 1;
+    }
     cfg->set("middleman.attach-utility-actors", true);  // no detached thread to hang the exit (actors/stack.cpp)
     cfg->set("scheduler.max-threads", 1);
     sys.emplace(*cfg);
-    auto svc = tls.enabled()
-                   ? caf::openssl::remote_actor<inspect_service>(*sys, cmd.host, static_cast<std::uint16_t>(cmd.port))
-                   : sys->middleman().remote_actor<inspect_service>(cmd.host, static_cast<std::uint16_t>(cmd.port));
+    auto svc = caf::openssl::remote_actor<inspect_service>(*sys, cmd.host, static_cast<std::uint16_t>(cmd.port));
     if (!svc) {
       std::fprintf(stderr, "actorstack-ctl: no stack inspector at %s:%u: %s\n", cmd.host.c_str(),
                    static_cast<unsigned>(cmd.port), sys->render(svc.error()).c_str());

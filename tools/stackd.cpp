@@ -58,8 +58,8 @@ int main(int argc, char** argv) {
   app.add_option("--config", config_file, "Stack configuration file (docs: include/actorstack/config.hpp)")
       ->check(CLI::ExistingFile);
   app.add_option("--inspect-port", inspect_port,
-                 "Publish the inspector for actorstack-ctl on ADDR:P (0: any) through CAF's middleman; without TLS\n"
-                 "any local process reaches it (CAF decodes what it sends): --socket needs no port")
+                 "Publish the inspector for actorstack-ctl on ADDR:P (0: any): show requests only (with --tls-*:\n"
+                 "CAF's middleman over TLS); --socket needs no port")
       ->check(CLI::Range(0, 65535))
       ->default_str("off");
   app.add_option("--inspect-bind", inspect_bind,

@@ -129,6 +129,14 @@ struct client_counters {
 result<std::string> show(const std::string& socket_path, std::string_view topic, std::string_view options = {},
                          std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
+/// The same over a stack's plain inspect port (`--inspect-port`,
+/// stack::publish_inspector without TLS) at `host` (IPv4):`port`. Errors:
+/// invalid_argument (host), refused (no inspect port there), disconnected,
+/// bad_message, quota (more than 100 shows a second), timeout.
+result<std::string> show_at(const std::string& host, std::uint16_t port, std::string_view topic,
+                            std::string_view options = {},
+                            std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
 class app {
  public:
   /// Connects to the stack's Unix socket and attaches over it. Errors:

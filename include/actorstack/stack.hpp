@@ -107,11 +107,13 @@ class stack {
                                    const std::vector<std::string>& options = {}) = 0;
   /// Publishes the inspector on `inspect.bind`:`port` (127.0.0.1 unless
   /// configured; 0: any free port) for actorstack-ctl; returns the port.
-  /// With tls.* set it speaks only TLS and only to peers whose certificate
-  /// the configured CA signed. Errors: not_supported (the actor system has
-  /// no middleman, or tls.* is set and it has no OpenSSL module: load
-  /// caf::io::middleman / caf::openssl::manager when embedding),
-  /// invalid_argument (the port is taken).
+  /// Without tls.* it is a port of the stack's own that answers show
+  /// requests and nothing else (no CAF middleman behind it). With tls.* set
+  /// it is CAF's middleman over TLS, only to peers whose certificate the
+  /// configured CA signed. Errors: not_supported (tls.* is set and the
+  /// actor system has no middleman or no OpenSSL module: load
+  /// caf::io::middleman and caf::openssl::manager when embedding),
+  /// invalid_argument (the port is taken, or already published).
   virtual result<std::uint16_t> publish_inspector(std::uint16_t port) = 0;
   /// Serves Prometheus metrics (text exposition at /metrics) on
   /// 127.0.0.1:`port` (0: any free port); returns the port. Every scrape

@@ -6,6 +6,7 @@
 // try what the library never does. A CAF peer reaches the inspect port,
 // the one door CAF's middleman still serves.
 #include "stack_fixture.hpp"
+#include "tls_certs.hpp"
 #include "tests/xorshift.hpp"
 
 #include "actors/caf_error.hpp"
@@ -18,6 +19,7 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -284,19 +286,31 @@ struct rogue_client {
   std::vector<std::string> errors;
 };
 
-// Another process's CAF actor system, for the inspect port (the one door
-// CAF's middleman serves).
+// A stack whose inspect port speaks TLS: the one door CAF's middleman
+// serves (without TLS the port is the stack's own, show records only).
+stack_config tls_config() {
+  stack_config cfg = small_config();
+  cfg.tls_certificate = test::certs().stack.certificate;
+  cfg.tls_key = test::certs().stack.key;
+  cfg.tls_ca = test::certs().stack.ca;
+  return cfg;
+}
+
+// Another process's CAF actor system with a certificate the stack trusts,
+// for the TLS inspect port: what is behind that door must hold even
+// against a peer that got through it.
 struct caf_peer {
   caf_peer() {
     cfg.set("scheduler.max-threads", 1);
     cfg.load<caf::io::middleman>();
+    REQUIRE(enable_tls(cfg, test::certs().peer));
     cfg.set("middleman.attach-utility-actors", true);  // as ctl (actors/stack.cpp says why)
     add_actorstack_types(cfg);
     sys.emplace(cfg);
   }
   // The stack's inspect port at `port` (loopback), as any process reaches it.
   inspect_service inspector_at(std::uint16_t port) {
-    auto svc = sys->middleman().remote_actor<inspect_service>("127.0.0.1", port);
+    auto svc = caf::openssl::remote_actor<inspect_service>(*sys, "127.0.0.1", port);
     REQUIRE(svc);
     return *svc;
   }
@@ -684,7 +698,7 @@ TEST_CASE("remote apps: SO_REUSEPORT across apps: two apps that both say so shar
 }
 
 TEST_CASE("remote apps: the inspect port answers a show itself (never the inspector behind it), and a show is all it takes") {
-  served_stack s{"inspected"};
+  served_stack s{"inspected", tls_config()};
   auto port = s.st->publish_inspector(0);
   REQUIRE(port);
   rogue_client rogue{s.path};
@@ -1236,7 +1250,7 @@ TEST_CASE("remote apps: a worker add must show its own app's secret: forged ones
 }
 
 TEST_CASE("remote apps: exit messages (kill too), errors and sys requests from another process end neither the inspect port nor anything behind it, and reveal nothing") {
-  served_stack s{"outside-exit"};
+  served_stack s{"outside-exit", tls_config()};
   echo_server_thread server{s.path, "ct://127.0.0.1/7495", "server"};
   rogue_client rogue{s.path};
   rogue.attach_self();
@@ -1317,7 +1331,7 @@ TEST_CASE("remote apps: after attaches, sessions, worker adds, remote shows and 
   // CAF's middleman delivers only to actors in the actor registry, and an
   // actor enters it when it is serialized to another node: so whatever is
   // there is all a process on the ports could ever address.
-  served_stack s{"registry"};
+  served_stack s{"registry", tls_config()};
   auto inspect_port = s.st->publish_inspector(0);
   REQUIRE(inspect_port);
   auto& sys = s.st->system();
@@ -1350,7 +1364,7 @@ TEST_CASE("remote apps: CAF's per-node helper that a handshake alone registers i
   // A process that only connects to the inspect port (CAF's handshake,
   // no attach, no request): BASP spawns a helper for its node and puts it
   // in the registry, where every other process could name it.
-  served_stack s{"handshake-only"};
+  served_stack s{"handshake-only", tls_config()};
   auto inspect_port = s.st->publish_inspector(0);
   REQUIRE(inspect_port);
   auto& sys = s.st->system();
@@ -1358,8 +1372,9 @@ TEST_CASE("remote apps: CAF's per-node helper that a handshake alone registers i
   const caf::actor_id before = sys.latest_actor_id();
   caf::actor_system_config cfg;
   cfg.load<caf::io::middleman>();
+  REQUIRE(enable_tls(cfg, test::certs().peer));
   caf::actor_system other{cfg};
-  auto svc = other.middleman().remote_actor<inspect_service>("127.0.0.1", *inspect_port);
+  auto svc = caf::openssl::remote_actor<inspect_service>(other, "127.0.0.1", *inspect_port);
   REQUIRE(svc);
   // The helper exists: an id is taken once the stack's side has finished
   // the handshake ...
@@ -1371,7 +1386,7 @@ TEST_CASE("remote apps: CAF's per-node helper that a handshake alone registers i
 }
 
 TEST_CASE("remote apps: a rogue sends every record of the protocol for every handle it can name, and every message of the inspect protocol and CAF's system messages to the inspect port: nothing changes for the other apps") {
-  served_stack s{"sweep"};
+  served_stack s{"sweep", tls_config()};
   auto inspect_port = s.st->publish_inspector(0);
   REQUIRE(inspect_port);
   const std::string uri = "ct://127.0.0.1/7498";
@@ -1455,7 +1470,7 @@ TEST_CASE("remote apps: a message CAF cannot print (a duration whose unit is out
   // Found by fuzz_messages: CAF 0.17's to_string of such a duration reads
   // outside a table, and its default handler prints unexpected messages.
   // Unsanitized that printed garbage here; under ASan (CI) it is a crash.
-  served_stack s{"unprintable"};
+  served_stack s{"unprintable", tls_config()};
   auto inspect_port = s.st->publish_inspector(0);
   REQUIRE(inspect_port);
   rogue_client rogue{s.path};
