@@ -32,6 +32,7 @@ struct hosted {
 
 // Scheduler threads that may host a core (more threads than this host none).
 constexpr std::size_t max_hosting_threads = 64;
+
 // One thread's hosted core. The thread marks itself inside a pass before it
 // looks at `core`; unhost clears `core` and then waits until the thread is
 // not inside a pass. Both sides' store-then-load are sequentially
@@ -51,11 +52,12 @@ struct host_slot {
   }
 };
 
-// CAF's work-sharing scheduler with two changes: the job queue is
+// CAF's work-sharing scheduler with three changes: the job queue is
 // lock-free (the core's doorbell enqueues a session worker on every burst
-// it hands over), and a thread waiting for a job polls its hosted core
-// meanwhile, with the core's own idle policy. A thread that hosts nothing
-// waits for a job as CAF's threads do.
+// it hands over; the mutex below is taken only to sleep or to wake a
+// sleeper); a thread makes a pass of its hosted core before every job and
+// polls it while waiting, with the core's own idle policy; and the job an
+// actor makes ready runs next on the same thread (worker_data::next).
 class core_hosting_policy : public caf::policy::unprofiled {
  public:
   struct coordinator_data {
@@ -201,8 +203,11 @@ using module_maker = caf::actor_system::module* (*)(caf::actor_system&);
 class scheduler_core_host final : public dataplane::core_host {
  public:
   explicit scheduler_core_host(coordinator& c) : c_(c) {}
+  // Touches the scheduler only for cores still hosted (none once the data
+  // plane stopped): it may go after its actor system.
   ~scheduler_core_host() override {
-    for (std::size_t i = 0; i < max_hosting_threads; ++i) unhost(static_cast<unsigned>(i));
+    for (std::size_t i = 0; i < max_hosting_threads; ++i)
+      if (owned_[i]) unhost(static_cast<unsigned>(i));
   }
 
   bool can_host(unsigned cores) const override {

@@ -25,7 +25,8 @@ void install_core_hosting_scheduler(caf::actor_system_config& cfg, std::size_t t
 bool installs_core_hosting_scheduler(const caf::actor_system_config& cfg);
 
 /// The core_host of `sys`'s scheduler threads; null when `sys` does not run
-/// the core-hosting scheduler (an embedder's own system).
+/// the core-hosting scheduler (an embedder's own system). Its cores must be
+/// unhosted (the data plane stopped) before `sys` ends.
 std::unique_ptr<dataplane::core_host> core_host_of(caf::actor_system& sys);
 
 }  // namespace actorstack
