@@ -130,6 +130,18 @@ class core_hosting_policy : public caf::policy::unprofiled {
     d(self->parent()).push(job);
   }
 
+  // This thread's next job, if any: the one its actors made ready, else
+  // the shared queue's — the shared queue first every 64th time, so that
+  // two actors of this thread that keep messaging each other cannot
+  // starve it.
+  template <class Worker>
+  caf::resumable* next_job(Worker* self, coordinator_data& shared) {
+    caf::resumable* job = nullptr;
+    if ((++d(self).dequeues & 63) == 0 && shared.jobs.pop(job)) return job;
+    if (d(self).next != nullptr) return std::exchange(d(self).next, nullptr);
+    return shared.jobs.pop(job) ? job : nullptr;
+  }
+
   template <class Worker>
   caf::resumable* dequeue(Worker* self) {
     auto& shared = d(self->parent());
@@ -139,19 +151,7 @@ class core_hosting_policy : public caf::policy::unprofiled {
       // A pass before every job: actors that keep the thread busy do not
       // starve the core.
       const auto [core, work] = slot != nullptr ? slot->run_pass() : std::pair<const hosted*, bool>{};
-      caf::resumable* job = nullptr;
-      // Every so often the shared queue goes first, so that two actors of
-      // this thread that keep messaging each other cannot starve it.
-      if ((++d(self).dequeues & 63) == 0 && shared.jobs.pop(job)) {
-        idle.worked();
-        return job;
-      }
-      if (d(self).next != nullptr) {
-        job = std::exchange(d(self).next, nullptr);
-        idle.worked();
-        return job;
-      }
-      if (shared.jobs.pop(job)) {
+      if (caf::resumable* job = next_job(self, shared); job != nullptr) {
         idle.worked();
         return job;
       }

@@ -7,8 +7,6 @@
 
 #include <caf/actor_system_config.hpp>
 
-#include <algorithm>
-
 namespace actorstack {
 
 void configure_scheduler(caf::actor_system_config& sys_cfg, const stack_config& cfg) {
@@ -19,7 +17,7 @@ void configure_scheduler(caf::actor_system_config& sys_cfg, const stack_config& 
   // A handler cannot wait on the stack from that thread: such calls fail
   // at once (actors/handler_scope.hpp). The threads may also run the
   // data-plane cores (dataplane.threads = shared).
-  install_core_hosting_scheduler(sys_cfg, std::max(1u, effective_workers(cfg)));
+  install_core_hosting_scheduler(sys_cfg, effective_workers(cfg));  // at least one
 }
 
 }  // namespace actorstack

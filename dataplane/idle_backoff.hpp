@@ -15,7 +15,7 @@ class idle_backoff {
   enum class step {
     poll,   ///< poll again at once
     yield,  ///< give the CPU to whoever waits for it, then poll
-    sleep,  ///< sleep sleep_us(), then poll
+    sleep,  ///< sleep next_sleep(), then poll
   };
 
   /// A pass did work (or a job ran): the next empty pass starts over.

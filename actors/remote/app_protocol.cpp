@@ -184,6 +184,18 @@ std::vector<std::byte> encode(const show_request& r) {
   return std::move(w.out);
 }
 
+std::vector<shown_chunk> shown_chunks(std::uint64_t request, const std::string& text) {
+  std::vector<shown_chunk> out;
+  std::size_t at = 0;
+  do {
+    shown_chunk c{request, false, text.substr(at, shown_chunk_bytes)};
+    at += c.text.size();
+    c.last = at >= text.size();
+    out.push_back(std::move(c));
+  } while (at < text.size());
+  return out;
+}
+
 std::vector<std::byte> encode(const shown_chunk& r) {
   writer w;
   w.put(r.request).put(static_cast<std::uint8_t>(r.last)).put_bytes(std::string_view{r.text}.substr(0, shown_chunk_bytes));

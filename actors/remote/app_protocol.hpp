@@ -142,6 +142,9 @@ struct shown_chunk {
 };
 /// Text bytes per `shown` record.
 inline constexpr std::size_t shown_chunk_bytes = 4000;
+/// A show's whole text as the chunks that carry it, the last one marked
+/// (at least one: an empty text is one empty last chunk).
+std::vector<shown_chunk> shown_chunks(std::uint64_t request, const std::string& text);
 
 /// Any request an attached app may send once attached.
 using app_request = std::variant<session_request, listen_request, unlisten_request, connect_request, detach_request>;

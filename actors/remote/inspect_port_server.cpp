@@ -168,13 +168,8 @@ struct inspect_port_server::impl {
       const app_protocol::answer a{req->request, text.code(), 0};
       return send_record(c.fd, record::answer, app_protocol::encode(a));
     }
-    std::size_t at = 0;
-    do {
-      app_protocol::shown_chunk chunk{req->request, false, text->substr(at, app_protocol::shown_chunk_bytes)};
-      at += chunk.text.size();
-      chunk.last = at >= text->size();
+    for (const auto& chunk : app_protocol::shown_chunks(req->request, *text))
       if (!send_record(c.fd, record::shown, app_protocol::encode(chunk))) return false;
-    } while (at < text->size());
     return true;
   }
 };

@@ -142,14 +142,9 @@ void attach_one(attach_registry_actor::stateful_pointer<registry_state> self, st
 // A show's text in `shown` chunks, briefly waiting for room for each: a
 // reader that does not read gets a cut answer, nobody waits long for it.
 void send_shown(shm::fd_channel& ch, std::uint64_t request, const std::string& text) {
-  std::size_t at = 0;
-  do {
-    app_protocol::shown_chunk c{request, false, text.substr(at, app_protocol::shown_chunk_bytes)};
-    at += c.text.size();
-    c.last = at >= text.size();
-    const auto bytes = app_protocol::encode(c);
-    if (!ch.send(static_cast<std::uint32_t>(record::shown), bytes, {}, std::chrono::milliseconds(200))) return;
-  } while (at < text.size());
+  for (const auto& c : app_protocol::shown_chunks(request, text))
+    if (!ch.send(static_cast<std::uint32_t>(record::shown), app_protocol::encode(c), {}, std::chrono::milliseconds(200)))
+      return;
 }
 
 // An inspection from any connection (actorstack-ctl --socket): read-only,

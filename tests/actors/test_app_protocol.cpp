@@ -226,3 +226,23 @@ TEST_CASE("app protocol: bad records are refused by name: short, long, an op / t
   CHECK(!proto::decode_notify(shorter(good)));
   CHECK(!proto::decode_notify({}));
 }
+
+TEST_CASE("app protocol: a show's text splits into shown chunks of at most shown_chunk_bytes, the last one marked, an empty text as one empty last chunk") {
+  const auto empty = proto::shown_chunks(7, "");
+  REQUIRE(empty.size() == 1);
+  CHECK(empty[0].request == 7);
+  CHECK(empty[0].last);
+  CHECK(empty[0].text.empty());
+  const std::string exact(proto::shown_chunk_bytes, 'x');
+  const auto one = proto::shown_chunks(8, exact);
+  REQUIRE(one.size() == 1);
+  CHECK(one[0].last);
+  CHECK(one[0].text == exact);
+  const std::string longer = exact + "yz";
+  const auto two = proto::shown_chunks(9, longer);
+  REQUIRE(two.size() == 2);
+  CHECK_FALSE(two[0].last);
+  CHECK(two[1].last);
+  CHECK(two[0].text + two[1].text == longer);
+  CHECK(two[1].request == 9);
+}

@@ -135,6 +135,17 @@ bool echoes_random(test::udp_socket& sock, std::mt19937& rng, std::vector<std::b
   return got->first == n && std::memcmp(in.data(), out.data(), n) == 0;
 }
 
+// How many of `n` random datagrams (sizes and bytes from `seed`) came back
+// exactly from the echo listener.
+std::size_t echoed_exactly(test::udp_socket& sock, unsigned seed, int n) {
+  std::mt19937 rng{seed};
+  std::vector<std::byte> out(max_datagram_payload), in(2048);
+  std::size_t ok = 0;
+  for (int i = 0; i < n; ++i)
+    if (echoes_random(sock, rng, out, in)) ++ok;
+  return ok;
+}
+
 template <class Pred>
 bool eventually(Pred p, std::chrono::milliseconds limit = 5s) {
   const auto end = std::chrono::steady_clock::now() + limit;
@@ -392,12 +403,7 @@ TEST_CASE("dataplane af_packet: over a veth pair, 2000 datagrams come back byte-
     if (!sock.recv(none, 200ms)) CHECK(t.stats().dropped("bad_checksum") > before.dropped("bad_checksum"));
   }
   REQUIRE(sock.no_checksum());
-  std::mt19937 rng{99};
-  std::vector<std::byte> out(max_datagram_payload), in(2048);
-  std::size_t ok = 0;
-  for (int i = 0; i < 2000; ++i)
-    if (echoes_random(sock, rng, out, in)) ++ok;
-  CHECK(ok == 2000);
+  CHECK(echoed_exactly(sock, 99, 2000) == 2000);
   CHECK(test::ping(stack_ip, 3, 1s).received == 3);
 }
 
@@ -461,12 +467,7 @@ void serves_with_threads(const std::string& threads) {
   CHECK(cores[1].thread == (threads == "shared" ? "worker 1" : "lcore 2"));
   test::udp_socket sock;
   REQUIRE(sock.bind(kernel_ip, 0));
-  std::mt19937 rng{11};
-  std::vector<std::byte> out(max_datagram_payload), in(2048);
-  std::size_t ok = 0;
-  for (int i = 0; i < 500; ++i)
-    if (echoes_random(sock, rng, out, in)) ++ok;
-  CHECK(ok == 500);
+  CHECK(echoed_exactly(sock, 11, 500) == 500);
   CHECK(test::ping(stack_ip, 3, 1s).received == 3);
 }
 }  // namespace
@@ -484,12 +485,7 @@ TEST_CASE("dataplane tap: busy polling serves like adaptive and never sleeps whi
   if (!t.ready) return;
   test::udp_socket sock;
   REQUIRE(sock.bind(kernel_ip, 0));
-  std::mt19937 rng{99};
-  std::vector<std::byte> out(max_datagram_payload), in(2048);
-  std::size_t ok = 0;
-  for (int i = 0; i < 1000; ++i)
-    if (echoes_random(sock, rng, out, in)) ++ok;
-  CHECK(ok == 1000);
+  CHECK(echoed_exactly(sock, 99, 1000) == 1000);
   CHECK(test::ping(stack_ip, 3, 1s).received == 3);
   // Idle for half a second. The adaptive mode would spin 256 passes, then
   // sleep 1 us doubling to 200 us: at most ~2 800 passes in that time. A
