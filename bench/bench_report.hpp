@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,21 +29,35 @@ double median_of(int reps, Fn&& fn) {
   return median(std::move(samples));
 }
 
-/// Medians of the stack's case and its baseline, run alternately (stack,
-/// baseline, stack, ...): on a shared, noisy machine a quiet or busy
-/// spell then touches both sides alike instead of one. Without a
-/// baseline (profiling), only the stack's side runs. With
-/// ACTORSTACK_BENCH_SAMPLES set, each pair goes to stderr as it is taken.
-template <class Fn, class Base>
-std::pair<double, double> paired_medians(int reps, Fn&& fn, Base&& base, bool with_baseline = true) {
-  std::vector<double> values, baselines;
+/// Medians of several sides of one case — the stack's first, then its
+/// baselines — run alternately (stack, baseline, other baseline, stack,
+/// ...): on a shared, noisy machine a quiet or busy spell then touches
+/// every side alike instead of one. An empty side is skipped (its median
+/// is 0: profiling runs only the stack). With ACTORSTACK_BENCH_SAMPLES
+/// set, each round goes to stderr as it is taken.
+inline std::vector<double> alternated_medians(int reps, const std::vector<std::function<double()>>& sides) {
+  std::vector<std::vector<double>> samples(sides.size());
   const bool show = std::getenv("ACTORSTACK_BENCH_SAMPLES") != nullptr;
   for (int i = 0; i < reps; ++i) {
-    values.push_back(fn());
-    if (with_baseline) baselines.push_back(base());
-    if (show) std::fprintf(stderr, "sample %d: %.4f %.4f\n", i, values.back(), with_baseline ? baselines.back() : 0.0);
+    for (std::size_t k = 0; k < sides.size(); ++k) samples[k].push_back(sides[k] ? sides[k]() : 0.0);
+    if (show) {
+      std::fprintf(stderr, "sample %d:", i);
+      for (const auto& v : samples) std::fprintf(stderr, " %.4f", v.back());
+      std::fprintf(stderr, "\n");
+    }
   }
-  return {median(std::move(values)), with_baseline ? median(std::move(baselines)) : 0.0};
+  std::vector<double> medians;
+  for (auto& v : samples) medians.push_back(median(std::move(v)));
+  return medians;
+}
+
+/// alternated_medians of the stack's case and one baseline.
+template <class Fn, class Base>
+std::pair<double, double> paired_medians(int reps, Fn&& fn, Base&& base, bool with_baseline = true) {
+  std::function<double()> baseline;
+  if (with_baseline) baseline = std::forward<Base>(base);
+  const auto m = alternated_medians(reps, {std::forward<Fn>(fn), baseline});
+  return {m[0], m[1]};
 }
 
 inline double seconds_since(std::chrono::steady_clock::time_point t0) {

@@ -18,6 +18,10 @@
 //               RSS growth per connection, the kernel's slab growth per
 //               socket (both ends live in one kernel: divided by two)
 //
+// bulk, rr_64_1 and rr_64_32 print a second line against the `raw`
+// baseline: a bare DPDK echo over the same memif pair on the same CPUs
+// (bench/raw_echo.hpp), what the port itself can do here.
+//
 // The stack's sides are this program run again with --role server|client
 // (the server listens on three ports: a sink, an echo, a one-request echo
 // that closes).
@@ -25,6 +29,7 @@
 #include "tools/cli/cli.hpp"
 #include "bench/bench_report.hpp"
 #include "bench/child_process.hpp"
+#include "bench/raw_echo.hpp"
 #include "base/quote.hpp"
 
 #include <actorstack/stack.hpp>
@@ -49,6 +54,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -68,6 +74,10 @@ using bench::wait_for_text;
 
 constexpr std::uint16_t sink_port = 9100, echo_port = 9101, once_port = 9102;
 constexpr std::size_t rr_size = 64;
+// The raw baseline's frames: Ethernet, IPv4 and a TCP header with the
+// timestamp option (as the stacks send), and a full segment's payload.
+constexpr std::size_t raw_header = 66, raw_mss = 1448;
+constexpr const char* raw_name = "raw DPDK echo, same memif pair, CPUs and frames in flight";
 
 struct settings {
   std::string role = "bench";
@@ -723,27 +733,48 @@ int run_bench(settings s) {
     const char* stack_case;
     std::uint32_t conns;
     const char* unit;
+    unsigned raw_window;  // frames in flight of its raw baseline; 0: none
   };
-  const kase cases[] = {{"bulk", "bulk", 1, "Gbit/s"},
-                        {"rr_64_1", "rr", 1, "transactions/s"},
-                        {"rr_64_32", "rr", 32, "transactions/s"},
-                        {"cps", "cps", 8, "connections/s"},
-                        {"conn_bytes", "conn_bytes", 0, "bytes"}};
+  // The raw baseline of bulk: full-sized segments one way, each answered
+  // by its bare header (an ACK per segment: TCP sends fewer), the payload
+  // in Gbit/s;
+  // of rr: one 64-byte frame per connection in flight. A connect is no
+  // echo, so cps has none; conn_bytes is no rate.
+  const kase cases[] = {{"bulk", "bulk", 1, "Gbit/s", 256},
+                        {"rr_64_1", "rr", 1, "transactions/s", 1},
+                        {"rr_64_32", "rr", 32, "transactions/s", 32},
+                        {"cps", "cps", 8, "connections/s", 0},
+                        {"conn_bytes", "conn_bytes", 0, "bytes", 0}};
   int failures = 0;
   for (const kase& k : cases) {
     if (!s.only.empty() && s.only != k.name) continue;
     settings ks = s;
     ks.conns = k.conns;
     const std::string kn = k.stack_case;
-    auto [value, base] = bench::paired_medians(
+    std::function<double()> raw;  // the port's own limit, where a case has one
+    if (k.raw_window > 0)
+      raw = [&] {
+        const std::size_t payload = kn == "bulk" ? raw_mss : rr_size;
+        const double rate = bench::raw_echo_round_trips(
+            s.self, {.header = raw_header,
+                     .payload = payload,
+                     .window = k.raw_window,
+                     .reply = kn == "bulk" ? raw_header : 0,
+                     .seconds = 1});
+        failures += rate > 0 ? 0 : 1;
+        return kn == "bulk" ? rate * double(payload) * 8 / 1e9 : rate;
+      };
+    const auto m = bench::alternated_medians(
         s.reps,
-        [&] {
-          const auto r = stack_case(s, kn, k.conns, 0);
-          failures += r.ok ? 0 : 1;
-          return r.value;
-        },
-        [&] { return kn == "conn_bytes" ? kernel_conn_bytes(ks) : in_client_ns([&] { return kernel_client(ks, kn); }); });
-    report("tcp", k.name, value, k.unit, base, "kernel TCP, 2 processes in 2 netns over veth (MTU 1500)");
+        {[&] {
+           const auto r = stack_case(s, kn, k.conns, 0);
+           failures += r.ok ? 0 : 1;
+           return r.value;
+         },
+         [&] { return kn == "conn_bytes" ? kernel_conn_bytes(ks) : in_client_ns([&] { return kernel_client(ks, kn); }); },
+         raw});
+    report("tcp", k.name, m[0], k.unit, m[1], "kernel TCP, 2 processes in 2 netns over veth (MTU 1500)");
+    if (raw) report("tcp", k.name, m[0], k.unit, m[2], raw_name);
   }
   kill(kserver, SIGKILL);
   waitpid(kserver, nullptr, 0);
@@ -753,12 +784,14 @@ int run_bench(settings s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (const int rc = bench::raw_echo_role(argc, argv); rc >= 0) return rc;
   settings s;
   s.self = bench::sibling("bench", "actorstack-bench-tcp");
   CLI::App app{"TCP between two actorstack processes over net_memif against kernel TCP between two network\n"
                "namespaces over veth, alternated in the same run: bulk Gbit/s, 64-byte request/response\n"
                "transactions/s over 1 and 32 connections, connections/s 8 at a time, bytes per idle\n"
-               "connection. One JSON line per case.",
+               "connection. One JSON line per case; bulk and rr also one against a bare DPDK echo over the\n"
+               "same memif pair (raw).",
                "actorstack-bench-tcp"};
   app.option_defaults()->always_capture_default();
   app.add_option("--reps", s.reps, "Repetitions of each side; the medians are printed")->check(CLI::PositiveNumber);

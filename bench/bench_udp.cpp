@@ -13,11 +13,15 @@
 // --window says otherwise.
 //
 // Cases: pps_64 (Mpps round trips, 64-byte payloads) and gbps_1400 (Gbit/s
-// of echoed payload, 1400-byte payloads).
+// of echoed payload, 1400-byte payloads). Each case prints two lines: one
+// against the kernel, one against the `raw` baseline — a bare DPDK echo
+// over the same memif pair on the same CPUs with the same frames in flight
+// (bench/raw_echo.hpp): what the port itself can do here.
 
 #include "tools/cli/cli.hpp"
 #include "bench/bench_report.hpp"
 #include "bench/child_process.hpp"
+#include "bench/raw_echo.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -181,11 +185,12 @@ stack_result stack_echo(const settings& s, std::size_t size, int rep) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (const int rc = actorstack::bench::raw_echo_role(argc, argv); rc >= 0) return rc;
   settings s;
   s.echo = sibling("demo", "actorstack-echo");
-  CLI::App app{"UDP echo over net_memif between two actorstack-echo processes against a kernel UDP echo,\n"
-               "alternated in the same run: 64-byte datagrams per second and 1400-byte Gbit/s. One JSON line\n"
-               "per case.",
+  CLI::App app{"UDP echo over net_memif between two actorstack-echo processes against a kernel UDP echo and\n"
+               "against a bare DPDK echo over the same memif pair (raw), alternated in the same run: 64-byte\n"
+               "datagrams per second and 1400-byte Gbit/s. Two JSON lines per case (kernel, raw).",
                "actorstack-bench-udp"};
   app.option_defaults()->always_capture_default();
   app.add_option("--echo", s.echo, "The actorstack-echo to run");
@@ -202,20 +207,26 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench-udp: no echo demo at %s (give --echo PATH)\n", s.echo.c_str());
     return 2;
   }
+  const std::string self = actorstack::bench::sibling("bench", "actorstack-bench-udp");
   int failures = 0;
   for (const std::size_t size : {std::size_t{64}, std::size_t{1400}}) {
-    std::vector<double> ours, kernel;
+    // Round trips per second in the case's unit.
+    auto in_unit = [&](double pps) { return size == 64 ? pps / 1e6 : pps * double(size) * 8 / 1e9; };
+    std::vector<double> ours, kernel, raw;
     for (int rep = 0; rep < s.reps; ++rep) {
       const auto r = stack_echo(s, size, rep);
       if (!r.ok) ++failures;
       ours.push_back(size == 64 ? r.pps / 1e6 : r.gbps);
-      const double kpps = kernel_echo_pps(size, s.datagrams, window_for(s, size));
-      kernel.push_back(size == 64 ? kpps / 1e6 : kpps * size * 8 / 1e9);
+      kernel.push_back(in_unit(kernel_echo_pps(size, s.datagrams, window_for(s, size))));
+      const double raw_pps = actorstack::bench::raw_echo_round_trips(
+          self, {.header = 42, .payload = size, .window = window_for(s, size), .seconds = 1});
+      if (raw_pps <= 0) ++failures;
+      raw.push_back(in_unit(raw_pps));
     }
-    if (size == 64)
-      report("udp", "pps_64", median(ours), "Mpps", median(kernel), "kernel UDP echo, 2 processes, 127.0.0.1");
-    else
-      report("udp", "gbps_1400", median(ours), "Gbit/s", median(kernel), "kernel UDP echo, 2 processes, 127.0.0.1");
+    const char* kase = size == 64 ? "pps_64" : "gbps_1400";
+    const char* unit = size == 64 ? "Mpps" : "Gbit/s";
+    report("udp", kase, median(ours), unit, median(kernel), "kernel UDP echo, 2 processes, 127.0.0.1");
+    report("udp", kase, median(ours), unit, median(raw), "raw DPDK echo, same memif pair, CPUs and window");
   }
   return failures == 0 ? 0 : 1;
 }
