@@ -92,6 +92,7 @@ std::vector<dataplane_core_stats> core_stats(const dataplane::dataplane& dp) {
     d.mac = mac_text(dp.device().mac());
     d.address = ip_address::v4(a.ip).to_string() + "/" + std::to_string(a.prefix_len);
     d.thread = (dp.hosted() ? "worker " : "lcore ") + std::to_string(dp.hosted() ? c : dp.lcore(c));
+    if (const auto id = dp.registered_lcore(c)) d.thread += " (lcore " + std::to_string(*id) + ")";
     d.connections = dp.connections(c);
     d.rx_packets = x.rx_packets;
     d.rx_bytes = x.rx_bytes;

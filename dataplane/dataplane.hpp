@@ -24,6 +24,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -107,6 +108,10 @@ class dataplane {
   bool hosted() const noexcept { return host_ != nullptr; }
   /// The EAL lcore core `c` runs on when not hosted.
   unsigned lcore(unsigned c) const { return eal_.worker_lcores.at(c); }
+  /// The lcore id DPDK gave the thread hosting core `c` at its first pass
+  /// (rte_thread_register: what gives it a mempool cache); nullopt when
+  /// not hosted, before that pass, or when no id was left.
+  std::optional<unsigned> registered_lcore(unsigned c) const;
 
  private:
   struct link_storage {
@@ -118,9 +123,10 @@ class dataplane {
   static int lcore_main(void* arg);
   // A hosted core's pass; its first pass takes the lcore's CPUs.
   struct hosted_core {
-    core_loop* core;
-    unsigned lcore;
+    core_loop* core = nullptr;
+    unsigned lcore = 0;
     bool pinned = false;
+    std::atomic<int> registered{-1};  // written by the host thread, read by inspection
   };
   static bool hosted_pass(void* arg);
 

@@ -54,6 +54,7 @@ engine::tcb& engine::alloc_conn(const four_tuple& t, tcp::state s) {
   c.generation = gen;
   c.in_use = true;
   c.state = s;
+  ++per_state_[static_cast<std::size_t>(s)];
   c.tuple = t;
   c.rtt = rtt_estimator(cfg_.rto);
   c.nodelay = !cfg_.nagle;
@@ -70,6 +71,7 @@ void engine::free_conn(tcb& c) {
       --it->second.half_open;
   }
   by_tuple_.erase(c.tuple);
+  --per_state_[static_cast<std::size_t>(c.state)];
   const std::uint32_t gen = c.generation;
   c = tcb{};
   c.generation = gen;  // a stale conn_id or timer finds the slot free or reused
@@ -236,8 +238,14 @@ void engine::release_fifos(tcb& c) {
   app_.released(c.session);
 }
 
-void engine::enter(tcb& c, tcp::state s) {
+void engine::set_state(tcb& c, tcp::state s) {
+  --per_state_[static_cast<std::size_t>(c.state)];
+  ++per_state_[static_cast<std::size_t>(s)];
   c.state = s;
+}
+
+void engine::enter(tcb& c, tcp::state s) {
+  set_state(c, s);
   if (c.has_fifos) app_.state_changed(c.session, s);
 }
 
@@ -394,13 +402,6 @@ std::optional<conn_info> engine::info(conn_id id) const {
 void engine::for_each(const std::function<void(const conn_info&)>& f) const {
   for (const tcb& c : conns_)
     if (c.in_use) f(snapshot(c));
-}
-
-std::array<std::size_t, state_count> engine::connections_per_state() const {
-  std::array<std::size_t, state_count> n{};
-  for (const tcb& c : conns_)
-    if (c.in_use) ++n[static_cast<std::size_t>(c.state)];
-  return n;
 }
 
 }  // namespace actorstack::tcp

@@ -162,7 +162,10 @@ class engine {
   std::size_t connection_count() const noexcept { return live_; }
   std::optional<conn_info> info(conn_id c) const;
   void for_each(const std::function<void(const conn_info&)>& f) const;
-  std::array<std::size_t, state_count> connections_per_state() const;
+  /// Live connections in each state, kept at every transition (the
+  /// published gauges read it every millisecond: no walk over thousands
+  /// of TIME-WAIT connections).
+  const std::array<std::size_t, state_count>& connections_per_state() const noexcept { return per_state_; }
   std::size_t timers_armed() const noexcept { return wheel_.armed_count(); }
 
  private:
@@ -194,7 +197,9 @@ class engine {
   void mark_pending(tcb& c);
   void abort(tcb& c, abort_reason why, errc app_error, bool send_rst, std::uint64_t now_us);
   void enter_time_wait(tcb& c, std::uint64_t now_us);
-  /// c.state = s, told to the session while it holds the connection.
+  /// c.state = s and the per-state counts; nobody told.
+  void set_state(tcb& c, tcp::state s);
+  /// set_state, told to the session while it holds the connection.
   void enter(tcb& c, tcp::state s);
   void release_fifos(tcb& c);
   bool fifos_sound(tcb& c);
@@ -246,6 +251,7 @@ class engine {
   std::vector<tcb> conns_;
   std::vector<std::uint32_t> free_;
   std::size_t live_ = 0;
+  std::array<std::size_t, state_count> per_state_{};
   std::unordered_map<four_tuple, std::uint32_t, tuple_hash> by_tuple_;
   std::unordered_map<std::uint64_t, listener> listeners_;  // (ip << 16) | port
   std::vector<std::uint32_t> pending_;

@@ -112,7 +112,7 @@ void engine::on_syn_sent(tcb& c, const segment& s, std::uint64_t now_us) {
   take_peer_options(c, s);
   if (!s.has(flags::ack)) {
     // Simultaneous open: answer with SYN-ACK from SYN-RECEIVED.
-    c.state = state::syn_received;
+    set_state(c, state::syn_received);
     c.snd_wnd = s.window;
     c.snd_wl1 = s.seq;
     send_syn(c, now_us);
@@ -139,7 +139,7 @@ bool engine::establish(tcb& c, std::uint64_t now_us) {
     if (auto it = listeners_.find(c.listener_key); it != listeners_.end() && it->second.half_open > 0)
       --it->second.half_open;
   }
-  c.state = state::established;
+  set_state(c, state::established);
   c.cc = make_congestion_control(cfg_.congestion, effective_mss(c), cfg_.initial_window_segments);
   const established_info info{conn_id{static_cast<std::uint32_t>(&c - conns_.data()), c.generation},
                               c.tuple, c.passive, c.cookie};

@@ -16,7 +16,9 @@ struct dataplane_core_stats {
   std::string mac;      ///< "02:00:00:00:00:01"
   std::string address;  ///< "10.0.0.2/24"
   /// Where the core runs (dataplane.threads): "worker 0" (a session
-  /// worker's scheduler thread, between actor jobs) or "lcore 1" (a thread
+  /// worker's scheduler thread, between actor jobs; "worker 0 (lcore 3)"
+  /// once that thread has run the core and DPDK gave it an lcore id of its
+  /// own, which gives it a per-thread mbuf cache) or "lcore 1" (a thread
   /// of its own).
   std::string thread;
   std::uint64_t connections = 0;  ///< installed UDP listeners and 5-tuples

@@ -1028,3 +1028,61 @@ TEST_CASE("TCP shared fifos: the app taking back bytes in flight (tx tail moved 
   CHECK(l.a.eng.connection_count() == 0);
   CHECK(l.b.eng.connection_count() == 0);
 }
+
+namespace {
+
+// The per-state counts the engine keeps at each transition equal a walk
+// over its connections.
+void counts_agree(host& h, const char* when) {
+  std::array<std::size_t, tcp::state_count> walked{};
+  h.eng.for_each([&](const tcp::conn_info& c) { ++walked[static_cast<std::size_t>(c.state)]; });
+  INFO(when);
+  CHECK(h.eng.connections_per_state() == walked);
+}
+
+}  // namespace
+
+TEST_CASE("TCP 9: the per-state connection counts are kept at every transition: open, simultaneous open, half-open, close both ways, reset, TIME-WAIT's end") {
+  tcp::config cfg;
+  cfg.time_wait_us = 1'000'000;
+  wire_link l(cfg);
+  handshake(l);
+  // Two more: a simultaneous open (SYN-SENT → SYN-RECEIVED → ESTABLISHED)
+  // and a connect nobody answers yet (B's listener is on another port).
+  const tcp::four_tuple sim_a{ip_a, ip_b, 40001, 6000}, sim_b{ip_b, ip_a, 6000, 40001};
+  REQUIRE(l.a.eng.connect(sim_a, 2, 65536, l.now));
+  REQUIRE(l.b.eng.connect(sim_b, 3, 65536, l.now));
+  for (host* h : {&l.a, &l.b}) counts_agree(*h, "both SYN-SENT");
+  l.pump();
+  for (host* h : {&l.a, &l.b}) counts_agree(*h, "established three ways");
+  CHECK(l.a.eng.connections_per_state()[static_cast<std::size_t>(tcp::state::established)] == 2);
+  // Every segment of that one lost on the way.
+  l.filter = [](const frame& f, bool) { return f.parsed().src_port != 40002; };
+  REQUIRE(l.a.eng.connect({ip_a, ip_b, 40002, server_port}, 4, 65536, l.now));
+  l.pump();
+  counts_agree(l.a, "one SYN-SENT beside");
+  CHECK(l.a.eng.connections_per_state()[static_cast<std::size_t>(tcp::state::syn_sent)] == 1);
+  // Close the first both ways (FIN-WAIT-1/2, CLOSE-WAIT, LAST-ACK,
+  // TIME-WAIT), reset the second.
+  l.a.eng.app_close(conn_of(l.a, 1), l.now);
+  l.a.eng.flush(l.now);
+  l.pump();
+  for (host* h : {&l.a, &l.b}) counts_agree(*h, "half closed");
+  l.b.eng.app_close(conn_of(l.b, 1), l.now);
+  l.b.eng.flush(l.now);
+  l.pump();
+  for (host* h : {&l.a, &l.b}) counts_agree(*h, "closed, A in TIME-WAIT");
+  CHECK(l.a.eng.connections_per_state()[static_cast<std::size_t>(tcp::state::time_wait)] == 1);
+  l.a.eng.app_abort(conn_of(l.a, 2), l.now);
+  l.a.eng.flush(l.now);
+  l.pump();
+  for (host* h : {&l.a, &l.b}) counts_agree(*h, "reset");
+  for (int i = 0; i < 300 && l.a.eng.connection_count() > 0; ++i) {
+    l.tick(1'000'000);  // TIME-WAIT ends, the silent connect runs out of retries
+    l.pump();
+  }
+  for (host* h : {&l.a, &l.b}) {
+    counts_agree(*h, "all gone");
+    CHECK(h->eng.connection_count() == 0);
+  }
+}
