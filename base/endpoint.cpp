@@ -30,15 +30,6 @@ result<transport_proto> parse_transport_proto(std::string_view text) {
                     intern("unknown protocol " + quoted(text) + " (expected ct, udp or tcp)")};
 }
 
-ip_address ip_address::v4(std::uint32_t host_order) noexcept {
-  ip_address a;
-  a.bytes[0] = static_cast<std::uint8_t>(host_order >> 24);
-  a.bytes[1] = static_cast<std::uint8_t>(host_order >> 16);
-  a.bytes[2] = static_cast<std::uint8_t>(host_order >> 8);
-  a.bytes[3] = static_cast<std::uint8_t>(host_order);
-  return a;
-}
-
 ip_address ip_address::v6(const std::array<std::uint8_t, 16>& bytes) noexcept {
   ip_address a;
   a.fam = family::v6;

@@ -139,6 +139,7 @@ bool core_loop::poll_once() {
   pass_tsc_ = rte_get_tsc_cycles();
   bool work = receive();
   work |= receive_handoffs();
+  signal_rx();
   work |= apply_commands();
   work |= tcp_->poll();
   if (!arp_wait_.empty()) retry_arp_waiters();
@@ -374,8 +375,26 @@ bool core_loop::deliver_udp(const parsed_frame& p, rte_mbuf* m, bool from_wire) 
   }
   b.rx_end.moved(rx);
   counters_.udp_rx_datagrams.add();
-  if (rx.set_event()) post(e->binding.worker, {event_kind::rx, e->binding.id, e->binding.session, 0});
+  if (!e->rx_signal_queued) {
+    e->rx_signal_queued = true;
+    rx_signal_.push_back({b.worker, b.id});
+  }
   return true;
+}
+
+void core_loop::signal_rx() {
+  // Found again by (worker, id): a command applied during the burst may
+  // have removed the binding (its app is gone: nobody to tell) or moved
+  // it to another core (its entry here replaced: the datagrams already in
+  // the fifo are still to be told, so the flag is not asked; a second
+  // signal costs nothing).
+  for (const tx_ref& ref : rx_signal_) {
+    udp_table::entry* e = table_.find(ref.worker, ref.id);
+    if (e == nullptr) continue;
+    e->rx_signal_queued = false;
+    if (e->binding.rx.set_event()) post(ref.worker, {event_kind::rx, ref.id, e->binding.session, 0});
+  }
+  rx_signal_.clear();
 }
 
 // ---------------------------------------------------------------------------

@@ -29,6 +29,7 @@ class udp_table {
     udp_binding binding;
     bool tx_queued = false;  ///< already in the core's list of fifos to drain
     bool hinted = false;     ///< forwarding: the worker was told once (event_kind::seen)
+    bool rx_signal_queued = false;  ///< in the core's list of rx fifos to signal
   };
 
   explicit udp_table(std::uint32_t self_core = 0) : self_(self_core) {}

@@ -44,7 +44,17 @@ class ip_address {
   ip_address() noexcept = default;
 
   /// An IPv4 address from a host-order integer (0x7f000001 = 127.0.0.1).
-  static ip_address v4(std::uint32_t host_order) noexcept;
+  /// Inline: the data plane makes one per datagram, and an out-of-line
+  /// call's byte stores read back as one wide load stalled the receive
+  /// path.
+  static constexpr ip_address v4(std::uint32_t host_order) noexcept {
+    ip_address a;
+    a.bytes[0] = static_cast<std::uint8_t>(host_order >> 24);
+    a.bytes[1] = static_cast<std::uint8_t>(host_order >> 16);
+    a.bytes[2] = static_cast<std::uint8_t>(host_order >> 8);
+    a.bytes[3] = static_cast<std::uint8_t>(host_order);
+    return a;
+  }
 
   /// An IPv6 address from its 16 bytes in network order.
   static ip_address v6(const std::array<std::uint8_t, 16>& bytes) noexcept;
