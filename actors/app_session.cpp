@@ -2,9 +2,11 @@
 // thread, notifications to the worker only when the peer needs them.
 #include <actorstack/session.hpp>
 
+#include "actors/handler_scope.hpp"
 #include "shm/fifo.hpp"
 
 #include <algorithm>
+#include <vector>
 
 namespace actorstack {
 
@@ -12,7 +14,54 @@ namespace {
 // The session's fifos as the shared-memory layer handles them (a copy of
 // the same handle: the public header keeps them opaque).
 inline shm::fifo fifo(const fifo_ref& r) noexcept { return shm::fifo::from_ref(r); }
+
+// Sessions written to inside the app handler callback running on this
+// thread whose "data written" notice is still owed. Empty between
+// callbacks: the outermost one pays them all as it ends, on this thread,
+// and a session that dies first takes itself off.
+thread_local std::vector<session*> owed_tx_notices;
 }  // namespace
+
+void detail::pay_owed_tx_notices() noexcept {
+  // tell_written only posts a message: nothing is added meanwhile.
+  for (session* s : owed_tx_notices) s->tell_written();
+  owed_tx_notices.clear();
+}
+
+session::~session() {
+  if (tx_notice_owed_) std::erase(owed_tx_notices, this);
+}
+
+void session::written() noexcept {
+  if (!inside_app_handler()) {
+    tell_written();
+    return;
+  }
+  if (tx_notice_owed_) return;
+  tx_notice_owed_ = true;
+  owed_tx_notices.push_back(this);
+}
+
+// Coalescing: only the write that sets the fifo's event flag posts — and
+// not even that one while the reader says it polls the fifo (an app in
+// another process that spins): the flag is dropped again so the first
+// write after the reader stops polling posts.
+void session::tell_written() noexcept {
+  tx_notice_owed_ = false;
+  if (!fifo(tx_).set_event()) return;
+  if (fifo(tx_).consumer_polling())
+    fifo(tx_).unset_event();
+  else if (control_ != nullptr)
+    control_->post_tx(handle_);
+}
+
+// Before a close, shutdown or reset reaches the worker: it must hear of
+// the last bytes first.
+void session::pay_owed_notice() noexcept {
+  if (!tx_notice_owed_) return;
+  std::erase(owed_tx_notices, this);
+  tell_written();
+}
 
 std::size_t session::max_read() const noexcept { return closed_ ? 0 : fifo(rx_).max_dequeue(); }
 std::size_t session::max_write() const noexcept { return closed_ ? 0 : fifo(tx_).max_enqueue(); }
@@ -52,16 +101,7 @@ result<std::size_t> session::write(std::span<const std::byte> data) noexcept {
   if (write_shut_) return unexpected{errc::invalid_session, "the app shut down writing"};
   if (datagram_) return send_to(endpoint{}, data);
   auto n = fifo(tx_).enqueue(data);
-  // Coalescing: only the write that sets the fifo's event flag posts —
-  // and not even that one while the reader says it polls the fifo (an app
-  // in another process that spins): the flag is dropped again so the
-  // first write after the reader stops polling posts.
-  if (n && *n > 0 && fifo(tx_).set_event()) {
-    if (fifo(tx_).consumer_polling())
-      fifo(tx_).unset_event();
-    else if (control_ != nullptr)
-      control_->post_tx(handle_);
-  }
+  if (n && *n > 0) written();
   return n;
 }
 
@@ -82,7 +122,7 @@ result<std::size_t> session::send_to(const endpoint& remote,
   const std::span<const std::byte> parts[] = {std::as_bytes(std::span{&h, 1}), payload};
   auto n = fifo(tx_).enqueue_gather(parts);
   if (!n) return unexpected{n.error()};
-  if (fifo(tx_).set_event() && control_ != nullptr) control_->post_tx(handle_);
+  written();
   return payload.size();
 }
 
@@ -134,6 +174,7 @@ result<void> session::resize(fifo_side s, std::uint32_t bytes) noexcept {
 result<void> session::close() noexcept {
   if (control_ == nullptr) return unexpected{errc::invalid_session};
   if (closed_) return {};  // idempotent: the worker heard it once
+  pay_owed_notice();
   closed_ = true;
   control_->close(handle_);
   return {};
@@ -143,6 +184,7 @@ result<void> session::shutdown() noexcept {
   if (control_ == nullptr || closed_) return unexpected{errc::invalid_session};
   if (datagram_) return unexpected{errc::invalid_argument, "a datagram session has no stream to end"};
   if (write_shut_) return {};
+  pay_owed_notice();
   write_shut_ = true;
   control_->shutdown(handle_);
   return {};
@@ -153,6 +195,11 @@ result<void> session::reset() noexcept {
   if (closed_) return {};
   closed_ = true;
   control_->reset(handle_);
+  // Unsent data is dropped: no notice is owed any more.
+  if (tx_notice_owed_) {
+    tx_notice_owed_ = false;
+    std::erase(owed_tx_notices, this);
+  }
   return {};
 }
 

@@ -8,6 +8,12 @@
 /// could answer it until its timeout, and with more it still holds up
 /// whatever is queued behind the handler. Such a call fails at once
 /// instead (invalid_argument, naming the asynchronous call to use).
+///
+/// The scope also batches what the callbacks' writes owe the workers: a
+/// session written to (any number of times) inside it tells its worker
+/// once, as the outermost scope ends (session::written).
+
+#include <actorstack/session.hpp>
 
 namespace actorstack {
 
@@ -22,7 +28,11 @@ inline bool inside_app_handler() noexcept { return detail::app_handler_depth > 0
 class app_handler_scope {
  public:
   app_handler_scope() noexcept { ++detail::app_handler_depth; }
-  ~app_handler_scope() { --detail::app_handler_depth; }
+  /// The outermost scope's end tells the workers of the sessions its
+  /// callbacks wrote to (session::written): one notice per session.
+  ~app_handler_scope() {
+    if (--detail::app_handler_depth == 0) detail::pay_owed_tx_notices();
+  }
   app_handler_scope(const app_handler_scope&) = delete;
   app_handler_scope& operator=(const app_handler_scope&) = delete;
 };

@@ -21,6 +21,9 @@ namespace actorstack {
 
 namespace detail {
 struct session_access;
+/// Tells the workers of every session written to inside the app handler
+/// callback that just ended on this thread (the app worker calls it).
+void pay_owed_tx_notices() noexcept;
 /// How a session reaches its worker (implemented by the app worker).
 class session_control {
  public:
@@ -43,6 +46,9 @@ class session {
   session(session_handle h, fifo_ref rx, fifo_ref tx, detail::session_control* control,
           bool datagram = false) noexcept
       : handle_(h), rx_(rx), tx_(tx), control_(control), datagram_(datagram) {}
+  ~session();
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
 
   session_handle handle() const noexcept { return handle_; }
   /// Bytes ready to read / room to write right now.
@@ -130,7 +136,14 @@ class session {
 
  private:
   friend struct detail::session_access;  // the app worker re-keys a migrated session, sets its endpoints
+  friend void detail::pay_owed_tx_notices() noexcept;
   const fifo_ref& side(fifo_side s) const noexcept { return s == fifo_side::rx ? rx_ : tx_; }
+  /// Bytes were written: the peer hears it now, or — inside an app
+  /// handler's callback — once when the callback ends, however many
+  /// writes it made (each notice costs an atomic exchange).
+  void written() noexcept;
+  void tell_written() noexcept;
+  void pay_owed_notice() noexcept;
   session_handle handle_;
   fifo_ref rx_;
   fifo_ref tx_;
@@ -138,6 +151,7 @@ class session {
   bool datagram_ = false;
   bool closed_ = false;
   bool write_shut_ = false;
+  bool tx_notice_owed_ = false;
   endpoint_pair ends_;
   transport_proto transport_ = transport_proto::ct;
 };

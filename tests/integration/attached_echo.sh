@@ -57,6 +57,8 @@ start_endless_clients() {
   fail "the $1 clients' sessions never showed: $s"
 }
 start_server() {
+  # A stale server.err must not read as this server's (tcp_echo_memif.sh).
+  rm -f "$work/server.out" "$work/server.err"
   "$echo_bin" --attach "$sock" --role server --uri $uri --workers 2 >"$work/server.out" 2>"$work/server.err" &
   server=$!
   pids+=("$server")

@@ -27,7 +27,7 @@ ends_on_term() {  # ends_on_term PID WHAT: SIGTERM ends it within 5 s, exit 0
 
 run_case() {  # run_case HEADER PAYLOAD WINDOW REPLY
   local sock=$tmp/raw.sock
-  rm -f "$sock" "$tmp/out"
+  rm -f "$sock" "$tmp/out" "$tmp/server.err"  # no stale "ready" from the last case
   "$bench" --raw-echo server "$sock" "$@" 0.2 2>"$tmp/server.err" &
   server=$!
   for _ in $(seq 200); do grep -q "raw echo ready" "$tmp/server.err" && break; sleep 0.05; done

@@ -43,6 +43,8 @@ ip addr add "$kernel_ip/24" dev "$iface"
 ip link set "$iface" up
 
 start_server() {
+  # A stale server.err must not read as this server's (tcp_echo_memif.sh).
+  rm -f "$work/server.out" "$work/server.err"
   "$echo_bin" --attach "$sock" --role server --uri "$uri" >"$work/server.out" 2>"$work/server.err" &
   server=$!
   pids+=("$server")

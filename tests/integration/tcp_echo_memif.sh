@@ -25,7 +25,10 @@ field() { sed -n "s/.*\"$1\":\([0-9][0-9]*\).*/\1/p" <<<"$2" | head -1; }
 total() { grep -o "\"$1\":[0-9]*" <<<"$2" | awk -F: '{ s += $2 } END { print s + 0 }'; }
 
 start_server() {
-  rm -f "$sock"
+  # A stale server.err from the last run must not read as this one's
+  # (bash truncates it only once the child runs: the first grep could
+  # see the old "tcp server on").
+  rm -f "$sock" "$work/server.out" "$work/server.err"
   "$echo_bin" --uri tcp://10.87.0.1/7000 --role server --port "net_memif0,role=server,socket=$sock,socket-abstract=no" \
     --ip 10.87.0.1/24 --workers 2 --cores "$1" --inspect-port 0 --json >"$work/server.out" 2>"$work/server.err" &
   server=$!

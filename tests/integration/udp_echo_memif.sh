@@ -27,7 +27,8 @@ total() { grep -o "\"$1\":[0-9]*" <<<"$2" | awk -F: '{ s += $2 } END { print s +
 
 # start_server CORES: a udp echo server on the memif socket, listening.
 start_server() {
-  rm -f "$sock"
+  # A stale server.err must not read as this server's (tcp_echo_memif.sh).
+  rm -f "$sock" "$work/server.out" "$work/server.err"
   "$echo_bin" --uri udp://10.88.0.1/7000 --role server --port "net_memif0,role=server,socket=$sock,socket-abstract=no" \
     --ip 10.88.0.1/24 --workers 2 --cores "$1" --inspect-port 0 --json >"$work/server.out" 2>"$work/server.err" &
   server=$!

@@ -1,0 +1,129 @@
+// An app's end of a session (actors/app_session.cpp): what its writes owe
+// the worker. Outside an app handler's callback each write that raises
+// the fifo's event flag tells the worker at once; inside one, a session
+// written to any number of times tells it once, when the callback ends —
+// and before a close or shutdown reaches the worker.
+
+#include "actors/handler_scope.hpp"
+#include "shm/fifo_segment.hpp"
+
+#include <actorstack/session.hpp>
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+using namespace actorstack;
+
+namespace {
+
+// Records what the session asks of its worker, in order.
+struct recording_control final : detail::session_control {
+  std::vector<std::string> calls;
+  void post_tx(session_handle h) override { calls.push_back("tx " + std::to_string(h.value())); }
+  void post_app_rx(session_handle h) override { calls.push_back("app_rx " + std::to_string(h.value())); }
+  void close(session_handle h) override { calls.push_back("close " + std::to_string(h.value())); }
+  void reset(session_handle h) override { calls.push_back("reset " + std::to_string(h.value())); }
+  void shutdown(session_handle h) override { calls.push_back("shutdown " + std::to_string(h.value())); }
+  void answer_accept(session_handle, bool) override {}
+  void answer_connected(session_handle, bool) override {}
+};
+
+struct two_sessions {
+  shm::fifo_segment seg = shm::fifo_segment::create("app-session-test", 1u << 20).value();
+  shm::fifo_pair p1 = seg.alloc_fifo_pair(4096, 4096).value();
+  shm::fifo_pair p2 = seg.alloc_fifo_pair(4096, 4096).value();
+  recording_control control;
+  session_handle h1{0, 1, 1}, h2{0, 2, 1};
+  session s1{h1, p1.rx.to_ref(), p1.tx.to_ref(), &control};
+  session s2{h2, p2.rx.to_ref(), p2.tx.to_ref(), &control};
+  std::string tx(const session_handle& h) const { return "tx " + std::to_string(h.value()); }
+  // The worker drained the tx fifo and re-armed its flag.
+  void worker_took(shm::fifo_pair& p) {
+    std::vector<std::byte> buf(4096);
+    while (p.tx.dequeue(buf)) {
+    }
+    p.tx.unset_event();
+  }
+};
+
+const std::vector<std::byte> bytes(16, std::byte{7});
+
+}  // namespace
+
+TEST_CASE("app session: outside a handler callback a write tells the worker at once, once per raised flag") {
+  two_sessions t;
+  REQUIRE(t.s1.write(bytes));
+  CHECK(t.control.calls == std::vector<std::string>{t.tx(t.h1)});
+  REQUIRE(t.s1.write(bytes));  // the flag is still up: the worker has not looked yet
+  CHECK(t.control.calls.size() == 1);
+  t.worker_took(t.p1);
+  REQUIRE(t.s1.write(bytes));
+  CHECK(t.control.calls.size() == 2);
+}
+
+TEST_CASE("app session: inside a handler callback writes tell each session's worker once, when the callback ends") {
+  two_sessions t;
+  {
+    app_handler_scope callback;
+    for (int i = 0; i < 10; ++i) REQUIRE(t.s1.write(bytes));
+    {
+      app_handler_scope nested;  // a callback made from a callback
+      REQUIRE(t.s2.write(bytes));
+    }
+    CHECK(t.control.calls.empty());  // nothing before the outermost callback ends
+    REQUIRE(t.s1.write(bytes));
+  }
+  CHECK(t.control.calls == std::vector<std::string>{t.tx(t.h1), t.tx(t.h2)});
+  CHECK(t.p1.tx.has_event());
+  // The next callback's writes find the flag still raised: nothing owed.
+  {
+    app_handler_scope callback;
+    REQUIRE(t.s1.write(bytes));
+  }
+  CHECK(t.control.calls.size() == 2);
+}
+
+TEST_CASE("app session: a datagram session's sends inside a callback tell the worker once") {
+  two_sessions t;
+  session d{session_handle{0, 3, 1}, t.p1.rx.to_ref(), t.p1.tx.to_ref(), &t.control, true};
+  {
+    app_handler_scope callback;
+    for (int i = 0; i < 5; ++i) REQUIRE(d.send_to(endpoint{}, bytes));
+    CHECK(t.control.calls.empty());
+  }
+  CHECK(t.control.calls == std::vector<std::string>{"tx " + std::to_string(session_handle{0, 3, 1}.value())});
+}
+
+TEST_CASE("app session: a close or shutdown inside a callback tells of the written bytes first, a reset drops the notice") {
+  two_sessions t;
+  {
+    app_handler_scope callback;
+    REQUIRE(t.s1.write(bytes));
+    REQUIRE(t.s1.close());
+    REQUIRE(t.s2.write(bytes));
+    REQUIRE(t.s2.shutdown());
+  }
+  CHECK(t.control.calls == std::vector<std::string>{t.tx(t.h1), "close " + std::to_string(t.h1.value()),
+                                                     t.tx(t.h2), "shutdown " + std::to_string(t.h2.value())});
+  two_sessions r;
+  {
+    app_handler_scope callback;
+    REQUIRE(r.s1.write(bytes));
+    REQUIRE(r.s1.reset());
+  }
+  CHECK(r.control.calls == std::vector<std::string>{"reset " + std::to_string(r.h1.value())});
+}
+
+TEST_CASE("app session: a session destroyed inside the callback that wrote to it is not told of afterwards") {
+  two_sessions t;
+  {
+    app_handler_scope callback;
+    auto doomed = std::make_unique<session>(session_handle{0, 9, 1}, t.p2.rx.to_ref(), t.p2.tx.to_ref(), &t.control);
+    REQUIRE(doomed->write(bytes));
+    REQUIRE(t.s1.write(bytes));
+    doomed.reset();  // the app worker erased it (its cleanup came)
+  }
+  CHECK(t.control.calls == std::vector<std::string>{t.tx(t.h1)});
+}
