@@ -91,6 +91,7 @@ struct settings {
   std::string only;  // run only this case
   std::uint64_t bytes = 1ull << 30;
   std::uint32_t conns = 1;
+  unsigned cores = 1;  // data-plane cores and session workers per stack process
   std::uint32_t idle = 10000;
   double seconds = 2;
   int reps = 3;
@@ -102,13 +103,18 @@ struct settings {
 
 stack_config stack_cfg(const settings& s, bool server) {
   stack_config c;
-  c.workers = 1;
+  c.workers = s.cores;
+  c.dataplane_cores = s.cores;
   c.dataplane_port = "net_memif0,role=" + std::string{server ? "server" : "client"} +
                      ",socket-abstract=no,socket=" + s.sock;
   c.dataplane_ip = server ? "10.76.0.1/24" : "10.76.0.2/24";
   c.dataplane_poll_mode = s.poll_mode;
   c.dataplane_threads = s.threads;
-  c.dataplane_lcores = server ? "0@(0-1),1@0" : "0@(0-1),1@1";
+  // lcore 0 floats; data-plane core i on CPU (i + first) mod 2: one core
+  // per process sits on CPU 0 (server) and CPU 1 (client), two share both.
+  c.dataplane_lcores = "0@(0-1)";
+  for (unsigned i = 0; i < s.cores; ++i)
+    c.dataplane_lcores += "," + std::to_string(i + 1) + "@" + std::to_string((i + (server ? 0 : 1)) % 2);
   c.dataplane_mbufs = 65535;
   // Idle connections: small fifos, so 10 000 pairs fit one segment.
   const std::uint32_t fifo = s.kase == "conn_bytes" ? 4096 : 1u << 20;
@@ -683,7 +689,7 @@ stack_run stack_case(const settings& s, const std::string& kase, std::uint32_t c
   const std::string server_err = "/tmp/asbench-tcp-" + tag + ".server.err";
   const std::string stack_kase = kase == "conn_bytes" ? "conn_bytes" : kase;
   const pid_t server = spawn({s.self, "--role", "server", "--sock", sock, "--case", stack_kase, "--poll-mode", s.poll_mode,
-                             "--dataplane-threads", s.threads},
+                             "--dataplane-threads", s.threads, "--cores", std::to_string(s.cores)},
                              "/dev/null", server_err);
   stack_run r;
   if (!wait_for_text(server_err, "tcp bench server ready", std::chrono::seconds(20))) {
@@ -694,7 +700,7 @@ stack_run stack_case(const settings& s, const std::string& kase, std::uint32_t c
   }
   const std::uint64_t before = rss_anon_kib(server);
   const pid_t client = spawn({s.self, "--role", "client", "--sock", sock, "--case", stack_kase, "--poll-mode", s.poll_mode,
-                              "--dataplane-threads", s.threads, "--conns", std::to_string(conns), "--bytes", std::to_string(s.bytes), "--seconds",
+                              "--dataplane-threads", s.threads, "--cores", std::to_string(s.cores), "--conns", std::to_string(conns), "--bytes", std::to_string(s.bytes), "--seconds",
                               std::to_string(s.seconds), "--idle", std::to_string(s.idle)},
                              out, err);
   int status = 0;
@@ -805,6 +811,9 @@ int main(int argc, char** argv) {
                  "Where the stacks' cores run: shared (on the session worker's scheduler thread) or own (an lcore each)")
       ->capture_default_str()
       ->check(CLI::IsMember({"shared", "own"}));
+  app.add_option("--cores", s.cores,
+                 "Data-plane cores and session workers per stack process (scale; the baselines do not change)")
+      ->check(CLI::Range(1u, 2u));
   // The stack's sides: this program again.
   app.add_option("--role", s.role, "bench (default); server or client: one stack side (run by the bench itself)")
       ->check(CLI::IsMember({"bench", "server", "client"}))

@@ -55,7 +55,16 @@ struct settings {
   std::uint64_t datagrams = 1'000'000;
   unsigned window = 0;  // 0: per case (window_for)
   std::string poll_mode = "busy";
+  unsigned cores = 1;  // data-plane cores and session workers per echo process
 };
+
+// lcore 0 floats; data-plane core i on CPU (i + first) mod 2: one core per
+// process sits on CPU 0 (server) and CPU 1 (client), two share both.
+std::string lcores_for(unsigned cores, unsigned first) {
+  std::string l = "0@(0-1)";
+  for (unsigned i = 0; i < cores; ++i) l += "," + std::to_string(i + 1) + "@" + std::to_string((i + first) % 2);
+  return l;
+}
 
 // Datagrams in flight, the same for both sides: as many as fit half of the
 // 4 MiB fifos the echo processes get (so no fifo overflows by design).
@@ -149,17 +158,19 @@ stack_result stack_echo(const settings& s, std::size_t size, int rep) {
   const std::string err = "/tmp/asbench-" + tag + ".err";
   const std::string server_err = "/tmp/asbench-" + tag + ".server.err";
   const pid_t server = spawn({s.echo, "--uri", "udp://10.77.0.1/9000", "--role", "server", "--port",
-                              "net_memif0,role=server,socket-abstract=no,socket=" + sock, "--ip", "10.77.0.1/24", "--workers", "1",
-                              "--lcores", "0@(0-1),1@0", "--poll-mode", s.poll_mode, "--fifo-size", "4m"},
+                              "net_memif0,role=server,socket-abstract=no,socket=" + sock, "--ip", "10.77.0.1/24", "--workers",
+                              std::to_string(s.cores), "--cores", std::to_string(s.cores), "--lcores",
+                              lcores_for(s.cores, 0), "--poll-mode", s.poll_mode, "--fifo-size", "4m"},
                              "/dev/null", server_err);
   // The client must start after the server listens (which is after its
   // memif socket exists): earlier datagrams would be dropped as no_session.
   (void)wait_for_text(server_err, "udp server on", std::chrono::seconds(10));
-  const std::uint64_t bytes = s.datagrams * size;
+  const std::uint64_t bytes = s.datagrams / s.cores * size;  // per client
   const pid_t client = spawn({s.echo, "--uri", "udp://10.77.0.1/9000", "--role", "client", "--port",
-                              "net_memif0,role=client,socket-abstract=no,socket=" + sock, "--ip", "10.77.0.2/24", "--workers", "1",
-                              "--lcores", "0@(0-1),1@1", "--poll-mode", s.poll_mode, "--fifo-size", "4m",
-                              "--clients", "1", "--bytes", std::to_string(bytes), "--datagram-size",
+                              "net_memif0,role=client,socket-abstract=no,socket=" + sock, "--ip", "10.77.0.2/24", "--workers",
+                              std::to_string(s.cores), "--cores", std::to_string(s.cores), "--lcores",
+                              lcores_for(s.cores, 1), "--poll-mode", s.poll_mode, "--fifo-size", "4m",
+                              "--clients", std::to_string(s.cores), "--bytes", std::to_string(bytes), "--datagram-size",
                               std::to_string(size), "--window", std::to_string(window_for(s, size)), "--no-verify", "--json"},
                              out, err);
   int status = 0;
@@ -197,6 +208,10 @@ int main(int argc, char** argv) {
   app.add_option("--reps", s.reps, "Repetitions of each side; the medians are printed")->check(CLI::PositiveNumber);
   app.add_option("--datagrams", s.datagrams, "Datagrams per run")->check(CLI::PositiveNumber);
   app.add_option("--window", s.window, "Datagrams in flight (0: as many as half the fifos hold)");
+  app.add_option("--cores", s.cores,
+                 "Data-plane cores and session workers per echo process, and clients (scale: the raw and kernel\n"
+                 "baselines stay one pair)")
+      ->check(CLI::Range(1u, 2u));
   app.add_option("--poll-mode", s.poll_mode, "The echo processes' data-plane polling")
       ->check(CLI::IsMember({"busy", "adaptive"}));
   actorstack::cli::add_standard(app, "  0  every case ran (one JSON object per case on stdout)\n"

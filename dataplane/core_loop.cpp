@@ -58,6 +58,7 @@ core_loop::core_loop(core_setup setup)
       tcp_published_(tcp::counter_names()),
       impair_published_(impairment_names()) {
   publish_ticks_ = rte_get_tsc_hz() / 1000;  // every millisecond
+  refused_drop_ticks_ = rte_get_tsc_hz();     // a second
   pass_tsc_ = rte_get_tsc_cycles();
   us_.mac = setup_.mac;
   us_.ip = setup_.address.ip;
@@ -673,7 +674,25 @@ bool core_loop::flush_tx() {
   // What the port did not take waits for the next pass, in order.
   std::copy(tx_batch_.begin() + sent, tx_batch_.begin() + tx_count_, tx_batch_.begin());
   tx_count_ = static_cast<std::uint16_t>(tx_count_ - sent);
-  return sent > 0;
+  if (sent > 0 || tx_count_ == 0) {
+    tx_refused_since_ = 0;
+    return sent > 0;
+  }
+  // Nothing taken. A full queue drains within microseconds, but a port
+  // may refuse one frame for good (the tap refuses a frame past its MTU
+  // on every try) and everything behind it would wait forever: after a
+  // second of refusals the head frame goes, counted, and the rest try.
+  const std::uint64_t t = now();
+  if (tx_refused_since_ == 0) {
+    tx_refused_since_ = t;
+  } else if (t - tx_refused_since_ >= refused_drop_ticks_) {
+    counters_.drop(drop_reason::tx_refused);
+    rte_pktmbuf_free(tx_batch_[0]);
+    std::copy(tx_batch_.begin() + 1, tx_batch_.begin() + tx_count_, tx_batch_.begin());
+    --tx_count_;
+    tx_refused_since_ = 0;
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------------------

@@ -202,6 +202,8 @@ class core_loop {
   std::uint64_t publish_ticks_ = 0;
   std::uint64_t last_publish_ = 0;
   std::uint64_t pass_tsc_ = 0;  // now(): read once per pass
+  std::uint64_t tx_refused_since_ = 0;   // when the port began taking nothing (0: it takes)
+  std::uint64_t refused_drop_ticks_ = 0;  // how long before the head frame is dropped
 };
 
 }  // namespace actorstack::dataplane

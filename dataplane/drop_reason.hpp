@@ -27,6 +27,7 @@ enum class drop_reason : std::uint8_t {
   tx_full,            ///< the port's tx queue refused the packet
   handoff_full,       ///< the ring to the core owning the connection was full
   shm_violation,      ///< the connection's app left its shared fifos inconsistent: they are not touched again
+  tx_refused,         ///< the port refused the frame at the head of the tx queue for a second
   count_,             ///< number of reasons (not a reason)
 };
 
@@ -51,6 +52,7 @@ constexpr std::string_view to_string(drop_reason r) noexcept {
     case drop_reason::tx_full: return "tx_full";
     case drop_reason::handoff_full: return "handoff_full";
     case drop_reason::shm_violation: return "shm_violation";
+    case drop_reason::tx_refused: return "tx_refused";
     case drop_reason::count_: break;
   }
   return "unknown";
