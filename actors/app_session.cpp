@@ -127,23 +127,42 @@ result<std::size_t> session::send_to(const endpoint& remote,
 }
 
 result<datagram_info> session::peek_from(std::span<std::byte> out) const noexcept {
-  if (closed_) return unexpected{errc::invalid_session, "session closed by the app"};
-  if (!datagram_) return unexpected{errc::invalid_argument, "not a datagram session"};
+  // One result, filled in place and returned on every path, so that it is
+  // the caller's object (NRVO): a datagram_info built apart was stored
+  // field by field and then copied whole, and the copy's wide loads
+  // stalled on those stores (most of this function's time in a UDP echo).
+  result<datagram_info> r{datagram_info{}};
+  if (closed_) {
+    r = unexpected{errc::invalid_session, "session closed by the app"};
+    return r;
+  }
+  if (!datagram_) {
+    r = unexpected{errc::invalid_argument, "not a datagram session"};
+    return r;
+  }
   datagram_header h;
   auto got = fifo(rx_).peek(0, std::as_writable_bytes(std::span{&h, 1}));
-  if (!got) return unexpected{got.error()};
+  if (!got) {
+    r = unexpected{got.error()};
+    return r;
+  }
   // The producer publishes header and payload together; anything less is
   // not a datagram yet.
-  if (*got < datagram_header_size || fifo(rx_).max_dequeue() < datagram_header_size + h.length)
-    return unexpected{errc::fifo_empty, "no complete datagram"};
-  datagram_info info;
-  info.remote = endpoint{transport_proto::udp, h.remote, h.remote_port};
-  info.local = endpoint{transport_proto::udp, h.local, h.local_port};
+  if (*got < datagram_header_size || fifo(rx_).max_dequeue() < datagram_header_size + h.length) {
+    r = unexpected{errc::fifo_empty, "no complete datagram"};
+    return r;
+  }
+  datagram_info& info = *r;
+  info.remote.proto = info.local.proto = transport_proto::udp;
+  info.remote.ip = h.remote;
+  info.remote.port = h.remote_port;
+  info.local.ip = h.local;
+  info.local.port = h.local_port;
   info.length = std::min<std::size_t>(h.length, out.size());
   info.truncated = info.length < h.length;
   info.whole = h.length;
   if (info.length > 0) (void)fifo(rx_).peek(datagram_header_size, out.first(info.length));
-  return info;
+  return r;
 }
 
 result<datagram_info> session::recv_from(std::span<std::byte> out) noexcept {
