@@ -28,8 +28,12 @@ void detail::pay_owed_tx_notices() noexcept {
   owed_tx_notices.clear();
 }
 
-session::~session() {
-  if (tx_notice_owed_) std::erase(owed_tx_notices, this);
+session::~session() { forget_owed_notice(); }
+
+void session::forget_owed_notice() noexcept {
+  if (!tx_notice_owed_) return;
+  tx_notice_owed_ = false;
+  std::erase(owed_tx_notices, this);
 }
 
 void session::written() noexcept {
@@ -59,7 +63,7 @@ void session::tell_written() noexcept {
 // the last bytes first.
 void session::pay_owed_notice() noexcept {
   if (!tx_notice_owed_) return;
-  std::erase(owed_tx_notices, this);
+  forget_owed_notice();
   tell_written();
 }
 
@@ -214,11 +218,7 @@ result<void> session::reset() noexcept {
   if (closed_) return {};
   closed_ = true;
   control_->reset(handle_);
-  // Unsent data is dropped: no notice is owed any more.
-  if (tx_notice_owed_) {
-    tx_notice_owed_ = false;
-    std::erase(owed_tx_notices, this);
-  }
+  forget_owed_notice();  // unsent data is dropped: no notice is owed any more
   return {};
 }
 

@@ -29,6 +29,7 @@
 #include "tools/cli/cli.hpp"
 #include "bench/bench_report.hpp"
 #include "bench/child_process.hpp"
+#include "bench/placement.hpp"
 #include "bench/raw_echo.hpp"
 #include "base/quote.hpp"
 
@@ -110,11 +111,7 @@ stack_config stack_cfg(const settings& s, bool server) {
   c.dataplane_ip = server ? "10.76.0.1/24" : "10.76.0.2/24";
   c.dataplane_poll_mode = s.poll_mode;
   c.dataplane_threads = s.threads;
-  // lcore 0 floats; data-plane core i on CPU (i + first) mod 2: one core
-  // per process sits on CPU 0 (server) and CPU 1 (client), two share both.
-  c.dataplane_lcores = "0@(0-1)";
-  for (unsigned i = 0; i < s.cores; ++i)
-    c.dataplane_lcores += "," + std::to_string(i + 1) + "@" + std::to_string((i + (server ? 0 : 1)) % 2);
+  c.dataplane_lcores = bench::dataplane_lcores(s.cores, server);
   c.dataplane_mbufs = 65535;
   // Idle connections: small fifos, so 10 000 pairs fit one segment.
   const std::uint32_t fifo = s.kase == "conn_bytes" ? 4096 : 1u << 20;

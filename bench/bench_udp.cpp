@@ -21,6 +21,7 @@
 #include "tools/cli/cli.hpp"
 #include "bench/bench_report.hpp"
 #include "bench/child_process.hpp"
+#include "bench/placement.hpp"
 #include "bench/raw_echo.hpp"
 
 #include <arpa/inet.h>
@@ -57,14 +58,6 @@ struct settings {
   std::string poll_mode = "busy";
   unsigned cores = 1;  // data-plane cores and session workers per echo process
 };
-
-// lcore 0 floats; data-plane core i on CPU (i + first) mod 2: one core per
-// process sits on CPU 0 (server) and CPU 1 (client), two share both.
-std::string lcores_for(unsigned cores, unsigned first) {
-  std::string l = "0@(0-1)";
-  for (unsigned i = 0; i < cores; ++i) l += "," + std::to_string(i + 1) + "@" + std::to_string((i + first) % 2);
-  return l;
-}
 
 // Datagrams in flight, the same for both sides: as many as fit half of the
 // 4 MiB fifos the echo processes get (so no fifo overflows by design).
@@ -160,7 +153,7 @@ stack_result stack_echo(const settings& s, std::size_t size, int rep) {
   const pid_t server = spawn({s.echo, "--uri", "udp://10.77.0.1/9000", "--role", "server", "--port",
                               "net_memif0,role=server,socket-abstract=no,socket=" + sock, "--ip", "10.77.0.1/24", "--workers",
                               std::to_string(s.cores), "--cores", std::to_string(s.cores), "--lcores",
-                              lcores_for(s.cores, 0), "--poll-mode", s.poll_mode, "--fifo-size", "4m"},
+                              actorstack::bench::dataplane_lcores(s.cores, true), "--poll-mode", s.poll_mode, "--fifo-size", "4m"},
                              "/dev/null", server_err);
   // The client must start after the server listens (which is after its
   // memif socket exists): earlier datagrams would be dropped as no_session.
@@ -169,7 +162,7 @@ stack_result stack_echo(const settings& s, std::size_t size, int rep) {
   const pid_t client = spawn({s.echo, "--uri", "udp://10.77.0.1/9000", "--role", "client", "--port",
                               "net_memif0,role=client,socket-abstract=no,socket=" + sock, "--ip", "10.77.0.2/24", "--workers",
                               std::to_string(s.cores), "--cores", std::to_string(s.cores), "--lcores",
-                              lcores_for(s.cores, 1), "--poll-mode", s.poll_mode, "--fifo-size", "4m",
+                              actorstack::bench::dataplane_lcores(s.cores, false), "--poll-mode", s.poll_mode, "--fifo-size", "4m",
                               "--clients", std::to_string(s.cores), "--bytes", std::to_string(bytes), "--datagram-size",
                               std::to_string(size), "--window", std::to_string(window_for(s, size)), "--no-verify", "--json"},
                              out, err);

@@ -1,6 +1,7 @@
 #include "bench/raw_echo.hpp"
 
 #include "bench/child_process.hpp"
+#include "bench/placement.hpp"
 #include "dataplane/eal.hpp"
 #include "dataplane/packet/packet.hpp"
 #include "dataplane/port.hpp"
@@ -165,8 +166,7 @@ int run_side(bool server, const std::string& sock, const raw_echo_case& c) {
   sigaddset(&term, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &term, nullptr);
   dataplane::eal_options eo;
-  // The same CPUs as the stacks' data-plane cores in the benches.
-  eo.lcores = server ? "0@(0-1),1@0" : "0@(0-1),1@1";
+  eo.lcores = dataplane_lcores(1, server);  // the CPUs of a stack's one core
   eo.vdevs = {"net_memif0,role=" + std::string{server ? "server" : "client"} + ",socket-abstract=no,socket=" + sock};
   auto eal = dataplane::eal_init(eo);
   if (!eal) return std::fprintf(stderr, "raw echo: %s\n", eal.error().message().c_str()), 1;
@@ -227,7 +227,7 @@ int raw_echo_role(int argc, char** argv) {
   c.reply = std::stoul(argv[7]);
   c.seconds = std::stod(argv[8]);
   if ((role != "server" && role != "client") || c.window == 0 || c.header < dataplane::udp_frame_overhead ||
-      c.header + c.payload > 1514 || (c.reply > 0 && c.reply < dataplane::udp_frame_overhead))
+      c.header + c.payload > dataplane::eth_header_size + 1500 || (c.reply > 0 && c.reply < dataplane::udp_frame_overhead))
     return 2;
   return run_side(role == "server", argv[3], c);
 }

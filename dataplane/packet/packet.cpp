@@ -466,23 +466,7 @@ void write_udp_headers(std::span<std::byte> out, const udp_route& r, std::uint16
   assert(out.size() >= udp_frame_overhead);
   assert(payload.size() <= max_udp_payload);
   const auto udp_length = static_cast<std::uint16_t>(udp_header_size + payload.size());
-  const auto ip_length = static_cast<std::uint16_t>(ipv4_header_size + udp_length);
-
-  store_mac(out, eth::dst, r.dst_mac);
-  store_mac(out, eth::src, r.src_mac);
-  store16(out, eth::type, eth::type_ipv4);
-
-  const std::span<std::byte> ip = out.subspan(eth_header_size, ipv4_header_size);
-  store8(ip, ipv4::version_ihl, 0x45);  // version 4, 5 words: no options
-  store8(ip, ipv4::tos, 0);
-  store16(ip, ipv4::total_length, ip_length);
-  store16(ip, ipv4::id, ip_id);
-  store16(ip, ipv4::flags_fragment, ipv4::flag_df);
-  store8(ip, ipv4::ttl, ipv4::default_ttl);
-  store8(ip, ipv4::protocol, ipv4::proto_udp);
-  store32(ip, ipv4::src, r.src_ip);
-  store32(ip, ipv4::dst, r.dst_ip);
-  store16(ip, ipv4::checksum, our_ipv4_header_checksum(ip_length, ip_id, ipv4::proto_udp, r.src_ip, r.dst_ip));
+  write_ipv4_headers(out, {r.src_mac, r.dst_mac, r.src_ip, r.dst_ip}, ipv4::proto_udp, ip_id, udp_length);
 
   const std::span<std::byte> hdr = out.subspan(eth_header_size + ipv4_header_size, udp_header_size);
   store16(hdr, udp::src_port, r.src_port);

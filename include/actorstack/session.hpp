@@ -144,6 +144,7 @@ class session {
   void written() noexcept;
   void tell_written() noexcept;
   void pay_owed_notice() noexcept;
+  void forget_owed_notice() noexcept;
   session_handle handle_;
   fifo_ref rx_;
   fifo_ref tx_;
