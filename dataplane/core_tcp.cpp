@@ -262,7 +262,7 @@ std::optional<tcp::session_fifos> core_tcp::established(const tcp::established_i
     if (!info.passive) post_failed(o.worker, info.cookie, errc::alloc);
     return std::nullopt;
   }
-  if (info.id.index >= conns_.size()) conns_.resize(info.id.index + 1);
+  conns_.grow_to(info.id.index + 1);
   conns_[info.id.index] = conn{true, info.id.generation, o.worker, pair->rx, pair->tx};
   event ev;
   ev.kind = event_kind::tcp_established;

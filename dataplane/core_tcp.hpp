@@ -88,7 +88,7 @@ class core_tcp final : public tcp::wire, public tcp::app_side {
   std::unordered_map<std::uint64_t, origin> listeners_;  // by cookie
   std::unordered_map<std::uint64_t, std::uint64_t> listener_cookie_;  // (ip << 16 | port) -> cookie
   std::unordered_map<std::uint64_t, origin> connects_;   // by cookie
-  std::vector<conn> conns_;
+  paged_vector<conn> conns_;  // by engine index
   rte_mbuf* building_ = nullptr;  // between begin_segment and end_segment
   std::deque<held_frame> held_;   // waiting for a next hop's MAC
   std::vector<std::uint64_t> window_checks_;  // sessions whose app must tell us of reads

@@ -51,6 +51,7 @@ engine::tcb& engine::alloc_conn(const four_tuple& t, tcp::state s) {
   tcb& c = conns_[index];
   const std::uint32_t gen = c.generation + 1;
   c = tcb{};
+  c.index = index;
   c.generation = gen;
   c.in_use = true;
   c.state = s;
@@ -64,8 +65,7 @@ engine::tcb& engine::alloc_conn(const four_tuple& t, tcp::state s) {
 }
 
 void engine::free_conn(tcb& c) {
-  const auto index = static_cast<std::uint32_t>(&c - conns_.data());
-  for (std::uint32_t t = 0; t < timers_per_conn; ++t) wheel_.cancel(index * timers_per_conn + t);
+  for (std::uint32_t t = 0; t < timers_per_conn; ++t) wheel_.cancel(c.index * timers_per_conn + t);
   if (c.passive && c.state == state::syn_received) {
     if (auto it = listeners_.find(c.listener_key); it != listeners_.end() && it->second.half_open > 0)
       --it->second.half_open;
@@ -73,7 +73,9 @@ void engine::free_conn(tcb& c) {
   by_tuple_.erase(c.tuple);
   --per_state_[static_cast<std::size_t>(c.state)];
   const std::uint32_t gen = c.generation;
+  const std::uint32_t index = c.index;
   c = tcb{};
+  c.index = index;
   c.generation = gen;  // a stale conn_id or timer finds the slot free or reused
   free_.push_back(index);
   --live_;
@@ -125,7 +127,7 @@ result<conn_id> engine::connect(const four_tuple& t, std::uint64_t cookie, std::
   c.recover = c.iss;
   ++stats_.active_opens;
   send_syn(c, now_us);
-  return conn_id{static_cast<std::uint32_t>(&c - conns_.data()), c.generation};
+  return conn_id{c.index, c.generation};
 }
 
 void engine::app_sent(conn_id id, std::uint64_t now_us) {
@@ -262,7 +264,7 @@ void engine::enter_time_wait(tcb& c, std::uint64_t now_us) {
 void engine::mark_pending(tcb& c) {
   if (c.pending) return;
   c.pending = true;
-  pending_.push_back(static_cast<std::uint32_t>(&c - conns_.data()));
+  pending_.push_back(c.index);
 }
 
 void engine::flush(std::uint64_t now_us) {
@@ -284,18 +286,15 @@ void engine::flush(std::uint64_t now_us) {
 // ---- timers ---------------------------------------------------------------------------
 
 void engine::arm(tcb& c, timer t, std::uint64_t when_us) {
-  const auto index = static_cast<std::uint32_t>(&c - conns_.data());
-  wheel_.arm(index * timers_per_conn + static_cast<std::uint32_t>(t), when_us);
+  wheel_.arm(c.index * timers_per_conn + static_cast<std::uint32_t>(t), when_us);
 }
 
 bool engine::armed(const tcb& c, timer t) const {
-  const auto index = static_cast<std::uint32_t>(&c - conns_.data());
-  return wheel_.armed(index * timers_per_conn + static_cast<std::uint32_t>(t));
+  return wheel_.armed(c.index * timers_per_conn + static_cast<std::uint32_t>(t));
 }
 
 void engine::cancel(tcb& c, timer t) {
-  const auto index = static_cast<std::uint32_t>(&c - conns_.data());
-  wheel_.cancel(index * timers_per_conn + static_cast<std::uint32_t>(t));
+  wheel_.cancel(c.index * timers_per_conn + static_cast<std::uint32_t>(t));
 }
 
 void engine::advance(std::uint64_t now_us) {
@@ -372,7 +371,7 @@ void engine::on_persist_timer(tcb& c, std::uint64_t now_us) {
 
 conn_info engine::snapshot(const tcb& c) const {
   conn_info i;
-  i.id = conn_id{static_cast<std::uint32_t>(&c - conns_.data()), c.generation};
+  i.id = conn_id{c.index, c.generation};
   i.tuple = c.tuple;
   i.state = c.state;
   i.snd_una = c.snd_una;

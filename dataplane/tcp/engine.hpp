@@ -12,6 +12,7 @@
 ///
 /// Nothing here is thread-safe: one core owns an engine.
 
+#include "base/paged_vector.hpp"
 #include "dataplane/tcp/config.hpp"
 #include "dataplane/tcp/counters.hpp"
 #include "dataplane/tcp/isn.hpp"
@@ -248,7 +249,7 @@ class engine {
   wire& wire_;
   isn_generator isn_;
   timer_wheel wheel_;
-  std::vector<tcb> conns_;
+  paged_vector<tcb> conns_;  // by index; a tcb never moves
   std::vector<std::uint32_t> free_;
   std::size_t live_ = 0;
   std::array<std::size_t, state_count> per_state_{};

@@ -141,7 +141,7 @@ bool engine::establish(tcb& c, std::uint64_t now_us) {
   }
   set_state(c, state::established);
   c.cc = make_congestion_control(cfg_.congestion, effective_mss(c), cfg_.initial_window_segments);
-  const established_info info{conn_id{static_cast<std::uint32_t>(&c - conns_.data()), c.generation},
+  const established_info info{conn_id{c.index, c.generation},
                               c.tuple, c.passive, c.cookie};
   std::optional<session_fifos> f = app_.established(info);
   if (!f) {

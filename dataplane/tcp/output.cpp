@@ -294,7 +294,7 @@ void engine::output(tcb& c, std::uint64_t now_us) {
       if (!send_data(c, c.snd_nxt, len, fin, now_us)) {
         // No room on the wire now (the port's queue is full): nothing was
         // sent, so nothing is lost; this connection goes on next flush.
-        blocked_.push_back(static_cast<std::uint32_t>(&c - conns_.data()));
+        blocked_.push_back(c.index);
         blocked = true;
         break;
       }

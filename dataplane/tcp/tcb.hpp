@@ -24,6 +24,7 @@ inline std::uint8_t window_shift_for(std::uint32_t window) noexcept {
 }
 
 struct engine::tcb {
+  std::uint32_t index = 0;  ///< where it sits in the engine's table (names its timers)
   std::uint32_t generation = 0;
   bool in_use = false;
   tcp::state state = state::closed;

@@ -13,7 +13,7 @@ timer_wheel::timer_wheel(std::uint32_t tick_us, std::uint32_t slots, std::uint64
       heads_(mask_ + 1, none) {}
 
 void timer_wheel::reserve(std::size_t n) {
-  if (n > nodes_.size()) nodes_.resize(n);
+  nodes_.grow_to(n);
 }
 
 void timer_wheel::link(timer_id id) noexcept {
@@ -23,7 +23,6 @@ void timer_wheel::link(timer_id id) noexcept {
   n.next = head;
   if (head != none) nodes_[head].prev = id;
   head = id;
-  n.armed = true;
   ++armed_;
 }
 
@@ -32,13 +31,13 @@ void timer_wheel::unlink(timer_id id) noexcept {
   if (n.prev != none) nodes_[n.prev].next = n.next;
   else heads_[n.when & mask_] = n.next;
   if (n.next != none) nodes_[n.next].prev = n.prev;
-  n.prev = n.next = none;
-  n.armed = false;
+  n.prev = unarmed;
+  n.next = none;
   --armed_;
 }
 
 void timer_wheel::arm(timer_id id, std::uint64_t when_us) noexcept {
-  if (nodes_[id].armed) unlink(id);
+  if (nodes_[id].armed()) unlink(id);
   std::uint64_t t = (when_us + tick_us_ - 1) / tick_us_;
   if (t <= now_tick_) t = now_tick_ + 1;  // the next advance looks at this slot
   nodes_[id].when = t;
@@ -46,7 +45,7 @@ void timer_wheel::arm(timer_id id, std::uint64_t when_us) noexcept {
 }
 
 void timer_wheel::cancel(timer_id id) noexcept {
-  if (id < nodes_.size() && nodes_[id].armed) unlink(id);
+  if (id < nodes_.size() && nodes_[id].armed()) unlink(id);
 }
 
 void timer_wheel::advance(std::uint64_t now_us, std::vector<timer_id>& expired) {

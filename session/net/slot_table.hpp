@@ -4,6 +4,8 @@
 /// stays small and a stale event names a slot that may hold another
 /// connection now (the transports compare what the slot holds).
 
+#include "base/paged_vector.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -37,11 +39,9 @@ class slot_table {
   std::size_t size() const noexcept { return items_.size(); }
   /// Slots in use.
   std::size_t live() const noexcept { return live_; }
-  /// The index of an element of this table.
-  std::uint32_t index_of(const T& x) const noexcept { return static_cast<std::uint32_t>(&x - items_.data()); }
 
  private:
-  std::vector<T> items_;
+  paged_vector<T> items_;
   std::vector<std::uint32_t> free_;
   std::size_t live_ = 0;
 };

@@ -43,11 +43,12 @@ std::uint32_t tcp_transport::alloc_conn() {
 
 void tcp_transport::free_conn(std::uint32_t id) { conns_.free(id); }
 
-tcp_transport::conn* tcp_transport::conn_of(std::uint32_t core, const event& ev) {
+std::optional<std::uint32_t> tcp_transport::conn_of(std::uint32_t core, const event& ev) const {
   auto it = by_engine_.find(engine_key(core, ev.id));
-  if (it == by_engine_.end()) return nullptr;
-  conn& c = conns_[it->second];
-  return c.in_use && c.generation == ev.generation ? &c : nullptr;
+  if (it == by_engine_.end()) return std::nullopt;
+  const conn& c = conns_[it->second];
+  if (!c.in_use || c.generation != ev.generation) return std::nullopt;
+  return it->second;
 }
 
 std::uint64_t tcp_transport::next_cookie() noexcept {
@@ -285,9 +286,10 @@ void tcp_transport::on_event(std::uint32_t core, const event& ev) {
     case event_kind::tcp_unlistened: on_unlistened(ev); return;
     default: break;
   }
-  conn* c = conn_of(core, ev);
-  if (c == nullptr) return;  // ended meanwhile
-  const auto id = conns_.index_of(*c);
+  const auto found = conn_of(core, ev);
+  if (!found) return;  // ended meanwhile
+  const std::uint32_t id = *found;
+  conn* c = &conns_[id];
   session* s = c->session_gone ? nullptr : sessions_.get(c->session);
   switch (ev.kind) {
     case event_kind::tcp_rx:

@@ -32,6 +32,7 @@
 #include "session/session_worker_state.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -145,7 +146,8 @@ class tcp_transport final : public session_layer::transport, public session_laye
   static std::uint64_t engine_key(std::uint32_t core, std::uint32_t index) noexcept {
     return std::uint64_t{core} << 32 | index;
   }
-  conn* conn_of(std::uint32_t core, const dataplane::event& ev);
+  /// The index of the connection an event of `core` names, if it still lives.
+  std::optional<std::uint32_t> conn_of(std::uint32_t core, const dataplane::event& ev) const;
   std::uint32_t alloc_conn();
   void free_conn(std::uint32_t id);
   void send_conn(const conn& c, dataplane::command_kind k, bool nodelay = false);
