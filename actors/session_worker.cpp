@@ -298,11 +298,62 @@ void on_net_connect(stateful_self self, std::uint32_t app_worker, const endpoint
   schedule(self);
 }
 
+// The other workers that are some data-plane core's home (core % workers):
+// each opens this worker's tcp listeners on its cores (SPEC-TCP 1.1).
+std::vector<std::uint32_t> mirror_workers(const session_worker_actor_state& st) {
+  std::vector<std::uint32_t> out;
+  const auto n = std::min<std::size_t>(st.workers.size(), st.cfg.dp_links.size());
+  for (std::uint32_t w = 0; w < n; ++w)
+    if (w != st.cfg.index) out.push_back(w);
+  return out;
+}
+
 caf::result<session_handle> on_listen(stateful_self self, std::uint32_t app_worker, const endpoint& ep) {
-  auto h = self->state.sessions->listen(app_worker, ep);
+  auto& st = self->state;
+  auto h = st.sessions->listen(app_worker, ep);
   schedule(self);
   if (!h) return to_caf(h.error());
-  return *h;
+  const session_layer::session* s = st.sessions->get(*h);
+  const auto others = mirror_workers(st);
+  if (s == nullptr || s->proto != transport_proto::tcp || others.empty()) return *h;
+  // The listen holds once every core's home worker listens: a SYN that
+  // arrives on any queue after the app's listen() returned finds it.
+  auto rp = self->make_response_promise<session_handle>();
+  struct fan_in {
+    std::size_t due;
+    caf::error failed;
+  };
+  auto pending = std::make_shared<fan_in>(fan_in{others.size(), {}});
+  const session_handle listener = *h;
+  auto done = [self, rp, pending, listener]() mutable {
+    if (--pending->due > 0) return;
+    if (!pending->failed) {
+      rp.deliver(listener);
+      return;
+    }
+    // All or nothing: the workers that listened stop again (the stop's hook).
+    (void)self->state.sessions->stop_listen(listener);
+    schedule(self);
+    rp.deliver(pending->failed);
+  };
+  for (std::uint32_t w : others)
+    self->request(worker_actor(self, w), caf::infinite, listen_atom_v, listener, app_worker, ep)
+        .then([done](bool) mutable { done(); },
+              [done, pending](caf::error& e) mutable {
+                if (!pending->failed) pending->failed = std::move(e);
+                done();
+              });
+  return rp;
+}
+
+caf::result<bool> on_mirror_listen(stateful_self self, session_handle owner, std::uint32_t app_worker,
+                                   const endpoint& ep) {
+  auto& st = self->state;
+  if (!st.tcp) return true;
+  auto r = st.tcp->mirror_listen(owner, app_worker, ep);
+  schedule(self);
+  if (!r) return to_caf(r.error());
+  return true;
 }
 
 // `show sessions`: every session of this worker as a row, with its counters.
@@ -352,6 +403,9 @@ void init(stateful_self self, const session_worker_config& cfg) {
     st.tcp = std::make_unique<tcp::tcp_transport>(*st.sessions, cfg.dp_links, *st.segments, cfg.tcp);
     st.transports.udp = st.udp.get();
     st.transports.tcp = st.tcp.get();
+    st.tcp->on_listener_stopped([self](session_handle owner) {
+      for (std::uint32_t w : mirror_workers(self->state)) self->send(worker_actor(self, w), stop_atom_v, listen_atom_v, owner);
+    });
   }
 }
 
@@ -411,6 +465,13 @@ session_worker_actor::behavior_type worker_behavior(stateful_self self, session_
       [=](listen_atom, std::uint32_t app_worker, const endpoint& ep) { return on_listen(self, app_worker, ep); },
       [=, &st](listen_atom, session_handle listener, std::uint32_t app_worker) {
         (void)st.sessions->hand_over_listener(listener, app_worker), after();
+      },
+      [=](listen_atom, session_handle owner, std::uint32_t app_worker, const endpoint& ep) {
+        return on_mirror_listen(self, owner, app_worker, ep);
+      },
+      [=, &st](stop_atom, listen_atom, session_handle owner) {
+        if (st.tcp) st.tcp->stop_mirror(owner);
+        after();
       },
       [=](sessions_atom) { return report(self); },
       [&st](stats_atom) { return stats_of(st); },

@@ -104,20 +104,47 @@ void tcp_transport::send_connect(std::uint64_t cookie, const pending_connect& pc
 result<std::uint32_t> tcp_transport::start_listen(session_handle listener_session, const endpoint& local) {
   session* s = sessions_.get(listener_session);
   if (s == nullptr) return unexpected{errc::invalid_session, "no listener session"};
+  auto index = open_listener(listener_session, s->app_worker, local, false);
+  if (!index) return unexpected{index.error()};
+  return *index;
+}
+
+result<void> tcp_transport::mirror_listen(session_handle owner, std::uint32_t app_worker, const endpoint& local) {
+  if (served_cores() == 0) return {};  // no core reports here: nothing to take
+  if (gone_app_workers_.count(app_worker) != 0) return unexpected{errc::no_such_app, "the app worker is gone"};
+  auto index = open_listener(owner, app_worker, local, true);
+  if (!index) return unexpected{index.error()};
+  return {};
+}
+
+void tcp_transport::stop_mirror(session_handle owner) {
+  for (std::uint32_t i = 0; i < listeners_.size(); ++i)
+    if (listeners_[i].in_use && listeners_[i].mirror && !listeners_[i].stopping && listeners_[i].session == owner)
+      (void)stop_listen(i);
+}
+
+std::uint32_t tcp_transport::served_cores() const noexcept {
+  std::uint32_t n = 0;
+  for (std::uint32_t core = 0; core < cores(); ++core) n += serves(core) ? 1 : 0;
+  return n;
+}
+
+result<std::uint32_t> tcp_transport::open_listener(session_handle listener_session, std::uint32_t app_worker,
+                                                   const endpoint& local, bool mirror) {
   if (!local.ip.is_v4()) return unexpected{errc::not_supported, "tcp over IPv6 is not supported yet"};
   if (!local.ip.is_any() && local.ip.v4_host_order() != cfg_.local_ip)
     return unexpected{errc::no_route, "not an address of this stack's data plane"};
   if (local.port == 0) return unexpected{errc::invalid_argument, "a tcp listener needs a port"};
-  auto seg = segments_.segment_of(s->app_worker);
+  auto seg = segments_.segment_of(app_worker);
   if (!seg) return unexpected{seg.error()};
-  const session_layer::fifo_sizes sizes = segments_.sizes_of(s->app_worker);
+  const session_layer::fifo_sizes sizes = segments_.sizes_of(app_worker);
   std::uint32_t index = 0;
   while (index < listeners_.size() && listeners_[index].in_use) ++index;
   if (index == listeners_.size()) listeners_.emplace_back();
   listener& l = listeners_[index];
-  l = listener{true, false, listener_session, s->app_worker, next_cookie(), local, 0};
+  l = listener{true, false, mirror, listener_session, app_worker, next_cookie(), local, 0};
   listener_of_cookie_[l.cookie] = index;
-  ++listeners_live_;
+  if (!mirror) ++listeners_live_;
   command cmd;
   cmd.kind = command_kind::tcp_listen;
   cmd.worker = cfg_.worker;
@@ -127,12 +154,15 @@ result<std::uint32_t> tcp_transport::start_listen(session_handle listener_sessio
   cmd.tcp.fifos_from = *seg;
   cmd.tcp.rx_fifo_size = sizes.rx;
   cmd.tcp.tx_fifo_size = sizes.tx;
-  // Every core: a SYN may arrive on any queue (SPEC-TCP 1.2). Each one
-  // may carve from the segment until it confirms the unlisten.
-  for (std::uint32_t core = 0; core < cores(); ++core) {
-    segments_.hold(s->app_worker);
-    commands_.send(core, cmd);
-  }
+  // A SYN may arrive on any queue (SPEC-TCP 1.2): every core listens, each
+  // told by its home worker, so that the connections it makes (and their
+  // sessions) live there (SPEC-TCP 1.1). Each core may carve from the
+  // segment until it confirms the unlisten.
+  for (std::uint32_t core = 0; core < cores(); ++core)
+    if (serves(core)) {
+      segments_.hold(app_worker);
+      commands_.send(core, cmd);
+    }
   return index;
 }
 
@@ -141,15 +171,19 @@ result<void> tcp_transport::stop_listen(std::uint32_t index) {
     return unexpected{errc::no_listener};
   listener& l = listeners_[index];
   l.stopping = true;
-  l.acks_due = cores();
-  --listeners_live_;
+  l.acks_due = served_cores();
   command cmd;
   cmd.kind = command_kind::tcp_unlisten;
   cmd.worker = cfg_.worker;
   cmd.tcp.local_ip = l.local.ip.v4_host_order();
   cmd.tcp.local_port = l.local.port;
   cmd.tcp.cookie = l.cookie;
-  for (std::uint32_t core = 0; core < cores(); ++core) commands_.send(core, cmd);
+  for (std::uint32_t core = 0; core < cores(); ++core)
+    if (serves(core)) commands_.send(core, cmd);
+  if (!l.mirror) {
+    --listeners_live_;
+    if (listener_stopped_) listener_stopped_(l.session);  // the other workers stop their mirrors
+  }
   return {};
 }
 
@@ -270,7 +304,14 @@ void tcp_transport::free_fifos(session& s) {
   }
 }
 
-void tcp_transport::app_worker_gone(std::uint32_t app_worker) { gone_app_workers_.insert(app_worker); }
+void tcp_transport::app_worker_gone(std::uint32_t app_worker) {
+  gone_app_workers_.insert(app_worker);
+  // Its own listeners stop through the session layer (and tell the other
+  // workers); a mirror here need not wait for that message.
+  for (std::uint32_t i = 0; i < listeners_.size(); ++i)
+    if (listeners_[i].in_use && listeners_[i].mirror && !listeners_[i].stopping && listeners_[i].app_worker == app_worker)
+      (void)stop_listen(i);
+}
 
 // ---------------------------------------------------------------------------
 // core events

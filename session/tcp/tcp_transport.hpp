@@ -32,6 +32,8 @@
 #include "session/session_worker_state.hpp"
 
 #include <cstdint>
+#include <algorithm>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -82,6 +84,17 @@ class tcp_transport final : public session_layer::transport, public session_laye
   /// reads no more; the bytes go with the fifo.
   void discard_tx(session_layer::session&) override {}
   std::string format(std::uint32_t connection, std::uint32_t worker) const override;
+  /// Another worker's tcp listener `owner` (its session lives there), for
+  /// the cores whose home worker this one is (core % workers == worker):
+  /// their passive connections, and so their sessions, live here
+  /// (SPEC-TCP 1.1). Nothing to do on a worker that is no core's home.
+  /// Errors: as start_listen's.
+  result<void> mirror_listen(session_handle owner, std::uint32_t app_worker, const endpoint& local);
+  /// The owner stopped listening: so does its mirror here (if any).
+  void stop_mirror(session_handle owner);
+  /// Called when a listener of this worker's own stops (not a mirror), so
+  /// that the other workers stop theirs.
+  void on_listener_stopped(std::function<void(session_handle)> f) { listener_stopped_ = std::move(f); }
   /// A listener's row: `[w:i][T] ip:port->*:0 LISTEN`.
   std::string format_listener(std::uint32_t listener_index, std::uint32_t worker) const;
 
@@ -126,6 +139,9 @@ class tcp_transport final : public session_layer::transport, public session_laye
   struct listener {
     bool in_use = false;
     bool stopping = false;
+    /// Another worker's listener, opened here for the cores whose home
+    /// this worker is (mirror_listen); `session` is the owner's.
+    bool mirror = false;
     session_handle session;
     std::uint32_t app_worker = 0;
     std::uint64_t cookie = 0;
@@ -143,6 +159,11 @@ class tcp_transport final : public session_layer::transport, public session_laye
   };
 
   std::uint32_t cores() const noexcept { return static_cast<std::uint32_t>(cores_.size()); }
+  /// This worker is core `core`'s home: it opens the core's listeners.
+  bool serves(std::uint32_t core) const noexcept { return core % std::max(cfg_.workers, 1u) == cfg_.worker; }
+  std::uint32_t served_cores() const noexcept;
+  result<std::uint32_t> open_listener(session_handle listener_session, std::uint32_t app_worker,
+                                      const endpoint& local, bool mirror);
   static std::uint64_t engine_key(std::uint32_t core, std::uint32_t index) noexcept {
     return std::uint64_t{core} << 32 | index;
   }
@@ -184,6 +205,7 @@ class tcp_transport final : public session_layer::transport, public session_laye
   /// between events).
   shm::fifo_pair handing_over_{};
   tcp_worker_counters counters_;
+  std::function<void(session_handle)> listener_stopped_;
 };
 
 }  // namespace actorstack::tcp

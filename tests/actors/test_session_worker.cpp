@@ -112,7 +112,7 @@ struct test_system {
 
 namespace dp = actorstack::dataplane;
 
-// Two session workers with udp over two simulated data-plane cores: the
+// Two session workers with udp and tcp over two simulated data-plane cores: the
 // test holds every (worker, core) ring, pops what the workers command and
 // plays the cores' events (then rings the worker's doorbell).
 struct udp_workers {
@@ -139,6 +139,9 @@ struct udp_workers {
       c.udp.worker = i;
       c.udp.workers = 2;
       c.udp.local_ip = 0x0a000002;
+      c.tcp.worker = i;
+      c.tcp.workers = 2;
+      c.tcp.local_ip = 0x0a000002;
       c.segments.worker = i;
       c.segments.rx_fifo_size = c.segments.tx_fifo_size = 16 * 1024;
       c.segments.segment_size = 8u << 20;
@@ -401,4 +404,84 @@ TEST_CASE("session_worker actor: notifications in a row for one app worker leave
   // A lone notification still travels as itself (the accept, the connected).
   CHECK(server_msgs.front() == 1);
   CHECK(client_msgs.front() == 1);
+}
+
+namespace {
+std::vector<dp::command> of_kind(const std::vector<dp::command>& cs, dp::command_kind k) {
+  std::vector<dp::command> out;
+  for (const auto& c : cs)
+    if (c.kind == k) out.push_back(c);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("SPEC-TCP 1.1 session_worker actors: a passive connection's session lives on its core's home worker, under the listener of worker 0") {
+  test_system t;
+  udp_workers net{t};
+  std::vector<app_notification> log0, log1;
+  caf::anon_send(net.w[0], app_worker_atom_v, 5u, t.recorder(&log0), false, 16384u, 16384u);
+  caf::anon_send(net.w[1], app_worker_atom_v, 5u, t.recorder(&log1), false, 16384u, 16384u);
+  t.sched->run();
+
+  // The app listens through worker 0 (where the stack opens listeners).
+  session_handle listener;
+  bool answered = false;
+  t.sys->spawn(
+      [](caf::event_based_actor* self, session_worker_actor w, session_handle* out, bool* got) {
+        self->request(w, caf::infinite, listen_atom_v, 5u, *parse_uri("tcp://0.0.0.0/8080"))
+            .then([=](session_handle h) {
+              *out = h;
+              *got = true;
+            });
+      },
+      net.w[0], &listener, &answered);
+  t.sched->run();
+  REQUIRE(answered);
+  CHECK(listener.worker() == 0);
+
+  // Each core hears the listen from its home worker (core % workers) only.
+  const auto listen0 = of_kind(net.take(0, 0), dp::command_kind::tcp_listen);
+  const auto listen1 = of_kind(net.take(1, 1), dp::command_kind::tcp_listen);
+  CHECK(of_kind(net.take(0, 1), dp::command_kind::tcp_listen).empty());
+  CHECK(of_kind(net.take(1, 0), dp::command_kind::tcp_listen).empty());
+  REQUIRE(listen0.size() == 1);
+  REQUIRE(listen1.size() == 1);
+  CHECK(listen1[0].tcp.local_port == 8080);
+  REQUIRE(listen1[0].tcp.fifos_from != nullptr);
+
+  // Core 1 completes a handshake: it reports to worker 1, with fifos from
+  // worker 1's segment for the app; the session is made there.
+  auto pair = listen1[0].tcp.fifos_from->alloc_fifo_pair(listen1[0].tcp.rx_fifo_size, listen1[0].tcp.tx_fifo_size);
+  REQUIRE(pair);
+  dp::event est{dp::event_kind::tcp_established};
+  est.id = 7;
+  est.generation = 1;
+  est.session = listen1[0].tcp.cookie;
+  est.rx = pair->rx;
+  est.tx = pair->tx;
+  est.local_ip = 0x0a000002;
+  est.local_port = 8080;
+  est.remote_ip = 0x0a000001;
+  est.remote_port = 40000;
+  log1.clear();
+  net.core_says(1, 1, est);
+  std::vector<app_notification> accepts;
+  for (const auto& n : log1)
+    if (n.kind == notification::accept) accepts.push_back(n);
+  REQUIRE(accepts.size() == 1);
+  CHECK(accepts[0].handle.worker() == 1);
+  CHECK(accepts[0].other == listener);
+  CHECK(accepts[0].ends.remote.port == 40000);
+  CHECK(t.stats(net.w[1]).tcp_connections == 1);
+  CHECK(t.stats(net.w[0]).tcp_connections == 0);
+  // `show` counts the listener once, on its own worker.
+  CHECK(t.stats(net.w[0]).tcp_listeners == 1);
+  CHECK(t.stats(net.w[1]).tcp_listeners == 0);
+
+  // The app closes the listener: both home workers unlisten their cores.
+  caf::anon_send(net.w[0], close_atom_v, listener);
+  t.sched->run();
+  CHECK(of_kind(net.take(0, 0), dp::command_kind::tcp_unlisten).size() == 1);
+  CHECK(of_kind(net.take(1, 1), dp::command_kind::tcp_unlisten).size() == 1);
+  CHECK(t.stats(net.w[0]).tcp_listeners == 0);
 }
