@@ -57,20 +57,33 @@ class udp_echo_server final : public app_handler {
 
  private:
   void pump(session& s) {
-    for (;;) {
-      if (!held_) {
-        auto d = s.recv_from(buf_);
-        if (!d) return;
-        held_ = *d;
-      }
-      auto w = s.send_to(held_->remote, {buf_.data(), held_->length});
-      if (!w) {
-        s.notify_on_space();
-        if (s.max_write() < held_->length + datagram_header_size) return;
-        continue;  // room appeared meanwhile
-      }
+    if (held_) {
+      if (!echo(s, *held_)) return;
       held_.reset();
-      echoed_.fetch_add(1, std::memory_order_relaxed);
+    }
+    for (;;) {
+      // Sent from the result itself: a copy of it (into held_) made before
+      // every send had its endpoint read back with wider loads than the
+      // copy's stores, a store-forwarding stall per datagram.
+      auto d = s.recv_from(buf_);
+      if (!d) return;
+      if (!echo(s, *d)) {
+        held_ = *d;
+        return;
+      }
+    }
+  }
+  // Sends `d` back; false (after asking for on_tx) when the tx fifo has
+  // no room for it.
+  bool echo(session& s, const datagram_info& d) {
+    for (;;) {
+      if (s.send_to(d.remote, {buf_.data(), d.length})) {
+        echoed_.fetch_add(1, std::memory_order_relaxed);
+        return true;
+      }
+      s.notify_on_space();
+      if (s.max_write() < d.length + datagram_header_size) return false;
+      // room appeared meanwhile: again
     }
   }
   std::atomic<std::uint64_t>& echoed_;
