@@ -36,6 +36,18 @@ class control_impl final : public detail::session_control {
     for (const auto& w : ctx.session_workers) workers_.push_back(caf::actor_cast<session_worker_actor>(w));
   }
   void post_tx(session_handle h) override { send(h, tx_atom_v); }
+  // One message per session worker, not per session.
+  void post_tx_batch(std::span<const session_handle> hs) override {
+    if (hs.size() == 1) return post_tx(hs[0]);
+    per_worker_.resize(workers_.size());
+    for (session_handle h : hs)
+      if (h.worker() < workers_.size()) per_worker_[h.worker()].push_back(h);
+    for (std::size_t w = 0; w < per_worker_.size(); ++w) {
+      if (per_worker_[w].size() == 1) send(per_worker_[w][0], tx_atom_v);
+      else if (!per_worker_[w].empty()) caf::anon_send(workers_[w], tx_atom_v, per_worker_[w]);
+      per_worker_[w].clear();
+    }
+  }
   void post_app_rx(session_handle h) override { send(h, app_rx_atom_v); }
   void close(session_handle h) override { send(h, close_atom_v); }
   void reset(session_handle h) override { send(h, reset_atom_v); }
@@ -49,6 +61,7 @@ class control_impl final : public detail::session_control {
     if (h.worker() < workers_.size()) caf::anon_send(workers_[h.worker()], atom, h, xs...);
   }
   std::vector<session_worker_actor> workers_;
+  std::vector<std::vector<session_handle>> per_worker_;  // post_tx_batch's, empty between calls
 };
 
 bool is_data_or_close(notification k) {

@@ -426,6 +426,12 @@ session_worker_actor::behavior_type worker_behavior(stateful_self self, session_
           if (auto* x = s.get(h)) s.post_custom_tx(*x);
         });
       },
+      [=, &st](tx_atom a, const std::vector<session_handle>& hs) {
+        for (session_handle h : hs)
+          if (!pass_on(self, a, h))
+            if (auto* x = st.sessions->get(h)) st.sessions->post_custom_tx(*x);
+        schedule(self);
+      },
       [=](app_rx_atom a, session_handle h) {
         on_session(self, a, h, [](state& s, auto h) { s.post_io({session_layer::io_kind::app_rx, h}); });
       },

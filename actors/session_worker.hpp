@@ -53,6 +53,7 @@ using session_worker_actor = caf::typed_actor<
     caf::reacts_to<shutdown_atom, session_handle>,        // app half-close (docs/behaviour.md)
     caf::reacts_to<rpc_atom, worker_rpc>,                 // run a function here (SPEC 3)
     caf::reacts_to<tx_atom, session_handle>,              // the app posted tx: custom tx
+    caf::reacts_to<tx_atom, std::vector<session_handle>>, // ...on each of these sessions
     caf::reacts_to<app_rx_atom, session_handle>,          // the app read: app-rx event
     caf::reacts_to<rx_notify_atom, session_handle>,       // async rx notification
     caf::reacts_to<accept_atom, session_handle, bool>,    // the app's accept answer

@@ -29,6 +29,11 @@ class session_control {
  public:
   virtual ~session_control() = default;
   virtual void post_tx(session_handle h) = 0;      ///< data written: tell the peer
+  /// Data written on each of `hs` (what one handler callback's writes
+  /// owed): an implementation may tell each worker once for all of them.
+  virtual void post_tx_batch(std::span<const session_handle> hs) {
+    for (session_handle h : hs) post_tx(h);
+  }
   virtual void post_app_rx(session_handle h) = 0;  ///< data read: the peer may write
   virtual void close(session_handle h) = 0;
   virtual void reset(session_handle h) = 0;
@@ -143,6 +148,9 @@ class session {
   /// writes it made (each notice costs an atomic exchange).
   void written() noexcept;
   void tell_written() noexcept;
+  /// Whether the peer must hear of the bytes written (the fifo's flag was
+  /// down and its reader does not poll); raises the flag.
+  bool tx_notice_needed() noexcept;
   void pay_owed_notice() noexcept;
   void forget_owed_notice() noexcept;
   session_handle handle_;

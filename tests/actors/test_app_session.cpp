@@ -11,6 +11,7 @@
 
 #include <doctest/doctest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -126,4 +127,44 @@ TEST_CASE("app session: a session destroyed inside the callback that wrote to it
     doomed.reset();  // the app worker erased it (its cleanup came)
   }
   CHECK(t.control.calls == std::vector<std::string>{t.tx(t.h1)});
+}
+
+TEST_CASE("app session: the notices one callback owes reach the control as one batch, in the order written") {
+  // A control that says how the notices came: one batch per callback is
+  // what lets the app worker send one message per session worker.
+  struct batching_control final : detail::session_control {
+    std::vector<std::vector<std::uint64_t>> batches;
+    std::vector<std::uint64_t> singles;
+    void post_tx(session_handle h) override { singles.push_back(h.value()); }
+    void post_tx_batch(std::span<const session_handle> hs) override {
+      batches.emplace_back();
+      for (auto h : hs) batches.back().push_back(h.value());
+    }
+    void post_app_rx(session_handle) override {}
+    void close(session_handle) override {}
+    void reset(session_handle) override {}
+    void shutdown(session_handle) override {}
+    void answer_accept(session_handle, bool) override {}
+    void answer_connected(session_handle, bool) override {}
+  } control;
+  shm::fifo_segment seg = shm::fifo_segment::create("app-session-batch", 1u << 20).value();
+  std::vector<shm::fifo_pair> pairs;
+  std::vector<std::unique_ptr<session>> sessions;
+  for (std::uint32_t i = 0; i < 4; ++i) {
+    pairs.push_back(seg.alloc_fifo_pair(4096, 4096).value());
+    sessions.push_back(std::make_unique<session>(session_handle{i % 2, i + 1, 1}, pairs.back().rx.to_ref(),
+                                                 pairs.back().tx.to_ref(), &control));
+  }
+  {
+    app_handler_scope callback;
+    for (int i : {2, 0, 3}) REQUIRE(sessions[i]->write(bytes));
+  }
+  REQUIRE(control.batches.size() == 1);
+  CHECK(control.batches[0] == std::vector<std::uint64_t>{sessions[2]->handle().value(), sessions[0]->handle().value(),
+                                                         sessions[3]->handle().value()});
+  CHECK(control.singles.empty());
+  // Outside a callback a write tells at once, alone.
+  REQUIRE(sessions[1]->write(bytes));
+  CHECK(control.singles == std::vector<std::uint64_t>{sessions[1]->handle().value()});
+  CHECK(control.batches.size() == 1);
 }
