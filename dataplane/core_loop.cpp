@@ -166,9 +166,15 @@ void core_loop::publish() {
 // ---------------------------------------------------------------------------
 // rx
 
+// A burst's replies leave only when the pass after it runs (its app
+// answered in between), and the peer waits for them: taking 32 requests
+// at once makes the peer wait for all 32 answers. So a pass takes a short
+// burst while the queue keeps up, and a full one after a short burst came
+// back full — a backlog, where per-pass costs are what to save.
 bool core_loop::receive() {
   std::array<rte_mbuf*, burst> pkts;
-  const std::uint16_t n = rte_eth_rx_burst(setup_.port_id, setup_.queue, pkts.data(), burst);
+  const std::uint16_t n = rte_eth_rx_burst(setup_.port_id, setup_.queue, pkts.data(), rx_take_);
+  rx_take_ = n == rx_take_ ? burst : short_burst;
   if (rx_impair_) {
     impaired_.clear();
     const std::uint64_t t = now();

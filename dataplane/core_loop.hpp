@@ -85,6 +85,9 @@ struct core_setup {
 class core_loop {
  public:
   static constexpr std::uint16_t burst = 32;
+  /// What a pass takes from the rx queue while the queue keeps up (see
+  /// receive()).
+  static constexpr std::uint16_t short_burst = 8;
 
   explicit core_loop(core_setup setup);
   ~core_loop();
@@ -186,6 +189,7 @@ class core_loop {
   std::vector<tx_ref> rx_signal_;
   std::array<rte_mbuf*, 2 * burst> tx_batch_{};
   std::uint16_t tx_count_ = 0;
+  std::uint16_t rx_take_ = short_burst;  // the next rx burst's size
   std::vector<bool> posted_;      ///< per worker: events pushed since the last doorbell pass
   std::vector<std::deque<event>> overflow_;  ///< per worker: events its full ring could not take
   std::vector<std::deque<handoff>> handoff_overflow_;  ///< per core: control items its full ring could not take

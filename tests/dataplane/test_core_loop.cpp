@@ -361,3 +361,34 @@ TEST_CASE("dataplane core: a udp binding whose app moved the core's fifo cursors
   CHECK(core.counters().dropped(drop_reason::shm_violation) == 4);
   CHECK(violations() == 0);
 }
+
+TEST_CASE("dataplane core: a pass takes a short burst while the queue keeps up, a full one after a short burst came back full") {
+  std::optional<port> ring;
+  if (!start_eal_with_ring(ring)) return;
+  const port& p = *ring;
+  auto seg = shm::fifo_segment::create("core-loop-burst", 1u << 20);
+  REQUIRE(seg.has_value());
+  one_worker w{p};
+  auto b = listener_on(*seg, 7, 42, 9000);
+  REQUIRE(w.commands.push(b.add));
+  const auto delivered = [&] { return w.core.counters().udp_rx_datagrams.get(); };
+  constexpr std::uint64_t short_burst = core_loop::short_burst, full = core_loop::burst;
+  static_assert(short_burst < full);
+
+  // Requests that came together (a peer's 30 connections sent at once):
+  // the first pass answers a few, so the peer hears back early.
+  for (int i = 0; i < 30; ++i) arrive(p, udp_frame(9000, "request " + std::to_string(i)));
+  CHECK(w.core.poll_once());
+  CHECK(delivered() == short_burst);
+  // That burst came back full: a backlog. The next pass takes up to a full
+  // one (here the 22 left).
+  CHECK(w.core.poll_once());
+  CHECK(delivered() == 30);
+  // It was not full: short again.
+  for (int i = 0; i < 20; ++i) arrive(p, udp_frame(9000, "more"));
+  CHECK(w.core.poll_once());
+  CHECK(delivered() == 30 + short_burst);
+  CHECK(w.core.poll_once());
+  CHECK(delivered() == 50);
+  CHECK(w.core.counters().dropped(drop_reason::fifo_full) == 0);
+}
