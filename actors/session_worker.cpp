@@ -406,6 +406,10 @@ void init(stateful_self self, const session_worker_config& cfg) {
     st.tcp->on_listener_stopped([self](session_handle owner) {
       for (std::uint32_t w : mirror_workers(self->state)) self->send(worker_actor(self, w), stop_atom_v, listen_atom_v, owner);
     });
+    st.tcp->on_listener_moved([self](session_handle owner, std::uint32_t app_worker) {
+      for (std::uint32_t w : mirror_workers(self->state))
+        self->send(worker_actor(self, w), listen_atom_v, migrate_atom_v, owner, app_worker);
+    });
   }
 }
 
@@ -477,6 +481,10 @@ session_worker_actor::behavior_type worker_behavior(stateful_self self, session_
       },
       [=, &st](stop_atom, listen_atom, session_handle owner) {
         if (st.tcp) st.tcp->stop_mirror(owner);
+        after();
+      },
+      [=, &st](listen_atom, migrate_atom, session_handle owner, std::uint32_t app_worker) {
+        if (st.tcp) st.tcp->move_mirror(owner, app_worker);
         after();
       },
       [=](sessions_atom) { return report(self); },

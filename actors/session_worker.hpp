@@ -82,6 +82,7 @@ using session_worker_actor = caf::typed_actor<
     // another worker's tcp listener, opened on the cores whose home this worker is (SPEC-TCP 1.1)
     caf::replies_to<listen_atom, session_handle, std::uint32_t, endpoint>::with<bool>,
     caf::reacts_to<stop_atom, listen_atom, session_handle>,  // ...and stopped
+    caf::reacts_to<listen_atom, migrate_atom, session_handle, std::uint32_t>,  // ...and given to another app worker
     caf::replies_to<stats_atom>::with<worker_stats>,
     caf::replies_to<sessions_atom>::with<worker_report>>;
 

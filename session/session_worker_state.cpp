@@ -98,6 +98,11 @@ result<void> session_worker_state::hand_over_listener(session_handle listener, s
   session* s = pool_.get(listener);
   if (s == nullptr || s->state != session_state::listening)
     return unexpected{errc::invalid_session, "not a listener"};
+  if (transport* tp = transport_of(*s)) {
+    auto moved = tp->listener_moved(s->connection, app_worker);
+    if (!moved) return unexpected{moved.error()};
+    s->connection = *moved;
+  }
   s->app_worker = app_worker;
   return {};
 }

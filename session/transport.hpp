@@ -40,6 +40,13 @@ class transport {
   /// Starts listening for `listener`; returns the listener index.
   virtual result<std::uint32_t> start_listen(session_handle listener, const endpoint& local) = 0;
   virtual result<void> stop_listen(std::uint32_t listener_index) = 0;
+  /// A shared listener changed owner (SPEC §6: its app left, another that
+  /// shares it takes it): connections made from now on are the new app
+  /// worker's. Returns the listener index from now on (it may change).
+  virtual result<std::uint32_t> listener_moved(std::uint32_t listener_index, std::uint32_t app_worker) {
+    (void)app_worker;
+    return listener_index;
+  }
   /// Starts an active open; returns the half-open index. Completion (or
   /// failure) arrives later as a connect notification on some worker.
   virtual result<std::uint32_t> connect(const connect_args& args) = 0;

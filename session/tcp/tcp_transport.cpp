@@ -169,6 +169,33 @@ result<std::uint32_t> tcp_transport::open_listener(session_handle listener_sessi
 result<void> tcp_transport::stop_listen(std::uint32_t index) {
   if (index >= listeners_.size() || !listeners_[index].in_use || listeners_[index].stopping)
     return unexpected{errc::no_listener};
+  unlisten_cores(index, true);
+  return {};
+}
+
+result<std::uint32_t> tcp_transport::listener_moved(std::uint32_t index, std::uint32_t app_worker) {
+  if (index >= listeners_.size() || !listeners_[index].in_use || listeners_[index].stopping)
+    return unexpected{errc::no_listener};
+  const listener old = listeners_[index];
+  if (old.app_worker == app_worker) return index;
+  // The unlisten first: the listen after it, on the same rings, finds the
+  // address free again.
+  unlisten_cores(index, false);
+  auto fresh = open_listener(old.session, app_worker, old.local, old.mirror);
+  if (!fresh) return unexpected{fresh.error()};
+  if (!old.mirror && listener_moved_) listener_moved_(old.session, app_worker);
+  return *fresh;
+}
+
+void tcp_transport::move_mirror(session_handle owner, std::uint32_t app_worker) {
+  for (std::uint32_t i = 0; i < listeners_.size(); ++i)
+    if (listeners_[i].in_use && listeners_[i].mirror && !listeners_[i].stopping && listeners_[i].session == owner) {
+      (void)listener_moved(i, app_worker);
+      return;
+    }
+}
+
+void tcp_transport::unlisten_cores(std::uint32_t index, bool tell) {
   listener& l = listeners_[index];
   l.stopping = true;
   l.acks_due = served_cores();
@@ -182,9 +209,8 @@ result<void> tcp_transport::stop_listen(std::uint32_t index) {
     if (serves(core)) commands_.send(core, cmd);
   if (!l.mirror) {
     --listeners_live_;
-    if (listener_stopped_) listener_stopped_(l.session);  // the other workers stop their mirrors
+    if (tell && listener_stopped_) listener_stopped_(l.session);  // the other workers stop their mirrors
   }
-  return {};
 }
 
 result<std::uint32_t> tcp_transport::connect(const session_layer::connect_args& args) {

@@ -71,6 +71,12 @@ class tcp_transport final : public session_layer::transport, public session_laye
   session_layer::service_type service() const noexcept override { return session_layer::service_type::stream; }
   result<std::uint32_t> start_listen(session_handle listener, const endpoint& local) override;
   result<void> stop_listen(std::uint32_t listener_index) override;
+  /// The cores stop the listener and start it again at once (one ring, in
+  /// order: no SYN meets a closed port), carving from the new app
+  /// worker's segment; the other workers' mirrors follow (the hooks).
+  result<std::uint32_t> listener_moved(std::uint32_t listener_index, std::uint32_t app_worker) override;
+  /// Another worker's listener `owner` changed owner: so does its mirror.
+  void move_mirror(session_handle owner, std::uint32_t app_worker);
   /// Sends the SYN; `connected` (or the failure) comes with the core's answer.
   result<std::uint32_t> connect(const session_layer::connect_args& args) override;
   void close(std::uint32_t connection, std::uint32_t worker) override;
@@ -95,6 +101,9 @@ class tcp_transport final : public session_layer::transport, public session_laye
   /// Called when a listener of this worker's own stops (not a mirror), so
   /// that the other workers stop theirs.
   void on_listener_stopped(std::function<void(session_handle)> f) { listener_stopped_ = std::move(f); }
+  /// Called when a listener of this worker's own changes owner (not a
+  /// mirror), so that the other workers move theirs.
+  void on_listener_moved(std::function<void(session_handle, std::uint32_t)> f) { listener_moved_ = std::move(f); }
   /// A listener's row: `[w:i][T] ip:port->*:0 LISTEN`.
   std::string format_listener(std::uint32_t listener_index, std::uint32_t worker) const;
 
@@ -206,6 +215,10 @@ class tcp_transport final : public session_layer::transport, public session_laye
   shm::fifo_pair handing_over_{};
   tcp_worker_counters counters_;
   std::function<void(session_handle)> listener_stopped_;
+  std::function<void(session_handle, std::uint32_t)> listener_moved_;
+  /// Stops listener `index` on this worker's cores (its record waits for
+  /// their acks); `tell` says whether the other workers hear of it.
+  void unlisten_cores(std::uint32_t index, bool tell);
 };
 
 }  // namespace actorstack::tcp

@@ -415,7 +415,7 @@ std::vector<dp::command> of_kind(const std::vector<dp::command>& cs, dp::command
 }
 }  // namespace
 
-TEST_CASE("SPEC-TCP 1.1 session_worker actors: a passive connection's session lives on its core's home worker, under the listener of worker 0") {
+TEST_CASE("SPEC-TCP 1.1 session_worker actors: a passive connection's session lives on its core's home worker, under the listener of worker 0, whose changes of owner and stop every home worker follows") {
   test_system t;
   udp_workers net{t};
   std::vector<app_notification> log0, log1;
@@ -477,6 +477,21 @@ TEST_CASE("SPEC-TCP 1.1 session_worker actors: a passive connection's session li
   // `show` counts the listener once, on its own worker.
   CHECK(t.stats(net.w[0]).tcp_listeners == 1);
   CHECK(t.stats(net.w[1]).tcp_listeners == 0);
+
+  // The listener changes owner (SPEC 6 sharing): each home worker listens
+  // again on its cores for the new app worker.
+  std::vector<app_notification> log6;
+  caf::anon_send(net.w[0], app_worker_atom_v, 6u, t.recorder(&log6), false, 16384u, 16384u);
+  caf::anon_send(net.w[1], app_worker_atom_v, 6u, t.recorder(&log6), false, 16384u, 16384u);
+  caf::anon_send(net.w[0], listen_atom_v, listener, 6u);
+  t.sched->run();
+  for (std::uint32_t w : {0u, 1u}) {
+    const auto cmds = net.take(w, w);
+    REQUIRE(cmds.size() == 2);
+    CHECK(cmds[0].kind == dp::command_kind::tcp_unlisten);
+    CHECK(cmds[1].kind == dp::command_kind::tcp_listen);
+    CHECK(cmds[1].tcp.local_port == 8080);
+  }
 
   // The app closes the listener: both home workers unlisten their cores.
   caf::anon_send(net.w[0], close_atom_v, listener);

@@ -417,3 +417,57 @@ TEST_CASE("tcp transport: an app worker gone while its connect is on the way: th
   CHECK(fx.segments.count() == 0);
   CHECK(fx.tp.connections() == 0);
 }
+
+TEST_CASE("tcp transport: a listener that changes owner (SPEC 6 sharing) is listened again on every core, its connections carved for and given to the new app worker") {
+  tcp_fixture fx;
+  auto [listener, old_cookie] = fx.listen(80);
+  constexpr std::uint32_t heir = 4;
+  REQUIRE(fx.w.hand_over_listener(listener, heir).has_value());
+  CHECK(fx.tp.listeners() == 1);
+  CHECK(fx.w.get(listener)->app_worker == heir);
+  // Each core: the old listen stops and the new one starts, in that order
+  // on one ring (nothing in between for a SYN to meet a closed port).
+  std::uint64_t new_cookie = 0;
+  shm::fifo_segment* heirs = nullptr;
+  for (std::uint32_t core : {0u, 1u}) {
+    const auto cmds = fx.take(core);
+    REQUIRE(cmds.size() == 2);
+    CHECK(cmds[0].kind == dp::command_kind::tcp_unlisten);
+    CHECK(cmds[0].tcp.cookie == old_cookie);
+    CHECK(cmds[1].kind == dp::command_kind::tcp_listen);
+    CHECK(cmds[1].tcp.local_port == 80);
+    new_cookie = cmds[1].tcp.cookie;
+    heirs = cmds[1].tcp.fifos_from;
+  }
+  CHECK(new_cookie != old_cookie);
+  REQUIRE(heirs != nullptr);
+  CHECK(heirs != &fx.seg());  // the heir's own segment, not the old owner's
+
+  // A connection of the new listen is the heir's, in the heir's segment.
+  auto pair = heirs->alloc_fifo_pair(16 * 1024, 16 * 1024);
+  REQUIRE(pair.has_value());
+  dp::event ev{dp::event_kind::tcp_established};
+  ev.id = 3;
+  ev.generation = 1;
+  ev.session = new_cookie;
+  ev.rx = pair->rx;
+  ev.tx = pair->tx;
+  ev.local_ip = our_ip;
+  ev.remote_ip = peer_ip;
+  ev.local_port = 80;
+  ev.remote_port = 40001;
+  fx.push(1, ev);
+  REQUIRE(fx.apps.count("accept") == 1);
+  CHECK(fx.apps.events.back().app_worker == heir);
+  // One the old listen made before its core saw the unlisten is refused.
+  fx.establish(old_cookie, 80, 40002);
+  CHECK(fx.apps.count("accept") == 1);
+  const auto aborts = fx.take(0);
+  REQUIRE(aborts.size() == 1);
+  CHECK(aborts[0].kind == dp::command_kind::tcp_abort);
+
+  // The same owner again: nothing to do.
+  REQUIRE(fx.w.hand_over_listener(listener, heir).has_value());
+  CHECK(fx.take(0).empty());
+  CHECK(fx.take(1).empty());
+}
