@@ -83,19 +83,19 @@ void core_tcp::apply(std::uint32_t worker, const command& c) {
       return;
     }
     case command_kind::tcp_sent: {
-      conn* c = conn_of(pack(id));
-      if (c == nullptr) return;
+      shm::fifo* tx = fifo_of(pack(id), false);
+      if (tx == nullptr) return;
       // Re-arm the app's tx notification before the engine looks at the
       // fifo: a write racing this either posts again or is seen now.
-      c->tx.unset_event();
+      tx->unset_event();
       if (r.nodelay) engine_.set_nodelay(id, true);
       engine_.app_sent(id, now);
       return;
     }
     case command_kind::tcp_read: {
-      conn* c = conn_of(pack(id));
-      if (c == nullptr) return;
-      c->rx.del_want_deq_ntf(shm::deq_ntf::on_every_dequeue);  // one read, one message
+      shm::fifo* rx = fifo_of(pack(id), true);
+      if (rx == nullptr) return;
+      rx->del_want_deq_ntf(shm::deq_ntf::on_every_dequeue);  // one read, one message
       engine_.app_read(id, now);
       watch_window(pack(id));
       return;
@@ -122,9 +122,9 @@ void core_tcp::input(std::span<const std::byte> segment, std::uint32_t src_ip, s
 // poll(): an app that drained everything before it saw the flag is caught
 // there.
 void core_tcp::watch_window(std::uint64_t session) {
-  conn* c = conn_of(session);
-  if (c == nullptr || c->rx.max_enqueue() >= c->rx.size() / 2) return;
-  c->rx.add_want_deq_ntf(shm::deq_ntf::on_every_dequeue);
+  shm::fifo* rx = fifo_of(session, true);
+  if (rx == nullptr || rx->max_enqueue() >= rx->size() / 2) return;
+  rx->add_want_deq_ntf(shm::deq_ntf::on_every_dequeue);
   window_checks_.push_back(session);
 }
 
@@ -136,8 +136,8 @@ bool core_tcp::poll() {
     // posts nothing, so look once.
     checking_.swap(window_checks_);
     for (std::uint64_t session : checking_)
-      if (conn* c = conn_of(session); c != nullptr && c->rx.max_enqueue() >= c->rx.size() / 2) {
-        c->rx.del_want_deq_ntf(shm::deq_ntf::on_every_dequeue);
+      if (shm::fifo* rx = fifo_of(session, true); rx != nullptr && rx->max_enqueue() >= rx->size() / 2) {
+        rx->del_want_deq_ntf(shm::deq_ntf::on_every_dequeue);
         engine_.app_read(unpack(session), now);
       }
     checking_.clear();
@@ -239,6 +239,10 @@ core_tcp::conn* core_tcp::conn_of(std::uint64_t session) {
   return c.live && c.generation == id.generation ? &c : nullptr;
 }
 
+shm::fifo* core_tcp::fifo_of(std::uint64_t session, bool rx) {
+  return conn_of(session) != nullptr ? engine_.fifo_of(unpack(session), rx) : nullptr;
+}
+
 void core_tcp::post_conn(std::uint64_t session, event ev) {
   conn* c = conn_of(session);
   if (c == nullptr) return;
@@ -263,7 +267,7 @@ std::optional<tcp::session_fifos> core_tcp::established(const tcp::established_i
     return std::nullopt;
   }
   conns_.grow_to(info.id.index + 1);
-  conns_[info.id.index] = conn{true, info.id.generation, o.worker, pair->rx, pair->tx};
+  conns_[info.id.index] = conn{true, info.id.generation, o.worker};
   event ev;
   ev.kind = event_kind::tcp_established;
   ev.id = info.id.index;
@@ -287,16 +291,16 @@ void core_tcp::connect_failed(std::uint64_t cookie, errc why) {
 }
 
 void core_tcp::readable(std::uint64_t session) {
-  conn* c = conn_of(session);
+  shm::fifo* rx = fifo_of(session, true);
   // One event until the worker re-arms the flag (as UDP's rx).
-  if (c == nullptr) return;
-  if (c->rx.set_event()) post_conn(session, event{event_kind::tcp_rx});
+  if (rx == nullptr) return;
+  if (rx->set_event()) post_conn(session, event{event_kind::tcp_rx});
   watch_window(session);
 }
 
 void core_tcp::writable(std::uint64_t session, std::uint32_t bytes) {
-  conn* c = conn_of(session);
-  if (c == nullptr || !c->tx.needs_deq_ntf(bytes)) return;
+  shm::fifo* tx = fifo_of(session, false);
+  if (tx == nullptr || !tx->needs_deq_ntf(bytes)) return;
   event ev{event_kind::tcp_tx_space};
   ev.bytes = bytes;
   post_conn(session, ev);

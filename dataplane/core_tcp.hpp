@@ -61,13 +61,12 @@ class core_tcp final : public tcp::wire, public tcp::app_side {
     std::uint32_t rx_size = 0;
     std::uint32_t tx_size = 0;
   };
-  /// What the core remembers of an established connection, by engine index.
+  /// What the core remembers of an established connection, by engine index
+  /// (its fifos are the engine's: fifo_of).
   struct conn {
     bool live = false;
     std::uint32_t generation = 0;
     std::uint32_t worker = 0;
-    shm::fifo rx;
-    shm::fifo tx;
   };
   struct held_frame {
     rte_mbuf* m;
@@ -78,6 +77,8 @@ class core_tcp final : public tcp::wire, public tcp::app_side {
   /// tcp_connect_failed for the listen or connect `cookie` of `worker`.
   void post_failed(std::uint32_t worker, std::uint64_t cookie, errc why);
   conn* conn_of(std::uint64_t session);
+  /// A live connection's rx or tx fifo; null once the core let go of it.
+  shm::fifo* fifo_of(std::uint64_t session, bool rx);
   void post_conn(std::uint64_t session, event ev);
   void watch_window(std::uint64_t session);
   std::uint64_t now_us() const noexcept;

@@ -31,7 +31,8 @@ class private_end {
   explicit private_end(side s) noexcept : side_(s) {}
   /// Takes the fifo as it is now: call before the other process may touch it.
   private_end(const fifo& f, side s) noexcept
-      : side_(s), taken_(true), own_(own_cursor(f)), peer_(peer_cursor(f)), ceiling_(f.max_size()) {}
+      : own_(own_cursor(f, s)), peer_(own_cursor(f, s == side::producer ? side::consumer : side::producer)),
+        ceiling_(f.max_size()), side_(s), taken_(true) {}
 
   /// Are the shared cursors where this end can account for? Own cursor
   /// exactly where this end left it; the other side's never moved backwards
@@ -62,18 +63,20 @@ class private_end {
  private:
   static constexpr std::uint64_t half_range = std::uint64_t{1} << 63;
 
-  std::uint64_t own_cursor(const fifo& f) const noexcept {
-    return side_ == side::producer ? f.tail_position() : f.head_position();
+  static std::uint64_t own_cursor(const fifo& f, side s) noexcept {
+    return s == side::producer ? f.tail_position() : f.head_position();
   }
+  std::uint64_t own_cursor(const fifo& f) const noexcept { return own_cursor(f, side_); }
   std::uint64_t peer_cursor(const fifo& f) const noexcept {
     return side_ == side::producer ? f.head_position() : f.tail_position();
   }
 
-  side side_ = side::producer;
-  bool taken_ = false;
+  // Widest first: 24 bytes, one per fifo end in every connection.
   std::uint64_t own_ = 0;
   std::uint64_t peer_ = 0;
   std::uint32_t ceiling_ = 0;
+  side side_ = side::producer;
+  bool taken_ = false;
 };
 
 }  // namespace actorstack::shm

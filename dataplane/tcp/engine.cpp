@@ -38,6 +38,12 @@ const engine::tcb* engine::find(conn_id c) const {
   return const_cast<engine*>(this)->find(c);
 }
 
+shm::fifo* engine::fifo_of(conn_id c, bool rx) {
+  tcb* t = find(c);
+  if (t == nullptr || !t->has_fifos) return nullptr;
+  return rx ? &t->rx : &t->tx;
+}
+
 engine::tcb& engine::alloc_conn(const four_tuple& t, tcp::state s) {
   std::uint32_t index;
   if (!free_.empty()) {

@@ -146,6 +146,9 @@ class engine {
   void app_abort(conn_id c, std::uint64_t now_us);
   /// Nagle off (true) or on for one connection (SPEC-TCP 6.2).
   void set_nodelay(conn_id c, bool on);
+  /// The connection's rx or tx fifo (its flags and notification requests
+  /// are the core's to set), once it has them; null otherwise.
+  shm::fifo* fifo_of(conn_id c, bool rx);
 
   // ---- the data path ---------------------------------------------------------
   /// One received TCP segment (IPv4 payload, already cut to the IPv4 total

@@ -24,18 +24,31 @@ inline std::uint8_t window_shift_for(std::uint32_t window) noexcept {
 }
 
 struct engine::tcb {
-  std::uint32_t index = 0;  ///< where it sits in the engine's table (names its timers)
-  std::uint32_t generation = 0;
-  bool in_use = false;
-  tcp::state state = state::closed;
-  four_tuple tuple;
-  bool passive = false;
+  // Grouped by width, widest first, so that padding does not grow the
+  // table (one per connection; it was 448 bytes with the flags among the
+  // words): the groups below say what each field belongs to.
+
+  // ---- 8-byte fields ----
   std::uint64_t cookie = 0;        ///< listener key (passive) or connect cookie (active), until established
   std::uint64_t session = 0;       ///< the session layer's name, once established
   std::uint64_t listener_key = 0;  ///< passive: which listener counts this half-open
-  std::uint32_t rx_window = 0;     ///< window before fifos exist (SYN, SYN-ACK)
+  std::uint64_t rtt_start_us = 0;  ///< when the timed segment left
+  rtt_estimator rtt;
+  std::unique_ptr<congestion_control> cc;
+  // fifos
+  shm::fifo rx;
+  shm::fifo tx;
+  /// Where the engine left its own cursors (rx tail, tx head) and saw the
+  /// app's: the app shares the fifos' memory and may write anything there.
+  shm::private_end rx_end{shm::private_end::side::producer};
+  shm::private_end tx_end{shm::private_end::side::consumer};
 
-  // ---- send sequence space ----
+  // ---- 4-byte fields ----
+  std::uint32_t index = 0;  ///< where it sits in the engine's table (names its timers)
+  std::uint32_t generation = 0;
+  four_tuple tuple;
+  std::uint32_t rx_window = 0;     ///< window before fifos exist (SYN, SYN-ACK)
+  // send sequence space
   seq_t iss = 0;
   seq_t snd_una = 0;
   seq_t snd_nxt = 0;
@@ -45,69 +58,58 @@ struct engine::tcb {
   std::uint32_t max_snd_wnd = 0;
   seq_t snd_wl1 = 0;
   seq_t snd_wl2 = 0;
-  std::uint8_t snd_shift = 0;
-  std::uint16_t peer_mss = 536;  ///< RFC 9293 default when the peer sends none (SPEC-TCP 5.1)
-
-  // ---- receive sequence space ----
+  // receive sequence space
   seq_t irs = 0;
   seq_t rcv_nxt = 0;
   seq_t rcv_adv = 0;   ///< right edge of the window last advertised; never moves left
-  std::uint8_t rcv_shift = 0;
-  bool offered_shift = false;  ///< we sent (or will send) a window scale option
-
-  // ---- options ----
-  bool ts_on = false;
+  // options
   std::uint32_t ts_recent = 0;
   seq_t last_ack_sent = 0;
-  bool sack_on = false;
   seq_t newest_ooo = 0;  ///< where the most recent out-of-order segment started
+  // close
+  seq_t fin_seq = 0;         ///< our FIN's sequence number, once sent
+  seq_t peer_fin_seq = 0;
+  // timers and loss recovery
+  std::uint32_t retries = 0;
+  seq_t rtt_seq = 0;
+  std::uint32_t persist_backoff = 0;
+  std::uint32_t dupacks = 0;
+  seq_t recover = 0;         ///< RFC 6582: snd_max when recovery began
+  seq_t retx_next = 0;       ///< next hole to retransmit in SACK recovery
+  std::array<sack_block, 8> sacked{};  ///< the peer's SACK scoreboard, merged, above snd_una
+  // acknowledgement
+  std::uint32_t unacked_segments = 0;  ///< full segments received since our last ACK
+
+  // ---- 2- and 1-byte fields ----
+  std::uint16_t peer_mss = 536;  ///< RFC 9293 default when the peer sends none (SPEC-TCP 5.1)
+  tcp::state state = state::closed;
+  std::uint8_t snd_shift = 0;
+  std::uint8_t rcv_shift = 0;
+  std::uint8_t sacked_count = 0;
+  std::uint8_t dup_acks_owed = 0;  ///< one per out-of-order segment this burst (the sender counts them)
+  bool in_use = false;
+  bool passive = false;
+  bool offered_shift = false;  ///< we sent (or will send) a window scale option
+  bool ts_on = false;
+  bool sack_on = false;
   bool nodelay = false;
-
-  // ---- fifos ----
   bool has_fifos = false;
-  shm::fifo rx;
-  shm::fifo tx;
-  /// Where the engine left its own cursors (rx tail, tx head) and saw the
-  /// app's: the app shares the fifos' memory and may write anything there.
-  shm::private_end rx_end{shm::private_end::side::producer};
-  shm::private_end tx_end{shm::private_end::side::consumer};
-
-  // ---- close ----
   bool app_closed = false;   ///< the app closed: FIN after the queued bytes
   /// The app shut its sending side (shutdown(SHUT_WR)): FIN after the
   /// queued bytes, and what arrives still goes to the app.
   bool tx_shut = false;
-  /// No byte will be queued after the ones in the tx fifo: a FIN follows them.
-  bool sending_done() const noexcept { return app_closed || tx_shut; }
   bool fin_sent = false;
-  seq_t fin_seq = 0;         ///< our FIN's sequence number, once sent
   bool peer_fin = false;     ///< the peer's FIN was received in order
   bool peer_fin_pending = false;  ///< a FIN arrived beyond a gap
-  seq_t peer_fin_seq = 0;
-
-  // ---- timers and loss recovery ----
-  rtt_estimator rtt;
-  std::uint32_t retries = 0;
   bool rtt_timing = false;   ///< Karn: one segment timed at a time, never a retransmitted one
-  seq_t rtt_seq = 0;
-  std::uint64_t rtt_start_us = 0;
   bool persisting = false;   ///< the retransmit timer runs as the persist timer (zero window)
-  std::uint32_t persist_backoff = 0;
-  std::uint32_t dupacks = 0;
   bool in_recovery = false;
-  seq_t recover = 0;         ///< RFC 6582: snd_max when recovery began
-  seq_t retx_next = 0;       ///< next hole to retransmit in SACK recovery
-  std::uint8_t sacked_count = 0;
-  std::array<sack_block, 8> sacked{};  ///< the peer's SACK scoreboard, merged, above snd_una
-  std::unique_ptr<congestion_control> cc;
-
-  // ---- acknowledgement ----
   bool ack_now = false;       ///< owe an ACK at the end of this burst
-  std::uint8_t dup_acks_owed = 0;  ///< one per out-of-order segment this burst (the sender counts them)
   bool ack_delayed = false;   ///< owe one by the delayed-ACK timer
-  std::uint32_t unacked_segments = 0;  ///< full segments received since our last ACK
   bool pending = false;       ///< on the engine's flush list
 
+  /// No byte will be queued after the ones in the tx fifo: a FIN follows them.
+  bool sending_done() const noexcept { return app_closed || tx_shut; }
   std::uint32_t flight() const noexcept { return seq_diff(snd_nxt, snd_una); }
 };
 
