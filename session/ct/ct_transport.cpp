@@ -94,9 +94,11 @@ void ct_worker::free_connection(std::uint32_t index) {
   --live_;
 }
 
-void ct_worker::refuse_client(connection& client, errc why) {
-  worker_.connect_failed(client.connect.client_app_worker, client.connect.opaque, why);
-  free_connection(static_cast<std::uint32_t>(&client - conns_.data()));
+void ct_worker::refuse_client(std::uint32_t index, errc why) {
+  connection* client = get(index);
+  if (client == nullptr) return;
+  worker_.connect_failed(client->connect.client_app_worker, client->connect.opaque, why);
+  free_connection(index);
 }
 
 // ---------------------------------------------------------------------------
@@ -155,7 +157,7 @@ void ct_worker::fifos_ready(std::uint32_t server_conn, result<ct_fifo_pair> fifo
   }
   const std::uint32_t client_conn = s->peer;
   if (!fifos) {
-    if (connection* c = get(client_conn)) refuse_client(*c, errc::alloc);
+    refuse_client(client_conn, errc::alloc);
     free_connection(server_conn);
     return;
   }
@@ -172,7 +174,7 @@ void ct_worker::fifos_ready(std::uint32_t server_conn, result<ct_fifo_pair> fifo
   auto h = worker_.accept(transport_proto::ct, server_conn, s->connect.listener,
                           s->connect.server_app_worker, {client.remote, client.local});
   if (!h) {
-    if (connection* cc = get(client_conn)) refuse_client(*cc, errc::alloc);
+    refuse_client(client_conn, errc::alloc);
     free_connection(server_conn);
     return;
   }
@@ -215,8 +217,9 @@ void ct_worker::close_connection(std::uint32_t index, bool reset) {
     peer->peer = no_index;  // the peer must not reach back into a closing side
     if (peer->half_open) {
       // The server closed before the client was connected.
+      const std::uint32_t client = ct->peer;
       ct->peer = no_index;
-      refuse_client(*peer, errc::refused);
+      refuse_client(client, errc::refused);
     }
   }
   // Not closed yet: tx events still in flight must reach the peer first.
@@ -236,7 +239,7 @@ void ct_worker::reset(std::uint32_t conn, std::uint32_t) {
   if (!ct->client && ss != nullptr && ss->state == session_state::created) {
     // The server app refused the accept: the client hears "refused", the
     // server session (created) goes silently.
-    if (connection* c = get(ct->peer)) refuse_client(*c, errc::refused);
+    refuse_client(ct->peer, errc::refused);
     ct->peer = no_index;
     worker_.transport_delete_notify(ss->handle);
     return;

@@ -13,6 +13,7 @@
 /// `begin_accept` then `fifos_ready`), fifo releases go back to it, and
 /// "half-open reusable" goes to the first worker.
 
+#include "base/paged_vector.hpp"
 #include "session/session_worker_state.hpp"
 
 #include <actorstack/endpoint.hpp>
@@ -177,14 +178,14 @@ class ct_worker final : public session_layer::transport, public session_layer::f
   connection* get(std::uint32_t index) noexcept;
   std::uint32_t alloc_connection();
   void free_connection(std::uint32_t index);
-  void refuse_client(connection& client, errc why);
+  void refuse_client(std::uint32_t index, errc why);
   void close_connection(std::uint32_t index, bool reset);
   void postponed_cleanup(std::uint32_t index);
   void tell_peer(connection& ct, const session_layer::session& ss);
 
   session_layer::session_worker_state& worker_;
   ct_sink& sink_;
-  std::vector<connection> conns_;
+  paged_vector<connection> conns_;  // by index; grown a page at a time
   std::vector<std::uint32_t> free_conns_;
   std::size_t live_ = 0;
   std::vector<listener> listeners_;
