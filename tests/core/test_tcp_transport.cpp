@@ -76,8 +76,8 @@ struct tcp_fixture {
     shm::fifo rx, tx;
   };
   carved establish(std::uint64_t cookie, std::uint16_t local_port, std::uint16_t remote_port,
-                   std::uint32_t core = 0) {
-    auto pair = seg().alloc_fifo_pair(16 * 1024, 16 * 1024);
+                   std::uint32_t core = 0, shm::fifo_segment* from = nullptr) {
+    auto pair = (from != nullptr ? *from : seg()).alloc_fifo_pair(16 * 1024, 16 * 1024);
     REQUIRE(pair.has_value());
     dp::event ev{dp::event_kind::tcp_established};
     ev.id = next_engine_index++;
@@ -444,19 +444,7 @@ TEST_CASE("tcp transport: a listener that changes owner (SPEC 6 sharing) is list
   CHECK(heirs != &fx.seg());  // the heir's own segment, not the old owner's
 
   // A connection of the new listen is the heir's, in the heir's segment.
-  auto pair = heirs->alloc_fifo_pair(16 * 1024, 16 * 1024);
-  REQUIRE(pair.has_value());
-  dp::event ev{dp::event_kind::tcp_established};
-  ev.id = 3;
-  ev.generation = 1;
-  ev.session = new_cookie;
-  ev.rx = pair->rx;
-  ev.tx = pair->tx;
-  ev.local_ip = our_ip;
-  ev.remote_ip = peer_ip;
-  ev.local_port = 80;
-  ev.remote_port = 40001;
-  fx.push(1, ev);
+  fx.establish(new_cookie, 80, 40001, 1, heirs);
   REQUIRE(fx.apps.count("accept") == 1);
   CHECK(fx.apps.events.back().app_worker == heir);
   // One the old listen made before its core saw the unlisten is refused.
