@@ -83,7 +83,9 @@ result<void> session_worker_state::stop_listen(session_handle listener) {
   if (s == nullptr || s->state != session_state::listening)
     return unexpected{errc::invalid_session, "not a listener"};
   if (transport* tp = transport_of(*s)) {
-    if (auto r = tp->stop_listen(s->connection); !r) return r;
+    // no_listener: the transport stopped it already (a failed change of
+    // owner); the session still goes.
+    if (auto r = tp->stop_listen(s->connection); !r && r.error().code != errc::no_listener) return r;
   }
   // A listener with fifos (datagram) is a session the app holds: it hears
   // its cleanup, and the transport frees the fifos when it may.

@@ -182,7 +182,12 @@ result<std::uint32_t> tcp_transport::listener_moved(std::uint32_t index, std::ui
   // address free again.
   unlisten_cores(index, false);
   auto fresh = open_listener(old.session, app_worker, old.local, old.mirror);
-  if (!fresh) return unexpected{fresh.error()};
+  if (!fresh) {
+    // The listener is gone (its session goes when the app closes it):
+    // the other workers' mirrors go too.
+    if (!old.mirror && listener_stopped_) listener_stopped_(old.session);
+    return unexpected{fresh.error()};
+  }
   if (!old.mirror && listener_moved_) listener_moved_(old.session, app_worker);
   return *fresh;
 }
