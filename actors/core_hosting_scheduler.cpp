@@ -42,13 +42,21 @@ struct host_slot {
   std::atomic<hosted*> core{nullptr};
   std::atomic<bool> in_pass{false};
 
-  // One pass of the hosted core, if any: {hosted?, did work?}.
-  std::pair<const hosted*, bool> run_pass() {
+  // What a pass saw. Copied inside the pass: once it ends, unhost may
+  // free the hosted core, so nothing may read it afterwards.
+  struct pass_result {
+    bool hosting = false;  // a core was hosted
+    bool busy = false;     // ...with busy polling
+    bool work = false;     // ...and the pass found work
+  };
+  // One pass of the hosted core, if any.
+  pass_result run_pass() {
     in_pass.store(true);
     const hosted* h = core.load();
-    const bool work = h != nullptr && h->pass(h->ctx);
+    pass_result r;
+    if (h != nullptr) r = {true, h->busy, h->pass(h->ctx)};
     in_pass.store(false, std::memory_order_release);
-    return {h, work};
+    return r;
   }
 };
 
@@ -150,12 +158,12 @@ class core_hosting_policy : public caf::policy::unprofiled {
     for (;;) {
       // A pass before every job: actors that keep the thread busy do not
       // starve the core.
-      const auto [core, work] = slot != nullptr ? slot->run_pass() : std::pair<const hosted*, bool>{};
+      const host_slot::pass_result pass = slot != nullptr ? slot->run_pass() : host_slot::pass_result{};
       if (caf::resumable* job = next_job(self, shared); job != nullptr) {
         idle.worked();
         return job;
       }
-      if (work) {
+      if (pass.work) {
         idle.worked();
         continue;
       }
@@ -164,14 +172,14 @@ class core_hosting_policy : public caf::policy::unprofiled {
       // thread without a core, past the longest step, waits for a job (or
       // a host()) as long as it takes: an idle stack without a data plane
       // costs nothing.
-      switch (idle.idle(core != nullptr && core->busy)) {
+      switch (idle.idle(pass.busy)) {
         case idle_backoff::step::poll:
           break;
         case idle_backoff::step::yield:
           std::this_thread::yield();
           break;
         case idle_backoff::step::sleep: {
-          if (core == nullptr && idle.sleeps_longest()) {
+          if (!pass.hosting && idle.sleeps_longest()) {
             shared.sleep(slot, nullptr);
             break;
           }
