@@ -117,10 +117,18 @@ result<void> tcp_transport::mirror_listen(session_handle owner, std::uint32_t ap
   return {};
 }
 
-void tcp_transport::stop_mirror(session_handle owner) {
+bool tcp_transport::live_mirror(std::uint32_t i) const noexcept {
+  return listeners_[i].in_use && listeners_[i].mirror && !listeners_[i].stopping;
+}
+
+std::optional<std::uint32_t> tcp_transport::mirror_of(session_handle owner) const noexcept {
   for (std::uint32_t i = 0; i < listeners_.size(); ++i)
-    if (listeners_[i].in_use && listeners_[i].mirror && !listeners_[i].stopping && listeners_[i].session == owner)
-      (void)stop_listen(i);
+    if (live_mirror(i) && listeners_[i].session == owner) return i;
+  return std::nullopt;
+}
+
+void tcp_transport::stop_mirror(session_handle owner) {
+  if (auto i = mirror_of(owner)) (void)stop_listen(*i);
 }
 
 std::uint32_t tcp_transport::served_cores() const noexcept {
@@ -193,11 +201,7 @@ result<std::uint32_t> tcp_transport::listener_moved(std::uint32_t index, std::ui
 }
 
 void tcp_transport::move_mirror(session_handle owner, std::uint32_t app_worker) {
-  for (std::uint32_t i = 0; i < listeners_.size(); ++i)
-    if (listeners_[i].in_use && listeners_[i].mirror && !listeners_[i].stopping && listeners_[i].session == owner) {
-      (void)listener_moved(i, app_worker);
-      return;
-    }
+  if (auto i = mirror_of(owner)) (void)listener_moved(*i, app_worker);
 }
 
 void tcp_transport::unlisten_cores(std::uint32_t index, bool tell) {
@@ -340,8 +344,7 @@ void tcp_transport::app_worker_gone(std::uint32_t app_worker) {
   // Its own listeners stop through the session layer (and tell the other
   // workers); a mirror here need not wait for that message.
   for (std::uint32_t i = 0; i < listeners_.size(); ++i)
-    if (listeners_[i].in_use && listeners_[i].mirror && !listeners_[i].stopping && listeners_[i].app_worker == app_worker)
-      (void)stop_listen(i);
+    if (live_mirror(i) && listeners_[i].app_worker == app_worker) (void)stop_listen(i);
 }
 
 // ---------------------------------------------------------------------------

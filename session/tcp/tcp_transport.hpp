@@ -31,8 +31,8 @@
 #include "session/net/slot_table.hpp"
 #include "session/session_worker_state.hpp"
 
-#include <cstdint>
 #include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -171,6 +171,11 @@ class tcp_transport final : public session_layer::transport, public session_laye
   /// This worker is core `core`'s home: it opens the core's listeners.
   bool serves(std::uint32_t core) const noexcept { return core % std::max(cfg_.workers, 1u) == cfg_.worker; }
   std::uint32_t served_cores() const noexcept;
+  /// Listener `i` is another worker's, open here and not stopping.
+  bool live_mirror(std::uint32_t i) const noexcept;
+  /// The live mirror of the owner's listener `owner` (at most one: a move
+  /// stops the old before it opens the new).
+  std::optional<std::uint32_t> mirror_of(session_handle owner) const noexcept;
   result<std::uint32_t> open_listener(session_handle listener_session, std::uint32_t app_worker,
                                       const endpoint& local, bool mirror);
   static std::uint64_t engine_key(std::uint32_t core, std::uint32_t index) noexcept {
