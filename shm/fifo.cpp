@@ -73,15 +73,24 @@ offset_t fifo::offset() const noexcept {
   return static_cast<offset_t>(reinterpret_cast<const std::byte*>(hdr_) - alloc_.base());
 }
 
-// Chunk size for growth: the whole logical size (4 KiB .. 4 MiB). Measured
-// on the 2-vCPU machine, 64 KiB writes through a 1 MiB fifo: chunks of
-// size/8 gave 8 GiB/s, size/2 12-13, size 16-29 — fewer, larger chunks
-// mean fewer boundary splits and less churn through the segment's free
-// lists. The price: while the consumer finishes one chunk the producer may
-// already fill the next, so a busy fifo can hold up to twice its size.
-std::uint32_t fifo::min_alloc() const noexcept {
+// Chunk size for growth: four times what the fifo will hold with this
+// write (its backlog), at least 4 KiB, at most the logical size (4 MiB at
+// most). A busy fifo (bulk) gets chunks as large as itself: measured on the
+// 2-vCPU machine, 64 KiB writes through a 1 MiB fifo: chunks of size/8
+// gave 8 GiB/s, size/2 12-13, size 16-29 — fewer, larger chunks mean fewer
+// boundary splits and less churn through the segment's free lists. A fifo
+// that holds little (request/response) gets small chunks: each new
+// message lands on the next cache line, and a 1 MiB chunk swept 64 bytes
+// at a time touches a cold line per message, while a 4 KiB one comes back
+// from its free list still in cache (tcp rr_64_32 with 32 connections:
+// docs/performance.md). The price of large chunks: while the consumer
+// finishes one chunk the producer may already fill the next, so a busy
+// fifo can hold up to twice its size.
+std::uint32_t fifo::min_alloc(std::uint64_t backlog) const noexcept {
   const std::uint32_t size = hdr_->size.load(std::memory_order_relaxed);
-  return std::clamp<std::uint32_t>(std::bit_floor(size), min_chunk_bytes, max_chunk_bytes);
+  const std::uint32_t cap = std::clamp<std::uint32_t>(std::bit_floor(size), min_chunk_bytes, max_chunk_bytes);
+  const std::uint64_t wanted = std::bit_ceil(std::max<std::uint64_t>(backlog, 1) * 4);
+  return static_cast<std::uint32_t>(std::clamp<std::uint64_t>(wanted, min_chunk_bytes, cap));
 }
 
 // ---------------------------------------------------------------------------
@@ -96,8 +105,10 @@ std::size_t fifo::reserve_storage(std::uint64_t tail, std::uint64_t end) noexcep
   std::uint64_t last_end = last->start + data_length(last);
   while (end - tail > last_end - tail) {
     const std::uint64_t need = (end - last_end) + sizeof(chunk);
-    const std::uint64_t want =
-        std::clamp<std::uint64_t>(need, min_alloc(), max_chunk_bytes);
+    // What will be queued once this write is in (the consumer's head may
+    // move meanwhile: an estimate is all the size needs).
+    const std::uint64_t backlog = end - hdr_->head.load(std::memory_order_relaxed);
+    const std::uint64_t want = std::clamp<std::uint64_t>(need, min_alloc(backlog), max_chunk_bytes);
     unsigned cls = block_class_for(want);
     offset_t off = 0;
     for (;;) {

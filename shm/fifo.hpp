@@ -193,7 +193,7 @@ class fifo {
                   Piece&& piece) const noexcept;
   std::uint32_t ooo_count() const noexcept;
   void release_chunk(detail::chunk* c) noexcept;
-  std::uint32_t min_alloc() const noexcept;
+  std::uint32_t min_alloc(std::uint64_t backlog) const noexcept;
   std::size_t reserve_storage(std::uint64_t from, std::uint64_t end) noexcept;
   bool copy_in(detail::chunk* c, std::uint64_t pos, const std::byte* src, std::size_t n) noexcept;
   bool copy_out(detail::chunk* c, std::uint64_t pos, std::byte* dst, std::size_t n) const noexcept;

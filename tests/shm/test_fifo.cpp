@@ -108,6 +108,30 @@ TEST_CASE("fifo: data crosses chunk boundaries and wraps through recycled chunks
   CHECK(f.allocated_bytes() <= 256 * 1024);
 }
 
+TEST_CASE("fifo: a fifo that holds little grows by small chunks, a busy one by chunks as large as itself") {
+  fixture fx;
+  auto f = fx.make(1u << 20, 1u << 20);
+  // Request/response: one 64-byte message in, one out. The storage stays
+  // at a 4 KiB chunk or two (recycled through the segment while still in
+  // cache) instead of a 1 MiB chunk swept a line per message.
+  const auto msg = pattern(64);
+  std::array<char, 64> out{};
+  std::size_t most = 0;
+  for (int i = 0; i < 20000; ++i) {
+    REQUIRE(f.enqueue(bytes(msg)).value() == 64);
+    most = std::max(most, f.allocated_bytes());
+    REQUIRE(f.dequeue(std::as_writable_bytes(std::span{out})).value() == 64);
+    REQUIRE(std::string(out.data(), out.size()) == msg);
+  }
+  CHECK(most <= 2 * 4096);
+  // A backlog: the next chunk is as large as the fifo (bulk transfers
+  // cross few chunk boundaries).
+  const auto big = pattern(600 * 1024);
+  REQUIRE(f.enqueue(bytes(big)).value() == big.size());
+  CHECK(f.allocated_bytes() >= (1u << 20));
+  CHECK(drain(f) == big);
+}
+
 TEST_CASE("fifo: byte positions wrap around 2^64 without losing data") {
   fixture fx;
   auto f = fx.make(16 * 1024);
