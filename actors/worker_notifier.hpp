@@ -39,10 +39,17 @@ class actor_notifier final : public session_layer::app_notifier {
   void flush() {
     if (held_.empty()) return;
     if (auto it = apps_.find(held_for_); it != apps_.end()) {
-      if (held_.size() == 1)
+      if (held_.size() == 1) {
         self_->send(it->second.actor, notify_atom_v, held_.front());
-      else
+      } else {
+        // The message takes the vector; the next turn's starts at this
+        // one's size instead of growing 1, 2, 4, 8 (a notification is
+        // ~250 bytes, each growth a copy of all of them).
+        const std::size_t n = held_.size();
         self_->send(it->second.actor, notify_atom_v, std::move(held_));
+        held_ = {};
+        held_.reserve(n);
+      }
     }
     held_.clear();
   }
