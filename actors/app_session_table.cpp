@@ -22,6 +22,8 @@ struct detail::session_access {
   // next datagram notifies again (cut-through coalesces on the writer's
   // side instead).
   static const fifo_ref& fifo(const session& s, fifo_side side) noexcept { return s.side(side); }
+  static void set_route(session& s, const tx_route& r) noexcept { s.route_ = r; }
+  static const tx_route& route(const session& s) noexcept { return s.route_; }
   static void rx_seen(session& s) noexcept {
     if (s.datagram_) shm::fifo::from_ref(s.rx_).unset_event();
   }
@@ -30,18 +32,35 @@ struct detail::session_access {
 namespace {
 
 // A session's calls reach its worker as plain sends: no reply, no wait.
+// "Data written" on a session with a tx route goes to its data-plane core
+// instead (tx_route.hpp), and to the worker too only when the core may be
+// asleep.
 class control_impl final : public detail::session_control {
  public:
-  explicit control_impl(const app_worker_context& ctx) {
+  using session_map = std::unordered_map<std::uint64_t, std::unique_ptr<session>>;
+  control_impl(const app_worker_context& ctx, const session_map& sessions)
+      : direct_(ctx.direct_tx), sessions_(sessions) {
     for (const auto& w : ctx.session_workers) workers_.push_back(caf::actor_cast<session_worker_actor>(w));
   }
-  void post_tx(session_handle h) override { send(h, tx_atom_v); }
+  /// `s` was accepted or connected with route `r` (kept in the session).
+  void routed(session& s, const tx_route& r) {
+    if (direct_ != nullptr) detail::session_access::set_route(s, r);
+  }
+  /// `h` closed, shut down, reset or was renamed: its writes go the old way.
+  void unrouted(session_handle h) {
+    if (auto it = sessions_.find(h.value()); it != sessions_.end())
+      detail::session_access::set_route(*it->second, tx_route{});
+  }
+
+  void post_tx(session_handle h) override {
+    if (!posted_direct(h)) send(h, tx_atom_v);
+  }
   // One message per session worker, not per session.
   void post_tx_batch(std::span<const session_handle> hs) override {
     if (hs.size() == 1) return post_tx(hs[0]);
     per_worker_.resize(workers_.size());
     for (session_handle h : hs)
-      if (h.worker() < workers_.size()) per_worker_[h.worker()].push_back(h);
+      if (h.worker() < workers_.size() && !posted_direct(h)) per_worker_[h.worker()].push_back(h);
     for (std::size_t w = 0; w < per_worker_.size(); ++w) {
       if (per_worker_[w].size() == 1) send(per_worker_[w][0], tx_atom_v);
       else if (!per_worker_[w].empty()) caf::anon_send(workers_[w], tx_atom_v, per_worker_[w]);
@@ -49,9 +68,20 @@ class control_impl final : public detail::session_control {
     }
   }
   void post_app_rx(session_handle h) override { send(h, app_rx_atom_v); }
-  void close(session_handle h) override { send(h, close_atom_v); }
-  void reset(session_handle h) override { send(h, reset_atom_v); }
-  void shutdown(session_handle h) override { send(h, shutdown_atom_v); }
+  void close(session_handle h) override {
+    unrouted(h);
+    send(h, close_atom_v);
+  }
+  void reset(session_handle h) override {
+    unrouted(h);
+    send(h, reset_atom_v);
+  }
+  // Nothing written after a shutdown may leave but through the worker,
+  // which knows the session may send no more.
+  void shutdown(session_handle h) override {
+    unrouted(h);
+    send(h, shutdown_atom_v);
+  }
   void answer_accept(session_handle h, bool ok) override { send(h, accept_atom_v, ok); }
   void answer_connected(session_handle h, bool ok) override { send(h, connected_atom_v, ok); }
 
@@ -60,8 +90,18 @@ class control_impl final : public detail::session_control {
   void send(session_handle h, Atom atom, Ts... xs) {
     if (h.worker() < workers_.size()) caf::anon_send(workers_[h.worker()], atom, h, xs...);
   }
+  // True when the core took the notice and is awake to act on it.
+  bool posted_direct(session_handle h) {
+    if (direct_ == nullptr) return false;
+    auto it = sessions_.find(h.value());
+    if (it == sessions_.end()) return false;
+    const tx_route& r = detail::session_access::route(*it->second);
+    return r.valid && direct_->post(r);
+  }
   std::vector<session_worker_actor> workers_;
   std::vector<std::vector<session_handle>> per_worker_;  // post_tx_batch's, empty between calls
+  std::shared_ptr<detail::direct_tx> direct_;
+  const session_map& sessions_;  // the app worker's (app_session_table::impl)
 };
 
 bool is_data_or_close(notification k) {
@@ -74,11 +114,11 @@ bool is_data_or_close(notification k) {
 
 struct app_session_table::impl {
   explicit impl(app_worker_context c)
-      : ctx(std::move(c)), own_control(ctx), control(ctx.control ? *ctx.control : own_control) {}
+      : ctx(std::move(c)), own_control(ctx, sessions), control(ctx.control ? *ctx.control : own_control) {}
   app_worker_context ctx;
+  control_impl::session_map sessions;  // before own_control, which reads it
   control_impl own_control;
   detail::session_control& control;  // ctx.control's, or own_control
-  std::unordered_map<std::uint64_t, std::unique_ptr<session>> sessions;
   std::uint64_t dropped = 0;
 
   void open(const app_notification& n, app_handler& handler) {
@@ -91,6 +131,8 @@ struct app_session_table::impl {
     detail::session_access::set_endpoints(*s, n.ends, n.proto);
     auto* raw = s.get();
     sessions[n.handle.value()] = std::move(s);
+    // Only this table's own control sends "data written" anywhere itself.
+    if (&control == &own_control && n.route.valid) own_control.routed(*raw, n.route);
     const bool ok = n.kind == notification::accept ? handler.on_accept(*raw)
                                                    : handler.on_connected(*raw, n.opaque);
     if (n.kind == notification::accept)
@@ -108,6 +150,7 @@ struct app_session_table::impl {
   }
 
   void migrate(const app_notification& n, app_handler& handler) {
+    own_control.unrouted(n.handle);  // the worker hears "data written" under the new name
     auto node = sessions.extract(n.handle.value());
     if (node.empty()) return;
     node.key() = n.other.value();

@@ -52,6 +52,7 @@ struct session_worker_actor_state {
   std::vector<caf::actor> workers;                              // every worker
   std::vector<std::vector<ct::pending_connect>> outgoing;       // per destination
   bool run_scheduled = false;
+  bool in_run = false;  // run() is under way: schedule() queues, never nests
 
   bool has_work() const {
     return sessions->has_events() || sessions->pending_rx_notifications() > 0 ||
@@ -77,12 +78,22 @@ bool pass_on(stateful_self self, Atom atom, session_handle h) {
   return true;
 }
 
-// Every turn ends here: the notifications it held leave, and a run is
-// queued if work is left.
+void run(stateful_self self);
+
+// Every turn ends here: the notifications it held leave, and the work left
+// runs — at once when no message waits (a run message to itself would only
+// cost a mailbox round trip: ~2 of them per request/response turn), else
+// as a message behind the waiting ones, which it then batches. A run's own
+// trailing call always queues: work that cannot progress now (a full
+// command ring) must not spin inside one turn.
 void schedule(stateful_self self) {
   auto& st = self->state;
   st.apps->flush();
   if (st.run_scheduled || !st.has_work()) return;
+  if (!st.in_run && self->mailbox().empty()) {
+    run(self);
+    return;
+  }
   st.run_scheduled = true;
   self->send(self, run_atom_v);
 }
@@ -106,6 +117,7 @@ void flush_outgoing(stateful_self self) {
 void run(stateful_self self) {
   auto& st = self->state;
   st.run_scheduled = false;
+  st.in_run = true;
   flush_outgoing(self);
   st.sessions->run_events();
   st.ct->handle_cleanups();
@@ -138,6 +150,7 @@ void run(stateful_self self) {
   st.sink->reusable_here.clear();
   st.sessions->flush_enqueue_events();
   st.sink->flush_releases();
+  st.in_run = false;
   schedule(self);
 }
 
@@ -389,7 +402,7 @@ worker_report report(stateful_self self) {
 void init(stateful_self self, const session_worker_config& cfg) {
   auto& st = self->state;
   st.cfg = cfg;
-  st.apps = std::make_unique<actor_notifier>(self, cfg.violations);
+  st.apps = std::make_unique<actor_notifier>(self, cfg.violations, st.transports);
   st.sink = std::make_unique<actor_ct_sink>(self, cfg.ct_fifos, cfg.first_worker);
   st.sessions = std::make_unique<session_layer::session_worker_state>(
       cfg.index, session_layer::session_worker_state::environment{st.apps.get(), &st.transports});

@@ -307,7 +307,7 @@ class stack_impl final : public stack {
     const auto session_workers = session_worker_handles();
     std::vector<app_worker_actor> actors;
     for (std::uint32_t i = 0; i < opts.workers; ++i) {
-      app_worker_actor a = make(app_worker_context{r->first_worker + i, r->app, session_workers, {}}, i);
+      app_worker_actor a = make(app_worker_context{r->first_worker + i, r->app, session_workers, {}, direct_tx()}, i);
       if (!a) return unexpected{errc::invalid_argument, "the factory made no app worker"};
       track_app_worker(a, r->first_worker + i, opts.name, own);
       actors.push_back(std::move(a));
@@ -316,6 +316,9 @@ class stack_impl final : public stack {
     if (!ok) return unexpected{ok.error()};
     return make_application(sys_, root_, *r, std::move(actors), workers_, running_);
   }
+
+  // The data plane's inboxes for "data written" (empty without one).
+  std::shared_ptr<detail::direct_tx> direct_tx() const { return dp_ ? dp_->direct_tx() : nullptr; }
 
   // The session workers, as an app worker context names them.
   std::vector<caf::actor> session_worker_handles() const {
@@ -394,7 +397,7 @@ class stack_impl final : public stack {
     if (!r) return unexpected{r.error()};
     auto events = app_event_queue::create("as-events-" + req.name, event_queue_sizes());
     if (!events) return unexpected{events.error()};
-    remote_gateway_config gc{{r->first_worker, r->app, session_worker_handles(), {}}, root_, channel, *events, true,
+    remote_gateway_config gc{{r->first_worker, r->app, session_worker_handles(), {}, direct_tx()}, root_, channel, *events, true,
                              usage_of(r->app)};
     auto gateway = spawn_remote_gateway(sys_, std::move(gc));
     auto as_worker = caf::actor_cast<app_worker_actor>(gateway);

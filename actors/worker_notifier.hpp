@@ -6,6 +6,7 @@
 
 #include "actors/log.hpp"
 #include "actors/session_worker.hpp"
+#include "session/session_worker_state.hpp"
 
 #include <unordered_map>
 #include <vector>
@@ -25,7 +26,10 @@ using wsession = session_layer::session;
 // them in such rows). The actor flushes at the end of every turn.
 class actor_notifier final : public session_layer::app_notifier {
  public:
-  actor_notifier(worker_self self, violation_sink violations) : self_(self), violations_(std::move(violations)) {}
+  /// `transports`: where an accepted or connected session's tx route
+  /// comes from (the worker's own, outliving this).
+  actor_notifier(worker_self self, violation_sink violations, session_layer::transport_registry& transports)
+      : self_(self), violations_(std::move(violations)), transports_(transports) {}
 
   void add(std::uint32_t index, app_worker_actor a, bool tuning, std::uint32_t rx_size, std::uint32_t tx_size) {
     apps_[index] = {std::move(a), tuning, rx_size, tx_size};
@@ -62,6 +66,7 @@ class actor_notifier final : public session_layer::app_notifier {
     n.ends = {s.local, s.remote};
     n.rx = s.rx.to_ref();
     n.tx = s.tx.to_ref();
+    n.route = route_of(s);
     // Nobody left to decide (the app detached): the answer is no, so the
     // session is not left waiting forever (SPEC 9.7, detach mid-connect).
     if (!send(s.app_worker, n)) self_->send(self_, accept_atom_v, s.handle, false);
@@ -79,6 +84,7 @@ class actor_notifier final : public session_layer::app_notifier {
       n.ends = {s->local, s->remote};
       n.rx = s->rx.to_ref();
       n.tx = s->tx.to_ref();
+      n.route = route_of(*s);
     }
     if (!send(app_worker, n) && s != nullptr) self_->send(self_, connected_atom_v, s->handle, false);
   }
@@ -152,6 +158,10 @@ class actor_notifier final : public session_layer::app_notifier {
     n.app_worker = s.app_worker;
     return n;
   }
+  tx_route route_of(const wsession& s) {
+    const session_layer::transport* tp = transports_.find(s.proto);
+    return tp != nullptr ? tp->direct_tx_route(s) : tx_route{};
+  }
   bool send(std::uint32_t app_worker, const app_notification& n) {
     if (apps_.find(app_worker) == apps_.end()) {
       ++dropped_;
@@ -171,6 +181,7 @@ class actor_notifier final : public session_layer::app_notifier {
   };
   worker_self self_;
   violation_sink violations_;
+  session_layer::transport_registry& transports_;
   std::unordered_map<std::uint32_t, app_entry> apps_;
   std::uint64_t dropped_ = 0;
   std::vector<app_notification> held_;  // this turn's, all for held_for_

@@ -137,9 +137,17 @@ bool core_loop::poll_once() {
   // One clock read per pass: everything in a pass happens "now" (a pass
   // takes microseconds; timers and ARP retries count milliseconds).
   pass_tsc_ = rte_get_tsc_cycles();
+  // The flag goes up before this pass drains the inbox, and the thread
+  // sleeps only after further passes: a notice pushed before the flag was
+  // visible is drained by them (direct_tx.hpp).
+  if (setup_.direct_tx != nullptr && !dozing_ && empty_passes_ >= doze_after && !busy_polling()) {
+    dozing_ = true;
+    setup_.direct_tx->set_dozing(true);
+  }
   bool work = receive();
   work |= receive_handoffs();
   signal_rx();
+  work |= apply_direct_tx();
   work |= apply_commands();
   work |= tcp_->poll();
   if (!arp_wait_.empty()) retry_arp_waiters();
@@ -150,6 +158,15 @@ bool core_loop::poll_once() {
   if (const std::uint64_t t = now(); t - last_publish_ >= publish_ticks_) {
     last_publish_ = t;
     publish();
+  }
+  if (!work) {
+    ++empty_passes_;
+  } else {
+    empty_passes_ = 0;
+    if (dozing_ && setup_.direct_tx != nullptr) {
+      dozing_ = false;
+      setup_.direct_tx->set_dozing(false);
+    }
   }
   return work;
 }
@@ -413,6 +430,14 @@ void core_loop::signal_rx() {
 
 // ---------------------------------------------------------------------------
 // commands
+
+bool core_loop::apply_direct_tx() {
+  if (setup_.direct_tx == nullptr) return false;
+  tx_notice n;
+  unsigned k = 0;
+  for (; k < commands_per_pass && setup_.direct_tx->pop(n); ++k) tcp_->apply_direct(n);
+  return k > 0;
+}
 
 bool core_loop::apply_commands() {
   bool work = false;

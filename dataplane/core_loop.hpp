@@ -17,6 +17,7 @@
 /// queued for the next pass and no further fifo is drained until they go,
 /// so a slow peer fills the app's tx fifo and the app sees fifo_full.
 
+#include "dataplane/direct_tx.hpp"
 #include "dataplane/idle_backoff.hpp"
 #include "dataplane/boundary.hpp"
 #include "dataplane/core_counters.hpp"
@@ -80,6 +81,8 @@ struct core_setup {
   /// Faults on demand, applied to every frame received and sent (each
   /// direction its own seeded sequence, salted by the core's index).
   impairment_config impair;
+  /// "Data written" straight from app workers (direct_tx.hpp); null: none.
+  tx_inbox* direct_tx = nullptr;
 };
 
 class core_loop {
@@ -147,6 +150,7 @@ class core_loop {
   /// is full, frames are dropped (counted) then.
   bool hand_off(std::uint32_t to, const handoff& h);
   void flush_handoffs();
+  bool apply_direct_tx();
   bool apply_commands();
   bool drain_tx_fifos();
   /// Sends what `e`'s tx fifo holds; false if it stopped waiting for ARP.
@@ -190,6 +194,12 @@ class core_loop {
   std::array<rte_mbuf*, 2 * burst> tx_batch_{};
   std::uint16_t tx_count_ = 0;
   std::uint16_t rx_take_ = short_burst;  // the next rx burst's size
+  // Empty passes in a row, and whether the direct tx inbox was told this
+  // core may doze (direct_tx.hpp). Raised well before any idle policy
+  // sleeps: idle_backoff spins 256 empty passes first.
+  static constexpr unsigned doze_after = 128;
+  unsigned empty_passes_ = 0;
+  bool dozing_ = true;
   std::vector<bool> posted_;      ///< per worker: events pushed since the last doorbell pass
   std::vector<std::deque<event>> overflow_;  ///< per worker: events its full ring could not take
   std::vector<std::deque<handoff>> handoff_overflow_;  ///< per core: control items its full ring could not take

@@ -82,16 +82,7 @@ void core_tcp::apply(std::uint32_t worker, const command& c) {
       }
       return;
     }
-    case command_kind::tcp_sent: {
-      shm::fifo* tx = fifo_of(pack(id), false);
-      if (tx == nullptr) return;
-      // Re-arm the app's tx notification before the engine looks at the
-      // fifo: a write racing this either posts again or is seen now.
-      tx->unset_event();
-      if (r.nodelay) engine_.set_nodelay(id, true);
-      engine_.app_sent(id, now);
-      return;
-    }
+    case command_kind::tcp_sent: app_sent(id, r.nodelay, now); return;
     case command_kind::tcp_read: {
       shm::fifo* rx = fifo_of(pack(id), true);
       if (rx == nullptr) return;
@@ -111,6 +102,21 @@ void core_tcp::apply(std::uint32_t worker, const command& c) {
     default: return;
   }
 }
+
+// From the worker's tcp_sent or straight from the app (direct_tx.hpp):
+// the same notice, and a stale one (the connection ended, its index taken
+// again) names nothing.
+void core_tcp::app_sent(tcp::conn_id id, bool nodelay, std::uint64_t now) {
+  shm::fifo* tx = fifo_of(pack(id), false);
+  if (tx == nullptr) return;
+  // Re-arm the app's tx notification before the engine looks at the
+  // fifo: a write racing this either posts again or is seen now.
+  tx->unset_event();
+  if (nodelay) engine_.set_nodelay(id, true);
+  engine_.app_sent(id, now);
+}
+
+void core_tcp::apply_direct(const tx_notice& n) { app_sent({n.conn, n.generation}, n.nodelay, now_us()); }
 
 void core_tcp::input(std::span<const std::byte> segment, std::uint32_t src_ip, std::uint32_t dst_ip) {
   engine_.input(segment, src_ip, dst_ip, now_us());

@@ -8,6 +8,7 @@
 /// core's command pass; received segments from its rx pass.
 
 #include "dataplane/boundary.hpp"
+#include "dataplane/direct_tx.hpp"
 #include "dataplane/tcp/engine.hpp"
 
 #include <cstdint>
@@ -29,6 +30,8 @@ class core_tcp final : public tcp::wire, public tcp::app_side {
 
   /// A worker's tcp_* command.
   void apply(std::uint32_t worker, const command& c);
+  /// "Data written" from an app in this process (direct_tx.hpp).
+  void apply_direct(const tx_notice& n);
   /// A received segment (the IPv4 payload) from `src_ip` to `dst_ip`.
   void input(std::span<const std::byte> segment, std::uint32_t src_ip, std::uint32_t dst_ip);
   /// Once per pass: timers, the burst's coalesced ACKs and data, and the
@@ -54,6 +57,7 @@ class core_tcp final : public tcp::wire, public tcp::app_side {
   void state_changed(std::uint64_t session, tcp::state now) override;
 
  private:
+  void app_sent(tcp::conn_id id, bool nodelay, std::uint64_t now);
   /// Who asked for a listener or a connect, and where its fifos come from.
   struct origin {
     std::uint32_t worker = 0;

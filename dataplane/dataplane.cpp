@@ -58,6 +58,7 @@ result<std::unique_ptr<dataplane>> dataplane::create(const dataplane_config& cfg
       l.events = std::make_unique<channel<event>>(event_ring_size);
     }
   }
+  dp->direct_tx_ = std::make_shared<direct_tx_inboxes>(cfg.cores);
   dp->handoffs_.resize(cfg.cores);
   for (unsigned from = 0; from < cfg.cores; ++from) {
     dp->handoffs_[from].resize(cfg.cores);
@@ -86,6 +87,7 @@ result<void> dataplane::launch(core_host* host) {
     s.mode = cfg_.mode;
     s.impair = cfg_.impair;
     s.tcp = cfg_.tcp;
+    s.direct_tx = &direct_tx_->core(c);
     for (auto& l : links_[c]) s.workers.push_back({l.commands.get(), l.events.get(), l.bell});
     if (links_.size() > 1) {
       for (unsigned other = 0; other < links_.size(); ++other) {
@@ -165,6 +167,9 @@ void dataplane::stop() {
     for (unsigned c = 0; c < cores_.size(); ++c) rte_eal_wait_lcore(eal_.worker_lcores[c]);
     launched_ = false;
   }
+  // No pass drains the inboxes any more: app workers go back to telling
+  // the session workers.
+  for (unsigned c = 0; c < cores_.size(); ++c) direct_tx_->core(c).set_dozing(true);
 }
 
 core_counters_snapshot dataplane::counters(unsigned core) const {

@@ -17,6 +17,7 @@
 #include "dataplane/boundary.hpp"
 #include "dataplane/core_counters.hpp"
 #include "dataplane/core_loop.hpp"
+#include "dataplane/direct_tx.hpp"
 #include "dataplane/eal.hpp"
 #include "dataplane/port.hpp"
 
@@ -106,6 +107,9 @@ class dataplane {
   bool running() const noexcept { return launched_; }
   /// The cores run on a core_host's threads (not on lcores of their own).
   bool hosted() const noexcept { return host_ != nullptr; }
+  /// Where app workers in this process post "data written" for a
+  /// connection of a core (direct_tx.hpp); shared with them.
+  std::shared_ptr<actorstack::detail::direct_tx> direct_tx() const { return direct_tx_; }
   /// The EAL lcore core `c` runs on when not hosted.
   unsigned lcore(unsigned c) const { return eal_.worker_lcores.at(c); }
   /// The lcore id DPDK gave the thread hosting core `c` at its first pass
@@ -135,6 +139,7 @@ class dataplane {
   port port_;
   std::vector<std::vector<link_storage>> links_;  // [core][worker]
   std::vector<std::vector<std::unique_ptr<channel<handoff>>>> handoffs_;  // [from][to]
+  std::shared_ptr<direct_tx_inboxes> direct_tx_;  // one inbox per core
   std::vector<std::unique_ptr<core_loop>> cores_;
   std::vector<std::unique_ptr<hosted_core>> hosted_;
   core_host* host_ = nullptr;

@@ -8,6 +8,7 @@
 #include <actorstack/endpoint.hpp>
 #include <actorstack/result.hpp>
 #include <actorstack/session_handle.hpp>
+#include <actorstack/tx_route.hpp>
 
 #include <cstdint>
 #include <string>
@@ -67,6 +68,10 @@ class transport {
   virtual void custom_tx(session&) {}
   /// The app read rx data (cut-through: tell the peer it may send again).
   virtual void app_rx_evt(session&) {}
+  /// Where an app in this process may post "data written" on `s` without
+  /// this worker (tcp: the connection's core; tx_route.hpp). Invalid: the
+  /// worker hears it (custom_tx), as for every other transport.
+  virtual tx_route direct_tx_route(const session&) const { return {}; }
   /// Drops the bytes the app wrote to `s` and nobody sent (a reset, SPEC
   /// 2.5 / 2.7 - 2.9). Dropping is the consumer's act, and a fifo has one
   /// consumer: the default suits a transport that reads tx on this worker.

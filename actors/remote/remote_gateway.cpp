@@ -53,6 +53,10 @@ struct gateway_state {
   /// Sessions this app worker was told about and has not given up: the
   /// only handles its requests may name.
   std::unordered_set<std::uint64_t> owned;
+  // Owned tcp sessions' tx routes (tx_route.hpp): the app's "data
+  // written" goes to the session's core without the session worker. Only
+  // what a notification named: the app names handles, never routes.
+  std::unordered_map<std::uint64_t, tx_route> routes;
   /// Old handle -> new one of a session that moved to another worker (SPEC
   /// §5): the app may still name it so until it read the migrate
   /// notification, and the old worker passes such requests on. Kept until
@@ -314,6 +318,7 @@ void forward_answer(self_pointer self, Atom atom, session_handle h, bool ok) {
   forward(self, atom, h, ok);
   auto& st = self->state;
   if (!ok) {
+    st.routes.erase(h.value());
     st.owned.erase(h.value());
     if (st.counted.erase(h.value()) > 0 && st.cfg.usage) app_usage::give_back(st.cfg.usage->sessions);
   }
@@ -322,12 +327,19 @@ void forward_answer(self_pointer self, Atom atom, session_handle h, bool ok) {
 void on_session_request(self_pointer self, const app_protocol::session_request& r) {
   using op = app_protocol::session_op;
   switch (r.op) {
-    case op::tx: return forward(self, tx_atom_v, r.handle);
+    case op::tx: {
+      auto& st = self->state;
+      if (auto it = st.routes.find(r.handle.value()); it != st.routes.end() && st.cfg.ctx.direct_tx->post(it->second))
+        return;
+      return forward(self, tx_atom_v, r.handle);
+    }
     case op::app_rx: return forward(self, app_rx_atom_v, r.handle);
     case op::rx_notify: return forward(self, rx_notify_atom_v, r.handle);
-    case op::close: return forward(self, close_atom_v, r.handle);
-    case op::reset: return forward(self, reset_atom_v, r.handle);
-    case op::shutdown: return forward(self, shutdown_atom_v, r.handle);
+    // Nothing written after these may leave but through the worker, which
+    // knows what the session may still send.
+    case op::close: self->state.routes.erase(r.handle.value()); return forward(self, close_atom_v, r.handle);
+    case op::reset: self->state.routes.erase(r.handle.value()); return forward(self, reset_atom_v, r.handle);
+    case op::shutdown: self->state.routes.erase(r.handle.value()); return forward(self, shutdown_atom_v, r.handle);
     case op::accept_yes: return forward_answer(self, accept_atom_v, r.handle, true);
     case op::accept_no: return forward_answer(self, accept_atom_v, r.handle, false);
     case op::connected_yes: return forward_answer(self, connected_atom_v, r.handle, true);
@@ -427,9 +439,11 @@ bool relay(self_pointer self, app_notification n) {
         break;
       }
       st.owned.insert(n.handle.value());
+      if (n.route.valid && st.cfg.ctx.direct_tx != nullptr) st.routes[n.handle.value()] = n.route;
       break;
     }
     case notification::migrate:
+      st.routes.erase(n.handle.value());
       if (st.owned.erase(n.handle.value()) > 0) {
         st.owned.insert(n.other.value());
         st.old_names[n.handle.value()] = n.other.value();
@@ -437,6 +451,7 @@ bool relay(self_pointer self, app_notification n) {
       if (st.counted.erase(n.handle.value()) > 0) st.counted.insert(n.other.value());
       break;
     case notification::cleanup_session:
+      st.routes.erase(n.handle.value());
       st.owned.erase(n.handle.value());
       if (st.counted.erase(n.handle.value()) > 0 && st.cfg.usage) app_usage::give_back(st.cfg.usage->sessions);
       std::erase_if(st.old_names, [&](const auto& kv) { return kv.second == n.handle.value(); });

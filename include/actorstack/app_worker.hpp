@@ -16,6 +16,7 @@
 
 #include <actorstack/app.hpp>
 #include <actorstack/notification.hpp>
+#include <actorstack/tx_route.hpp>
 
 #include <caf/all.hpp>
 
@@ -42,6 +43,10 @@ struct app_worker_context {
   /// an app in another process sends them over its connection to the
   /// stack (libactorstack-client). Empty: plain sends to the workers.
   std::shared_ptr<detail::session_control> control;
+  /// The data plane's cores, for sessions whose notification carries a tx
+  /// route (tx_route.hpp). Empty: every "data written" goes to the
+  /// session workers.
+  std::shared_ptr<detail::direct_tx> direct_tx;
 };
 
 /// An app worker's sessions. Not thread-safe: it belongs to one actor.

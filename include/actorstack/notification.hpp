@@ -11,6 +11,7 @@
 #include <actorstack/fifo_side.hpp>
 #include <actorstack/segment_info.hpp>
 #include <actorstack/session_handle.hpp>
+#include <actorstack/tx_route.hpp>
 
 #include <caf/all.hpp>
 
@@ -62,6 +63,10 @@ struct app_notification {
   /// (a cut-through client's local port is its connection's name, as a
   /// kernel's ephemeral port is).
   endpoint_pair ends;
+  /// accept/connected over tcp: where this process's app worker may send
+  /// "data written" without the session worker (tx_route.hpp; in this
+  /// process only: not serialised).
+  tx_route route;
 };
 
 template <class Inspector>

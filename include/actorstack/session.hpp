@@ -12,6 +12,7 @@
 #include <actorstack/fifo_side.hpp>
 #include <actorstack/result.hpp>
 #include <actorstack/session_handle.hpp>
+#include <actorstack/tx_route.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -163,6 +164,7 @@ class session {
   bool tx_notice_owed_ = false;
   endpoint_pair ends_;
   transport_proto transport_ = transport_proto::ct;
+  tx_route route_;  ///< where "data written" may go without the worker (set by the app worker)
 };
 
 }  // namespace actorstack

@@ -282,6 +282,24 @@ void tcp_transport::custom_tx(session& s) {
   send_conn(c, command_kind::tcp_sent, cfg_.nodelay);
 }
 
+// The core names the connection by the engine's index and generation, as
+// in tcp_sent; it ignores a notice for a connection that has since ended.
+// Asked while the accept or connected notification is made, inside
+// on_established: the connection learns its session's handle only when
+// that returns, so an unnamed one is the session's being made.
+tx_route tcp_transport::direct_tx_route(const session& s) const {
+  if (s.connection >= conns_.size()) return {};
+  const conn& c = conns_[s.connection];
+  if (!c.in_use || c.core_done || c.session_gone || (c.session.valid() && c.session != s.handle)) return {};
+  tx_route r;
+  r.valid = true;
+  r.nodelay = cfg_.nodelay;
+  r.core = c.core;
+  r.conn = c.engine_index;
+  r.generation = c.generation;
+  return r;
+}
+
 void tcp_transport::app_rx_evt(session& s) {
   if (s.connection >= conns_.size()) return;
   const conn& c = conns_[s.connection];

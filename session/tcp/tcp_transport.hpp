@@ -86,6 +86,7 @@ class tcp_transport final : public session_layer::transport, public session_laye
   void cleanup(std::uint32_t connection, std::uint32_t worker) override;
   void custom_tx(session_layer::session& s) override;
   void app_rx_evt(session_layer::session& s) override;
+  tx_route direct_tx_route(const session_layer::session& s) const override;
   /// Nothing here: the core reads a tcp session's tx, and after a reset it
   /// reads no more; the bytes go with the fifo.
   void discard_tx(session_layer::session&) override {}

@@ -5,13 +5,16 @@
 // and before a close or shutdown reaches the worker.
 
 #include "actors/handler_scope.hpp"
+#include "actors/session_worker.hpp"
 #include "shm/fifo_segment.hpp"
 
+#include <actorstack/app_worker.hpp>
 #include <actorstack/session.hpp>
 
 #include <doctest/doctest.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -167,4 +170,92 @@ TEST_CASE("app session: the notices one callback owes reach the control as one b
   REQUIRE(sessions[1]->write(bytes));
   CHECK(control.singles == std::vector<std::uint64_t>{sessions[1]->handle().value()});
   CHECK(control.batches.size() == 1);
+}
+
+namespace {
+
+// The data plane's side of tx routes, recorded: what reached a core, and
+// whether the core was awake to act on it.
+struct recording_direct_tx final : detail::direct_tx {
+  std::vector<std::uint32_t> conns;
+  bool awake = true;
+  bool post(const tx_route& r) noexcept override {
+    conns.push_back(r.conn);
+    return awake;
+  }
+};
+
+// Writes what each rx brings back, and nothing else.
+struct echo_handler final : app_handler {
+  bool on_accept(session&) override { return true; }
+  void on_rx(session& s) override {
+    std::vector<std::byte> buf(s.max_read());
+    if (auto n = s.read(buf); n && *n > 0) REQUIRE(s.write(std::span{buf}.first(*n)));
+  }
+};
+
+app_notification accepted(session_handle h, const shm::fifo_pair& p, std::optional<std::uint32_t> routed_conn) {
+  app_notification n;
+  n.kind = notification::accept;
+  n.handle = h;
+  n.proto = transport_proto::tcp;
+  n.rx = p.rx.to_ref();
+  n.tx = p.tx.to_ref();
+  if (routed_conn) {
+    n.route.valid = true;
+    n.route.core = 0;
+    n.route.conn = *routed_conn;
+    n.route.generation = 1;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("app session table: data written on a session with a tx route goes to its core, not to the session worker, and without a route or once renamed it does not") {
+  shm::fifo_segment seg = shm::fifo_segment::create("app-session-route", 1u << 20).value();
+  auto direct = std::make_shared<recording_direct_tx>();
+  app_worker_context ctx;
+  ctx.direct_tx = direct;
+  app_session_table table{ctx};
+  echo_handler handler;
+  shm::fifo_pair routed = seg.alloc_fifo_pair(4096, 4096).value();
+  shm::fifo_pair plain = seg.alloc_fifo_pair(4096, 4096).value();
+  const session_handle hr{0, 1, 1}, hp{0, 2, 1};
+  table.deliver(accepted(hr, routed, 41), handler);
+  table.deliver(accepted(hp, plain, std::nullopt), handler);
+
+  auto request = [&](shm::fifo_pair& p, session_handle h) {
+    REQUIRE(p.rx.enqueue(bytes));
+    app_notification rx;
+    rx.kind = notification::rx;
+    rx.handle = h;
+    app_handler_scope callback;
+    table.deliver(rx, handler);
+  };
+  request(routed, hr);
+  CHECK(direct->conns == std::vector<std::uint32_t>{41});
+  request(plain, hp);  // a session without a route: its worker hears it
+  CHECK(direct->conns.size() == 1);
+
+  // The answer left; the core re-armed the flag. Written again while the
+  // core may doze: the core gets it, and so does the worker (unseen here).
+  routed.tx.drop_all();
+  routed.tx.unset_event();
+  direct->awake = false;
+  request(routed, hr);
+  CHECK(direct->conns == std::vector<std::uint32_t>{41, 41});
+
+  // Renamed (SPEC 5): the route named the old session; the worker hears
+  // the renamed one's writes.
+  routed.tx.drop_all();
+  routed.tx.unset_event();
+  const session_handle moved{0, 3, 1};
+  app_notification migrate;
+  migrate.kind = notification::migrate;
+  migrate.handle = hr;
+  migrate.other = moved;
+  table.deliver(migrate, handler);
+  request(routed, moved);
+  CHECK(direct->conns.size() == 2);
 }

@@ -20,9 +20,21 @@ namespace {
 
 struct segment_recording_apps : recording_apps {
   std::vector<segment_info> segments;
+  // The tx route each accept or connected notification would carry (the
+  // session worker's notifier asks the transport while making it).
+  const transport* routes_from = nullptr;
+  std::vector<tx_route> routes;
   void segment_added(std::uint32_t app_worker, const segment_info& seg) override {
     segments.push_back(seg);
     events.push_back({"segment_add", {}, app_worker});
+  }
+  void accept(const session& s) override {
+    if (routes_from != nullptr) routes.push_back(routes_from->direct_tx_route(s));
+    recording_apps::accept(s);
+  }
+  void connected(std::uint32_t wrk, std::uint64_t opaque, const session* s, errc err) override {
+    if (routes_from != nullptr && s != nullptr) routes.push_back(routes_from->direct_tx_route(*s));
+    recording_apps::connected(wrk, opaque, s, err);
   }
 };
 
@@ -168,6 +180,39 @@ TEST_CASE("TCP 2.1 tcp transport: a listener listens on every core, accept comes
   CHECK(fx.take(0).empty());
   CHECK(fx.tp.format(s->connection, 0) == "[0:" + std::to_string(s->handle.index()) +
                                               "][T] 10.0.0.2:80->10.0.0.1:40000 ESTABLISHED core 1");
+}
+
+TEST_CASE("tcp transport: an accept or connected notification carries the tx route of its connection (its core, the engine's index and generation), none once the core let go") {
+  tcp_fixture fx;
+  fx.apps.routes_from = &fx.tp;
+  auto [listener, cookie] = fx.listen(80);
+  const auto c = fx.establish(cookie, 80, 40000, 1);
+  REQUIRE(fx.apps.routes.size() == 1);
+  const tx_route r = fx.apps.routes[0];
+  CHECK(r.valid);
+  CHECK(r.core == 1);
+  CHECK(r.conn == c.index);
+  CHECK(r.generation == c.generation);
+  session* s = fx.w.get(fx.apps.events.back().handle);
+  REQUIRE(s != nullptr);
+  fx.w.on_accept_reply(s->handle, true);
+  CHECK(fx.tp.direct_tx_route(*s).valid);  // and afterwards, named by its handle
+
+  auto connect = fx.tp.connect({tcp_ep(peer_ip, 5201), app, 42});
+  REQUIRE(connect.has_value());
+  const auto out = fx.take(0);
+  REQUIRE(out.size() == 1);
+  const auto d = fx.establish(out[0].tcp.cookie, out[0].tcp.local_port, 5201, 0);
+  REQUIRE(fx.apps.routes.size() == 2);
+  CHECK(fx.apps.routes[1].valid);
+  CHECK(fx.apps.routes[1].core == 0);
+  CHECK(fx.apps.routes[1].conn == d.index);
+
+  // The peer reset: the core let go, a route would name nothing.
+  fx.conn_event(c, dp::event_kind::tcp_reset, errc::reset, 1);
+  session* reset = fx.w.get(s->handle);  // kept until the app cleans up
+  REQUIRE(reset != nullptr);
+  CHECK_FALSE(fx.tp.direct_tx_route(*reset).valid);
 }
 
 TEST_CASE("TCP 2.2 tcp transport: connect goes to the home core, connected on ESTABLISHED, refused as connect failed") {
