@@ -46,13 +46,14 @@ class actor_notifier final : public session_layer::app_notifier {
       if (held_.size() == 1) {
         self_->send(it->second.actor, notify_atom_v, held_.front());
       } else {
-        // The message takes the vector; the next turn's starts at this
+        // The message takes the vector; the next batch starts at this
         // one's size instead of growing 1, 2, 4, 8 (a notification is
-        // ~250 bytes, each growth a copy of all of them).
-        const std::size_t n = held_.size();
+        // ~270 bytes, each growth a copy of all of them) — reserved when
+        // its second notification comes, so that a batch of one (sent as
+        // itself) allocates nothing.
+        last_batch_ = held_.size();
         self_->send(it->second.actor, notify_atom_v, std::move(held_));
         held_ = {};
-        held_.reserve(n);
       }
     }
     held_.clear();
@@ -169,6 +170,7 @@ class actor_notifier final : public session_layer::app_notifier {
     }
     if (!held_.empty() && held_for_ != app_worker) flush();
     held_for_ = app_worker;
+    if (held_.size() == 1 && held_.capacity() < last_batch_) held_.reserve(last_batch_);
     held_.push_back(n);
     return true;
   }
@@ -186,6 +188,7 @@ class actor_notifier final : public session_layer::app_notifier {
   std::uint64_t dropped_ = 0;
   std::vector<app_notification> held_;  // this turn's, all for held_for_
   std::uint32_t held_for_ = 0;
+  std::size_t last_batch_ = 0;  // the size of the last batch sent as a vector
 };
 
 }  // namespace actorstack
