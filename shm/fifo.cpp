@@ -89,7 +89,10 @@ offset_t fifo::offset() const noexcept {
 std::uint32_t fifo::min_alloc(std::uint64_t backlog) const noexcept {
   const std::uint32_t size = hdr_->size.load(std::memory_order_relaxed);
   const std::uint32_t cap = std::clamp<std::uint32_t>(std::bit_floor(size), min_chunk_bytes, max_chunk_bytes);
-  const std::uint64_t wanted = std::bit_ceil(std::max<std::uint64_t>(backlog, 1) * 4);
+  // The backlog is computed from the consumer's head, which another
+  // process may write at any moment: bounded before it is multiplied, so
+  // that no value of it can overflow bit_ceil (at most 4 x 4 MiB here).
+  const std::uint64_t wanted = std::bit_ceil(std::clamp<std::uint64_t>(backlog, 1, cap) * 4);
   return static_cast<std::uint32_t>(std::clamp<std::uint64_t>(wanted, min_chunk_bytes, cap));
 }
 
