@@ -423,6 +423,10 @@ void init(stateful_self self, const session_worker_config& cfg) {
       for (std::uint32_t w : mirror_workers(self->state))
         self->send(worker_actor(self, w), listen_atom_v, migrate_atom_v, owner, app_worker);
     });
+    st.tcp->on_members([self](session_handle owner, const std::vector<std::uint32_t>& app_workers) {
+      for (std::uint32_t w : mirror_workers(self->state))
+        self->send(worker_actor(self, w), listen_atom_v, listener_members{owner, app_workers});
+    });
   }
 }
 
@@ -498,6 +502,10 @@ session_worker_actor::behavior_type worker_behavior(stateful_self self, session_
       },
       [=, &st](listen_atom, migrate_atom, session_handle owner, std::uint32_t app_worker) {
         if (st.tcp) st.tcp->move_mirror(owner, app_worker);
+        after();
+      },
+      [=, &st](listen_atom, const listener_members& m) {
+        if (st.tcp) st.tcp->set_members(m.listener, m.app_workers);
         after();
       },
       [=](sessions_atom) { return report(self); },

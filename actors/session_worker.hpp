@@ -37,6 +37,14 @@ typename Inspector::result_type inspect(Inspector& f, ct_alloc_request& x) {
 }
 
 
+/// The app workers that accept on tcp listener `listener` (stack root ->
+/// session worker 0 -> the workers with its mirrors):
+/// tcp_transport::set_members.
+struct listener_members {
+  session_handle listener;
+  std::vector<std::uint32_t> app_workers;
+};
+
 /// Who carves cut-through fifo pairs (the ct_segment_context actors, behind
 /// the stack root) and takes them back.
 using ct_fifo_actor =
@@ -83,6 +91,7 @@ using session_worker_actor = caf::typed_actor<
     caf::replies_to<listen_atom, session_handle, std::uint32_t, endpoint>::with<bool>,
     caf::reacts_to<stop_atom, listen_atom, session_handle>,  // ...and stopped
     caf::reacts_to<listen_atom, migrate_atom, session_handle, std::uint32_t>,  // ...and given to another app worker
+    caf::reacts_to<listen_atom, listener_members>,  // a tcp listener's app workers, each taking the wire's connections
     caf::replies_to<stats_atom>::with<worker_stats>,
     caf::replies_to<sessions_atom>::with<worker_report>>;
 
@@ -112,3 +121,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::ct::ct_fifo_pair)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<actorstack::ct::ct_release>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::udp::udp_migrant)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::shm::fifo)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::listener_members)

@@ -36,6 +36,7 @@ class actor_root_effects final : public session_layer::root_effects {
   void app_worker_dropped(std::uint32_t index) override;
   void close_listener(session_handle listener) override;
   void move_listener(session_handle listener, std::uint32_t owner) override;
+  void listener_members(session_handle listener, const std::vector<std::uint32_t>& app_workers) override;
   void context_created(std::uint32_t id, std::uint32_t client_app_worker,
                        std::uint32_t server_app_worker) override;
   void context_retired(std::uint32_t id) override;
@@ -77,6 +78,10 @@ void actor_root_effects::close_listener(session_handle listener) {
 
 void actor_root_effects::move_listener(session_handle listener, std::uint32_t owner) {
   self_->send(workers.at(0), listen_atom_v, listener, owner);
+}
+
+void actor_root_effects::listener_members(session_handle listener, const std::vector<std::uint32_t>& app_workers) {
+  self_->send(workers.at(0), listen_atom_v, actorstack::listener_members{listener, app_workers});
 }
 
 // Spawned on first use and announced to every session worker, so they

@@ -82,6 +82,12 @@ struct tcp_request {
   std::uint32_t rx_fifo_size = 0;
   std::uint32_t tx_fifo_size = 0;
   bool nodelay = false;  ///< tcp_sent: Nagle off for this connection (sticky)
+  /// listen: the listener session (its handle's value, never 0) this
+  /// listen is a part of. Listens of one group share their address, each
+  /// for its own app worker's segment, and take its connections in turn
+  /// (SO_REUSEPORT across apps, an app's workers); a listen of another
+  /// group, or of none (0), is refused while the address is taken.
+  std::uint64_t group = 0;
 };
 
 enum class command_kind : std::uint8_t {

@@ -8,6 +8,8 @@
 #include <rte_cycles.h>
 #include <rte_mbuf.h>
 
+#include <algorithm>
+
 namespace actorstack::dataplane {
 
 namespace {
@@ -50,21 +52,36 @@ void core_tcp::apply(std::uint32_t worker, const command& c) {
   switch (c.kind) {
     case command_kind::tcp_listen: {
       const std::uint64_t key = listener_key(r.local_ip, r.local_port);
-      if (!engine_.listen(r.local_ip, r.local_port, r.cookie, r.rx_fifo_size)) {
-        post_failed(worker, r.cookie, errc::already_listening);  // the listen's answer: refused
+      auto g = groups_.find(key);
+      if (g == groups_.end()) {
+        if (!engine_.listen(r.local_ip, r.local_port, key, r.rx_fifo_size)) {
+          post_failed(worker, r.cookie, errc::already_listening);  // the listen's answer: refused
+          return;
+        }
+        g = groups_.emplace(key, listen_group{r.group, {}, 0}).first;
+      } else if (r.group == 0 || g->second.group != r.group) {
+        post_failed(worker, r.cookie, errc::already_listening);  // another listener's address
         return;
       }
+      g->second.cookies.push_back(r.cookie);
       listeners_[r.cookie] = origin{worker, r.fifos_from, r.rx_fifo_size, r.tx_fifo_size};
-      listener_cookie_[key] = r.cookie;
       return;
     }
     case command_kind::tcp_unlisten: {
       const std::uint64_t key = listener_key(r.local_ip, r.local_port);
-      engine_.unlisten(r.local_ip, r.local_port);
-      if (auto it = listener_cookie_.find(key); it != listener_cookie_.end()) {
-        listeners_.erase(it->second);
-        listener_cookie_.erase(it);
+      // Only this listen's part: a refused listen's unlisten, or one of a
+      // group that others still share, leaves the address listening.
+      if (auto g = groups_.find(key); g != groups_.end()) {
+        auto& cookies = g->second.cookies;
+        if (auto at = std::find(cookies.begin(), cookies.end(), r.cookie); at != cookies.end()) {
+          cookies.erase(at);
+          if (cookies.empty()) {
+            engine_.unlisten(r.local_ip, r.local_port);
+            groups_.erase(g);
+          }
+        }
       }
+      listeners_.erase(r.cookie);
       // From here on nothing is carved from the listener's segment: the
       // worker may let it go.
       event ev{event_kind::tcp_unlistened};
@@ -259,8 +276,16 @@ void core_tcp::post_conn(std::uint64_t session, event ev) {
 }
 
 std::optional<tcp::session_fifos> core_tcp::established(const tcp::established_info& info) {
+  // Whose: the next listen of the address's group, or the connect's.
+  std::uint64_t cookie = info.cookie;
+  if (info.passive) {
+    auto g = groups_.find(info.cookie);
+    if (g == groups_.end() || g->second.cookies.empty()) return std::nullopt;  // its listener went
+    listen_group& group = g->second;
+    cookie = group.cookies[group.next++ % group.cookies.size()];
+  }
   auto& table = info.passive ? listeners_ : connects_;
-  auto it = table.find(info.cookie);
+  auto it = table.find(cookie);
   if (it == table.end() || it->second.seg == nullptr) return std::nullopt;  // its listener or connect went
   const origin o = it->second;
   if (!info.passive) connects_.erase(it);
@@ -278,7 +303,7 @@ std::optional<tcp::session_fifos> core_tcp::established(const tcp::established_i
   ev.kind = event_kind::tcp_established;
   ev.id = info.id.index;
   ev.generation = info.id.generation;
-  ev.session = info.cookie;
+  ev.session = cookie;
   ev.rx = pair->rx;
   ev.tx = pair->tx;
   ev.local_ip = info.tuple.local_ip;

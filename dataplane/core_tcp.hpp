@@ -90,8 +90,16 @@ class core_tcp final : public tcp::wire, public tcp::app_side {
 
   core_loop& core_;
   tcp::engine engine_;
-  std::unordered_map<std::uint64_t, origin> listeners_;  // by cookie
-  std::unordered_map<std::uint64_t, std::uint64_t> listener_cookie_;  // (ip << 16 | port) -> cookie
+  /// The listens on one address (tcp_request::group): the engine knows
+  /// one listener, whose cookie is the address's key; each connection it
+  /// makes goes to the next of these listens, carved from its segment.
+  struct listen_group {
+    std::uint64_t group = 0;
+    std::vector<std::uint64_t> cookies;
+    std::uint32_t next = 0;
+  };
+  std::unordered_map<std::uint64_t, origin> listeners_;      // by cookie
+  std::unordered_map<std::uint64_t, listen_group> groups_;   // by (ip << 16 | port)
   std::unordered_map<std::uint64_t, origin> connects_;   // by cookie
   paged_vector<conn> conns_;  // by engine index
   rte_mbuf* building_ = nullptr;  // between begin_segment and end_segment

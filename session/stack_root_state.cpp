@@ -182,7 +182,9 @@ bool stack_root_state::leave_listener(const lookup::listener_entry& l, std::uint
   share.accepting.erase(at);
   if (share.accepting.empty()) {
     remove_listener(l);
-  } else if (share.owner == app_worker) {
+    return true;
+  }
+  if (share.owner == app_worker) {
     share.owner = share.accepting.front();
     fx_.move_listener(l.ref.listener, share.owner);
     // Shared with another app (SO_REUSEPORT): the listener is that app's now.
@@ -194,7 +196,12 @@ bool stack_root_state::leave_listener(const lookup::listener_entry& l, std::uint
       ++apps_[app].listeners;
     }
   }
+  tell_members(l.local, l.ref.listener, share);
   return true;
+}
+
+void stack_root_state::tell_members(const endpoint& local, session_handle listener, const listener_share& share) {
+  if (local.proto == transport_proto::tcp && has_dataplane()) fx_.listener_members(listener, share.accepting);
 }
 
 result<std::optional<session_handle>> stack_root_state::listen(std::uint32_t app, std::uint32_t app_worker,
@@ -211,11 +218,10 @@ result<std::optional<session_handle>> stack_root_state::listen(std::uint32_t app
     }
     return std::optional<session_handle>{};
   }
-  // Shared: cut-through listeners, and tcp ones while tcp is all
-  // cut-through (no data plane: a wire listener's connections go to its
-  // one app worker, whose segment the cores carve from).
-  const bool sharable =
-      ep.proto == transport_proto::ct || (ep.proto == transport_proto::tcp && !has_dataplane());
+  // Shared: stream listeners (cut-through and tcp). A tcp one's
+  // connections from the wire go to its app workers in turn too: the
+  // cores carve each one's fifos from that app worker's segment.
+  const bool sharable = ep.proto == transport_proto::ct || ep.proto == transport_proto::tcp;
   auto share = shares_.find(found->listener.value());
   if (whole_app || !sharable || share == shares_.end())
     return unexpected{errc::already_listening, "an app listens there already"};
@@ -228,6 +234,7 @@ result<std::optional<session_handle>> stack_root_state::listen(std::uint32_t app
   if (std::find(accepting.begin(), accepting.end(), app_worker) != accepting.end())
     return unexpected{errc::already_listening, "an app listens there already"};
   accepting.push_back(app_worker);
+  tell_members(ep, found->listener, share->second);
   return std::optional<session_handle>{found->listener};
 }
 
@@ -247,7 +254,8 @@ result<void> stack_root_state::listened(std::uint32_t app, std::uint32_t app_wor
   ++apps_[app].listeners;
   listener_share share{app_worker, {app_worker}, 0, reuse_port, apps_[app].origin.uid};
   if (whole_app) share.accepting.assign(apps_[app].workers.begin(), apps_[app].workers.end());
-  shares_[h.value()] = std::move(share);
+  const auto& kept = shares_[h.value()] = std::move(share);
+  if (kept.accepting.size() > 1) tell_members(ep, h, kept);
   return {};
 }
 

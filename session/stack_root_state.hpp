@@ -69,6 +69,10 @@ class root_effects {
   virtual void close_listener(session_handle listener) = 0;
   /// The listener's session now belongs to app worker `owner`.
   virtual void move_listener(session_handle listener, std::uint32_t owner) = 0;
+  /// The app workers that accept on a tcp listener of a stack with a data
+  /// plane changed (its owner's among them): the cores hand its
+  /// connections from the wire to each in turn (session worker 0).
+  virtual void listener_members(session_handle listener, const std::vector<std::uint32_t>& app_workers) = 0;
   /// A segment context `id` now serves (client app worker, server app
   /// worker): it is made and announced to every session worker.
   virtual void context_created(std::uint32_t id, std::uint32_t client_app_worker,
@@ -144,8 +148,8 @@ class stack_root_state {
   /// First half of a listen: `whole_app` makes the app's workers accept in
   /// turn (in-process apps); otherwise only `app_worker`, and listening
   /// where its app already listens (a stream transport) joins that
-  /// listener, which is the answer (cut-through listeners, and tcp ones on
-  /// a stack without data plane). `reuse_port` (SO_REUSEPORT): such a
+  /// listener, which is the answer (cut-through and tcp listeners; a tcp
+  /// one's wire connections are spread by listener_members). `reuse_port` (SO_REUSEPORT): such a
   /// listener of another app of the same uid that said so too is joined
   /// the same way (Linux lets sockets of one user share a port so). Nothing (and no error): a listener session must be
   /// opened on session worker 0, then `listened`.
@@ -214,6 +218,9 @@ class stack_root_state {
 
   bool live_app(std::uint32_t app) const noexcept { return app < apps_.size() && apps_[app].live; }
   bool has_dataplane() const noexcept;
+  /// The share of listener `listener` on `local` changed: a wire listener's
+  /// cores hear who accepts now.
+  void tell_members(const endpoint& local, session_handle listener, const listener_share& share);
   /// Loopback, the wildcard, or the data plane's address.
   bool is_ours(const ip_address& ip) const;
   bool is_wildcard_listener(session_handle listener) const;

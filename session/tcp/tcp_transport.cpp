@@ -121,6 +121,47 @@ bool tcp_transport::live_mirror(std::uint32_t i) const noexcept {
   return listeners_[i].in_use && listeners_[i].mirror && !listeners_[i].stopping;
 }
 
+bool tcp_transport::live_member(std::uint32_t i) const noexcept {
+  return listeners_[i].in_use && listeners_[i].member && !listeners_[i].stopping;
+}
+
+std::optional<std::uint32_t> tcp_transport::anchor_of(session_handle owner) const noexcept {
+  for (std::uint32_t i = 0; i < listeners_.size(); ++i) {
+    const listener& l = listeners_[i];
+    if (l.in_use && !l.stopping && !l.member && l.session == owner) return i;
+  }
+  return std::nullopt;
+}
+
+void tcp_transport::stop_members(session_handle owner) {
+  for (std::uint32_t i = 0; i < listeners_.size(); ++i)
+    if (live_member(i) && listeners_[i].session == owner) unlisten_cores(i, false);
+}
+
+void tcp_transport::set_members(session_handle owner, const std::vector<std::uint32_t>& app_workers) {
+  const auto anchor = anchor_of(owner);
+  if (!anchor) return;  // not listening here (any more)
+  const listener a = listeners_[*anchor];
+  auto wanted = [&](std::uint32_t w) {
+    return w != a.app_worker && gone_app_workers_.count(w) == 0 &&
+           std::find(app_workers.begin(), app_workers.end(), w) != app_workers.end();
+  };
+  std::vector<std::uint32_t> have;
+  for (std::uint32_t i = 0; i < listeners_.size(); ++i) {
+    if (!live_member(i) || listeners_[i].session != owner) continue;
+    if (wanted(listeners_[i].app_worker)) have.push_back(listeners_[i].app_worker);
+    else unlisten_cores(i, false);
+  }
+  for (std::uint32_t w : app_workers)
+    if (wanted(w) && std::find(have.begin(), have.end(), w) == have.end()) {
+      have.push_back(w);
+      // A segment that cannot be made leaves that app worker without the
+      // wire's connections; the others (and its cut-through ones) go on.
+      (void)open_listener(owner, w, a.local, false, true);
+    }
+  if (!a.mirror && members_changed_) members_changed_(owner, app_workers);
+}
+
 std::optional<std::uint32_t> tcp_transport::mirror_of(session_handle owner) const noexcept {
   for (std::uint32_t i = 0; i < listeners_.size(); ++i)
     if (live_mirror(i) && listeners_[i].session == owner) return i;
@@ -138,7 +179,7 @@ std::uint32_t tcp_transport::served_cores() const noexcept {
 }
 
 result<std::uint32_t> tcp_transport::open_listener(session_handle listener_session, std::uint32_t app_worker,
-                                                   const endpoint& local, bool mirror) {
+                                                   const endpoint& local, bool mirror, bool member) {
   if (!local.ip.is_v4()) return unexpected{errc::not_supported, "tcp over IPv6 is not supported yet"};
   if (!local.ip.is_any() && local.ip.v4_host_order() != cfg_.local_ip)
     return unexpected{errc::no_route, "not an address of this stack's data plane"};
@@ -150,15 +191,16 @@ result<std::uint32_t> tcp_transport::open_listener(session_handle listener_sessi
   while (index < listeners_.size() && listeners_[index].in_use) ++index;
   if (index == listeners_.size()) listeners_.emplace_back();
   listener& l = listeners_[index];
-  l = listener{true, false, mirror, listener_session, app_worker, next_cookie(), local, 0};
+  l = listener{true, false, mirror, member, listener_session, app_worker, next_cookie(), local, 0};
   listener_of_cookie_[l.cookie] = index;
-  if (!mirror) ++listeners_live_;
+  if (!mirror && !member) ++listeners_live_;
   command cmd;
   cmd.kind = command_kind::tcp_listen;
   cmd.worker = cfg_.worker;
   cmd.tcp.local_ip = local.ip.v4_host_order();
   cmd.tcp.local_port = local.port;
   cmd.tcp.cookie = l.cookie;
+  cmd.tcp.group = listener_session.value();
   cmd.tcp.fifos_from = *seg;
   cmd.tcp.rx_fifo_size = sizes.rx;
   cmd.tcp.tx_fifo_size = sizes.tx;
@@ -177,7 +219,9 @@ result<std::uint32_t> tcp_transport::open_listener(session_handle listener_sessi
 result<void> tcp_transport::stop_listen(std::uint32_t index) {
   if (index >= listeners_.size() || !listeners_[index].in_use || listeners_[index].stopping)
     return unexpected{errc::no_listener};
+  const listener l = listeners_[index];
   unlisten_cores(index, true);
+  if (!l.member) stop_members(l.session);
   return {};
 }
 
@@ -216,7 +260,7 @@ void tcp_transport::unlisten_cores(std::uint32_t index, bool tell) {
   cmd.tcp.cookie = l.cookie;
   for (std::uint32_t core = 0; core < cores(); ++core)
     if (serves(core)) commands_.send(core, cmd);
-  if (!l.mirror) {
+  if (!l.mirror && !l.member) {
     --listeners_live_;
     if (tell && listener_stopped_) listener_stopped_(l.session);  // the other workers stop their mirrors
   }
@@ -359,10 +403,13 @@ void tcp_transport::free_fifos(session& s) {
 
 void tcp_transport::app_worker_gone(std::uint32_t app_worker) {
   gone_app_workers_.insert(app_worker);
-  // Its own listeners stop through the session layer (and tell the other
-  // workers); a mirror here need not wait for that message.
+  // Its parts of other app workers' listeners stop now. A listener it
+  // owns stops or moves to another app worker through the session layer,
+  // its mirrors with it (their owner's worker says which): a mirror
+  // stopped here could not follow a move. Until then its connections are
+  // refused (on_established).
   for (std::uint32_t i = 0; i < listeners_.size(); ++i)
-    if (live_mirror(i) && listeners_[i].app_worker == app_worker) (void)stop_listen(i);
+    if (live_member(i) && listeners_[i].app_worker == app_worker) unlisten_cores(i, false);
 }
 
 // ---------------------------------------------------------------------------

@@ -105,6 +105,19 @@ class tcp_transport final : public session_layer::transport, public session_laye
   /// Called when a listener of this worker's own changes owner (not a
   /// mirror), so that the other workers move theirs.
   void on_listener_moved(std::function<void(session_handle, std::uint32_t)> f) { listener_moved_ = std::move(f); }
+  /// The app workers that accept on listener `owner` (its own first or
+  /// not), on the owner's worker and on a mirror's alike: each other one
+  /// gets a listen of its own on this worker's cores, in the listener's
+  /// group (dataplane::tcp_request::group), so that the cores hand its
+  /// connections to each in turn, carved from each one's segment
+  /// (SO_REUSEPORT across apps, an app's workers). The owner's worker
+  /// tells the mirrors (on_members). Nothing for a listener not here.
+  void set_members(session_handle owner, const std::vector<std::uint32_t>& app_workers);
+  /// Called when a listener of this worker's own gets new members (not a
+  /// mirror), so that the other workers' mirrors follow.
+  void on_members(std::function<void(session_handle, const std::vector<std::uint32_t>&)> f) {
+    members_changed_ = std::move(f);
+  }
   /// A listener's row: `[w:i][T] ip:port->*:0 LISTEN`.
   std::string format_listener(std::uint32_t listener_index, std::uint32_t worker) const;
 
@@ -152,6 +165,9 @@ class tcp_transport final : public session_layer::transport, public session_laye
     /// Another worker's listener, opened here for the cores whose home
     /// this worker is (mirror_listen); `session` is the owner's.
     bool mirror = false;
+    /// One more app worker's part of listener `session` (set_members),
+    /// beside the owner's record or its mirror here.
+    bool member = false;
     session_handle session;
     std::uint32_t app_worker = 0;
     std::uint64_t cookie = 0;
@@ -177,8 +193,15 @@ class tcp_transport final : public session_layer::transport, public session_laye
   /// The live mirror of the owner's listener `owner` (at most one: a move
   /// stops the old before it opens the new).
   std::optional<std::uint32_t> mirror_of(session_handle owner) const noexcept;
+  /// Listener `i` is another app worker's part of a listener here, not stopping.
+  bool live_member(std::uint32_t i) const noexcept;
+  /// The record listener `owner` has here that is not a member's: the
+  /// owner's own on its worker, its mirror on another.
+  std::optional<std::uint32_t> anchor_of(session_handle owner) const noexcept;
+  /// Stops every member record of listener `owner`.
+  void stop_members(session_handle owner);
   result<std::uint32_t> open_listener(session_handle listener_session, std::uint32_t app_worker,
-                                      const endpoint& local, bool mirror);
+                                      const endpoint& local, bool mirror, bool member = false);
   static std::uint64_t engine_key(std::uint32_t core, std::uint32_t index) noexcept {
     return std::uint64_t{core} << 32 | index;
   }
@@ -222,6 +245,7 @@ class tcp_transport final : public session_layer::transport, public session_laye
   tcp_worker_counters counters_;
   std::function<void(session_handle)> listener_stopped_;
   std::function<void(session_handle, std::uint32_t)> listener_moved_;
+  std::function<void(session_handle, const std::vector<std::uint32_t>&)> members_changed_;
   /// Stops listener `index` on this worker's cores (its record waits for
   /// their acks); `tell` says whether the other workers hear of it.
   void unlisten_cores(std::uint32_t index, bool tell);

@@ -23,6 +23,11 @@ struct recorded_effects final : session_layer::root_effects {
   void move_listener(session_handle l, std::uint32_t owner) override {
     log.push_back("move " + std::to_string(l.value()) + " to " + std::to_string(owner));
   }
+  void listener_members(session_handle l, const std::vector<std::uint32_t>& app_workers) override {
+    std::string line = "members " + std::to_string(l.value()) + ":";
+    for (std::uint32_t w : app_workers) line += " " + std::to_string(w);
+    log.push_back(line);
+  }
   void context_created(std::uint32_t id, std::uint32_t client, std::uint32_t server) override {
     log.push_back("context " + std::to_string(id) + " " + std::to_string(client) + "->" + std::to_string(server));
   }
@@ -80,12 +85,12 @@ struct root_fixture {
   }
   // Both halves of a listen; the listener session's handle made up here.
   result<session_handle> listen(std::uint32_t app, std::uint32_t app_worker, const char* uri,
-                                bool whole_app = false) {
-    auto plan = root.listen(app, app_worker, ep(uri), whole_app);
+                                bool whole_app = false, bool reuse_port = false) {
+    auto plan = root.listen(app, app_worker, ep(uri), whole_app, reuse_port);
     if (!plan) return unexpected{plan.error()};
     if (*plan) return **plan;
     const auto h = session_handle::from_value(next_handle++);
-    if (auto r = root.listened(app, app_worker, ep(uri), whole_app, h); !r) return unexpected{r.error()};
+    if (auto r = root.listened(app, app_worker, ep(uri), whole_app, h, reuse_port); !r) return unexpected{r.error()};
     return h;
   }
   result<void> connect(std::uint32_t app, std::uint32_t app_worker, const char* uri, bool async = false,
@@ -260,6 +265,39 @@ TEST_CASE("stack root: the owner of a shared listener leaving hands it on, the l
   CHECK(f.fx.take() == std::vector<std::string>{"close " + std::to_string(l->value())});
   CHECK(f.root.listener_count() == 0);
   CHECK(f.root.stop_listen(server.app, *l, 1, true).error().code == errc::no_listener);
+}
+
+TEST_CASE("stack root: a tcp listener on a stack with a data plane is shared by apps of one uid that say SO_REUSEPORT, and its cores hear who accepts at every join and leave") {
+  root_fixture f;
+  auto a = f.attach("a");
+  auto b = f.attach("b");
+  auto c = f.attach("c");
+  auto l = f.listen(a.app, a.first_worker, "tcp://0.0.0.0/80", false, true);
+  REQUIRE(l);
+  CHECK(f.fx.take().empty());  // one app worker: nothing to spread
+  const std::string members = "members " + std::to_string(l->value()) + ":";
+  auto joined = f.listen(b.app, b.first_worker, "tcp://0.0.0.0/80", false, true);
+  REQUIRE(joined);
+  CHECK(*joined == *l);
+  CHECK(f.fx.take() == std::vector<std::string>{members + " 0 1"});
+  // Without SO_REUSEPORT on its side: refused, and nobody hears of it.
+  CHECK(f.listen(c.app, c.first_worker, "tcp://0.0.0.0/80").error().code == errc::already_listening);
+  CHECK(f.fx.take().empty());
+  // The owner leaves: the listener is b's, and b alone accepts.
+  REQUIRE(f.root.detach(a.app));
+  CHECK(f.fx.take() == std::vector<std::string>{"move " + std::to_string(l->value()) + " to 1", members + " 1",
+                                                "drop 0"});
+  REQUIRE(f.root.detach(b.app));
+  CHECK(f.fx.take() == std::vector<std::string>{"close " + std::to_string(l->value()), "drop 1"});
+  CHECK(f.root.listener_count() == 0);
+}
+
+TEST_CASE("stack root: a whole-app tcp listen on a stack with a data plane names every worker of the app to its cores") {
+  root_fixture f;
+  auto server = f.attach("server", 2);
+  auto l = f.listen(server.app, server.first_worker, "tcp://0.0.0.0/80", true);
+  REQUIRE(l);
+  CHECK(f.fx.take() == std::vector<std::string>{"members " + std::to_string(l->value()) + ": 0 1"});
 }
 
 TEST_CASE("stack root: stop listen names the app's own listener, another app's is no_listener") {

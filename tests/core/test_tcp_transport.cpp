@@ -463,6 +463,82 @@ TEST_CASE("tcp transport: an app worker gone while its connect is on the way: th
   CHECK(fx.tp.connections() == 0);
 }
 
+TEST_CASE("tcp transport: a listener's other app workers (SO_REUSEPORT, an app's workers) each get a listen of the listener's group on every core, their connections carved from and given to them, and go when they leave or the listener stops") {
+  tcp_fixture fx;
+  std::vector<std::pair<session_handle, std::vector<std::uint32_t>>> told;
+  fx.tp.on_members([&](session_handle owner, const std::vector<std::uint32_t>& ws) { told.emplace_back(owner, ws); });
+  auto [listener, owners_cookie] = fx.listen(80);
+  constexpr std::uint32_t other = 5;
+  fx.tp.set_members(listener, {app, other});
+  // The owner's listen stays; the other app worker's joins it, on each
+  // core, carving from its own segment.
+  std::uint64_t cookie = 0;
+  shm::fifo_segment* its = nullptr;
+  for (std::uint32_t core : {0u, 1u}) {
+    const auto cmds = fx.take(core);
+    REQUIRE(cmds.size() == 1);
+    CHECK(cmds[0].kind == dp::command_kind::tcp_listen);
+    CHECK(cmds[0].tcp.local_port == 80);
+    CHECK(cmds[0].tcp.group == listener.value());
+    cookie = cmds[0].tcp.cookie;
+    its = cmds[0].tcp.fifos_from;
+  }
+  CHECK(cookie != owners_cookie);
+  REQUIRE(its != nullptr);
+  CHECK(its != &fx.seg());
+  CHECK(fx.tp.listeners() == 1);  // one listener, in two parts
+  REQUIRE(told.size() == 1);      // the mirrors' workers hear it
+  CHECK(told[0].second == std::vector<std::uint32_t>{app, other});
+  // Told again: nothing new.
+  fx.tp.set_members(listener, {app, other});
+  CHECK(fx.take(0).empty());
+
+  // A connection of its listen is its own, in its segment, named by the listener.
+  fx.establish(cookie, 80, 40001, 1, its);
+  REQUIRE(fx.apps.count("accept") == 1);
+  CHECK(fx.apps.events.back().app_worker == other);
+  session* s = fx.w.get(fx.apps.events.back().handle);
+  REQUIRE(s != nullptr);
+  CHECK(s->listener == listener);
+  // And the owner's still its own.
+  fx.establish(owners_cookie, 80, 40002);
+  REQUIRE(fx.apps.count("accept") == 2);
+  CHECK(fx.apps.events.back().app_worker == app);
+
+  // It leaves: its listen stops on each core; the owner's stays.
+  fx.tp.set_members(listener, {app});
+  for (std::uint32_t core : {0u, 1u}) {
+    const auto cmds = fx.take(core);
+    REQUIRE(cmds.size() == 1);
+    CHECK(cmds[0].kind == dp::command_kind::tcp_unlisten);
+    CHECK(cmds[0].tcp.cookie == cookie);
+  }
+  // Back, then gone with its process: its listen stops at once.
+  fx.tp.set_members(listener, {app, other});
+  const auto again = fx.take(0);
+  REQUIRE(again.size() == 1);
+  fx.take(1);
+  fx.tp.app_worker_gone(other);
+  CHECK(fx.take(0).size() == 1);
+  CHECK(fx.take(1).size() == 1);
+  // Back once more (another worker), then the listener stops: both parts go.
+  constexpr std::uint32_t third = 6;
+  fx.tp.set_members(listener, {app, third});
+  fx.take(0);
+  fx.take(1);
+  REQUIRE(fx.w.stop_listen(listener).has_value());
+  for (std::uint32_t core : {0u, 1u}) {
+    const auto cmds = fx.take(core);
+    REQUIRE(cmds.size() == 2);
+    CHECK(cmds[0].kind == dp::command_kind::tcp_unlisten);
+    CHECK(cmds[1].kind == dp::command_kind::tcp_unlisten);
+  }
+  CHECK(fx.tp.listeners() == 0);
+  // A listener that is not here: nothing.
+  fx.tp.set_members(session_handle::from_value(12345), {app, other});
+  CHECK(fx.take(0).empty());
+}
+
 TEST_CASE("tcp transport: a listener that changes owner (SPEC 6 sharing) is listened again on every core, its connections carved for and given to the new app worker") {
   tcp_fixture fx;
   auto [listener, old_cookie] = fx.listen(80);

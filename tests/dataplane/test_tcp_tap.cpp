@@ -30,6 +30,7 @@
 #include <random>
 #include <map>
 #include <optional>
+#include <set>
 #include <thread>
 
 using namespace actorstack;
@@ -122,14 +123,24 @@ struct tcp_tap {
     c.tcp.generation = gen;
     send(c);
   }
-  void listen(std::uint16_t port, std::uint64_t cookie, std::uint32_t fifo_size = 256 * 1024) {
+  void listen(std::uint16_t port, std::uint64_t cookie, std::uint32_t fifo_size = 256 * 1024,
+              std::uint64_t group = 0, shm::fifo_segment* from = nullptr) {
     command c;
     c.kind = command_kind::tcp_listen;
     c.tcp.local_ip = stack_ip;
     c.tcp.local_port = port;
     c.tcp.cookie = cookie;
-    c.tcp.fifos_from = &seg;
+    c.tcp.group = group;
+    c.tcp.fifos_from = from != nullptr ? from : &seg;
     c.tcp.rx_fifo_size = c.tcp.tx_fifo_size = fifo_size;
+    send(c);
+  }
+  void unlisten(std::uint16_t port, std::uint64_t cookie) {
+    command c;
+    c.kind = command_kind::tcp_unlisten;
+    c.tcp.local_ip = stack_ip;
+    c.tcp.local_port = port;
+    c.tcp.cookie = cookie;
     send(c);
   }
   void connect(std::uint16_t local_port, std::uint16_t remote_port, std::uint64_t cookie,
@@ -153,6 +164,7 @@ struct stack_app {
   struct conn {
     std::uint32_t index = 0, gen = 0;
     shm::fifo rx, tx;
+    shm::fifo_segment* from = nullptr;  // where the core carved them
     std::vector<std::byte> pending;  // read, not yet written back
     std::size_t sent = 0;             // client: of to_send
     std::vector<std::byte> got;       // client: what came back
@@ -168,6 +180,9 @@ struct stack_app {
   std::map<std::uint64_t, conn> conns;  // by (gen << 32 | index)
   std::map<std::uint64_t, errc> failed;  // connect cookie -> error
   std::map<std::uint64_t, std::uint64_t> opened;  // connect cookie -> conn key
+  std::map<std::uint64_t, shm::fifo_segment*> segment_of;  // listen cookie -> its segment (else the tap's)
+  std::map<std::uint64_t, int> established_by;            // listen or connect cookie -> connections
+  std::set<std::uint64_t> unlistened;
   std::uint64_t established = 0, released = 0, resets = 0;
   std::vector<errc> reset_errors;
   std::vector<std::byte> buf = std::vector<std::byte>(64 * 1024);
@@ -188,11 +203,14 @@ struct stack_app {
         c.gen = ev.generation;
         c.rx = ev.rx;
         c.tx = ev.tx;
+        c.from = segment_of.contains(ev.session) ? segment_of.at(ev.session) : &t.seg;
         conns[k] = c;
         opened[ev.session] = k;
+        ++established_by[ev.session];
         ++established;
         break;
       }
+      case event_kind::tcp_unlistened: unlistened.insert(ev.session); break;
       case event_kind::tcp_connect_failed: failed[ev.session] = ev.error; break;
       case event_kind::tcp_peer_closed:
         if (auto it = conns.find(k); it != conns.end()) it->second.peer_closed = true;
@@ -213,8 +231,8 @@ struct stack_app {
     auto it = conns.find(k);
     if (it == conns.end() || it->second.gone) return;
     it->second.gone = true;
-    t.seg.free_fifo(it->second.rx);
-    t.seg.free_fifo(it->second.tx);
+    it->second.from->free_fifo(it->second.rx);
+    it->second.from->free_fifo(it->second.tx);
   }
   void pump(conn& c) {
     if (c.gone || c.closed) return;
@@ -497,6 +515,61 @@ TEST_CASE("TCP kernel interop: 1000 sequential short connections and 100 concurr
   t.runner.join();
   // The stack closed second each time (LAST-ACK): nothing lingers.
   CHECK(t.core->tcp().connections() == 0);
+}
+
+TEST_CASE("TCP kernel interop: two listens of one group share a port (SO_REUSEPORT across apps): the kernel's connections go to each in turn, carved from each one's segment, another group's listen is refused, the port stays until the last one leaves") {
+  tcp_tap t;
+  if (!t.ready) return;
+  auto second = shm::fifo_segment::create("tcp-tap-2", 64u << 20);
+  REQUIRE(second.has_value());
+  stack_app app{t};
+  app.segment_of[2] = &*second;
+  constexpr std::uint64_t group = 77;
+  t.listen(7003, 1, 16 * 1024, group);
+  t.listen(7003, 2, 16 * 1024, group, &*second);
+  t.listen(7003, 3, 16 * 1024, group + 1);  // another listener's: refused
+  t.listen(7003, 4, 16 * 1024);             // none's: refused
+  REQUIRE(app.run_until([&] { return app.failed.contains(3) && app.failed.contains(4); }, 10s));
+  CHECK(app.failed.at(3) == errc::already_listening);
+  CHECK(app.failed.at(4) == errc::already_listening);
+  // The refused ones' unlistens leave the port to the group.
+  t.unlisten(7003, 3);
+  t.unlisten(7003, 4);
+  REQUIRE(app.run_until([&] { return app.unlistened.size() == 2; }, 10s));
+  auto echo_once = [&](int i) {
+    ksock s;
+    s.timeouts(10);
+    if (s.connect_to(stack_ip_text, 7003) != 0) return false;
+    const auto data = pattern(3000, static_cast<std::uint32_t>(i));
+    std::optional<std::vector<std::byte>> got;
+    std::atomic<bool> finished{false};
+    std::thread client([&] {
+      got = kernel_roundtrip(s.fd, data);
+      finished = true;
+    });
+    const bool ran = app.run_until([&] { return finished.load(); }, 15s);
+    client.join();
+    app.run_until([&] { return app.released + app.resets == app.established; }, 10s);
+    return ran && got && *got == data;
+  };
+  for (int i = 0; i < 10; ++i) CHECK(echo_once(i));
+  CHECK(app.established_by[1] == 5);
+  CHECK(app.established_by[2] == 5);
+  // One leaves: the other takes every connection; then the port closes.
+  t.unlisten(7003, 1);
+  REQUIRE(app.run_until([&] { return app.unlistened.contains(1); }, 10s));
+  for (int i = 10; i < 14; ++i) CHECK(echo_once(i));
+  CHECK(app.established_by[1] == 5);
+  CHECK(app.established_by[2] == 9);
+  t.unlisten(7003, 2);
+  REQUIRE(app.run_until([&] { return app.unlistened.contains(2); }, 10s));
+  ksock refused;
+  refused.timeouts(5);
+  CHECK(refused.connect_to(stack_ip_text, 7003) == ECONNREFUSED);
+  t.stop = true;
+  t.runner.join();
+  CHECK(t.core->tcp().connections() == 0);
+  CHECK(second->fifo_count() == 0);
 }
 
 TEST_CASE("TCP kernel interop: the kernel closing with unread data makes the stack's app hear reset, and the stack's abort gives the kernel ECONNRESET") {

@@ -18,7 +18,11 @@
 #  6. a preloaded UDP client (unconnected, connected, MSG_TRUNC,
 #     sendmsg/recvmsg) against the kernel's UDP echo server;
 #  7. the kernel's iperf3 -u against the preloaded iperf3 server, both ways;
-#  8. afterwards no session and no TCP connection left in the daemon.
+#  8. two preloaded servers sharing a port with SO_REUSEPORT: the kernel's
+#     connections from the wire go to each in turn, a third process without
+#     the option gets EADDRINUSE, and one that exits leaves the port to the
+#     other;
+#  9. afterwards no session and no TCP connection left in the daemon.
 #   preload_kernel.sh <actorstack-stackd> <actorstack-run> <actorstack-ctl>
 set -euo pipefail
 stackd_bin=$1
@@ -151,6 +155,41 @@ print(f"kernel iperf3 -u {sys.argv[2] or 'forward'}: {s['packets']} datagrams, {
 PY
 done
 
-echo "--- 8. nothing left"
+echo "--- 8. SO_REUSEPORT across processes, connections from the wire"
+background wire_reuse_a python3 "$here/preload/reuseport_server.py" 7506 a "$work/wire_a.ready" --bind "$stack_ip"
+wait_file "$work/wire_a.ready"
+background wire_reuse_b python3 "$here/preload/reuseport_server.py" 7506 b "$work/wire_b.ready" --bind "$stack_ip"
+wait_file "$work/wire_b.ready"
+[ "$(cat "$work/wire_b.ready")" = listening ] || fail "the second SO_REUSEPORT server: $(cat "$work/wire_b.ready")"
+on_stack python3 "$here/preload/reuseport_server.py" 7506 c "$work/wire_c.ready" --plain --bind "$stack_ip"
+[ "$(cat "$work/wire_c.ready")" = EADDRINUSE ] || fail "a server without SO_REUSEPORT: $(cat "$work/wire_c.ready")"
+kernel_names() {  # kernel_names N: N connections from the namespace, each server's name on a line
+  in_ns timeout 60 python3 - "$stack_ip" 7506 "$1" <<'PY'
+import socket, sys
+for _ in range(int(sys.argv[3])):
+    c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
+    print(c.makefile().readline().strip())
+    c.close()
+PY
+}
+answers=$(kernel_names 20) || fail "the kernel's connections to the shared port failed"
+a=$(grep -c '^a$' <<<"$answers" || true)
+b=$(grep -c '^b$' <<<"$answers" || true)
+[ "$a" = 10 ] && [ "$b" = 10 ] || fail "20 connections from the kernel to the shared port: $a to a, $b to b"
+apps_before=$(field apps "$(timeout 40 "$ctl_bin" --port "$port" --timeout 30 show summary --json)")
+kill "${pids[-2]}"  # a goes; b keeps the port
+wait "${pids[-2]}" 2>/dev/null || true
+# Until the daemon has let a go (its hang-up detaches it), a connection
+# may still be handed to it and reset.
+for _ in $(seq 200); do
+  apps_now=$(field apps "$(timeout 40 "$ctl_bin" --port "$port" --timeout 30 show summary --json)")
+  [ "$apps_now" -lt "$apps_before" ] && break
+  sleep 0.05
+done
+answers=$(kernel_names 4) || fail "the kernel's connections after a left failed"
+[ "$(grep -c '^b$' <<<"$answers" || true)" = 4 ] || fail "after a left, 4 connections: $(tr '\n' ' ' <<<"$answers")"
+echo "SO_REUSEPORT over the wire: 20 connections from the kernel, 10 to each of two processes; a third got EADDRINUSE; after one exited the other took all 4"
+
+echo "--- 9. nothing left"
 nothing_left
 echo PASS
