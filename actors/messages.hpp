@@ -73,6 +73,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(actorstack, caf::id_block::actorstack_api::end)
   CAF_ADD_ATOM(actorstack, actorstack, migrate_atom, "migrate")
   CAF_ADD_ATOM(actorstack, actorstack, shm_violation_atom, "shmviolate")  // an app broke its shared fifos (root counts)
   CAF_ADD_ATOM(actorstack, actorstack, quota_atom, "quota")  // an app was refused for a quota (root counts)
+  CAF_ADD_ATOM(actorstack, actorstack, tcp_info_atom, "tcpinfo")  // a tcp session's TCP_INFO (its worker asks the core)
   // Applications in other processes (actors/remote/, client/).
   CAF_ADD_ATOM(actorstack, actorstack, attach_atom, "attach")
   CAF_ADD_ATOM(actorstack, actorstack, hello_atom, "hello")

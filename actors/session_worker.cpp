@@ -369,6 +369,22 @@ caf::result<bool> on_mirror_listen(stateful_self self, session_handle owner, std
   return true;
 }
 
+// TCP_INFO of a tcp session on the wire: its core answers (the worker
+// asks it and forwards the answer).
+caf::result<tcp_conn_info> on_tcp_info(stateful_self self, session_handle h) {
+  auto& st = self->state;
+  const auto* s = st.sessions->get(h);
+  if (!st.tcp || s == nullptr || s->proto != transport_proto::tcp)
+    return to_caf(errc::invalid_session, "not a tcp session on the wire");
+  auto rp = self->make_response_promise<tcp_conn_info>();
+  st.tcp->query_info(*s, [rp](result<tcp_conn_info> r) mutable {
+    if (r) rp.deliver(*r);
+    else rp.deliver(to_caf(r.error()));
+  });
+  schedule(self);
+  return rp;
+}
+
 // `show sessions`: every session of this worker as a row, with its counters.
 worker_report report(stateful_self self) {
   auto& s = self->state;
@@ -504,6 +520,7 @@ session_worker_actor::behavior_type worker_behavior(stateful_self self, session_
         if (st.tcp) st.tcp->move_mirror(owner, app_worker);
         after();
       },
+      [=](tcp_info_atom, session_handle h) { return on_tcp_info(self, h); },
       [=, &st](listen_atom, const listener_members& m) {
         if (st.tcp) st.tcp->set_members(m.listener, m.app_workers);
         after();

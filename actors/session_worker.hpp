@@ -14,6 +14,7 @@
 #include "session/view/inspection.hpp"
 
 #include <actorstack/app_worker.hpp>
+#include <actorstack/tcp_info.hpp>
 #include "actors/messages.hpp"
 
 #include <caf/all.hpp>
@@ -92,6 +93,7 @@ using session_worker_actor = caf::typed_actor<
     caf::reacts_to<stop_atom, listen_atom, session_handle>,  // ...and stopped
     caf::reacts_to<listen_atom, migrate_atom, session_handle, std::uint32_t>,  // ...and given to another app worker
     caf::reacts_to<listen_atom, listener_members>,  // a tcp listener's app workers, each taking the wire's connections
+    caf::replies_to<tcp_info_atom, session_handle>::with<tcp_conn_info>,  // TCP_INFO of a session on the wire
     caf::replies_to<stats_atom>::with<worker_stats>,
     caf::replies_to<sessions_atom>::with<worker_report>>;
 
@@ -122,3 +124,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<actorstack::ct::ct_release>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::udp::udp_migrant)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::shm::fifo)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::listener_members)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorstack::tcp_conn_info)

@@ -232,6 +232,23 @@ class app_impl final : public app, private app_handler {
     return i;
   }
 
+  result<tcp_conn_info> tcp_info(sock id) override {
+    if (auto r = take_news(); !r) return unexpected{r.error()};
+    auto* st = find(id);
+    if (st == nullptr) return unexpected{errc::invalid_session, "tcp info: not an open sock"};
+    if (st->connecting) return unexpected{errc::would_block, "connecting"};
+    if (st->listener || st->transport != transport_proto::tcp || st->s == nullptr || st->s->closed())
+      return unexpected{errc::invalid_session, "tcp info: not a tcp connection on the wire"};
+    const std::uint64_t req = next_request();
+    if (auto r = send_request(proto::tcp_info_request{req, st->s->handle()}); !r) return unexpected{r.error()};
+    auto got = await_reply([&] { return tcp_infos_.count(req) > 0; }, "tcp info");
+    if (!got) return unexpected{got.error()};
+    const proto::tcp_info_answer a = tcp_infos_.at(req);
+    tcp_infos_.erase(req);
+    if (a.code != errc::none) return unexpected{a.code, "tcp info: the stack refused"};
+    return a.info;
+  }
+
   result<sock> connect(std::string_view uri, std::uint16_t local_port) override {
     auto started = connect_start(uri, local_port);
     if (!started) return started;
@@ -575,6 +592,12 @@ class app_impl final : public app, private app_handler {
         else ++bad_records_;
         return;
       }
+      case proto::record::tcp_info: {
+        auto a = proto::decode_tcp_info_answer(m.payload);
+        if (a) tcp_infos_[a->request] = *a;
+        else ++bad_records_;
+        return;
+      }
       case proto::record::detached: detached_ = true; return;
       default: ++bad_records_; return;  // an error note from the stack, or nothing this side takes
     }
@@ -859,28 +882,44 @@ class app_impl final : public app, private app_handler {
 
   std::uint64_t next_request() noexcept { return ++last_request_; }
 
-  // Sends a request and waits for its answer (bounded by the attach
-  // timeout); notifications that come meanwhile wait for take_news.
-  result<proto::answer> ask(const proto::app_request& req, std::uint64_t id, const char* what) {
-    if (auto r = usable(); !r) return unexpected{r.error()};
+  result<void> send_request(const proto::app_request& req) {
+    if (auto r = usable(); !r) return r;
     const auto bytes = proto::encode(req);
     if (auto sent = channel_.send(static_cast<std::uint32_t>(proto::record_of(req)), bytes, {}, opts_.timeout); !sent)
       return unexpected{sent.error()};
+    return {};
+  }
+
+  // Reads the stack's records until `arrived` says the awaited one came
+  // (bounded by the attach timeout); notifications that come meanwhile
+  // wait for take_news.
+  template <class Arrived>
+  result<void> await_reply(Arrived arrived, const char* what) {
     const auto deadline = clock::now() + opts_.timeout;
     for (;;) {
       read_records();
-      if (auto it = answers_.find(id); it != answers_.end()) {
-        const auto a = it->second;
-        answers_.erase(it);
-        if (a.code != errc::none) return unexpected{a.code, intern(std::string{what} + ": the stack refused")};
-        return a;
-      }
+      if (arrived()) return {};
       if (connection_lost_ || detached_) return unexpected{errc::disconnected, "the stack is gone"};
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
-      if (left <= 0) return unexpected{errc::timeout, intern(std::string{what} + ": no answer from the stack in time")};
+      if (left <= 0) return no_answer(what);
       pollfd p{channel_.fd(), POLLIN, 0};
       (void)::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
     }
+  }
+  static unexpected no_answer(const char* what) {
+    std::string text = what;
+    text += ": no answer from the stack in time";
+    return unexpected{errc::timeout, intern(text)};
+  }
+
+  // Sends a request and waits for its answer.
+  result<proto::answer> ask(const proto::app_request& req, std::uint64_t id, const char* what) {
+    if (auto r = send_request(req); !r) return unexpected{r.error()};
+    if (auto r = await_reply([&] { return answers_.count(id) > 0; }, what); !r) return unexpected{r.error()};
+    const auto a = answers_.at(id);
+    answers_.erase(id);
+    if (a.code != errc::none) return unexpected{a.code, intern(std::string{what} + ": the stack refused")};
+    return a;
   }
 
   attach_options opts_;
@@ -899,6 +938,7 @@ class app_impl final : public app, private app_handler {
   std::unordered_map<std::uint64_t, session*> unclaimed_listens_;  // on_listen before listen() knew the handle
   std::deque<app_notification> notes_;                   // read from the connection, not yet taken
   std::unordered_map<std::uint64_t, proto::answer> answers_;  // by request number, until asked for
+  std::unordered_map<std::uint64_t, proto::tcp_info_answer> tcp_infos_;  // likewise
   std::uint64_t last_request_ = 0;
   std::uint64_t notifications_ = 0;
   std::uint64_t io_events_ = 0;

@@ -15,6 +15,7 @@
 #include "shm/private_end.hpp"
 
 #include <actorstack/error.hpp>
+#include <actorstack/tcp_info.hpp>
 
 #include <boost/lockfree/spsc_queue.hpp>
 
@@ -88,6 +89,9 @@ struct tcp_request {
   /// (SO_REUSEPORT across apps, an app's workers); a listen of another
   /// group, or of none (0), is refused while the address is taken.
   std::uint64_t group = 0;
+  /// tcp_info: where the core writes (conn, generation)'s state before it
+  /// answers tcp_info with `cookie`; the worker's, untouched until then.
+  tcp_conn_info* info_out = nullptr;
 };
 
 enum class command_kind : std::uint8_t {
@@ -106,6 +110,7 @@ enum class command_kind : std::uint8_t {
   tcp_close,     ///< tcp: orderly close; tcp_released follows
   tcp_shutdown,  ///< tcp: half-close (FIN after the queued bytes), still receiving
   tcp_abort,     ///< tcp: RST now; tcp_released follows (unless a tcp_reset was already on its way)
+  tcp_info,      ///< tcp: write (conn, generation)'s TCP_INFO to `info_out`, answer tcp_info
 };
 
 struct command {
@@ -143,6 +148,9 @@ enum class event_kind : std::uint8_t {
   tcp_released,        ///< after tcp_close or tcp_abort: the core is done with the fifos
   tcp_unlistened,      ///< after tcp_unlisten (`session`: the listen's cookie): nothing more is carved for it
   tcp_state,           ///< the connection moved to RFC state `bytes` (tcp::state) while its session holds it
+  /// The answer to tcp_info `session` (its cookie): `info_out` written, or
+  /// `error` invalid_session (the connection is gone).
+  tcp_info,
 };
 
 struct event {

@@ -480,7 +480,8 @@ bool core_loop::apply_commands() {
         case command_kind::tcp_read:
         case command_kind::tcp_close:
         case command_kind::tcp_shutdown:
-        case command_kind::tcp_abort: tcp_->apply(w, c); break;
+        case command_kind::tcp_abort:
+        case command_kind::tcp_info: tcp_->apply(w, c); break;
       }
     }
   }

@@ -108,6 +108,17 @@ void core_tcp::apply(std::uint32_t worker, const command& c) {
       watch_window(pack(id));
       return;
     }
+    case command_kind::tcp_info: {
+      // A stale name (the connection ended, its index taken again) is
+      // nobody's: the engine's generation check says so.
+      event ev{event_kind::tcp_info};
+      ev.session = r.cookie;
+      const auto info = engine_.info(id);
+      if (info && r.info_out != nullptr) *r.info_out = tcp::to_tcp_info(*info);
+      else ev.error = errc::invalid_session;
+      core_.post(worker, ev);
+      return;
+    }
     case command_kind::tcp_close: engine_.app_close(id, now); return;
     case command_kind::tcp_shutdown: engine_.app_shutdown(id, now); return;
     case command_kind::tcp_abort:

@@ -118,27 +118,65 @@ int put_int(void* value, socklen_t* len, int v) {
   return 0;
 }
 
-// TCP_INFO. A cut-through session has no segments, so nothing is ever
-// retransmitted, no round trip is timed, no window limits it: the zeros
-// are the truth there. A session on the wire would need the core's
-// per-connection state, which the client library does not see yet:
-// ENOPROTOOPT rather than made-up numbers (docs/preload.md).
-int put_tcp_info(const stack_socket& s, const std::optional<client::sock_info>& info, void* value, socklen_t* len) {
+// The core's view of a connection in Linux's layout: windows and
+// thresholds in segments of snd_mss, as Linux counts them.
+void fill_tcp_info(const tcp_conn_info& i, tcp_info& t) {
+  const std::uint32_t mss = std::max<std::uint32_t>(i.snd_mss, 1);
+  auto segments = [mss](std::uint32_t bytes) { return (bytes + mss - 1) / mss; };
+  t.tcpi_state = i.state;
+  t.tcpi_retransmits = i.retransmits;
+  t.tcpi_backoff = i.backoff;
+  t.tcpi_options = static_cast<std::uint8_t>((i.timestamps ? TCPI_OPT_TIMESTAMPS : 0) | (i.sack ? TCPI_OPT_SACK : 0) |
+                                             (i.window_scaling ? TCPI_OPT_WSCALE : 0));
+  t.tcpi_snd_wscale = i.snd_wscale & 0xf;
+  t.tcpi_rcv_wscale = i.rcv_wscale & 0xf;
+  t.tcpi_rto = i.rto_us;
+  t.tcpi_snd_mss = i.snd_mss;
+  t.tcpi_rcv_mss = i.rcv_mss;
+  t.tcpi_advmss = i.snd_mss;
+  t.tcpi_unacked = segments(i.unacked_bytes);
+  t.tcpi_rtt = i.rtt_us;
+  t.tcpi_rttvar = i.rttvar_us;
+  // Linux says "no threshold yet" as 0x7fffffff segments.
+  t.tcpi_snd_ssthresh = i.ssthresh_bytes >= 0x7fffffffu / mss ? 0x7fffffffu : segments(i.ssthresh_bytes);
+  t.tcpi_snd_cwnd = segments(i.cwnd_bytes);
+  t.tcpi_rcv_space = i.rcv_wnd;
+  t.tcpi_total_retrans = i.total_retrans;
+}
+
+// TCP_INFO. A connection on the wire: what its data-plane core knows
+// (one round trip to the stack); a closed one, or a cut-through session,
+// has only its state to say — a cut-through session has no segments, so
+// nothing is ever retransmitted, no round trip is timed, no window
+// limits it: the zeros are the truth there.
+int put_tcp_info(stack_socket& s, const std::optional<client::sock_info>& info, void* value, socklen_t* len) {
   if (value == nullptr || len == nullptr) return EFAULT;
-  if (info && info->transport != transport_proto::ct) return ENOPROTOOPT;
   tcp_info t{};
-  switch (s.phase) {
-    case socket_phase::listening: t.tcpi_state = TCP_LISTEN; break;
-    case socket_phase::connecting: t.tcpi_state = TCP_SYN_SENT; break;
-    case socket_phase::connected: t.tcpi_state = s.shut_write ? TCP_FIN_WAIT1 : TCP_ESTABLISHED; break;
-    default: t.tcpi_state = TCP_CLOSE; break;
+  bool from_core = false;
+  if (info && info->transport == transport_proto::tcp && !info->datagram) {
+    auto got = app_of(s).tcp_info(s.sock);
+    if (got) {
+      fill_tcp_info(*got, t);
+      from_core = true;
+    } else if (got.error().code != errc::invalid_session) {
+      return errno_of(got.error());
+    }
+  }
+  if (!from_core) {
+    switch (s.phase) {
+      case socket_phase::listening: t.tcpi_state = TCP_LISTEN; break;
+      case socket_phase::connecting: t.tcpi_state = TCP_SYN_SENT; break;
+      case socket_phase::connected:
+        t.tcpi_state = info ? (s.shut_write ? TCP_FIN_WAIT1 : TCP_ESTABLISHED) : TCP_CLOSE;
+        break;
+      default: t.tcpi_state = TCP_CLOSE; break;
+    }
   }
   const auto n = std::min<socklen_t>(*len, static_cast<socklen_t>(sizeof t));
   std::memcpy(value, &t, static_cast<std::size_t>(n));
   *len = n;
   return 0;
 }
-
 
 }  // namespace
 

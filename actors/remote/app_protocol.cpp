@@ -245,6 +245,18 @@ std::vector<std::byte> encode(const connect_request& r) {
   return writer{}.put(r.request).put(r.opaque).put(r.local_port).put(r.remote).out;
 }
 std::vector<std::byte> encode(const detach_request& r) { return writer{}.put(r.request).out; }
+std::vector<std::byte> encode(const tcp_info_request& r) { return writer{}.put(r.request).put(r.handle).out; }
+std::vector<std::byte> encode(const tcp_info_answer& r) {
+  const tcp_conn_info& i = r.info;
+  writer w;
+  w.put(r.request).put(static_cast<std::uint8_t>(r.code));
+  w.put(i.state).put(i.retransmits).put(i.backoff).put(static_cast<std::uint8_t>(i.timestamps));
+  w.put(static_cast<std::uint8_t>(i.sack)).put(static_cast<std::uint8_t>(i.window_scaling));
+  w.put(i.snd_wscale).put(i.rcv_wscale);
+  w.put(i.rto_us).put(i.rtt_us).put(i.rttvar_us).put(i.snd_mss).put(i.rcv_mss).put(i.unacked_bytes);
+  w.put(i.cwnd_bytes).put(i.ssthresh_bytes).put(i.snd_wnd).put(i.rcv_wnd).put(i.total_retrans);
+  return std::move(w.out);
+}
 std::vector<std::byte> encode(const answer& r) {
   return writer{}.put(r.request).put(static_cast<std::uint8_t>(r.code)).put(r.value).out;
 }
@@ -255,7 +267,8 @@ record record_of(const app_request& r) noexcept {
     case 1: return record::listen;
     case 2: return record::unlisten;
     case 3: return record::connect;
-    default: return record::detach;
+    case 4: return record::detach;
+    default: return record::tcp_info_ask;
   }
 }
 
@@ -307,6 +320,37 @@ result<answer> decode_answer(std::span<const std::byte> p) {
   return a;
 }
 
+result<tcp_info_answer> decode_tcp_info_answer(std::span<const std::byte> p) {
+  reader r{p};
+  tcp_info_answer a;
+  tcp_conn_info& i = a.info;
+  a.request = r.get<std::uint64_t>("request");
+  a.code = r.get_enum<errc>(last_errc, "error code");
+  i.state = r.get<std::uint8_t>("state");
+  if (i.state > 11) r.fail("state");  // Linux's TCP_ESTABLISHED (1) .. TCP_CLOSING (11); 0 when refused
+  i.retransmits = r.get<std::uint8_t>("retransmits");
+  i.backoff = r.get<std::uint8_t>("backoff");
+  i.timestamps = r.get_flag("timestamps");
+  i.sack = r.get_flag("sack");
+  i.window_scaling = r.get_flag("window scaling");
+  i.snd_wscale = r.get<std::uint8_t>("send window shift");
+  i.rcv_wscale = r.get<std::uint8_t>("receive window shift");
+  if (i.snd_wscale > 14 || i.rcv_wscale > 14) r.fail("window shift");  // RFC 7323: at most 14
+  i.rto_us = r.get<std::uint32_t>("rto");
+  i.rtt_us = r.get<std::uint32_t>("rtt");
+  i.rttvar_us = r.get<std::uint32_t>("rttvar");
+  i.snd_mss = r.get<std::uint32_t>("send mss");
+  i.rcv_mss = r.get<std::uint32_t>("receive mss");
+  i.unacked_bytes = r.get<std::uint32_t>("unacked");
+  i.cwnd_bytes = r.get<std::uint32_t>("cwnd");
+  i.ssthresh_bytes = r.get<std::uint32_t>("ssthresh");
+  i.snd_wnd = r.get<std::uint32_t>("send window");
+  i.rcv_wnd = r.get<std::uint32_t>("receive window");
+  i.total_retrans = r.get<std::uint32_t>("total retransmits");
+  if (auto ok = r.done("tcp info"); !ok) return unexpected{ok.error()};
+  return a;
+}
+
 result<app_request> decode_request(std::uint32_t type, std::span<const std::byte> p) {
   reader r{p};
   app_request out;
@@ -347,6 +391,13 @@ result<app_request> decode_request(std::uint32_t type, std::span<const std::byte
       detach_request d;
       d.request = r.get<std::uint64_t>("request");
       out = d, name = "detach";
+      break;
+    }
+    case record::tcp_info_ask: {
+      tcp_info_request t;
+      t.request = r.get<std::uint64_t>("request");
+      t.handle = r.get_handle("handle");
+      out = t, name = "tcp info";
       break;
     }
     default:

@@ -18,6 +18,7 @@
 #include <actorstack/notification.hpp>
 #include <actorstack/result.hpp>
 #include <actorstack/session_handle.hpp>
+#include <actorstack/tcp_info.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -29,7 +30,7 @@
 namespace actorstack::app_protocol {
 
 /// Bumped whenever a layout below changes; the hello carries it.
-inline constexpr std::uint32_t version = 2;
+inline constexpr std::uint32_t version = 3;
 
 /// The record types (fd_channel message types).
 enum class record : std::uint32_t {
@@ -43,6 +44,7 @@ enum class record : std::uint32_t {
   answer = 7,       ///< answer: the outcome of a request
   detached = 8,     ///< {}: nothing more will come
   shown = 9,        ///< shown_chunk: a part of a show's text
+  tcp_info = 10,    ///< tcp_info_answer
   // ---- app -> stack ----
   attach = 16,      ///< attach_request
   session = 17,     ///< session_request
@@ -51,6 +53,7 @@ enum class record : std::uint32_t {
   connect = 20,     ///< connect_request
   detach = 21,      ///< detach_request
   show = 22,        ///< show_request: any connection, attached or not (actorstack-ctl)
+  tcp_info_ask = 23,  ///< tcp_info_request
 };
 
 /// The first record on a connection: attach a new app, or (join_secret not
@@ -117,6 +120,19 @@ struct detach_request {
   std::uint64_t request = 0;
 };
 
+/// TCP_INFO of one of the app worker's tcp sessions on the wire.
+struct tcp_info_request {
+  std::uint64_t request = 0;
+  session_handle handle;
+};
+
+/// The answer to a tcp_info_request: `code` none and `info`, or why not.
+struct tcp_info_answer {
+  std::uint64_t request = 0;
+  errc code = errc::none;
+  tcp_conn_info info;
+};
+
 /// The stack's answer to a request: `code` none and `value` (a listener's
 /// handle for listen, 1 for yes otherwise), or why not.
 struct answer {
@@ -147,7 +163,8 @@ inline constexpr std::size_t shown_chunk_bytes = 4000;
 std::vector<shown_chunk> shown_chunks(std::uint64_t request, const std::string& text);
 
 /// Any request an attached app may send once attached.
-using app_request = std::variant<session_request, listen_request, unlisten_request, connect_request, detach_request>;
+using app_request = std::variant<session_request, listen_request, unlisten_request, connect_request, detach_request,
+                                 tcp_info_request>;
 
 // ---- encoding (the sender's side; never fails) ------------------------------
 std::vector<std::byte> encode(const attach_request& r);
@@ -157,6 +174,8 @@ std::vector<std::byte> encode(const listen_request& r);
 std::vector<std::byte> encode(const unlisten_request& r);
 std::vector<std::byte> encode(const connect_request& r);
 std::vector<std::byte> encode(const detach_request& r);
+std::vector<std::byte> encode(const tcp_info_request& r);
+std::vector<std::byte> encode(const tcp_info_answer& r);
 std::vector<std::byte> encode(const answer& r);
 std::vector<std::byte> encode(const show_request& r);
 std::vector<std::byte> encode(const shown_chunk& r);
@@ -172,9 +191,10 @@ result<std::uint32_t> decode_hello(std::span<const std::byte> p);
 result<attach_request> decode_attach_request(std::span<const std::byte> p);
 result<attach_reply> decode_attach_reply(std::span<const std::byte> p);
 result<answer> decode_answer(std::span<const std::byte> p);
+result<tcp_info_answer> decode_tcp_info_answer(std::span<const std::byte> p);
 result<show_request> decode_show_request(std::span<const std::byte> p);
 result<shown_chunk> decode_shown(std::span<const std::byte> p);
-/// A request of record type `type` (session .. detach).
+/// A request of record type `type` (session .. detach, tcp_info_ask).
 result<app_request> decode_request(std::uint32_t type, std::span<const std::byte> p);
 
 /// Notifications batched into `notify` records, each within

@@ -347,6 +347,23 @@ void on_session_request(self_pointer self, const app_protocol::session_request& 
   }
 }
 
+void send_tcp_info(self_pointer self, const app_protocol::tcp_info_answer& a) {
+  if (put_record(self, app_protocol::record::tcp_info, app_protocol::encode(a))) send_out(self);
+}
+
+// TCP_INFO of a session this app worker holds: its session worker asks
+// the core that owns the connection. Anything else is refused.
+void on_tcp_info(self_pointer self, const app_protocol::tcp_info_request& r) {
+  auto& st = self->state;
+  if (st.owned.count(r.handle.value()) == 0 || r.handle.worker() >= st.workers.size()) {
+    send_tcp_info(self, {r.request, errc::invalid_session, {}});
+    return;
+  }
+  self->request(st.workers[r.handle.worker()], std::chrono::seconds(10), tcp_info_atom_v, r.handle)
+      .then([self, id = r.request](tcp_conn_info& i) { send_tcp_info(self, {id, errc::none, i}); },
+            [self, id = r.request](caf::error& e) { send_tcp_info(self, {id, code_of(self, e), {}}); });
+}
+
 // One request from the app (decoded by the Unix side's thread).
 void on_request(self_pointer self, const app_protocol::app_request& req) {
   const auto& c = self->state.cfg;
@@ -365,6 +382,8 @@ void on_request(self_pointer self, const app_protocol::app_request& req) {
               answer_with(u->request));
   } else if (auto* k = std::get_if<app_protocol::connect_request>(&req)) {
     start_connect(self, *k);
+  } else if (auto* t = std::get_if<app_protocol::tcp_info_request>(&req)) {
+    on_tcp_info(self, *t);
   } else if (auto* d = std::get_if<app_protocol::detach_request>(&req)) {
     self->state.detaching = d->request;
     auto on_error = [self, id = d->request](caf::error& e) {

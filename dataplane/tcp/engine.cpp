@@ -389,7 +389,13 @@ conn_info engine::snapshot(const tcb& c) const {
   i.ssthresh = c.cc ? c.cc->ssthresh() : 0;
   i.rto_us = c.rtt.rto_us();
   i.srtt_us = c.rtt.srtt_us();
+  i.rttvar_us = c.rtt.rttvar_us();
   i.mss = effective_mss(c);
+  i.peer_mss = c.peer_mss;
+  i.retries = c.retries;
+  i.backoffs = c.rtt.backoffs();
+  i.total_retrans = c.total_retrans;
+  i.window_scaling = c.snd_shift != 0 || c.rcv_shift != 0;
   i.snd_shift = c.snd_shift;
   i.rcv_shift = c.rcv_shift;
   i.timestamps = c.ts_on;
@@ -397,6 +403,36 @@ conn_info engine::snapshot(const tcb& c) const {
   i.has_fifos = c.has_fifos;
   i.session = c.session;
   return i;
+}
+
+tcp_conn_info to_tcp_info(const conn_info& i) noexcept {
+  // Linux's numbering (include/net/tcp_states.h), which TCP_INFO reports.
+  static constexpr std::uint8_t linux_state[state_count] = {
+      7 /* closed: TCP_CLOSE */, 10 /* listen */,    2 /* syn_sent */,   3 /* syn_received: TCP_SYN_RECV */,
+      1 /* established */,       4 /* fin_wait_1 */, 5 /* fin_wait_2 */, 8 /* close_wait */,
+      11 /* closing */,          9 /* last_ack */,   6 /* time_wait */};
+  auto narrow = [](std::uint32_t v) { return static_cast<std::uint8_t>(std::min<std::uint32_t>(v, 255)); };
+  tcp_conn_info t;
+  t.state = linux_state[static_cast<std::size_t>(i.state)];
+  t.retransmits = narrow(i.retries);
+  t.backoff = narrow(i.backoffs);
+  t.timestamps = i.timestamps;
+  t.sack = i.sack;
+  t.window_scaling = i.window_scaling;
+  t.snd_wscale = i.snd_shift;
+  t.rcv_wscale = i.rcv_shift;
+  t.rto_us = i.rto_us;
+  t.rtt_us = i.srtt_us;
+  t.rttvar_us = i.rttvar_us;
+  t.snd_mss = i.mss;
+  t.rcv_mss = i.peer_mss;
+  t.unacked_bytes = i.snd_nxt - i.snd_una;
+  t.cwnd_bytes = i.cwnd;
+  t.ssthresh_bytes = i.ssthresh;
+  t.snd_wnd = i.snd_wnd;
+  t.rcv_wnd = i.rcv_wnd;
+  t.total_retrans = i.total_retrans;
+  return t;
 }
 
 std::optional<conn_info> engine::info(conn_id id) const {

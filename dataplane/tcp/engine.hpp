@@ -22,6 +22,7 @@
 #include "shm/fifo.hpp"
 
 #include <actorstack/result.hpp>
+#include <actorstack/tcp_info.hpp>
 
 #include "dataplane/tcp/state.hpp"
 
@@ -105,11 +106,15 @@ struct conn_info {
   four_tuple tuple;
   tcp::state state = state::closed;
   std::uint32_t snd_una = 0, snd_nxt = 0, snd_wnd = 0, rcv_nxt = 0, rcv_wnd = 0;
-  std::uint32_t cwnd = 0, ssthresh = 0, rto_us = 0, srtt_us = 0, mss = 0;
+  std::uint32_t cwnd = 0, ssthresh = 0, rto_us = 0, srtt_us = 0, rttvar_us = 0, mss = 0, peer_mss = 0;
+  std::uint32_t retries = 0, backoffs = 0, total_retrans = 0;
   std::uint8_t snd_shift = 0, rcv_shift = 0;
-  bool timestamps = false, sack = false, has_fifos = false;
+  bool timestamps = false, sack = false, window_scaling = false, has_fifos = false;
   std::uint64_t session = 0;
 };
+
+/// The snapshot as Linux's TCP_INFO says it (state numbers, field names).
+tcp_conn_info to_tcp_info(const conn_info& i) noexcept;
 
 class engine {
  public:

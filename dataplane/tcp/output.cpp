@@ -188,6 +188,7 @@ void engine::retransmit_first(tcb& c, std::uint64_t now_us) {
   const bool fin = c.fin_sent && c.snd_una + len == c.fin_seq;
   if (len == 0 && !fin) return;
   if (!send_data(c, c.snd_una, len, fin, now_us)) return;
+  ++c.total_retrans;
   const seq_t sent_to = c.snd_una + len + (fin ? 1 : 0);
   if (seq_lt(c.snd_nxt, sent_to)) c.snd_nxt = sent_to;
   c.retx_next = seq_max(c.retx_next, c.snd_una + len);
@@ -208,6 +209,7 @@ bool engine::retransmit_hole(tcb& c, std::uint64_t now_us) {
       const std::uint32_t n = std::min(len, avail);
       if (n == 0) return false;
       if (!send_data(c, seq, n, false, now_us)) return false;
+      ++c.total_retrans;
       c.retx_next = seq + n;
       return true;
     }

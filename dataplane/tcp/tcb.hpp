@@ -79,6 +79,7 @@ struct engine::tcb {
   std::array<sack_block, 8> sacked{};  ///< the peer's SACK scoreboard, merged, above snd_una
   // acknowledgement
   std::uint32_t unacked_segments = 0;  ///< full segments received since our last ACK
+  std::uint32_t total_retrans = 0;     ///< segments sent again (TCP_INFO's tcpi_total_retrans)
 
   // ---- 2- and 1-byte fields ----
   std::uint16_t peer_mss = 536;  ///< RFC 9293 default when the peer sends none (SPEC-TCP 5.1)

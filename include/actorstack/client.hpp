@@ -37,6 +37,7 @@
 #include <actorstack/datagram.hpp>
 #include <actorstack/endpoint.hpp>
 #include <actorstack/result.hpp>
+#include <actorstack/tcp_info.hpp>
 
 #include <poll.h>
 
@@ -199,6 +200,12 @@ class app {
   /// SO_RCVBUF, ...). Errors: invalid_session, would_block (a connect
   /// under way).
   virtual result<sock_info> info(sock s) = 0;
+  /// TCP_INFO of a connected tcp:// sock on the wire, asked of the
+  /// data-plane core that owns its connection (one round trip to the
+  /// stack). Errors: invalid_session (not an open sock, not a tcp
+  /// connection on the wire, or closed meanwhile), would_block (a connect
+  /// under way), timeout, disconnected.
+  virtual result<tcp_conn_info> tcp_info(sock s) = 0;
   /// Copies up to out.size() readable bytes starting `offset` bytes in,
   /// without consuming them (recv's MSG_PEEK); blocking as read.
   virtual result<std::size_t> peek(sock s, std::size_t offset, std::span<std::byte> out) = 0;

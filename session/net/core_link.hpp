@@ -95,7 +95,8 @@ inline bool is_tcp_event(dataplane::event_kind k) noexcept {
     case event_kind::tcp_reset:
     case event_kind::tcp_released:
     case event_kind::tcp_unlistened:
-    case event_kind::tcp_state: return true;
+    case event_kind::tcp_state:
+    case event_kind::tcp_info: return true;
     case event_kind::rx:
     case event_kind::tx_space:
     case event_kind::removed:

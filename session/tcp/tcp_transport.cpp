@@ -30,7 +30,12 @@ tcp_transport::tcp_transport(session_layer::session_worker_state& sessions, std:
   sessions_.set_fifo_provider(transport_proto::tcp, this);
 }
 
-tcp_transport::~tcp_transport() = default;
+tcp_transport::~tcp_transport() {
+  // A core may still write an answer it was asked for: its box outlives
+  // this worker rather than be written after it is freed (a stack that
+  // stops while a TCP_INFO is on its way; a few bytes each).
+  for (auto& [cookie, q] : info_queries_) (void)q.out.release();
+}
 
 // ---------------------------------------------------------------------------
 // bookkeeping
@@ -344,6 +349,37 @@ tx_route tcp_transport::direct_tx_route(const session& s) const {
   return r;
 }
 
+void tcp_transport::query_info(const session& s, std::function<void(result<tcp_conn_info>)> done) {
+  const bool ours = s.connection < conns_.size() && conns_[s.connection].in_use &&
+                    conns_[s.connection].session == s.handle && !conns_[s.connection].core_done;
+  if (!ours) {
+    done(unexpected{errc::invalid_session, "the connection is closed"});
+    return;
+  }
+  const conn& c = conns_[s.connection];
+  const std::uint64_t cookie = next_cookie();
+  auto& q = info_queries_[cookie];
+  q.out = std::make_unique<tcp_conn_info>();
+  q.done = std::move(done);
+  command cmd;
+  cmd.kind = command_kind::tcp_info;
+  cmd.worker = cfg_.worker;
+  cmd.tcp.conn = c.engine_index;
+  cmd.tcp.generation = c.generation;
+  cmd.tcp.cookie = cookie;
+  cmd.tcp.info_out = q.out.get();
+  commands_.send(c.core, cmd);
+}
+
+void tcp_transport::on_info(const event& ev) {
+  auto it = info_queries_.find(ev.session);
+  if (it == info_queries_.end()) return;
+  info_query q = std::move(it->second);
+  info_queries_.erase(it);
+  if (ev.error != errc::none) q.done(unexpected{ev.error, "the connection is closed"});
+  else q.done(*q.out);
+}
+
 void tcp_transport::app_rx_evt(session& s) {
   if (s.connection >= conns_.size()) return;
   const conn& c = conns_[s.connection];
@@ -424,6 +460,7 @@ void tcp_transport::on_event(std::uint32_t core, const event& ev) {
     case event_kind::tcp_established: on_established(core, ev); return;
     case event_kind::tcp_connect_failed: on_connect_failed(ev); return;
     case event_kind::tcp_unlistened: on_unlistened(ev); return;
+    case event_kind::tcp_info: on_info(ev); return;
     default: break;
   }
   const auto found = conn_of(core, ev);

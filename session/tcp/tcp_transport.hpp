@@ -34,6 +34,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -125,6 +126,12 @@ class tcp_transport final : public session_layer::transport, public session_laye
   /// Hands over the pair the core carved (there is no other way to get one).
   result<void> alloc_fifos(session_layer::session& s) override;
   void free_fifos(session_layer::session& s) override;
+
+  /// The TCP_INFO of session `s`'s connection, asked of its core: `done`
+  /// runs with the core's answer (at once with invalid_session when the
+  /// core let go of the connection already, or it is not this transport's).
+  void query_info(const session_layer::session& s, std::function<void(result<tcp_conn_info>)> done);
+  std::size_t pending_info_queries() const noexcept { return info_queries_.size(); }
 
   /// One tcp_* event of core `core`.
   void on_event(std::uint32_t core, const dataplane::event& ev);
@@ -237,6 +244,14 @@ class tcp_transport final : public session_layer::transport, public session_laye
   std::unordered_map<std::uint64_t, std::uint32_t> listener_of_cookie_;
   std::unordered_map<std::uint64_t, pending_connect> connects_;  ///< by cookie
   std::unordered_set<std::uint32_t> gone_app_workers_;
+  /// TCP_INFO asked of a core, by cookie: the core writes `out` before it
+  /// answers (the pointer travels in the command; nothing else shares it).
+  struct info_query {
+    std::unique_ptr<tcp_conn_info> out;
+    std::function<void(result<tcp_conn_info>)> done;
+  };
+  std::unordered_map<std::uint64_t, info_query> info_queries_;
+  void on_info(const dataplane::event& ev);
   std::uint64_t cookie_seq_ = 0;
   std::uint32_t next_port_ = 0;
   /// The pair alloc_fifos() hands to the session being made now (none

@@ -246,3 +246,66 @@ TEST_CASE("app protocol: a show's text splits into shown chunks of at most shown
   CHECK(two[0].text + two[1].text == longer);
   CHECK(two[1].request == 9);
 }
+
+TEST_CASE("app protocol: a tcp info request and its answer round-trip field by field, and an answer with a state past TCP_CLOSING, a window shift past 14, a flag not 0 or 1, a short or long record is refused") {
+  const proto::tcp_info_request q{41, session_handle(1, 77, 9)};
+  auto back = proto::decode_request(static_cast<std::uint32_t>(proto::record::tcp_info_ask), proto::encode(q));
+  REQUIRE(back);
+  const auto* got_q = std::get_if<proto::tcp_info_request>(&*back);
+  REQUIRE(got_q != nullptr);
+  CHECK(got_q->request == 41);
+  CHECK(got_q->handle == q.handle);
+  CHECK(proto::record_of(proto::app_request{q}) == proto::record::tcp_info_ask);
+  CHECK(refused(proto::decode_request(static_cast<std::uint32_t>(proto::record::tcp_info_ask), shorter(proto::encode(q)))));
+
+  proto::tcp_info_answer a;
+  a.request = 41;
+  tcp_conn_info& i = a.info;
+  i.state = 1;
+  i.retransmits = 2;
+  i.backoff = 3;
+  i.timestamps = true;
+  i.sack = true;
+  i.window_scaling = true;
+  i.snd_wscale = 7;
+  i.rcv_wscale = 14;
+  i.rto_us = 201'000;
+  i.rtt_us = 350;
+  i.rttvar_us = 120;
+  i.snd_mss = 1448;
+  i.rcv_mss = 1460;
+  i.unacked_bytes = 28'960;
+  i.cwnd_bytes = 144'800;
+  i.ssthresh_bytes = 0xffffffffu;
+  i.snd_wnd = 3'000'000;
+  i.rcv_wnd = 65'535;
+  i.total_retrans = 17;
+  const auto bytes = proto::encode(a);
+  auto d = proto::decode_tcp_info_answer(bytes);
+  REQUIRE(d);
+  CHECK(d->request == 41);
+  CHECK(d->code == errc::none);
+  CHECK(std::memcmp(&d->info, &i, sizeof i) == 0);
+  proto::tcp_info_answer no{42, errc::invalid_session, {}};
+  auto dn = proto::decode_tcp_info_answer(proto::encode(no));
+  REQUIRE(dn);
+  CHECK(dn->code == errc::invalid_session);
+
+  auto bad = [](std::vector<std::byte> b) {
+    auto r = proto::decode_tcp_info_answer(b);
+    return !r && r.error().code == errc::bad_message;
+  };
+  CHECK(bad(shorter(bytes)));
+  CHECK(bad(longer(bytes)));
+  // request (8), code (1), then state, retransmits, backoff, timestamps,
+  // sack, window scaling, send shift, receive shift.
+  auto with = [&](std::size_t at, std::uint8_t v) {
+    auto b = bytes;
+    b[at] = std::byte{v};
+    return b;
+  };
+  CHECK(bad(with(9, 12)));   // a state past TCP_CLOSING
+  CHECK(bad(with(12, 2)));   // timestamps neither 0 nor 1
+  CHECK(bad(with(15, 15)));  // a send window shift past 14
+  CHECK(bad(with(16, 15)));  // a receive window shift past 14
+}

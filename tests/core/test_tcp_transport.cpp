@@ -463,6 +463,59 @@ TEST_CASE("tcp transport: an app worker gone while its connect is on the way: th
   CHECK(fx.tp.connections() == 0);
 }
 
+TEST_CASE("tcp transport: TCP_INFO of a session is asked of its connection's core, whose answer comes back, and a connection the core let go of is invalid_session at once") {
+  tcp_fixture fx;
+  auto [listener, cookie] = fx.listen(80);
+  auto [h, c] = fx.accepted(cookie);
+  session* s = fx.w.get(h);
+  REQUIRE(s != nullptr);
+  std::vector<result<tcp_conn_info>> answers;
+  auto keep = [&](result<tcp_conn_info> r) { answers.push_back(std::move(r)); };
+  fx.tp.query_info(*s, keep);
+  auto cmds = fx.take(0);
+  REQUIRE(cmds.size() == 1);
+  CHECK(cmds[0].kind == dp::command_kind::tcp_info);
+  CHECK(cmds[0].tcp.conn == c.index);
+  CHECK(cmds[0].tcp.generation == c.generation);
+  REQUIRE(cmds[0].tcp.info_out != nullptr);
+  CHECK(answers.empty());  // until the core answers
+  CHECK(fx.tp.pending_info_queries() == 1);
+  // What the core does: write, then answer.
+  cmds[0].tcp.info_out->state = 1;
+  cmds[0].tcp.info_out->rtt_us = 250;
+  cmds[0].tcp.info_out->total_retrans = 3;
+  dp::event answer{dp::event_kind::tcp_info};
+  answer.session = cmds[0].tcp.cookie;
+  fx.push(0, answer);
+  REQUIRE(answers.size() == 1);
+  REQUIRE(answers[0].has_value());
+  CHECK(answers[0]->state == 1);
+  CHECK(answers[0]->rtt_us == 250);
+  CHECK(answers[0]->total_retrans == 3);
+  CHECK(fx.tp.pending_info_queries() == 0);
+  fx.push(0, answer);  // answered twice (a stale cookie): nobody hears it
+  CHECK(answers.size() == 1);
+
+  // The core found the connection gone: the asker hears invalid_session.
+  fx.tp.query_info(*s, keep);
+  cmds = fx.take(0);
+  REQUIRE(cmds.size() == 1);
+  dp::event gone{dp::event_kind::tcp_info};
+  gone.session = cmds[0].tcp.cookie;
+  gone.error = errc::invalid_session;
+  fx.push(0, gone);
+  REQUIRE(answers.size() == 2);
+  REQUIRE_FALSE(answers[1].has_value());
+  CHECK(answers[1].error().code == errc::invalid_session);
+
+  // The core let go of it: no question, the answer at once.
+  fx.conn_event(c, dp::event_kind::tcp_reset, errc::reset);
+  fx.tp.query_info(*s, keep);
+  CHECK(fx.take(0).empty());
+  REQUIRE(answers.size() == 3);
+  CHECK(answers[2].error().code == errc::invalid_session);
+}
+
 TEST_CASE("tcp transport: a listener's other app workers (SO_REUSEPORT, an app's workers) each get a listen of the listener's group on every core, their connections carved from and given to them, and go when they leave or the listener stops") {
   tcp_fixture fx;
   std::vector<std::pair<session_handle, std::vector<std::uint32_t>>> told;

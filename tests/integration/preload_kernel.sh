@@ -22,7 +22,9 @@
 #     connections from the wire go to each in turn, a third process without
 #     the option gets EADDRINUSE, and one that exits leaves the port to the
 #     other;
-#  9. afterwards no session and no TCP connection left in the daemon.
+#  9. TCP_INFO of a preloaded client's connection on the wire: what the
+#     stack's core knows of it (state, round trip, MSS, window, options);
+# 10. afterwards no session and no TCP connection left in the daemon.
 #   preload_kernel.sh <actorstack-stackd> <actorstack-run> <actorstack-ctl>
 set -euo pipefail
 stackd_bin=$1
@@ -190,6 +192,23 @@ answers=$(kernel_names 4) || fail "the kernel's connections after a left failed"
 [ "$(grep -c '^b$' <<<"$answers" || true)" = 4 ] || fail "after a left, 4 connections: $(tr '\n' ' ' <<<"$answers")"
 echo "SO_REUSEPORT over the wire: 20 connections from the kernel, 10 to each of two processes; a third got EADDRINUSE; after one exited the other took all 4"
 
-echo "--- 9. nothing left"
+echo "--- 9. TCP_INFO of a connection on the wire"
+in_ns python3 - "$kernel_ip" 7507 "$work/info_echo.ready" >"$work/info_echo.out" 2>&1 <<'PY' &
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen()
+open(sys.argv[3], "w").close()
+c, _ = s.accept()
+while data := c.recv(65536):
+    c.sendall(data)
+c.close()
+PY
+pids+=("$!")
+for _ in $(seq 200); do [ -e "$work/info_echo.ready" ] && break; sleep 0.05; done
+on_stack python3 "$here/preload/tcp_info_client.py" "$kernel_ip" 7507 || fail "TCP_INFO on the wire"
+
+echo "--- 10. nothing left"
 nothing_left
 echo PASS

@@ -241,6 +241,46 @@ TEST_CASE("TCP 7.1: a lost tail segment comes back by the retransmission timer")
   CHECK(l.a.eng.stats().retransmits_timeout == 1);
 }
 
+TEST_CASE("TCP_INFO of a connection: Linux's state numbers, the options agreed, both MSS, and every segment sent again counted") {
+  wire_link l;
+  handshake(l);
+  bool dropped = false;
+  l.filter = [&](const frame& f, bool a_to_b) {
+    if (!a_to_b || dropped || f.parsed().payload.empty()) return true;
+    dropped = true;  // the only data segment: sent again by the timer
+    return false;
+  };
+  const auto data = pattern(100, 9);
+  CHECK(transfer(l, l.a, l.b, data) == data);
+  l.tick(200'000);  // B's delayed ACK
+  l.pump();
+  const auto ia = l.a.eng.info(conn_of(l.a, 1));
+  REQUIRE(ia);
+  const tcp_conn_info t = tcp::to_tcp_info(*ia);
+  CHECK(t.state == 1);  // TCP_ESTABLISHED
+  CHECK(t.total_retrans == 1);
+  CHECK(t.retransmits == 0);  // acknowledged since: none in a row now
+  CHECK(t.timestamps);
+  CHECK(t.sack);
+  CHECK(t.window_scaling);
+  CHECK(t.snd_mss == 1460 - 12);
+  CHECK(t.rcv_mss == 1460);
+  CHECK(t.unacked_bytes == 0);
+  CHECK(t.cwnd_bytes > 0);
+  CHECK(t.rto_us >= tcp::config{}.rto.min_us);
+  CHECK(tcp::to_tcp_info(*l.b.eng.info(conn_of(l.b, 1))).total_retrans == 0);
+  // Closing: A in FIN-WAIT-2 (Linux 5), B in CLOSE-WAIT (8), then LAST-ACK (9).
+  l.a.eng.app_close(conn_of(l.a, 1), l.now);
+  l.a.eng.flush(l.now);
+  l.pump();
+  CHECK(tcp::to_tcp_info(*l.a.eng.info(conn_of(l.a, 1))).state == 5);
+  CHECK(tcp::to_tcp_info(*l.b.eng.info(conn_of(l.b, 1))).state == 8);
+  l.filter = [](const frame&, bool) { return false; };  // B's FIN never arrives
+  l.b.eng.app_close(conn_of(l.b, 1), l.now);
+  l.b.eng.flush(l.now);
+  CHECK(tcp::to_tcp_info(*l.b.eng.info(conn_of(l.b, 1))).state == 9);
+}
+
 TEST_CASE("TCP 8 7.2 5.4: 4 MiB through 5 % loss and 2 % reordering both ways, several seeds, arrive exactly once") {
   for (std::uint64_t seed : {1ULL, 2ULL, 3ULL}) {
     CAPTURE(seed);
