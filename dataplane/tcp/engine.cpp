@@ -77,6 +77,7 @@ void engine::free_conn(tcb& c) {
       --it->second.half_open;
   }
   by_tuple_.erase(c.tuple);
+  sacks_.give_back(c.sack_board);
   --per_state_[static_cast<std::size_t>(c.state)];
   const std::uint32_t gen = c.generation;
   const std::uint32_t index = c.index;
@@ -85,6 +86,25 @@ void engine::free_conn(tcb& c) {
   c.generation = gen;  // a stale conn_id or timer finds the slot free or reused
   free_.push_back(index);
   --live_;
+}
+
+std::span<const sack_block> engine::sacked(const tcb& c) const noexcept {
+  if (c.sack_board == sack_scoreboards::none) return {};
+  return {sacks_[c.sack_board].data(), c.sacked_count};
+}
+
+void engine::set_sacked(tcb& c, const sack_block* blocks, std::size_t n) {
+  if (n == 0) {
+    sacks_.give_back(c.sack_board);
+    c.sack_board = sack_scoreboards::none;
+    c.sacked_count = 0;
+    return;
+  }
+  if (c.sack_board == sack_scoreboards::none) c.sack_board = sacks_.take();
+  auto& board = sacks_[c.sack_board];
+  n = std::min(n, board.size());
+  std::copy_n(blocks, n, board.begin());
+  c.sacked_count = static_cast<std::uint8_t>(n);
 }
 
 engine::listener* engine::find_listener(std::uint32_t ip, std::uint16_t port) {
@@ -358,7 +378,7 @@ void engine::on_retransmit_timer(tcb& c, std::uint64_t now_us) {
   c.in_recovery = false;
   c.dupacks = 0;
   c.recover = c.snd_max;
-  c.sacked_count = 0;
+  set_sacked(c, nullptr, 0);
   c.snd_nxt = c.snd_una;
   retransmit_first(c, now_us);
   arm(c, timer::retransmit, now_us + c.rtt.rto_us());

@@ -16,6 +16,7 @@
 #include "dataplane/tcp/config.hpp"
 #include "dataplane/tcp/counters.hpp"
 #include "dataplane/tcp/isn.hpp"
+#include "dataplane/tcp/sack_scoreboards.hpp"
 #include "dataplane/tcp/segment.hpp"
 #include "dataplane/tcp/seq.hpp"
 #include "dataplane/tcp/timer_wheel.hpp"
@@ -169,6 +170,8 @@ class engine {
   // ---- inspection --------------------------------------------------------------
   const counters& stats() const noexcept { return stats_; }
   std::size_t connection_count() const noexcept { return live_; }
+  /// Connections holding a SACK scoreboard now (the peer reports holes).
+  std::size_t sack_boards_held() const noexcept { return sacks_.held(); }
   std::optional<conn_info> info(conn_id c) const;
   void for_each(const std::function<void(const conn_info&)>& f) const;
   /// Live connections in each state, kept at every transition (the
@@ -196,6 +199,11 @@ class engine {
   const tcb* find(conn_id c) const;
   tcb& alloc_conn(const four_tuple& t, tcp::state s);
   void free_conn(tcb& c);
+  /// The peer's SACK blocks above snd_una (none without a board).
+  std::span<const sack_block> sacked(const tcb& c) const noexcept;
+  /// Keeps the first `n` blocks of `blocks` as the scoreboard (a board
+  /// taken or given back as needed; n <= blocks_per_board).
+  void set_sacked(tcb& c, const sack_block* blocks, std::size_t n);
   listener* find_listener(std::uint32_t ip, std::uint16_t port);
   void arm(tcb& c, timer t, std::uint64_t when_us);
   bool armed(const tcb& c, timer t) const;
@@ -259,6 +267,7 @@ class engine {
   timer_wheel wheel_;
   paged_vector<tcb> conns_;  // by index; a tcb never moves
   std::vector<std::uint32_t> free_;
+  sack_scoreboards sacks_;
   std::size_t live_ = 0;
   std::array<std::size_t, state_count> per_state_{};
   std::unordered_map<four_tuple, std::uint32_t, tuple_hash> by_tuple_;

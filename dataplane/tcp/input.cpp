@@ -391,15 +391,17 @@ void engine::on_new_ack(tcb& c, const segment& s, std::uint32_t acked, std::uint
   c.retries = 0;
   c.snd_una = s.ack;
   if (seq_lt(c.snd_nxt, c.snd_una)) c.snd_nxt = c.snd_una;  // after a go-back or an accepted probe
-  // Forget SACK blocks now below snd_una.
-  std::uint8_t kept = 0;
-  for (std::uint8_t i = 0; i < c.sacked_count; ++i)
-    if (seq_gt(c.sacked[i].right, c.snd_una)) {
-      c.sacked[kept] = c.sacked[i];
-      if (seq_lt(c.sacked[kept].left, c.snd_una)) c.sacked[kept].left = c.snd_una;
-      ++kept;
-    }
-  c.sacked_count = kept;
+  // Forget SACK blocks now below snd_una (the board goes with the last).
+  if (c.sacked_count > 0) {
+    std::array<sack_block, sack_scoreboards::blocks_per_board> kept{};
+    std::size_t n = 0;
+    for (sack_block b : sacked(c))
+      if (seq_gt(b.right, c.snd_una)) {
+        if (seq_lt(b.left, c.snd_una)) b.left = c.snd_una;
+        kept[n++] = b;
+      }
+    set_sacked(c, kept.data(), n);
+  }
   if (c.cc) {
     if (c.in_recovery) {
       if (seq_geq(s.ack, c.recover)) {  // full ACK: recovery ends (RFC 6582 §3.2 step 3)
@@ -443,7 +445,7 @@ void engine::on_dup_ack(tcb& c, std::uint64_t now_us) {
   // unacknowledged byte also says it is lost (RFC 6675 IsLost), which
   // matters when the peer's duplicate ACKs were coalesced.
   std::uint32_t sacked_bytes = 0;
-  for (std::uint8_t i = 0; i < c.sacked_count; ++i) sacked_bytes += seq_diff(c.sacked[i].right, c.sacked[i].left);
+  for (const sack_block& b : sacked(c)) sacked_bytes += seq_diff(b.right, b.left);
   const bool lost = c.dupacks == 3 || (c.dupacks < 3 && sacked_bytes >= 3 * effective_mss(c));
   if (lost && seq_gt(c.snd_una, c.recover - 1)) {
     c.cc->on_fast_retransmit(c.flight());
@@ -466,11 +468,10 @@ void engine::absorb_sacks(tcb& c, const segment& s) {
     // bind a receiver to be right; a lie costs only this connection).
     if (!seq_lt(b.left, b.right) || !seq_gt(b.left, c.snd_una) || seq_gt(b.right, c.snd_max)) continue;
     // Merge into the sorted scoreboard.
-    std::array<sack_block, 9> out{};
+    std::array<sack_block, sack_scoreboards::blocks_per_board + 1> out{};
     std::size_t m = 0;
     bool placed = false;
-    for (std::uint8_t j = 0; j < c.sacked_count; ++j) {
-      const sack_block r = c.sacked[j];
+    for (const sack_block r : sacked(c)) {
       if (seq_lt(r.right, b.left)) {
         out[m++] = r;
       } else if (seq_gt(r.left, b.right)) {
@@ -482,9 +483,8 @@ void engine::absorb_sacks(tcb& c, const segment& s) {
       }
     }
     if (!placed) out[m++] = b;
-    m = std::min<std::size_t>(m, c.sacked.size());  // the highest block falls off
-    std::copy_n(out.begin(), m, c.sacked.begin());
-    c.sacked_count = static_cast<std::uint8_t>(m);
+    // The highest block falls off when the board is full.
+    set_sacked(c, out.data(), std::min(m, sack_scoreboards::blocks_per_board));
   }
 }
 

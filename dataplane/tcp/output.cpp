@@ -200,8 +200,7 @@ bool engine::retransmit_hole(tcb& c, std::uint64_t now_us) {
   // SACKed bytes are never sent again, SPEC-TCP 5.4).
   if (c.sacked_count == 0) return false;
   seq_t seq = seq_max(c.retx_next, c.snd_una);
-  for (std::uint8_t i = 0; i < c.sacked_count; ++i) {
-    const sack_block& b = c.sacked[i];
+  for (const sack_block& b : sacked(c)) {
     if (seq_lt(seq, b.left)) {
       const std::uint32_t len = std::min(seq_diff(b.left, seq), effective_mss(c));
       const seq_t end = data_end(c);

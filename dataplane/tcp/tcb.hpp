@@ -7,6 +7,7 @@
 #include "dataplane/tcp/congestion.hpp"
 #include "dataplane/tcp/engine.hpp"
 #include "dataplane/tcp/rtt.hpp"
+#include "dataplane/tcp/sack_scoreboards.hpp"
 #include "dataplane/tcp/seq.hpp"
 #include "shm/private_end.hpp"
 
@@ -76,7 +77,9 @@ struct engine::tcb {
   std::uint32_t dupacks = 0;
   seq_t recover = 0;         ///< RFC 6582: snd_max when recovery began
   seq_t retx_next = 0;       ///< next hole to retransmit in SACK recovery
-  std::array<sack_block, 8> sacked{};  ///< the peer's SACK scoreboard, merged, above snd_una
+  /// The peer's SACK scoreboard (engine::sacks_), held only while the peer
+  /// reports bytes above snd_una: `sacked_count` blocks, merged, sorted.
+  std::uint32_t sack_board = sack_scoreboards::none;
   // acknowledgement
   std::uint32_t unacked_segments = 0;  ///< full segments received since our last ACK
   std::uint32_t total_retrans = 0;     ///< segments sent again (TCP_INFO's tcpi_total_retrans)

@@ -390,8 +390,10 @@ void tcp_transport::app_rx_evt(session& s) {
 std::string tcp_transport::format(std::uint32_t id, std::uint32_t worker) const {
   if (id >= conns_.size() || !conns_[id].in_use) return {};
   const conn& c = conns_[id];
+  const session* s = c.session_gone ? nullptr : sessions_.get(c.session);
+  if (s == nullptr) return {};
   std::string out = "[" + std::to_string(worker) + ":" + std::to_string(c.session.index()) + "][T] " +
-                    text(c.local) + "->" + text(c.remote) + " ";
+                    text(s->local) + "->" + text(s->remote) + " ";
   // The engine's own state, as its core reported it (tcp_state events);
   // CLOSED once the core let go.
   out += c.core_done ? "CLOSED" : tcp::to_string(c.state);
@@ -418,17 +420,19 @@ result<void> tcp_transport::alloc_fifos(session& s) {
 
 void tcp_transport::free_fifos(session& s) {
   const std::uint32_t id = s.connection;
+  shm::fifo_pair pair{s.rx, s.tx};
   s.rx = {};
   s.tx = {};
   if (id >= conns_.size() || !conns_[id].in_use || conns_[id].session != s.handle) return;
   conn& c = conns_[id];
   if (c.core_done) {
-    segments_.release(c.app_worker, c.rx, c.tx);
+    segments_.release(c.app_worker, pair.rx, pair.tx);
     free_conn(id);
     return;
   }
   // The core may still write them: they go when it lets go. A session
   // that goes before its connection did takes the connection along.
+  orphans_[id] = pair;
   c.session_gone = true;
   c.session = {};
   if (!c.close_sent) {
@@ -473,7 +477,7 @@ void tcp_transport::on_event(std::uint32_t core, const event& ev) {
       if (s != nullptr) {
         // Re-armed before the app hears it: bytes the core enqueues from
         // now on post again, those before are read with this notification.
-        c->rx.unset_event();
+        s->rx.unset_event();
         sessions_.enqueue_notify(*s);
       }
       return;
@@ -500,11 +504,8 @@ void tcp_transport::on_established(std::uint32_t core, const event& ev) {
     c.core = core;
     c.engine_index = ev.id;
     c.generation = ev.generation;
-    c.local = v4_endpoint(ev.local_ip, ev.local_port);
-    c.remote = v4_endpoint(ev.remote_ip, ev.remote_port);
-    c.rx = ev.rx;
-    c.tx = ev.tx;
   }
+  const endpoint_pair ends{v4_endpoint(ev.local_ip, ev.local_port), v4_endpoint(ev.remote_ip, ev.remote_port)};
   by_engine_[engine_key(core, ev.id)] = id;
   // Whose is it: a listener's or a connect's (ev.session is the cookie).
   // Whichever session is made now gets the core's pair (alloc_fifos).
@@ -517,19 +518,19 @@ void tcp_transport::on_established(std::uint32_t core, const event& ev) {
     app_worker = li.app_worker;
     passive = true;
     if (!li.stopping && gone_app_workers_.count(app_worker) == 0)
-      made = sessions_.accept(transport_proto::tcp, id, li.session, app_worker, {conns_[id].local, conns_[id].remote});
+      made = sessions_.accept(transport_proto::tcp, id, li.session, app_worker, ends);
   } else if (auto p = connects_.find(ev.session); p != connects_.end()) {
     const pending_connect pc = p->second;
     connects_.erase(p);
     app_worker = pc.app_worker;
     if (gone_app_workers_.count(app_worker) == 0)
-      made = sessions_.connect_notify(transport_proto::tcp, id, app_worker, pc.opaque, false,
-                                        {conns_[id].local, conns_[id].remote});
+      made = sessions_.connect_notify(transport_proto::tcp, id, app_worker, pc.opaque, false, ends);
     segments_.unhold(app_worker);  // the core carved what it will carve for this connect
   }
   handing_over_ = {};
   conns_[id].app_worker = app_worker;
   if (!made) {
+    orphans_[id] = {ev.rx, ev.tx};
     refuse(id);
     return;
   }
@@ -574,18 +575,24 @@ void tcp_transport::on_unlistened(const event& ev) {
   l = listener{};
 }
 
+void tcp_transport::release_orphan(std::uint32_t id, std::uint32_t app_worker) {
+  auto it = orphans_.find(id);
+  if (it == orphans_.end()) return;
+  segments_.release(app_worker, it->second.rx, it->second.tx);
+  orphans_.erase(it);
+}
+
 void tcp_transport::on_core_done(std::uint32_t id, ended how) {
   conn& c = conns_[id];
   c.core_done = true;
   by_engine_.erase(engine_key(c.core, c.engine_index));  // the core may reuse the index now
   if (c.session_gone) {
-    segments_.release(c.app_worker, c.rx, c.tx);
+    release_orphan(id, c.app_worker);
     free_conn(id);
     return;
   }
   const session_handle h = c.session;
-  if (sessions_.get(h) == nullptr) {  // freed without its fifos (cannot happen; never leak)
-    segments_.release(c.app_worker, c.rx, c.tx);
+  if (sessions_.get(h) == nullptr) {  // freed without free_fifos: cannot happen (SPEC 9.7)
     free_conn(id);
     return;
   }

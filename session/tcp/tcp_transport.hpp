@@ -163,8 +163,9 @@ class tcp_transport final : public session_layer::transport, public session_laye
     std::uint32_t core = 0;
     std::uint32_t engine_index = 0;
     std::uint32_t generation = 0;
-    endpoint local, remote;
-    shm::fifo rx, tx;
+    // The endpoints and fifos are the session's (one copy per connection,
+    // docs/performance.md): the fifos come back here (orphans_) when the
+    // session goes before the core let go of them.
   };
   struct listener {
     bool in_use = false;
@@ -239,6 +240,11 @@ class tcp_transport final : public session_layer::transport, public session_laye
   tcp_worker_config cfg_;
   net::slot_table<conn> conns_;
   std::unordered_map<std::uint64_t, std::uint32_t> by_engine_;  ///< (core, engine index) -> conn
+  /// The fifos of connections no session holds (it went first, or none
+  /// took the connection) while the core may still use them: released
+  /// when the core lets go.
+  std::unordered_map<std::uint32_t, shm::fifo_pair> orphans_;
+  void release_orphan(std::uint32_t id, std::uint32_t app_worker);
   std::vector<listener> listeners_;
   std::size_t listeners_live_ = 0;
   std::unordered_map<std::uint64_t, std::uint32_t> listener_of_cookie_;

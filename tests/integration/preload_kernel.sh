@@ -47,6 +47,9 @@ ns=aspre$$
 ip netns add "$ns"
 trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; ip netns del "$ns" 2>/dev/null; rm -rf "$work"' EXIT
 ip link set "$iface" netns "$ns"
+# (A program left running in the namespace is started with `ip netns exec`
+# itself, which becomes the program: $! is then its pid, which the exit
+# trap kills. Through this function $! would be a subshell's.)
 in_ns() { ip netns exec "$ns" "$@"; }
 in_ns sh -c "echo 1 >/proc/sys/net/ipv6/conf/$iface/disable_ipv6" || true
 in_ns ip addr add "$kernel_ip/24" dev "$iface"
@@ -82,7 +85,7 @@ cmp -s "$work/blob" "$work/echoed" || fail "kernel socat: $(stat -c %s "$work/ec
 echo "4 MiB from the kernel echoed by a preloaded asyncio server, after the kernel's half-close"
 
 echo "--- 3. preloaded socat -> kernel echo server, the stack half-closes"
-in_ns python3 - "$kernel_ip" 7502 "$work/kernel_echo.ready" >"$work/kernel_echo.out" 2>&1 <<'PY' &
+ip netns exec "$ns" python3 - "$kernel_ip" 7502 "$work/kernel_echo.ready" >"$work/kernel_echo.out" 2>&1 <<'PY' &
 import socket, sys
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -108,7 +111,7 @@ cat "$work/kernel_echo.out"
 echo "--- 4. preloaded curl -> kernel http.server"
 mkdir "$work/www"
 head -c $((2 << 20)) /dev/urandom >"$work/www/file.bin"
-in_ns python3 -m http.server 7503 --bind "$kernel_ip" --directory "$work/www" >"$work/kernel_http.log" 2>&1 &
+ip netns exec "$ns" python3 -m http.server 7503 --bind "$kernel_ip" --directory "$work/www" >"$work/kernel_http.log" 2>&1 &
 pids+=("$!")
 wait_for "$work/kernel_http.log" "Serving HTTP"
 on_stack curl -sS --fail -o "$work/fetched.bin" "http://$kernel_ip:7503/file.bin" 2>"$work/curl.err" ||
@@ -130,7 +133,7 @@ cat "$work/udp_server.log"
 echo "--- 6. UDP: a preloaded client against the kernel's UDP echo server"
 # (10.93.0.0/24 is reachable only through the tap: the kernel outside the
 # namespace has no route there, so an answer proves the stack carried it.)
-in_ns python3 "$here/preload/udp_peer.py" server "$work/kudp.ready" "$kernel_ip" 7505 >"$work/kernel_udp.out" 2>&1 &
+ip netns exec "$ns" python3 "$here/preload/udp_peer.py" server "$work/kudp.ready" "$kernel_ip" 7505 >"$work/kernel_udp.out" 2>&1 &
 pids+=("$!")
 wait_file "$work/kudp.ready"
 on_stack python3 "$here/preload/udp_peer.py" client "$kernel_ip" 7505 300 >"$work/udp_stack_client.out" 2>&1 ||
@@ -193,7 +196,7 @@ answers=$(kernel_names 4) || fail "the kernel's connections after a left failed"
 echo "SO_REUSEPORT over the wire: 20 connections from the kernel, 10 to each of two processes; a third got EADDRINUSE; after one exited the other took all 4"
 
 echo "--- 9. TCP_INFO of a connection on the wire"
-in_ns python3 - "$kernel_ip" 7507 "$work/info_echo.ready" >"$work/info_echo.out" 2>&1 <<'PY' &
+ip netns exec "$ns" python3 - "$kernel_ip" 7507 "$work/info_echo.ready" >"$work/info_echo.out" 2>&1 <<'PY' &
 import socket, sys
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

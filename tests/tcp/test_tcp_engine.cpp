@@ -227,6 +227,26 @@ TEST_CASE("TCP 7.2: one lost segment is repaired by fast retransmit, without a t
   CHECK(l.b.eng.stats().ooo_segments >= 3);
 }
 
+TEST_CASE("TCP 5.4: a sender holds a SACK scoreboard only while the peer reports holes: none before a loss, one while it is repaired, none after") {
+  wire_link l;
+  handshake(l);
+  int data_segments = 0;
+  std::size_t most = 0;
+  l.filter = [&](const frame& f, bool a_to_b) {
+    most = std::max(most, l.a.eng.sack_boards_held());
+    if (!a_to_b) return true;
+    return f.parsed().payload.empty() || ++data_segments != 5;  // the fifth data segment is lost once
+  };
+  CHECK(l.a.eng.sack_boards_held() == 0);
+  const auto data = pattern(200 * 1000, 11);
+  CHECK(transfer(l, l.a, l.b, data) == data);
+  CHECK(most == 1);
+  l.tick(200'000);
+  l.pump();
+  CHECK(l.a.eng.sack_boards_held() == 0);
+  CHECK(l.b.eng.sack_boards_held() == 0);  // the receiver never holds one
+}
+
 TEST_CASE("TCP 7.1: a lost tail segment comes back by the retransmission timer") {
   wire_link l;
   handshake(l);
