@@ -26,7 +26,7 @@ endpoint v4_endpoint(std::uint32_t ip, std::uint16_t port) {
 
 tcp_transport::tcp_transport(session_layer::session_worker_state& sessions, std::vector<net::core_link> cores,
                              net::app_segments& segments, tcp_worker_config cfg)
-    : sessions_(sessions), cores_(std::move(cores)), segments_(segments), cfg_(cfg) {
+    : sessions_(sessions), cores_(std::move(cores)), segments_(segments), cfg_(cfg), by_engine_(cores_.size()) {
   sessions_.set_fifo_provider(transport_proto::tcp, this);
 }
 
@@ -49,11 +49,20 @@ std::uint32_t tcp_transport::alloc_conn() {
 void tcp_transport::free_conn(std::uint32_t id) { conns_.free(id); }
 
 std::optional<std::uint32_t> tcp_transport::conn_of(std::uint32_t core, const event& ev) const {
-  auto it = by_engine_.find(engine_key(core, ev.id));
-  if (it == by_engine_.end()) return std::nullopt;
-  const conn& c = conns_[it->second];
+  if (core >= by_engine_.size() || ev.id >= by_engine_[core].size()) return std::nullopt;
+  const std::uint32_t slot = by_engine_[core][ev.id];
+  if (slot == 0) return std::nullopt;
+  const conn& c = conns_[slot - 1];
   if (!c.in_use || c.generation != ev.generation) return std::nullopt;
-  return it->second;
+  return slot - 1;
+}
+
+void tcp_transport::set_engine_index(std::uint32_t core, std::uint32_t index, std::uint32_t value) {
+  if (core >= by_engine_.size()) return;
+  auto& table = by_engine_[core];
+  if (value == 0 && index >= table.size()) return;
+  table.grow_to(std::size_t{index} + 1);
+  table[index] = value;
 }
 
 std::uint64_t tcp_transport::next_cookie() noexcept {
@@ -506,7 +515,7 @@ void tcp_transport::on_established(std::uint32_t core, const event& ev) {
     c.generation = ev.generation;
   }
   const endpoint_pair ends{v4_endpoint(ev.local_ip, ev.local_port), v4_endpoint(ev.remote_ip, ev.remote_port)};
-  by_engine_[engine_key(core, ev.id)] = id;
+  set_engine_index(core, ev.id, id + 1);
   // Whose is it: a listener's or a connect's (ev.session is the cookie).
   // Whichever session is made now gets the core's pair (alloc_fifos).
   result<session_handle> made = unexpected{errc::no_listener};
@@ -585,7 +594,7 @@ void tcp_transport::release_orphan(std::uint32_t id, std::uint32_t app_worker) {
 void tcp_transport::on_core_done(std::uint32_t id, ended how) {
   conn& c = conns_[id];
   c.core_done = true;
-  by_engine_.erase(engine_key(c.core, c.engine_index));  // the core may reuse the index now
+  set_engine_index(c.core, c.engine_index, 0);  // the core may reuse the index now
   if (c.session_gone) {
     release_orphan(id, c.app_worker);
     free_conn(id);
