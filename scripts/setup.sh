@@ -27,6 +27,7 @@ packages=(
   socat iperf3 curl                      # tests: unmodified programs on the stack (actorstack-run)
   gdb                                    # tests: a hung test case's thread stacks (tests/doctest_main.cpp)
   libssl-dev openssl                     # the inspector's TLS (actors/tls.hpp); tests make their certificates
+  libtcmalloc-minimal4                   # the allocator of stackd, the demos and benches (cmake/ActorstackMalloc.cmake)
 )
 missing=()
 for p in "${packages[@]}"; do
