@@ -119,6 +119,9 @@ void protocol_record(script& s) {
   if (auto a = app_protocol::decode_attach_request(payload)) (void)app_protocol::encode(*a);
   (void)app_protocol::decode_attach_reply(payload);
   (void)app_protocol::decode_answer(payload);
+  if (auto t = app_protocol::decode_tcp_info_answer(payload)) {
+    if (app_protocol::encode(*t).size() != payload.size()) std::abort();
+  }
   (void)app_protocol::decode_hello(payload);
   if (auto n = app_protocol::decode_notify(payload); n && payload.size() <= shm::max_channel_payload) {
     app_protocol::notify_batch again;

@@ -51,6 +51,26 @@ ip link set "$iface" netns "$ns"
 # itself, which becomes the program: $! is then its pid, which the exit
 # trap kills. Through this function $! would be a subshell's.)
 in_ns() { ip netns exec "$ns" "$@"; }
+# kernel_echo_server PORT READY: a kernel TCP server in the namespace that
+# echoes one connection on kernel_ip:PORT, touching READY once it listens,
+# and closes only after the peer's FIN (started with `... &`: $! is its pid).
+kernel_echo_server() {
+  exec ip netns exec "$ns" python3 - "$kernel_ip" "$1" "$2" <<'PY'
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen()
+open(sys.argv[3], "w").close()
+c, _ = s.accept()
+n = 0
+while data := c.recv(65536):
+    c.sendall(data)
+    n += len(data)
+c.close()  # only after the peer's FIN: its half-close reached the kernel
+print(f"kernel echoed {n} bytes, then saw the peer's FIN")
+PY
+}
 in_ns sh -c "echo 1 >/proc/sys/net/ipv6/conf/$iface/disable_ipv6" || true
 in_ns ip addr add "$kernel_ip/24" dev "$iface"
 in_ns ip link set "$iface" up
@@ -85,21 +105,7 @@ cmp -s "$work/blob" "$work/echoed" || fail "kernel socat: $(stat -c %s "$work/ec
 echo "4 MiB from the kernel echoed by a preloaded asyncio server, after the kernel's half-close"
 
 echo "--- 3. preloaded socat -> kernel echo server, the stack half-closes"
-ip netns exec "$ns" python3 - "$kernel_ip" 7502 "$work/kernel_echo.ready" >"$work/kernel_echo.out" 2>&1 <<'PY' &
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2])))
-s.listen()
-open(sys.argv[3], "w").close()
-c, _ = s.accept()
-n = 0
-while data := c.recv(65536):
-    c.sendall(data)
-    n += len(data)
-c.close()  # only after the stack's FIN: its half-close reached the kernel
-print(f"kernel echoed {n} bytes, then saw the stack's FIN")
-PY
+kernel_echo_server 7502 "$work/kernel_echo.ready" >"$work/kernel_echo.out" 2>&1 &
 pids+=("$!")
 for _ in $(seq 200); do [ -e "$work/kernel_echo.ready" ] && break; sleep 0.05; done
 on_stack socat -t 30 - "TCP:$kernel_ip:7502" <"$work/blob" >"$work/echoed2" 2>"$work/socat_stack.err" ||
@@ -196,18 +202,7 @@ answers=$(kernel_names 4) || fail "the kernel's connections after a left failed"
 echo "SO_REUSEPORT over the wire: 20 connections from the kernel, 10 to each of two processes; a third got EADDRINUSE; after one exited the other took all 4"
 
 echo "--- 9. TCP_INFO of a connection on the wire"
-ip netns exec "$ns" python3 - "$kernel_ip" 7507 "$work/info_echo.ready" >"$work/info_echo.out" 2>&1 <<'PY' &
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2])))
-s.listen()
-open(sys.argv[3], "w").close()
-c, _ = s.accept()
-while data := c.recv(65536):
-    c.sendall(data)
-c.close()
-PY
+kernel_echo_server 7507 "$work/info_echo.ready" >"$work/info_echo.out" 2>&1 &
 pids+=("$!")
 for _ in $(seq 200); do [ -e "$work/info_echo.ready" ] && break; sleep 0.05; done
 on_stack python3 "$here/preload/tcp_info_client.py" "$kernel_ip" 7507 || fail "TCP_INFO on the wire"
