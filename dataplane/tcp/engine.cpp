@@ -415,7 +415,6 @@ conn_info engine::snapshot(const tcb& c) const {
   i.retries = c.retries;
   i.backoffs = c.rtt.backoffs();
   i.total_retrans = c.total_retrans;
-  i.window_scaling = c.snd_shift != 0 || c.rcv_shift != 0;
   i.snd_shift = c.snd_shift;
   i.rcv_shift = c.rcv_shift;
   i.timestamps = c.ts_on;
@@ -438,7 +437,7 @@ tcp_conn_info to_tcp_info(const conn_info& i) noexcept {
   t.backoff = narrow(i.backoffs);
   t.timestamps = i.timestamps;
   t.sack = i.sack;
-  t.window_scaling = i.window_scaling;
+  t.window_scaling = i.snd_shift != 0 || i.rcv_shift != 0;
   t.snd_wscale = i.snd_shift;
   t.rcv_wscale = i.rcv_shift;
   t.rto_us = i.rto_us;

@@ -110,7 +110,7 @@ struct conn_info {
   std::uint32_t cwnd = 0, ssthresh = 0, rto_us = 0, srtt_us = 0, rttvar_us = 0, mss = 0, peer_mss = 0;
   std::uint32_t retries = 0, backoffs = 0, total_retrans = 0;
   std::uint8_t snd_shift = 0, rcv_shift = 0;
-  bool timestamps = false, sack = false, window_scaling = false, has_fifos = false;
+  bool timestamps = false, sack = false, has_fifos = false;
   std::uint64_t session = 0;
 };
 
