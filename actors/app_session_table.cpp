@@ -3,6 +3,7 @@
 // share (include/actorstack/app_worker.hpp).
 #include <actorstack/app_worker.hpp>
 
+#include "actors/rx_wake.hpp"
 #include "actors/session_worker.hpp"
 
 #include <unordered_map>
@@ -27,6 +28,10 @@ struct detail::session_access {
   static void rx_seen(session& s) noexcept {
     if (s.datagram_) shm::fifo::from_ref(s.rx_).unset_event();
   }
+  // Straight from the core (tx_route.hpp), nobody re-armed the flag for
+  // the app: done before the handler reads, so bytes enqueued from now on
+  // name the session again.
+  static void rx_taken(session& s) noexcept { shm::fifo::from_ref(s.rx_).unset_event(); }
 };
 
 namespace {
@@ -120,6 +125,26 @@ struct app_session_table::impl {
   control_impl own_control;
   detail::session_control& control;  // ctx.control's, or own_control
   std::uint64_t dropped = 0;
+  // "Bytes arrived" from the data-plane cores (enable_direct_rx), and
+  // the handles one take brought (kept for its capacity).
+  std::shared_ptr<detail::rx_inbox> rx_inbox;
+  std::vector<session_handle> arrived;
+
+  void take_arrived(app_handler& handler) {
+    arrived.clear();
+    rx_inbox->take(arrived);
+    for (session_handle h : arrived) {
+      auto it = sessions.find(h.value());
+      // Refused, cleaned up, or closed by the app: as a late rx
+      // notification (deliver).
+      if (it == sessions.end() || it->second->closed()) {
+        ++dropped;
+        continue;
+      }
+      detail::session_access::rx_taken(*it->second);
+      handler.on_rx(*it->second);
+    }
+  }
 
   void open(const app_notification& n, app_handler& handler) {
     if (n.kind == notification::connected && (n.err != errc::none || !n.handle.valid())) {
@@ -139,7 +164,14 @@ struct app_session_table::impl {
       control.answer_accept(n.handle, ok);
     else
       control.answer_connected(n.handle, ok);
-    if (!ok) sessions.erase(n.handle.value());
+    if (!ok) {
+      sessions.erase(n.handle.value());
+      return;
+    }
+    // From the core's next pass on, its "bytes arrived" comes here; until
+    // then (or if this fails) the session worker's rx notifications do.
+    if (rx_inbox != nullptr && n.route.rx && !raw->closed())
+      (void)ctx.direct_tx->route_rx(n.route, *rx_inbox, n.handle);
   }
 
   void listened(const app_notification& n, app_handler& handler) {
@@ -169,8 +201,21 @@ void app_session_table::deliver(const std::vector<app_notification>& batch, app_
   for (const app_notification& n : batch) deliver(n, handler);
 }
 
+void app_session_table::enable_direct_rx(const caf::actor& self) {
+  auto& st = *impl_;
+  if (st.ctx.direct_tx == nullptr || st.rx_inbox != nullptr || &st.control != &st.own_control) return;
+  st.rx_inbox = st.ctx.direct_tx->make_rx_inbox(rx_wake(self.address(), st.ctx.index));
+}
+
 void app_session_table::deliver(const app_notification& n, app_handler& handler) {
   auto& st = *impl_;
+  // Bytes a core named before this news left it are read first, as they
+  // would have been had the session worker told both (a close after its
+  // data, say).
+  if (st.rx_inbox != nullptr && (n.kind == notification::rx_ready || st.rx_inbox->waiting())) {
+    st.take_arrived(handler);
+    if (n.kind == notification::rx_ready) return;
+  }
   switch (n.kind) {
     case notification::accept:
     case notification::connected: st.open(n, handler); return;
@@ -211,7 +256,8 @@ void app_session_table::deliver(const app_notification& n, app_handler& handler)
     case notification::connected:
     case notification::segment_add:
     case notification::segment_del:
-    case notification::listened: break;  // handled above
+    case notification::listened:
+    case notification::rx_ready: break;  // handled above
   }
 }
 

@@ -28,6 +28,7 @@ app_worker_actor spawn_handler_app_worker(caf::actor_system& sys, app_worker_con
          app_handler* handler) -> own_app_worker_actor::behavior_type {
         self->state.handler.reset(handler);
         self->state.sessions = std::make_unique<app_session_table>(std::move(ctx));
+        self->state.sessions->enable_direct_rx(caf::actor_cast<caf::actor>(self));
         return {
             [=](notify_atom, const app_notification& n) {
               app_handler_scope in_handler;

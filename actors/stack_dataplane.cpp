@@ -108,6 +108,7 @@ std::vector<dataplane_core_stats> core_stats(const dataplane::dataplane& dp) {
     d.events_lost = x.events_lost;
     d.frames_forwarded = x.frames_forwarded;
     d.flows_taken = x.flows_taken;
+    d.rx_to_apps = x.rx_to_apps;
     for (std::size_t r = 0; r < dataplane::drop_reason_count; ++r)
       d.drops[std::string{dataplane::to_string(static_cast<dataplane::drop_reason>(r))}] = x.drops[r];
     for (auto& [name, value] : dp.tcp_counters(c)) d.tcp[name] = value;

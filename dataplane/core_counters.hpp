@@ -31,6 +31,7 @@ struct core_counters {
   counter events_lost;  ///< event ring full: the flag was cleared so the next datagram retries
   counter frames_forwarded;  ///< received here, handed to the core owning their connection
   counter flows_taken;       ///< connections moved here from another core
+  counter rx_to_apps;        ///< tcp "bytes arrived" put straight into an app worker's rx inbox
   std::array<counter, drop_reason_count> drops;
 
   void drop(drop_reason r, std::uint64_t n = 1) noexcept { drops[static_cast<std::size_t>(r)].add(n); }
@@ -45,6 +46,7 @@ struct core_counters_snapshot {
   std::uint64_t udp_rx_datagrams = 0, udp_tx_datagrams = 0;
   std::uint64_t busy_polls = 0, idle_polls = 0, events_lost = 0;
   std::uint64_t frames_forwarded = 0, flows_taken = 0;
+  std::uint64_t rx_to_apps = 0;
   std::array<std::uint64_t, drop_reason_count> drops{};
   std::uint64_t dropped(drop_reason r) const noexcept { return drops[static_cast<std::size_t>(r)]; }
 };
@@ -66,6 +68,7 @@ inline core_counters_snapshot snapshot(const core_counters& c, std::uint32_t cor
   s.events_lost = c.events_lost.get();
   s.frames_forwarded = c.frames_forwarded.get();
   s.flows_taken = c.flows_taken.get();
+  s.rx_to_apps = c.rx_to_apps.get();
   for (std::size_t i = 0; i < drop_reason_count; ++i) s.drops[i] = c.drops[i].get();
   return s;
 }

@@ -755,6 +755,7 @@ void core_loop::post(std::uint32_t worker, const event& ev) {
 }
 
 void core_loop::ring_doorbells() {
+  if (tcp_) tcp_->wake_rx_inboxes();
   for (std::size_t w = 0; w < posted_.size(); ++w) {
     auto& waiting = overflow_[w];
     while (!waiting.empty() && setup_.workers[w].events->push(waiting.front())) {

@@ -37,6 +37,8 @@ core_tcp::core_tcp(core_loop& core, const tcp::config& cfg)
 }
 
 core_tcp::~core_tcp() {
+  wake_rx_inboxes();
+  for (std::size_t i = 0; i < conns_.size(); ++i) forget(conns_[i]);
   for (const held_frame& h : held_) rte_pktmbuf_free(h.m);
   if (building_ != nullptr) rte_pktmbuf_free(building_);
 }
@@ -144,7 +146,43 @@ void core_tcp::app_sent(tcp::conn_id id, bool nodelay, std::uint64_t now) {
   engine_.app_sent(id, now);
 }
 
-void core_tcp::apply_direct(const tx_notice& n) { app_sent({n.conn, n.generation}, n.nodelay, now_us()); }
+void core_tcp::apply_direct(const tx_notice& n) {
+  if (n.rx_to == nullptr) return app_sent({n.conn, n.generation}, n.nodelay, now_us());
+  conn* c = conn_of(pack({n.conn, n.generation}));
+  if (c == nullptr) {  // ended meanwhile
+    n.rx_to->release();
+    return;
+  }
+  if (c->rx_to != nullptr) c->rx_to->release();
+  c->rx_to = n.rx_to;
+  c->rx_handle = n.handle;
+}
+
+void core_tcp::forget(conn& c) noexcept {
+  if (c.rx_to != nullptr) c.rx_to->release();
+  c = conn{};
+}
+
+// A subscriber (SPEC 3) hears rx only from the session worker, which
+// keeps the list: a fifo that has one goes that way. A full inbox too.
+bool core_tcp::told_app(conn& c, const shm::fifo& rx) {
+  if (c.rx_to == nullptr || rx.subscriber_count() != 0 || !c.rx_to->push(session_handle::from_value(c.rx_handle)))
+    return false;
+  core_.counters_.rx_to_apps.add();
+  if (c.rx_to->disarm()) {
+    c.rx_to->acquire();  // the connection may end before the pass does
+    to_wake_.push_back(c.rx_to);
+  }
+  return true;
+}
+
+void core_tcp::wake_rx_inboxes() {
+  for (rx_inbox* in : to_wake_) {
+    in->wake();
+    in->release();
+  }
+  to_wake_.clear();
+}
 
 void core_tcp::input(std::span<const std::byte> segment, std::uint32_t src_ip, std::uint32_t dst_ip) {
   engine_.input(segment, src_ip, dst_ip, now_us());
@@ -309,7 +347,11 @@ std::optional<tcp::session_fifos> core_tcp::established(const tcp::established_i
     return std::nullopt;
   }
   conns_.grow_to(info.id.index + 1);
-  conns_[info.id.index] = conn{true, info.id.generation, o.worker};
+  forget(conns_[info.id.index]);
+  conn& c = conns_[info.id.index];
+  c.generation = info.id.generation;
+  c.worker = static_cast<std::uint16_t>(o.worker);
+  c.live = true;
   event ev;
   ev.kind = event_kind::tcp_established;
   ev.id = info.id.index;
@@ -336,7 +378,7 @@ void core_tcp::readable(std::uint64_t session) {
   shm::fifo* rx = fifo_of(session, true);
   // One event until the worker re-arms the flag (as UDP's rx).
   if (rx == nullptr) return;
-  if (rx->set_event()) post_conn(session, event{event_kind::tcp_rx});
+  if (rx->set_event() && !told_app(*conn_of(session), *rx)) post_conn(session, event{event_kind::tcp_rx});
   watch_window(session);
 }
 
@@ -354,7 +396,7 @@ void core_tcp::reset(std::uint64_t session, errc why) {
   event ev{event_kind::tcp_reset};
   ev.error = why;
   post_conn(session, ev);
-  if (conn* c = conn_of(session)) *c = conn{};
+  if (conn* c = conn_of(session)) forget(*c);
 }
 
 void core_tcp::state_changed(std::uint64_t session, tcp::state now) {
@@ -365,7 +407,7 @@ void core_tcp::state_changed(std::uint64_t session, tcp::state now) {
 
 void core_tcp::released(std::uint64_t session) {
   post_conn(session, event{event_kind::tcp_released});
-  if (conn* c = conn_of(session)) *c = conn{};
+  if (conn* c = conn_of(session)) forget(*c);
 }
 
 }  // namespace actorstack::dataplane

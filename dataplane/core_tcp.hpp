@@ -30,8 +30,13 @@ class core_tcp final : public tcp::wire, public tcp::app_side {
 
   /// A worker's tcp_* command.
   void apply(std::uint32_t worker, const command& c);
-  /// "Data written" from an app in this process (direct_tx.hpp).
+  /// "Data written" from an app in this process, or its rx route
+  /// (direct_tx.hpp).
   void apply_direct(const tx_notice& n);
+  /// After the pass: wakes the app workers whose rx inbox this pass filled
+  /// (direct_rx.hpp).
+  void wake_rx_inboxes();
+
   /// A received segment (the IPv4 payload) from `src_ip` to `dst_ip`.
   void input(std::span<const std::byte> segment, std::uint32_t src_ip, std::uint32_t dst_ip);
   /// Once per pass: timers, the burst's coalesced ACKs and data, and the
@@ -68,9 +73,13 @@ class core_tcp final : public tcp::wire, public tcp::app_side {
   /// What the core remembers of an established connection, by engine index
   /// (its fifos are the engine's: fifo_of).
   struct conn {
-    bool live = false;
     std::uint32_t generation = 0;
-    std::uint32_t worker = 0;
+    std::uint16_t worker = 0;  // < session_handle::max_workers
+    bool live = false;
+    // The app worker that hears "bytes arrived" straight from here, and
+    // the session's name there (one reference held while set).
+    rx_inbox* rx_to = nullptr;
+    std::uint64_t rx_handle = 0;
   };
   struct held_frame {
     rte_mbuf* m;
@@ -81,6 +90,11 @@ class core_tcp final : public tcp::wire, public tcp::app_side {
   /// tcp_connect_failed for the listen or connect `cookie` of `worker`.
   void post_failed(std::uint32_t worker, std::uint64_t cookie, errc why);
   conn* conn_of(std::uint64_t session);
+  /// The core lets go of `c` (and of its rx route).
+  static void forget(conn& c) noexcept;
+  /// rx, through the app worker's inbox when routed there; false: the
+  /// session worker must be told.
+  bool told_app(conn& c, const shm::fifo& rx);
   /// A live connection's rx or tx fifo; null once the core let go of it.
   shm::fifo* fifo_of(std::uint64_t session, bool rx);
   void post_conn(std::uint64_t session, event ev);
@@ -106,6 +120,7 @@ class core_tcp final : public tcp::wire, public tcp::app_side {
   std::deque<held_frame> held_;   // waiting for a next hop's MAC
   std::vector<std::uint64_t> window_checks_;  // sessions whose app must tell us of reads
   std::vector<std::uint64_t> checking_;
+  std::vector<rx_inbox*> to_wake_;  // one reference each, until woken
   std::uint64_t tsc_per_us_ = 1;
 };
 

@@ -14,6 +14,8 @@
 /// the flag — so a notice is either seen by a pass or also sent the old
 /// way; it is never left waiting for a sleep to end.
 
+#include "dataplane/direct_rx.hpp"
+
 #include <actorstack/tx_route.hpp>
 
 #include <boost/lockfree/queue.hpp>
@@ -25,11 +27,17 @@
 
 namespace actorstack::dataplane {
 
-/// A connection named as the core's TCP engine names it (as tcp_sent).
+/// A connection named as the core's TCP engine names it (as tcp_sent),
+/// and what the app worker says of it: data written, or (`rx_to` set)
+/// "name `handle` in this inbox when bytes arrive" (direct_rx.hpp; the
+/// notice carries one reference to the inbox, which the core keeps or
+/// releases).
 struct tx_notice {
   std::uint32_t conn = 0;
   std::uint32_t generation = 0;
   bool nodelay = false;
+  rx_inbox* rx_to = nullptr;
+  std::uint64_t handle = 0;
 };
 
 /// One core's ring of tx notices and its dozing flag.
@@ -58,17 +66,39 @@ class tx_inbox {
 };
 
 /// Every core's inbox, as app workers post to them (shared with them: it
-/// outlives the data plane if an app worker does).
+/// outlives the data plane if an app worker does), and the app workers'
+/// rx inboxes the cores fill.
 class direct_tx_inboxes final : public actorstack::detail::direct_tx {
  public:
   explicit direct_tx_inboxes(unsigned cores) {
     for (unsigned c = 0; c < cores; ++c) inboxes_.push_back(std::make_unique<tx_inbox>());
+  }
+  ~direct_tx_inboxes() override {
+    // Routes no core took: their references go with them.
+    tx_notice n;
+    for (auto& in : inboxes_)
+      while (in->pop(n))
+        if (n.rx_to != nullptr) n.rx_to->release();
   }
   tx_inbox& core(unsigned c) { return *inboxes_.at(c); }
   bool post(const tx_route& r) noexcept override {
     if (!r.valid || r.core >= inboxes_.size()) return false;
     tx_inbox& in = *inboxes_[r.core];
     return in.push({r.conn, r.generation, r.nodelay}) && !in.dozing();
+  }
+  std::shared_ptr<actorstack::detail::rx_inbox> make_rx_inbox(std::function<void()> wake) override {
+    auto* in = new rx_inbox(std::move(wake));
+    return {in, [](actorstack::detail::rx_inbox* p) { static_cast<rx_inbox*>(p)->release(); }};
+  }
+  // No wake-up needed: until the core applies it, the session worker tells.
+  bool route_rx(const tx_route& r, actorstack::detail::rx_inbox& in, session_handle h) noexcept override {
+    if (!r.valid || !r.rx || r.core >= inboxes_.size()) return false;
+    auto& ours = static_cast<rx_inbox&>(in);
+    ours.acquire();
+    tx_notice n{r.conn, r.generation, r.nodelay, &ours, h.value()};
+    if (inboxes_[r.core]->push(n)) return true;
+    ours.release();
+    return false;
   }
 
  private:

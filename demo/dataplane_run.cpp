@@ -49,11 +49,12 @@ void print_dataplane(const stack& st, bool json) {
     if (json) {
       std::printf("%s{\"core\":%u,\"rx_packets\":%llu,\"tx_packets\":%llu,\"udp_rx\":%llu,"
                   "\"udp_tx\":%llu,\"arp_replies\":%llu,\"icmp_echo_replies\":%llu,\"frames_forwarded\":%llu,"
-                  "\"flows_taken\":%llu,\"drops\":{",
+                  "\"flows_taken\":%llu,\"rx_to_apps\":%llu,\"drops\":{",
                   d.core == 0 ? "" : ",", d.core, (unsigned long long)d.rx_packets, (unsigned long long)d.tx_packets,
                   (unsigned long long)d.udp_rx_datagrams, (unsigned long long)d.udp_tx_datagrams,
                   (unsigned long long)d.arp_replies, (unsigned long long)d.icmp_echo_replies,
-                  (unsigned long long)d.frames_forwarded, (unsigned long long)d.flows_taken);
+                  (unsigned long long)d.frames_forwarded, (unsigned long long)d.flows_taken,
+                  (unsigned long long)d.rx_to_apps);
       print_counts(d.drops);
       std::printf("},\"tcp\":{");
       print_counts(d.tcp);
@@ -76,6 +77,8 @@ void print_dataplane(const stack& st, bool json) {
     for (const auto& [name, n] : d.tcp)
       if (n > 0) tcp += " " + name + "=" + std::to_string(n);
     std::printf("    tcp:%s\n", tcp.empty() ? " none" : tcp.c_str());
+    if (d.rx_to_apps > 0)
+      std::printf("    tcp rx told straight to app workers %llu\n", (unsigned long long)d.rx_to_apps);
     if (cores.size() > 1)
       std::printf("    %llu frame(s) forwarded to their owner core, %llu connection(s) taken over\n",
                   (unsigned long long)d.frames_forwarded, (unsigned long long)d.flows_taken);

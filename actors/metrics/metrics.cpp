@@ -148,6 +148,9 @@ std::vector<MetricFamily> families(const view::snapshot& s, bool up) {
   auto handed = family("actorstack_dataplane_handoffs_total",
                        "Between cores: frames forwarded to their connection's owner, connections taken over",
                        MetricType::Counter);
+  auto rx_to_apps = family("actorstack_dataplane_rx_to_apps_total",
+                           "TCP bytes-arrived notices a core put straight into an app worker's inbox",
+                           MetricType::Counter);
   auto tcp = family("actorstack_dataplane_tcp_total",
                     "TCP engine events (SPEC-TCP 9.1): segments, bytes, retransmits, RSTs, aborts, ...",
                     MetricType::Counter);
@@ -178,8 +181,9 @@ std::vector<MetricFamily> families(const view::snapshot& s, bool up) {
     add(conns, {{"core", core}}, d.connections);
     add(handed, {{"core", core}, {"kind", "frame"}}, d.frames_forwarded);
     add(handed, {{"core", core}, {"kind", "connection"}}, d.flows_taken);
+    add(rx_to_apps, {{"core", core}}, d.rx_to_apps);
   }
-  for (auto* f : {&packets, &octets, &datagrams, &drops, &polls, &conns, &handed, &tcp, &tcp_states, &impaired})
+  for (auto* f : {&packets, &octets, &datagrams, &drops, &polls, &conns, &handed, &rx_to_apps, &tcp, &tcp_states, &impaired})
     out.push_back(std::move(*f));
   return out;
 }

@@ -5,6 +5,7 @@
 #include "actors/door_shield.hpp"
 #include "actors/log.hpp"
 #include "actors/mailbox_depth.hpp"
+#include "actors/rx_wake.hpp"
 #include "actors/session_worker.hpp"
 #include "base/secret.hpp"
 
@@ -57,6 +58,13 @@ struct gateway_state {
   // written" goes to the session's core without the session worker. Only
   // what a notification named: the app names handles, never routes.
   std::unordered_map<std::uint64_t, tx_route> routes;
+  // Owned tcp sessions whose "bytes arrived" the cores put in this
+  // gateway's rx inbox (tx_route.hpp), with their rx fifos: the event
+  // flag is re-armed here, as their session worker would have. Kept
+  // through a shutdown (the app still reads), gone at close or cleanup.
+  std::shared_ptr<detail::rx_inbox> rx_inbox;
+  std::unordered_map<std::uint64_t, fifo_ref> rx_routed;
+  std::vector<session_handle> arrived;  // one take's (kept for its capacity)
   /// Old handle -> new one of a session that moved to another worker (SPEC
   /// §5): the app may still name it so until it read the migrate
   /// notification, and the old worker passes such requests on. Kept until
@@ -109,6 +117,31 @@ bool post_io(gateway_state& st, const app_notification& n) {
 }
 
 using self_pointer = remote_gateway_actor::stateful_pointer<gateway_state>;
+
+void tell(self_pointer self, const app_notification& n);
+
+// What the cores named since the last look: rx events for the app, as the
+// session worker would have sent them.
+void take_arrived(self_pointer self) {
+  auto& st = self->state;
+  st.arrived.clear();
+  st.rx_inbox->take(st.arrived);
+  for (session_handle h : st.arrived) {
+    auto it = st.rx_routed.find(h.value());
+    if (it == st.rx_routed.end()) continue;  // closed, refused or gone since
+    shm::fifo::from_ref(it->second).unset_event();
+    app_notification n;
+    n.kind = notification::rx;
+    n.handle = h;
+    n.app_worker = st.cfg.ctx.index;
+    if (!post_io(st, n)) tell(self, n);
+  }
+}
+
+void forget_session(gateway_state& st, session_handle h) {
+  st.routes.erase(h.value());
+  st.rx_routed.erase(h.value());
+}
 
 // What happened to the app's sessions (notifications), its detach and
 // inspection come from the stack's own actors, in this process: a message
@@ -318,7 +351,7 @@ void forward_answer(self_pointer self, Atom atom, session_handle h, bool ok) {
   forward(self, atom, h, ok);
   auto& st = self->state;
   if (!ok) {
-    st.routes.erase(h.value());
+    forget_session(st, h);
     st.owned.erase(h.value());
     if (st.counted.erase(h.value()) > 0 && st.cfg.usage) app_usage::give_back(st.cfg.usage->sessions);
   }
@@ -337,8 +370,8 @@ void on_session_request(self_pointer self, const app_protocol::session_request& 
     case op::rx_notify: return forward(self, rx_notify_atom_v, r.handle);
     // Nothing written after these may leave but through the worker, which
     // knows what the session may still send.
-    case op::close: self->state.routes.erase(r.handle.value()); return forward(self, close_atom_v, r.handle);
-    case op::reset: self->state.routes.erase(r.handle.value()); return forward(self, reset_atom_v, r.handle);
+    case op::close: forget_session(self->state, r.handle); return forward(self, close_atom_v, r.handle);
+    case op::reset: forget_session(self->state, r.handle); return forward(self, reset_atom_v, r.handle);
     case op::shutdown: self->state.routes.erase(r.handle.value()); return forward(self, shutdown_atom_v, r.handle);
     case op::accept_yes: return forward_answer(self, accept_atom_v, r.handle, true);
     case op::accept_no: return forward_answer(self, accept_atom_v, r.handle, false);
@@ -459,10 +492,15 @@ bool relay(self_pointer self, app_notification n) {
       }
       st.owned.insert(n.handle.value());
       if (n.route.valid && st.cfg.ctx.direct_tx != nullptr) st.routes[n.handle.value()] = n.route;
+      // Until the core applies it (or if it fails) the session worker
+      // tells, as before.
+      if (st.rx_inbox != nullptr && n.route.rx && n.kind != notification::listened &&
+          st.cfg.ctx.direct_tx->route_rx(n.route, *st.rx_inbox, n.handle))
+        st.rx_routed[n.handle.value()] = n.rx;
       break;
     }
     case notification::migrate:
-      st.routes.erase(n.handle.value());
+      forget_session(st, n.handle);
       if (st.owned.erase(n.handle.value()) > 0) {
         st.owned.insert(n.other.value());
         st.old_names[n.handle.value()] = n.other.value();
@@ -470,7 +508,7 @@ bool relay(self_pointer self, app_notification n) {
       if (st.counted.erase(n.handle.value()) > 0) st.counted.insert(n.other.value());
       break;
     case notification::cleanup_session:
-      st.routes.erase(n.handle.value());
+      forget_session(st, n.handle);
       st.owned.erase(n.handle.value());
       if (st.counted.erase(n.handle.value()) > 0 && st.cfg.usage) app_usage::give_back(st.cfg.usage->sessions);
       std::erase_if(st.old_names, [&](const auto& kv) { return kv.second == n.handle.value(); });
@@ -485,6 +523,13 @@ bool relay(self_pointer self, app_notification n) {
   return true;
 }
 
+// Bytes a core named before news the session worker sends reach the app
+// first, as they would have had the worker told both (data, then close).
+void take_arrived_first(self_pointer self) {
+  auto& st = self->state;
+  if (st.rx_inbox != nullptr && st.rx_inbox->waiting()) take_arrived(self);
+}
+
 }  // namespace
 
 remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway_config cfg) {
@@ -495,14 +540,25 @@ remote_gateway_actor spawn_remote_gateway(caf::actor_system& sys, remote_gateway
         st.outbox = std::make_unique<channel_outbox>(st.cfg.channel, gateway_outbox_limit);
         for (const auto& w : st.cfg.ctx.session_workers)
           st.workers.push_back(caf::actor_cast<session_worker_actor>(w));
+        if (st.cfg.ctx.direct_tx != nullptr)
+          st.rx_inbox = st.cfg.ctx.direct_tx->make_rx_inbox(rx_wake(self->address(), st.cfg.ctx.index));
         drop_unexpected_quietly(self);
         return {
             [=](notify_atom, app_notification& n) {
+              // A core's wake-up (anonymous: sent from its thread); it
+              // only makes the gateway look at its own inbox.
+              if (n.kind == notification::rx_ready) {
+                if (self->state.rx_inbox != nullptr) take_arrived(self);
+                send_out(self);
+                return;
+              }
               if (!from_the_stack(self, "notify")) return;
+              take_arrived_first(self);
               if (relay(self, std::move(n))) send_out(self);
             },
             [=](notify_atom, std::vector<app_notification>& batch) {
               if (!from_the_stack(self, "notify")) return;
+              take_arrived_first(self);
               for (auto& n : batch)
                 if (!relay(self, std::move(n))) return;
               send_out(self);

@@ -64,6 +64,15 @@ class app_session_table {
   void deliver(const app_notification& n, app_handler& handler);
   /// The same for each of a batch, in order.
   void deliver(const std::vector<app_notification>& batch, app_handler& handler);
+  /// Lets the data plane's cores tell this table of arriving bytes on its
+  /// tcp sessions themselves, without the session worker: they send
+  /// `self` (the actor that embeds this table) a notification of kind
+  /// rx_ready, which deliver() turns into on_rx calls. Optional (without
+  /// it the session workers tell, one actor hop more per burst); the
+  /// stack's own app workers call it once, before their first
+  /// notification. Does nothing without a data plane (context().direct_tx)
+  /// or with a context's own control.
+  void enable_direct_rx(const caf::actor& self);
   /// Resets every held session towards its peer and forgets them all: what
   /// an app worker does when told to detach.
   void reset_all();

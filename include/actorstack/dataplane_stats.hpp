@@ -31,6 +31,9 @@ struct dataplane_core_stats {
   /// another core owns (handed over to it), and connections that moved
   /// here because their frames arrive here.
   std::uint64_t frames_forwarded = 0, flows_taken = 0;
+  /// TCP "bytes arrived" the core put straight into an app worker's
+  /// inbox; the others went through the session's worker.
+  std::uint64_t rx_to_apps = 0;
   /// Every drop reason, zero or not: "truncated", "bad_checksum", "no_session", ...
   std::map<std::string, std::uint64_t> drops;
   /// The core's TCP engine (SPEC-TCP 9.1), every counter zero or not:

@@ -37,6 +37,7 @@ enum class notification : std::uint8_t {
   segment_add,       ///< SPEC 6: `segment` was added
   segment_del,       ///< SPEC 6: `segment` was deleted
   listened,          ///< a datagram listener is ready: `rx`/`tx` are its fifos
+  rx_ready,          ///< the data plane named sessions in the worker's rx inbox (tx_route.hpp)
 };
 
 struct app_notification {

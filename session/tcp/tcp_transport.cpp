@@ -352,6 +352,9 @@ tx_route tcp_transport::direct_tx_route(const session& s) const {
   tx_route r;
   r.valid = true;
   r.nodelay = cfg_.nodelay;
+  // Bytes arrived may skip this worker unless the app's fifo-tuning
+  // callback must hear of each enqueue (enqueue_notify).
+  r.rx = !s.has(session_layer::flag_custom_fifo_tuning);
   r.core = c.core;
   r.conn = c.engine_index;
   r.generation = c.generation;

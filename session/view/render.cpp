@@ -423,6 +423,7 @@ std::string dataplane(const show_options& o, const snapshot& s) {
                           .num("events_lost", d.events_lost)
                           .num("frames_forwarded", d.frames_forwarded)
                           .num("flows_taken", d.flows_taken)
+                          .num("rx_to_apps", d.rx_to_apps)
                           .raw("drops", counts(d.drops))
                           .raw("tcp", counts(d.tcp))
                           .raw("impaired", counts(d.impaired))
@@ -438,6 +439,7 @@ std::string dataplane(const show_options& o, const snapshot& s) {
            n(d.icmp_echo_replies) + "\n";
     out += "  polls busy " + n(d.busy_polls) + " / idle " + n(d.idle_polls) + " (" + n(busy_pct) + "% busy), events lost " +
            n(d.events_lost) + (d.thread.empty() ? std::string{} : ", runs on " + d.thread) + "\n";
+    if (d.rx_to_apps > 0) out += "  tcp rx told straight to app workers " + n(d.rx_to_apps) + "\n";
     if (s.dataplane.size() > 1)
       out += "  frames forwarded to their owner core " + n(d.frames_forwarded) + ", connections taken over " +
              n(d.flows_taken) + "\n";

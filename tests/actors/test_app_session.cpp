@@ -6,11 +6,13 @@
 
 #include "actors/handler_scope.hpp"
 #include "actors/session_worker.hpp"
+#include "dataplane/direct_tx.hpp"
 #include "shm/fifo_segment.hpp"
 
 #include <actorstack/app_worker.hpp>
 #include <actorstack/session.hpp>
 
+#include <caf/scheduler/test_coordinator.hpp>
 #include <doctest/doctest.h>
 
 #include <memory>
@@ -258,4 +260,127 @@ TEST_CASE("app session table: data written on a session with a tx route goes to 
   table.deliver(migrate, handler);
   request(routed, moved);
   CHECK(direct->conns.size() == 2);
+}
+
+namespace {
+
+// Records what the handler heard, in order.
+struct recording_handler final : app_handler {
+  std::vector<std::string> heard;
+  bool on_accept(session&) override { return true; }
+  void on_rx(session& s) override {
+    heard.push_back("rx " + std::to_string(s.max_read()));
+    (void)s.drop(s.max_read());
+  }
+  void on_close(session&) override { heard.push_back("close"); }
+};
+
+// A user-written app worker on CAF's deterministic coordinator: an actor
+// that hands every notification to a table (app_worker.hpp).
+struct table_actor {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::scheduler::test_coordinator* sched = nullptr;
+  app_worker_actor actor;
+
+  table_actor(app_session_table& table, app_handler& handler) {
+    cfg.set("scheduler.policy", caf::atom("testing"));
+    sys = std::make_unique<caf::actor_system>(cfg);
+    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
+    actor = sys->spawn(
+        [](app_worker_actor::pointer, app_session_table* t, app_handler* h) -> app_worker_actor::behavior_type {
+          return {[=](notify_atom, const app_notification& n) { t->deliver(n, *h); },
+                  [=](notify_atom, const std::vector<app_notification>& b) { t->deliver(b, *h); },
+                  [](detach_atom) {}};
+        },
+        &table, &handler);
+  }
+  ~table_actor() {
+    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+    sched->run();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("app session table: bytes a core names in the worker's rx inbox reach the handler without the session worker, before news sent after them, and not once the app closed") {
+  shm::fifo_segment seg = shm::fifo_segment::create("app-session-rx-route", 1u << 20).value();
+  auto cores = std::make_shared<dataplane::direct_tx_inboxes>(1);
+  app_worker_context ctx;
+  ctx.direct_tx = cores;
+  app_session_table table{ctx};
+  recording_handler handler;
+  table_actor worker{table, handler};
+  table.enable_direct_rx(caf::actor_cast<caf::actor>(worker.actor));
+  shm::fifo_pair p = seg.alloc_fifo_pair(4096, 4096).value();
+  const session_handle h{0, 1, 1};
+
+  // Accepted with a route that allows rx: the core hears where to name it.
+  auto accept = accepted(h, p, 7);
+  accept.route.rx = true;
+  table.deliver(accept, handler);
+  dataplane::tx_notice route;
+  REQUIRE(cores->core(0).pop(route));
+  REQUIRE(route.rx_to != nullptr);
+  CHECK(route.conn == 7);
+  CHECK(session_handle::from_value(route.handle) == h);
+
+  // The core enqueued 16 bytes, raised the flag, named the session and
+  // woke the worker: an rx_ready notification to the table's actor.
+  auto arrive = [&] {
+    REQUIRE(p.rx.enqueue(bytes));
+    REQUIRE(p.rx.set_event());
+    REQUIRE(route.rx_to->push(h));
+  };
+  arrive();
+  REQUIRE(route.rx_to->disarm());
+  route.rx_to->wake();
+  CHECK(worker.sched->run() == 1);
+  CHECK(handler.heard == std::vector<std::string>{"rx 16"});
+  CHECK(p.rx.set_event());  // re-armed before the handler read: the next bytes name it again
+  p.rx.unset_event();
+
+  // Named again, and the session worker's close is delivered before the
+  // wake-up: the bytes come first.
+  arrive();
+  app_notification close;
+  close.kind = notification::close;
+  close.handle = h;
+  table.deliver(close, handler);
+  CHECK(handler.heard == std::vector<std::string>{"rx 16", "rx 16", "close"});
+
+  // Closed by the app: a late name is dropped, not delivered.
+  p.rx.unset_event();
+  REQUIRE(table.find(h)->close());
+  const auto dropped = table.dropped();
+  arrive();
+  app_notification ready;
+  ready.kind = notification::rx_ready;
+  table.deliver(ready, handler);
+  CHECK(handler.heard.size() == 3);
+  CHECK(table.dropped() == dropped + 1);
+  route.rx_to->release();  // the core's connection ended
+}
+
+TEST_CASE("app session table: no rx route for a session whose route does not allow it (fifo tuning) or without enable_direct_rx") {
+  shm::fifo_segment seg = shm::fifo_segment::create("app-session-no-rx-route", 1u << 20).value();
+  auto cores = std::make_shared<dataplane::direct_tx_inboxes>(1);
+  app_worker_context ctx;
+  ctx.direct_tx = cores;
+  recording_handler handler;
+  shm::fifo_pair p1 = seg.alloc_fifo_pair(4096, 4096).value();
+  shm::fifo_pair p2 = seg.alloc_fifo_pair(4096, 4096).value();
+
+  app_session_table enabled{ctx};
+  table_actor worker{enabled, handler};
+  enabled.enable_direct_rx(caf::actor_cast<caf::actor>(worker.actor));
+  enabled.deliver(accepted(session_handle{0, 1, 1}, p1, 7), handler);  // route.rx false
+  dataplane::tx_notice n;
+  CHECK_FALSE(cores->core(0).pop(n));
+
+  app_session_table plain{ctx};
+  auto accept = accepted(session_handle{0, 2, 1}, p2, 8);
+  accept.route.rx = true;
+  plain.deliver(accept, handler);
+  CHECK_FALSE(cores->core(0).pop(n));
 }

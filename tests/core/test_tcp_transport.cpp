@@ -182,7 +182,7 @@ TEST_CASE("TCP 2.1 tcp transport: a listener listens on every core, accept comes
                                               "][T] 10.0.0.2:80->10.0.0.1:40000 ESTABLISHED core 1");
 }
 
-TEST_CASE("tcp transport: an accept or connected notification carries the tx route of its connection (its core, the engine's index and generation), none once the core let go") {
+TEST_CASE("tcp transport: an accept or connected notification carries the tx route of its connection (its core, the engine's index and generation, whether rx may skip the worker), none once the core let go") {
   tcp_fixture fx;
   fx.apps.routes_from = &fx.tp;
   auto [listener, cookie] = fx.listen(80);
@@ -197,6 +197,13 @@ TEST_CASE("tcp transport: an accept or connected notification carries the tx rou
   REQUIRE(s != nullptr);
   fx.w.on_accept_reply(s->handle, true);
   CHECK(fx.tp.direct_tx_route(*s).valid);  // and afterwards, named by its handle
+  // Bytes arrived may go straight to the app worker too, unless the app's
+  // fifo-tuning callback must hear of every enqueue (SPEC 4).
+  CHECK(r.rx);
+  s->set(session_layer::flag_custom_fifo_tuning);
+  CHECK(fx.tp.direct_tx_route(*s).valid);
+  CHECK_FALSE(fx.tp.direct_tx_route(*s).rx);
+  s->clear(session_layer::flag_custom_fifo_tuning);
 
   auto connect = fx.tp.connect({tcp_ep(peer_ip, 5201), app, 42});
   REQUIRE(connect.has_value());

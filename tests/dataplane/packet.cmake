@@ -5,8 +5,8 @@ actorstack_test(actorstack-test-packet LABEL core
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_packet.cpp ${CMAKE_CURRENT_LIST_DIR}/test_impairment.cpp
   LIBS actorstack_packet)
 
-# The direct tx inboxes (dataplane/direct_tx.hpp): a lock-free ring and a
-# flag, no DPDK.
+# The direct tx and rx inboxes (dataplane/direct_tx.hpp, direct_rx.hpp):
+# lock-free rings and flags, no DPDK.
 actorstack_test(actorstack-test-direct-tx LABEL core
-  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_direct_tx.cpp
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_direct_tx.cpp ${CMAKE_CURRENT_LIST_DIR}/test_direct_rx.cpp
   LIBS actorstack_packet Threads::Threads)

@@ -24,7 +24,8 @@
 #     other;
 #  9. TCP_INFO of a preloaded client's connection on the wire: what the
 #     stack's core knows of it (state, round trip, MSS, window, options);
-# 10. afterwards no session and no TCP connection left in the daemon.
+# 10. afterwards no session and no TCP connection left in the daemon, and
+#     the programs heard of arriving bytes straight from the core.
 #   preload_kernel.sh <actorstack-stackd> <actorstack-run> <actorstack-ctl>
 set -euo pipefail
 stackd_bin=$1
@@ -209,4 +210,8 @@ on_stack python3 "$here/preload/tcp_info_client.py" "$kernel_ip" 7507 || fail "T
 
 echo "--- 10. nothing left"
 nothing_left
+# The preloaded programs' bytes arrived through their gateways' rx
+# inboxes, not their session workers (docs/architecture.md §6).
+shown=$(timeout 40 "$ctl_bin" --port "$port" --timeout 30 show dataplane)
+grep -q "tcp rx told straight to app workers [1-9]" <<<"$shown" || fail "no tcp rx went straight to an attached app: $shown"
 echo PASS

@@ -5,7 +5,8 @@
 #     65537 and 4 MiB + 1, each sent then half-closed (shutdown SHUT_WR):
 #     the server echoes the rest and closes its side (SPEC-TCP 2.3);
 #  2. while a kernel client holds a connection, actorstack-ctl shows it as
-#     a [T] session in ESTABLISHED (SPEC-TCP 9.2) and the listener in LISTEN;
+#     a [T] session in ESTABLISHED (SPEC-TCP 9.2) and the listener in LISTEN,
+#     and `show dataplane` that arriving bytes went straight to the app;
 #  3. the stack's echo clients (4, 2 MiB each) -> a kernel echo server,
 #     then 8 clients on two data-plane cores (SPEC-TCP 1.2);
 #  4. a connect to a closed kernel port fails `refused` (SPEC-TCP 2.2).
@@ -108,6 +109,10 @@ grep -q "\]\[T\] $stack_ip:7100->\*:0 LISTEN" <<<"$shown" || fail "show sessions
 kill "$helper" 2>/dev/null || true
 wait "$helper" 2>/dev/null || true
 helper=""
+# The echo server's bytes arrived through its app worker's rx inbox, not
+# its session worker (docs/architecture.md §6).
+shown=$(timeout 20 "$ctl_bin" --port "$port" show dataplane 2>&1 || true)
+grep -q "tcp rx told straight to app workers [1-9]" <<<"$shown" || fail "no tcp rx went straight to the app worker: $shown"
 
 kill -TERM "$server"
 wait "$server" || fail "server exited non-zero after SIGTERM"
