@@ -166,7 +166,7 @@ void core_tcp::forget(conn& c) noexcept {
 // A subscriber (SPEC 3) hears rx only from the session worker, which
 // keeps the list: a fifo that has one goes that way. A full inbox too.
 bool core_tcp::told_app(conn& c, const shm::fifo& rx) {
-  if (c.rx_to == nullptr || rx.subscriber_count() != 0 || !c.rx_to->push(session_handle::from_value(c.rx_handle)))
+  if (c.rx_to == nullptr || rx.subscriber_count() != 0 || !c.rx_to->push(core_.index(), session_handle::from_value(c.rx_handle)))
     return false;
   core_.counters_.rx_to_apps.add();
   if (c.rx_to->disarm()) {

@@ -36,7 +36,6 @@ class core_tcp final : public tcp::wire, public tcp::app_side {
   /// After the pass: wakes the app workers whose rx inbox this pass filled
   /// (direct_rx.hpp).
   void wake_rx_inboxes();
-
   /// A received segment (the IPv4 payload) from `src_ip` to `dst_ip`.
   void input(std::span<const std::byte> segment, std::uint32_t src_ip, std::uint32_t dst_ip);
   /// Once per pass: timers, the burst's coalesced ACKs and data, and the

@@ -87,7 +87,7 @@ class direct_tx_inboxes final : public actorstack::detail::direct_tx {
     return in.push({r.conn, r.generation, r.nodelay}) && !in.dozing();
   }
   std::shared_ptr<actorstack::detail::rx_inbox> make_rx_inbox(std::function<void()> wake) override {
-    auto* in = new rx_inbox(std::move(wake));
+    auto* in = new rx_inbox(std::move(wake), static_cast<unsigned>(inboxes_.size()));
     return {in, [](actorstack::detail::rx_inbox* p) { static_cast<rx_inbox*>(p)->release(); }};
   }
   // No wake-up needed: until the core applies it, the session worker tells.

@@ -330,7 +330,7 @@ TEST_CASE("app session table: bytes a core names in the worker's rx inbox reach 
   auto arrive = [&] {
     REQUIRE(p.rx.enqueue(bytes));
     REQUIRE(p.rx.set_event());
-    REQUIRE(route.rx_to->push(h));
+    REQUIRE(route.rx_to->push(0, h));
   };
   arrive();
   REQUIRE(route.rx_to->disarm());

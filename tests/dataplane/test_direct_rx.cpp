@@ -77,11 +77,11 @@ TEST_CASE("direct rx: one wake-up per burst, re-armed only once the app worker f
   CHECK_FALSE(in.waiting());
 
   // A core's pass: three sessions, one disarm that says "wake".
-  REQUIRE(in.push(handle(1)));
+  REQUIRE(in.push(0, handle(1)));
   CHECK(in.disarm());
-  REQUIRE(in.push(handle(2)));
+  REQUIRE(in.push(0, handle(2)));
   CHECK_FALSE(in.disarm());
-  REQUIRE(in.push(handle(3)));
+  REQUIRE(in.push(0, handle(3)));
   CHECK_FALSE(in.disarm());
   in.wake();
   CHECK(wakes == 1);
@@ -92,25 +92,26 @@ TEST_CASE("direct rx: one wake-up per burst, re-armed only once the app worker f
   CHECK(got == std::vector<session_handle>{handle(1), handle(2), handle(3)});
   CHECK_FALSE(in.waiting());
   // Armed again: the next push wakes.
-  REQUIRE(in.push(handle(4)));
+  REQUIRE(in.push(0, handle(4)));
   CHECK(in.disarm());
   got.clear();
   in.take(got);
   CHECK(got == std::vector<session_handle>{handle(4)});
 }
 
-TEST_CASE("direct rx: a full inbox refuses the push (the core tells the session worker instead)") {
+TEST_CASE("direct rx: a core's full ring refuses the push (the core tells the session worker instead), and so does a core the inbox does not know") {
   direct_tx_inboxes cores{1};
   auto maker = cores.make_rx_inbox([] {});
   auto& in = static_cast<rx_inbox&>(*maker);
   std::size_t pushed = 0;
-  while (in.push(handle(static_cast<std::uint32_t>(pushed)))) ++pushed;
+  while (in.push(0, handle(static_cast<std::uint32_t>(pushed)))) ++pushed;
   CHECK(pushed == rx_inbox::capacity);
   std::vector<session_handle> got;
   in.take(got);
   CHECK(got.size() == rx_inbox::capacity);
   CHECK(got.front() == handle(0));  // first in, first out
-  CHECK(in.push(handle(1)));
+  CHECK(in.push(0, handle(1)));
+  CHECK_FALSE(in.push(1, handle(2)));
 }
 
 TEST_CASE("direct rx: the inbox lives while a core's connection holds it, after its app worker let go") {
@@ -123,7 +124,7 @@ TEST_CASE("direct rx: the inbox lives while a core's connection holds it, after 
   maker.reset();                  // the app worker is gone
   // The shared_ptr says expired; the core's plain pointer still works.
   CHECK(watch.expired());
-  CHECK(n.rx_to->push(handle(1)));
+  CHECK(n.rx_to->push(0, handle(1)));
   n.rx_to->release();  // the connection ended: the last reference
 }
 
@@ -139,9 +140,9 @@ TEST_CASE("direct rx: routes no core took go with the inboxes, their references 
   maker.reset();
 }
 
-TEST_CASE("direct rx: handles from two cores at once each arrive once, and no wake-up is lost") {
+TEST_CASE("direct rx: handles from two cores at once, each into its own ring, each arrive once, and no wake-up is lost") {
   std::atomic<int> wakes{0};
-  direct_tx_inboxes cores{1};
+  direct_tx_inboxes cores{2};
   auto maker = cores.make_rx_inbox([&] { wakes.fetch_add(1); });
   auto& in = static_cast<rx_inbox&>(*maker);
   constexpr std::uint32_t producers = 2, each = 50000;
@@ -150,7 +151,7 @@ TEST_CASE("direct rx: handles from two cores at once each arrive once, and no wa
   for (std::uint32_t t = 0; t < producers; ++t)
     threads.emplace_back([&, t] {
       for (std::uint32_t i = 0; i < each; ++i) {
-        while (!in.push(handle(t * each + i))) full.fetch_add(1);  // a core would tell the worker
+        while (!in.push(t, handle(t * each + i))) full.fetch_add(1);  // a core would tell the worker
         if (in.disarm()) in.wake();
       }
     });
