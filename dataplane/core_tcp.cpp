@@ -375,10 +375,12 @@ void core_tcp::connect_failed(std::uint64_t cookie, errc why) {
 }
 
 void core_tcp::readable(std::uint64_t session) {
-  shm::fifo* rx = fifo_of(session, true);
+  // fifo_of, with the connection kept for told_app.
+  conn* c = conn_of(session);
+  shm::fifo* rx = c != nullptr ? engine_.fifo_of(unpack(session), true) : nullptr;
   // One event until the worker re-arms the flag (as UDP's rx).
   if (rx == nullptr) return;
-  if (rx->set_event() && !told_app(*conn_of(session), *rx)) post_conn(session, event{event_kind::tcp_rx});
+  if (rx->set_event() && !told_app(*c, *rx)) post_conn(session, event{event_kind::tcp_rx});
   watch_window(session);
 }
 

@@ -4,9 +4,10 @@
 /// this process, the mirror of direct_tx.hpp: per app worker one bounded
 /// single-producer ring for each core (a core fills only its own: no
 /// compare-and-swap on the way, which a shared multi-producer ring cost
-/// at every push and pop), and a wake-up armed by the app worker. A request/response
-/// turn then costs no session-worker job on its way in either
-/// (docs/architecture.md §6, "Bytes arrived, straight to the app worker").
+/// at every push and pop), and a wake-up armed by the app worker. A
+/// request/response turn then costs no session-worker job on its way in
+/// either (docs/architecture.md §6, "Bytes arrived, straight to the app
+/// worker").
 ///
 /// The wake-up follows the event channels' rule (boundary.hpp): the app
 /// worker arms after it found the ring empty; a core that pushes and then

@@ -3,6 +3,7 @@
 // route notice that carries it to a core, and its references. No DPDK: the
 // inbox is a lock-free ring, a flag and a count.
 #include "dataplane/direct_tx.hpp"
+#include "tx_routes.hpp"
 
 #include <doctest/doctest.h>
 
@@ -18,13 +19,7 @@ using namespace actorstack::dataplane;
 namespace {
 
 tx_route rx_route(std::uint32_t core, std::uint32_t conn, std::uint32_t generation) {
-  tx_route r;
-  r.valid = true;
-  r.rx = true;
-  r.core = core;
-  r.conn = conn;
-  r.generation = generation;
-  return r;
+  return test::route(core, conn, generation, true);
 }
 
 session_handle handle(std::uint32_t index) { return session_handle{0, index, 1}; }

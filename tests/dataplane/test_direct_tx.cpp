@@ -2,6 +2,7 @@
 // (dataplane/direct_tx.hpp): the per-core inbox, its dozing flag, and what
 // a poster is told. No DPDK: the inbox is a lock-free ring and a flag.
 #include "dataplane/direct_tx.hpp"
+#include "tx_routes.hpp"
 
 #include <doctest/doctest.h>
 
@@ -12,18 +13,7 @@
 using namespace actorstack;
 using namespace actorstack::dataplane;
 
-namespace {
-
-tx_route route(std::uint32_t core, std::uint32_t conn, std::uint32_t generation) {
-  tx_route r;
-  r.valid = true;
-  r.core = core;
-  r.conn = conn;
-  r.generation = generation;
-  return r;
-}
-
-}  // namespace
+using test::route;
 
 TEST_CASE("direct tx: a notice reaches its core's inbox, and while that core may doze the poster must tell the session worker too") {
   direct_tx_inboxes in{2};
