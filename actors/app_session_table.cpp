@@ -3,10 +3,9 @@
 // share (include/actorstack/app_worker.hpp).
 #include <actorstack/app_worker.hpp>
 
+#include "actors/app_session_store.hpp"
 #include "actors/rx_wake.hpp"
 #include "actors/session_worker.hpp"
-
-#include <unordered_map>
 
 namespace actorstack {
 
@@ -42,8 +41,7 @@ namespace {
 // asleep.
 class control_impl final : public detail::session_control {
  public:
-  using session_map = std::unordered_map<std::uint64_t, std::unique_ptr<session>>;
-  control_impl(const app_worker_context& ctx, const session_map& sessions)
+  control_impl(const app_worker_context& ctx, app_session_store& sessions)
       : direct_(ctx.direct_tx), sessions_(sessions) {
     for (const auto& w : ctx.session_workers) workers_.push_back(caf::actor_cast<session_worker_actor>(w));
   }
@@ -53,8 +51,7 @@ class control_impl final : public detail::session_control {
   }
   /// `h` closed, shut down, reset or was renamed: its writes go the old way.
   void unrouted(session_handle h) {
-    if (auto it = sessions_.find(h.value()); it != sessions_.end())
-      detail::session_access::set_route(*it->second, tx_route{});
+    if (session* s = sessions_.find(h)) detail::session_access::set_route(*s, tx_route{});
   }
 
   void post_tx(session_handle h) override {
@@ -98,15 +95,15 @@ class control_impl final : public detail::session_control {
   // True when the core took the notice and is awake to act on it.
   bool posted_direct(session_handle h) {
     if (direct_ == nullptr) return false;
-    auto it = sessions_.find(h.value());
-    if (it == sessions_.end()) return false;
-    const tx_route& r = detail::session_access::route(*it->second);
+    const session* s = sessions_.find(h);
+    if (s == nullptr) return false;
+    const tx_route& r = detail::session_access::route(*s);
     return r.valid && direct_->post(r);
   }
   std::vector<session_worker_actor> workers_;
   std::vector<std::vector<session_handle>> per_worker_;  // post_tx_batch's, empty between calls
   std::shared_ptr<detail::direct_tx> direct_;
-  const session_map& sessions_;  // the app worker's (app_session_table::impl)
+  app_session_store& sessions_;  // the app worker's (app_session_table::impl)
 };
 
 bool is_data_or_close(notification k) {
@@ -121,7 +118,7 @@ struct app_session_table::impl {
   explicit impl(app_worker_context c)
       : ctx(std::move(c)), own_control(ctx, sessions), control(ctx.control ? *ctx.control : own_control) {}
   app_worker_context ctx;
-  control_impl::session_map sessions;  // before own_control, which reads it
+  app_session_store sessions;  // before own_control, which reads it
   control_impl own_control;
   detail::session_control& control;  // ctx.control's, or own_control
   std::uint64_t dropped = 0;
@@ -134,15 +131,15 @@ struct app_session_table::impl {
     arrived.clear();
     rx_inbox->take(arrived);
     for (session_handle h : arrived) {
-      auto it = sessions.find(h.value());
+      session* s = sessions.find(h);
       // Refused, cleaned up, or closed by the app: as a late rx
       // notification (deliver).
-      if (it == sessions.end() || it->second->closed()) {
+      if (s == nullptr || s->closed()) {
         ++dropped;
         continue;
       }
-      detail::session_access::rx_taken(*it->second);
-      handler.on_rx(*it->second);
+      detail::session_access::rx_taken(*s);
+      handler.on_rx(*s);
     }
   }
 
@@ -151,11 +148,8 @@ struct app_session_table::impl {
       handler.on_connect_failed(n.opaque, n.err);
       return;
     }
-    auto s = std::make_unique<session>(n.handle, n.rx, n.tx, &control,
-                                       n.proto == transport_proto::udp);
-    detail::session_access::set_endpoints(*s, n.ends, n.proto);
-    auto* raw = s.get();
-    sessions[n.handle.value()] = std::move(s);
+    session* raw = &sessions.emplace(n.handle, n.rx, n.tx, &control, n.proto == transport_proto::udp);
+    detail::session_access::set_endpoints(*raw, n.ends, n.proto);
     // Only this table's own control sends "data written" anywhere itself.
     if (&control == &own_control && n.route.valid) own_control.routed(*raw, n.route);
     const bool ok = n.kind == notification::accept ? handler.on_accept(*raw)
@@ -165,7 +159,7 @@ struct app_session_table::impl {
     else
       control.answer_connected(n.handle, ok);
     if (!ok) {
-      sessions.erase(n.handle.value());
+      sessions.erase(n.handle);
       return;
     }
     // From the core's next pass on, its "bytes arrived" comes here; until
@@ -175,21 +169,15 @@ struct app_session_table::impl {
   }
 
   void listened(const app_notification& n, app_handler& handler) {
-    auto s = std::make_unique<session>(n.handle, n.rx, n.tx, &control, n.proto == transport_proto::udp);
-    auto* raw = s.get();
-    sessions[n.handle.value()] = std::move(s);
-    handler.on_listen(*raw);
+    handler.on_listen(sessions.emplace(n.handle, n.rx, n.tx, &control, n.proto == transport_proto::udp));
   }
 
   void migrate(const app_notification& n, app_handler& handler) {
     own_control.unrouted(n.handle);  // the worker hears "data written" under the new name
-    auto node = sessions.extract(n.handle.value());
-    if (node.empty()) return;
-    node.key() = n.other.value();
-    detail::session_access::rebind(*node.mapped(), n.other);
-    session& moved = *node.mapped();
-    sessions.insert(std::move(node));
-    handler.on_migrate(moved, n.handle);
+    session* moved = sessions.rekey(n.handle, n.other);
+    if (moved == nullptr) return;
+    detail::session_access::rebind(*moved, n.other);
+    handler.on_migrate(*moved, n.handle);
   }
 };
 
@@ -248,7 +236,7 @@ void app_session_table::deliver(const app_notification& n, app_handler& handler)
     case notification::cleanup_transport: handler.on_cleanup(n.handle, true); break;
     case notification::cleanup_session:
       handler.on_cleanup(n.handle, false);
-      st.sessions.erase(n.handle.value());
+      st.sessions.erase(n.handle);
       break;
     case notification::migrate: st.migrate(n, handler); break;
     case notification::fifo_tuning: handler.on_fifo_tuning(*s, n.side, n.action, n.length); break;
@@ -263,24 +251,25 @@ void app_session_table::deliver(const app_notification& n, app_handler& handler)
 
 void app_session_table::reset_all() {
   auto& st = *impl_;
-  for (auto& [h, s] : st.sessions) (void)s->reset();
+  st.sessions.for_each([](session& s) { (void)s.reset(); });
   st.sessions.clear();
 }
 
 session* app_session_table::find(session_handle h) noexcept {
-  auto it = impl_->sessions.find(h.value());
-  return it == impl_->sessions.end() ? nullptr : it->second.get();
+  return impl_->sessions.find(h);
 }
 
 std::size_t app_session_table::size() const noexcept { return impl_->sessions.size(); }
 
 bool app_session_table::holds_fifos_in(const void* segment_base) const noexcept {
-  for (const auto& [h, s] : impl_->sessions)
+  bool holds = false;
+  impl_->sessions.for_each([&](const session& s) {
     for (auto side : {fifo_side::rx, fifo_side::tx}) {
-      const fifo_ref& f = detail::session_access::fifo(*s, side);
-      if (f.valid() && shm::fifo::from_ref(f).segment_base() == segment_base) return true;
+      const fifo_ref& f = detail::session_access::fifo(s, side);
+      if (f.valid() && shm::fifo::from_ref(f).segment_base() == segment_base) holds = true;
     }
-  return false;
+  });
+  return holds;
 }
 std::uint64_t app_session_table::dropped() const noexcept { return impl_->dropped; }
 const app_worker_context& app_session_table::context() const noexcept { return impl_->ctx; }

@@ -13,14 +13,22 @@ std::uint64_t listener_key(std::uint32_t ip, std::uint16_t port) noexcept {
 }
 }  // namespace
 
-std::size_t engine::tuple_hash::operator()(const four_tuple& t) const noexcept {
-  std::uint64_t h = (std::uint64_t{t.remote_ip} << 32 | t.local_ip) * 0x9e3779b97f4a7c15ULL;
-  h ^= (std::uint64_t{t.remote_port} << 16 | t.local_port) + (h >> 29);
-  return static_cast<std::size_t>(h * 0xbf58476d1ce4e5b9ULL);
+std::uint64_t engine::tuple_hash(const four_tuple& t) const noexcept {
+  // The addresses and the ports folded into one word under the seed, then
+  // a 64-bit finalizer (splitmix64's): every output bit depends on every
+  // input bit, so the index's low bits are as good as its high ones.
+  std::uint64_t h = (std::uint64_t{t.remote_ip} << 32 | t.local_ip) ^ tuple_seed_;
+  h = h * 0x9e3779b97f4a7c15ULL + (std::uint64_t{t.remote_port} << 16 | t.local_port);
+  h ^= h >> 31;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebULL;
+  return h ^ (h >> 31);
 }
 
 engine::engine(const config& cfg, app_side& app, wire& out, isn_generator isn, std::uint64_t now_us)
-    : cfg_(cfg), app_(app), wire_(out), isn_(isn), wheel_(1000, 4096, now_us), now_us_(now_us) {
+    : cfg_(cfg), app_(app), wire_(out), isn_(isn), wheel_(1000, 4096, now_us),
+      tuple_seed_(isn_.derive(0x7475706c65 /* "tuple" */)), now_us_(now_us) {
   if (cfg_.mss < 64) cfg_.mss = 64;
 }
 
@@ -32,6 +40,11 @@ engine::tcb* engine::find(conn_id c) {
   if (c.index >= conns_.size()) return nullptr;
   tcb& t = conns_[c.index];
   return t.in_use && t.generation == c.generation ? &t : nullptr;
+}
+
+engine::tcb* engine::find(const four_tuple& t) {
+  const std::uint32_t index = by_tuple_.find(tuple_hash(t), [&](std::uint32_t i) { return conns_[i].tuple == t; });
+  return index == hashed_index::none ? nullptr : &conns_[index];
 }
 
 const engine::tcb* engine::find(conn_id c) const {
@@ -65,7 +78,7 @@ engine::tcb& engine::alloc_conn(const four_tuple& t, tcp::state s) {
   c.tuple = t;
   c.rtt = rtt_estimator(cfg_.rto);
   c.nodelay = !cfg_.nagle;
-  by_tuple_[t] = index;
+  by_tuple_.insert(tuple_hash(t), index);
   ++live_;
   return c;
 }
@@ -76,7 +89,7 @@ void engine::free_conn(tcb& c) {
     if (auto it = listeners_.find(c.listener_key); it != listeners_.end() && it->second.half_open > 0)
       --it->second.half_open;
   }
-  by_tuple_.erase(c.tuple);
+  by_tuple_.erase(tuple_hash(c.tuple), c.index);
   sacks_.give_back(c.sack_board);
   --per_state_[static_cast<std::size_t>(c.state)];
   const std::uint32_t gen = c.generation;
@@ -141,7 +154,7 @@ result<conn_id> engine::connect(const four_tuple& t, std::uint64_t cookie, std::
                                 std::uint64_t now_us) {
   now_us_ = now_us;
   if (t.local_port == 0 || t.remote_port == 0) return unexpected{errc::invalid_argument, "port 0"};
-  if (by_tuple_.contains(t)) return unexpected{errc::already_listening, "4-tuple in use"};
+  if (find(t) != nullptr) return unexpected{errc::already_listening, "4-tuple in use"};
   tcb& c = alloc_conn(t, state::syn_sent);
   c.cookie = cookie;
   c.rx_window = rx_window;

@@ -12,6 +12,7 @@
 ///
 /// Nothing here is thread-safe: one core owns an engine.
 
+#include "base/hashed_index.hpp"
 #include "base/paged_vector.hpp"
 #include "dataplane/tcp/config.hpp"
 #include "dataplane/tcp/counters.hpp"
@@ -188,14 +189,16 @@ class engine {
     std::uint32_t rx_window = 0;
     std::uint32_t half_open = 0;
   };
-  struct tuple_hash {
-    std::size_t operator()(const four_tuple& t) const noexcept;
-  };
   enum class timer : std::uint32_t { retransmit, delayed_ack, wait, count_ };
   static constexpr std::uint32_t timers_per_conn = static_cast<std::uint32_t>(timer::count_);
 
   // engine.cpp: table, timers, control
   tcb* find(conn_id c);
+  /// The connection with this 4-tuple, or nullptr.
+  tcb* find(const four_tuple& t);
+  /// Where by_tuple_ files a 4-tuple: mixed under a per-engine secret, so
+  /// that a peer cannot choose ports that pile into one bucket run.
+  std::uint64_t tuple_hash(const four_tuple& t) const noexcept;
   const tcb* find(conn_id c) const;
   tcb& alloc_conn(const four_tuple& t, tcp::state s);
   void free_conn(tcb& c);
@@ -270,7 +273,8 @@ class engine {
   sack_scoreboards sacks_;
   std::size_t live_ = 0;
   std::array<std::size_t, state_count> per_state_{};
-  std::unordered_map<four_tuple, std::uint32_t, tuple_hash> by_tuple_;
+  std::uint64_t tuple_seed_;
+  hashed_index by_tuple_;  // 4-tuple -> index in conns_
   std::unordered_map<std::uint64_t, listener> listeners_;  // (ip << 16) | port
   std::vector<std::uint32_t> pending_;
   /// Connections whose output stopped because the wire had no room: they

@@ -28,8 +28,8 @@ void engine::input(std::span<const std::byte> bytes, std::uint32_t src_ip, std::
     return;
   }
   const four_tuple t{dst_ip, src_ip, s.dst_port, s.src_port};
-  if (auto it = by_tuple_.find(t); it != by_tuple_.end()) {
-    tcb& c = conns_[it->second];
+  if (tcb* found = find(t)) {
+    tcb& c = *found;
     if (c.state == state::syn_sent) on_syn_sent(c, s, now_us);
     else if (fifos_sound(c)) on_synchronized(c, s, now_us);
     return;

@@ -59,4 +59,8 @@ std::uint32_t isn_generator::next(const four_tuple& t, std::uint64_t now_us) con
   return keyed + static_cast<std::uint32_t>(now_us / 4);  // RFC 6528: M ticks every 4 µs
 }
 
+std::uint64_t isn_generator::derive(std::uint64_t purpose) const noexcept {
+  return siphash24(k0_, k1_, &purpose, 1);
+}
+
 }  // namespace actorstack::tcp

@@ -28,6 +28,9 @@ class isn_generator {
   isn_generator(std::uint64_t k0, std::uint64_t k1) noexcept : k0_(k0), k1_(k1) {}
 
   std::uint32_t next(const four_tuple& t, std::uint64_t now_us) const noexcept;
+  /// Another secret drawn from this one for `purpose` (the engine's seed
+  /// for hashing 4-tuples): as unpredictable, and as reproducible in tests.
+  std::uint64_t derive(std::uint64_t purpose) const noexcept;
 
  private:
   std::uint64_t k0_;

@@ -1,0 +1,112 @@
+#pragma once
+/// \file
+/// Where an app worker keeps its `session` objects, by handle.
+///
+/// One per connection, held as long as the connection is, so its cost is
+/// per idle connection (issue 19's memory target): sessions live in pages
+/// (`paged_vector`, never moved, so the address a handler got stays good),
+/// found by handle through an open-addressed index of 8-byte entries
+/// (`hashed_index`). A std::unordered_map of unique_ptrs paid a heap
+/// allocation with its header, a node and a bucket on top of each session,
+/// and a pointer chase on each lookup — and the app worker looks one up
+/// for every burst a core says arrived. Owned by one app worker; not
+/// thread-safe.
+
+#include <actorstack/session.hpp>
+
+#include "base/hashed_index.hpp"
+#include "base/paged_vector.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace actorstack {
+
+class app_session_store {
+ public:
+  /// The session under `h`, or nullptr.
+  session* find(session_handle h) noexcept {
+    const std::uint32_t slot = slot_of(h);
+    return slot == hashed_index::none ? nullptr : &*slots_[slot];
+  }
+
+  /// A new session(h, args...), in place of any held under `h`; its address
+  /// stays good until it is erased.
+  template <class... Args>
+  session& emplace(session_handle h, Args&&... args) {
+    erase(h);
+    std::uint32_t slot;
+    if (!free_.empty()) {
+      slot = free_.back();
+      free_.pop_back();
+    } else {
+      slot = static_cast<std::uint32_t>(slots_.size());
+      slots_.emplace_back();
+    }
+    session& s = slots_[slot].emplace(h, std::forward<Args>(args)...);
+    index_.insert(hash(h), slot);
+    return s;
+  }
+
+  /// Destroys the session under `h`, if any.
+  void erase(session_handle h) noexcept {
+    const std::uint32_t slot = slot_of(h);
+    if (slot == hashed_index::none) return;
+    index_.erase(hash(h), slot);
+    slots_[slot].reset();
+    free_.push_back(slot);
+  }
+
+  /// Files the session under `from` as `to` instead, and returns it (or
+  /// nullptr: none held) for the caller to rename.
+  session* rekey(session_handle from, session_handle to) {
+    const std::uint32_t slot = slot_of(from);
+    if (slot == hashed_index::none) return nullptr;
+    index_.erase(hash(from), slot);
+    index_.insert(hash(to), slot);
+    return &*slots_[slot];
+  }
+
+  /// Calls f(session&) for every session held.
+  template <class F>
+  void for_each(F&& f) {
+    for (auto& held : slots_)
+      if (held) f(*held);
+  }
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& held : slots_)
+      if (held) f(*held);
+  }
+
+  /// Destroys every session held (the pages stay for the next ones).
+  void clear() noexcept {
+    for (std::uint32_t slot = 0; slot < slots_.size(); ++slot)
+      if (slots_[slot]) erase(slots_[slot]->handle());
+  }
+
+  std::size_t size() const noexcept { return index_.size(); }
+
+ private:
+  static std::uint64_t hash(session_handle h) noexcept {
+    // Handles count up inside a worker: a finalizer spreads them over the
+    // index's low bits (splitmix64's).
+    std::uint64_t x = h.value();
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  }
+  std::uint32_t slot_of(session_handle h) const noexcept {
+    return index_.find(hash(h), [&](std::uint32_t i) { return slots_[i]->handle() == h; });
+  }
+
+  paged_vector<std::optional<session>> slots_;
+  std::vector<std::uint32_t> free_;
+  hashed_index index_;  // handle -> slot
+};
+
+}  // namespace actorstack
