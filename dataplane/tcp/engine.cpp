@@ -387,7 +387,7 @@ void engine::on_retransmit_timer(tcb& c, std::uint64_t now_us) {
   }
   // Go back to the first unacknowledged byte with a loss window (RFC 5681
   // §3.1, RFC 6298 5.4-5.6); what the peer SACKed is forgotten (RFC 2018 §8).
-  c.cc->on_timeout(c.flight());
+  c.cc.on_timeout(c.flight());
   c.in_recovery = false;
   c.dupacks = 0;
   c.recover = c.snd_max;
@@ -418,8 +418,8 @@ conn_info engine::snapshot(const tcb& c) const {
   i.snd_wnd = c.snd_wnd;
   i.rcv_nxt = c.rcv_nxt;
   i.rcv_wnd = seq_diff(c.rcv_adv, c.rcv_nxt);
-  i.cwnd = c.cc ? c.cc->cwnd() : 0;
-  i.ssthresh = c.cc ? c.cc->ssthresh() : 0;
+  i.cwnd = c.cc.cwnd();
+  i.ssthresh = c.cc ? c.cc.ssthresh() : 0;
   i.rto_us = c.rtt.rto_us();
   i.srtt_us = c.rtt.srtt_us();
   i.rttvar_us = c.rtt.rttvar_us();

@@ -140,7 +140,7 @@ bool engine::establish(tcb& c, std::uint64_t now_us) {
       --it->second.half_open;
   }
   set_state(c, state::established);
-  c.cc = make_congestion_control(cfg_.congestion, effective_mss(c), cfg_.initial_window_segments);
+  c.cc = congestion_control(cfg_.congestion, effective_mss(c), cfg_.initial_window_segments);
   const established_info info{conn_id{c.index, c.generation},
                               c.tuple, c.passive, c.cookie};
   std::optional<session_fifos> f = app_.established(info);
@@ -407,9 +407,9 @@ void engine::on_new_ack(tcb& c, const segment& s, std::uint32_t acked, std::uint
       if (seq_geq(s.ack, c.recover)) {  // full ACK: recovery ends (RFC 6582 §3.2 step 3)
         c.in_recovery = false;
         c.dupacks = 0;
-        c.cc->on_recovery_end(c.flight());
+        c.cc.on_recovery_end(c.flight());
       } else {  // partial ACK: the next hole is lost too (step 5)
-        c.cc->on_partial_ack(acked);
+        c.cc.on_partial_ack(acked);
         if (c.sack_on && c.sacked_count > 0) {
           if (!retransmit_hole(c, now_us)) retransmit_first(c, now_us);
         } else {
@@ -419,7 +419,7 @@ void engine::on_new_ack(tcb& c, const segment& s, std::uint32_t acked, std::uint
       }
     } else {
       c.dupacks = 0;
-      c.cc->on_ack(acked);
+      c.cc.on_ack(acked);
     }
   }
   if (c.snd_una == c.snd_max) {
@@ -435,7 +435,7 @@ void engine::on_dup_ack(tcb& c, std::uint64_t now_us) {
   ++c.dupacks;
   if (!c.cc) return;
   if (c.in_recovery) {
-    c.cc->on_recovery_dupack();
+    c.cc.on_recovery_dupack();
     if (c.sack_on && retransmit_hole(c, now_us)) ++stats_.retransmits_fast;
     mark_pending(c);
     return;
@@ -448,7 +448,7 @@ void engine::on_dup_ack(tcb& c, std::uint64_t now_us) {
   for (const sack_block& b : sacked(c)) sacked_bytes += seq_diff(b.right, b.left);
   const bool lost = c.dupacks == 3 || (c.dupacks < 3 && sacked_bytes >= 3 * effective_mss(c));
   if (lost && seq_gt(c.snd_una, c.recover - 1)) {
-    c.cc->on_fast_retransmit(c.flight());
+    c.cc.on_fast_retransmit(c.flight());
     c.in_recovery = true;
     c.recover = c.snd_max;
     c.retx_next = c.snd_una;

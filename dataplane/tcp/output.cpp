@@ -273,7 +273,7 @@ void engine::output(tcb& c, std::uint64_t now_us) {
     // Limited transmit (RFC 3042): each of the first two duplicate ACKs
     // lets one new segment out beyond cwnd.
     const std::uint32_t extra = !c.in_recovery && c.dupacks < 3 ? c.dupacks * mss : 0;
-    const std::uint32_t wnd = std::min<std::uint32_t>(c.cc->cwnd() + extra, c.snd_wnd);
+    const std::uint32_t wnd = std::min<std::uint32_t>(c.cc.cwnd() + extra, c.snd_wnd);
     bool blocked = false;
     while (seq_lt(c.snd_nxt, end)) {
       const std::uint32_t unsent = seq_diff(end, c.snd_nxt);

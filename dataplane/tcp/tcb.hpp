@@ -12,7 +12,6 @@
 #include "shm/private_end.hpp"
 
 #include <array>
-#include <memory>
 
 namespace actorstack::tcp {
 
@@ -35,7 +34,6 @@ struct engine::tcb {
   std::uint64_t listener_key = 0;  ///< passive: which listener counts this half-open
   std::uint64_t rtt_start_us = 0;  ///< when the timed segment left
   rtt_estimator rtt;
-  std::unique_ptr<congestion_control> cc;
   // fifos
   shm::fifo rx;
   shm::fifo tx;
@@ -83,6 +81,7 @@ struct engine::tcb {
   // acknowledgement
   std::uint32_t unacked_segments = 0;  ///< full segments received since our last ACK
   std::uint32_t total_retrans = 0;     ///< segments sent again (TCP_INFO's tcpi_total_retrans)
+  congestion_control cc;               ///< from the handshake's end on (20 bytes, 4-aligned)
 
   // ---- 2- and 1-byte fields ----
   std::uint16_t peer_mss = 536;  ///< RFC 9293 default when the peer sends none (SPEC-TCP 5.1)

@@ -188,28 +188,33 @@ TEST_CASE("TCP 7.1 RTO: RFC 6298 from samples, clamped to the minimum and maximu
 }
 
 TEST_CASE("TCP 7.3 NewReno: slow start, congestion avoidance, fast recovery and the loss window") {
-  auto cc = make_congestion_control("newreno", 1000, 10);
-  CHECK(cc->cwnd() == 10'000);  // RFC 6928
-  cc->on_ack(1000);
-  CHECK(cc->cwnd() == 11'000);  // slow start: +1 MSS per ACK
-  cc->on_fast_retransmit(20'000);
-  CHECK(cc->ssthresh() == 10'000);
-  CHECK(cc->cwnd() == 13'000);  // ssthresh + 3 MSS
-  cc->on_recovery_dupack();
-  CHECK(cc->cwnd() == 14'000);
-  cc->on_partial_ack(3000);
-  CHECK(cc->cwnd() == 12'000);  // deflated by 3000, +1 MSS back
-  cc->on_recovery_end(5000);
-  CHECK(cc->cwnd() == 6000);  // min(ssthresh, flight + MSS)
-  for (int i = 0; i < 4; ++i) cc->on_ack(1000);
-  CHECK(cc->cwnd() == 10'000);  // slow start up to ssthresh
-  cc->on_ack(5000);
-  CHECK(cc->cwnd() == 10'000);  // avoidance: half a window acknowledged adds nothing yet
-  cc->on_ack(5000);             // a whole window: +1 MSS
-  CHECK(cc->cwnd() == 11'000);
-  cc->on_timeout(8000);
-  CHECK(cc->cwnd() == 1000);
-  CHECK(cc->ssthresh() == 4000);
+  congestion_control none;
+  CHECK_FALSE(none);
+  none.on_ack(1000);  // nothing chosen: nothing happens
+  CHECK(none.cwnd() == 0);
+  congestion_control cc("newreno", 1000, 10);
+  CHECK(cc.name() == "newreno");
+  CHECK(cc.cwnd() == 10'000);  // RFC 6928
+  cc.on_ack(1000);
+  CHECK(cc.cwnd() == 11'000);  // slow start: +1 MSS per ACK
+  cc.on_fast_retransmit(20'000);
+  CHECK(cc.ssthresh() == 10'000);
+  CHECK(cc.cwnd() == 13'000);  // ssthresh + 3 MSS
+  cc.on_recovery_dupack();
+  CHECK(cc.cwnd() == 14'000);
+  cc.on_partial_ack(3000);
+  CHECK(cc.cwnd() == 12'000);  // deflated by 3000, +1 MSS back
+  cc.on_recovery_end(5000);
+  CHECK(cc.cwnd() == 6000);  // min(ssthresh, flight + MSS)
+  for (int i = 0; i < 4; ++i) cc.on_ack(1000);
+  CHECK(cc.cwnd() == 10'000);  // slow start up to ssthresh
+  cc.on_ack(5000);
+  CHECK(cc.cwnd() == 10'000);  // avoidance: half a window acknowledged adds nothing yet
+  cc.on_ack(5000);             // a whole window: +1 MSS
+  CHECK(cc.cwnd() == 11'000);
+  cc.on_timeout(8000);
+  CHECK(cc.cwnd() == 1000);
+  CHECK(cc.ssthresh() == 4000);
   CHECK(known_congestion_control("newreno"));
   CHECK_FALSE(known_congestion_control("cubic"));
 }
