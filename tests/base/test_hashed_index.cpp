@@ -98,7 +98,7 @@ TEST_CASE("hashed_index: 20 000 random inserts and erases agree with std::unorde
       model.emplace(key, slot);
     }
     REQUIRE(o.index.size() == model.size());
-    REQUIRE(o.index.size() * 4 <= o.index.capacity() * 3);
+    REQUIRE(o.index.size() * 8 <= o.index.capacity() * 7);
   }
   for (const auto& [key, slot] : model) CHECK(o.find(key, hash(key)) == slot);
 }
