@@ -58,7 +58,7 @@ class block_allocator {
   /// Over the mapping at `base`, blocks within [begin, end): bounds the
   /// caller knows (the header size, its mapping's size).
   /// Bounds are packed into one word (begin below 4 MiB, end below 256
-  /// TiB) so a fifo handle stays 32 bytes (fifo_ref).
+  /// TiB): the allocator is three words wherever it is kept.
   block_allocator(std::byte* base, block_allocator_state* state, std::uint64_t begin, std::uint64_t end) noexcept
       : base_(base), state_(state), bounds_((((begin + 63) >> 6) & 0xffff) | (end << 16)) {}
 
@@ -69,8 +69,10 @@ class block_allocator {
   std::uint64_t end() const noexcept { return bounds_ >> 16; }
   /// Whether `bytes` at `off` (64-aligned) lie within [begin, end): the one
   /// test every offset read from shared memory passes before it is used.
-  bool holds(offset_t off, std::size_t bytes) const noexcept {
-    return off >= begin() && (off & 63) == 0 && off <= end() && end() - off >= bytes;
+  bool holds(offset_t off, std::size_t bytes) const noexcept { return holds(off, bytes, begin(), end()); }
+  /// The same test against bounds kept elsewhere (a fifo handle's).
+  static bool holds(offset_t off, std::size_t bytes, std::uint64_t begin, std::uint64_t end) noexcept {
+    return off >= begin && (off & 63) == 0 && off <= end && end - off >= bytes;
   }
 
   /// Initialises fresh state covering [begin, end) of the segment.

@@ -1,6 +1,7 @@
 #include "shm/fifo.hpp"
 
 #include "shm/fifo_layout.hpp"
+#include "shm/fifo_segment.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -26,21 +27,27 @@ constexpr std::uint32_t min_chunk_bytes = 4096;
 // found inconsistent stops (bad_layout, or nothing freed); it never makes
 // this process touch memory outside the segment or loop forever.
 
+block_allocator fifo::blocks() const noexcept { return fifo_segment::blocks_of(base(), end()); }
+
+// On every step of every walk: the bounds straight from the handle, no
+// allocator built for them.
 chunk* fifo::chunk_at(offset_t off) const noexcept {
-  return alloc_.holds(off, sizeof(chunk)) ? reinterpret_cast<chunk*>(alloc_.base() + off) : nullptr;
+  return block_allocator::holds(off, sizeof(chunk), fifo_segment::first_block, end())
+             ? reinterpret_cast<chunk*>(base() + off)
+             : nullptr;
 }
 
 // The data bytes of `c` this process may touch: its length as read now,
 // never past the mapping.
 std::uint64_t fifo::data_length(const chunk* c) const noexcept {
-  const std::uint64_t room = alloc_.end() - off_of(c) - sizeof(chunk);
+  const std::uint64_t room = end() - off_of(c) - sizeof(chunk);
   return std::min<std::uint64_t>(c->length, room);
 }
 
 bool fifo::contains(const chunk* c, std::uint64_t pos) const noexcept { return pos - c->start < data_length(c); }
 
 // More steps than a list within the segment can have.
-std::size_t fifo::max_walk() const noexcept { return (alloc_.end() - alloc_.begin()) / sizeof(chunk) + 1; }
+std::size_t fifo::max_walk() const noexcept { return (end() - fifo_segment::first_block) / sizeof(chunk) + 1; }
 
 // Calls `piece(data, k)` for each stretch of the stream bytes [pos, pos +
 // n) as the chunks from `c` on hold them, in order. False when the list
@@ -66,11 +73,11 @@ bool fifo::walk_range(chunk* c, std::uint64_t pos, std::size_t n, std::memory_or
 }
 
 offset_t fifo::off_of(const chunk* c) const noexcept {
-  return static_cast<offset_t>(reinterpret_cast<const std::byte*>(c) - alloc_.base());
+  return static_cast<offset_t>(reinterpret_cast<const std::byte*>(c) - base());
 }
 
 offset_t fifo::offset() const noexcept {
-  return static_cast<offset_t>(reinterpret_cast<const std::byte*>(hdr_) - alloc_.base());
+  return static_cast<offset_t>(reinterpret_cast<const std::byte*>(hdr_) - base());
 }
 
 // Chunk size for growth: four times what the fifo will hold with this
@@ -115,12 +122,12 @@ std::size_t fifo::reserve_storage(std::uint64_t tail, std::uint64_t end) noexcep
     unsigned cls = block_class_for(want);
     offset_t off = 0;
     for (;;) {
-      off = alloc_.allocate(cls);
+      off = blocks().allocate(cls);
       if (off != 0 || block_class_bytes(cls) <= min_chunk_bytes) break;
       --cls;  // settle for a smaller chunk: partial progress beats none
     }
     if (off == 0) break;
-    auto* c = new (alloc_.base() + off) chunk{};
+    auto* c = new (base() + off) chunk{};
     c->start = last_end;
     c->length = static_cast<std::uint32_t>(block_class_bytes(cls) - sizeof(chunk));
     c->size_class = cls;
@@ -329,7 +336,7 @@ void fifo::release_chunk(chunk* c) noexcept {
   const std::uint32_t cls = c->size_class;
   if (cls >= block_class_count) return;
   hdr_->chunk_bytes.fetch_sub(block_class_bytes(cls), std::memory_order_relaxed);
-  alloc_.deallocate(off_of(c), cls);
+  blocks().deallocate(off_of(c), cls);
 }
 
 result<std::size_t> fifo::dequeue(std::span<std::byte> out) noexcept {

@@ -61,6 +61,13 @@ class fifo {
 
   bool valid() const noexcept { return hdr_ != nullptr; }
 
+  /// Whether a handle can name fifos of a segment mapped at `base`, `size`
+  /// bytes long (fifo_segment refuses to map one it cannot).
+  static bool can_name(const std::byte* base, std::uint64_t size) noexcept {
+    const auto at = reinterpret_cast<std::uintptr_t>(base);
+    return at % page_bytes == 0 && (at >> page_shift) <= base_page_mask && (size >> page_shift) < (std::uint64_t{1} << size_bits);
+  }
+
   /// This handle as the public API carries it, and back (a copy of the
   /// same handle: no state moves).
   fifo_ref to_ref() const noexcept;
@@ -70,7 +77,7 @@ class fifo {
   offset_t offset() const noexcept;
   /// Where this process maps the fifo's segment: with offset(), names the
   /// fifo to another process that maps the same segment.
-  const std::byte* segment_base() const noexcept { return alloc_.base(); }
+  const std::byte* segment_base() const noexcept { return base(); }
 
   // ---- producer -----------------------------------------------------------
   /// Appends up to `data.size()` bytes; returns how many were taken.
@@ -181,7 +188,24 @@ class fifo {
 
  private:
   friend class fifo_segment;
-  fifo(block_allocator alloc, detail::fifo_header* hdr) noexcept : alloc_(alloc), hdr_(hdr) {}
+  fifo(const block_allocator& alloc, detail::fifo_header* hdr) noexcept
+      : mapping_((reinterpret_cast<std::uintptr_t>(alloc.base()) >> page_shift) |
+                 ((alloc.end() >> page_shift) << base_bits)),
+        hdr_(hdr) {}
+
+  // The mapping packed into mapping_: the base's page number (user-space
+  // addresses lie below 2^47) and, above it, the size in whole pages
+  // (below 2 TiB). A size that is no whole number of pages loses its last
+  // part page: blocks there are refused, never reached.
+  static constexpr unsigned page_shift = 12;
+  static constexpr std::uint64_t page_bytes = std::uint64_t{1} << page_shift;
+  static constexpr unsigned base_bits = 35;
+  static constexpr unsigned size_bits = 64 - base_bits;
+  static constexpr std::uint64_t base_page_mask = (std::uint64_t{1} << base_bits) - 1;
+  std::byte* base() const noexcept { return reinterpret_cast<std::byte*>((mapping_ & base_page_mask) << page_shift); }
+  std::uint64_t end() const noexcept { return (mapping_ >> base_bits) << page_shift; }
+  /// The segment's block allocator with this process's bounds.
+  block_allocator blocks() const noexcept;
 
   detail::chunk* chunk_at(offset_t off) const noexcept;  // nullptr: not a chunk this process may touch
   offset_t off_of(const detail::chunk* c) const noexcept;
@@ -204,7 +228,12 @@ class fifo {
   std::uint64_t collect_ooo(std::uint64_t tail, std::uint64_t new_tail) noexcept;
   std::uint32_t refcount_release() noexcept;
 
-  block_allocator alloc_{};  // knows the mapping (base, this process's bounds)
+  // This process's mapping of the fifo's segment (base and size, see
+  // base() and end()), never read from the segment: the bounds every
+  // offset found in shared memory is checked against. One word, not a
+  // block allocator's three: a handle is 16 bytes, and every layer's record
+  // of a connection holds two (fifo_ref).
+  std::uint64_t mapping_ = 0;
   detail::fifo_header* hdr_ = nullptr;
 };
 

@@ -2,6 +2,7 @@
 
 #include "shm/fifo_layout.hpp"
 
+#include <cstddef>
 #include <new>
 
 namespace actorstack::shm {
@@ -18,21 +19,35 @@ struct fifo_segment::header {
 
 namespace {
 constexpr std::uint32_t first_chunk_bytes = 4096;
+
+// A fifo handle packs this process's mapping of its segment into one word
+// (fifo.hpp): the segment must fit it.
+result<void> packable(const segment& mem) {
+  if (mem.size() > fifo_segment::max_segment_size)
+    return unexpected{errc::invalid_argument, "segment larger than 2 TiB"};
+  if (!fifo::can_name(mem.base(), mem.size()))
+    return unexpected{errc::segment_map, "segment mapped where a fifo handle cannot name it"};
+  return {};
 }
+}  // namespace
 
 fifo_segment::header* fifo_segment::hdr() const noexcept { return mem_.at<header>(0); }
 
 // Bounds from this process's own knowledge (the header's size, the
 // mapping's), never from the shared header another process can write.
 block_allocator fifo_segment::allocator() const noexcept {
-  return block_allocator{mem_.base(), &hdr()->blocks, sizeof(header), mem_.size()};
+  static_assert(sizeof(header) == first_block && offsetof(header, blocks) == blocks_state_offset,
+                "blocks_of must match the header's layout");
+  return blocks_of(mem_.base(), mem_.size());
 }
 
 result<fifo_segment> fifo_segment::create(const std::string& name, std::size_t size) {
   const std::size_t minimum = sizeof(header) + 4 * first_chunk_bytes;
   if (size < minimum) return unexpected{errc::invalid_argument, "segment too small for fifos"};
+  if (size > max_segment_size) return unexpected{errc::invalid_argument, "segment larger than 2 TiB"};
   auto mem = segment::create(name, size);
   if (!mem) return unexpected{mem.error()};
+  if (auto ok = packable(*mem); !ok) return unexpected{ok.error()};
   auto* h = new (mem->base()) header{};
   h->size = mem->size();
   block_allocator::init(h->blocks, sizeof(header), mem->size());
@@ -43,6 +58,7 @@ result<fifo_segment> fifo_segment::attach(int fd, std::string name) {
   auto mem = segment::map(fd, std::move(name));
   if (!mem) return unexpected{mem.error()};
   if (mem->size() < sizeof(header)) return unexpected{errc::bad_layout, "segment too small"};
+  if (auto ok = packable(*mem); !ok) return unexpected{ok.error()};
   const auto* h = mem->at<header>(0);
   if (h->magic != header::magic_value || h->version != 1 || h->size != mem->size())
     return unexpected{errc::bad_layout, "not a fifo segment"};

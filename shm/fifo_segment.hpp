@@ -26,6 +26,22 @@ class fifo_segment {
  public:
   /// Largest fifo size accepted anywhere (2 GiB - 1 fits the 32-bit size).
   static constexpr std::uint32_t max_fifo_size_limit = 0x7fffffffu;
+  /// Largest segment: a fifo handle keeps its segment's size in whole
+  /// pages within 29 bits (fifo.hpp).
+  static constexpr std::uint64_t max_segment_size = std::uint64_t{1} << 41;
+  /// Where the segment's header puts the block allocator's state, and
+  /// where the blocks begin (checked against the header in
+  /// fifo_segment.cpp).
+  static constexpr std::uint64_t blocks_state_offset = 128;
+  static constexpr std::uint64_t first_block = 512;
+
+  /// The block allocator of a segment mapped at `base`, `size` bytes long
+  /// as this process maps it: what a fifo handle rebuilds from its own
+  /// record of the mapping.
+  static block_allocator blocks_of(std::byte* base, std::uint64_t size) noexcept {
+    return block_allocator{base, reinterpret_cast<block_allocator_state*>(base + blocks_state_offset), first_block,
+                           size};
+  }
 
   /// Creates a memfd segment of `size` bytes and initialises its header.
   /// Errors: those of segment::create; invalid_argument if `size` cannot

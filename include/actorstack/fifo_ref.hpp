@@ -13,7 +13,7 @@ namespace actorstack {
 class fifo_ref {
  public:
   /// Bytes of the stack's fifo handle this holds (checked where it is made).
-  static constexpr std::size_t storage_size = 32;
+  static constexpr std::size_t storage_size = 16;
 
   /// Names no fifo.
   constexpr fifo_ref() noexcept = default;

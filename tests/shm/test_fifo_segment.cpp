@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -85,6 +86,44 @@ TEST_CASE("fifo segment: rejects sizes it cannot serve") {
   CHECK(seg->alloc_fifo(1000).code() == errc::invalid_argument);
   CHECK(seg->alloc_fifo(8192, 4096).code() == errc::invalid_argument);
   CHECK(seg->alloc_fifo(8192, 0x80000000u).code() == errc::invalid_argument);
+}
+
+TEST_CASE("fifo segment: a segment larger than 2 TiB is refused (a fifo handle could not name its blocks)") {
+  CHECK(fifo_segment::create("huge", fifo_segment::max_segment_size + 4096).code() == errc::invalid_argument);
+}
+
+TEST_CASE("fifo: a handle is 16 bytes and names mappings below 2^47 of sizes below 2 TiB, page-aligned") {
+  static_assert(sizeof(fifo) == 16 && fifo_ref::storage_size == 16);
+  const auto* page = reinterpret_cast<const std::byte*>(std::uintptr_t{0x7f0000000000});
+  CHECK(fifo::can_name(page, std::uint64_t{1} << 30));
+  CHECK(fifo::can_name(page, fifo_segment::max_segment_size - 4096));
+  CHECK_FALSE(fifo::can_name(page, fifo_segment::max_segment_size));               // size bits full
+  CHECK_FALSE(fifo::can_name(page + 64, 1u << 20));                                  // not page-aligned
+  CHECK_FALSE(fifo::can_name(reinterpret_cast<const std::byte*>(std::uintptr_t{1} << 47), 1u << 20));  // above 47 bits
+}
+
+TEST_CASE("fifo: every fifo of a full segment, up to its last page, is named by its 16-byte handle and its ref") {
+  auto seg = fifo_segment::create("fs-names", 1u << 20);
+  REQUIRE(seg.has_value());
+  std::vector<fifo> fifos;
+  for (auto f = seg->alloc_fifo(4096); f; f = seg->alloc_fifo(4096)) fifos.push_back(*f);
+  REQUIRE(fifos.size() > 100);
+  offset_t highest = 0;
+  for (const fifo& f : fifos) highest = std::max(highest, f.offset());
+  CHECK(highest > (1u << 20) - 16384);  // fifos reach the segment's end
+  for (fifo& f : fifos) {
+    const fifo back = fifo::from_ref(f.to_ref());
+    CHECK(back.segment_base() == seg->memory().base());
+    CHECK(back.offset() == f.offset());
+    REQUIRE(f.enqueue(bytes("last page")).has_value());
+  }
+  auto other = fifo_segment::attach(seg->fd());
+  REQUIRE(other.has_value());
+  for (const fifo& f : fifos) {
+    auto g = other->fifo_at(f.offset());
+    REQUIRE(g.has_value());
+    CHECK(drain(*g) == "last page");
+  }
 }
 
 TEST_CASE("fifo segment: attach from the fd validates the header") {
