@@ -61,6 +61,9 @@ class fifo {
 
   bool valid() const noexcept { return hdr_ != nullptr; }
 
+  /// A handle keeps its segment's size in whole units of this many bytes
+  /// (fifo_segment's blocks end at the last whole one).
+  static constexpr std::uint64_t mapping_granule = 4096;
   /// Whether a handle can name fifos of a segment mapped at `base`, `size`
   /// bytes long (fifo_segment refuses to map one it cannot).
   static bool can_name(const std::byte* base, std::uint64_t size) noexcept {
@@ -199,6 +202,7 @@ class fifo {
   // part page: blocks there are refused, never reached.
   static constexpr unsigned page_shift = 12;
   static constexpr std::uint64_t page_bytes = std::uint64_t{1} << page_shift;
+  static_assert(page_bytes == mapping_granule);
   static constexpr unsigned base_bits = 35;
   static constexpr unsigned size_bits = 64 - base_bits;
   static constexpr std::uint64_t base_page_mask = (std::uint64_t{1} << base_bits) - 1;

@@ -38,9 +38,12 @@ class fifo_segment {
   /// The block allocator of a segment mapped at `base`, `size` bytes long
   /// as this process maps it: what a fifo handle rebuilds from its own
   /// record of the mapping.
+  /// Whole pages only, as a handle keeps the size: a segment another
+  /// process sized to a part page never has a block there that the
+  /// handles would refuse.
   static block_allocator blocks_of(std::byte* base, std::uint64_t size) noexcept {
     return block_allocator{base, reinterpret_cast<block_allocator_state*>(base + blocks_state_offset), first_block,
-                           size};
+                           size & ~(fifo::mapping_granule - 1)};
   }
 
   /// Creates a memfd segment of `size` bytes and initialises its header.
