@@ -28,24 +28,25 @@ enum session_flag : std::uint32_t {
 };
 
 struct session {
+  // Widest first (112 bytes; one per connection on its worker).
   session_handle handle;                      ///< self (worker, index, generation)
-  session_state state = session_state::created;
-  std::uint32_t flags = 0;
-  transport_proto proto = transport_proto::ct;
-  std::uint32_t app_worker = no_index;        ///< owning app worker (global index)
   session_handle listener;                    ///< for accepted sessions
-  std::uint32_t connection = no_index;        ///< transport connection index
+  std::uint64_t opaque = 0;                   ///< app's connect context
   shm::fifo rx;                               ///< peer/transport produces, app consumes
   shm::fifo tx;                               ///< app produces, peer/transport consumes
-  std::uint64_t opaque = 0;                   ///< app's connect context
+  std::uint32_t app_worker = no_index;        ///< owning app worker (global index)
+  std::uint32_t connection = no_index;        ///< transport connection index
   /// Where the connection runs, as its transport named it at accept or
   /// connect (the app's getsockname / getpeername).
   endpoint local;
   endpoint remote;
+  std::uint16_t flags = 0;                    ///< session_flag bits
+  session_state state = session_state::created;
+  transport_proto proto = transport_proto::ct;
 
   bool has(session_flag f) const noexcept { return (flags & f) != 0; }
-  void set(session_flag f) noexcept { flags |= f; }
-  void clear(session_flag f) noexcept { flags &= ~static_cast<std::uint32_t>(f); }
+  void set(session_flag f) noexcept { flags = static_cast<std::uint16_t>(flags | f); }
+  void clear(session_flag f) noexcept { flags = static_cast<std::uint16_t>(flags & ~static_cast<std::uint32_t>(f)); }
 };
 
 }  // namespace actorstack::session_layer

@@ -10,13 +10,15 @@ session& session_pool::alloc() {
   } else {
     index = static_cast<std::uint32_t>(slots_.size());
     slots_.emplace_back();
+    sessions_.emplace_back();
   }
   slot& sl = slots_[index];
-  sl.live = true;
-  sl.s = session{};
-  sl.s.handle = session_handle{worker_, index, sl.generation};
+  sl.live = 1;
+  session& s = sessions_[index];
+  s = session{};
+  s.handle = session_handle{worker_, index, sl.generation};
   ++live_;
-  return sl.s;
+  return s;
 }
 
 session* session_pool::get(session_handle h) noexcept {
@@ -27,17 +29,17 @@ const session* session_pool::get(session_handle h) const noexcept {
   if (!h.valid() || h.worker() != worker_ || h.index() >= slots_.size()) return nullptr;
   const slot& sl = slots_[h.index()];
   if (!sl.live || sl.generation != h.generation()) return nullptr;
-  return &sl.s;
+  return &sessions_[h.index()];
 }
 
 void session_pool::free(session& s) noexcept {
   const std::uint32_t index = s.handle.index();
-  if (index >= slots_.size() || &slots_[index].s != &s) return;  // not ours
+  if (index >= slots_.size() || &sessions_[index] != &s) return;  // not ours
   slot& sl = slots_[index];
   if (!sl.live) return;
-  sl.live = false;
+  sl.live = 0;
   sl.generation = (sl.generation + 1) & session_handle::generation_mask;
-  sl.s = session{};
+  s = session{};
   --live_;
   // A generation that wrapped would make a handle from 2^24 reuses ago
   // name the slot's next session: the slot retires instead (a few hundred

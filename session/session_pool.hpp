@@ -3,12 +3,12 @@
 /// One worker's sessions. Slots are reused; each reuse bumps the slot's
 /// generation so a stale handle is detected, never aliased (SPEC §1, §9.1);
 /// a slot whose generation would wrap is retired, never reused.
-/// References stay valid across allocations (deque storage), so code may
-/// hold a `session&` while it allocates another.
+/// References stay valid across allocations (pages, never moved), so code
+/// may hold a `session&` while it allocates another.
 
+#include "base/paged_vector.hpp"
 #include "session/session.hpp"
 
-#include <deque>
 #include <vector>
 
 namespace actorstack::session_layer {
@@ -33,23 +33,26 @@ class session_pool {
 
   template <class Fn>
   void for_each(Fn&& fn) {
-    for (auto& slot : slots_)
-      if (slot.live) fn(slot.s);
+    for (std::size_t i = 0; i < sessions_.size(); ++i)
+      if (slots_[i].live) fn(sessions_[i]);
   }
   template <class Fn>
   void for_each(Fn&& fn) const {
-    for (const auto& slot : slots_)
-      if (slot.live) fn(slot.s);
+    for (std::size_t i = 0; i < sessions_.size(); ++i)
+      if (slots_[i].live) fn(sessions_[i]);
   }
 
  private:
+  // Beside the sessions, not in them: a slot's generation outlives the
+  // session it held. Four bytes a slot (the deque of {session, generation,
+  // live} it replaced rounded each to 128).
   struct slot {
-    session s;
-    std::uint32_t generation = 0;
-    bool live = false;
+    std::uint32_t generation : session_handle::generation_bits = 0;
+    std::uint32_t live : 1 = 0;
   };
   std::uint32_t worker_;
-  std::deque<slot> slots_;
+  paged_vector<session> sessions_;  // by index
+  std::vector<slot> slots_;         // by index
   std::vector<std::uint32_t> free_;
   std::size_t live_ = 0;
   std::uint64_t retired_ = 0;

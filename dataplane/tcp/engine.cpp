@@ -379,7 +379,7 @@ void engine::on_retransmit_timer(tcb& c, std::uint64_t now_us) {
   }
   ++c.retries;
   ++stats_.retransmits_timeout;
-  c.rtt.backoff();
+  c.rtt.backoff(cfg_.rto);
   c.rtt_timing = false;  // Karn: never time a retransmitted segment
   if (opening) {
     send_syn(c, now_us);

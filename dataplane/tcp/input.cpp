@@ -118,7 +118,7 @@ void engine::on_syn_sent(tcb& c, const segment& s, std::uint64_t now_us) {
     send_syn(c, now_us);
     return;
   }
-  if (c.rtt_timing && c.retries == 0) c.rtt.sample(static_cast<std::uint32_t>(now_us - c.rtt_start_us));
+  if (c.rtt_timing && c.retries == 0) c.rtt.sample(static_cast<std::uint32_t>(now_us - c.rtt_start_us), cfg_.rto);
   c.rtt_timing = false;
   c.snd_una = s.ack;
   c.snd_wnd = s.window;  // a SYN's window is never scaled
@@ -308,7 +308,7 @@ bool engine::on_ack(tcb& c, const segment& s, std::uint64_t now_us) {
       send_reset_for(s, c.tuple.local_ip, c.tuple.remote_ip);
       return false;
     }
-    if (c.rtt_timing && c.retries == 0) c.rtt.sample(static_cast<std::uint32_t>(now_us - c.rtt_start_us));
+    if (c.rtt_timing && c.retries == 0) c.rtt.sample(static_cast<std::uint32_t>(now_us - c.rtt_start_us), cfg_.rto);
     c.rtt_timing = false;
     c.retries = 0;
     cancel(c, timer::retransmit);
@@ -383,9 +383,9 @@ void engine::on_new_ack(tcb& c, const segment& s, std::uint32_t acked, std::uint
   // RTT: from the echoed timestamp, else from the one timed segment (Karn).
   if (c.ts_on && s.opt.has_timestamps && s.opt.ts_ecr != 0) {
     const std::uint32_t ms = ts_now(now_us) - s.opt.ts_ecr;
-    if (ms < 60'000) c.rtt.sample(ms * 1000);
+    if (ms < 60'000) c.rtt.sample(ms * 1000, cfg_.rto);
   } else if (c.rtt_timing && seq_gt(s.ack, c.rtt_seq)) {
-    c.rtt.sample(static_cast<std::uint32_t>(now_us - c.rtt_start_us));
+    c.rtt.sample(static_cast<std::uint32_t>(now_us - c.rtt_start_us), cfg_.rto);
     c.rtt_timing = false;
   }
   c.retries = 0;

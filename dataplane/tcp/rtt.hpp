@@ -3,7 +3,9 @@
 /// The retransmission timeout of one connection (RFC 6298, SPEC-TCP 7.1):
 /// smoothed RTT and its variance from samples (Karn's rule or timestamps
 /// decide which samples are taken; the caller), clamped to [min, max],
-/// doubled per timeout until a new sample arrives.
+/// doubled per timeout until a new sample arrives. One lives in every TCB;
+/// the limits are the engine's (its config), passed to each call rather
+/// than copied into every connection.
 
 #include <algorithm>
 #include <cstdint>
@@ -19,10 +21,10 @@ struct rto_limits {
 class rtt_estimator {
  public:
   rtt_estimator() noexcept : rtt_estimator(rto_limits{}) {}
-  explicit rtt_estimator(const rto_limits& l) noexcept : lim_(l), rto_us_(l.initial_us) {}
+  explicit rtt_estimator(const rto_limits& l) noexcept : rto_us_(l.initial_us) {}
 
   /// One round-trip measurement (microseconds).
-  void sample(std::uint32_t rtt_us) noexcept {
+  void sample(std::uint32_t rtt_us, const rto_limits& lim) noexcept {
     if (rtt_us == 0) rtt_us = 1;
     if (srtt_us_ == 0) {  // RFC 6298 (2.2)
       srtt_us_ = rtt_us;
@@ -34,13 +36,12 @@ class rtt_estimator {
     }
     backoff_ = 0;
     const std::uint64_t rto = std::uint64_t{srtt_us_} + std::max<std::uint64_t>(1000, 4 * std::uint64_t{rttvar_us_});
-    base_us_ = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(rto, lim_.min_us, lim_.max_us));
-    rto_us_ = base_us_;
+    rto_us_ = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(rto, lim.min_us, lim.max_us));
   }
   /// A retransmission timeout fired: double (5.5), up to the maximum.
-  void backoff() noexcept {
+  void backoff(const rto_limits& lim) noexcept {
     ++backoff_;
-    rto_us_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(2 * std::uint64_t{rto_us_}, lim_.max_us));
+    rto_us_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(2 * std::uint64_t{rto_us_}, lim.max_us));
   }
   std::uint32_t rto_us() const noexcept { return rto_us_; }
   std::uint32_t srtt_us() const noexcept { return srtt_us_; }
@@ -48,10 +49,8 @@ class rtt_estimator {
   std::uint32_t backoffs() const noexcept { return backoff_; }
 
  private:
-  rto_limits lim_;
   std::uint32_t srtt_us_ = 0;
   std::uint32_t rttvar_us_ = 0;
-  std::uint32_t base_us_ = 0;
   std::uint32_t rto_us_;
   std::uint32_t backoff_ = 0;
 };

@@ -26,14 +26,14 @@ inline std::uint8_t window_shift_for(std::uint32_t window) noexcept {
 struct engine::tcb {
   // Grouped by width, widest first, so that padding does not grow the
   // table (one per connection; it was 448 bytes with the flags among the
-  // words): the groups below say what each field belongs to.
+  // words), and the flags are bits: the groups below say what each field
+  // belongs to.
 
   // ---- 8-byte fields ----
   std::uint64_t cookie = 0;        ///< listener key (passive) or connect cookie (active), until established
   std::uint64_t session = 0;       ///< the session layer's name, once established
   std::uint64_t listener_key = 0;  ///< passive: which listener counts this half-open
   std::uint64_t rtt_start_us = 0;  ///< when the timed segment left
-  rtt_estimator rtt;
   // fifos
   shm::fifo rx;
   shm::fifo tx;
@@ -43,6 +43,7 @@ struct engine::tcb {
   shm::private_end tx_end{shm::private_end::side::consumer};
 
   // ---- 4-byte fields ----
+  rtt_estimator rtt;  ///< 16 bytes: the limits are the engine's
   std::uint32_t index = 0;  ///< where it sits in the engine's table (names its timers)
   std::uint32_t generation = 0;
   four_tuple tuple;
@@ -90,26 +91,26 @@ struct engine::tcb {
   std::uint8_t rcv_shift = 0;
   std::uint8_t sacked_count = 0;
   std::uint8_t dup_acks_owed = 0;  ///< one per out-of-order segment this burst (the sender counts them)
-  bool in_use = false;
-  bool passive = false;
-  bool offered_shift = false;  ///< we sent (or will send) a window scale option
-  bool ts_on = false;
-  bool sack_on = false;
-  bool nodelay = false;
-  bool has_fifos = false;
-  bool app_closed = false;   ///< the app closed: FIN after the queued bytes
+  bool in_use : 1 = false;
+  bool passive : 1 = false;
+  bool offered_shift : 1 = false;  ///< we sent (or will send) a window scale option
+  bool ts_on : 1 = false;
+  bool sack_on : 1 = false;
+  bool nodelay : 1 = false;
+  bool has_fifos : 1 = false;
+  bool app_closed : 1 = false;   ///< the app closed: FIN after the queued bytes
   /// The app shut its sending side (shutdown(SHUT_WR)): FIN after the
   /// queued bytes, and what arrives still goes to the app.
-  bool tx_shut = false;
-  bool fin_sent = false;
-  bool peer_fin = false;     ///< the peer's FIN was received in order
-  bool peer_fin_pending = false;  ///< a FIN arrived beyond a gap
-  bool rtt_timing = false;   ///< Karn: one segment timed at a time, never a retransmitted one
-  bool persisting = false;   ///< the retransmit timer runs as the persist timer (zero window)
-  bool in_recovery = false;
-  bool ack_now = false;       ///< owe an ACK at the end of this burst
-  bool ack_delayed = false;   ///< owe one by the delayed-ACK timer
-  bool pending = false;       ///< on the engine's flush list
+  bool tx_shut : 1 = false;
+  bool fin_sent : 1 = false;
+  bool peer_fin : 1 = false;     ///< the peer's FIN was received in order
+  bool peer_fin_pending : 1 = false;  ///< a FIN arrived beyond a gap
+  bool rtt_timing : 1 = false;   ///< Karn: one segment timed at a time, never a retransmitted one
+  bool persisting : 1 = false;   ///< the retransmit timer runs as the persist timer (zero window)
+  bool in_recovery : 1 = false;
+  bool ack_now : 1 = false;       ///< owe an ACK at the end of this burst
+  bool ack_delayed : 1 = false;   ///< owe one by the delayed-ACK timer
+  bool pending : 1 = false;       ///< on the engine's flush list
 
   /// No byte will be queued after the ones in the tx fifo: a FIN follows them.
   bool sending_done() const noexcept { return app_closed || tx_shut; }

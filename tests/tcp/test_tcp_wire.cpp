@@ -170,20 +170,21 @@ TEST_CASE("TCP 1.4 timer wheel: timers fire once, in time, re-armed or cancelled
 }
 
 TEST_CASE("TCP 7.1 RTO: RFC 6298 from samples, clamped to the minimum and maximum, doubled per backoff") {
-  rtt_estimator r(rto_limits{200'000, 1'000'000, 60'000'000});
+  const rto_limits lim{200'000, 1'000'000, 60'000'000};
+  rtt_estimator r(lim);
   CHECK(r.rto_us() == 1'000'000);  // initial
-  r.sample(100'000);               // SRTT 100 ms, RTTVAR 50 ms: 300 ms
+  r.sample(100'000, lim);  // SRTT 100 ms, RTTVAR 50 ms: 300 ms
   CHECK(r.srtt_us() == 100'000);
   CHECK(r.rto_us() == 300'000);
-  r.sample(100'000);               // RTTVAR 37.5 ms: 250 ms
+  r.sample(100'000, lim);  // RTTVAR 37.5 ms: 250 ms
   CHECK(r.rto_us() == 250'000);
-  for (int i = 0; i < 20; ++i) r.sample(1000);
+  for (int i = 0; i < 20; ++i) r.sample(1000, lim);
   CHECK(r.rto_us() == 200'000);  // the minimum
-  r.backoff();
+  r.backoff(lim);
   CHECK(r.rto_us() == 400'000);
-  for (int i = 0; i < 20; ++i) r.backoff();
+  for (int i = 0; i < 20; ++i) r.backoff(lim);
   CHECK(r.rto_us() == 60'000'000);  // the maximum
-  r.sample(1000);
+  r.sample(1000, lim);
   CHECK(r.rto_us() == 200'000);  // a new sample ends the backoff
 }
 
