@@ -68,7 +68,8 @@ class fifo {
   /// bytes long (fifo_segment refuses to map one it cannot).
   static bool can_name(const std::byte* base, std::uint64_t size) noexcept {
     const auto at = reinterpret_cast<std::uintptr_t>(base);
-    return at % page_bytes == 0 && (at >> page_shift) <= base_page_mask && (size >> page_shift) < (std::uint64_t{1} << size_bits);
+    return at % page_bytes == 0 && (at >> page_shift) <= base_page_mask &&
+           (size >> page_shift) < (std::uint64_t{1} << size_bits);
   }
 
   /// This handle as the public API carries it, and back (a copy of the
