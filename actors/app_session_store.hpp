@@ -90,16 +90,8 @@ class app_session_store {
   std::size_t size() const noexcept { return index_.size(); }
 
  private:
-  static std::uint64_t hash(session_handle h) noexcept {
-    // Handles count up inside a worker: a finalizer spreads them over the
-    // index's low bits (splitmix64's).
-    std::uint64_t x = h.value();
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-  }
+  // Handles count up inside a worker: mixed before their low bits file them.
+  static std::uint64_t hash(session_handle h) noexcept { return hashed_index::mix(h.value()); }
   std::uint32_t slot_of(session_handle h) const noexcept {
     return index_.find(hash(h), [&](std::uint32_t i) { return slots_[i]->handle() == h; });
   }

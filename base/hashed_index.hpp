@@ -35,6 +35,18 @@ class hashed_index {
  public:
   static constexpr std::uint32_t none = ~std::uint32_t{0};
 
+  /// A 64-bit finalizer (splitmix64's): every output bit depends on every
+  /// input bit, so the low bits the index files under are as good as the
+  /// high ones whatever the key's own pattern (handles that count up,
+  /// addresses that share a prefix).
+  static constexpr std::uint64_t mix(std::uint64_t x) noexcept {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  }
+
   /// The slot under `hash` for which `same(slot)` is true, or `none`.
   template <class Same>
   std::uint32_t find(std::uint64_t hash, Same&& same) const noexcept {

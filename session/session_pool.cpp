@@ -14,8 +14,7 @@ session& session_pool::alloc() {
   }
   slot& sl = slots_[index];
   sl.live = 1;
-  session& s = sessions_[index];
-  s = session{};
+  session& s = sessions_[index];  // fresh: new, or reset by free()
   s.handle = session_handle{worker_, index, sl.generation};
   ++live_;
   return s;

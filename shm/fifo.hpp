@@ -64,12 +64,15 @@ class fifo {
   /// A handle keeps its segment's size in whole units of this many bytes
   /// (fifo_segment's blocks end at the last whole one).
   static constexpr std::uint64_t mapping_granule = 4096;
+  /// Segments a handle can name are smaller than this: their size in
+  /// granules fits the 29 bits the handle keeps for it (2 TiB).
+  static constexpr std::uint64_t mapping_size_limit = mapping_granule << 29;
   /// Whether a handle can name fifos of a segment mapped at `base`, `size`
   /// bytes long (fifo_segment refuses to map one it cannot).
   static bool can_name(const std::byte* base, std::uint64_t size) noexcept {
     const auto at = reinterpret_cast<std::uintptr_t>(base);
     return at % page_bytes == 0 && (at >> page_shift) <= base_page_mask &&
-           (size >> page_shift) < (std::uint64_t{1} << size_bits);
+           size < mapping_size_limit;
   }
 
   /// This handle as the public API carries it, and back (a copy of the
@@ -207,6 +210,7 @@ class fifo {
   static constexpr unsigned base_bits = 35;
   static constexpr unsigned size_bits = 64 - base_bits;
   static constexpr std::uint64_t base_page_mask = (std::uint64_t{1} << base_bits) - 1;
+  static_assert((page_bytes << size_bits) == mapping_size_limit);
   std::byte* base() const noexcept { return reinterpret_cast<std::byte*>((mapping_ & base_page_mask) << page_shift); }
   std::uint64_t end() const noexcept { return (mapping_ >> base_bits) << page_shift; }
   /// The segment's block allocator with this process's bounds.

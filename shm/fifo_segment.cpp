@@ -23,8 +23,8 @@ constexpr std::uint32_t first_chunk_bytes = 4096;
 // A fifo handle packs this process's mapping of its segment into one word
 // (fifo.hpp): the segment must fit it.
 result<void> packable(const segment& mem) {
-  if (mem.size() > fifo_segment::max_segment_size)
-    return unexpected{errc::invalid_argument, "segment larger than 2 TiB"};
+  if (mem.size() >= fifo_segment::segment_size_limit)
+    return unexpected{errc::invalid_argument, "segment of 2 TiB or more"};
   if (!fifo::can_name(mem.base(), mem.size()))
     return unexpected{errc::segment_map, "segment mapped where a fifo handle cannot name it"};
   return {};
@@ -44,7 +44,7 @@ block_allocator fifo_segment::allocator() const noexcept {
 result<fifo_segment> fifo_segment::create(const std::string& name, std::size_t size) {
   const std::size_t minimum = sizeof(header) + 4 * first_chunk_bytes;
   if (size < minimum) return unexpected{errc::invalid_argument, "segment too small for fifos"};
-  if (size > max_segment_size) return unexpected{errc::invalid_argument, "segment larger than 2 TiB"};
+  if (size >= segment_size_limit) return unexpected{errc::invalid_argument, "segment of 2 TiB or more"};
   auto mem = segment::create(name, size);
   if (!mem) return unexpected{mem.error()};
   if (auto ok = packable(*mem); !ok) return unexpected{ok.error()};

@@ -26,9 +26,8 @@ class fifo_segment {
  public:
   /// Largest fifo size accepted anywhere (2 GiB - 1 fits the 32-bit size).
   static constexpr std::uint32_t max_fifo_size_limit = 0x7fffffffu;
-  /// Largest segment: a fifo handle keeps its segment's size in whole
-  /// pages within 29 bits (fifo.hpp).
-  static constexpr std::uint64_t max_segment_size = std::uint64_t{1} << 41;
+  /// Segments are smaller than this: what a fifo handle can name (fifo.hpp).
+  static constexpr std::uint64_t segment_size_limit = fifo::mapping_size_limit;
   /// Where the segment's header puts the block allocator's state, and
   /// where the blocks begin (checked against the header in
   /// fifo_segment.cpp).

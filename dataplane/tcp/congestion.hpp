@@ -23,7 +23,9 @@ class congestion_control {
  public:
   enum class algorithm : std::uint8_t { none, newreno };
 
-  /// None yet (a connection not synchronized): no window, every event ignored.
+  /// None yet (a connection not synchronized): no window and no
+  /// threshold (cwnd and ssthresh 0, as TCP_INFO shows them), every event
+  /// ignored.
   congestion_control() noexcept = default;
   /// The algorithm called `name` (unknown names give NewReno) for segments
   /// of `mss` bytes, with an initial window of `initial_segments` (RFC
@@ -54,7 +56,7 @@ class congestion_control {
   // NewReno's state (20 bytes with the tag).
   std::uint32_t mss_ = 0;
   std::uint32_t cwnd_ = 0;
-  std::uint32_t ssthresh_ = 0x7fffffff;  // "arbitrarily high" until the first loss
+  std::uint32_t ssthresh_ = 0;
   std::uint32_t acked_in_ca_ = 0;
   algorithm algo_ = algorithm::none;
 };

@@ -15,15 +15,9 @@ std::uint64_t listener_key(std::uint32_t ip, std::uint16_t port) noexcept {
 
 std::uint64_t engine::tuple_hash(const four_tuple& t) const noexcept {
   // The addresses and the ports folded into one word under the seed, then
-  // a 64-bit finalizer (splitmix64's): every output bit depends on every
-  // input bit, so the index's low bits are as good as its high ones.
-  std::uint64_t h = (std::uint64_t{t.remote_ip} << 32 | t.local_ip) ^ tuple_seed_;
-  h = h * 0x9e3779b97f4a7c15ULL + (std::uint64_t{t.remote_port} << 16 | t.local_port);
-  h ^= h >> 31;
-  h *= 0xbf58476d1ce4e5b9ULL;
-  h ^= h >> 27;
-  h *= 0x94d049bb133111ebULL;
-  return h ^ (h >> 31);
+  // mixed (hashed_index::mix).
+  const std::uint64_t h = (std::uint64_t{t.remote_ip} << 32 | t.local_ip) ^ tuple_seed_;
+  return hashed_index::mix(h * 0x9e3779b97f4a7c15ULL + (std::uint64_t{t.remote_port} << 16 | t.local_port));
 }
 
 engine::engine(const config& cfg, app_side& app, wire& out, isn_generator isn, std::uint64_t now_us)
@@ -419,7 +413,7 @@ conn_info engine::snapshot(const tcb& c) const {
   i.rcv_nxt = c.rcv_nxt;
   i.rcv_wnd = seq_diff(c.rcv_adv, c.rcv_nxt);
   i.cwnd = c.cc.cwnd();
-  i.ssthresh = c.cc ? c.cc.ssthresh() : 0;
+  i.ssthresh = c.cc.ssthresh();
   i.rto_us = c.rtt.rto_us();
   i.srtt_us = c.rtt.srtt_us();
   i.rttvar_us = c.rtt.rttvar_us();

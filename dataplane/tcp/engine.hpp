@@ -194,12 +194,12 @@ class engine {
 
   // engine.cpp: table, timers, control
   tcb* find(conn_id c);
+  const tcb* find(conn_id c) const;
   /// The connection with this 4-tuple, or nullptr.
   tcb* find(const four_tuple& t);
   /// Where by_tuple_ files a 4-tuple: mixed under a per-engine secret, so
   /// that a peer cannot choose ports that pile into one bucket run.
   std::uint64_t tuple_hash(const four_tuple& t) const noexcept;
-  const tcb* find(conn_id c) const;
   tcb& alloc_conn(const four_tuple& t, tcp::state s);
   void free_conn(tcb& c);
   /// The peer's SACK blocks above snd_una (none without a board).

@@ -9,7 +9,10 @@
 namespace actorstack::tcp {
 
 congestion_control::congestion_control(std::string_view, std::uint32_t mss, std::uint32_t initial_segments) noexcept
-    : mss_(mss), cwnd_(initial_segments * mss), algo_(algorithm::newreno) {}
+    : mss_(mss),
+      cwnd_(initial_segments * mss),
+      ssthresh_(0x7fffffff),  // "arbitrarily high" until the first loss
+      algo_(algorithm::newreno) {}
 
 void congestion_control::on_ack(std::uint32_t acked) noexcept {
   if (algo_ != algorithm::newreno) return;

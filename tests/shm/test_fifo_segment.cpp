@@ -89,15 +89,15 @@ TEST_CASE("fifo segment: rejects sizes it cannot serve") {
 }
 
 TEST_CASE("fifo segment: a segment larger than 2 TiB is refused (a fifo handle could not name its blocks)") {
-  CHECK(fifo_segment::create("huge", fifo_segment::max_segment_size + 4096).code() == errc::invalid_argument);
+  CHECK(fifo_segment::create("huge", fifo_segment::segment_size_limit + 4096).code() == errc::invalid_argument);
 }
 
 TEST_CASE("fifo: a handle is 16 bytes and names mappings below 2^47 of sizes below 2 TiB, page-aligned") {
   static_assert(sizeof(fifo) == 16 && fifo_ref::storage_size == 16);
   const auto* page = reinterpret_cast<const std::byte*>(std::uintptr_t{0x7f0000000000});
   CHECK(fifo::can_name(page, std::uint64_t{1} << 30));
-  CHECK(fifo::can_name(page, fifo_segment::max_segment_size - 4096));
-  CHECK_FALSE(fifo::can_name(page, fifo_segment::max_segment_size));               // size bits full
+  CHECK(fifo::can_name(page, fifo_segment::segment_size_limit - 4096));
+  CHECK_FALSE(fifo::can_name(page, fifo_segment::segment_size_limit));               // size bits full
   CHECK_FALSE(fifo::can_name(page + 64, 1u << 20));                                  // not page-aligned
   CHECK_FALSE(fifo::can_name(reinterpret_cast<const std::byte*>(std::uintptr_t{1} << 47), 1u << 20));  // above 47 bits
 }

@@ -193,6 +193,7 @@ TEST_CASE("TCP 7.3 NewReno: slow start, congestion avoidance, fast recovery and 
   CHECK_FALSE(none);
   none.on_ack(1000);  // nothing chosen: nothing happens
   CHECK(none.cwnd() == 0);
+  CHECK(none.ssthresh() == 0);  // TCP_INFO of a connection not synchronized
   congestion_control cc("newreno", 1000, 10);
   CHECK(cc.name() == "newreno");
   CHECK(cc.cwnd() == 10'000);  // RFC 6928
