@@ -10,10 +10,10 @@ namespace actorstack {
 
 namespace {
 
-constexpr auto last_errc = static_cast<std::uint8_t>(errc::reset);
+constexpr auto last_code = static_cast<std::uint8_t>(last_errc);
 
 std::string render(std::uint8_t code, caf::atom_value, const caf::message& ctx) {
-  std::string out = code <= last_errc ? std::string{to_string(static_cast<errc>(code))} : "unknown error code";
+  std::string out = code <= last_code ? std::string{to_string(static_cast<errc>(code))} : "unknown error code";
   if (ctx.match_elements<std::string, std::int32_t>() && !ctx.get_as<std::string>(0).empty())
     out += ": " + ctx.get_as<std::string>(0);
   return out;
@@ -35,7 +35,7 @@ caf::error to_caf(errc code, std::string_view detail) {
 error from_caf(caf::actor_system& sys, const caf::error& e) {
   if (e.category() == error_category) {
     // From another process too: the code is checked, the text is ours to keep.
-    if (e.code() > last_errc || e.code() == 0) return {errc::bad_message, 0, "an unknown error code"};
+    if (e.code() > last_code || e.code() == 0) return {errc::bad_message, 0, "an unknown error code"};
     const auto& ctx = e.context();
     if (!ctx.match_elements<std::string, std::int32_t>()) return {static_cast<errc>(e.code()), 0, nullptr};
     const auto& text = ctx.get_as<std::string>(0);

@@ -80,8 +80,6 @@ class stack_impl final : public stack {
         wc.tcp.worker = i;
         wc.tcp.workers = n_workers_;
         wc.tcp.local_ip = dp_->address().ip;
-        wc.tcp.ephemeral_first = dp_->config().tcp.ephemeral_first;  // the cores hand segments over by them
-        wc.tcp.ephemeral_last = dp_->config().tcp.ephemeral_last;
       }
       workers.push_back(spawn_session_worker(sys_, wc));
       if (dp_) {

@@ -46,6 +46,7 @@ std::string_view to_string(errc code) noexcept {
     case errc::would_block: return "would_block";
     case errc::quota: return "quota";
     case errc::reset: return "reset";
+    case errc::no_port: return "no_port";
   }
   return "unknown";
 }

@@ -34,6 +34,8 @@ core_tcp::core_tcp(core_loop& core, const tcp::config& cfg)
     : core_(core), engine_(cfg, *this, *this, tcp::isn_generator(), 0) {
   tsc_per_us_ = rte_get_tsc_hz() / 1'000'000;
   if (tsc_per_us_ == 0) tsc_per_us_ = 1;
+  // Its connects take ports whose segments the other cores hand to it.
+  engine_.own_ephemeral_ports(static_cast<std::uint32_t>(core.setup_.to_cores.size()), core.setup_.index);
 }
 
 core_tcp::~core_tcp() {

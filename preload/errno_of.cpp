@@ -17,6 +17,7 @@ int errno_of(errc code) noexcept {
     case errc::filtered: return EPERM;   // a session rule drops it, as a firewall would
     case errc::scope: return EACCES;
     case errc::already_listening: return EADDRINUSE;
+    case errc::no_port: return EADDRNOTAVAIL;  // connect(2)'s word for "no free local port"
     case errc::invalid_argument: return EINVAL;
     case errc::not_supported: return EOPNOTSUPP;
     case errc::invalid_session: return ENOTCONN;

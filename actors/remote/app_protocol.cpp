@@ -136,7 +136,7 @@ class reader {
 };
 
 constexpr std::uint8_t last_notification = static_cast<std::uint8_t>(notification::listened);
-constexpr std::uint8_t last_errc = static_cast<std::uint8_t>(errc::reset);
+constexpr std::uint8_t last_code = static_cast<std::uint8_t>(last_errc);
 
 void put_notification(writer& w, const app_notification& n) {
   w.put(static_cast<std::uint8_t>(n.kind)).put(n.handle).put(n.other).put(n.app_worker);
@@ -155,7 +155,7 @@ app_notification get_notification(reader& r) {
   n.app_worker = r.get<std::uint32_t>("app worker");
   n.proto = r.get_enum<transport_proto>(static_cast<std::uint8_t>(transport_proto::tcp), "transport");
   n.opaque = r.get<std::uint64_t>("opaque");
-  n.err = r.get_enum<errc>(last_errc, "error code");
+  n.err = r.get_enum<errc>(last_code, "error code");
   n.side = r.get_enum<fifo_side>(static_cast<std::uint8_t>(fifo_side::tx), "fifo side");
   n.action = r.get_enum<fifo_action>(static_cast<std::uint8_t>(fifo_action::dequeued), "fifo action");
   n.length = r.get<std::uint64_t>("length");
@@ -314,7 +314,7 @@ result<answer> decode_answer(std::span<const std::byte> p) {
   reader r{p};
   answer a;
   a.request = r.get<std::uint64_t>("request");
-  a.code = r.get_enum<errc>(last_errc, "error code");
+  a.code = r.get_enum<errc>(last_code, "error code");
   a.value = r.get<std::uint64_t>("value");
   if (auto ok = r.done("answer"); !ok) return unexpected{ok.error()};
   return a;
@@ -325,7 +325,7 @@ result<tcp_info_answer> decode_tcp_info_answer(std::span<const std::byte> p) {
   tcp_info_answer a;
   tcp_conn_info& i = a.info;
   a.request = r.get<std::uint64_t>("request");
-  a.code = r.get_enum<errc>(last_errc, "error code");
+  a.code = r.get_enum<errc>(last_code, "error code");
   i.state = r.get<std::uint8_t>("state");
   if (i.state > 11) r.fail("state");  // Linux's TCP_ESTABLISHED (1) .. TCP_CLOSING (11); 0 when refused
   i.retransmits = r.get<std::uint8_t>("retransmits");

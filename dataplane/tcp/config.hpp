@@ -28,7 +28,7 @@ struct config {
   std::string congestion = "newreno";
   /// Local ports of active opens. With several cores, a segment to a port
   /// in this range belongs to core (port % cores), the core that opened it
-  /// (SPEC-TCP 1.2); the session side picks its ports so.
+  /// (SPEC-TCP 1.2); each engine picks its ports so (engine::connect).
   std::uint16_t ephemeral_first = 49152;
   std::uint16_t ephemeral_last = 65535;
 };

@@ -5,6 +5,8 @@
 
 #include "dataplane/tcp/tcb.hpp"
 
+#include <algorithm>
+
 namespace actorstack::tcp {
 
 namespace {
@@ -22,7 +24,8 @@ std::uint64_t engine::tuple_hash(const four_tuple& t) const noexcept {
 
 engine::engine(const config& cfg, app_side& app, wire& out, isn_generator isn, std::uint64_t now_us)
     : cfg_(cfg), app_(app), wire_(out), isn_(isn), wheel_(1000, 4096, now_us),
-      tuple_seed_(isn_.derive(0x7475706c65 /* "tuple" */)), now_us_(now_us) {
+      tuple_seed_(isn_.derive(0x7475706c65 /* "tuple" */)), port_seed_(isn_.derive(0x706f727473 /* "ports" */)),
+      now_us_(now_us) {
   if (cfg_.mss < 64) cfg_.mss = 64;
 }
 
@@ -144,11 +147,45 @@ void engine::unlisten(std::uint32_t ip, std::uint16_t port) {
     }
 }
 
-result<conn_id> engine::connect(const four_tuple& t, std::uint64_t cookie, std::uint32_t rx_window,
+void engine::own_ephemeral_ports(std::uint32_t cores, std::uint32_t core) noexcept {
+  port_stride_ = std::max<std::uint32_t>(1, cores);
+  port_residue_ = core % port_stride_;
+}
+
+std::uint16_t engine::choose_port(const four_tuple& t) noexcept {
+  // The owned ports of the range are first, first + stride, ... (n of them).
+  const std::uint32_t lo = cfg_.ephemeral_first;
+  const std::uint32_t hi = cfg_.ephemeral_last;
+  const std::uint32_t first = lo + (port_residue_ + port_stride_ - lo % port_stride_) % port_stride_;
+  if (hi < lo || first > hi) return 0;
+  const std::uint32_t n = (hi - first) / port_stride_ + 1;
+  // RFC 6056 algorithm 3: where a destination's search starts is secret
+  // (a blind attacker cannot guess the next port), and the counter spreads
+  // successive connects to one destination over the range.
+  const std::uint64_t offset =
+      hashed_index::mix((std::uint64_t{t.remote_ip} << 32 | t.local_ip) ^ port_seed_) + t.remote_port + port_counter_;
+  four_tuple probe = t;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    probe.local_port = static_cast<std::uint16_t>(first + (offset + i) % n * port_stride_);
+    if (find(probe) == nullptr) {
+      port_counter_ += i + 1;
+      return probe.local_port;
+    }
+  }
+  return 0;
+}
+
+result<conn_id> engine::connect(const four_tuple& wanted, std::uint64_t cookie, std::uint32_t rx_window,
                                 std::uint64_t now_us) {
   now_us_ = now_us;
-  if (t.local_port == 0 || t.remote_port == 0) return unexpected{errc::invalid_argument, "port 0"};
-  if (find(t) != nullptr) return unexpected{errc::already_listening, "4-tuple in use"};
+  if (wanted.remote_port == 0) return unexpected{errc::invalid_argument, "remote port 0"};
+  four_tuple t = wanted;
+  if (t.local_port == 0) {
+    t.local_port = choose_port(t);
+    if (t.local_port == 0) return unexpected{errc::no_port, "every ephemeral port toward this destination is in use"};
+  } else if (find(t) != nullptr) {
+    return unexpected{errc::already_listening, "4-tuple in use"};
+  }
   tcb& c = alloc_conn(t, state::syn_sent);
   c.cookie = cookie;
   c.rx_window = rx_window;

@@ -134,9 +134,19 @@ class engine {
   void unlisten(std::uint32_t ip, std::uint16_t port);
   /// Something listens on `ip`:`port` (or on any address at `port`).
   bool listening(std::uint32_t ip, std::uint16_t port) const noexcept;
-  /// Sends a SYN. Errors: invalid_argument (a port 0), already_listening
-  /// (the 4-tuple is in use).
+  /// Sends a SYN. A local port 0 asks the engine for one: the first free
+  /// 4-tuple among the ephemeral ports it owns, from an offset keyed by a
+  /// secret and the destination plus a counter (RFC 6056, algorithm 3), so
+  /// every port of the range serves each destination, as Linux's connect().
+  /// Errors: invalid_argument (remote port 0), already_listening (the
+  /// app's own port: that 4-tuple is in use), no_port (every owned port
+  /// toward this destination is in use).
   result<conn_id> connect(const four_tuple& t, std::uint64_t cookie, std::uint32_t rx_window, std::uint64_t now_us);
+  /// The ephemeral ports this engine may pick: those of the configured
+  /// range with port % cores == core, since the cores hand a segment to
+  /// an ephemeral port over to the core that port names (SPEC-TCP 1.2).
+  /// One core owns them all until told otherwise.
+  void own_ephemeral_ports(std::uint32_t cores, std::uint32_t core) noexcept;
 
   /// The app queued bytes in the tx fifo.
   void app_sent(conn_id c, std::uint64_t now_us);
@@ -197,6 +207,8 @@ class engine {
   const tcb* find(conn_id c) const;
   /// The connection with this 4-tuple, or nullptr.
   tcb* find(const four_tuple& t);
+  /// A free local port toward `t`'s remote end (connect's port 0), or 0.
+  std::uint16_t choose_port(const four_tuple& t) noexcept;
   /// Where by_tuple_ files a 4-tuple: mixed under a per-engine secret, so
   /// that a peer cannot choose ports that pile into one bucket run.
   std::uint64_t tuple_hash(const four_tuple& t) const noexcept;
@@ -274,6 +286,10 @@ class engine {
   std::size_t live_ = 0;
   std::array<std::size_t, state_count> per_state_{};
   std::uint64_t tuple_seed_;
+  std::uint64_t port_seed_;          // keys choose_port's offset per destination
+  std::uint32_t port_counter_ = 0;   // moves that offset on after every choice
+  std::uint32_t port_stride_ = 1;    // own_ephemeral_ports: port % stride == residue
+  std::uint32_t port_residue_ = 0;
   hashed_index by_tuple_;  // 4-tuple -> index in conns_
   std::unordered_map<std::uint64_t, listener> listeners_;  // (ip << 16) | port
   std::vector<std::uint32_t> pending_;

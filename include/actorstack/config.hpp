@@ -183,7 +183,8 @@ struct stack_config {
   std::uint32_t tcp_timestamps = 1;
   std::uint32_t tcp_sack = 1;
   /// `tcp.ephemeral-ports`: local ports of active opens, "FIRST-LAST"
-  /// (1024 .. 65535, at least 64 ports). Each session worker takes a slice.
+  /// (1024 .. 65535, at least 64 ports). Every port serves each destination
+  /// (as Linux): a connect fails with no_port only when all are in use.
   std::string tcp_ephemeral_ports = "49152-65535";
   /// `tcp.congestion`: the congestion control algorithm; "newreno" (RFC
   /// 5681, 6582), the one built in.

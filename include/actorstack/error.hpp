@@ -56,7 +56,12 @@ enum class errc : std::uint8_t {
   quota,            ///< the app (or its user) reached a limit the stack sets (quota.*)
   // --- TCP ---
   reset,            ///< the peer reset the connection (TCP RST)
+  no_port,          ///< every local port toward this destination is in use (Linux: EADDRNOTAVAIL)
 };
+
+/// The highest code: whoever decodes a code that crossed a process or
+/// actor boundary refuses anything above it.
+inline constexpr errc last_errc = errc::no_port;
 
 /// Stable, lower-case name of an error code ("queue_full").
 std::string_view to_string(errc code) noexcept;

@@ -12,10 +12,6 @@ using dataplane::event_kind;
 
 namespace {
 
-// A connect whose 4-tuple the core still has (a TIME-WAIT of ours) tries
-// another local port, as Linux's connect() does, at most this often.
-constexpr std::uint32_t max_port_tries = 8;
-
 std::string text(const endpoint& e) { return e.ip.to_string() + ":" + std::to_string(e.port); }
 
 endpoint v4_endpoint(std::uint32_t ip, std::uint16_t port) {
@@ -68,20 +64,6 @@ void tcp_transport::set_engine_index(std::uint32_t core, std::uint32_t index, st
 std::uint64_t tcp_transport::next_cookie() noexcept {
   // Unique among every worker's listeners and connects on a core.
   return std::uint64_t{cfg_.worker} << 40 | ++cookie_seq_;
-}
-
-std::uint16_t tcp_transport::ephemeral_port(std::uint32_t core) {
-  // Each worker takes its own slice of the range, so two workers never
-  // pick the same local port for the same peer; within it, a port of the
-  // connection's core (port % cores == core: SPEC-TCP 1.2, the cores hand
-  // its segments to that one).
-  const std::uint32_t range = std::max<std::uint32_t>(1, cfg_.ephemeral_last - cfg_.ephemeral_first + 1u);
-  const std::uint32_t slice = std::max<std::uint32_t>(1, range / std::max(1u, cfg_.workers));
-  const std::uint32_t base = cfg_.ephemeral_first + (cfg_.worker * slice) % range;
-  for (std::uint32_t tries = 0;; ++tries) {
-    const auto port = static_cast<std::uint16_t>(base + next_port_++ % slice);
-    if (port % cores() == core || tries >= slice) return port;
-  }
 }
 
 void tcp_transport::send_conn(const conn& c, command_kind k, bool nodelay) {
@@ -293,11 +275,11 @@ result<std::uint32_t> tcp_transport::connect(const session_layer::connect_args& 
     // The app's port: the connection lives on the core that port names
     // (SPEC-TCP 1.2), whichever worker asked; its events still come here.
     pc.local_port = args.local_port;
-    pc.port_chosen = true;
     pc.core = args.local_port % cores();
   } else {
-    pc.core = cfg_.worker % cores();  // this worker's home core
-    pc.local_port = ephemeral_port(pc.core);
+    // This worker's home core; it picks a port among those it owns
+    // (engine::connect: every port of the range toward each destination).
+    pc.core = cfg_.worker % cores();
   }
   const std::uint64_t cookie = next_cookie();
   connects_[cookie] = pc;
@@ -562,15 +544,7 @@ void tcp_transport::refuse(std::uint32_t id) {
 void tcp_transport::on_connect_failed(const event& ev) {
   auto p = connects_.find(ev.session);
   if (p == connects_.end()) return;  // a listen the core refused: its unlisten still confirms
-  pending_connect& pc = p->second;
-  if (ev.error == errc::already_listening && !pc.port_chosen && ++pc.tries < max_port_tries) {
-    // The 4-tuple is taken (our own TIME-WAIT, another worker's connect).
-    ++counters_.port_retries;
-    pc.local_port = ephemeral_port(pc.core);
-    send_connect(ev.session, pc);
-    return;
-  }
-  const pending_connect done = pc;
+  const pending_connect done = p->second;
   connects_.erase(p);
   ++counters_.connect_failures;
   if (gone_app_workers_.count(done.app_worker) == 0) sessions_.connect_failed(done.app_worker, done.opaque, ev.error);

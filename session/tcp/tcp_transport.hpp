@@ -48,9 +48,6 @@ struct tcp_worker_config {
   std::uint32_t worker = 0;
   std::uint32_t workers = 1;
   std::uint32_t local_ip = 0;  ///< the data plane's address (host order)
-  /// Local ports for active opens: this worker takes its own slice.
-  std::uint16_t ephemeral_first = 49152;
-  std::uint16_t ephemeral_last = 65535;
   bool nodelay = false;  ///< Nagle off for every connection
 };
 
@@ -58,7 +55,6 @@ struct tcp_worker_counters {
   std::uint64_t accepted = 0;          ///< passive connections handed to apps
   std::uint64_t connected = 0;         ///< active opens that succeeded
   std::uint64_t connect_failures = 0;  ///< active opens that did not
-  std::uint64_t port_retries = 0;      ///< a connect's 4-tuple was in use: another local port
   std::uint64_t refused_by_app = 0;    ///< connections nobody took (listener gone, app gone, no session)
 };
 
@@ -187,10 +183,8 @@ class tcp_transport final : public session_layer::transport, public session_laye
     std::uint32_t app_worker = 0;
     std::uint64_t opaque = 0;
     endpoint remote;
-    std::uint16_t local_port = 0;
-    bool port_chosen = false;  ///< the app's (a bind before connect): never another one
+    std::uint16_t local_port = 0;  ///< the app's (a bind before connect), or 0: the core picks one
     std::uint32_t core = 0;
-    std::uint32_t tries = 0;
   };
 
   std::uint32_t cores() const noexcept { return static_cast<std::uint32_t>(cores_.size()); }
@@ -217,7 +211,6 @@ class tcp_transport final : public session_layer::transport, public session_laye
   void free_conn(std::uint32_t id);
   void send_conn(const conn& c, dataplane::command_kind k, bool nodelay = false);
   void send_connect(std::uint64_t cookie, const pending_connect& pc);
-  std::uint16_t ephemeral_port(std::uint32_t core);
   std::uint64_t next_cookie() noexcept;
 
   void on_established(std::uint32_t core, const dataplane::event& ev);
@@ -261,7 +254,6 @@ class tcp_transport final : public session_layer::transport, public session_laye
   std::unordered_map<std::uint64_t, info_query> info_queries_;
   void on_info(const dataplane::event& ev);
   std::uint64_t cookie_seq_ = 0;
-  std::uint32_t next_port_ = 0;
   /// The pair alloc_fifos() hands to the session being made now (none
   /// between events).
   shm::fifo_pair handing_over_{};

@@ -503,6 +503,50 @@ TEST_CASE("TCP 2.2 3.2: a connect to a port nobody listens on is refused by RST"
   CHECK(l.a.eng.connection_count() == 0);
 }
 
+TEST_CASE("TCP 1.2: a connect from port 0 takes a free port of the engine's share of the range, every port serves each destination, no_port once all are taken") {
+  tcp::config cfg;
+  cfg.ephemeral_first = 50000;
+  cfg.ephemeral_last = 50009;
+  wire_link l(cfg);
+  l.filter = [](const frame&, bool) { return false; };  // the SYNs go nowhere: every connect stays SYN-SENT
+  l.a.eng.own_ephemeral_ports(2, 1);                    // core 1 of 2: the odd ports 50001 .. 50009
+  const auto port_of = [&](tcp::conn_id c) {
+    const auto info = l.a.eng.info(c);
+    REQUIRE(info.has_value());
+    return info->tuple.local_port;
+  };
+  const tcp::four_tuple to_b{ip_a, ip_b, 0, server_port};
+  const tcp::four_tuple to_b_elsewhere{ip_a, ip_b, 0, server_port + 1};
+  std::vector<tcp::conn_id> conns;
+  std::set<std::uint16_t> ports;
+  for (std::uint64_t cookie = 1; cookie <= 5; ++cookie) {
+    auto c = l.a.eng.connect(to_b, cookie, 65536, 0);
+    REQUIRE(c.has_value());
+    conns.push_back(*c);
+    const std::uint16_t port = port_of(*c);
+    CHECK(port % 2 == 1);
+    CHECK(port >= 50001);
+    CHECK(port <= 50009);
+    ports.insert(port);
+  }
+  CHECK(ports.size() == 5);
+  auto full = l.a.eng.connect(to_b, 6, 65536, 0);
+  REQUIRE_FALSE(full.has_value());
+  CHECK(full.error().code == errc::no_port);
+  // Another destination has every port again.
+  for (std::uint64_t cookie = 11; cookie <= 15; ++cookie) REQUIRE(l.a.eng.connect(to_b_elsewhere, cookie, 65536, 0));
+  CHECK(l.a.eng.connect(to_b_elsewhere, 16, 65536, 0).error().code == errc::no_port);
+  // A port let go serves again; the app's own port, taken, is refused as such.
+  const std::uint16_t freed = port_of(conns[2]);
+  l.a.eng.app_abort(conns[2], 0);
+  auto again = l.a.eng.connect(to_b, 7, 65536, 0);
+  REQUIRE(again.has_value());
+  CHECK(port_of(*again) == freed);
+  const tcp::four_tuple taken{ip_a, ip_b, port_of(conns[0]), server_port};
+  CHECK(l.a.eng.connect(taken, 8, 65536, 0).error().code == errc::already_listening);
+  CHECK(l.a.eng.connect({ip_a, ip_b, 0, 0}, 9, 65536, 0).error().code == errc::invalid_argument);
+}
+
 TEST_CASE("TCP 2.2 7.1: a connect nobody answers times out after the SYN retries, with backoff") {
   tcp::config cfg;
   cfg.syn_retries = 3;
