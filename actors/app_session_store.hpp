@@ -9,16 +9,18 @@
 /// (`hashed_index`). A std::unordered_map of unique_ptrs paid a heap
 /// allocation with its header, a node and a bucket on top of each session,
 /// and a pointer chase on each lookup — and the app worker looks one up
-/// for every burst a core says arrived. Owned by one app worker; not
-/// thread-safe.
+/// for every burst a core says arrived. A page slot is raw storage for
+/// one session, its liveness a bit beside it (a std::optional's flag
+/// padded each slot by 8 bytes). Owned by one app worker; not thread-safe.
 
 #include <actorstack/session.hpp>
 
 #include "base/hashed_index.hpp"
 #include "base/paged_vector.hpp"
 
+#include <cstddef>
 #include <cstdint>
-#include <optional>
+#include <new>
 #include <utility>
 #include <vector>
 
@@ -26,10 +28,18 @@ namespace actorstack {
 
 class app_session_store {
  public:
+  app_session_store() = default;
+  app_session_store(const app_session_store&) = delete;
+  app_session_store& operator=(const app_session_store&) = delete;
+  ~app_session_store() {
+    for (std::uint32_t slot = 0; slot < slots_.size(); ++slot)
+      if (live_[slot]) at(slot).~session();
+  }
+
   /// The session under `h`, or nullptr.
   session* find(session_handle h) noexcept {
     const std::uint32_t slot = slot_of(h);
-    return slot == hashed_index::none ? nullptr : &*slots_[slot];
+    return slot == hashed_index::none ? nullptr : &at(slot);
   }
 
   /// A new session(h, args...), in place of any held under `h`; its address
@@ -44,10 +54,12 @@ class app_session_store {
     } else {
       slot = static_cast<std::uint32_t>(slots_.size());
       slots_.emplace_back();
+      live_.push_back(false);
     }
-    session& s = slots_[slot].emplace(h, std::forward<Args>(args)...);
+    session* s = ::new (static_cast<void*>(slots_[slot].bytes)) session(h, std::forward<Args>(args)...);
+    live_[slot] = true;
     index_.insert(hash(h), slot);
-    return s;
+    return *s;
   }
 
   /// Destroys the session under `h`, if any.
@@ -55,7 +67,8 @@ class app_session_store {
     const std::uint32_t slot = slot_of(h);
     if (slot == hashed_index::none) return;
     index_.erase(hash(h), slot);
-    slots_[slot].reset();
+    at(slot).~session();
+    live_[slot] = false;
     free_.push_back(slot);
   }
 
@@ -66,25 +79,25 @@ class app_session_store {
     if (slot == hashed_index::none) return nullptr;
     index_.erase(hash(from), slot);
     index_.insert(hash(to), slot);
-    return &*slots_[slot];
+    return &at(slot);
   }
 
   /// Calls f(session&) for every session held.
   template <class F>
   void for_each(F&& f) {
-    for (auto& held : slots_)
-      if (held) f(*held);
+    for (std::uint32_t slot = 0; slot < slots_.size(); ++slot)
+      if (live_[slot]) f(at(slot));
   }
   template <class F>
   void for_each(F&& f) const {
-    for (const auto& held : slots_)
-      if (held) f(*held);
+    for (std::uint32_t slot = 0; slot < slots_.size(); ++slot)
+      if (live_[slot]) f(at(slot));
   }
 
   /// Destroys every session held (the pages stay for the next ones).
   void clear() noexcept {
     for (std::uint32_t slot = 0; slot < slots_.size(); ++slot)
-      if (slots_[slot]) erase(slots_[slot]->handle());
+      if (live_[slot]) erase(at(slot).handle());
   }
 
   std::size_t size() const noexcept { return index_.size(); }
@@ -93,10 +106,18 @@ class app_session_store {
   // Handles count up inside a worker: mixed before their low bits file them.
   static std::uint64_t hash(session_handle h) noexcept { return hashed_index::mix(h.value()); }
   std::uint32_t slot_of(session_handle h) const noexcept {
-    return index_.find(hash(h), [&](std::uint32_t i) { return slots_[i]->handle() == h; });
+    return index_.find(hash(h), [&](std::uint32_t i) { return at(i).handle() == h; });
+  }
+  session& at(std::uint32_t slot) noexcept { return *std::launder(reinterpret_cast<session*>(slots_[slot].bytes)); }
+  const session& at(std::uint32_t slot) const noexcept {
+    return *std::launder(reinterpret_cast<const session*>(slots_[slot].bytes));
   }
 
-  paged_vector<std::optional<session>> slots_;
+  struct storage {
+    alignas(session) std::byte bytes[sizeof(session)];
+  };
+  paged_vector<storage> slots_;
+  std::vector<bool> live_;  // by slot: holds a session
   std::vector<std::uint32_t> free_;
   hashed_index index_;  // handle -> slot
 };

@@ -60,10 +60,10 @@ class actor_notifier final : public session_layer::app_notifier {
   }
   std::uint64_t dropped() const noexcept { return dropped_; }
 
-  void accept(const wsession& s) override {
+  void accept(const wsession& s, session_handle listener) override {
     app_notification n = base(notification::accept, s);
     n.proto = s.proto;
-    n.other = s.listener;
+    n.other = listener;
     n.ends = {s.local, s.remote};
     n.rx = s.rx.to_ref();
     n.tx = s.tx.to_ref();

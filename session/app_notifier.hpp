@@ -35,8 +35,9 @@ class app_notifier {
  public:
   virtual ~app_notifier() = default;
 
-  /// A new incoming session; the app answers through on_accept_reply.
-  virtual void accept(const session& s) = 0;
+  /// A new incoming session of `listener`; the app answers through
+  /// on_accept_reply.
+  virtual void accept(const session& s, session_handle listener) = 0;
   /// An active open completed (s != nullptr, err none) or failed (s ==
   /// nullptr, err says why); the app answers through on_connected_reply.
   virtual void connected(std::uint32_t app_worker, std::uint64_t opaque, const session* s,

@@ -28,10 +28,10 @@ enum session_flag : std::uint32_t {
 };
 
 struct session {
-  // Widest first (112 bytes; one per connection on its worker).
+  // Widest first (96 bytes; one per connection on its worker). Neither
+  // the listener of an accepted session nor the app's connect context is
+  // kept: each is told to the app once, in the notification.
   session_handle handle;                      ///< self (worker, index, generation)
-  session_handle listener;                    ///< for accepted sessions
-  std::uint64_t opaque = 0;                   ///< app's connect context
   shm::fifo rx;                               ///< peer/transport produces, app consumes
   shm::fifo tx;                               ///< app produces, peer/transport consumes
   std::uint32_t app_worker = no_index;        ///< owning app worker (global index)

@@ -120,7 +120,6 @@ result<session_handle> session_worker_state::accept(transport_proto proto,
   session& s = pool_.alloc();
   s.proto = proto;
   s.connection = connection;
-  s.listener = listener;
   s.local = ends.local;
   s.remote = ends.remote;
   s.app_worker = app_worker;
@@ -134,7 +133,7 @@ result<session_handle> session_worker_state::accept(transport_proto proto,
   if (s.has(flag_custom_fifo_tuning)) s.tx.add_want_deq_ntf(shm::deq_ntf::tuning);
   s.state = session_state::accepting;
   ++counters_.accepts;
-  env_.apps->accept(s);
+  env_.apps->accept(s, listener);
   return s.handle;
 }
 
@@ -177,7 +176,6 @@ result<session_handle> session_worker_state::connect_notify(transport_proto prot
   s.proto = proto;
   s.connection = connection;
   s.app_worker = app_worker;
-  s.opaque = opaque;
   if (env_.apps->wants_fifo_tuning(app_worker)) s.set(flag_custom_fifo_tuning);
   if (auto r = alloc_fifos(s); !r) {
     pool_.free(s);

@@ -83,7 +83,7 @@ engine::tcb& engine::alloc_conn(const four_tuple& t, tcp::state s) {
 void engine::free_conn(tcb& c) {
   for (std::uint32_t t = 0; t < timers_per_conn; ++t) wheel_.cancel(c.index * timers_per_conn + t);
   if (c.passive && c.state == state::syn_received) {
-    if (auto it = listeners_.find(c.listener_key); it != listeners_.end() && it->second.half_open > 0)
+    if (auto it = listeners_.find(c.owner); it != listeners_.end() && it->second.half_open > 0)
       --it->second.half_open;
   }
   by_tuple_.erase(tuple_hash(c.tuple), c.index);
@@ -141,7 +141,7 @@ void engine::unlisten(std::uint32_t ip, std::uint16_t port) {
   const std::uint64_t key = listener_key(ip, port);
   if (listeners_.erase(key) == 0) return;
   for (tcb& c : conns_)
-    if (c.in_use && c.passive && c.state == state::syn_received && c.listener_key == key) {
+    if (c.in_use && c.passive && c.state == state::syn_received && c.owner == key) {
       send_rst(c);
       free_conn(c);
     }
@@ -187,7 +187,7 @@ result<conn_id> engine::connect(const four_tuple& wanted, std::uint64_t cookie, 
     return unexpected{errc::already_listening, "4-tuple in use"};
   }
   tcb& c = alloc_conn(t, state::syn_sent);
-  c.cookie = cookie;
+  c.owner = cookie;
   c.rx_window = rx_window;
   c.iss = isn_.next(t, now_us);
   c.snd_una = c.iss;
@@ -280,15 +280,14 @@ void engine::abort(tcb& c, abort_reason why, errc app_error, bool send_reset, st
   ++stats_.aborts[static_cast<std::size_t>(why)];
   if (send_reset && c.state != state::syn_sent && c.state != state::time_wait) send_rst(c);
   const bool had_session = c.has_fifos;
-  const std::uint64_t session = c.session;
+  const std::uint64_t owner = c.owner;  // the session's name, or an active open's cookie
   const bool active_open = c.state == state::syn_sent || (c.state == state::syn_received && !c.passive);
-  const std::uint64_t cookie = c.cookie;
   const bool app_closed = c.app_closed;
   free_conn(c);
-  if (had_session && app_closed) app_.released(session);  // it waits for nothing else
+  if (had_session && app_closed) app_.released(owner);  // it waits for nothing else
   else if (app_error == errc::none) return;
-  else if (had_session) app_.reset(session, app_error);
-  else if (active_open) app_.connect_failed(cookie, app_error);
+  else if (had_session) app_.reset(owner, app_error);
+  else if (active_open) app_.connect_failed(owner, app_error);
 }
 
 // The app shares the fifos' memory. Before the engine relies on their
@@ -307,7 +306,7 @@ void engine::release_fifos(tcb& c) {
   c.has_fifos = false;
   c.rx = {};
   c.tx = {};
-  app_.released(c.session);
+  app_.released(c.owner);
 }
 
 void engine::set_state(tcb& c, tcp::state s) {
@@ -318,7 +317,7 @@ void engine::set_state(tcb& c, tcp::state s) {
 
 void engine::enter(tcb& c, tcp::state s) {
   set_state(c, s);
-  if (c.has_fifos) app_.state_changed(c.session, s);
+  if (c.has_fifos) app_.state_changed(c.owner, s);
 }
 
 void engine::enter_time_wait(tcb& c, std::uint64_t now_us) {
@@ -356,15 +355,15 @@ void engine::flush(std::uint64_t now_us) {
 // ---- timers ---------------------------------------------------------------------------
 
 void engine::arm(tcb& c, timer t, std::uint64_t when_us) {
-  wheel_.arm(c.index * timers_per_conn + static_cast<std::uint32_t>(t), when_us);
+  wheel_.arm(c.index * timers_per_conn + timer_slot(t), when_us);
 }
 
 bool engine::armed(const tcb& c, timer t) const {
-  return wheel_.armed(c.index * timers_per_conn + static_cast<std::uint32_t>(t));
+  return wheel_.armed(c.index * timers_per_conn + timer_slot(t));
 }
 
 void engine::cancel(tcb& c, timer t) {
-  wheel_.cancel(c.index * timers_per_conn + static_cast<std::uint32_t>(t));
+  wheel_.cancel(c.index * timers_per_conn + timer_slot(t));
 }
 
 void engine::advance(std::uint64_t now_us) {
@@ -378,25 +377,23 @@ void engine::advance(std::uint64_t now_us) {
 void engine::on_timer(std::uint32_t id, std::uint64_t now_us) {
   tcb& c = conns_[id / timers_per_conn];
   if (!c.in_use) return;  // freed since (its timers were cancelled; belt and braces)
-  switch (static_cast<timer>(id % timers_per_conn)) {
-    case timer::retransmit:
-      if (!fifos_sound(c)) break;
-      if (c.persisting) on_persist_timer(c, now_us);
-      else on_retransmit_timer(c, now_us);
-      break;
-    case timer::delayed_ack:
-      if (c.ack_delayed) {
-        c.ack_now = true;
-        mark_pending(c);
-      }
-      break;
-    case timer::wait:
-      // FIN-WAIT-2 or TIME-WAIT ran out (SPEC-TCP 2.6).
-      if (c.state == state::fin_wait_2) release_fifos(c);
-      free_conn(c);
-      break;
-    case timer::count_: break;
+  if (id % timers_per_conn == timer_slot(timer::delayed_ack)) {
+    if (c.ack_delayed) {
+      c.ack_now = true;
+      mark_pending(c);
+    }
+    return;
   }
+  if (c.state == state::fin_wait_2 || c.state == state::time_wait) {
+    // The wait ran out (SPEC-TCP 2.6): nothing of ours is unacknowledged
+    // in these states, so this node was the wait timer's.
+    if (c.state == state::fin_wait_2) release_fifos(c);
+    free_conn(c);
+    return;
+  }
+  if (!fifos_sound(c)) return;
+  if (c.persisting) on_persist_timer(c, now_us);
+  else on_retransmit_timer(c, now_us);
 }
 
 void engine::on_retransmit_timer(tcb& c, std::uint64_t now_us) {
@@ -432,7 +429,7 @@ void engine::on_persist_timer(tcb& c, std::uint64_t now_us) {
   // A peer that keeps answering probes is never given up on (SPEC-TCP 6.4).
   send_probe(c, now_us);
   if (!c.persisting) return;  // the window allowed data: back to retransmission
-  c.persist_backoff = std::min<std::uint32_t>(c.persist_backoff + 1, 16);
+  c.persist_backoff = static_cast<std::uint8_t>(std::min(c.persist_backoff + 1, 16));
   const std::uint64_t wait = std::min<std::uint64_t>(std::uint64_t{c.rtt.rto_us()} << c.persist_backoff, cfg_.rto.max_us);
   arm(c, timer::retransmit, now_us + wait);
 }
@@ -464,7 +461,7 @@ conn_info engine::snapshot(const tcb& c) const {
   i.timestamps = c.ts_on;
   i.sack = c.sack_on;
   i.has_fifos = c.has_fifos;
-  i.session = c.session;
+  i.session = c.named ? c.owner : 0;
   return i;
 }
 

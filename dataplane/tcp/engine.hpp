@@ -199,8 +199,16 @@ class engine {
     std::uint32_t rx_window = 0;
     std::uint32_t half_open = 0;
   };
-  enum class timer : std::uint32_t { retransmit, delayed_ack, wait, count_ };
-  static constexpr std::uint32_t timers_per_conn = static_cast<std::uint32_t>(timer::count_);
+  /// A connection's timers. `wait` (FIN-WAIT-2, TIME-WAIT) shares the
+  /// retransmission timer's node: it is armed only once every byte and
+  /// the FIN are acknowledged (or in TIME-WAIT), when nothing is left to
+  /// retransmit, so one node per connection is saved (12 bytes; the state
+  /// tells on_timer which one fired).
+  enum class timer : std::uint32_t { retransmit, delayed_ack, wait };
+  static constexpr std::uint32_t timers_per_conn = 2;
+  static constexpr std::uint32_t timer_slot(timer t) noexcept {
+    return t == timer::wait ? static_cast<std::uint32_t>(timer::retransmit) : static_cast<std::uint32_t>(t);
+  }
 
   // engine.cpp: table, timers, control
   tcb* find(conn_id c);

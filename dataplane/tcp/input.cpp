@@ -57,8 +57,7 @@ void engine::on_listen(listener& l, const segment& s, const four_tuple& t, std::
   }
   tcb& c = alloc_conn(t, state::syn_received);
   c.passive = true;
-  c.listener_key = l.key;
-  c.cookie = l.cookie;
+  c.owner = l.key;
   c.rx_window = l.rx_window;
   ++l.half_open;
   ++stats_.passive_opens;
@@ -118,7 +117,7 @@ void engine::on_syn_sent(tcb& c, const segment& s, std::uint64_t now_us) {
     send_syn(c, now_us);
     return;
   }
-  if (c.rtt_timing && c.retries == 0) c.rtt.sample(static_cast<std::uint32_t>(now_us - c.rtt_start_us), cfg_.rto);
+  if (c.rtt_timing && c.retries == 0) c.rtt.sample(static_cast<std::uint32_t>(now_us) - c.rtt_start_us, cfg_.rto);
   c.rtt_timing = false;
   c.snd_una = s.ack;
   c.snd_wnd = s.window;  // a SYN's window is never scaled
@@ -135,14 +134,17 @@ void engine::on_syn_sent(tcb& c, const segment& s, std::uint64_t now_us) {
 }
 
 bool engine::establish(tcb& c, std::uint64_t now_us) {
-  if (c.passive && c.state == state::syn_received) {
-    if (auto it = listeners_.find(c.listener_key); it != listeners_.end() && it->second.half_open > 0)
-      --it->second.half_open;
+  std::uint64_t cookie = c.owner;  // an active open's
+  if (c.passive) {
+    // The listener outlives its half-opens (unlisten drops them): it
+    // names the cookie the session layer knows it by.
+    const auto it = listeners_.find(c.owner);
+    cookie = it != listeners_.end() ? it->second.cookie : 0;
+    if (c.state == state::syn_received && it != listeners_.end() && it->second.half_open > 0) --it->second.half_open;
   }
   set_state(c, state::established);
   c.cc = congestion_control(cfg_.congestion, effective_mss(c), cfg_.initial_window_segments);
-  const established_info info{conn_id{c.index, c.generation},
-                              c.tuple, c.passive, c.cookie};
+  const established_info info{conn_id{c.index, c.generation}, c.tuple, c.passive, cookie};
   std::optional<session_fifos> f = app_.established(info);
   if (!f) {
     abort(c, abort_reason::refused_by_app, c.passive ? errc::none : errc::alloc, true, now_us);
@@ -154,7 +156,8 @@ bool engine::establish(tcb& c, std::uint64_t now_us) {
   // Before the app hears of them: from here on it may write their memory.
   c.rx_end = shm::private_end{c.rx, shm::private_end::side::producer};
   c.tx_end = shm::private_end{c.tx, shm::private_end::side::consumer};
-  c.session = f->session;
+  c.owner = f->session;
+  c.named = true;
   return true;
 }
 
@@ -308,7 +311,7 @@ bool engine::on_ack(tcb& c, const segment& s, std::uint64_t now_us) {
       send_reset_for(s, c.tuple.local_ip, c.tuple.remote_ip);
       return false;
     }
-    if (c.rtt_timing && c.retries == 0) c.rtt.sample(static_cast<std::uint32_t>(now_us - c.rtt_start_us), cfg_.rto);
+    if (c.rtt_timing && c.retries == 0) c.rtt.sample(static_cast<std::uint32_t>(now_us) - c.rtt_start_us, cfg_.rto);
     c.rtt_timing = false;
     c.retries = 0;
     cancel(c, timer::retransmit);
@@ -378,14 +381,14 @@ void engine::on_new_ack(tcb& c, const segment& s, std::uint32_t acked, std::uint
       c.tx_end.moved(c.tx);
     }
     c.tx_base = data_acked_to;
-    if (c.has_fifos) app_.writable(c.session, n);
+    if (c.has_fifos) app_.writable(c.owner, n);
   }
   // RTT: from the echoed timestamp, else from the one timed segment (Karn).
   if (c.ts_on && s.opt.has_timestamps && s.opt.ts_ecr != 0) {
     const std::uint32_t ms = ts_now(now_us) - s.opt.ts_ecr;
     if (ms < 60'000) c.rtt.sample(ms * 1000, cfg_.rto);
   } else if (c.rtt_timing && seq_gt(s.ack, c.rtt_seq)) {
-    c.rtt.sample(static_cast<std::uint32_t>(now_us - c.rtt_start_us), cfg_.rto);
+    c.rtt.sample(static_cast<std::uint32_t>(now_us) - c.rtt_start_us, cfg_.rto);
     c.rtt_timing = false;
   }
   c.retries = 0;
@@ -546,7 +549,7 @@ void engine::on_text(tcb& c, const segment& s, std::uint64_t now_us) {
     const auto advanced = static_cast<std::uint32_t>(c.rx.tail_position() - before);
     c.rcv_nxt += advanced;
     stats_.bytes_in += *r;
-    app_.readable(c.session);
+    app_.readable(c.owner);
     // SPEC-TCP 6.3: at once when a hole filled, else every second full
     // segment, else by the delayed-ACK timer.
     if (had_holes) {
@@ -578,7 +581,7 @@ void engine::on_fin(tcb& c, std::uint64_t now_us) {
   c.rcv_nxt += 1;
   c.ack_now = true;
   mark_pending(c);
-  if (c.has_fifos) app_.peer_closed(c.session);
+  if (c.has_fifos) app_.peer_closed(c.owner);
   switch (c.state) {
     case state::syn_received:
     case state::established: enter(c, state::close_wait); break;

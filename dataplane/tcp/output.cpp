@@ -126,7 +126,7 @@ void engine::send_syn(tcb& c, std::uint64_t now_us) {
   if (c.retries == 0) {
     c.rtt_timing = true;
     c.rtt_seq = c.iss;
-    c.rtt_start_us = now_us;
+    c.rtt_start_us = static_cast<std::uint32_t>(now_us);
   }
   emit(c.tuple, h, o, nullptr, 0, 0);
   c.rcv_adv = c.rcv_nxt + h.window;
@@ -170,7 +170,7 @@ bool engine::send_data(tcb& c, seq_t seq, std::uint32_t len, bool fin, std::uint
   if (!c.rtt_timing && !c.ts_on && len > 0 && seq_geq(seq, c.snd_max)) {
     c.rtt_timing = true;  // Karn: only new data is timed
     c.rtt_seq = seq;
-    c.rtt_start_us = now_us;
+    c.rtt_start_us = static_cast<std::uint32_t>(now_us);
   }
   const seq_t end = seq + len + (fin ? 1 : 0);
   if (fin && !c.fin_sent) {

@@ -30,10 +30,11 @@ struct engine::tcb {
   // belongs to.
 
   // ---- 8-byte fields ----
-  std::uint64_t cookie = 0;        ///< listener key (passive) or connect cookie (active), until established
-  std::uint64_t session = 0;       ///< the session layer's name, once established
-  std::uint64_t listener_key = 0;  ///< passive: which listener counts this half-open
-  std::uint64_t rtt_start_us = 0;  ///< when the timed segment left
+  /// Whose connection it is, by phase, in one word since only one is
+  /// ever needed: a passive half-open's listener key (the listener that
+  /// counts it, whose cookie establish() looks up), an active open's
+  /// connect cookie, then, once established (`named`), the session's name.
+  std::uint64_t owner = 0;
   // fifos
   shm::fifo rx;
   shm::fifo tx;
@@ -48,6 +49,7 @@ struct engine::tcb {
   std::uint32_t generation = 0;
   four_tuple tuple;
   std::uint32_t rx_window = 0;     ///< window before fifos exist (SYN, SYN-ACK)
+  std::uint32_t rtt_start_us = 0;  ///< when the timed segment left, modulo 2^32 (an RTT is far shorter)
   // send sequence space
   seq_t iss = 0;
   seq_t snd_una = 0;
@@ -72,7 +74,6 @@ struct engine::tcb {
   // timers and loss recovery
   std::uint32_t retries = 0;
   seq_t rtt_seq = 0;
-  std::uint32_t persist_backoff = 0;
   std::uint32_t dupacks = 0;
   seq_t recover = 0;         ///< RFC 6582: snd_max when recovery began
   seq_t retx_next = 0;       ///< next hole to retransmit in SACK recovery
@@ -90,6 +91,7 @@ struct engine::tcb {
   std::uint8_t snd_shift = 0;
   std::uint8_t rcv_shift = 0;
   std::uint8_t sacked_count = 0;
+  std::uint8_t persist_backoff = 0;  ///< doublings of the persist interval, at most 16
   std::uint8_t dup_acks_owed = 0;  ///< one per out-of-order segment this burst (the sender counts them)
   bool in_use : 1 = false;
   bool passive : 1 = false;
@@ -111,6 +113,7 @@ struct engine::tcb {
   bool ack_now : 1 = false;       ///< owe an ACK at the end of this burst
   bool ack_delayed : 1 = false;   ///< owe one by the delayed-ACK timer
   bool pending : 1 = false;       ///< on the engine's flush list
+  bool named : 1 = false;         ///< `owner` is the session's name
 
   /// No byte will be queued after the ones in the tx fifo: a FIN follows them.
   bool sending_done() const noexcept { return app_closed || tx_shut; }

@@ -40,7 +40,8 @@ void timer_wheel::arm(timer_id id, std::uint64_t when_us) noexcept {
   if (nodes_[id].armed()) unlink(id);
   std::uint64_t t = (when_us + tick_us_ - 1) / tick_us_;
   if (t <= now_tick_) t = now_tick_ + 1;  // the next advance looks at this slot
-  nodes_[id].when = t;
+  if (t - now_tick_ > max_ahead_ticks) t = now_tick_ + max_ahead_ticks;
+  nodes_[id].when = static_cast<std::uint32_t>(t);
   link(id);
 }
 
@@ -58,7 +59,8 @@ void timer_wheel::advance(std::uint64_t now_us, std::vector<timer_id>& expired) 
     std::uint32_t id = heads_[(now_tick_ + s) & mask_];
     while (id != none) {
       const std::uint32_t next = nodes_[id].next;
-      if (nodes_[id].when <= target) {
+      // Due: at or before `target`, modulo 2^32 (both are within 2^31).
+      if (static_cast<std::int32_t>(nodes_[id].when - static_cast<std::uint32_t>(target)) <= 0) {
         unlink(id);
         expired.push_back(id);
       }

@@ -6,6 +6,10 @@
 /// the owner grows its table, so arming, re-arming and cancelling never
 /// allocate. Ticks are whole units of `tick` microseconds; a timer further
 /// out than one turn of the wheel stays in its slot until its turn comes.
+/// A node is 12 bytes (one per timer of every connection): its expiry is
+/// kept as the tick count modulo 2^32 and compared with wrap-around, so a
+/// timer is armed at most `max_ahead_ticks` out (later: clamped there) and
+/// the owner advances the wheel more often than every 2^31 ticks.
 
 #include "base/paged_vector.hpp"
 
@@ -29,7 +33,6 @@ class timer_wheel {
   void arm(timer_id id, std::uint64_t when_us) noexcept;
   void cancel(timer_id id) noexcept;
   bool armed(timer_id id) const noexcept { return id < nodes_.size() && nodes_[id].armed(); }
-  std::uint64_t expiry_us(timer_id id) const noexcept { return nodes_[id].when * tick_us_; }
 
   /// Moves time to `now_us` and appends to `expired` every timer due by
   /// then (disarmed, in expiry order within a slot). The caller fires them
@@ -39,6 +42,8 @@ class timer_wheel {
   std::size_t armed_count() const noexcept { return armed_; }
   std::uint32_t tick_us() const noexcept { return tick_us_; }
 
+  static constexpr std::uint32_t max_ahead_ticks = 1u << 30;
+
  private:
   /// `prev` of a node on no list: an armed node's is an id or `none`.
   static constexpr std::uint32_t unarmed = 0xfffffffeu;
@@ -46,7 +51,7 @@ class timer_wheel {
   struct node {
     std::uint32_t prev = unarmed;
     std::uint32_t next = none;
-    std::uint64_t when = 0;  // in ticks
+    std::uint32_t when = 0;  // in ticks, modulo 2^32
     bool armed() const noexcept { return prev != unarmed; }
   };
   void link(timer_id id) noexcept;

@@ -29,7 +29,9 @@ struct recording_apps : app_notifier {
   std::vector<app_event> events;
   bool rx_queue_full = false;
 
-  void accept(const session& s) override { events.push_back({"accept", s.handle, s.app_worker}); }
+  void accept(const session& s, session_handle listener) override {
+    events.push_back({"accept", s.handle, s.app_worker, errc::none, listener.value()});
+  }
   void connected(std::uint32_t wrk, std::uint64_t opaque, const session* s, errc err) override {
     events.push_back({"connected", s ? s->handle : session_handle{}, wrk, err, opaque});
   }

@@ -169,6 +169,35 @@ TEST_CASE("TCP 1.4 timer wheel: timers fire once, in time, re-armed or cancelled
   CHECK(out.size() == 1);
 }
 
+TEST_CASE("TCP 1.4 timer wheel: expiries kept modulo 2^32 ticks fire in time across the wrap, and a timer armed too far out is clamped, not wrapped") {
+  const std::uint64_t wrap = std::uint64_t{1} << 32;
+  timer_wheel w(1, 8, wrap - 5);  // 1 us ticks, 5 ticks before the 32-bit tick count wraps
+  w.reserve(3);
+  std::vector<timer_wheel::timer_id> out;
+  w.arm(0, wrap + 10);  // after the wrap: its low 32 bits are 10
+  w.arm(1, wrap - 2);   // before it
+  w.advance(wrap - 3, out);
+  CHECK(out.empty());
+  w.advance(wrap + 9, out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0] == 1);
+  out.clear();
+  w.advance(wrap + 10, out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0] == 0);
+  out.clear();
+  // 2^31 + 7 ticks out would read as "long past" modulo 2^32: it waits
+  // max_ahead_ticks instead, and does not fire at the next advance.
+  const std::uint64_t now = wrap + 10;
+  w.arm(2, now + (std::uint64_t{1} << 31) + 7);
+  w.advance(now + 1000, out);
+  CHECK(out.empty());
+  CHECK(w.armed(2));
+  w.advance(now + timer_wheel::max_ahead_ticks, out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0] == 2);
+}
+
 TEST_CASE("TCP 7.1 RTO: RFC 6298 from samples, clamped to the minimum and maximum, doubled per backoff") {
   const rto_limits lim{200'000, 1'000'000, 60'000'000};
   rtt_estimator r(lim);
