@@ -17,6 +17,8 @@
 #include <actorstack/error.hpp>
 #include <actorstack/tcp_info.hpp>
 
+#include "dataplane/fault_in.hpp"
+
 #include <boost/lockfree/spsc_queue.hpp>
 
 #include <atomic>
@@ -185,7 +187,7 @@ class doorbell {
 template <class T>
 class channel {
  public:
-  explicit channel(std::size_t capacity) : ring_(capacity) {}
+  explicit channel(std::size_t capacity) : ring_(capacity) { fault_in(ring_, capacity); }
 
   bool push(const T& x) noexcept { return ring_.push(x); }
   bool pop(T& x) noexcept { return ring_.pop(x); }

@@ -22,6 +22,8 @@
 
 #include <actorstack/tx_route.hpp>
 
+#include "dataplane/fault_in.hpp"
+
 #include <boost/lockfree/spsc_queue.hpp>
 
 #include <atomic>
@@ -39,7 +41,10 @@ class rx_inbox final : public actorstack::detail::rx_inbox {
 
   /// With one reference, the maker's; a ring for each of `cores`.
   rx_inbox(std::function<void()> wake, unsigned cores) : wake_(std::move(wake)) {
-    for (unsigned c = 0; c < cores; ++c) rings_.push_back(std::make_unique<ring>(capacity));
+    for (unsigned c = 0; c < cores; ++c) {
+      rings_.push_back(std::make_unique<ring>(capacity));
+      fault_in(*rings_.back(), capacity);
+    }
   }
 
   void acquire() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }

@@ -6,14 +6,6 @@ namespace actorstack::ct {
 
 using session_layer::session;
 
-namespace {
-// Cut-through clients have no real local port; each gets a stable
-// ephemeral-looking one so "show session" lines stay distinguishable.
-std::uint16_t client_port(std::uint32_t connection) {
-  return static_cast<std::uint16_t>(49152 + connection % 16384);
-}
-}  // namespace
-
 // ---------------------------------------------------------------------------
 // half-opens (first worker)
 
@@ -66,6 +58,21 @@ ct_worker::connection* ct_worker::get(std::uint32_t index) noexcept {
   return &conns_[index];
 }
 
+const pending_connect* ct_worker::setup_of(const connection& c) const noexcept {
+  std::uint32_t setup = c.setup;
+  if (!c.client) {  // the server side reads its client's
+    if (c.peer >= conns_.size() || !conns_[c.peer].live || conns_[c.peer].peer == no_index) return nullptr;
+    setup = conns_[c.peer].setup;
+  }
+  return setup == no_index ? nullptr : &setups_[setup];
+}
+
+void ct_worker::end_setup(connection& client) noexcept {
+  if (client.setup == no_index) return;
+  free_setups_.push_back(client.setup);
+  client.setup = no_index;
+}
+
 std::uint32_t ct_worker::alloc_connection() {
   std::uint32_t index;
   if (!free_conns_.empty()) {
@@ -86,7 +93,8 @@ std::uint32_t ct_worker::alloc_connection() {
 void ct_worker::free_connection(std::uint32_t index) {
   connection* c = get(index);
   if (c == nullptr) return;
-  if (c->fifos) sink_.release_fifos(*c->fifos, c->client);
+  if (c->has_fifos) sink_.release_fifos(c->fifos, c->client);
+  end_setup(*c);
   if (connection* peer = get(c->peer); peer != nullptr && peer->peer == index)
     peer->peer = no_index;
   conns_[index] = connection{};
@@ -97,7 +105,7 @@ void ct_worker::free_connection(std::uint32_t index) {
 void ct_worker::refuse_client(std::uint32_t index, errc why) {
   connection* client = get(index);
   if (client == nullptr) return;
-  worker_.connect_failed(client->connect.client_app_worker, client->connect.opaque, why);
+  if (const pending_connect* pc = setup_of(*client)) worker_.connect_failed(pc->client_app_worker, pc->opaque, why);
   free_connection(index);
 }
 
@@ -117,9 +125,15 @@ std::vector<fifo_need> ct_worker::begin_accepts(bool& more) {
     const std::uint32_t ci = alloc_connection();
     conns_[ci].client = true;
     conns_[ci].half_open = true;
-    conns_[ci].connect = pc;
+    if (!free_setups_.empty()) {
+      conns_[ci].setup = free_setups_.back();
+      free_setups_.pop_back();
+    } else {
+      conns_[ci].setup = static_cast<std::uint32_t>(setups_.size());
+      setups_.emplace_back();
+    }
+    setups_[conns_[ci].setup] = pc;
     const std::uint32_t si = alloc_connection();  // may grow conns_: index, not reference
-    conns_[si].connect = pc;
     conns_[si].peer = ci;
     conns_[ci].peer = si;
     // The client connection is a copy of the half-open now.
@@ -162,6 +176,7 @@ void ct_worker::fifos_ready(std::uint32_t server_conn, result<ct_fifo_pair> fifo
     return;
   }
   s->fifos = *fifos;
+  s->has_fifos = true;
   connection* c = get(client_conn);
   if (c == nullptr) {
     // The client went away (detached) while the fifos were carved.
@@ -170,9 +185,11 @@ void ct_worker::fifos_ready(std::uint32_t server_conn, result<ct_fifo_pair> fifo
     return;
   }
   c->fifos = *fifos;
-  const endpoint_pair client = ct_client_ends(s->connect, client_conn, worker_.index());
-  auto h = worker_.accept(transport_proto::ct, server_conn, s->connect.listener,
-                          s->connect.server_app_worker, {client.remote, client.local});
+  c->has_fifos = true;
+  const pending_connect& pc = setups_[c->setup];  // the client is still half-open: it holds it
+  const endpoint_pair client = ct_client_ends(pc, client_conn, worker_.index());
+  auto h = worker_.accept(transport_proto::ct, server_conn, pc.listener, pc.server_app_worker,
+                          {client.remote, client.local});
   if (!h) {
     refuse_client(client_conn, errc::alloc);
     free_connection(server_conn);
@@ -193,9 +210,10 @@ void ct_worker::accepted(session& ss) {
   }
   c->half_open = false;
   const std::uint32_t client_conn = s->peer;
-  auto h = worker_.connect_notify(transport_proto::ct, client_conn, c->connect.client_app_worker,
-                                  c->connect.opaque, false,
-                                  ct_client_ends(c->connect, client_conn, worker_.index()));
+  const pending_connect pc = setups_[c->setup];
+  end_setup(*c);  // the client hears the outcome now: its session keeps the endpoints
+  auto h = worker_.connect_notify(transport_proto::ct, client_conn, pc.client_app_worker, pc.opaque, false,
+                                  ct_client_ends(pc, client_conn, worker_.index()));
   if (!h) {
     // The client already heard "alloc"; its side is gone, so is the server's.
     free_connection(client_conn);
@@ -357,13 +375,13 @@ void ct_worker::app_rx_evt(session& s) {
 
 result<void> ct_worker::alloc_fifos(session& s) {
   connection* ct = get(s.connection);
-  if (ct == nullptr || !ct->fifos) return unexpected{errc::alloc, "no cut-through fifos"};
+  if (ct == nullptr || !ct->has_fifos) return unexpected{errc::alloc, "no cut-through fifos"};
   if (ct->client) {  // crossed: the client reads what the server writes
-    s.rx = ct->fifos->server_tx;
-    s.tx = ct->fifos->server_rx;
+    s.rx = ct->fifos.server_tx;
+    s.tx = ct->fifos.server_rx;
   } else {
-    s.rx = ct->fifos->server_rx;
-    s.tx = ct->fifos->server_tx;
+    s.rx = ct->fifos.server_rx;
+    s.tx = ct->fifos.server_tx;
   }
   return {};
 }
@@ -408,10 +426,19 @@ std::string ct_worker::format_listener(std::uint32_t index, std::uint32_t worker
 std::string ct_worker::format(std::uint32_t conn, std::uint32_t worker) const {
   if (conn >= conns_.size() || !conns_[conn].live) return {};
   const connection& c = conns_[conn];
-  const endpoint& server = c.connect.remote;
-  const std::uint32_t client_index = c.client ? conn : c.peer;
-  std::string client = server.ip.to_string() + ":" + std::to_string(client_port(client_index));
-  std::string srv = server.ip.to_string() + ":" + std::to_string(server.port);
+  // The pair's endpoints as its apps were told them: from its set-up while
+  // the client waits, from the session afterwards.
+  endpoint_pair ends;  // local: the client's, remote: the server's
+  if (const pending_connect* pc = setup_of(c)) {
+    ends = ct_client_ends(*pc, c.client ? conn : c.peer, worker_.index());
+  } else if (const session* s = worker_.get(c.session); s != nullptr) {
+    ends = c.client ? endpoint_pair{s->local, s->remote} : endpoint_pair{s->remote, s->local};
+  } else {
+    return {};  // a side between its set-up and its session: nothing to name yet
+  }
+  const endpoint& server = ends.remote;
+  const std::string client = ends.local.ip.to_string() + ":" + std::to_string(ends.local.port);
+  const std::string srv = server.ip.to_string() + ":" + std::to_string(server.port);
   std::string out = "[" + std::to_string(worker) + ":" +
                     std::to_string(c.session.valid() ? c.session.index() : no_index) + "][CT:" +
                     std::string{to_string(server.proto)} + "] ";

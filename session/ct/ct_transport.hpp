@@ -160,15 +160,20 @@ class ct_worker final : public session_layer::transport, public session_layer::f
   void free_fifos(session_layer::session& s) override;
 
  private:
+  // One per side of every pair, as long as the pair lives: 72 bytes. Who
+  // connected to whom is needed only while the pair is set up, so it is
+  // kept apart (setups_), named by the client side until the client
+  // heard "connected" (or was refused); the server side reads it there.
   struct connection {
     bool live = false;
     bool client = false;      ///< client side (else server side)
     bool half_open = false;   ///< client side waiting for the server's decision
     bool reset = false;       ///< the app asked for a reset, not a close
+    bool has_fifos = false;   ///< `fifos` holds this side's reference to the pair
     std::uint32_t peer = no_index;
+    std::uint32_t setup = no_index;  ///< client side: its entry in setups_, while set up
     session_handle session;
-    pending_connect connect;  ///< who connected to whom
-    std::optional<ct_fifo_pair> fifos;
+    ct_fifo_pair fifos;
   };
   struct listener {
     bool live = false;
@@ -176,6 +181,10 @@ class ct_worker final : public session_layer::transport, public session_layer::f
   };
 
   connection* get(std::uint32_t index) noexcept;
+  /// Who connected to whom, for either side of a pair being set up; null
+  /// once the client heard the outcome.
+  const pending_connect* setup_of(const connection& c) const noexcept;
+  void end_setup(connection& client) noexcept;
   std::uint32_t alloc_connection();
   void free_connection(std::uint32_t index);
   void refuse_client(std::uint32_t index, errc why);
@@ -187,6 +196,8 @@ class ct_worker final : public session_layer::transport, public session_layer::f
   ct_sink& sink_;
   paged_vector<connection> conns_;  // by index; grown a page at a time
   std::vector<std::uint32_t> free_conns_;
+  paged_vector<pending_connect> setups_;  // by connection::setup; as many as pairs in set-up
+  std::vector<std::uint32_t> free_setups_;
   std::size_t live_ = 0;
   std::vector<listener> listeners_;
   std::deque<pending_connect> connects_;

@@ -179,3 +179,26 @@ TEST_CASE("direct rx: handles from two cores at once, each into its own ring, ea
   for (std::uint32_t c : seen) once += c == 1 ? 1 : 0;
   CHECK(once == producers * each);
 }
+
+TEST_CASE("fault_in: a ring written through once at start is empty again, holds its whole capacity and keeps order") {
+  constexpr std::size_t slots = 64;
+  boost::lockfree::spsc_queue<std::uint64_t> ring(slots);
+  fault_in(ring, slots);
+  CHECK(ring.read_available() == 0);
+  CHECK(ring.write_available() == slots);
+  for (std::uint64_t i = 1; i <= slots; ++i) REQUIRE(ring.push(i));
+  CHECK_FALSE(ring.push(99));
+  for (std::uint64_t i = 1; i <= slots; ++i) {
+    std::uint64_t v = 0;
+    REQUIRE(ring.pop(v));
+    CHECK(v == i);
+  }
+  // An inbox's rings are faulted in the same way and still take a full burst.
+  auto* inbox = new rx_inbox([] {}, 1);
+  for (std::uint32_t i = 0; i < rx_inbox::capacity; ++i) REQUIRE(inbox->push(0, handle(i)));
+  CHECK_FALSE(inbox->push(0, handle(9)));
+  std::vector<session_handle> got;
+  inbox->take(got);
+  CHECK(got.size() == rx_inbox::capacity);
+  inbox->release();
+}
