@@ -102,3 +102,55 @@ TEST_CASE("private end: the other side's cursor past this end, or further ahead 
   scribble_cursor(fx.p.tx, cursor::tail, fx.p.tx.head_position() + fx.p.tx.max_size() + 1);  // more than fits
   CHECK_FALSE(consumer.check(fx.p.tx));
 }
+
+TEST_CASE("private end: an end made before its fifo takes it at the first check, on its own side, and from then on notices a scribbled cursor") {
+  pair_fixture fx;
+  (void)fx.p.rx.enqueue(std::span{fx.buf.data(), 1000});  // already 1000 bytes queued when taken
+  private_end producer{private_end::side::producer};
+  private_end consumer{private_end::side::consumer};
+  REQUIRE(producer.check(fx.p.rx));  // takes: tail 1000, head 0
+  REQUIRE(consumer.check(fx.p.rx));  // takes the other end of the same fifo: head 0
+  CHECK(producer.own() == 1000);
+  CHECK(consumer.own() == 0);
+  // The app drains 600: the producer sees its peer move forward, the
+  // consumer end (the stack's, here) sees its own cursor moved by someone else.
+  (void)fx.p.rx.drop(600);
+  CHECK(producer.check(fx.p.rx));
+  CHECK_FALSE(consumer.check(fx.p.rx));
+  // The head put back before where the producer last saw it: backwards.
+  scribble_cursor(fx.p.rx, cursor::head, 100);
+  CHECK_FALSE(producer.check(fx.p.rx));
+}
+
+TEST_CASE("private end: the stack's own move past what its last check saw of the other side (it read that cursor afresh) is no violation") {
+  pair_fixture fx;  // 16 KiB fifos
+  // Consumer: checked with 1000 bytes queued, the app adds 2000 more, the
+  // stack drains all 3000 (it read the tail afresh): its cursor passed the
+  // tail its check saw.
+  private_end consumer{fx.p.tx, private_end::side::consumer};
+  (void)fx.p.tx.enqueue(std::span{fx.buf.data(), 1000});
+  REQUIRE(consumer.check(fx.p.tx));
+  (void)fx.p.tx.enqueue(std::span{fx.buf.data(), 2000});
+  CHECK(fx.p.tx.drop(3000) == 3000);
+  consumer.moved(fx.p.tx);
+  CHECK(consumer.check(fx.p.tx));
+  // Producer: checked with 16000 bytes queued, the app drains them all,
+  // the stack fills 16000 again (it read the head afresh): its cursor is
+  // more than a fifo's size ahead of the head its check saw.
+  private_end producer{fx.p.rx, private_end::side::producer};
+  for (int i = 0; i < 2; ++i) {
+    REQUIRE(producer.check(fx.p.rx));
+    (void)fx.p.rx.enqueue(std::span{fx.buf.data(), 2000});
+    producer.moved(fx.p.rx);
+  }
+  REQUIRE(producer.check(fx.p.rx));
+  CHECK(fx.p.rx.drop(4000) == 4000);
+  for (int i = 0; i < 8; ++i) {
+    (void)fx.p.rx.enqueue(std::span{fx.buf.data(), 2000});
+    producer.moved(fx.p.rx);
+  }
+  CHECK(producer.check(fx.p.rx));
+  // ... and a head moved back behind what the stack's own moves imply still is one.
+  scribble_cursor(fx.p.rx, cursor::head, 0);
+  CHECK_FALSE(producer.check(fx.p.rx));
+}
