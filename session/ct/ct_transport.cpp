@@ -186,10 +186,12 @@ void ct_worker::fifos_ready(std::uint32_t server_conn, result<ct_fifo_pair> fifo
   }
   c->fifos = *fifos;
   c->has_fifos = true;
-  const pending_connect& pc = setups_[c->setup];  // the client is still half-open: it holds it
-  const endpoint_pair client = ct_client_ends(pc, client_conn, worker_.index());
-  auto h = worker_.accept(transport_proto::ct, server_conn, pc.listener, pc.server_app_worker,
+  const pending_connect* setup = setup_of(*c);  // the client is still half-open: it holds it
+  auto h = setup == nullptr ? result<session_handle>{unexpected{errc::alloc}} : [&] {
+    const endpoint_pair client = ct_client_ends(*setup, client_conn, worker_.index());
+    return worker_.accept(transport_proto::ct, server_conn, setup->listener, setup->server_app_worker,
                           {client.remote, client.local});
+  }();
   if (!h) {
     refuse_client(client_conn, errc::alloc);
     free_connection(server_conn);
@@ -208,9 +210,15 @@ void ct_worker::accepted(session& ss) {
     close_connection(ss.connection, false);
     return;
   }
-  c->half_open = false;
   const std::uint32_t client_conn = s->peer;
-  const pending_connect pc = setups_[c->setup];
+  const pending_connect* setup = setup_of(*c);
+  if (setup == nullptr) {  // its outcome was told already: nothing to connect
+    worker_.transport_closing_notify(ss.handle);
+    close_connection(ss.connection, false);
+    return;
+  }
+  c->half_open = false;
+  const pending_connect pc = *setup;
   end_setup(*c);  // the client hears the outcome now: its session keeps the endpoints
   auto h = worker_.connect_notify(transport_proto::ct, client_conn, pc.client_app_worker, pc.opaque, false,
                                   ct_client_ends(pc, client_conn, worker_.index()));
