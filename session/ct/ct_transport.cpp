@@ -124,7 +124,6 @@ std::vector<fifo_need> ct_worker::begin_accepts(bool& more) {
     connects_.pop_front();
     const std::uint32_t ci = alloc_connection();
     conns_[ci].client = true;
-    conns_[ci].half_open = true;
     if (!free_setups_.empty()) {
       conns_[ci].setup = free_setups_.back();
       free_setups_.pop_back();
@@ -217,7 +216,6 @@ void ct_worker::accepted(session& ss) {
     close_connection(ss.connection, false);
     return;
   }
-  c->half_open = false;
   const pending_connect pc = *setup;
   end_setup(*c);  // the client hears the outcome now: its session keeps the endpoints
   auto h = worker_.connect_notify(transport_proto::ct, client_conn, pc.client_app_worker, pc.opaque, false,
@@ -241,7 +239,7 @@ void ct_worker::close_connection(std::uint32_t index, bool reset) {
   ct->reset = ct->reset || reset;
   if (connection* peer = get(ct->peer)) {
     peer->peer = no_index;  // the peer must not reach back into a closing side
-    if (peer->half_open) {
+    if (peer->half_open()) {
       // The server closed before the client was connected.
       const std::uint32_t client = ct->peer;
       ct->peer = no_index;
@@ -287,7 +285,7 @@ bool ct_worker::handle_cleanups() {
       shutdowns_.push_back(index);
       continue;
     }
-    if (connection* peer = get(ct->peer); peer != nullptr && !peer->half_open)
+    if (connection* peer = get(ct->peer); peer != nullptr && !peer->half_open())
       worker_.transport_closing_notify(peer->session);
   }
   const std::size_t n = std::min(cleanups_.size(), max_cleanups_per_run);
@@ -358,7 +356,7 @@ void ct_worker::custom_tx(session& s) {
   // Accept new tx events from now on, even if the peer is slow to look.
   if (s.tx.valid()) s.tx.unset_event();
   connection* peer = get(ct->peer);
-  if (peer == nullptr || peer->half_open) return;
+  if (peer == nullptr || peer->half_open()) return;
   session* ps = worker_.get(peer->session);
   if (ps == nullptr || ps->state >= session_state::transport_closing) return;
   worker_.enqueue_notify(*ps);
@@ -369,7 +367,7 @@ void ct_worker::app_rx_evt(session& s) {
   connection* ct = get(s.connection);
   if (ct == nullptr) return;
   connection* peer = get(ct->peer);
-  if (peer == nullptr || peer->half_open) return;
+  if (peer == nullptr || peer->half_open()) return;
   session* ps = worker_.get(peer->session);
   if (ps == nullptr || ps->state >= session_state::transport_closing || !ps->tx.valid()) return;
   // The read size is not known here; passing the fifo size lets an
@@ -451,7 +449,7 @@ std::string ct_worker::format(std::uint32_t conn, std::uint32_t worker) const {
                     std::to_string(c.session.valid() ? c.session.index() : no_index) + "][CT:" +
                     std::string{to_string(server.proto)} + "] ";
   out += c.client ? client + "->" + srv : srv + "->" + client;
-  out += c.half_open ? " HALF-OPEN" : " ESTABLISHED";
+  out += c.half_open() ? " HALF-OPEN" : " ESTABLISHED";
   return out;
 }
 

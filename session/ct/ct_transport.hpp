@@ -167,13 +167,15 @@ class ct_worker final : public session_layer::transport, public session_layer::f
   struct connection {
     bool live = false;
     bool client = false;      ///< client side (else server side)
-    bool half_open = false;   ///< client side waiting for the server's decision
     bool reset = false;       ///< the app asked for a reset, not a close
     bool has_fifos = false;   ///< `fifos` holds this side's reference to the pair
     std::uint32_t peer = no_index;
     std::uint32_t setup = no_index;  ///< client side: its entry in setups_, while set up
     session_handle session;
     ct_fifo_pair fifos;
+    /// A client side waiting for the server's decision: exactly while it
+    /// holds its set-up (a server side never does).
+    bool half_open() const noexcept { return setup != no_index; }
   };
   struct listener {
     bool live = false;
