@@ -13,8 +13,8 @@ namespace actorstack {
 // where it runs).
 struct detail::session_access {
   static void rebind(session& s, session_handle h) noexcept { s.handle_ = h; }
-  static void set_endpoints(session& s, const endpoint_pair& ends, transport_proto transport) noexcept {
-    s.ends_ = ends;
+  static void set_endpoints(session& s, const endpoint_pair& ends, transport_proto transport) {
+    s.ends_.assign(ends);
     s.transport_ = transport;
   }
   // A network transport sets the rx fifo's flag when it enqueues and posts

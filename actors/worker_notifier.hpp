@@ -60,11 +60,11 @@ class actor_notifier final : public session_layer::app_notifier {
   }
   std::uint64_t dropped() const noexcept { return dropped_; }
 
-  void accept(const wsession& s, session_handle listener) override {
+  void accept(const wsession& s, session_handle listener, const endpoint_pair& ends) override {
     app_notification n = base(notification::accept, s);
     n.proto = s.proto;
     n.other = listener;
-    n.ends = {s.local, s.remote};
+    n.ends = ends;
     n.rx = s.rx.to_ref();
     n.tx = s.tx.to_ref();
     n.route = route_of(s);
@@ -72,8 +72,8 @@ class actor_notifier final : public session_layer::app_notifier {
     // session is not left waiting forever (SPEC 9.7, detach mid-connect).
     if (!send(s.app_worker, n)) self_->send(self_, accept_atom_v, s.handle, false);
   }
-  void connected(std::uint32_t app_worker, std::uint64_t opaque, const wsession* s,
-                 errc err) override {
+  void connected(std::uint32_t app_worker, std::uint64_t opaque, const wsession* s, errc err,
+                 const endpoint_pair& ends) override {
     app_notification n;
     n.kind = notification::connected;
     n.app_worker = app_worker;
@@ -82,7 +82,7 @@ class actor_notifier final : public session_layer::app_notifier {
     if (s != nullptr) {
       n.proto = s->proto;
       n.handle = s->handle;
-      n.ends = {s->local, s->remote};
+      n.ends = ends;
       n.rx = s->rx.to_ref();
       n.tx = s->tx.to_ref();
       n.route = route_of(*s);

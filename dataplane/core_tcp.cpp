@@ -155,25 +155,55 @@ void core_tcp::apply_direct(const tx_notice& n) {
     n.rx_to->release();
     return;
   }
-  if (c->rx_to != nullptr) c->rx_to->release();
-  c->rx_to = n.rx_to;
+  drop_inbox(c->inbox);
+  c->inbox = take_inbox(n.rx_to);
   c->rx_handle = n.handle;
 }
 
+std::uint16_t core_tcp::take_inbox(rx_inbox* in) noexcept {
+  std::size_t free_slot = inboxes_.size();
+  for (std::size_t i = 0; i < inboxes_.size(); ++i) {
+    if (inboxes_[i].in == in) {
+      ++inboxes_[i].users;
+      in->release();  // the table holds one already
+      return static_cast<std::uint16_t>(i + 1);
+    }
+    if (inboxes_[i].in == nullptr && free_slot == inboxes_.size()) free_slot = i;
+  }
+  if (free_slot == inboxes_.size()) {
+    if (inboxes_.size() >= 0xffff) {
+      in->release();
+      return 0;
+    }
+    inboxes_.emplace_back();  // never more than the app workers routed here
+  }
+  inboxes_[free_slot] = {in, 1};
+  return static_cast<std::uint16_t>(free_slot + 1);
+}
+
+void core_tcp::drop_inbox(std::uint16_t number) noexcept {
+  if (number == 0) return;
+  inbox_slot& s = inboxes_[number - 1u];
+  if (--s.users > 0) return;
+  s.in->release();
+  s = {};
+}
+
 void core_tcp::forget(conn& c) noexcept {
-  if (c.rx_to != nullptr) c.rx_to->release();
+  drop_inbox(c.inbox);
   c = conn{};
 }
 
 // A subscriber (SPEC 3) hears rx only from the session worker, which
 // keeps the list: a fifo that has one goes that way. A full inbox too.
 bool core_tcp::told_app(conn& c, const shm::fifo& rx) {
-  if (c.rx_to == nullptr || rx.subscriber_count() != 0 || !c.rx_to->push(core_.index(), session_handle::from_value(c.rx_handle)))
-    return false;
+  if (c.inbox == 0) return false;
+  rx_inbox* in = inboxes_[c.inbox - 1u].in;
+  if (rx.subscriber_count() != 0 || !in->push(core_.index(), session_handle::from_value(c.rx_handle))) return false;
   core_.counters_.rx_to_apps.add();
-  if (c.rx_to->disarm()) {
-    c.rx_to->acquire();  // the connection may end before the pass does
-    to_wake_.push_back(c.rx_to);
+  if (in->disarm()) {
+    in->acquire();  // the connection may end before the pass does
+    to_wake_.push_back(in);
   }
   return true;
 }
@@ -310,7 +340,7 @@ core_tcp::conn* core_tcp::conn_of(std::uint64_t session) {
   const tcp::conn_id id = unpack(session);
   if (id.index >= conns_.size()) return nullptr;
   conn& c = conns_[id.index];
-  return c.live && c.generation == id.generation ? &c : nullptr;
+  return c.generation != 0 && c.generation == id.generation ? &c : nullptr;
 }
 
 shm::fifo* core_tcp::fifo_of(std::uint64_t session, bool rx) {
@@ -353,7 +383,6 @@ std::optional<tcp::session_fifos> core_tcp::established(const tcp::established_i
   conn& c = conns_[info.id.index];
   c.generation = info.id.generation;
   c.worker = static_cast<std::uint16_t>(o.worker);
-  c.live = true;
   event ev;
   ev.kind = event_kind::tcp_established;
   ev.id = info.id.index;

@@ -72,13 +72,19 @@ class core_tcp final : public tcp::wire, public tcp::app_side {
   /// What the core remembers of an established connection, by engine index
   /// (its fifos are the engine's: fifo_of).
   struct conn {
-    std::uint32_t generation = 0;
-    std::uint16_t worker = 0;  // < session_handle::max_workers
-    bool live = false;
-    // The app worker that hears "bytes arrived" straight from here, and
-    // the session's name there (one reference held while set).
-    rx_inbox* rx_to = nullptr;
+    // 16 bytes, one per connection: the inbox is a number, not a pointer.
+    /// The session's name in the app worker that hears "bytes arrived"
+    /// straight from here (while `inbox` is set).
     std::uint64_t rx_handle = 0;
+    std::uint32_t generation = 0;  ///< the engine's; 0: no connection (the engine's start at 1)
+    std::uint16_t worker = 0;      ///< < session_handle::max_workers
+    std::uint16_t inbox = 0;       ///< 1 + its index in inboxes_; 0: rx goes to the session worker
+  };
+  /// An app worker's rx inbox, as the connections routed to it name it:
+  /// the table holds one reference for all of them.
+  struct inbox_slot {
+    rx_inbox* in = nullptr;
+    std::uint32_t users = 0;
   };
   struct held_frame {
     rte_mbuf* m;
@@ -90,7 +96,12 @@ class core_tcp final : public tcp::wire, public tcp::app_side {
   void post_failed(std::uint32_t worker, std::uint64_t cookie, errc why);
   conn* conn_of(std::uint64_t session);
   /// The core lets go of `c` (and of its rx route).
-  static void forget(conn& c) noexcept;
+  void forget(conn& c) noexcept;
+  /// `in`'s number in inboxes_ for one more connection, taking over the
+  /// notice's reference to it; 0 when the table is full (the reference is
+  /// given back).
+  std::uint16_t take_inbox(rx_inbox* in) noexcept;
+  void drop_inbox(std::uint16_t number) noexcept;
   /// rx, through the app worker's inbox when routed there; false: the
   /// session worker must be told.
   bool told_app(conn& c, const shm::fifo& rx);
@@ -120,6 +131,7 @@ class core_tcp final : public tcp::wire, public tcp::app_side {
   std::vector<std::uint64_t> window_checks_;  // sessions whose app must tell us of reads
   std::vector<std::uint64_t> checking_;
   std::vector<rx_inbox*> to_wake_;  // one reference each, until woken
+  std::vector<inbox_slot> inboxes_;  // few: one per app worker with routed connections here
   std::uint64_t tsc_per_us_ = 1;
 };
 

@@ -7,6 +7,7 @@
 /// on_accept_reply / on_connected_reply: an app never runs inside the
 /// worker's turn.
 
+#include <actorstack/endpoint.hpp>
 #include <actorstack/result.hpp>
 #include <actorstack/segment_info.hpp>
 #include <actorstack/session_handle.hpp>
@@ -35,13 +36,16 @@ class app_notifier {
  public:
   virtual ~app_notifier() = default;
 
-  /// A new incoming session of `listener`; the app answers through
+  /// A new incoming session of `listener`, between `ends` (the app's
+  /// getsockname / getpeername; the session keeps no copy, its transport
+  /// names them in `show sessions`); the app answers through
   /// on_accept_reply.
-  virtual void accept(const session& s, session_handle listener) = 0;
-  /// An active open completed (s != nullptr, err none) or failed (s ==
-  /// nullptr, err says why); the app answers through on_connected_reply.
-  virtual void connected(std::uint32_t app_worker, std::uint64_t opaque, const session* s,
-                         errc err) = 0;
+  virtual void accept(const session& s, session_handle listener, const endpoint_pair& ends) = 0;
+  /// An active open completed (s != nullptr, err none, between `ends`) or
+  /// failed (s == nullptr, err says why); the app answers through
+  /// on_connected_reply.
+  virtual void connected(std::uint32_t app_worker, std::uint64_t opaque, const session* s, errc err,
+                         const endpoint_pair& ends) = 0;
   virtual void close(const session& s) = 0;             ///< the peer is closing
   virtual void reset(const session& s) = 0;             ///< the peer reset
   virtual void transport_closed(const session& s) = 0;  ///< no more data either way

@@ -28,18 +28,16 @@ enum session_flag : std::uint32_t {
 };
 
 struct session {
-  // Widest first (96 bytes; one per connection on its worker). Neither
-  // the listener of an accepted session nor the app's connect context is
-  // kept: each is told to the app once, in the notification.
+  // Widest first (56 bytes; one per connection on its worker). Neither
+  // the listener of an accepted session, the app's connect context nor
+  // the endpoints are kept: each is told to the app once, in the
+  // notification, and the transport names the endpoints in its own
+  // terms for `show sessions` (a tcp connection's are its 4-tuple).
   session_handle handle;                      ///< self (worker, index, generation)
   shm::fifo rx;                               ///< peer/transport produces, app consumes
   shm::fifo tx;                               ///< app produces, peer/transport consumes
   std::uint32_t app_worker = no_index;        ///< owning app worker (global index)
   std::uint32_t connection = no_index;        ///< transport connection index
-  /// Where the connection runs, as its transport named it at accept or
-  /// connect (the app's getsockname / getpeername).
-  endpoint local;
-  endpoint remote;
   std::uint16_t flags = 0;                    ///< session_flag bits
   session_state state = session_state::created;
   transport_proto proto = transport_proto::ct;

@@ -120,8 +120,6 @@ result<session_handle> session_worker_state::accept(transport_proto proto,
   session& s = pool_.alloc();
   s.proto = proto;
   s.connection = connection;
-  s.local = ends.local;
-  s.remote = ends.remote;
   s.app_worker = app_worker;
   if (env_.apps->wants_fifo_tuning(app_worker)) s.set(flag_custom_fifo_tuning);
   if (auto r = alloc_fifos(s); !r) {
@@ -133,7 +131,7 @@ result<session_handle> session_worker_state::accept(transport_proto proto,
   if (s.has(flag_custom_fifo_tuning)) s.tx.add_want_deq_ntf(shm::deq_ntf::tuning);
   s.state = session_state::accepting;
   ++counters_.accepts;
-  env_.apps->accept(s, listener);
+  env_.apps->accept(s, listener, ends);
   return s.handle;
 }
 
@@ -171,15 +169,13 @@ result<session_handle> session_worker_state::connect_notify(transport_proto prot
                                                             const endpoint_pair& ends) {
   session& s = pool_.alloc();
   s.state = session_state::connecting;
-  s.local = ends.local;
-  s.remote = ends.remote;
   s.proto = proto;
   s.connection = connection;
   s.app_worker = app_worker;
   if (env_.apps->wants_fifo_tuning(app_worker)) s.set(flag_custom_fifo_tuning);
   if (auto r = alloc_fifos(s); !r) {
     pool_.free(s);
-    env_.apps->connected(app_worker, opaque, nullptr, errc::alloc);
+    env_.apps->connected(app_worker, opaque, nullptr, errc::alloc, {});
     return unexpected{errc::alloc, r.error().detail};
   }
   s.rx.set_owner({s.handle.index(), index()});
@@ -187,13 +183,13 @@ result<session_handle> session_worker_state::connect_notify(transport_proto prot
   if (s.has(flag_custom_fifo_tuning)) s.tx.add_want_deq_ntf(shm::deq_ntf::tuning);
   s.state = half_open_has_fifos ? session_state::opened : session_state::ready;
   ++counters_.connects;
-  env_.apps->connected(app_worker, opaque, &s, errc::none);
+  env_.apps->connected(app_worker, opaque, &s, errc::none, ends);
   return s.handle;
 }
 
 void session_worker_state::connect_failed(std::uint32_t app_worker, std::uint64_t opaque,
                                           errc err) {
-  env_.apps->connected(app_worker, opaque, nullptr, err);
+  env_.apps->connected(app_worker, opaque, nullptr, err, {});
 }
 
 void session_worker_state::on_connected_reply(session_handle h, bool ok) {

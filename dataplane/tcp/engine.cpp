@@ -62,10 +62,10 @@ engine::tcb& engine::alloc_conn(const four_tuple& t, tcp::state s) {
   } else {
     index = static_cast<std::uint32_t>(conns_.size());
     conns_.emplace_back();
-    wheel_.reserve(conns_.size() * timers_per_conn);
+    wheel_.reserve(conns_.size());
   }
   tcb& c = conns_[index];
-  const std::uint32_t gen = c.generation + 1;
+  const std::uint32_t gen = c.generation + 1 == 0 ? 1 : c.generation + 1;  // 0 names no connection (core_tcp)
   c = tcb{};
   c.index = index;
   c.generation = gen;
@@ -81,7 +81,7 @@ engine::tcb& engine::alloc_conn(const four_tuple& t, tcp::state s) {
 }
 
 void engine::free_conn(tcb& c) {
-  for (std::uint32_t t = 0; t < timers_per_conn; ++t) wheel_.cancel(c.index * timers_per_conn + t);
+  wheel_.cancel(c.index);  // a delayed ACK it owed goes stale with the generation
   if (c.passive && c.state == state::syn_received) {
     if (auto it = listeners_.find(c.owner); it != listeners_.end() && it->second.half_open > 0)
       --it->second.half_open;
@@ -355,15 +355,30 @@ void engine::flush(std::uint64_t now_us) {
 // ---- timers ---------------------------------------------------------------------------
 
 void engine::arm(tcb& c, timer t, std::uint64_t when_us) {
-  wheel_.arm(c.index * timers_per_conn + timer_slot(t), when_us);
+  if (t == timer::delayed_ack) {
+    const std::uint64_t tick = wheel_.tick_us();
+    const std::uint64_t due = (when_us + tick - 1) / tick;  // the first tick at or after it, as the wheel
+    c.delayed_ack_due = static_cast<std::uint16_t>(due);
+    if (!c.delayed_ack_queued) {
+      c.delayed_ack_queued = true;
+      delayed_acks_.push({c.index, c.generation, due});
+    }
+    return;
+  }
+  wheel_.arm(c.index, when_us);
 }
 
 bool engine::armed(const tcb& c, timer t) const {
-  return wheel_.armed(c.index * timers_per_conn + timer_slot(t));
+  if (t == timer::delayed_ack) return c.ack_delayed;
+  return wheel_.armed(c.index);
 }
 
 void engine::cancel(tcb& c, timer t) {
-  wheel_.cancel(c.index * timers_per_conn + timer_slot(t));
+  if (t == timer::delayed_ack) {
+    c.ack_delayed = false;  // its entry, if any, finds nothing owed
+    return;
+  }
+  wheel_.cancel(c.index);
 }
 
 void engine::advance(std::uint64_t now_us) {
@@ -371,19 +386,34 @@ void engine::advance(std::uint64_t now_us) {
   expired_.clear();
   wheel_.advance(now_us, expired_);
   for (const auto id : expired_) on_timer(id, now_us);
+  run_delayed_acks(now_us);
   flush(now_us);
 }
 
-void engine::on_timer(std::uint32_t id, std::uint64_t now_us) {
-  tcb& c = conns_[id / timers_per_conn];
-  if (!c.in_use) return;  // freed since (its timers were cancelled; belt and braces)
-  if (id % timers_per_conn == timer_slot(timer::delayed_ack)) {
-    if (c.ack_delayed) {
-      c.ack_now = true;
-      mark_pending(c);
+void engine::run_delayed_acks(std::uint64_t now_us) {
+  const std::uint64_t now_tick = now_us / wheel_.tick_us();
+  while (!delayed_acks_.empty() && delayed_acks_.top().due_tick <= now_tick) {
+    const delayed_ack d = delayed_acks_.top();
+    delayed_acks_.pop();
+    tcb& c = conns_[d.index];
+    if (!c.in_use || c.generation != d.generation) continue;  // freed since
+    c.delayed_ack_queued = false;
+    if (!c.ack_delayed) continue;  // sent since
+    // Owed since this entry was filed, maybe anew: when is it due now?
+    const auto ahead = static_cast<std::int16_t>(c.delayed_ack_due - static_cast<std::uint16_t>(now_tick));
+    if (ahead > 0) {
+      c.delayed_ack_queued = true;
+      delayed_acks_.push({c.index, c.generation, now_tick + static_cast<std::uint64_t>(ahead)});
+      continue;
     }
-    return;
+    c.ack_now = true;
+    mark_pending(c);
   }
+}
+
+void engine::on_timer(std::uint32_t id, std::uint64_t now_us) {
+  tcb& c = conns_[id];
+  if (!c.in_use) return;  // freed since (its timers were cancelled; belt and braces)
   if (c.state == state::fin_wait_2 || c.state == state::time_wait) {
     // The wait ran out (SPEC-TCP 2.6): nothing of ours is unacknowledged
     // in these states, so this node was the wait timer's.

@@ -29,6 +29,7 @@
 #include "dataplane/tcp/state.hpp"
 
 #include <cstdint>
+#include <queue>
 #include <functional>
 #include <optional>
 #include <span>
@@ -199,16 +200,27 @@ class engine {
     std::uint32_t rx_window = 0;
     std::uint32_t half_open = 0;
   };
-  /// A connection's timers. `wait` (FIN-WAIT-2, TIME-WAIT) shares the
-  /// retransmission timer's node: it is armed only once every byte and
-  /// the FIN are acknowledged (or in TIME-WAIT), when nothing is left to
-  /// retransmit, so one node per connection is saved (12 bytes; the state
-  /// tells on_timer which one fired).
+  /// A connection's timers. One wheel node per connection, named by its
+  /// index: `wait` (FIN-WAIT-2, TIME-WAIT) shares the retransmission
+  /// timer's, armed only once every byte and the FIN are acknowledged (or
+  /// in TIME-WAIT), when nothing is left to retransmit (the state tells
+  /// on_timer which one fired). The delayed ACK has no node — 12 bytes
+  /// less per idle connection: a connection that owes one keeps when it is
+  /// due (tcb::delayed_ack_due) and has at most one entry in
+  /// `delayed_acks_`, a heap of the connections that owe an ACK now. An
+  /// entry that comes due finds the ACK sent since (nothing to do), still
+  /// owed (sent now) or owed anew for later (filed again, once): a
+  /// request/response turn, which owes and pays one per request, touches
+  /// the heap once per delay, not once per turn.
   enum class timer : std::uint32_t { retransmit, delayed_ack, wait };
-  static constexpr std::uint32_t timers_per_conn = 2;
-  static constexpr std::uint32_t timer_slot(timer t) noexcept {
-    return t == timer::wait ? static_cast<std::uint32_t>(timer::retransmit) : static_cast<std::uint32_t>(t);
-  }
+  struct delayed_ack {
+    std::uint32_t index = 0;
+    std::uint32_t generation = 0;  ///< a freed slot's entry is stale
+    std::uint64_t due_tick = 0;
+    /// Orders the heap: the earliest due on top.
+    bool operator>(const delayed_ack& o) const noexcept { return due_tick > o.due_tick; }
+  };
+  void run_delayed_acks(std::uint64_t now_us);
 
   // engine.cpp: table, timers, control
   tcb* find(conn_id c);
@@ -305,6 +317,7 @@ class engine {
   /// go on at the next flush (the core drained its tx queue meanwhile).
   std::vector<std::uint32_t> blocked_;
   std::vector<timer_wheel::timer_id> expired_;
+  std::priority_queue<delayed_ack, std::vector<delayed_ack>, std::greater<>> delayed_acks_;
   counters stats_;
   std::uint64_t challenge_window_start_us_ = 0;
   std::uint32_t challenge_acks_in_window_ = 0;

@@ -151,6 +151,11 @@ bool engine::establish(tcb& c, std::uint64_t now_us) {
     return false;
   }
   c.has_fifos = true;
+  // The shared words' second phase (tcb.hpp): nothing out of order, no
+  // hole retransmitted, no FIN beyond a gap yet.
+  c.newest_ooo = c.rcv_nxt;
+  c.retx_next = c.snd_una;
+  c.peer_fin_seq = c.rcv_nxt;
   c.rx = f->rx;
   c.tx = f->tx;
   // Before the app hears of them: from here on it may write their memory.
@@ -343,7 +348,7 @@ bool engine::on_ack(tcb& c, const segment& s, std::uint64_t now_us) {
   }
   update_window(c, s);
 
-  if (c.fin_sent && seq_gt(c.snd_una, c.fin_seq)) {  // our FIN is acknowledged
+  if (c.fin_sent && seq_gt(c.snd_una, c.fin_seq())) {  // our FIN is acknowledged
     switch (c.state) {
       case state::fin_wait_1:
         enter(c, state::fin_wait_2);
@@ -435,7 +440,7 @@ void engine::on_new_ack(tcb& c, const segment& s, std::uint32_t acked, std::uint
 
 void engine::on_dup_ack(tcb& c, std::uint64_t now_us) {
   ++stats_.dup_acks;
-  ++c.dupacks;
+  if (c.dupacks < 0xff) ++c.dupacks;
   if (!c.cc) return;
   if (c.in_recovery) {
     c.cc.on_recovery_dupack();

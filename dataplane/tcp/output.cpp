@@ -22,7 +22,7 @@ std::uint32_t engine::effective_mss(const tcb& c) const noexcept {
 }
 
 std::uint32_t engine::data_end(const tcb& c) const noexcept {
-  if (c.fin_sent) return c.fin_seq;
+  if (c.fin_sent) return c.fin_seq();
   return c.tx_base + static_cast<std::uint32_t>(c.has_fifos ? c.tx.max_dequeue() : 0);
 }
 
@@ -173,10 +173,7 @@ bool engine::send_data(tcb& c, seq_t seq, std::uint32_t len, bool fin, std::uint
     c.rtt_start_us = static_cast<std::uint32_t>(now_us);
   }
   const seq_t end = seq + len + (fin ? 1 : 0);
-  if (fin && !c.fin_sent) {
-    c.fin_sent = true;
-    c.fin_seq = seq + len;
-  }
+  if (fin) c.fin_sent = true;  // at seq + len: snd_max - 1 from here on (fin_seq())
   if (seq_gt(end, c.snd_max)) c.snd_max = end;
   return true;
 }
@@ -185,7 +182,7 @@ void engine::retransmit_first(tcb& c, std::uint64_t now_us) {
   const seq_t end = data_end(c);
   const std::uint32_t avail = seq_gt(end, c.snd_una) ? seq_diff(end, c.snd_una) : 0;
   const std::uint32_t len = std::min(avail, effective_mss(c));
-  const bool fin = c.fin_sent && c.snd_una + len == c.fin_seq;
+  const bool fin = c.fin_sent && c.snd_una + len == c.fin_seq();
   if (len == 0 && !fin) return;
   if (!send_data(c, c.snd_una, len, fin, now_us)) return;
   ++c.total_retrans;
@@ -302,7 +299,7 @@ void engine::output(tcb& c, std::uint64_t now_us) {
       c.snd_nxt += len + (fin ? 1 : 0);
       if (!armed(c, timer::retransmit)) arm(c, timer::retransmit, now_us + c.rtt.rto_us());
     }
-    if (c.sending_done() && c.snd_nxt == end && !(c.fin_sent && seq_gt(c.snd_nxt, c.fin_seq))) {
+    if (c.sending_done() && c.snd_nxt == end && !(c.fin_sent && seq_gt(c.snd_nxt, c.fin_seq()))) {
       // A bare FIN: every byte went, the FIN did not.
       if (send_data(c, c.snd_nxt, 0, true, now_us)) {
         c.snd_nxt += 1;

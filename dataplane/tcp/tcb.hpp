@@ -48,10 +48,27 @@ struct engine::tcb {
   std::uint32_t index = 0;  ///< where it sits in the engine's table (names its timers)
   std::uint32_t generation = 0;
   four_tuple tuple;
-  std::uint32_t rx_window = 0;     ///< window before fifos exist (SYN, SYN-ACK)
+  // Words that serve two phases, never both at once (each pair switches
+  // in establish(), input.cpp): the handshake's, until ESTABLISHED, and
+  // what only an established connection needs.
+  union {
+    seq_t iss = 0;     ///< handshake: our initial sequence number
+    seq_t retx_next;   ///< established: next hole to retransmit in SACK recovery
+  };
+  union {
+    seq_t irs = 0;       ///< handshake: the peer's initial sequence number
+    seq_t peer_fin_seq;  ///< established: where the peer's FIN is, when it came beyond a gap
+  };
+  /// One word for two phases, never both at once: before the fifos exist
+  /// (SYN, SYN-ACK) the window to offer; from ESTABLISHED on (the only
+  /// time out-of-order bytes can be held) where the most recent
+  /// out-of-order segment started, the SACK option's first block.
+  union {
+    std::uint32_t rx_window = 0;
+    seq_t newest_ooo;
+  };
   std::uint32_t rtt_start_us = 0;  ///< when the timed segment left, modulo 2^32 (an RTT is far shorter)
   // send sequence space
-  seq_t iss = 0;
   seq_t snd_una = 0;
   seq_t snd_nxt = 0;
   seq_t snd_max = 0;    ///< highest sequence number sent (+1); snd_nxt < snd_max after a timeout
@@ -61,32 +78,30 @@ struct engine::tcb {
   seq_t snd_wl1 = 0;
   seq_t snd_wl2 = 0;
   // receive sequence space
-  seq_t irs = 0;
   seq_t rcv_nxt = 0;
   seq_t rcv_adv = 0;   ///< right edge of the window last advertised; never moves left
   // options
   std::uint32_t ts_recent = 0;
   seq_t last_ack_sent = 0;
-  seq_t newest_ooo = 0;  ///< where the most recent out-of-order segment started
   // close
-  seq_t fin_seq = 0;         ///< our FIN's sequence number, once sent
-  seq_t peer_fin_seq = 0;
   // timers and loss recovery
-  std::uint32_t retries = 0;
   seq_t rtt_seq = 0;
-  std::uint32_t dupacks = 0;
   seq_t recover = 0;         ///< RFC 6582: snd_max when recovery began
-  seq_t retx_next = 0;       ///< next hole to retransmit in SACK recovery
   /// The peer's SACK scoreboard (engine::sacks_), held only while the peer
   /// reports bytes above snd_una: `sacked_count` blocks, merged, sorted.
   std::uint32_t sack_board = sack_scoreboards::none;
   // acknowledgement
-  std::uint32_t unacked_segments = 0;  ///< full segments received since our last ACK
   std::uint32_t total_retrans = 0;     ///< segments sent again (TCP_INFO's tcpi_total_retrans)
   congestion_control cc;               ///< from the handshake's end on (20 bytes, 4-aligned)
 
   // ---- 2- and 1-byte fields ----
   std::uint16_t peer_mss = 536;  ///< RFC 9293 default when the peer sends none (SPEC-TCP 5.1)
+  /// When the delayed ACK owed is due, in timer ticks modulo 2^16 (it is
+  /// at most tcp.delayed-ack-ms, 500 ticks, away).
+  std::uint16_t delayed_ack_due = 0;
+  std::uint8_t dupacks = 0;      ///< in a row; saturates (only "3 or more" matters, and up to 3 for limited transmit)
+  std::uint8_t retries = 0;      ///< timeouts in a row: tcp.syn-retries / data-retries are at most 64
+  std::uint8_t unacked_segments = 0;  ///< full segments received since our last ACK (an ACK goes at 2)
   tcp::state state = state::closed;
   std::uint8_t snd_shift = 0;
   std::uint8_t rcv_shift = 0;
@@ -114,10 +129,14 @@ struct engine::tcb {
   bool ack_delayed : 1 = false;   ///< owe one by the delayed-ACK timer
   bool pending : 1 = false;       ///< on the engine's flush list
   bool named : 1 = false;         ///< `owner` is the session's name
+  bool delayed_ack_queued : 1 = false;  ///< has an entry in engine::delayed_acks_
 
   /// No byte will be queued after the ones in the tx fifo: a FIN follows them.
   bool sending_done() const noexcept { return app_closed || tx_shut; }
   std::uint32_t flight() const noexcept { return seq_diff(snd_nxt, snd_una); }
+  /// Our FIN's sequence number, once sent (fin_sent): nothing is ever
+  /// sent past a FIN, so it is the last sequence number sent.
+  seq_t fin_seq() const noexcept { return snd_max - 1; }
 };
 
 }  // namespace actorstack::tcp

@@ -10,6 +10,7 @@
 #include <actorstack/endpoint.hpp>
 #include <actorstack/fifo_ref.hpp>
 #include <actorstack/fifo_side.hpp>
+#include <actorstack/packed_endpoints.hpp>
 #include <actorstack/result.hpp>
 #include <actorstack/session_handle.hpp>
 #include <actorstack/tx_route.hpp>
@@ -132,13 +133,10 @@ class session {
   /// Where this session runs: its local and remote endpoints, as the
   /// transport named them at accept or connect (getsockname /
   /// getpeername). Empty for a datagram listener.
-  const endpoint_pair& endpoints() const noexcept { return ends_; }
+  endpoint_pair endpoints() const noexcept { return ends_.get(); }
   /// The transport that carries it: ct (cut-through, another app on this
   /// stack, whatever the uri said), tcp (the wire) or udp.
   transport_proto transport() const noexcept { return transport_; }
-
-  /// Application context, untouched by the stack.
-  std::uint64_t user_data = 0;
 
  private:
   friend struct detail::session_access;  // the app worker re-keys a migrated session, sets its endpoints
@@ -154,17 +152,25 @@ class session {
   bool tx_notice_needed() noexcept;
   void pay_owed_notice() noexcept;
   void forget_owed_notice() noexcept;
+  // 88 bytes, one per connection an app holds: words first, then the
+  // packed endpoints and the flags in what is left of the last word.
   session_handle handle_;
   fifo_ref rx_;
   fifo_ref tx_;
   detail::session_control* control_;
-  bool datagram_ = false;
-  bool closed_ = false;
-  bool write_shut_ = false;
-  bool tx_notice_owed_ = false;
-  endpoint_pair ends_;
-  transport_proto transport_ = transport_proto::ct;
   tx_route route_;  ///< where "data written" may go without the worker (set by the app worker)
+
+ public:
+  /// Application context, untouched by the stack.
+  std::uint64_t user_data = 0;
+
+ private:
+  detail::packed_endpoint_pair ends_;
+  transport_proto transport_ = transport_proto::ct;
+  bool datagram_ : 1 = false;
+  bool closed_ : 1 = false;
+  bool write_shut_ : 1 = false;
+  bool tx_notice_owed_ : 1 = false;
 };
 
 }  // namespace actorstack

@@ -217,9 +217,11 @@ void ct_worker::accepted(session& ss) {
     return;
   }
   const pending_connect pc = *setup;
-  end_setup(*c);  // the client hears the outcome now: its session keeps the endpoints
-  auto h = worker_.connect_notify(transport_proto::ct, client_conn, pc.client_app_worker, pc.opaque, false,
-                                  ct_client_ends(pc, client_conn, worker_.index()));
+  end_setup(*c);  // the client hears the outcome now: both sides keep the endpoints
+  const endpoint_pair ends = ct_client_ends(pc, client_conn, worker_.index());
+  c->ends.assign(ends);
+  s->ends.assign(ends);
+  auto h = worker_.connect_notify(transport_proto::ct, client_conn, pc.client_app_worker, pc.opaque, false, ends);
   if (!h) {
     // The client already heard "alloc"; its side is gone, so is the server's.
     free_connection(client_conn);
@@ -437,8 +439,8 @@ std::string ct_worker::format(std::uint32_t conn, std::uint32_t worker) const {
   endpoint_pair ends;  // local: the client's, remote: the server's
   if (const pending_connect* pc = setup_of(c)) {
     ends = ct_client_ends(*pc, c.client ? conn : c.peer, worker_.index());
-  } else if (const session* s = worker_.get(c.session); s != nullptr) {
-    ends = c.client ? endpoint_pair{s->local, s->remote} : endpoint_pair{s->remote, s->local};
+  } else if (worker_.get(c.session) != nullptr) {
+    ends = c.ends.get();
   } else {
     return {};  // a side between its set-up and its session: nothing to name yet
   }

@@ -17,6 +17,7 @@
 #include "session/session_worker_state.hpp"
 
 #include <actorstack/endpoint.hpp>
+#include <actorstack/packed_endpoints.hpp>
 
 #include <deque>
 #include <optional>
@@ -165,14 +166,19 @@ class ct_worker final : public session_layer::transport, public session_layer::f
   // kept apart (setups_), named by the client side until the client
   // heard "connected" (or was refused); the server side reads it there.
   struct connection {
-    bool live = false;
-    bool client = false;      ///< client side (else server side)
-    bool reset = false;       ///< the app asked for a reset, not a close
-    bool has_fifos = false;   ///< `fifos` holds this side's reference to the pair
-    std::uint32_t peer = no_index;
-    std::uint32_t setup = no_index;  ///< client side: its entry in setups_, while set up
+    // 80 bytes, one per side.
     session_handle session;
     ct_fifo_pair fifos;
+    std::uint32_t peer = no_index;
+    std::uint32_t setup = no_index;  ///< client side: its entry in setups_, while set up
+    /// The pair's endpoints as its apps were told them, the client's as
+    /// local (show sessions), from the end of its set-up on: the sessions
+    /// keep none.
+    detail::packed_endpoint_pair ends;
+    bool live : 1 = false;
+    bool client : 1 = false;      ///< client side (else server side)
+    bool reset : 1 = false;       ///< the app asked for a reset, not a close
+    bool has_fifos : 1 = false;   ///< `fifos` holds this side's reference to the pair
     /// A client side waiting for the server's decision: exactly while it
     /// holds its set-up (a server side never does).
     bool half_open() const noexcept { return setup != no_index; }

@@ -384,10 +384,10 @@ void tcp_transport::app_rx_evt(session& s) {
 std::string tcp_transport::format(std::uint32_t id, std::uint32_t worker) const {
   if (id >= conns_.size() || !conns_[id].in_use) return {};
   const conn& c = conns_[id];
-  const session* s = c.session_gone ? nullptr : sessions_.get(c.session);
-  if (s == nullptr) return {};
+  if (c.session_gone || sessions_.get(c.session) == nullptr) return {};
   std::string out = "[" + std::to_string(worker) + ":" + std::to_string(c.session.index()) + "][T] " +
-                    text(s->local) + "->" + text(s->remote) + " ";
+                    text(v4_endpoint(cfg_.local_ip, c.local_port)) + "->" +
+                    text(v4_endpoint(c.remote_ip, c.remote_port)) + " ";
   // The engine's own state, as its core reported it (tcp_state events);
   // CLOSED once the core let go.
   out += c.core_done ? "CLOSED" : tcp::to_string(c.state);
@@ -495,9 +495,12 @@ void tcp_transport::on_established(std::uint32_t core, const event& ev) {
   const std::uint32_t id = alloc_conn();
   {
     conn& c = conns_[id];
-    c.core = core;
+    c.core = static_cast<std::uint16_t>(core);
     c.engine_index = ev.id;
     c.generation = ev.generation;
+    c.remote_ip = ev.remote_ip;
+    c.local_port = ev.local_port;
+    c.remote_port = ev.remote_port;
   }
   const endpoint_pair ends{v4_endpoint(ev.local_ip, ev.local_port), v4_endpoint(ev.remote_ip, ev.remote_port)};
   set_engine_index(core, ev.id, id + 1);

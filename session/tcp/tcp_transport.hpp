@@ -148,21 +148,27 @@ class tcp_transport final : public session_layer::transport, public session_laye
 
  private:
   struct conn {
-    bool in_use = false;
-    bool core_done = false;     ///< released or reset: the fifos are ours again
-    bool session_gone = false;  ///< the session freed its fifos: free them when the core is done
-    bool peer_closed = false;
-    bool close_sent = false;    ///< tcp_close or tcp_abort went to the core
-    bool shutdown_sent = false; ///< tcp_shutdown went to the core
-    tcp::state state = tcp::state::established;  ///< the engine's, from tcp_state events
+    // 32 bytes, one per connection. The fifos are the session's (one copy
+    // per connection, docs/performance.md): they come back here (orphans_)
+    // when the session goes before the core let go of them. The endpoints
+    // are the 4-tuple's remote half and local port (the local address is
+    // the data plane's): `show sessions` names them, the app was told them
+    // in its notification.
     session_handle session;
     std::uint32_t app_worker = 0;
-    std::uint32_t core = 0;
     std::uint32_t engine_index = 0;
     std::uint32_t generation = 0;
-    // The endpoints and fifos are the session's (one copy per connection,
-    // docs/performance.md): the fifos come back here (orphans_) when the
-    // session goes before the core let go of them.
+    std::uint32_t remote_ip = 0;  ///< host order
+    std::uint16_t local_port = 0;
+    std::uint16_t remote_port = 0;
+    std::uint16_t core = 0;
+    tcp::state state = tcp::state::established;  ///< the engine's, from tcp_state events
+    bool in_use : 1 = false;
+    bool core_done : 1 = false;     ///< released or reset: the fifos are ours again
+    bool session_gone : 1 = false;  ///< the session freed its fifos: free them when the core is done
+    bool peer_closed : 1 = false;
+    bool close_sent : 1 = false;    ///< tcp_close or tcp_abort went to the core
+    bool shutdown_sent : 1 = false; ///< tcp_shutdown went to the core
   };
   struct listener {
     bool in_use = false;

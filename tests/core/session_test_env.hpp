@@ -23,17 +23,19 @@ struct app_event {
   std::uint32_t app_worker = 0;
   errc err = errc::none;
   std::uint64_t extra = 0;
+  endpoint_pair ends{};  ///< accept, connected: what the app is told
 };
 
 struct recording_apps : app_notifier {
   std::vector<app_event> events;
   bool rx_queue_full = false;
 
-  void accept(const session& s, session_handle listener) override {
-    events.push_back({"accept", s.handle, s.app_worker, errc::none, listener.value()});
+  void accept(const session& s, session_handle listener, const endpoint_pair& ends) override {
+    events.push_back({"accept", s.handle, s.app_worker, errc::none, listener.value(), ends});
   }
-  void connected(std::uint32_t wrk, std::uint64_t opaque, const session* s, errc err) override {
-    events.push_back({"connected", s ? s->handle : session_handle{}, wrk, err, opaque});
+  void connected(std::uint32_t wrk, std::uint64_t opaque, const session* s, errc err,
+                 const endpoint_pair& ends) override {
+    events.push_back({"connected", s ? s->handle : session_handle{}, wrk, err, opaque, ends});
   }
   void close(const session& s) override { events.push_back({"close", s.handle, s.app_worker}); }
   void reset(const session& s) override { events.push_back({"reset", s.handle, s.app_worker}); }

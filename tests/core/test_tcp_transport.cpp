@@ -28,13 +28,14 @@ struct segment_recording_apps : recording_apps {
     segments.push_back(seg);
     events.push_back({"segment_add", {}, app_worker});
   }
-  void accept(const session& s, session_handle listener) override {
+  void accept(const session& s, session_handle listener, const endpoint_pair& ends) override {
     if (routes_from != nullptr) routes.push_back(routes_from->direct_tx_route(s));
-    recording_apps::accept(s, listener);
+    recording_apps::accept(s, listener, ends);
   }
-  void connected(std::uint32_t wrk, std::uint64_t opaque, const session* s, errc err) override {
+  void connected(std::uint32_t wrk, std::uint64_t opaque, const session* s, errc err,
+                 const endpoint_pair& ends) override {
     if (routes_from != nullptr && s != nullptr) routes.push_back(routes_from->direct_tx_route(*s));
-    recording_apps::connected(wrk, opaque, s, err);
+    recording_apps::connected(wrk, opaque, s, err, ends);
   }
 };
 
@@ -161,6 +162,11 @@ TEST_CASE("TCP 2.1 tcp transport: a listener listens on every core, accept comes
   // Nothing for a half-open: the app hears only ESTABLISHED.
   const auto c = fx.establish(cookie, 80, 40000, 1);
   REQUIRE(fx.apps.count("accept") == 1);
+  // The app hears the 4-tuple in its notification (getsockname /
+  // getpeername); the session keeps no copy, show sessions reads the
+  // transport's.
+  CHECK(fx.apps.events.back().ends.local.to_string() == "tcp://10.0.0.2/80");
+  CHECK(fx.apps.events.back().ends.remote.to_string() == "tcp://10.0.0.1/40000");
   session* s = fx.w.get(fx.apps.events.back().handle);
   REQUIRE(s != nullptr);
   CHECK(s->proto == transport_proto::tcp);

@@ -810,6 +810,33 @@ TEST_CASE("TCP 6.3: ACKs are delayed for one segment, sent for every second full
   CHECK(h.wire.pop().parsed().ack == 2401 + 5600);
 }
 
+TEST_CASE("TCP 6.3: a delayed ACK owed again after an ACK went out waits its own full delay (the earlier one lapses unsent)") {
+  host h(tcp::config{}, 5);
+  const auto synack = open_from_script(h, 1000, syn_options(true, false, false, false)).parsed();
+  finish_open(h, 1000, synack);
+  const std::uint32_t una = synack.seq + 1;
+  h.wire.sent.clear();
+  const auto full = pattern(1400, 1);
+  h.eng.input(craft(ip_a, ip_b, {client_port, server_port, 1001, una, ack, 1000}, {}, full).bytes, ip_a, ip_b, 0);
+  h.eng.flush(0);
+  CHECK(h.wire.sent.empty());  // delayed, due at 40 ms
+  h.eng.input(craft(ip_a, ip_b, {client_port, server_port, 2401, una, ack, 1000}, {}, full).bytes, ip_a, ip_b, 10'000);
+  h.eng.flush(10'000);
+  REQUIRE(h.wire.sent.size() == 1);  // the second full segment: at once
+  CHECK(h.wire.pop().parsed().ack == 3801);
+  h.eng.input(craft(ip_a, ip_b, {client_port, server_port, 3801, una, ack, 1000}, {}, pattern(100, 2)).bytes, ip_a, ip_b, 20'000);
+  h.eng.flush(20'000);
+  h.eng.advance(41'000);
+  CHECK(h.wire.sent.empty());  // the first delay's turn: owed since 20 ms, not since 0
+  h.eng.advance(59'000);
+  CHECK(h.wire.sent.empty());
+  h.eng.advance(61'000);
+  REQUIRE(h.wire.sent.size() == 1);
+  CHECK(h.wire.pop().parsed().ack == 3901);
+  h.eng.advance(200'000);
+  CHECK(h.wire.sent.empty());  // once
+}
+
 TEST_CASE("TCP 2.1: a listener's backlog of half-open connections drops further SYNs, counted, and allocates no fifo for them") {
   tcp::config cfg;
   cfg.backlog = 2;
