@@ -10,36 +10,60 @@
 /// elements are never copied and leave at most one page of slack, and an
 /// element keeps its address for the table's life.
 ///
-/// A page is as many elements as fit in PageBytes, not a power of two of
-/// them: the allocator rounds a request up to its next size class, and
-/// PageBytes is one, so a page wastes less than an element — where a
-/// power-of-two count of 88- or 264-byte elements (11 264 and 8 448
-/// bytes) landed in a class ~9 % larger, on every idle connection. The
-/// index splits by a division by a constant (a multiply and a shift).
+/// A page is a power of two of elements (an index splits with a shift)
+/// and large: 128 KiB or so, from the allocator's page heap, whole 8 KiB
+/// pages with nothing else in them. Elements are constructed as the table
+/// grows into them, so the memory past the last one is never touched and
+/// never resident, whatever the allocator rounds the page up to. (Small
+/// pages, filled when made, paid that rounding on every element: 128 app
+/// sessions of 88 bytes, 11 264 bytes, sat in a 12 288-byte size class.)
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <memory>
+#include <new>
+#include <utility>
 #include <vector>
 
 namespace actorstack {
 
-template <class T, std::size_t PageBytes = 16384>
+template <class T, std::size_t PageBytes = 128 * 1024>
 class paged_vector {
  public:
-  /// Elements per page: as many as fill PageBytes (at least 16).
-  static constexpr std::size_t page_elements = std::max<std::size_t>(16, PageBytes / sizeof(T));
+  /// Elements per page: a power of two, at least 16.
+  static constexpr std::size_t page_elements = std::bit_floor(std::max<std::size_t>(16, PageBytes / sizeof(T)));
 
-  T& operator[](std::size_t i) noexcept { return pages_[i / page_elements].get()[i % page_elements]; }
-  const T& operator[](std::size_t i) const noexcept { return pages_[i / page_elements].get()[i % page_elements]; }
+  paged_vector() = default;
+  paged_vector(const paged_vector&) = delete;
+  paged_vector& operator=(const paged_vector&) = delete;
+  paged_vector(paged_vector&& o) noexcept : pages_(std::exchange(o.pages_, {})), size_(std::exchange(o.size_, 0)) {}
+  paged_vector& operator=(paged_vector&& o) noexcept {
+    if (this != &o) {
+      release();
+      pages_ = std::exchange(o.pages_, {});
+      size_ = std::exchange(o.size_, 0);
+    }
+    return *this;
+  }
+  ~paged_vector() { release(); }
+
+  T& operator[](std::size_t i) noexcept { return pages_[i / page_elements][i % page_elements]; }
+  const T& operator[](std::size_t i) const noexcept { return pages_[i / page_elements][i % page_elements]; }
 
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
 
-  /// A default-constructed element at index size(); returns it.
+  /// A value-initialised element at index size(); returns it.
   T& emplace_back() {
-    if (size_ == pages_.size() * page_elements) add_page();
-    return (*this)[size_++];
+    if (size_ == pages_.size() * page_elements) {
+      pages_.reserve(pages_.size() + 1);  // a throw here leaves no page unowned
+      pages_.push_back(std::allocator<T>{}.allocate(page_elements));
+    }
+    T* at = &(*this)[size_];
+    ::new (static_cast<void*>(at)) T();
+    ++size_;
+    return *at;
   }
   /// Grows to `n` elements (never shrinks); the new ones are T{}.
   void grow_to(std::size_t n) {
@@ -69,26 +93,15 @@ class paged_vector {
   const_iterator end() const noexcept { return {this, size_}; }
 
  private:
-  /// Pages are raw storage of exactly page_elements elements (an array
-  /// new would add its cookie and cross into the next size class).
-  struct page_deleter {
-    void operator()(T* p) const noexcept {
-      std::destroy_n(p, page_elements);
-      std::allocator<T>{}.deallocate(p, page_elements);
-    }
-  };
-  void add_page() {
-    pages_.reserve(pages_.size() + 1);  // a throw here leaves no page unowned
-    T* p = std::allocator<T>{}.allocate(page_elements);
-    try {
-      std::uninitialized_value_construct_n(p, page_elements);
-    } catch (...) {
-      std::allocator<T>{}.deallocate(p, page_elements);
-      throw;
-    }
-    pages_.emplace_back(p);
+  void release() noexcept {
+    for (std::size_t i = size_; i-- > 0;) (*this)[i].~T();
+    for (T* p : pages_) std::allocator<T>{}.deallocate(p, page_elements);
+    pages_.clear();
+    size_ = 0;
   }
-  std::vector<std::unique_ptr<T, page_deleter>> pages_;
+  /// Raw storage of page_elements elements each; the first size_ of them
+  /// constructed.
+  std::vector<T*> pages_;
   std::size_t size_ = 0;
 };
 

@@ -129,7 +129,7 @@ void core_tcp::apply(std::uint32_t worker, const command& c) {
       if (conn_of(pack(id)) == nullptr) return;  // ended meanwhile: its reset or release is on its way
       engine_.app_abort(id, now);
       // The fifos are the worker's again (SPEC-TCP 2.5).
-      released(pack(id));
+      released(id);
       return;
     default: return;
   }
@@ -395,7 +395,7 @@ std::optional<tcp::session_fifos> core_tcp::established(const tcp::established_i
   ev.local_port = info.tuple.local_port;
   ev.remote_port = info.tuple.remote_port;
   core_.post(o.worker, ev);
-  return tcp::session_fifos{pair->rx, pair->tx, pack(info.id)};
+  return tcp::session_fifos{pair->rx, pair->tx};
 }
 
 void core_tcp::connect_failed(std::uint64_t cookie, errc why) {
@@ -405,7 +405,8 @@ void core_tcp::connect_failed(std::uint64_t cookie, errc why) {
   connects_.erase(it);
 }
 
-void core_tcp::readable(std::uint64_t session) {
+void core_tcp::readable(tcp::conn_id id) {
+  const std::uint64_t session = pack(id);
   // fifo_of, with the connection kept for told_app.
   conn* c = conn_of(session);
   shm::fifo* rx = c != nullptr ? engine_.fifo_of(unpack(session), true) : nullptr;
@@ -415,7 +416,8 @@ void core_tcp::readable(std::uint64_t session) {
   watch_window(session);
 }
 
-void core_tcp::writable(std::uint64_t session, std::uint32_t bytes) {
+void core_tcp::writable(tcp::conn_id id, std::uint32_t bytes) {
+  const std::uint64_t session = pack(id);
   shm::fifo* tx = fifo_of(session, false);
   if (tx == nullptr || !tx->needs_deq_ntf(bytes)) return;
   event ev{event_kind::tcp_tx_space};
@@ -423,22 +425,25 @@ void core_tcp::writable(std::uint64_t session, std::uint32_t bytes) {
   post_conn(session, ev);
 }
 
-void core_tcp::peer_closed(std::uint64_t session) { post_conn(session, event{event_kind::tcp_peer_closed}); }
+void core_tcp::peer_closed(tcp::conn_id id) { post_conn(pack(id), event{event_kind::tcp_peer_closed}); }
 
-void core_tcp::reset(std::uint64_t session, errc why) {
+void core_tcp::reset(tcp::conn_id id, errc why) {
+  const std::uint64_t session = pack(id);
   event ev{event_kind::tcp_reset};
   ev.error = why;
   post_conn(session, ev);
   if (conn* c = conn_of(session)) forget(*c);
 }
 
-void core_tcp::state_changed(std::uint64_t session, tcp::state now) {
+void core_tcp::state_changed(tcp::conn_id id, tcp::state now) {
+  const std::uint64_t session = pack(id);
   event ev{event_kind::tcp_state};
   ev.bytes = static_cast<std::uint32_t>(now);
   post_conn(session, ev);
 }
 
-void core_tcp::released(std::uint64_t session) {
+void core_tcp::released(tcp::conn_id id) {
+  const std::uint64_t session = pack(id);
   post_conn(session, event{event_kind::tcp_released});
   if (conn* c = conn_of(session)) forget(*c);
 }

@@ -53,12 +53,12 @@ class core_tcp final : public tcp::wire, public tcp::app_side {
   // ---- tcp::app_side --------------------------------------------------------
   std::optional<tcp::session_fifos> established(const tcp::established_info& info) override;
   void connect_failed(std::uint64_t cookie, errc why) override;
-  void readable(std::uint64_t session) override;
-  void writable(std::uint64_t session, std::uint32_t bytes) override;
-  void peer_closed(std::uint64_t session) override;
-  void reset(std::uint64_t session, errc why) override;
-  void released(std::uint64_t session) override;
-  void state_changed(std::uint64_t session, tcp::state now) override;
+  void readable(tcp::conn_id id) override;
+  void writable(tcp::conn_id id, std::uint32_t bytes) override;
+  void peer_closed(tcp::conn_id id) override;
+  void reset(tcp::conn_id id, errc why) override;
+  void released(tcp::conn_id id) override;
+  void state_changed(tcp::conn_id id, tcp::state now) override;
 
  private:
   void app_sent(tcp::conn_id id, bool nodelay, std::uint64_t now);

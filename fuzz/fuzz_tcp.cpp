@@ -31,28 +31,29 @@ struct null_wire : tcp::wire {
 
 struct fifo_app : tcp::app_side {
   shm::fifo_segment seg = shm::fifo_segment::create("fuzz-tcp", 8u << 20).value();
-  std::map<std::uint64_t, shm::fifo_pair> live;
-  std::uint64_t next = 1;
-  std::optional<tcp::session_fifos> established(const tcp::established_info&) override {
+  std::map<std::uint64_t, shm::fifo_pair> live;  // by key(conn_id)
+  static std::uint64_t key(tcp::conn_id id) { return std::uint64_t{id.index} << 32 | id.generation; }
+  std::optional<tcp::session_fifos> established(const tcp::established_info& i) override {
     auto p = seg.alloc_fifo_pair(16384, 16384);
     if (!p) return std::nullopt;
-    live[next] = *p;
-    return tcp::session_fifos{p->rx, p->tx, next++};
+    if (!live.emplace(key(i.id), *p).second) std::abort();  // a conn_id established twice
+    return tcp::session_fifos{p->rx, p->tx};
   }
   void connect_failed(std::uint64_t, errc) override {}
-  void readable(std::uint64_t s) override {
+  void readable(tcp::conn_id id) override {
     // The app reads everything at once.
     std::vector<std::byte> b(16384);
-    if (auto it = live.find(s); it != live.end())
-      while (it->second.rx.dequeue(b)) {
-      }
+    auto it = live.find(key(id));
+    if (it == live.end()) std::abort();  // an event for a session that is gone
+    while (it->second.rx.dequeue(b)) {
+    }
   }
-  void writable(std::uint64_t, std::uint32_t) override {}
-  void peer_closed(std::uint64_t) override {}
-  void reset(std::uint64_t s, errc) override { release(s); }
-  void released(std::uint64_t s) override { release(s); }
-  void release(std::uint64_t s) {
-    auto it = live.find(s);
+  void writable(tcp::conn_id, std::uint32_t) override {}
+  void peer_closed(tcp::conn_id) override {}
+  void reset(tcp::conn_id id, errc) override { release(id); }
+  void released(tcp::conn_id id) override { release(id); }
+  void release(tcp::conn_id id) {
+    auto it = live.find(key(id));
     if (it == live.end()) std::abort();  // an event for a session that is gone
     seg.free_fifo(it->second.rx);
     seg.free_fifo(it->second.tx);

@@ -87,7 +87,7 @@ void engine::free_conn(tcb& c) {
       --it->second.half_open;
   }
   by_tuple_.erase(tuple_hash(c.tuple), c.index);
-  sacks_.give_back(c.sack_board);
+  if (c.named) sacks_.give_back(c.rec.sack_board);
   --per_state_[static_cast<std::size_t>(c.state)];
   const std::uint32_t gen = c.generation;
   const std::uint32_t index = c.index;
@@ -99,19 +99,20 @@ void engine::free_conn(tcb& c) {
 }
 
 std::span<const sack_block> engine::sacked(const tcb& c) const noexcept {
-  if (c.sack_board == sack_scoreboards::none) return {};
-  return {sacks_[c.sack_board].data(), c.sacked_count};
+  if (!c.named || c.rec.sack_board == sack_scoreboards::none) return {};  // none before ESTABLISHED
+  return {sacks_[c.rec.sack_board].data(), c.sacked_count};
 }
 
 void engine::set_sacked(tcb& c, const sack_block* blocks, std::size_t n) {
+  if (!c.named) return;  // a scoreboard is an established connection's (the word is `owner` before)
   if (n == 0) {
-    sacks_.give_back(c.sack_board);
-    c.sack_board = sack_scoreboards::none;
+    sacks_.give_back(c.rec.sack_board);
+    c.rec.sack_board = sack_scoreboards::none;
     c.sacked_count = 0;
     return;
   }
-  if (c.sack_board == sack_scoreboards::none) c.sack_board = sacks_.take();
-  auto& board = sacks_[c.sack_board];
+  if (c.rec.sack_board == sack_scoreboards::none) c.rec.sack_board = sacks_.take();
+  auto& board = sacks_[c.rec.sack_board];
   n = std::min(n, board.size());
   std::copy_n(blocks, n, board.begin());
   c.sacked_count = static_cast<std::uint8_t>(n);
@@ -194,7 +195,6 @@ result<conn_id> engine::connect(const four_tuple& wanted, std::uint64_t cookie, 
   c.snd_nxt = c.iss;
   c.snd_max = c.iss;
   c.tx_base = c.iss + 1;
-  c.recover = c.iss;
   ++stats_.active_opens;
   send_syn(c, now_us);
   return conn_id{c.index, c.generation};
@@ -280,14 +280,15 @@ void engine::abort(tcb& c, abort_reason why, errc app_error, bool send_reset, st
   ++stats_.aborts[static_cast<std::size_t>(why)];
   if (send_reset && c.state != state::syn_sent && c.state != state::time_wait) send_rst(c);
   const bool had_session = c.has_fifos;
-  const std::uint64_t owner = c.owner;  // the session's name, or an active open's cookie
+  const conn_id id{c.index, c.generation};
+  const std::uint64_t cookie = c.named ? 0 : c.owner;  // an active open's, until established
   const bool active_open = c.state == state::syn_sent || (c.state == state::syn_received && !c.passive);
   const bool app_closed = c.app_closed;
   free_conn(c);
-  if (had_session && app_closed) app_.released(owner);  // it waits for nothing else
+  if (had_session && app_closed) app_.released(id);  // it waits for nothing else
   else if (app_error == errc::none) return;
-  else if (had_session) app_.reset(owner, app_error);
-  else if (active_open) app_.connect_failed(owner, app_error);
+  else if (had_session) app_.reset(id, app_error);
+  else if (active_open) app_.connect_failed(cookie, app_error);
 }
 
 // The app shares the fifos' memory. Before the engine relies on their
@@ -306,7 +307,7 @@ void engine::release_fifos(tcb& c) {
   c.has_fifos = false;
   c.rx = {};
   c.tx = {};
-  app_.released(c.owner);
+  app_.released({c.index, c.generation});
 }
 
 void engine::set_state(tcb& c, tcp::state s) {
@@ -317,7 +318,7 @@ void engine::set_state(tcb& c, tcp::state s) {
 
 void engine::enter(tcb& c, tcp::state s) {
   set_state(c, s);
-  if (c.has_fifos) app_.state_changed(c.owner, s);
+  if (c.has_fifos) app_.state_changed({c.index, c.generation}, s);
 }
 
 void engine::enter_time_wait(tcb& c, std::uint64_t now_us) {
@@ -448,7 +449,7 @@ void engine::on_retransmit_timer(tcb& c, std::uint64_t now_us) {
   c.cc.on_timeout(c.flight());
   c.in_recovery = false;
   c.dupacks = 0;
-  c.recover = c.snd_max;
+  c.rec.recover = c.snd_max;
   set_sacked(c, nullptr, 0);
   c.snd_nxt = c.snd_una;
   retransmit_first(c, now_us);
@@ -491,7 +492,6 @@ conn_info engine::snapshot(const tcb& c) const {
   i.timestamps = c.ts_on;
   i.sack = c.sack_on;
   i.has_fifos = c.has_fifos;
-  i.session = c.named ? c.owner : 0;
   return i;
 }
 

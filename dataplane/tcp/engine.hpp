@@ -63,7 +63,6 @@ class wire {
 struct session_fifos {
   shm::fifo rx;
   shm::fifo tx;
-  std::uint64_t session = 0;  ///< names the session in every later event
 };
 
 struct established_info {
@@ -73,7 +72,9 @@ struct established_info {
   std::uint64_t cookie = 0;  ///< the listener's (passive) or the connect's (active)
 };
 
-/// The session layer's side. Every call is made on the owning core.
+/// The session layer's side. Every call is made on the owning core. From
+/// established() on, a connection is named by its conn_id (the session
+/// layer keeps what it needs by it; the TCB keeps no name of its own).
 class app_side {
  public:
   virtual ~app_side() = default;
@@ -83,22 +84,22 @@ class app_side {
   /// An active open failed: `refused` (RST) or `timeout` (no answer).
   virtual void connect_failed(std::uint64_t cookie, errc why) = 0;
   /// New in-order bytes sit in the rx fifo.
-  virtual void readable(std::uint64_t session) = 0;
+  virtual void readable(conn_id c) = 0;
   /// `bytes` acknowledged bytes left the tx fifo.
-  virtual void writable(std::uint64_t session, std::uint32_t bytes) = 0;
+  virtual void writable(conn_id c, std::uint32_t bytes) = 0;
   /// The peer's FIN: no more bytes will arrive (SPEC-TCP 2.3).
-  virtual void peer_closed(std::uint64_t session) = 0;
+  virtual void peer_closed(conn_id c) = 0;
   /// The connection is gone (`reset`: peer RST; `timeout`: retries ran
   /// out). The engine no longer touches the fifos (SPEC-TCP 2.4, 2.7).
-  virtual void reset(std::uint64_t session, errc why) = 0;
+  virtual void reset(conn_id c, errc why) = 0;
   /// After app_close(): the engine is done with the fifos (all sent data
   /// acknowledged, or the connection ended); the session may go.
-  virtual void released(std::uint64_t session) = 0;
+  virtual void released(conn_id c) = 0;
   /// The connection moved to `now` while its session holds it (after
   /// established(), before released() or reset()): what `show sessions`
   /// shows. Nothing to do by default.
-  virtual void state_changed(std::uint64_t session, tcp::state now) {
-    (void)session;
+  virtual void state_changed(conn_id c, tcp::state now) {
+    (void)c;
     (void)now;
   }
 };
@@ -113,7 +114,6 @@ struct conn_info {
   std::uint32_t retries = 0, backoffs = 0, total_retrans = 0;
   std::uint8_t snd_shift = 0, rcv_shift = 0;
   bool timestamps = false, sack = false, has_fifos = false;
-  std::uint64_t session = 0;
 };
 
 /// The snapshot as Linux's TCP_INFO says it (state numbers, field names).

@@ -66,7 +66,6 @@ void engine::on_listen(listener& l, const segment& s, const four_tuple& t, std::
   c.iss = iss ? *iss : isn_.next(t, now_us);
   c.snd_una = c.snd_nxt = c.snd_max = c.iss;
   c.tx_base = c.iss + 1;
-  c.recover = c.iss;
   c.snd_wnd = s.window;  // never scaled in a SYN
   c.snd_wl1 = s.seq;
   take_peer_options(c, s);
@@ -151,8 +150,12 @@ bool engine::establish(tcb& c, std::uint64_t now_us) {
     return false;
   }
   c.has_fifos = true;
-  // The shared words' second phase (tcb.hpp): nothing out of order, no
-  // hole retransmitted, no FIN beyond a gap yet.
+  // The shared words' second phase (tcb.hpp). `owner` served its (the
+  // cookie is read above): loss recovery's words now, ISS first (RFC
+  // 6582), read before the ISS's own word turns into retx_next. Nothing
+  // out of order, no hole retransmitted, no FIN beyond a gap yet.
+  c.named = true;
+  c.rec = {c.iss, sack_scoreboards::none};
   c.newest_ooo = c.rcv_nxt;
   c.retx_next = c.snd_una;
   c.peer_fin_seq = c.rcv_nxt;
@@ -161,8 +164,7 @@ bool engine::establish(tcb& c, std::uint64_t now_us) {
   // Before the app hears of them: from here on it may write their memory.
   c.rx_end = shm::private_end{c.rx, shm::private_end::side::producer};
   c.tx_end = shm::private_end{c.tx, shm::private_end::side::consumer};
-  c.owner = f->session;
-  c.named = true;
+
   return true;
 }
 
@@ -386,7 +388,7 @@ void engine::on_new_ack(tcb& c, const segment& s, std::uint32_t acked, std::uint
       c.tx_end.moved(c.tx);
     }
     c.tx_base = data_acked_to;
-    if (c.has_fifos) app_.writable(c.owner, n);
+    if (c.has_fifos) app_.writable({c.index, c.generation}, n);
   }
   // RTT: from the echoed timestamp, else from the one timed segment (Karn).
   if (c.ts_on && s.opt.has_timestamps && s.opt.ts_ecr != 0) {
@@ -412,7 +414,7 @@ void engine::on_new_ack(tcb& c, const segment& s, std::uint32_t acked, std::uint
   }
   if (c.cc) {
     if (c.in_recovery) {
-      if (seq_geq(s.ack, c.recover)) {  // full ACK: recovery ends (RFC 6582 §3.2 step 3)
+      if (seq_geq(s.ack, c.rec.recover)) {  // full ACK: recovery ends (RFC 6582 §3.2 step 3)
         c.in_recovery = false;
         c.dupacks = 0;
         c.cc.on_recovery_end(c.flight());
@@ -455,10 +457,10 @@ void engine::on_dup_ack(tcb& c, std::uint64_t now_us) {
   std::uint32_t sacked_bytes = 0;
   for (const sack_block& b : sacked(c)) sacked_bytes += seq_diff(b.right, b.left);
   const bool lost = c.dupacks == 3 || (c.dupacks < 3 && sacked_bytes >= 3 * effective_mss(c));
-  if (lost && seq_gt(c.snd_una, c.recover - 1)) {
+  if (lost && seq_gt(c.snd_una, c.rec.recover - 1)) {
     c.cc.on_fast_retransmit(c.flight());
     c.in_recovery = true;
-    c.recover = c.snd_max;
+    c.rec.recover = c.snd_max;
     c.retx_next = c.snd_una;
     ++stats_.retransmits_fast;
     retransmit_first(c, now_us);
@@ -554,7 +556,7 @@ void engine::on_text(tcb& c, const segment& s, std::uint64_t now_us) {
     const auto advanced = static_cast<std::uint32_t>(c.rx.tail_position() - before);
     c.rcv_nxt += advanced;
     stats_.bytes_in += *r;
-    app_.readable(c.owner);
+    app_.readable({c.index, c.generation});
     // SPEC-TCP 6.3: at once when a hole filled, else every second full
     // segment, else by the delayed-ACK timer.
     if (had_holes) {
@@ -586,7 +588,7 @@ void engine::on_fin(tcb& c, std::uint64_t now_us) {
   c.rcv_nxt += 1;
   c.ack_now = true;
   mark_pending(c);
-  if (c.has_fifos) app_.peer_closed(c.owner);
+  if (c.has_fifos) app_.peer_closed({c.index, c.generation});
   switch (c.state) {
     case state::syn_received:
     case state::established: enter(c, state::close_wait); break;

@@ -30,11 +30,22 @@ struct engine::tcb {
   // belongs to.
 
   // ---- 8-byte fields ----
-  /// Whose connection it is, by phase, in one word since only one is
-  /// ever needed: a passive half-open's listener key (the listener that
-  /// counts it, whose cookie establish() looks up), an active open's
-  /// connect cookie, then, once established (`named`), the session's name.
-  std::uint64_t owner = 0;
+  /// Loss recovery's words, from ESTABLISHED on (`named`).
+  struct recovery_words {
+    seq_t recover;        ///< RFC 6582: snd_max when recovery began (ISS at first)
+    /// The peer's SACK scoreboard (engine::sacks_), held only while the
+    /// peer reports bytes above snd_una: `sacked_count` blocks, merged, sorted.
+    std::uint32_t sack_board;
+  };
+  /// One word by phase: until established, whose connection it is — a
+  /// passive half-open's listener key (the listener that counts it, whose
+  /// cookie establish() looks up) or an active open's connect cookie;
+  /// from then on (`named`: the app side names it by its conn_id) loss
+  /// recovery's words, switched in establish().
+  union {
+    std::uint64_t owner = 0;
+    recovery_words rec;
+  };
   // fifos
   shm::fifo rx;
   shm::fifo tx;
@@ -86,10 +97,6 @@ struct engine::tcb {
   // close
   // timers and loss recovery
   seq_t rtt_seq = 0;
-  seq_t recover = 0;         ///< RFC 6582: snd_max when recovery began
-  /// The peer's SACK scoreboard (engine::sacks_), held only while the peer
-  /// reports bytes above snd_una: `sacked_count` blocks, merged, sorted.
-  std::uint32_t sack_board = sack_scoreboards::none;
   // acknowledgement
   std::uint32_t total_retrans = 0;     ///< segments sent again (TCP_INFO's tcpi_total_retrans)
   congestion_control cc;               ///< from the handshake's end on (20 bytes, 4-aligned)
@@ -128,7 +135,7 @@ struct engine::tcb {
   bool ack_now : 1 = false;       ///< owe an ACK at the end of this burst
   bool ack_delayed : 1 = false;   ///< owe one by the delayed-ACK timer
   bool pending : 1 = false;       ///< on the engine's flush list
-  bool named : 1 = false;         ///< `owner` is the session's name
+  bool named : 1 = false;         ///< established: `rec`, not `owner`
   bool delayed_ack_queued : 1 = false;  ///< has an entry in engine::delayed_acks_
 
   /// No byte will be queued after the ones in the tx fifo: a FIN follows them.

@@ -19,10 +19,8 @@ struct big {
 
 TEST_CASE("paged_vector: an element keeps its address while the table grows past many pages") {
   paged_vector<big> v;
-  // A page fills the allocator's 16 KiB size class (not a power of two
-  // of elements, which left 9 % of every page unused at 88 and 264 bytes).
-  static_assert(paged_vector<big>::page_elements == 36);
-  static_assert(paged_vector<big>::page_elements * sizeof(big) <= 16384);
+  // A power of two of elements, about 128 KiB.
+  static_assert(paged_vector<big>::page_elements == 256);
   std::vector<const big*> where;
   for (std::uint32_t i = 0; i < 1000; ++i) {
     big& b = v.emplace_back();
@@ -55,4 +53,32 @@ TEST_CASE("paged_vector: grow_to only grows, and iteration visits every element 
   CHECK(n == 5000);
   const auto& cv = v;
   CHECK(cv[4999] == 4999 * 3);
+}
+
+namespace {
+struct counted {
+  static inline int alive = 0;
+  int value = 7;
+  counted() { ++alive; }
+  ~counted() { --alive; }
+  counted(const counted&) = delete;
+  counted& operator=(const counted&) = delete;
+};
+}  // namespace
+
+TEST_CASE("paged_vector: only the elements grown into are constructed, each destroyed once, also after a move") {
+  {
+    paged_vector<counted> v;
+    v.grow_to(paged_vector<counted>::page_elements + 3);  // a second page, three elements into it
+    CHECK(counted::alive == static_cast<int>(paged_vector<counted>::page_elements + 3));
+    CHECK(v[paged_vector<counted>::page_elements + 2].value == 7);
+    paged_vector<counted> w = std::move(v);
+    CHECK(v.size() == 0);  // NOLINT(bugprone-use-after-move): a moved-from table is empty
+    CHECK(counted::alive == static_cast<int>(w.size()));
+    paged_vector<counted> x;
+    x.emplace_back();
+    x = std::move(w);  // x's own element goes
+    CHECK(counted::alive == static_cast<int>(x.size()));
+  }
+  CHECK(counted::alive == 0);
 }

@@ -63,6 +63,7 @@ struct recording_app : tcp::app_side {
   std::vector<std::string> events;
   std::map<std::uint64_t, shm::fifo_pair> fifos;  // by session
   std::map<std::uint64_t, tcp::conn_id> conns;    // by session
+  std::map<std::uint64_t, std::uint64_t> by_conn;  // session by key(conn_id)
   std::map<std::uint64_t, errc> failed_connects;  // by cookie
   std::map<std::uint64_t, std::vector<tcp::state>> states;  // state_changed, by session
 
@@ -77,24 +78,36 @@ struct recording_app : tcp::app_side {
     fifos[s] = *p;
     conns[s] = i.id;
     events.push_back("established " + std::to_string(s) + (i.passive ? " passive" : " active"));
-    return tcp::session_fifos{p->rx, p->tx, s};
+    by_conn[key(i.id)] = s;
+    return tcp::session_fifos{p->rx, p->tx};
   }
   void connect_failed(std::uint64_t cookie, errc why) override {
     failed_connects[cookie] = why;
     events.push_back("connect_failed " + std::string(to_string(why)));
   }
-  void readable(std::uint64_t) override {}
-  void writable(std::uint64_t, std::uint32_t) override {}
-  void peer_closed(std::uint64_t s) override { events.push_back("peer_closed " + std::to_string(s)); }
-  void reset(std::uint64_t s, errc why) override {
+  // The engine names an established connection by its conn_id; these
+  // tests by the session number established() handed out.
+  static std::uint64_t key(tcp::conn_id id) { return std::uint64_t{id.index} << 32 | id.generation; }
+  std::uint64_t session_of(tcp::conn_id id) const {
+    auto it = by_conn.find(key(id));
+    REQUIRE(it != by_conn.end());  // only a connection that was established is ever named
+    return it->second;
+  }
+  void readable(tcp::conn_id id) override { (void)session_of(id); }
+  void writable(tcp::conn_id id, std::uint32_t) override { (void)session_of(id); }
+  void peer_closed(tcp::conn_id id) override { events.push_back("peer_closed " + std::to_string(session_of(id))); }
+  void reset(tcp::conn_id id, errc why) override {
+    const std::uint64_t s = session_of(id);
     events.push_back("reset " + std::to_string(s) + " " + std::string(to_string(why)));
     free(s);
   }
-  void released(std::uint64_t s) override {
+  void released(tcp::conn_id id) override {
+    const std::uint64_t s = session_of(id);
     events.push_back("released " + std::to_string(s));
     free(s);
   }
-  void state_changed(std::uint64_t s, tcp::state now) override {
+  void state_changed(tcp::conn_id id, tcp::state now) override {
+    const std::uint64_t s = session_of(id);
     // Only while the session holds the connection (established .. released/reset).
     CHECK(fifos.count(s) == 1);
     states[s].push_back(now);
