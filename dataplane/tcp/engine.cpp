@@ -400,9 +400,12 @@ void engine::run_delayed_acks(std::uint64_t now_us) {
     if (!c.in_use || c.generation != d.generation) continue;  // freed since
     c.delayed_ack_queued = false;
     if (!c.ack_delayed) continue;  // sent since
-    // Owed since this entry was filed, maybe anew: when is it due now?
+    // Owed since this entry was filed, maybe anew: when is it due now? At
+    // most one delay ahead; anything else (a core that did not run for
+    // half a minute, the 16 bits wrapped) is overdue.
     const auto ahead = static_cast<std::int16_t>(c.delayed_ack_due - static_cast<std::uint16_t>(now_tick));
-    if (ahead > 0) {
+    const std::uint64_t most = cfg_.delayed_ack_us / wheel_.tick_us() + 1;
+    if (ahead > 0 && static_cast<std::uint64_t>(ahead) <= most) {
       c.delayed_ack_queued = true;
       delayed_acks_.push({c.index, c.generation, now_tick + static_cast<std::uint64_t>(ahead)});
       continue;

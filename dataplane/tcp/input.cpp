@@ -164,7 +164,6 @@ bool engine::establish(tcb& c, std::uint64_t now_us) {
   // Before the app hears of them: from here on it may write their memory.
   c.rx_end = shm::private_end{c.rx, shm::private_end::side::producer};
   c.tx_end = shm::private_end{c.tx, shm::private_end::side::consumer};
-
   return true;
 }
 
