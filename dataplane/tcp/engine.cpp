@@ -393,6 +393,7 @@ void engine::advance(std::uint64_t now_us) {
 
 void engine::run_delayed_acks(std::uint64_t now_us) {
   const std::uint64_t now_tick = now_us / wheel_.tick_us();
+  const std::uint64_t most_ahead = cfg_.delayed_ack_us / wheel_.tick_us() + 1;  // one delay
   while (!delayed_acks_.empty() && delayed_acks_.top().due_tick <= now_tick) {
     const delayed_ack d = delayed_acks_.top();
     delayed_acks_.pop();
@@ -404,8 +405,7 @@ void engine::run_delayed_acks(std::uint64_t now_us) {
     // most one delay ahead; anything else (a core that did not run for
     // half a minute, the 16 bits wrapped) is overdue.
     const auto ahead = static_cast<std::int16_t>(c.delayed_ack_due - static_cast<std::uint16_t>(now_tick));
-    const std::uint64_t most = cfg_.delayed_ack_us / wheel_.tick_us() + 1;
-    if (ahead > 0 && static_cast<std::uint64_t>(ahead) <= most) {
+    if (ahead > 0 && static_cast<std::uint64_t>(ahead) <= most_ahead) {
       c.delayed_ack_queued = true;
       delayed_acks_.push({c.index, c.generation, now_tick + static_cast<std::uint64_t>(ahead)});
       continue;

@@ -29,9 +29,9 @@
 #include "dataplane/tcp/state.hpp"
 
 #include <cstdint>
-#include <queue>
 #include <functional>
 #include <optional>
+#include <queue>
 #include <span>
 #include <string_view>
 #include <unordered_map>

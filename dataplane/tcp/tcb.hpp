@@ -94,8 +94,7 @@ struct engine::tcb {
   // options
   std::uint32_t ts_recent = 0;
   seq_t last_ack_sent = 0;
-  // close
-  // timers and loss recovery
+  // RTT timing (Karn)
   seq_t rtt_seq = 0;
   // acknowledgement
   std::uint32_t total_retrans = 0;     ///< segments sent again (TCP_INFO's tcpi_total_retrans)

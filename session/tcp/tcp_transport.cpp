@@ -61,6 +61,10 @@ void tcp_transport::set_engine_index(std::uint32_t core, std::uint32_t index, st
   table[index] = value;
 }
 
+endpoint_pair tcp_transport::ends_of(const conn& c) const {
+  return {v4_endpoint(cfg_.local_ip, c.local_port), v4_endpoint(c.remote_ip, c.remote_port)};
+}
+
 std::uint64_t tcp_transport::next_cookie() noexcept {
   // Unique among every worker's listeners and connects on a core.
   return std::uint64_t{cfg_.worker} << 40 | ++cookie_seq_;
@@ -385,9 +389,9 @@ std::string tcp_transport::format(std::uint32_t id, std::uint32_t worker) const 
   if (id >= conns_.size() || !conns_[id].in_use) return {};
   const conn& c = conns_[id];
   if (c.session_gone || sessions_.get(c.session) == nullptr) return {};
+  const endpoint_pair ends = ends_of(c);
   std::string out = "[" + std::to_string(worker) + ":" + std::to_string(c.session.index()) + "][T] " +
-                    text(v4_endpoint(cfg_.local_ip, c.local_port)) + "->" +
-                    text(v4_endpoint(c.remote_ip, c.remote_port)) + " ";
+                    text(ends.local) + "->" + text(ends.remote) + " ";
   // The engine's own state, as its core reported it (tcp_state events);
   // CLOSED once the core let go.
   out += c.core_done ? "CLOSED" : tcp::to_string(c.state);
@@ -502,7 +506,7 @@ void tcp_transport::on_established(std::uint32_t core, const event& ev) {
     c.local_port = ev.local_port;
     c.remote_port = ev.remote_port;
   }
-  const endpoint_pair ends{v4_endpoint(ev.local_ip, ev.local_port), v4_endpoint(ev.remote_ip, ev.remote_port)};
+  const endpoint_pair ends = ends_of(conns_[id]);
   set_engine_index(core, ev.id, id + 1);
   // Whose is it: a listener's or a connect's (ev.session is the cookie).
   // Whichever session is made now gets the core's pair (alloc_fifos).

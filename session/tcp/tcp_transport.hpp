@@ -218,6 +218,10 @@ class tcp_transport final : public session_layer::transport, public session_laye
   void send_conn(const conn& c, dataplane::command_kind k, bool nodelay = false);
   void send_connect(std::uint64_t cookie, const pending_connect& pc);
   std::uint64_t next_cookie() noexcept;
+  /// The connection's endpoints, local first: what its app is told and
+  /// what `show sessions` names (the local address is the data plane's:
+  /// the core takes no TCP segment addressed elsewhere).
+  endpoint_pair ends_of(const conn& c) const;
 
   void on_established(std::uint32_t core, const dataplane::event& ev);
   void on_connect_failed(const dataplane::event& ev);
